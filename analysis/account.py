@@ -1,0 +1,42 @@
+"""The data-quality account of a load as one downloadable table."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pandas as pd
+
+from analysis.ingest import LoadResult
+
+ACCOUNT_COLUMNS = ["row", "verdict", "column", "kind", "value", "detail"]
+
+
+def account_table(result: LoadResult) -> pd.DataFrame:
+    """Every source row that was not simply accepted, with what happened to it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``[row, verdict, column, kind, value, detail]`` sorted by source row.
+        ``verdict`` is skipped (not a policy row), rejected, repaired or
+        flagged; a row has one line per problem. Rows absent from the table
+        were accepted as they were.
+    """
+    problems = result.problems.rename(columns={"action": "verdict"})
+    skipped = result.skipped_rows.assign(verdict="skipped", column="", kind="not_a_policy_row", value="").rename(
+        columns={"reason": "detail"}
+    )
+    table = pd.concat([skipped[ACCOUNT_COLUMNS], problems[ACCOUNT_COLUMNS]], ignore_index=True)
+    return table.sort_values(["row", "verdict"], kind="stable").reset_index(drop=True)
+
+
+def account_summary(result: LoadResult, label: Callable[[str], str] = str) -> pd.DataFrame:
+    """The account's totals as a two-column table (``label`` translates the names)."""
+    items = [
+        ("rows_read", result.rows_read),
+        ("accepted", result.accepted),
+        ("repaired", result.repaired),
+        ("rejected", result.rejected),
+        ("skipped", len(result.skipped_rows)),
+    ]
+    return pd.DataFrame({"item": [label(k) for k, _ in items], "count": [v for _, v in items]})

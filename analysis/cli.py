@@ -1,0 +1,62 @@
+"""Command line for batch use: ``python -m analysis COMMAND FILE [options]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from analysis.errors import ExtractError
+from analysis.ingest import load_extract
+from analysis.presets import MappingPreset, load_preset
+
+
+def _preset(path: str | None) -> MappingPreset | None:
+    return load_preset(path) if path else None
+
+
+def _check(args: argparse.Namespace) -> int:
+    result = load_extract(args.file, preset=_preset(args.mapping), sheet=args.sheet, study_date=args.study_date)
+    if args.json:
+        print(json.dumps(result.summary(), ensure_ascii=False))
+    else:
+        print(
+            f"{args.file}: {result.rows_read} rows read = {result.accepted} accepted + "
+            f"{result.repaired} repaired + {result.rejected} rejected; "
+            f"{len(result.skipped_rows)} non-policy rows skipped; study date {result.study_date.date()} "
+            f"({result.study_date_source})"
+        )
+        for status, count in result.status_counts.items():
+            print(f"  {status:<24}{count:>10,}")
+        if len(result.problems):
+            print(f"{len(result.problems)} problems; first ones:")
+            for p in result.problems.head(20).itertuples(index=False):
+                print(f"  row {p.row}: [{p.action}] {p.column}: {p.detail}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m analysis``."""
+    parser = argparse.ArgumentParser(prog="python -m analysis", description="LapseLens batch commands.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("check", help="load an extract and print its data-quality account")
+    check.add_argument("file")
+    check.add_argument("--mapping", help="mapping preset (TOML)")
+    check.add_argument("--sheet", help="workbook sheet (default: the first)")
+    check.add_argument("--study-date", help="override the study date (YYYY-MM-DD)")
+    check.add_argument("--json", action="store_true", help="print the account as one JSON object")
+    check.set_defaults(run=_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; exit 0 on success, 2 with a one-line reason on bad input."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ExtractError as exc:
+        print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
+        return 2

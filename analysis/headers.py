@@ -1,0 +1,134 @@
+"""Find the header row of an extract and map its headers to canonical columns."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+from analysis.parsing import normalise_key
+from analysis.schema import CANONICAL_COLUMNS, HEADER_ALIASES
+
+_UNIT = re.compile(r"[\(（\[【][^\)）\]】]*[\)）\]】]")
+
+
+def header_key(text: object) -> str:
+    """Comparable form of a header: no units in brackets, no spaces or punctuation."""
+    key = normalise_key("" if text is None else text)
+    key = _UNIT.sub("", key)
+    return re.sub(r"[\s_\-:：/.·]+", "", key)
+
+
+_ALIAS_KEYS: dict[str, list[tuple[str, int]]] = {}
+for _canonical, _aliases in HEADER_ALIASES.items():
+    for _rank, _alias in enumerate(_aliases):
+        _ALIAS_KEYS.setdefault(header_key(_alias), []).append((_canonical, _rank))
+
+
+def _alias_hits(cells: Iterable[object]) -> int:
+    return sum(1 for cell in cells if header_key(cell) in _ALIAS_KEYS)
+
+
+def find_header_row(rows: Sequence[Sequence[object]]) -> int:
+    """Index (0-based) of the header row among the first rows of a sheet.
+
+    The header is the row with the most cells that are known header aliases;
+    title rows and merged group-header rows above it match few or none. When
+    no row matches any alias, the first row that is as wide as the table and
+    holds mostly text is taken.
+    """
+    if not rows:
+        return 0
+    best, best_hits = 0, 0
+    for index, row in enumerate(rows):
+        hits = _alias_hits(row)
+        if hits > best_hits:
+            best, best_hits = index, hits
+    if best_hits >= 2:
+        return best
+    widths = [sum(1 for c in row if str(c or "").strip()) for row in rows]
+    full = max(widths)
+    for index, row in enumerate(rows):
+        filled = [str(c).strip() for c in row if str(c or "").strip()]
+        if full and len(filled) >= max(2, 0.8 * full):
+            texty = sum(1 for c in filled if not re.fullmatch(r"[\d.,:/\- ]+", c))
+            if texty >= 0.7 * len(filled):
+                return index
+    return best
+
+
+@dataclass(frozen=True)
+class ColumnMatch:
+    """A proposed mapping of one source header to a canonical column."""
+
+    canonical: str
+    source: str
+    confidence: float
+    how: str
+
+
+def match_headers(headers: Sequence[str]) -> dict[str, ColumnMatch]:
+    """Propose a canonical column for each header it recognises, with a confidence.
+
+    Confidence is 1.0 for a known alias, 0.8 for a known alias once units in
+    brackets are dropped (``年化保费（元）``), 0.6 when the header contains an
+    alias (``被保险人年龄``). Each canonical column and each header is used at
+    most once, best matches first.
+
+    Returns
+    -------
+    dict
+        canonical column → :class:`ColumnMatch`.
+    """
+    candidates: list[tuple[float, int, int, str, str, str]] = []
+    for position, header in enumerate(headers):
+        plain = normalise_key(header)
+        key = header_key(header)
+        if not key:
+            continue
+        exact = _ALIAS_KEYS.get(key, [])
+        for canonical, rank in exact:
+            raw_exact = any(normalise_key(a) == plain for a in HEADER_ALIASES[canonical])
+            confidence = 1.0 if raw_exact else 0.8
+            candidates.append((confidence, -rank, -position, canonical, header, "alias"))
+        if exact:
+            continue
+        for alias_key, owners in _ALIAS_KEYS.items():
+            if len(alias_key) >= 2 and alias_key in key:
+                for canonical, rank in owners:
+                    candidates.append((0.6, -rank, -position, canonical, header, "contains"))
+    candidates.sort(reverse=True)
+    chosen: dict[str, ColumnMatch] = {}
+    used: set[str] = set()
+    for confidence, _rank, _pos, canonical, header, how in candidates:
+        if canonical in chosen or header in used:
+            continue
+        chosen[canonical] = ColumnMatch(canonical, header, confidence, how)
+        used.add(header)
+    return {c: chosen[c] for c in CANONICAL_COLUMNS if c in chosen}
+
+
+def resolve_mapping(
+    headers: Sequence[str],
+    overrides: Mapping[str, str] | None = None,
+    *,
+    auto: bool = True,
+) -> dict[str, ColumnMatch]:
+    """Combine the automatic proposal with the user's choices.
+
+    ``overrides`` maps canonical → source header; an empty string removes the
+    canonical column from the mapping. A header chosen by the user is taken
+    away from any automatic match.
+    """
+    overrides = dict(overrides or {})
+    proposed = match_headers(headers) if auto else {}
+    taken = {src for src in overrides.values() if src}
+    result: dict[str, ColumnMatch] = {}
+    for canonical in CANONICAL_COLUMNS:
+        if canonical in overrides:
+            source = overrides[canonical]
+            if source:
+                result[canonical] = ColumnMatch(canonical, source, 1.0, "user")
+        elif canonical in proposed and proposed[canonical].source not in taken:
+            result[canonical] = proposed[canonical]
+    return result

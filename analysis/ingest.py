@@ -1,0 +1,774 @@
+"""Turn a policy extract into the canonical policy frame, accounting for every row.
+
+:func:`load_extract` is the door through which every number enters LapseLens.
+Every row of the source file ends up in exactly one place:
+
+* ``skipped_rows``: rows that are not policies (title, group-header and header
+  rows above the data, blank rows, 合计/注 rows), each with its reason;
+* ``accepted``: read as is (format normalisation such as ``2023年5月6日`` or
+  ``¥3,231`` is not a change of value and is summarised per column);
+* ``repaired``: kept, with a note of each value that was changed, derived or
+  flagged (a negative premium blanked, a status corrected, an ID Excel damaged);
+* ``rejected``: left out, with the reason and the source row number.
+
+``rows_read`` (the policy rows below the header) = accepted + repaired + rejected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis import schema as S
+from analysis.errors import ExtractError
+from analysis.headers import ColumnMatch, resolve_mapping
+from analysis.parsing import (
+    TEXT,
+    Parsed,
+    blank_mask,
+    id_number_facts,
+    map_codes,
+    normalise_key,
+    parse_dates,
+    parse_ids,
+    parse_numbers,
+    to_float,
+)
+from analysis.presets import DURATION_UNITS, MappingPreset
+from analysis.reading import RawTable, read_table
+
+PROBLEM_COLUMNS = ["row", "column", "kind", "action", "value", "detail"]
+NOTE_COLUMNS = ["column", "kind", "count", "detail"]
+REJECTED, REPAIRED, FLAGGED = "rejected", "repaired", "flagged"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """The canonical policies of an extract and the account of every source row.
+
+    Attributes
+    ----------
+    policies : pandas.DataFrame
+        Accepted and repaired rows: the canonical columns that were mapped,
+        ``status_source`` (the status as written), ``source_row``, and every
+        unmapped source column kept under its own header as a cohort attribute.
+    rows_read, accepted, repaired, rejected : int
+        ``rows_read == accepted + repaired + rejected``.
+    skipped_rows : pandas.DataFrame
+        ``[row, reason]``: source rows that are not policy rows.
+    problems : pandas.DataFrame
+        ``[row, column, kind, action, value, detail]``, one line per changed,
+        flagged or rejecting value; ``action`` is rejected, repaired or flagged.
+    column_notes : pandas.DataFrame
+        ``[column, kind, count, detail]``: what was done to whole columns
+        (values reformatted, derived, left unmapped).
+    mapping : dict
+        canonical column → :class:`~analysis.headers.ColumnMatch`.
+    study_date : pandas.Timestamp
+        The extract's study date (统计截止日); ``study_date_source`` says where
+        it came from: argument, preset, title row or latest date.
+    """
+
+    policies: pd.DataFrame
+    rows_read: int
+    accepted: int
+    repaired: int
+    rejected: int
+    skipped_rows: pd.DataFrame
+    problems: pd.DataFrame
+    column_notes: pd.DataFrame
+    mapping: dict[str, ColumnMatch]
+    headers: list[str]
+    attributes: list[str]
+    study_date: pd.Timestamp
+    study_date_source: str
+    status_values: pd.DataFrame
+    kind: str
+    encoding: str | None = None
+    sheet: str | None = None
+    sheets: tuple[str, ...] = ()
+    header_row: int = 1
+    preset: MappingPreset = field(default_factory=MappingPreset)
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        """Accepted policies per canonical status (statuses with none are left out)."""
+        counts = self.policies[S.STATUS].value_counts()
+        return {s: int(counts[s]) for s in S.STATUSES if s in counts.index}
+
+    def summary(self) -> dict[str, Any]:
+        """The account as the plain object ``python -m analysis check --json`` prints."""
+        return {
+            "rows_read": self.rows_read,
+            "accepted": self.accepted,
+            "repaired": self.repaired,
+            "rejected": self.rejected,
+            "skipped_rows": [{"row": int(r), "reason": str(m)} for r, m in self.skipped_rows.itertuples(index=False)],
+            "study_date": self.study_date.date().isoformat(),
+            "mapping": {c: m.source for c, m in self.mapping.items()},
+            "status_counts": self.status_counts,
+            "problems": [
+                {"row": int(row), "column": str(column), "kind": str(kind), "action": str(action), "detail": str(detail)}
+                for row, column, kind, action, detail in zip(
+                    self.problems["row"].tolist(),
+                    self.problems["column"].tolist(),
+                    self.problems["kind"].tolist(),
+                    self.problems["action"].tolist(),
+                    self.problems["detail"].tolist(),
+                )
+            ],
+        }
+
+
+class _Ledger:
+    """Collects per-row problems as whole-column masks: no loop over rows."""
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = rows
+        self.parts: list[pd.DataFrame] = []
+        self.notes: list[tuple[str, str, int, str]] = []
+
+    def add(
+        self,
+        mask: pd.Series | np.ndarray,
+        *,
+        column: str,
+        kind: str,
+        action: str,
+        detail: pd.Series | str,
+        value: pd.Series | None = None,
+    ) -> None:
+        where = np.asarray(mask, dtype=bool)
+        if not where.any():
+            return
+        n = int(where.sum())
+        positions = np.flatnonzero(where)
+        part = pd.DataFrame(
+            {
+                "position": positions,
+                "row": self.rows[positions],
+                "column": column,
+                "kind": kind,
+                "action": action,
+                "value": (value[where].astype(TEXT).fillna("").to_numpy() if value is not None else [""] * n),
+                "detail": (detail[where].astype(TEXT).to_numpy() if isinstance(detail, pd.Series) else [detail] * n),
+            }
+        )
+        self.parts.append(part)
+
+    def note(self, column: str, kind: str, count: int, detail: str) -> None:
+        if count:
+            self.notes.append((column, kind, int(count), detail))
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("position", "row") else "object") for c in ["position", *PROBLEM_COLUMNS]})
+        frame = pd.concat(self.parts, ignore_index=True)
+        return frame.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
+
+
+def _quoted(values: pd.Series) -> pd.Series:
+    return "'" + values.astype(TEXT).fillna("").str.slice(0, 60) + "'"
+
+
+def _fmt_dates(values: pd.Series) -> pd.Series:
+    return values.dt.strftime("%Y-%m-%d").astype(TEXT)
+
+
+def load_extract(
+    source: bytes | str | Path,
+    *,
+    filename: str | None = None,
+    preset: MappingPreset | None = None,
+    sheet: str | int | None = None,
+    study_date: str | pd.Timestamp | None = None,
+    max_bytes: int | None = None,
+) -> LoadResult:
+    """Read a policy extract and map it onto the canonical schema.
+
+    Parameters
+    ----------
+    source : bytes or path
+        The file's content, or a path to it. CSV (UTF-8, UTF-8 with BOM,
+        GB18030/GBK or a mix), ``.xlsx``, ``.xls`` and Parquet are read.
+    filename : str, optional
+        The file's name, used in messages and as a format hint.
+    preset : MappingPreset, optional
+        Column mapping, status vocabulary and settings; headers it does not
+        name are mapped automatically unless ``auto_map = false``.
+    sheet : str or int, optional
+        Workbook sheet (default: the preset's, else the first).
+    study_date : str or Timestamp, optional
+        Overrides every other source of the study date.
+    max_bytes : int, optional
+        Upload limit; a larger file is refused with the limit named.
+
+    Returns
+    -------
+    LoadResult
+
+    Raises
+    ------
+    ExtractError
+        When the file cannot be read at all or lacks a required column; the
+        message says what was expected, what was found and what to do.
+    """
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ExtractError(f"The file {path} cannot be read: {exc.strerror}.", code="unreadable", detail=str(exc)) from exc
+        filename = filename or path.name
+    else:
+        data = bytes(source)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise ExtractError(
+            f"The file is {len(data) / 1e6:.1f} MB, above the upload limit of {max_bytes / 1e6:.0f} MB. "
+            "Split the extract (for example by issue year) or use the command line, which has no limit.",
+            code="too_large",
+            size=f"{len(data) / 1e6:.1f}",
+            limit=f"{max_bytes / 1e6:.0f}",
+        )
+    preset = preset or MappingPreset()
+    if sheet is None:
+        sheet = preset.settings.get("sheet")
+    raw = read_table(data, filename=filename, sheet=sheet)
+    return _canonicalise(raw, preset=preset, study_date=study_date)
+
+
+def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.Timestamp | None) -> LoadResult:
+    settings = preset.settings
+    cells = raw.cells
+    headers = list(cells.columns)
+    skipped: list[tuple[int, str]] = [(row, "above the header: title or group-header row") for row, _ in raw.preamble]
+    if raw.header_row:
+        skipped.append((raw.header_row, "header row"))
+    ledger_notes: list[tuple[str, str, int, str]] = []
+    for original, new in raw.renamed_headers:
+        if original:
+            ledger_notes.append((new, "duplicate_header", 1, f"header {original!r} appears more than once; this copy was renamed {new!r}"))
+        else:
+            ledger_notes.append((new, "blank_header", 1, f"a column without a header was named {new!r}"))
+
+    # --- which rows are policy rows ------------------------------------------------
+    mapping = _mapping(headers, preset)
+    blank_cells = pd.DataFrame({c: blank_mask(cells[c]) for c in headers}) if headers else pd.DataFrame()
+    all_blank = blank_cells.all(axis=1).to_numpy() if headers else np.zeros(len(cells), dtype=bool)
+    footer = np.zeros(len(cells), dtype=bool)
+    marker = "^(?:" + "|".join(re.escape(m) for m in S.FOOTER_MARKERS) + ")"
+    probe_columns = [headers[0]] if headers else []
+    if S.POLICY_ID in mapping and mapping[S.POLICY_ID].source not in probe_columns:
+        probe_columns.append(mapping[S.POLICY_ID].source)
+    for probe in probe_columns:
+        text = cells[probe].astype(TEXT).str.strip().str.lower()
+        footer |= text.str.contains(marker, regex=True, na=False).to_numpy()
+    footer &= ~all_blank
+    for row in raw.rows[all_blank]:
+        skipped.append((int(row), "blank row"))
+    for row in raw.rows[footer]:
+        skipped.append((int(row), "summary or note row (合计/注) below the data"))
+    ragged_rejects: list[tuple[int, str]] = []
+    for row, line, reason in raw.bad_rows:
+        stripped = line.replace(",", "").replace("\t", "").strip()
+        if not stripped:
+            skipped.append((row, "blank row"))
+        elif re.match(marker, stripped.lower()):
+            skipped.append((row, "summary or note row (合计/注) below the data"))
+        else:
+            ragged_rejects.append((row, reason))
+    keep = ~(all_blank | footer)
+    cells = cells.loc[keep].reset_index(drop=True)
+    rows = raw.rows[keep]
+    if len(cells) == 0 and not ragged_rejects:
+        raise ExtractError(
+            f"The file has a header row (row {raw.header_row}) but no policy rows below it. "
+            "Check that the export includes the data, not just the column titles.",
+            code="header_only",
+            row=raw.header_row,
+        )
+
+    # --- required columns ----------------------------------------------------------
+    missing = [c for c in S.REQUIRED_COLUMNS if c not in mapping]
+    if S.POLICY_ID in missing and settings.get("policy_id_from_row"):
+        missing.remove(S.POLICY_ID)
+    if missing:
+        names = {S.POLICY_ID: "policy number (保单号)", S.ISSUE_DATE: "issue date (生效日期)", S.STATUS: "policy status (保单状态)"}
+        wanted = ", ".join(names[m] for m in missing)
+        aliases = "; ".join(f"{names[m]}: " + ", ".join(S.HEADER_ALIASES[m][:4]) for m in missing)
+        found = ", ".join(headers[:30]) + (" …" if len(headers) > 30 else "")
+        raise ExtractError(
+            f"No column looks like the {wanted}. Expected a header such as {aliases}; found: {found}. "
+            "Map the column in the mapping editor, or load a mapping preset.",
+            code="missing_required",
+            columns=wanted,
+            found=found,
+        )
+
+    ledger = _Ledger(rows)
+    ledger.notes.extend(ledger_notes)
+    out: dict[str, Any] = {}
+    n = len(cells)
+
+    def source(canonical: str) -> pd.Series:
+        return cells[mapping[canonical].source]
+
+    def maybe(canonical: str) -> pd.Series | None:
+        return source(canonical) if canonical in mapping else None
+
+    def label(canonical: str) -> str:
+        match = mapping.get(canonical)
+        return match.source if match is not None else canonical
+
+    # policy id
+    if S.POLICY_ID in mapping:
+        ids, id_stripped, mangled = parse_ids(source(S.POLICY_ID), from_workbook=raw.kind in ("xlsx", "xls"))
+        ledger.note(label(S.POLICY_ID), "reformatted", int(id_stripped.sum()), "policy numbers read back from number cells: trailing '.0' removed")
+        id_blank = ids.isna() | (ids == "")
+        ledger.add(id_blank, column=label(S.POLICY_ID), kind="missing_required", action=REJECTED, detail="the policy number is empty")
+        ledger.add(
+            mangled,
+            column=label(S.POLICY_ID),
+            kind="id_precision_lost",
+            action=FLAGGED,
+            value=ids,
+            detail="policy number " + _quoted(ids) + " went through a number cell and lost its last digits "
+            "(Excel keeps 15 significant digits); export the column as text to recover it",
+        )
+        out[S.POLICY_ID] = ids.astype(TEXT)
+    else:
+        out[S.POLICY_ID] = pd.Series("R" + pd.Series(rows).astype(str), dtype=TEXT)
+        ledger.note(S.POLICY_ID, "derived", n, "no policy-number column: policies are numbered by their source row (R<row>)")
+
+    # dates
+    date1904 = raw.date1904
+    for canonical in S.DATE_COLUMNS:
+        if canonical not in mapping:
+            continue
+        column = source(canonical)
+        parsed = parse_dates(column, date1904=date1904)
+        ledger.note(label(canonical), "reformatted", parsed.reformatted, "dates written in another form (2023/5/6, 2023年5月6日, 20230506, Excel serial) were read")
+        non_blank = int((~blank_mask(column)).sum())
+        if non_blank and int(parsed.invalid.sum()) == non_blank:
+            example, where = _first_invalid(column, parsed, rows)
+            if canonical == S.ISSUE_DATE:
+                raise ExtractError(
+                    f"Column {label(canonical)} has {non_blank:,} values and none of them is a date, e.g. {example!r} (row {where}). "
+                    "Map another column to the issue date, or fix the export's date format.",
+                    code="no_valid_dates",
+                    column=label(canonical),
+                    count=non_blank,
+                    example=example,
+                    row=where,
+                )
+            ledger.note(
+                label(canonical),
+                "unusable_column",
+                non_blank,
+                f"none of its values is a date (e.g. {example!r}, row {where}); the column was left out",
+            )
+            del mapping[canonical]
+            continue
+        if canonical == S.ISSUE_DATE:
+            ledger.add(blank_mask(column), column=label(canonical), kind="missing_required", action=REJECTED, detail="the issue date is empty")
+            ledger.add(parsed.invalid, column=label(canonical), kind="invalid_date", action=REJECTED, value=column, detail=_quoted(column) + " is not a date")
+        else:
+            ledger.add(parsed.invalid, column=label(canonical), kind="invalid_date", action=REPAIRED, value=column, detail=_quoted(column) + " is not a date; left blank")
+        out[canonical] = parsed.values
+
+    # status
+    status_column = source(S.STATUS)
+    vocabulary: dict[str, object] = dict(S.STATUS_ALIASES)
+    vocabulary.update({normalise_key(k): v for k, v in preset.status_values.items()})
+    statuses, unknown = map_codes(status_column, vocabulary)
+    status_blank = blank_mask(status_column)
+    ledger.add(status_blank, column=label(S.STATUS), kind="missing_required", action=REJECTED, detail="the policy status is empty")
+    statuses = statuses.where(~unknown, S.UNMAPPED)
+    out[S.STATUS] = statuses.astype(TEXT)
+    out[S.STATUS_RAW] = status_column.astype(TEXT).str.strip()
+    status_values = (
+        pd.DataFrame({"value": out[S.STATUS_RAW], "status": out[S.STATUS]})[~status_blank.to_numpy()]
+        .value_counts()
+        .rename("count")
+        .reset_index()
+    )
+
+    # numbers
+    for canonical in (S.ANNUAL_PREMIUM, S.SUM_ASSURED):
+        if canonical not in mapping:
+            continue
+        column = source(canonical)
+        parsed = parse_numbers(column)
+        ledger.note(label(canonical), "reformatted", parsed.reformatted, "numbers written with separators, currency signs or 万 were read")
+        ledger.add(parsed.invalid, column=label(canonical), kind="invalid_number", action=REPAIRED, value=column, detail=_quoted(column) + " is not a number; left blank")
+        negative = (parsed.values < 0).fillna(False)
+        ledger.add(negative, column=label(canonical), kind="negative_amount", action=REPAIRED, value=column, detail="negative amount " + _quoted(column) + " is impossible; left blank")
+        out[canonical] = parsed.values.where(~negative)
+
+    # age
+    if S.AGE in mapping:
+        column = source(S.AGE)
+        parsed = parse_numbers(column)
+        ledger.add(parsed.invalid, column=label(S.AGE), kind="invalid_number", action=REPAIRED, value=column, detail=_quoted(column) + " is not an age; left blank")
+        absurd = ((parsed.values < 0) | (parsed.values > 120)).fillna(False)
+        ledger.add(absurd, column=label(S.AGE), kind="implausible_age", action=REPAIRED, value=column, detail="age " + _quoted(column) + " is outside 0–120; left blank")
+        out[S.AGE] = np.floor(parsed.values.where(~absurd))
+
+    # id number → birth date and sex where those are missing
+    if S.ID_NUMBER in mapping:
+        id_birth, id_sex = id_number_facts(source(S.ID_NUMBER))
+        out[S.ID_NUMBER] = source(S.ID_NUMBER).astype(TEXT)
+    else:
+        id_birth = id_sex = None  # type: ignore[assignment]
+
+    # codes
+    if S.PAYMENT_FREQUENCY in mapping:
+        column = source(S.PAYMENT_FREQUENCY)
+        cleaned = column.astype(TEXT).str.replace(r"\.0+$", "", regex=True)
+        values, unknown_f = map_codes(cleaned, S.FREQUENCY_ALIASES)
+        ledger.add(unknown_f, column=label(S.PAYMENT_FREQUENCY), kind="unknown_code", action=REPAIRED, value=column, detail=_quoted(column) + " is not a payment frequency (趸交/月交/季交/半年交/年交 or 0/1/3/6/12); left blank")
+        out[S.PAYMENT_FREQUENCY] = pd.to_numeric(values, errors="coerce").astype("Int64")
+    if S.AUTO_DEBIT in mapping:
+        column = source(S.AUTO_DEBIT)
+        values, unknown_a = map_codes(column, S.AUTO_DEBIT_ALIASES)
+        ledger.add(unknown_a, column=label(S.AUTO_DEBIT), kind="unknown_code", action=REPAIRED, value=column, detail=_quoted(column) + " does not say whether premiums are auto-debited; left blank")
+        out[S.AUTO_DEBIT] = values.astype("boolean")
+    if S.GENDER in mapping:
+        column = source(S.GENDER)
+        values, unknown_g = map_codes(column, S.GENDER_ALIASES)
+        ledger.add(unknown_g, column=label(S.GENDER), kind="unknown_code", action=REPAIRED, value=column, detail=_quoted(column) + " is not a sex (男/女, M/F, 1/2); left blank")
+        out[S.GENDER] = values.astype(TEXT)
+    if id_sex is not None:
+        if S.GENDER in out:
+            fill = out[S.GENDER].isna() & id_sex.notna()
+            out[S.GENDER] = out[S.GENDER].where(~fill, id_sex)
+        else:
+            fill = id_sex.notna()
+            out[S.GENDER] = id_sex.astype(TEXT)
+        ledger.note(S.GENDER, "derived", int(fill.sum()), "sex derived from the 18-digit ID number (17th digit)")
+    if id_birth is not None:
+        if S.BIRTH_DATE in out:
+            fill = out[S.BIRTH_DATE].isna() & id_birth.notna()
+            out[S.BIRTH_DATE] = out[S.BIRTH_DATE].where(~fill, id_birth)
+        else:
+            fill = id_birth.notna()
+            out[S.BIRTH_DATE] = id_birth
+        ledger.note(S.BIRTH_DATE, "derived", int(fill.sum()), "birth date derived from the 18-digit ID number (digits 7–14)")
+    if S.BIRTH_DATE in out and S.ISSUE_DATE in out:
+        born, issued = out[S.BIRTH_DATE], out[S.ISSUE_DATE]
+        years = issued.dt.year - born.dt.year - ((issued.dt.month * 100 + issued.dt.day) < (born.dt.month * 100 + born.dt.day)).astype(int)
+        years = years.where((years >= 0) & (years <= 120))
+        if S.AGE in out:
+            fill = pd.Series(out[S.AGE]).isna() & years.notna()
+            out[S.AGE] = pd.Series(out[S.AGE]).where(~fill, years)
+        else:
+            fill = years.notna()
+            out[S.AGE] = years.astype("float64")
+        ledger.note(S.AGE, "derived", int(fill.sum()), "age at issue derived from the birth date")
+
+    # income: a number where the column holds numbers, otherwise bands as text
+    if S.INCOME in mapping:
+        column = source(S.INCOME)
+        parsed = parse_numbers(column)
+        non_blank = int((~blank_mask(column)).sum())
+        if non_blank and parsed.invalid.sum() <= 0.1 * non_blank:
+            ledger.add(parsed.invalid, column=label(S.INCOME), kind="invalid_number", action=REPAIRED, value=column, detail=_quoted(column) + " is not an income; left blank")
+            out[S.INCOME] = parsed.values
+        else:
+            out[S.INCOME] = column.astype(TEXT).str.strip()
+
+    for canonical in (S.COVERAGE, S.PRODUCT, S.CHANNEL, S.BRANCH, S.AGENT, S.OCCUPATION, S.NAME, S.PHONE):
+        optional = maybe(canonical)
+        if optional is not None:
+            text = optional.astype(TEXT).str.strip()
+            out[canonical] = text.where(text != "")
+
+    # duration since issue standing in for status_date
+    duration_column = settings.get("duration_column")
+    if duration_column:
+        if duration_column not in headers:
+            raise ExtractError(
+                f"The preset's duration_column {duration_column!r} is not a column of this file; found: {', '.join(headers[:30])}.",
+                code="missing_column",
+                column=duration_column,
+            )
+        unit = str(settings.get("duration_unit", "days"))
+        parsed = parse_numbers(cells[duration_column])
+        bad = parsed.invalid | (parsed.values < 0).fillna(False)
+        ledger.add(bad, column=duration_column, kind="invalid_number", action=REPAIRED, value=cells[duration_column], detail=_quoted(cells[duration_column]) + " is not a duration; left blank")
+        days = np.floor(parsed.values.where(~bad) * DURATION_UNITS[unit])
+        derived = out[S.ISSUE_DATE] + pd.to_timedelta(days, unit="D")
+        active = out[S.STATUS].isin(list(S.ACTIVE_STATUSES)).to_numpy()
+        current = out.get(S.STATUS_DATE, pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]"))
+        out[S.STATUS_DATE] = current.where(current.notna() | active, derived)
+        out[S.OBSERVED_TO] = derived.where(active)
+        ledger.note(duration_column, "derived", int(derived.notna().sum()), f"exit or last-observed date = issue date + {duration_column} {unit}")
+
+    # logic checks -------------------------------------------------------------
+    grace = pd.Timedelta(days=preset.grace_days)
+    status = out[S.STATUS]
+    issue = out[S.ISSUE_DATE]
+    if S.STATUS_DATE in out:
+        early = (out[S.STATUS_DATE] < issue).fillna(False)
+        ledger.add(
+            early,
+            column=label(S.STATUS_DATE),
+            kind="date_order",
+            action=REJECTED,
+            value=_fmt_dates(out[S.STATUS_DATE]),
+            detail="status date " + _fmt_dates(out[S.STATUS_DATE]).fillna("") + " is before the issue date " + _fmt_dates(issue).fillna(""),
+        )
+    if S.REINSTATEMENT_DATE in out:
+        reinstated_on = out[S.REINSTATEMENT_DATE]
+        before_issue = (reinstated_on <= issue).fillna(False)
+        ledger.add(before_issue, column=label(S.REINSTATEMENT_DATE), kind="date_order", action=REPAIRED, value=_fmt_dates(reinstated_on), detail="reinstatement date is not after the issue date; left blank")
+        reinstated_on = reinstated_on.where(~before_issue)
+        out[S.REINSTATEMENT_DATE] = reinstated_on
+        in_force_again = (status == S.IN_FORCE).fillna(False) & reinstated_on.notna()
+        ledger.add(
+            in_force_again,
+            column=label(S.STATUS),
+            kind="status_corrected",
+            action=REPAIRED,
+            value=out[S.STATUS_RAW],
+            detail="status " + _quoted(out[S.STATUS_RAW]) + " with a reinstatement date: counted as reinstated (in force after a lapse)",
+        )
+        status = status.where(~in_force_again, S.REINSTATED)
+        if S.LAPSE_DATE in out:
+            no_lapse = (status == S.REINSTATED).fillna(False) & out[S.LAPSE_DATE].isna() & (S.PAID_TO_DATE not in out)
+            ledger.add(no_lapse, column=label(S.REINSTATEMENT_DATE), kind="reinstated_without_lapse", action=FLAGGED, detail="reinstated but no lapse date is recorded; the lapse episode cannot be placed in time")
+        out[S.STATUS] = status
+
+    # lapse date: the suspension date of lapsed, terminated-after-lapse and reinstated policies
+    lapse = out.get(S.LAPSE_DATE, pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]"))
+    derived_lapse = pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]")
+    if S.STATUS_DATE in out:
+        derived_lapse = derived_lapse.where((status != S.LAPSED).fillna(True), out[S.STATUS_DATE])
+        years = pd.DateOffset(years=preset.reinstatement_years)
+        terminated = (status == S.TERMINATED_AFTER_LAPSE).fillna(False)
+        if terminated.any():
+            derived_lapse = derived_lapse.where(~terminated, out[S.STATUS_DATE] - years)
+    if S.PAID_TO_DATE in out:
+        from_ptd = out[S.PAID_TO_DATE] + grace + pd.Timedelta(days=1)
+        lapsing = status.isin([S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.REINSTATED]).fillna(False) & derived_lapse.isna()
+        derived_lapse = derived_lapse.where(~lapsing, from_ptd)
+    fill = lapse.isna() & derived_lapse.notna() & status.isin([S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.REINSTATED]).fillna(False)
+    if fill.any() or S.LAPSE_DATE in out:
+        out[S.LAPSE_DATE] = lapse.where(~fill, derived_lapse)
+        ledger.note(S.LAPSE_DATE, "derived", int(fill.sum()), f"lapse (suspension) date taken from the status date, or paid-to date + {preset.grace_days} days grace + 1")
+
+    # --- assemble ----------------------------------------------------------------
+    policies = pd.DataFrame(out, index=cells.index)
+    attributes: list[str] = []
+    used_sources = {m.source for m in mapping.values()}
+    if duration_column:
+        used_sources.add(duration_column)
+    for header in headers:
+        if header in used_sources:
+            continue
+        name = header if header not in policies.columns else f"{header} (source)"
+        policies[name] = _attribute(cells[header])
+        attributes.append(name)
+
+    # study date
+    study, study_source = _study_date(study_date, preset, raw, policies)
+    after = (issue > study).fillna(False)
+    ledger.add(
+        after,
+        column=label(S.ISSUE_DATE),
+        kind="after_study_date",
+        action=REJECTED,
+        value=_fmt_dates(issue),
+        detail="issued " + _fmt_dates(issue).fillna("") + f", after the study date {study.date().isoformat()}",
+    )
+
+    # duplicates, among rows not already rejected
+    problems = ledger.frame()
+    rejected_pos = set(problems.loc[problems["action"] == REJECTED, "position"].tolist())
+    _duplicates(policies, rows, ledger, rejected_pos, grain=str(settings.get("grain", "policy")), id_label=label(S.POLICY_ID))
+    problems = ledger.frame()
+    if raw.other_encoding_rows:
+        ledger.note("*", "other_encoding", len(raw.other_encoding_rows), "lines in GB18030/GBK inside a UTF-8 file were decoded on their own: rows " + ", ".join(map(str, raw.other_encoding_rows[:20])))
+
+    rejected_mask = np.zeros(len(policies), dtype=bool)
+    rejected_mask[problems.loc[problems["action"] == REJECTED, "position"].to_numpy(dtype=np.int64)] = True
+    touched = np.zeros(len(policies), dtype=bool)
+    touched[problems["position"].to_numpy(dtype=np.int64)] = True
+    repaired_mask = touched & ~rejected_mask
+    ragged = pd.DataFrame(
+        {
+            "position": -1,
+            "row": [r for r, _ in ragged_rejects],
+            "column": "*",
+            "kind": "ragged_row",
+            "action": REJECTED,
+            "value": "",
+            "detail": [reason for _, reason in ragged_rejects],
+        }
+    )
+    if len(ragged):
+        problems = pd.concat([problems, ragged], ignore_index=True).sort_values(["row", "column"], kind="stable")
+    policies[S.SOURCE_ROW] = rows
+    policies = policies.loc[~rejected_mask].reset_index(drop=True)
+    skipped_frame = pd.DataFrame(sorted(skipped), columns=["row", "reason"])
+    return LoadResult(
+        policies=policies,
+        rows_read=len(rows) + len(ragged_rejects),
+        accepted=int((~touched).sum()),
+        repaired=int(repaired_mask.sum()),
+        rejected=int(rejected_mask.sum()) + len(ragged_rejects),
+        skipped_rows=skipped_frame,
+        problems=problems[PROBLEM_COLUMNS].reset_index(drop=True),
+        column_notes=pd.DataFrame(ledger.notes, columns=NOTE_COLUMNS),
+        mapping=mapping,
+        headers=headers,
+        attributes=attributes,
+        study_date=study,
+        study_date_source=study_source,
+        status_values=status_values,
+        kind=raw.kind,
+        encoding=raw.encoding,
+        sheet=raw.sheet,
+        sheets=raw.sheets,
+        header_row=raw.header_row,
+        preset=preset,
+    )
+
+
+def _mapping(headers: list[str], preset: MappingPreset) -> dict[str, ColumnMatch]:
+    missing = {c: s for c, s in preset.columns.items() if s and s not in headers}
+    required_missing = [c for c in missing if c in S.REQUIRED_COLUMNS]
+    if required_missing:
+        c = required_missing[0]
+        raise ExtractError(
+            f"The mapping preset maps {c} to {missing[c]!r}, but the file has no such column; "
+            f"found: {', '.join(headers[:30])}. Choose the right preset or edit the mapping.",
+            code="preset_column_missing",
+            canonical=c,
+            column=missing[c],
+        )
+    overrides = {c: s for c, s in preset.columns.items() if c not in missing}
+    return resolve_mapping(headers, overrides, auto=bool(preset.settings.get("auto_map", True)))
+
+
+def _first_invalid(column: pd.Series, parsed: Parsed, rows: np.ndarray) -> tuple[str, int]:
+    position = int(np.flatnonzero(parsed.invalid.to_numpy())[0])
+    return str(column.iloc[position]), int(rows[position])
+
+
+def _attribute(column: pd.Series) -> pd.Series:
+    """An unmapped source column as a cohort attribute: numbers where all are numbers."""
+    if not (column.dtype == object or pd.api.types.is_string_dtype(column)):
+        return column
+    text = column.astype(TEXT).str.strip()
+    text = text.where(text != "")
+    numbers = to_float(text)
+    if text.notna().any() and numbers.notna().sum() == text.notna().sum():
+        return numbers.astype("float64")
+    return text
+
+
+_TITLE_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})|(\d{4})(\d{2})(\d{2})")
+
+
+def find_title_date(preamble: list[tuple[int, list[str]]]) -> pd.Timestamp | None:
+    """The study date announced in a title row (``统计截止日：2024-06-30``), if any."""
+    for _row, cells in preamble:
+        text = " ".join(str(c) for c in cells if c)
+        lowered = text.lower()
+        for marker in S.STUDY_DATE_MARKERS:
+            at = lowered.find(marker)
+            if at < 0:
+                continue
+            match = _TITLE_DATE.search(text[at:])
+            if match:
+                y, m, d = (match.group(1), match.group(2), match.group(3)) if match.group(1) else match.group(4, 5, 6)
+                try:
+                    return pd.Timestamp(int(y), int(m), int(d))
+                except ValueError:
+                    continue
+    return None
+
+
+def _study_date(
+    explicit: str | pd.Timestamp | None, preset: MappingPreset, raw: RawTable, policies: pd.DataFrame
+) -> tuple[pd.Timestamp, str]:
+    for value, origin in ((explicit, "argument"), (preset.settings.get("study_date"), "preset")):
+        if value is not None and str(value).strip():
+            try:
+                return pd.Timestamp(value).normalize(), origin
+            except (ValueError, TypeError) as exc:
+                raise ExtractError(f"The study date {value!r} is not a date (expected YYYY-MM-DD).", code="bad_study_date", value=str(value)) from exc
+    titled = find_title_date(raw.preamble)
+    if titled is not None:
+        return titled, "title row"
+    latest = pd.NaT
+    for column in (S.ISSUE_DATE, S.STATUS_DATE, S.LAPSE_DATE, S.REINSTATEMENT_DATE, S.OBSERVED_TO):
+        if column in policies:
+            top = policies[column].max()
+            if pd.notna(top) and (pd.isna(latest) or top > latest):
+                latest = top
+    if pd.isna(latest):
+        raise ExtractError("The study date cannot be found: no title row names it and the file has no valid dates.", code="bad_study_date", value="")
+    return pd.Timestamp(latest), "latest date"
+
+
+def _duplicates(
+    policies: pd.DataFrame,
+    rows: np.ndarray,
+    ledger: _Ledger,
+    rejected: set[int],
+    *,
+    grain: str,
+    id_label: str,
+) -> None:
+    """Reject repeated keys: exact copies, and conflicting rows after the first."""
+    keys = [S.POLICY_ID] + ([S.COVERAGE] if grain == "policy+coverage" and S.COVERAGE in policies else [])
+    alive = np.ones(len(policies), dtype=bool)
+    if rejected:
+        alive[list(rejected)] = False
+    frame = policies.loc[alive, keys]
+    later = frame.duplicated(keys, keep="first")
+    if not later.any():
+        return
+    group = frame.groupby(keys, sort=False, dropna=False).ngroup()
+    first_of_group = frame.index.to_series().groupby(group.to_numpy()).transform("first")
+    positions = frame.index.to_numpy()[later.to_numpy()]
+    pointers = first_of_group.to_numpy()[later.to_numpy()]
+    compare = [c for c in policies.columns if c != S.SOURCE_ROW]
+    differs = pd.DataFrame(
+        {c: ~(_same(policies[c].to_numpy()[positions], policies[c].to_numpy()[pointers])) for c in compare}
+    )
+    diff_names = differs.apply(lambda r: ", ".join(r.index[r.to_numpy()]), axis=1) if len(differs) else pd.Series(dtype=str)
+    mask = np.zeros(len(policies), dtype=bool)
+    mask[positions] = True
+    first_rows = pd.Series(rows[pointers], index=positions)
+    detail_exact = pd.Series("", index=range(len(policies)), dtype=TEXT)
+    exact = (diff_names == "").to_numpy()
+    detail_exact.iloc[positions[exact]] = "exact copy of row " + first_rows[positions[exact]].astype(str).to_numpy()
+    detail_conflict = pd.Series("", index=range(len(policies)), dtype=TEXT)
+    hint = "" if len(keys) > 1 else "; if the extract has one row per coverage, choose the grain policy+coverage"
+    detail_conflict.iloc[positions[~exact]] = (
+        "same policy number as row "
+        + first_rows[positions[~exact]].astype(str).to_numpy()
+        + " but different "
+        + diff_names[~exact].to_numpy().astype(str)
+        + hint
+    )
+    exact_mask = np.zeros(len(policies), dtype=bool)
+    exact_mask[positions[exact]] = True
+    conflict_mask = mask & ~exact_mask
+    ledger.add(exact_mask, column=id_label, kind="duplicate", action=REJECTED, detail=detail_exact)
+    ledger.add(conflict_mask, column=id_label, kind="conflicting_duplicate", action=REJECTED, detail=detail_conflict)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    left, right = pd.Series(a), pd.Series(b)
+    both_missing = left.isna().to_numpy() & right.isna().to_numpy()
+    equal = (left.astype(object) == right.astype(object)).fillna(False).to_numpy(dtype=bool)
+    return equal | both_missing

@@ -1,0 +1,452 @@
+"""Read the bytes of an extract into a grid of text cells with source row numbers.
+
+This layer knows file formats (CSV in any common encoding, ``.xlsx``/``.xls``,
+Parquet) and nothing about insurance: it finds the header row with the help of
+:mod:`analysis.headers`, and hands back every row below it together with the
+row number a user sees in the source (the spreadsheet row, or the CSV line).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import ExtractError
+from analysis.headers import find_header_row
+
+_PREAMBLE_LINES = 60
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """The cells of one table in a source file, below its header row.
+
+    Attributes
+    ----------
+    cells : pandas.DataFrame
+        One row per source row below the header, columns named by the source
+        headers (made unique), values as read (text, numbers or datetimes).
+    rows : numpy.ndarray
+        The source row number of each row of ``cells`` (1-based spreadsheet row,
+        CSV line or Parquet record).
+    preamble : list of (int, list of str)
+        The rows above the header, with their row numbers (title rows, merged
+        group headers): the study date is looked for here.
+    header_row : int
+        Source row number of the header.
+    bad_rows : list of (int, str, str)
+        Rows the reader could not split into the header's columns:
+        ``(row, text, reason)``.
+    renamed_headers : list of (str, str)
+        Duplicate or blank headers and the unique names given to them.
+    other_encoding_rows : tuple of int
+        In a CSV mixing UTF-8 and GB18030 lines, the lines decoded as GB18030.
+    """
+
+    cells: pd.DataFrame
+    rows: np.ndarray
+    preamble: list[tuple[int, list[str]]]
+    header_row: int
+    kind: str
+    encoding: str | None = None
+    sheet: str | None = None
+    sheets: tuple[str, ...] = ()
+    date1904: bool = False
+    bad_rows: list[tuple[int, str, str]] = field(default_factory=list)
+    renamed_headers: list[tuple[str, str]] = field(default_factory=list)
+    other_encoding_rows: tuple[int, ...] = ()
+
+
+def sniff_kind(data: bytes, filename: str | None) -> str:
+    """Tell the format of a file from its first bytes (its name is only a hint).
+
+    Raises
+    ------
+    ExtractError
+        For empty files, images, PDFs, encrypted workbooks and other things
+        that are not a table.
+    """
+    name = (filename or "").lower()
+    if not data.strip():
+        raise ExtractError("The file is empty: it has no rows. Export the extract again.", code="empty_file")
+    head = data[:16]
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k\x00a\x00g\x00e" in data[:1_000_000] or (
+            b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n\x00I\x00n\x00f\x00o" in data[:1_000_000]
+        ):
+            raise ExtractError(
+                "The workbook is password-protected (encrypted). Open it in Excel, remove the password "
+                "(File → Info → Protect Workbook) and save a copy, then upload that copy.",
+                code="encrypted_workbook",
+            )
+        return "xls"
+    for magic, what in (
+        (b"\x89PNG", "a PNG image"),
+        (b"\xff\xd8\xff", "a JPEG image"),
+        (b"GIF8", "a GIF image"),
+        (b"%PDF", "a PDF document"),
+        (b"BM", "a bitmap image"),
+        (b"\x1f\x8b", "a gzip archive"),
+        (b"Rar!", "a RAR archive"),
+        (b"7z\xbc\xaf", "a 7-Zip archive"),
+    ):
+        if head.startswith(magic):
+            raise ExtractError(
+                f"The file{' ' + repr(filename) if filename else ''} is {what}, not a table. "
+                "Upload the policy extract as CSV, Excel (.xlsx/.xls) or Parquet.",
+                code="not_a_table",
+                what=what,
+            )
+    if name.endswith((".xlsx", ".xlsm", ".xls", ".parquet")):
+        raise ExtractError(
+            f"The file {filename!r} is named like a workbook but its content is not one "
+            "(it may be truncated or corrupt). Export it again from the source system.",
+            code="corrupt_workbook",
+        )
+    if b"\x00" in data[:4096]:
+        raise ExtractError(
+            "The file is binary, not text: it is not a CSV. Upload the extract as CSV, Excel or Parquet.",
+            code="not_a_table",
+            what="binary",
+        )
+    return "csv"
+
+
+def read_table(data: bytes, *, filename: str | None = None, sheet: str | int | None = None) -> RawTable:
+    """Read a CSV, Excel or Parquet file into a :class:`RawTable`.
+
+    Raises
+    ------
+    ExtractError
+        When the file cannot be read as a table, with what to do about it.
+    """
+    kind = sniff_kind(data, filename)
+    if kind == "csv":
+        return _read_csv(data)
+    if kind == "parquet":
+        return _read_parquet(data)
+    return _read_workbook(data, kind=kind, sheet=sheet, filename=filename)
+
+
+# --- CSV --------------------------------------------------------------------------
+
+
+def decode_text(data: bytes) -> tuple[str, str, list[int]]:
+    """Decode CSV bytes: UTF-8 (with or without BOM), GB18030/GBK, or a mix per line.
+
+    Returns
+    -------
+    (text, encoding, odd_lines)
+        ``odd_lines`` lists the 1-based lines that were in the other encoding
+        of a mixed file.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+        label = "utf-8-sig"
+    else:
+        label = "utf-8"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16", []
+    try:
+        return data.decode("utf-8"), label, []
+    except UnicodeDecodeError:
+        pass
+    lines = data.split(b"\n")
+    utf8_lines = 0
+    for line in lines:
+        if max(line, default=0) < 0x80:
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_lines += 1
+        except UnicodeDecodeError:
+            pass
+    if utf8_lines == 0:
+        try:
+            return data.decode("gb18030"), "gb18030", []
+        except UnicodeDecodeError:
+            return data.decode("gb18030", errors="replace"), "gb18030", []
+    decoded: list[str] = []
+    odd: list[int] = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            decoded.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            decoded.append(line.decode("gb18030", errors="replace"))
+            odd.append(number)
+    return "\n".join(decoded), "mixed utf-8/gb18030", odd
+
+
+def _sniff_delimiter(lines: Sequence[str]) -> str:
+    best, best_score = ",", -1.0
+    for delim in (",", "\t", ";", "|"):
+        counts = [line.count(delim) for line in lines if line.strip()]
+        if not counts:
+            continue
+        top = max(counts)
+        score = top * sum(1 for c in counts if c == top)
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def _read_csv(data: bytes) -> RawTable:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    text, encoding, odd_lines = decode_text(data)
+    if encoding != "utf-8":
+        data = text.encode("utf-8")
+    elif data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    head_lines = text[: 200_000].splitlines()[:_PREAMBLE_LINES]
+    delimiter = _sniff_delimiter(head_lines)
+    parsed_head = list(csv.reader(head_lines, delimiter=delimiter))
+    header_index = find_header_row(parsed_head)
+    header = parsed_head[header_index]
+    names, renamed = _unique_headers(header)
+    width = len(names)
+    bad: list[tuple[int, str, str]] = []
+
+    def on_invalid(row: object) -> str:
+        number = getattr(row, "number", None) or 0
+        text_ = getattr(row, "text", "")
+        actual = getattr(row, "actual_columns", 0)
+        bad.append((int(number), str(text_), f"has {actual} fields where the header has {width}"))
+        return "skip"
+
+    read_opts = pacsv.ReadOptions(
+        skip_rows=header_index + 1,
+        column_names=[f"c{i}" for i in range(width)],
+        use_threads=False,
+        block_size=1 << 24,
+    )
+    parse_opts = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid, ignore_empty_lines=False)
+    convert_opts = pacsv.ConvertOptions(
+        column_types={f"c{i}": pa.string() for i in range(width)},
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        null_values=[""],
+    )
+    try:
+        table = pacsv.read_csv(io.BytesIO(data), read_options=read_opts, parse_options=parse_opts, convert_options=convert_opts)
+    except pa.ArrowInvalid as exc:
+        raise ExtractError(f"The CSV file could not be split into columns: {exc}", code="bad_csv", detail=str(exc)) from exc
+    cells = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    cells.columns = names
+    first = header_index + 2  # 1-based line of the first row below the header
+    bad_numbers = {b[0] for b in bad}
+    if bad_numbers:
+        taken: list[int] = []
+        line = first
+        while len(taken) < len(cells):
+            if line not in bad_numbers:
+                taken.append(line)
+            line += 1
+        rows = np.asarray(taken, dtype=np.int64)
+    else:
+        rows = np.arange(first, first + len(cells), dtype=np.int64)
+    preamble = [(i + 1, parsed_head[i]) for i in range(header_index)]
+    return RawTable(
+        cells=cells,
+        rows=rows,
+        preamble=preamble,
+        header_row=header_index + 1,
+        kind="csv",
+        encoding=encoding,
+        bad_rows=bad,
+        renamed_headers=renamed,
+        other_encoding_rows=tuple(n for n in odd_lines if n > header_index + 1),
+    )
+
+
+# --- Excel ------------------------------------------------------------------------
+
+
+def _unique_headers(header: Sequence[object]) -> tuple[list[str], list[tuple[str, str]]]:
+    names: list[str] = []
+    renamed: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
+    for position, cell in enumerate(header):
+        name = "" if cell is None else str(cell).strip()
+        name = re.sub(r"\s+", " ", name)
+        original = name
+        if not name:
+            name = f"column_{position + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        if name != original:
+            renamed.append((original, name))
+        names.append(name)
+    return names, renamed
+
+
+def _workbook_facts(data: bytes) -> tuple[bool, dict[str, int]]:
+    """Read the 1904 flag and each sheet's first used row straight from the XML."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        workbook = archive.read("xl/workbook.xml").decode("utf-8", errors="replace")
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise ExtractError(
+            "The workbook is corrupt or truncated and cannot be opened. Export it again from the source system.",
+            code="corrupt_workbook",
+        ) from exc
+    date1904 = bool(re.search(r'date1904="(1|true)"', workbook))
+    starts: dict[str, int] = {}
+    try:
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", errors="replace")
+    except KeyError:
+        return date1904, starts
+    targets = dict(re.findall(r'<Relationship[^>]*Id="([^"]+)"[^>]*Target="([^"]+)"', rels))
+    targets.update({k: v for v, k in re.findall(r'<Relationship[^>]*Target="([^"]+)"[^>]*Id="([^"]+)"', rels)})
+    for sheet_tag in re.findall(r"<sheet\b[^>]*>", workbook):
+        name_match = re.search(r'name="([^"]*)"', sheet_tag)
+        rid_match = re.search(r'r:id="([^"]+)"', sheet_tag) or re.search(r'\bid="([^"]+)"', sheet_tag)
+        if not name_match or not rid_match or rid_match.group(1) not in targets:
+            continue
+        target = targets[rid_match.group(1)].lstrip("/")
+        path = target if target.startswith("xl/") else f"xl/{target}"
+        try:
+            with archive.open(path) as handle:
+                chunk = handle.read(1 << 20).decode("utf-8", errors="replace")
+        except KeyError:
+            continue
+        first = re.search(r'<c r="[A-Z]+(\d+)"[^>]*?(?<!/)>\s*(?:<f[^>]*>[^<]*</f>\s*|<f[^>]*/>\s*)?<(?:v|is)\b', chunk)
+        if first:
+            import html
+
+            starts[html.unescape(name_match.group(1))] = int(first.group(1))
+    return date1904, starts
+
+
+def _read_workbook(data: bytes, *, kind: str, sheet: str | int | None, filename: str | None) -> RawTable:
+    date1904 = False
+    starts: dict[str, int] = {}
+    if kind == "xlsx":
+        date1904, starts = _workbook_facts(data)
+    try:
+        if kind == "xlsx":
+            import fastexcel
+
+            reader = fastexcel.read_excel(data)
+            sheets = tuple(reader.sheet_names)
+            name = _pick_sheet(sheets, sheet)
+            grid = reader.load_sheet(name, header_row=None, dtypes="string").to_pandas()
+            start = starts.get(name, 1)
+        else:
+            from python_calamine import CalamineWorkbook
+
+            book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            sheets = tuple(book.sheet_names)
+            name = _pick_sheet(sheets, sheet)
+            handle = book.get_sheet_by_name(name)
+            values = handle.to_python(skip_empty_area=True)
+            grid = pd.DataFrame(values, dtype=object)
+            grid = grid.map(lambda v: None if v == "" else str(v))
+            start = int(handle.start[0]) + 1 if handle.start else 1
+    except ExtractError:
+        raise
+    except Exception as exc:  # the readers raise their own exception types
+        raise ExtractError(
+            f"The workbook{' ' + repr(filename) if filename else ''} could not be read ({type(exc).__name__}). "
+            "It may be corrupt, truncated or password-protected: open it in Excel and save a fresh copy.",
+            code="corrupt_workbook",
+        ) from exc
+    if grid.empty:
+        raise ExtractError(f"The sheet {name!r} is empty: it has no rows.", code="empty_file")
+    head = grid.head(_PREAMBLE_LINES).astype("string").fillna("")
+    head_rows = [[str(v) for v in row] for row in head.itertuples(index=False)]
+    header_index = find_header_row(head_rows)
+    names, renamed = _unique_headers(grid.iloc[header_index].tolist())
+    cells = grid.iloc[header_index + 1 :].reset_index(drop=True)
+    cells.columns = names
+    rows = np.arange(start + header_index + 1, start + header_index + 1 + len(cells), dtype=np.int64)
+    preamble = [(start + i, head_rows[i]) for i in range(header_index)]
+    return RawTable(
+        cells=cells,
+        rows=rows,
+        preamble=preamble,
+        header_row=start + header_index,
+        kind=kind,
+        sheet=name,
+        sheets=sheets,
+        date1904=date1904,
+        renamed_headers=renamed,
+    )
+
+
+def _pick_sheet(sheets: tuple[str, ...], sheet: str | int | None) -> str:
+    if not sheets:
+        raise ExtractError("The workbook has no sheets.", code="empty_file")
+    if sheet is None:
+        return sheets[0]
+    if isinstance(sheet, int):
+        if 0 <= sheet < len(sheets):
+            return sheets[sheet]
+    elif sheet in sheets:
+        return sheet
+    raise ExtractError(
+        f"The workbook has no sheet {sheet!r}; its sheets are {', '.join(sheets)}.",
+        code="no_such_sheet",
+        sheet=str(sheet),
+        sheets=", ".join(sheets),
+    )
+
+
+def list_sheets(data: bytes, *, filename: str | None = None) -> tuple[str, ...]:
+    """Sheet names of a workbook (empty for CSV and Parquet)."""
+    kind = sniff_kind(data, filename)
+    if kind == "xlsx":
+        import fastexcel
+
+        try:
+            return tuple(fastexcel.read_excel(data).sheet_names)
+        except Exception as exc:
+            raise ExtractError(
+                "The workbook is corrupt or truncated and cannot be opened. Export it again from the source system.",
+                code="corrupt_workbook",
+            ) from exc
+    if kind == "xls":
+        from python_calamine import CalamineWorkbook
+
+        try:
+            return tuple(CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names)
+        except Exception as exc:
+            raise ExtractError(
+                "The workbook is corrupt or truncated and cannot be opened. Export it again from the source system.",
+                code="corrupt_workbook",
+            ) from exc
+    return ()
+
+
+# --- Parquet ----------------------------------------------------------------------
+
+
+def _read_parquet(data: bytes) -> RawTable:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except Exception as exc:
+        raise ExtractError(
+            "The Parquet file is corrupt or truncated and cannot be read.", code="corrupt_workbook"
+        ) from exc
+    cells = table.to_pandas()
+    names, renamed = _unique_headers(list(cells.columns))
+    cells.columns = names
+    rows = np.arange(1, len(cells) + 1, dtype=np.int64)
+    return RawTable(cells=cells, rows=rows, preamble=[], header_row=0, kind="parquet", renamed_headers=renamed)

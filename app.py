@@ -1,0 +1,33 @@
+"""LapseLens 失效保单洞察: the router and app-wide frame (language, data set, sign-in)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import state
+from ui.auth import require_sign_in
+from ui.datasets import active_result
+from ui.i18n import LANGUAGES, t
+
+st.set_page_config(page_title="LapseLens 失效保单洞察", page_icon="📉", layout="wide")
+state.init_session()
+require_sign_in()
+
+with st.sidebar:
+    codes = list(LANGUAGES)
+    st.radio(
+        t("app.language"),
+        codes,
+        format_func=LANGUAGES.__getitem__,
+        key=state.LANGUAGE,
+        horizontal=True,
+    )
+    choice, result = active_result()
+    st.caption(t("app.dataset"))
+    name = t("app.sample_name") if choice.is_sample else choice.name
+    st.text(t("app.dataset_line", name=name, rows=len(result.policies), study_date=result.study_date.date().isoformat()))
+
+pages = [
+    st.Page("pages/data.py", title=t("nav.data"), icon=":material/upload_file:", url_path="data", default=True),
+]
+st.navigation(pages).run()

@@ -1,0 +1,230 @@
+"""Data page: upload an extract, check the mapping, see and download the account."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from analysis import ExtractError
+from analysis.account import account_table
+from analysis.export import to_csv_bytes, write_workbook
+from analysis.presets import MappingPreset, preset_to_toml
+from analysis.reading import list_sheets
+from analysis.schema import CANONICAL_COLUMNS, STATUSES
+from ui import datasets as ds
+from ui import state
+from ui.i18n import t
+from ui.tables import account_view, mapping_rows, status_rows, translate_columns
+
+st.title(t("data.title"))
+st.caption(t("data.caption"))
+
+choice, result = ds.active_result()
+
+# --- widgets ---------------------------------------------------------------------
+st.session_state.setdefault("data_uploader_round", 0)
+left, right = st.columns([3, 2])
+with left:
+    uploaded = st.file_uploader(
+        t("data.upload"),
+        type=["csv", "txt", "xlsx", "xlsm", "xls", "parquet"],
+        key=f"data_upload_{st.session_state['data_uploader_round']}",
+        help=t("data.upload_help", limit=ds.UPLOAD_LIMIT_MB),
+    )
+with right:
+    presets = ds.shipped_presets()
+    preset_name = st.selectbox(
+        t("data.preset"),
+        ["", *presets],
+        format_func=lambda name: name or t("data.preset_auto"),
+        key="data_preset",
+    )
+    preset_file = st.file_uploader(t("data.preset_upload"), type=["toml"], key="data_preset_file")
+    override = st.checkbox(t("data.study_date_override"), key="data_override")
+    study_date = st.date_input(t("data.study_date"), value=result.study_date.date(), key="data_study_date") if override else None
+
+if not choice.is_sample and st.button(t("data.back_to_sample"), key="data_back"):
+    state.set_active(ds.sample_choice())
+    st.session_state["data_uploader_round"] += 1
+    st.rerun()
+
+# --- a new upload or new settings become the active data set if they load ----------
+if uploaded is not None:
+    data = uploaded.getvalue()
+    version = ds.content_version(data)
+    state.remember_upload(version, data)
+    preset_toml = preset_file.getvalue().decode("utf-8", errors="replace") if preset_file else presets.get(preset_name, "")
+    sheets: tuple[str, ...] = ()
+    try:
+        sheets = list_sheets(data, filename=uploaded.name)
+    except ExtractError:
+        pass
+    sheet = st.selectbox(t("data.sheet"), sheets, key="data_sheet") if len(sheets) > 1 else None
+    keep_mapping = choice.version == version and choice.preset_toml and not preset_file and not preset_name
+    wanted = state.DataSetChoice(
+        name=uploaded.name,
+        version=version,
+        preset_toml=choice.preset_toml if keep_mapping else preset_toml,
+        sheet=sheet,
+        study_date=study_date.isoformat() if isinstance(study_date, dt.date) else None,
+    )
+    if wanted != choice and st.session_state.get("data_failed") != wanted:
+        try:
+            with st.spinner(t("data.load")):
+                result = ds.load_choice(wanted, data)
+            state.set_active(wanted)
+            choice = wanted
+            st.session_state.pop("data_failed", None)
+            st.toast(t("data.loaded", name=uploaded.name))
+        except ExtractError as exc:
+            st.session_state["data_failed"] = wanted
+            st.session_state["data_failed_message"] = ds.error_text(exc)
+    if st.session_state.get("data_failed") == wanted:
+        st.error(t("data.load_failed", name=uploaded.name, message=st.session_state.get("data_failed_message", "")))
+        st.info(t("data.kept_previous", name=t("app.sample_name") if choice.is_sample else choice.name))
+elif choice.is_sample and (preset_name or override):
+    wanted = state.DataSetChoice(
+        name=choice.name,
+        version=choice.version,
+        preset_toml=presets.get(preset_name, ""),
+        study_date=study_date.isoformat() if isinstance(study_date, dt.date) else None,
+        is_sample=True,
+    )
+    if wanted != choice:
+        try:
+            result = ds.load_choice(wanted)
+            state.set_active(wanted)
+            choice = wanted
+        except ExtractError as exc:
+            st.error(t("data.load_failed", name=t("app.sample_name"), message=ds.error_text(exc)))
+
+# --- the account ---------------------------------------------------------------------
+st.subheader(t("data.account"))
+cols = st.columns(5)
+cols[0].metric(t("data.rows_read"), f"{result.rows_read:,}")
+cols[1].metric(t("data.accepted"), f"{result.accepted:,}")
+cols[2].metric(t("data.repaired"), f"{result.repaired:,}")
+cols[3].metric(t("data.rejected"), f"{result.rejected:,}")
+cols[4].metric(t("data.skipped"), f"{len(result.skipped_rows):,}")
+st.caption(
+    t(
+        "data.account_identity",
+        rows_read=result.rows_read,
+        accepted=result.accepted,
+        repaired=result.repaired,
+        rejected=result.rejected,
+        skipped=len(result.skipped_rows),
+    )
+)
+st.caption(
+    t("data.study_date_from", date=result.study_date.date().isoformat(), source=t(f"data.source.{result.study_date_source}"))
+    + " · "
+    + t(
+        "data.file_facts",
+        kind=result.kind,
+        encoding=f" / {result.encoding}" if result.encoding else "",
+        sheet=f" / {result.sheet}" if result.sheet else "",
+        header_row=result.header_row,
+    )
+)
+unmapped = result.status_values[result.status_values["status"] == "unmapped"]
+if len(unmapped):
+    st.warning(t("data.unmapped_statuses", n=int(unmapped["count"].sum()), values=", ".join(unmapped["value"].astype(str).head(8))))
+
+table = account_table(result)
+download_cols = st.columns(2)
+download_cols[0].download_button(
+    t("data.download_account_xlsx"),
+    data=write_workbook({t("data.account"): translate_columns(table)}),
+    file_name=f"account_{choice.name.rsplit('.', 1)[0]}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="data_download_xlsx",
+)
+download_cols[1].download_button(
+    t("data.download_account_csv"),
+    data=to_csv_bytes(translate_columns(table)),
+    file_name=f"account_{choice.name.rsplit('.', 1)[0]}.csv",
+    mime="text/csv",
+    key="data_download_csv",
+)
+
+tab_problems, tab_mapping, tab_status, tab_notes, tab_preview = st.tabs(
+    [t("data.problems"), t("data.mapping"), t("data.statuses"), t("data.column_notes"), t("data.preview")]
+)
+with tab_problems:
+    if len(result.problems) == 0:
+        st.success(t("data.no_problems"))
+    verdicts = ["all", "rejected", "repaired", "flagged", "skipped"]
+    verdict = st.segmented_control(
+        t("data.problem_filter"), verdicts, format_func=lambda v: t(f"action.{v}"), default="all", key="data_verdict"
+    )
+    st.dataframe(account_view(table, verdict or "all"), hide_index=True, width="stretch")
+
+with tab_mapping:
+    st.caption(t("data.mapping_help"))
+    edited_mapping = st.data_editor(
+        mapping_rows(result),
+        column_config={
+            "canonical": st.column_config.TextColumn(t("col.canonical"), disabled=True),
+            "label": st.column_config.TextColumn("", disabled=True),
+            "source": st.column_config.SelectboxColumn(t("col.source"), options=["", *result.headers]),
+            "confidence": st.column_config.NumberColumn(t("col.confidence"), format="%.1f", disabled=True),
+        },
+        hide_index=True,
+        key="data_mapping_editor",
+        width="stretch",
+    )
+with tab_status:
+    st.caption(t("data.statuses_help"))
+    edited_status = st.data_editor(
+        status_rows(result),
+        column_config={
+            "value": st.column_config.TextColumn(t("col.status_value"), disabled=True),
+            "count": st.column_config.NumberColumn(t("col.count"), disabled=True, format="%d"),
+            "status": st.column_config.SelectboxColumn(t("col.status"), options=list(STATUSES)),
+        },
+        hide_index=True,
+        key="data_status_editor",
+        width="stretch",
+    )
+    st.dataframe(
+        translate_columns(
+            result.status_values.groupby("status", as_index=False)["count"].sum().sort_values("count", ascending=False)
+        ),
+        hide_index=True,
+    )
+
+new_preset = MappingPreset(
+    columns={row.canonical: row.source or "" for row in edited_mapping.itertuples(index=False) if row.canonical in CANONICAL_COLUMNS},
+    status_values={str(row.value): str(row.status) for row in edited_status.itertuples(index=False) if row.status in STATUSES},
+    settings={k: v for k, v in result.preset.settings.items() if k != "auto_map"} | {"auto_map": False},
+)
+new_toml = preset_to_toml(new_preset)
+apply_cols = st.columns(2)
+if apply_cols[0].button(t("data.apply_mapping"), key="data_apply", type="primary"):
+    wanted = state.DataSetChoice(
+        name=choice.name,
+        version=choice.version,
+        preset_toml=new_toml,
+        sheet=choice.sheet,
+        study_date=choice.study_date,
+        is_sample=choice.is_sample,
+    )
+    try:
+        ds.load_choice(wanted)
+        state.set_active(wanted)
+        st.rerun()
+    except ExtractError as exc:
+        st.error(t("data.load_failed", name=choice.name, message=ds.error_text(exc)))
+apply_cols[1].download_button(
+    t("data.download_preset"), data=new_toml.encode("utf-8"), file_name="mapping.toml", mime="application/toml", key="data_download_preset"
+)
+
+with tab_notes:
+    st.dataframe(translate_columns(result.column_notes), hide_index=True, width="stretch")
+    if result.attributes:
+        st.caption(t("data.attributes", names=", ".join(result.attributes)))
+
+with tab_preview:
+    st.dataframe(translate_columns(result.policies.head(200)), hide_index=True, width="stretch")

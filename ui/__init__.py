@@ -1,0 +1,1 @@
+"""Streamlit glue: cached wrappers, session state, chart and table builders, translations."""

@@ -1,0 +1,33 @@
+"""Optional sign-in through Streamlit's built-in OIDC support (``st.login``).
+
+When ``.streamlit/secrets.toml`` has an ``[auth]`` section the app asks every
+visitor to sign in; without one it runs open, as on a laptop.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.i18n import t
+
+
+def auth_configured() -> bool:
+    """True when an ``[auth]`` section is configured in the app's secrets."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        return False
+
+
+def require_sign_in() -> None:
+    """Stop the script with a sign-in button for visitors not signed in (when configured)."""
+    if not auth_configured():
+        return
+    if not st.user.is_logged_in:
+        st.title(t("app.title"))
+        st.info(t("app.sign_in_needed"))
+        st.button(t("app.sign_in"), on_click=st.login, key="app_sign_in")
+        st.stop()
+    with st.sidebar:
+        st.caption(t("app.signed_in", user=st.user.get("email") or st.user.get("name") or "?"))
+        st.button(t("app.sign_out"), on_click=st.logout, key="app_sign_out")

@@ -1,0 +1,238 @@
+"""The translation catalogue: every label the UI shows, in 中文 and English.
+
+``t(key, **params)`` looks a key up in the session's language. A key missing
+from the catalogue is a bug: tests check that every key used by the pages
+exists in both languages.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import streamlit as st
+
+from ui.state import LANGUAGE
+
+LANGUAGES: Final = {"zh": "中文", "en": "English"}
+
+CATALOGUE: Final[dict[str, dict[str, str]]] = {
+    # app frame
+    "app.title": {"zh": "失效保单洞察 LapseLens", "en": "LapseLens 失效保单洞察"},
+    "app.language": {"zh": "语言 / Language", "en": "Language / 语言"},
+    "app.dataset": {"zh": "当前数据集", "en": "Active data set"},
+    "app.dataset_line": {
+        "zh": "{name}：{rows:,} 张保单，统计截止日 {study_date}",
+        "en": "{name}: {rows:,} policies, study date {study_date}",
+    },
+    "app.sample_name": {"zh": "内置样例数据", "en": "Bundled sample"},
+    "app.signed_in": {"zh": "已登录：{user}", "en": "Signed in as {user}"},
+    "app.sign_out": {"zh": "退出登录", "en": "Sign out"},
+    "app.sign_in_needed": {"zh": "请先登录以使用 LapseLens。", "en": "Please sign in to use LapseLens."},
+    "app.sign_in": {"zh": "登录", "en": "Sign in"},
+    "nav.data": {"zh": "数据导入", "en": "Data"},
+    # data page
+    "data.title": {"zh": "数据导入与质量核对", "en": "Data: import and quality account"},
+    "data.caption": {
+        "zh": "上传保单明细（CSV、Excel 或 Parquet），核对字段映射；每一行都有去向：接受、修复或拒绝。",
+        "en": "Upload a policy extract (CSV, Excel or Parquet) and check the mapping; every row is accounted for: accepted, repaired or rejected.",
+    },
+    "data.upload": {"zh": "上传保单明细", "en": "Upload a policy extract"},
+    "data.upload_help": {
+        "zh": "支持 CSV（UTF-8、带 BOM、GBK/GB18030）、.xlsx、.xls、Parquet；单个文件上限 {limit} MB。",
+        "en": "CSV (UTF-8, with BOM, GBK/GB18030), .xlsx, .xls or Parquet; at most {limit} MB per file.",
+    },
+    "data.preset": {"zh": "映射方案", "en": "Mapping preset"},
+    "data.preset_auto": {"zh": "自动识别表头", "en": "Recognise headers automatically"},
+    "data.preset_upload": {"zh": "或上传映射方案（TOML）", "en": "Or upload a mapping preset (TOML)"},
+    "data.sheet": {"zh": "工作表", "en": "Sheet"},
+    "data.study_date_override": {"zh": "手动指定统计截止日", "en": "Override the study date"},
+    "data.study_date": {"zh": "统计截止日", "en": "Study date"},
+    "data.load": {"zh": "导入此文件", "en": "Load this file"},
+    "data.back_to_sample": {"zh": "切换回内置样例数据", "en": "Back to the bundled sample"},
+    "data.load_failed": {"zh": "无法导入 {name}：{message}", "en": "Could not load {name}: {message}"},
+    "data.kept_previous": {"zh": "仍在使用之前的数据集：{name}。", "en": "Still using the previous data set: {name}."},
+    "data.loaded": {"zh": "已导入 {name}。", "en": "Loaded {name}."},
+    "data.account": {"zh": "数据质量核对", "en": "Data-quality account"},
+    "data.account_identity": {
+        "zh": "读取 {rows_read:,} 行保单 = 接受 {accepted:,} + 修复/标记 {repaired:,} + 拒绝 {rejected:,}；另有 {skipped:,} 行非保单行（标题、表头、空行、合计）已跳过。",
+        "en": "{rows_read:,} policy rows read = {accepted:,} accepted + {repaired:,} repaired or flagged + {rejected:,} rejected; {skipped:,} non-policy rows (title, header, blank, totals) skipped.",
+    },
+    "data.rows_read": {"zh": "读取行数", "en": "Rows read"},
+    "data.accepted": {"zh": "接受", "en": "Accepted"},
+    "data.repaired": {"zh": "修复/标记", "en": "Repaired / flagged"},
+    "data.rejected": {"zh": "拒绝", "en": "Rejected"},
+    "data.skipped": {"zh": "跳过的非保单行", "en": "Non-policy rows skipped"},
+    "data.study_date_from": {
+        "zh": "统计截止日 {date}（来源：{source}）",
+        "en": "Study date {date} (from: {source})",
+    },
+    "data.source.argument": {"zh": "手动指定", "en": "set by you"},
+    "data.source.preset": {"zh": "映射方案", "en": "the mapping preset"},
+    "data.source.title row": {"zh": "标题行", "en": "the title row"},
+    "data.source.latest date": {"zh": "数据中最晚的日期", "en": "the latest date in the data"},
+    "data.file_facts": {
+        "zh": "格式 {kind}{encoding}{sheet}；表头在第 {header_row} 行。",
+        "en": "Format {kind}{encoding}{sheet}; header on row {header_row}.",
+    },
+    "data.problems": {"zh": "逐行问题（修复、标记、拒绝）", "en": "Row problems (repaired, flagged, rejected)"},
+    "data.no_problems": {"zh": "没有需要修复或拒绝的行。", "en": "No row needed a repair or was rejected."},
+    "data.problem_filter": {"zh": "只看", "en": "Show"},
+    "data.column_notes": {"zh": "整列处理说明", "en": "What was done to whole columns"},
+    "data.skipped_rows": {"zh": "跳过的非保单行", "en": "Skipped non-policy rows"},
+    "data.statuses": {"zh": "保单状态映射", "en": "Status mapping"},
+    "data.statuses_help": {
+        "zh": "每个原始状态值对应的标准状态；“unmapped”表示未识别，可在此修改后点击“应用映射”。",
+        "en": "The canonical status of each source value; “unmapped” means not recognised: change it here and press “Apply mapping”.",
+    },
+    "data.mapping": {"zh": "字段映射", "en": "Column mapping"},
+    "data.mapping_help": {
+        "zh": "左列为标准字段，右列为文件中的表头；置信度 1.0 为精确匹配。可逐项修改。",
+        "en": "Canonical column on the left, the file's header on the right; confidence 1.0 is an exact alias. Change any of them.",
+    },
+    "data.apply_mapping": {"zh": "应用映射", "en": "Apply mapping"},
+    "data.download_preset": {"zh": "下载映射方案（TOML）", "en": "Download mapping preset (TOML)"},
+    "data.download_account_xlsx": {"zh": "下载核对结果（Excel）", "en": "Download the account (Excel)"},
+    "data.download_account_csv": {"zh": "下载核对结果（CSV）", "en": "Download the account (CSV)"},
+    "data.preview": {"zh": "标准化后的保单预览（前 200 行）", "en": "Canonical policies preview (first 200 rows)"},
+    "data.status_counts": {"zh": "各状态保单数", "en": "Policies by status"},
+    "data.attributes": {"zh": "保留为分组属性的其他列：{names}", "en": "Other columns kept as cohort attributes: {names}"},
+    "data.unmapped_statuses": {
+        "zh": "{n:,} 张保单的状态未识别（{values}）：请在“保单状态映射”中指定。",
+        "en": "{n:,} policies have an unrecognised status ({values}): map them under “Status mapping”.",
+    },
+    # column headers of the account tables
+    "col.row": {"zh": "行号", "en": "Row"},
+    "col.verdict": {"zh": "处理", "en": "Verdict"},
+    "col.column": {"zh": "列", "en": "Column"},
+    "col.kind": {"zh": "问题类型", "en": "Problem"},
+    "col.action": {"zh": "处理", "en": "Action"},
+    "col.value": {"zh": "原始值", "en": "Source value"},
+    "col.detail": {"zh": "说明", "en": "Detail"},
+    "col.reason": {"zh": "原因", "en": "Reason"},
+    "col.count": {"zh": "数量", "en": "Count"},
+    "col.canonical": {"zh": "标准字段", "en": "Canonical column"},
+    "col.source": {"zh": "文件表头", "en": "Source header"},
+    "col.confidence": {"zh": "置信度", "en": "Confidence"},
+    "col.status_value": {"zh": "原始状态值", "en": "Source status"},
+    "col.status": {"zh": "标准状态", "en": "Canonical status"},
+    # verdicts and actions
+    "action.rejected": {"zh": "拒绝", "en": "rejected"},
+    "action.repaired": {"zh": "修复", "en": "repaired"},
+    "action.flagged": {"zh": "标记", "en": "flagged"},
+    "action.skipped": {"zh": "跳过", "en": "skipped"},
+    "action.all": {"zh": "全部", "en": "all"},
+    # problem kinds
+    "kind.missing_required": {"zh": "必填项为空", "en": "required value empty"},
+    "kind.invalid_date": {"zh": "日期无法识别", "en": "not a date"},
+    "kind.invalid_number": {"zh": "数字无法识别", "en": "not a number"},
+    "kind.negative_amount": {"zh": "金额为负", "en": "negative amount"},
+    "kind.implausible_age": {"zh": "年龄不合理", "en": "implausible age"},
+    "kind.unknown_code": {"zh": "代码无法识别", "en": "unknown code"},
+    "kind.id_precision_lost": {"zh": "保单号被 Excel 截断", "en": "policy number damaged by Excel"},
+    "kind.date_order": {"zh": "日期先后矛盾", "en": "dates out of order"},
+    "kind.status_corrected": {"zh": "状态已更正", "en": "status corrected"},
+    "kind.reinstated_without_lapse": {"zh": "复效但无失效记录", "en": "reinstated without a lapse"},
+    "kind.after_study_date": {"zh": "生效日晚于统计截止日", "en": "issued after the study date"},
+    "kind.duplicate": {"zh": "完全重复行", "en": "exact duplicate"},
+    "kind.conflicting_duplicate": {"zh": "保单号重复且内容冲突", "en": "conflicting duplicate"},
+    "kind.ragged_row": {"zh": "列数与表头不符", "en": "wrong number of fields"},
+    "kind.reformatted": {"zh": "格式已规范", "en": "reformatted"},
+    "kind.derived": {"zh": "推导得出", "en": "derived"},
+    "kind.unusable_column": {"zh": "整列不可用", "en": "unusable column"},
+    "kind.duplicate_header": {"zh": "表头重复", "en": "duplicate header"},
+    "kind.blank_header": {"zh": "表头为空", "en": "blank header"},
+    "kind.other_encoding": {"zh": "混合编码", "en": "mixed encoding"},
+    # canonical columns
+    "canon.policy_id": {"zh": "保单号", "en": "Policy number"},
+    "canon.coverage": {"zh": "险种代码", "en": "Coverage code"},
+    "canon.product": {"zh": "险种名称", "en": "Product"},
+    "canon.issue_date": {"zh": "生效日期", "en": "Issue date"},
+    "canon.status": {"zh": "保单状态", "en": "Status"},
+    "canon.status_date": {"zh": "状态日期", "en": "Status date"},
+    "canon.lapse_date": {"zh": "失效日期", "en": "Lapse date"},
+    "canon.paid_to_date": {"zh": "交至日期", "en": "Paid-to date"},
+    "canon.reinstatement_date": {"zh": "复效日期", "en": "Reinstatement date"},
+    "canon.annual_premium": {"zh": "年化保费", "en": "Annual premium"},
+    "canon.sum_assured": {"zh": "基本保额", "en": "Sum assured"},
+    "canon.payment_frequency": {"zh": "缴费频率", "en": "Payment frequency"},
+    "canon.auto_debit": {"zh": "自动扣款", "en": "Auto-debit"},
+    "canon.channel": {"zh": "销售渠道", "en": "Channel"},
+    "canon.branch": {"zh": "管理机构", "en": "Branch"},
+    "canon.agent": {"zh": "代理人", "en": "Agent"},
+    "canon.age": {"zh": "投保年龄", "en": "Age at issue"},
+    "canon.birth_date": {"zh": "出生日期", "en": "Birth date"},
+    "canon.gender": {"zh": "性别", "en": "Gender"},
+    "canon.income": {"zh": "年收入", "en": "Income"},
+    "canon.occupation": {"zh": "职业", "en": "Occupation"},
+    "canon.id_number": {"zh": "证件号码", "en": "ID number"},
+    "canon.name": {"zh": "姓名", "en": "Name"},
+    "canon.phone": {"zh": "电话", "en": "Phone"},
+    "canon.observed_to": {"zh": "观察截止日", "en": "Observed to"},
+    "canon.status_source": {"zh": "原始状态", "en": "Source status"},
+    "canon.source_row": {"zh": "源文件行号", "en": "Source row"},
+    # statuses
+    "status.in_force": {"zh": "有效", "en": "in force"},
+    "status.grace": {"zh": "宽限期", "en": "in grace"},
+    "status.apl": {"zh": "垫交", "en": "premium loan"},
+    "status.lapsed": {"zh": "失效（效力中止）", "en": "lapsed (suspended)"},
+    "status.reinstated": {"zh": "复效", "en": "reinstated"},
+    "status.surrendered": {"zh": "退保", "en": "surrendered"},
+    "status.terminated_after_lapse": {"zh": "永久失效", "en": "terminated after lapse"},
+    "status.free_look_cancelled": {"zh": "犹豫期撤单", "en": "free-look cancelled"},
+    "status.death_claim": {"zh": "身故/理赔终止", "en": "death / claim"},
+    "status.matured": {"zh": "满期", "en": "matured"},
+    "status.paid_up": {"zh": "交清", "en": "paid up"},
+    "status.unmapped": {"zh": "未识别", "en": "unmapped"},
+    # errors by code
+    "error.empty_file": {"zh": "文件是空的，没有任何行。请重新导出。", "en": "The file is empty: it has no rows. Export it again."},
+    "error.header_only": {
+        "zh": "文件只有表头（第 {row} 行），下面没有保单数据。请确认导出时包含了数据。",
+        "en": "The file has a header row (row {row}) but no policy rows below it. Check that the export includes the data.",
+    },
+    "error.not_a_table": {
+        "zh": "这个文件是{what}，不是表格。请上传 CSV、Excel 或 Parquet 格式的保单明细。",
+        "en": "The file is {what}, not a table. Upload the extract as CSV, Excel or Parquet.",
+    },
+    "error.corrupt_workbook": {
+        "zh": "工作簿已损坏或不完整，无法打开。请在 Excel 中另存一份或从源系统重新导出。",
+        "en": "The workbook is corrupt or truncated and cannot be opened. Save a fresh copy in Excel or export it again.",
+    },
+    "error.encrypted_workbook": {
+        "zh": "工作簿设置了打开密码（已加密）。请在 Excel 中取消密码（文件 → 信息 → 保护工作簿）后另存再上传。",
+        "en": "The workbook is password-protected. Remove the password in Excel (File → Info → Protect Workbook), save a copy and upload that.",
+    },
+    "error.too_large": {
+        "zh": "文件大小 {size} MB，超过上传上限 {limit} MB。请按生效年度等拆分文件，或使用命令行（无大小限制）。",
+        "en": "The file is {size} MB, above the upload limit of {limit} MB. Split it (e.g. by issue year) or use the command line, which has no limit.",
+    },
+    "error.missing_required": {
+        "zh": "找不到{columns}对应的列。文件中的表头：{found}。请在字段映射中指定，或载入映射方案。",
+        "en": "No column looks like the {columns}. Headers found: {found}. Map it in the column mapping, or load a mapping preset.",
+    },
+    "error.no_valid_dates": {
+        "zh": "“{column}”列共 {count} 个值，没有一个是日期，例如“{example}”（第 {row} 行）。请改映射其他列为生效日期，或修正导出的日期格式。",
+        "en": "Column {column} has {count} values and none is a date, e.g. '{example}' (row {row}). Map another column to the issue date or fix the export's date format.",
+    },
+    "error.bad_preset": {"zh": "映射方案有误：{detail}", "en": "The mapping preset is not valid: {detail}"},
+    "error.no_such_sheet": {"zh": "工作簿中没有工作表“{sheet}”；现有：{sheets}。", "en": "The workbook has no sheet '{sheet}'; its sheets are {sheets}."},
+}
+
+
+def language() -> str:
+    """The session's UI language code (``zh`` or ``en``)."""
+    lang = st.session_state.get(LANGUAGE, "zh")
+    return lang if lang in LANGUAGES else "zh"
+
+
+def t(key: str, **params: object) -> str:
+    """Translate ``key`` into the session's language, filling ``{params}``."""
+    entry = CATALOGUE.get(key)
+    if entry is None:
+        return key
+    text = entry.get(language()) or entry["en"]
+    return text.format(**params) if params else text
+
+
+def has(key: str) -> bool:
+    """True when the catalogue has ``key``."""
+    return key in CATALOGUE
