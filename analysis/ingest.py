@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -140,26 +140,41 @@ class _Ledger:
         column: str,
         kind: str,
         action: str,
-        detail: pd.Series | str,
+        detail: str | Callable[[np.ndarray], pd.Series],
         value: pd.Series | None = None,
     ) -> None:
+        """Record a problem for every row where ``mask`` is true.
+
+        ``detail`` is a text in which ``{value}`` stands for the quoted source
+        value, or a function of the row positions; either way it is only
+        built for the flagged rows.
+        """
         where = np.asarray(mask, dtype=bool)
         if not where.any():
             return
-        n = int(where.sum())
         positions = np.flatnonzero(where)
-        part = pd.DataFrame(
-            {
-                "position": positions,
-                "row": self.rows[positions],
-                "column": column,
-                "kind": kind,
-                "action": action,
-                "value": (value[where].astype(TEXT).fillna("").to_numpy() if value is not None else [""] * n),
-                "detail": (detail[where].astype(TEXT).to_numpy() if isinstance(detail, pd.Series) else [detail] * n),
-            }
+        n = len(positions)
+        shown = _shown(value.iloc[positions]) if value is not None else pd.Series([""] * n, dtype=TEXT)
+        if callable(detail):
+            texts = np.asarray(detail(positions).astype(TEXT).fillna(""), dtype=object)
+        elif "{value}" in detail:
+            before, after = detail.split("{value}", 1)
+            texts = np.asarray(before + "'" + shown.str.slice(0, 60) + "'" + after, dtype=object)
+        else:
+            texts = np.full(n, detail, dtype=object)
+        self.parts.append(
+            pd.DataFrame(
+                {
+                    "position": positions,
+                    "row": self.rows[positions],
+                    "column": column,
+                    "kind": kind,
+                    "action": action,
+                    "value": np.asarray(shown, dtype=object),
+                    "detail": texts,
+                }
+            )
         )
-        self.parts.append(part)
 
     def note(self, column: str, kind: str, count: int, detail: str) -> None:
         if count:
@@ -172,12 +187,15 @@ class _Ledger:
         return frame.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
 
 
-def _quoted(values: pd.Series) -> pd.Series:
-    return "'" + values.astype(TEXT).fillna("").str.slice(0, 60) + "'"
+def _shown(values: pd.Series) -> pd.Series:
+    """Source values as the text a user would recognise (dates as YYYY-MM-DD)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return _fmt_dates(values)
+    return values.astype(TEXT).fillna("").reset_index(drop=True)
 
 
 def _fmt_dates(values: pd.Series) -> pd.Series:
-    return values.dt.strftime("%Y-%m-%d").astype(TEXT)
+    return values.dt.strftime("%Y-%m-%d").astype(TEXT).fillna("").reset_index(drop=True)
 
 
 def load_extract(
@@ -258,8 +276,8 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
 
     # --- which rows are policy rows ------------------------------------------------
     mapping = _mapping(headers, preset)
-    blank_cells = pd.DataFrame({c: blank_mask(cells[c]) for c in headers}) if headers else pd.DataFrame()
-    all_blank = blank_cells.all(axis=1).to_numpy() if headers else np.zeros(len(cells), dtype=bool)
+    # A row is blank when every cell is empty (readers give empty cells as missing).
+    all_blank = cells.isna().all(axis=1).to_numpy() if headers else np.zeros(len(cells), dtype=bool)
     footer = np.zeros(len(cells), dtype=bool)
     marker = "^(?:" + "|".join(re.escape(m) for m in S.FOOTER_MARKERS) + ")"
     probe_columns = [headers[0]] if headers else []
@@ -283,7 +301,8 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         else:
             ragged_rejects.append((row, reason))
     keep = ~(all_blank | footer)
-    cells = cells.loc[keep].reset_index(drop=True)
+    if not keep.all():
+        cells = cells.loc[keep].reset_index(drop=True)
     rows = raw.rows[keep]
     if len(cells) == 0 and not ragged_rejects:
         raise ExtractError(
@@ -337,7 +356,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
             kind="id_precision_lost",
             action=FLAGGED,
             value=ids,
-            detail="policy number " + _quoted(ids) + " went through a number cell and lost its last digits "
+            detail="policy number {value} went through a number cell and lost its last digits "
             "(Excel keeps 15 significant digits); export the column as text to recover it",
         )
         out[S.POLICY_ID] = ids.astype(TEXT)
@@ -376,9 +395,9 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
             continue
         if canonical == S.ISSUE_DATE:
             ledger.add(blank_mask(column), column=label(canonical), kind="missing_required", action=REJECTED, detail="the issue date is empty")
-            ledger.add(parsed.invalid, column=label(canonical), kind="invalid_date", action=REJECTED, value=column, detail=_quoted(column) + " is not a date")
+            ledger.add(parsed.invalid, column=label(canonical), kind="invalid_date", action=REJECTED, value=column, detail="{value} is not a date")
         else:
-            ledger.add(parsed.invalid, column=label(canonical), kind="invalid_date", action=REPAIRED, value=column, detail=_quoted(column) + " is not a date; left blank")
+            ledger.add(parsed.invalid, column=label(canonical), kind="invalid_date", action=REPAIRED, value=column, detail="{value} is not a date; left blank")
         out[canonical] = parsed.values
 
     # status
@@ -405,18 +424,18 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         column = source(canonical)
         parsed = parse_numbers(column)
         ledger.note(label(canonical), "reformatted", parsed.reformatted, "numbers written with separators, currency signs or 万 were read")
-        ledger.add(parsed.invalid, column=label(canonical), kind="invalid_number", action=REPAIRED, value=column, detail=_quoted(column) + " is not a number; left blank")
+        ledger.add(parsed.invalid, column=label(canonical), kind="invalid_number", action=REPAIRED, value=column, detail="{value} is not a number; left blank")
         negative = (parsed.values < 0).fillna(False)
-        ledger.add(negative, column=label(canonical), kind="negative_amount", action=REPAIRED, value=column, detail="negative amount " + _quoted(column) + " is impossible; left blank")
+        ledger.add(negative, column=label(canonical), kind="negative_amount", action=REPAIRED, value=column, detail="negative amount {value} is impossible; left blank")
         out[canonical] = parsed.values.where(~negative)
 
     # age
     if S.AGE in mapping:
         column = source(S.AGE)
         parsed = parse_numbers(column)
-        ledger.add(parsed.invalid, column=label(S.AGE), kind="invalid_number", action=REPAIRED, value=column, detail=_quoted(column) + " is not an age; left blank")
+        ledger.add(parsed.invalid, column=label(S.AGE), kind="invalid_number", action=REPAIRED, value=column, detail="{value} is not an age; left blank")
         absurd = ((parsed.values < 0) | (parsed.values > 120)).fillna(False)
-        ledger.add(absurd, column=label(S.AGE), kind="implausible_age", action=REPAIRED, value=column, detail="age " + _quoted(column) + " is outside 0–120; left blank")
+        ledger.add(absurd, column=label(S.AGE), kind="implausible_age", action=REPAIRED, value=column, detail="age {value} is outside 0–120; left blank")
         out[S.AGE] = np.floor(parsed.values.where(~absurd))
 
     # id number → birth date and sex where those are missing
@@ -431,17 +450,17 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         column = source(S.PAYMENT_FREQUENCY)
         cleaned = column.astype(TEXT).str.replace(r"\.0+$", "", regex=True)
         values, unknown_f = map_codes(cleaned, S.FREQUENCY_ALIASES)
-        ledger.add(unknown_f, column=label(S.PAYMENT_FREQUENCY), kind="unknown_code", action=REPAIRED, value=column, detail=_quoted(column) + " is not a payment frequency (趸交/月交/季交/半年交/年交 or 0/1/3/6/12); left blank")
+        ledger.add(unknown_f, column=label(S.PAYMENT_FREQUENCY), kind="unknown_code", action=REPAIRED, value=column, detail="{value} is not a payment frequency (趸交/月交/季交/半年交/年交 or 0/1/3/6/12); left blank")
         out[S.PAYMENT_FREQUENCY] = pd.to_numeric(values, errors="coerce").astype("Int64")
     if S.AUTO_DEBIT in mapping:
         column = source(S.AUTO_DEBIT)
         values, unknown_a = map_codes(column, S.AUTO_DEBIT_ALIASES)
-        ledger.add(unknown_a, column=label(S.AUTO_DEBIT), kind="unknown_code", action=REPAIRED, value=column, detail=_quoted(column) + " does not say whether premiums are auto-debited; left blank")
+        ledger.add(unknown_a, column=label(S.AUTO_DEBIT), kind="unknown_code", action=REPAIRED, value=column, detail="{value} does not say whether premiums are auto-debited; left blank")
         out[S.AUTO_DEBIT] = values.astype("boolean")
     if S.GENDER in mapping:
         column = source(S.GENDER)
         values, unknown_g = map_codes(column, S.GENDER_ALIASES)
-        ledger.add(unknown_g, column=label(S.GENDER), kind="unknown_code", action=REPAIRED, value=column, detail=_quoted(column) + " is not a sex (男/女, M/F, 1/2); left blank")
+        ledger.add(unknown_g, column=label(S.GENDER), kind="unknown_code", action=REPAIRED, value=column, detail="{value} is not a sex (男/女, M/F, 1/2); left blank")
         out[S.GENDER] = values.astype(TEXT)
     if id_sex is not None:
         if S.GENDER in out:
@@ -477,7 +496,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         parsed = parse_numbers(column)
         non_blank = int((~blank_mask(column)).sum())
         if non_blank and parsed.invalid.sum() <= 0.1 * non_blank:
-            ledger.add(parsed.invalid, column=label(S.INCOME), kind="invalid_number", action=REPAIRED, value=column, detail=_quoted(column) + " is not an income; left blank")
+            ledger.add(parsed.invalid, column=label(S.INCOME), kind="invalid_number", action=REPAIRED, value=column, detail="{value} is not an income; left blank")
             out[S.INCOME] = parsed.values
         else:
             out[S.INCOME] = column.astype(TEXT).str.strip()
@@ -500,7 +519,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         unit = str(settings.get("duration_unit", "days"))
         parsed = parse_numbers(cells[duration_column])
         bad = parsed.invalid | (parsed.values < 0).fillna(False)
-        ledger.add(bad, column=duration_column, kind="invalid_number", action=REPAIRED, value=cells[duration_column], detail=_quoted(cells[duration_column]) + " is not a duration; left blank")
+        ledger.add(bad, column=duration_column, kind="invalid_number", action=REPAIRED, value=cells[duration_column], detail="{value} is not a duration; left blank")
         days = np.floor(parsed.values.where(~bad) * DURATION_UNITS[unit])
         derived = out[S.ISSUE_DATE] + pd.to_timedelta(days, unit="D")
         active = out[S.STATUS].isin(list(S.ACTIVE_STATUSES)).to_numpy()
@@ -520,13 +539,13 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
             column=label(S.STATUS_DATE),
             kind="date_order",
             action=REJECTED,
-            value=_fmt_dates(out[S.STATUS_DATE]),
-            detail="status date " + _fmt_dates(out[S.STATUS_DATE]).fillna("") + " is before the issue date " + _fmt_dates(issue).fillna(""),
+            value=out[S.STATUS_DATE],
+            detail=lambda at: "status date " + _fmt_dates(out[S.STATUS_DATE].iloc[at]) + " is before the issue date " + _fmt_dates(issue.iloc[at]),
         )
     if S.REINSTATEMENT_DATE in out:
         reinstated_on = out[S.REINSTATEMENT_DATE]
         before_issue = (reinstated_on <= issue).fillna(False)
-        ledger.add(before_issue, column=label(S.REINSTATEMENT_DATE), kind="date_order", action=REPAIRED, value=_fmt_dates(reinstated_on), detail="reinstatement date is not after the issue date; left blank")
+        ledger.add(before_issue, column=label(S.REINSTATEMENT_DATE), kind="date_order", action=REPAIRED, value=reinstated_on, detail="reinstatement date is not after the issue date; left blank")
         reinstated_on = reinstated_on.where(~before_issue)
         out[S.REINSTATEMENT_DATE] = reinstated_on
         in_force_again = (status == S.IN_FORCE).fillna(False) & reinstated_on.notna()
@@ -536,7 +555,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
             kind="status_corrected",
             action=REPAIRED,
             value=out[S.STATUS_RAW],
-            detail="status " + _quoted(out[S.STATUS_RAW]) + " with a reinstatement date: counted as reinstated (in force after a lapse)",
+            detail="status {value} with a reinstatement date: counted as reinstated (in force after a lapse)",
         )
         status = status.where(~in_force_again, S.REINSTATED)
         if S.LAPSE_DATE in out:
@@ -583,8 +602,8 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         column=label(S.ISSUE_DATE),
         kind="after_study_date",
         action=REJECTED,
-        value=_fmt_dates(issue),
-        detail="issued " + _fmt_dates(issue).fillna("") + f", after the study date {study.date().isoformat()}",
+        value=issue,
+        detail=lambda at: "issued " + _fmt_dates(issue.iloc[at]) + f", after the study date {study.date().isoformat()}",
     )
 
     # duplicates, among rows not already rejected
@@ -667,6 +686,9 @@ def _attribute(column: pd.Series) -> pd.Series:
         return column
     text = column.astype(TEXT).str.strip()
     text = text.where(text != "")
+    probe = text.dropna().head(1000)
+    if len(probe) == 0 or to_float(probe).isna().any():
+        return text
     numbers = to_float(text)
     if text.notna().any() and numbers.notna().sum() == text.notna().sum():
         return numbers.astype("float64")
@@ -763,8 +785,8 @@ def _duplicates(
     exact_mask = np.zeros(len(policies), dtype=bool)
     exact_mask[positions[exact]] = True
     conflict_mask = mask & ~exact_mask
-    ledger.add(exact_mask, column=id_label, kind="duplicate", action=REJECTED, detail=detail_exact)
-    ledger.add(conflict_mask, column=id_label, kind="conflicting_duplicate", action=REJECTED, detail=detail_conflict)
+    ledger.add(exact_mask, column=id_label, kind="duplicate", action=REJECTED, detail=lambda at: detail_exact.iloc[at])
+    ledger.add(conflict_mask, column=id_label, kind="conflicting_duplicate", action=REJECTED, detail=lambda at: detail_conflict.iloc[at])
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,29 @@ class Parsed:
     reformatted: int
 
 
+def _by_distinct(raw: pd.Series, parse: Callable[[pd.Series], tuple[pd.Series, pd.Series, pd.Series]]) -> Parsed:
+    """Parse each distinct value once and spread the results back over the rows.
+
+    Extract columns repeat themselves (a million policies hold a few thousand
+    issue dates), so parsing the distinct values is far cheaper than the rows.
+    ``parse`` returns (values, invalid, reformatted) masks for its input.
+    """
+    if len(raw) >= 20_000:
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+        if len(uniques) <= len(raw) // 4:
+            values, invalid, reformatted = parse(pd.Series(uniques, dtype=raw.dtype))
+            missing = codes < 0
+            safe = np.where(missing, 0, codes)
+            spread = values.to_numpy()[safe] if len(values) else np.full(len(raw), np.nan)
+            out = pd.Series(spread, index=raw.index, dtype=values.dtype)
+            out[missing] = None
+            bad = np.where(missing, False, invalid.to_numpy(dtype=bool)[safe] if len(values) else False)
+            changed = np.where(missing, False, reformatted.to_numpy(dtype=bool)[safe] if len(values) else False)
+            return Parsed(out, pd.Series(bad, index=raw.index), int(changed.sum()))
+    values, invalid, reformatted = parse(raw)
+    return Parsed(values, invalid, int(reformatted.sum()))
+
+
 _PLAIN_NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
 
 
@@ -62,10 +85,23 @@ def to_float(values: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    array = pa.array(values.astype(TEXT).array)
-    valid = pc.match_substring_regex(array, _PLAIN_NUMBER)
-    numbers = pc.cast(pc.utf8_trim_whitespace(pc.if_else(valid, array, pa.scalar(None, pa.string()))), pa.float64())
+    array = pc.utf8_trim_whitespace(_arrow_text(values))
+    array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
+    try:
+        numbers = pc.cast(array, pa.float64())  # the common case: every value is a plain number
+    except pa.ArrowInvalid:
+        valid = pc.match_substring_regex(array, _PLAIN_NUMBER)
+        numbers = pc.cast(pc.if_else(valid, array, pa.scalar(None, pa.string())), pa.float64())
     return pd.Series(numbers.to_numpy(zero_copy_only=False), index=values.index, dtype="float64")
+
+
+def _arrow_text(values: pd.Series) -> Any:
+    """The values as one pyarrow string array (no copy for Arrow-backed text)."""
+    import pyarrow as pa
+
+    text = values.astype(TEXT)
+    chunked = pa.chunked_array(text.array._pa_array) if hasattr(text.array, "_pa_array") else pa.chunked_array([pa.array(text.array)])
+    return chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
 
 
 def normalise_key(value: object) -> str:
@@ -77,8 +113,11 @@ def normalise_key(value: object) -> str:
 def blank_mask(raw: pd.Series) -> pd.Series:
     """Return True where a source cell is empty (None, NaN or only spaces)."""
     if raw.dtype == object or pd.api.types.is_string_dtype(raw):
-        text = raw.astype(TEXT)
-        return text.isna() | (text.str.strip() == "")
+        import pyarrow.compute as pc
+
+        array = _arrow_text(raw)
+        blank = pc.or_kleene(pc.is_null(array), pc.equal(pc.utf8_trim_whitespace(array), ""))
+        return pd.Series(blank.to_numpy(zero_copy_only=False), index=raw.index, dtype=bool)
     return raw.isna()
 
 
@@ -103,14 +142,21 @@ def parse_dates(raw: pd.Series, *, date1904: bool = False) -> Parsed:
     Parsed
         ``values`` is ``datetime64[ns]`` normalised to midnight.
     """
-    blank = blank_mask(raw)
     if pd.api.types.is_datetime64_any_dtype(raw):
         values = pd.to_datetime(raw).dt.tz_localize(None).dt.normalize()
         return Parsed(values.astype("datetime64[ns]"), pd.Series(False, index=raw.index), 0)
+    return _by_distinct(raw, lambda part: _parse_dates(part, date1904=date1904))
+
+
+def _parse_dates(raw: pd.Series, *, date1904: bool) -> tuple[pd.Series, pd.Series, pd.Series]:
+    blank = blank_mask(raw)
     text = _as_text(raw)
-    values = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    values = _iso_dates(text)
     todo = values.isna() & ~blank
-    reformatted = 0
+    if todo.any():
+        values = values.where(~todo, pd.to_datetime(text.where(todo), format="ISO8601", errors="coerce"))
+        todo = values.isna() & ~blank
+    reformatted = pd.Series(False, index=raw.index)
     if todo.any():
         rest = text[todo]
         # 2023年5月6日 / 2023/5/6 / 2023.5.6 → 2023-5-6, dropping any time part.
@@ -135,10 +181,15 @@ def parse_dates(raw: pd.Series, *, date1904: bool = False) -> Parsed:
         if len(serial):
             origin = _EXCEL_1904 if date1904 else _EXCEL_1900
             values.loc[serial.index] = origin + pd.to_timedelta(np.floor(serial.to_numpy()), unit="D")
-        reformatted = int(values[todo].notna().sum())
+        reformatted = todo & values.notna()
     values = pd.to_datetime(values).astype("datetime64[ns]").dt.normalize()
     invalid = values.isna() & ~blank
-    return Parsed(values, invalid, reformatted)
+    return values, invalid, reformatted
+
+
+def _iso_dates(text: pd.Series) -> pd.Series:
+    """Fast path: exact ``YYYY-MM-DD`` (pandas' C parser; impossible days stay missing)."""
+    return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
 
 
 _NUMBER_JUNK = r"[,\s¥￥$元円€£]|RMB|CNY|rmb|cny"
@@ -153,12 +204,16 @@ def parse_numbers(raw: pd.Series) -> Parsed:
         ``values`` is float64; ``万`` multiplies by 10,000, ``亿`` by 10⁸ and
         ``%`` divides by 100.
     """
-    blank = blank_mask(raw)
     if pd.api.types.is_numeric_dtype(raw):
         return Parsed(raw.astype("float64"), pd.Series(False, index=raw.index), 0)
+    return _by_distinct(raw, _parse_numbers)
+
+
+def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    blank = blank_mask(raw)
     values = to_float(raw)
     todo = values.isna() & ~blank
-    reformatted = 0
+    reformatted = pd.Series(False, index=raw.index)
     if todo.any():
         rest = _as_text(raw[todo]).str.replace(_NUMBER_JUNK, "", regex=True)
         negative = rest.str.match(r"^\(.*\)$", na=False)
@@ -171,9 +226,9 @@ def parse_numbers(raw: pd.Series) -> Parsed:
         parsed = to_float(rest) * scale
         parsed[negative] = -parsed[negative]
         values.loc[parsed.index] = parsed
-        reformatted = int(parsed.notna().sum())
+        reformatted = values.notna() & todo
     invalid = values.isna() & ~blank
-    return Parsed(values, invalid, reformatted)
+    return values, invalid, reformatted
 
 
 def map_codes(raw: pd.Series, vocabulary: Mapping[str, object]) -> tuple[pd.Series, pd.Series]:
@@ -249,6 +304,6 @@ def id_number_facts(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = _as_text(raw).str.upper()
     valid = text.str.fullmatch(r"\d{17}[\dX]", na=False)
     birth = pd.to_datetime(text.where(valid).str.slice(6, 14), format="%Y%m%d", errors="coerce")
-    digit = pd.to_numeric(text.where(valid).str.slice(16, 17), errors="coerce")
-    sex = pd.Series(np.where(digit % 2 == 1, "M", "F"), index=raw.index).where(digit.notna())
+    digit = to_float(text.where(valid).str.slice(16, 17)).to_numpy()
+    sex = pd.Series(np.where(digit % 2 == 1, "M", "F"), index=raw.index).where(~np.isnan(digit))
     return birth.astype("datetime64[ns]"), sex

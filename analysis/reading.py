@@ -74,7 +74,7 @@ def sniff_kind(data: bytes, filename: str | None) -> str:
         that are not a table.
     """
     name = (filename or "").lower()
-    if not data.strip():
+    if not data[:65536].strip() and not data.strip():
         raise ExtractError("The file is empty: it has no rows. Export the extract again.", code="empty_file")
     head = data[:16]
     if head.startswith(b"PK\x03\x04"):
@@ -151,17 +151,39 @@ def decode_text(data: bytes) -> tuple[str, str, list[int]]:
         ``odd_lines`` lists the 1-based lines that were in the other encoding
         of a mixed file.
     """
+    clean, label, odd = to_utf8(data)
+    return clean.decode("utf-8"), label, odd
+
+
+def to_utf8(data: bytes) -> tuple[bytes, str, list[int]]:
+    """CSV bytes as UTF-8 without BOM, the source encoding, and the lines re-decoded.
+
+    Plain UTF-8 (the common case) is validated and returned as is, without
+    building one large string.
+    """
+    import pyarrow as pa
+
+    label = "utf-8"
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
         label = "utf-8-sig"
-    else:
-        label = "utf-8"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16", []
+        return data.decode("utf-16").encode("utf-8"), "utf-16", []
+    # Is it UTF-8? Arrow validates it at C speed (casting binary to utf8).
+    valid = True
     try:
-        return data.decode("utf-8"), label, []
-    except UnicodeDecodeError:
-        pass
+        pa.array([data], type=pa.large_binary()).cast(pa.large_string())
+    except pa.ArrowInvalid:
+        valid = False
+    if valid:
+        # U+0100..U+07FF are the two-byte sequences led by 0xC4..0xDF: the only
+        # bytes in that range in valid UTF-8 are such leads.
+        octets = np.frombuffer(data, dtype=np.uint8)
+        suspect = bool(np.count_nonzero((octets - np.uint8(0xC4)) < 28))
+        if not suspect:
+            return data, label, []
+        text, label, odd = _redecode_gbk_lines(data.decode("utf-8"), label)
+        return (text.encode("utf-8") if odd else data), label, odd
     lines = data.split(b"\n")
     utf8_lines = 0
     for line in lines:
@@ -173,19 +195,40 @@ def decode_text(data: bytes) -> tuple[str, str, list[int]]:
         except UnicodeDecodeError:
             pass
     if utf8_lines == 0:
-        try:
-            return data.decode("gb18030"), "gb18030", []
-        except UnicodeDecodeError:
-            return data.decode("gb18030", errors="replace"), "gb18030", []
+        return data.decode("gb18030", errors="replace").encode("utf-8"), "gb18030", []
     decoded: list[str] = []
-    odd: list[int] = []
+    odd_lines: list[int] = []
     for number, line in enumerate(lines, start=1):
         try:
             decoded.append(line.decode("utf-8"))
         except UnicodeDecodeError:
             decoded.append(line.decode("gb18030", errors="replace"))
+            odd_lines.append(number)
+    return "\n".join(decoded).encode("utf-8"), "mixed utf-8/gb18030", odd_lines
+
+
+# Short GBK byte runs can also be valid UTF-8, decoding to Latin, IPA or Cyrillic letters
+# (失效 → ʧЧ) that a Chinese policy extract never holds.
+_SUSPECT = re.compile("[\u0100-\u07ff]")
+_CJK = re.compile("[\u4e00-\u9fff]")
+
+
+def _redecode_gbk_lines(text: str, label: str) -> tuple[str, str, list[int]]:
+    lines = text.split("\n")
+    odd: list[int] = []
+    for number, line in enumerate(lines, start=1):
+        if not _SUSPECT.search(line):
+            continue
+        try:
+            other = line.encode("utf-8").decode("gb18030")
+        except UnicodeDecodeError:
+            continue
+        if _CJK.search(other) and not _SUSPECT.search(other):
+            lines[number - 1] = other
             odd.append(number)
-    return "\n".join(decoded), "mixed utf-8/gb18030", odd
+    if not odd:
+        return text, label, []
+    return "\n".join(lines), "mixed utf-8/gb18030", odd
 
 
 def _sniff_delimiter(lines: Sequence[str]) -> str:
@@ -205,12 +248,8 @@ def _read_csv(data: bytes) -> RawTable:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    text, encoding, odd_lines = decode_text(data)
-    if encoding != "utf-8":
-        data = text.encode("utf-8")
-    elif data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    head_lines = text[: 200_000].splitlines()[:_PREAMBLE_LINES]
+    data, encoding, odd_lines = to_utf8(data)
+    head_lines = data[:200_000].decode("utf-8", errors="ignore").splitlines()[:_PREAMBLE_LINES]
     delimiter = _sniff_delimiter(head_lines)
     parsed_head = list(csv.reader(head_lines, delimiter=delimiter))
     header_index = find_header_row(parsed_head)
@@ -226,24 +265,30 @@ def _read_csv(data: bytes) -> RawTable:
         bad.append((int(number), str(text_), f"has {actual} fields where the header has {width}"))
         return "skip"
 
-    read_opts = pacsv.ReadOptions(
-        skip_rows=header_index + 1,
-        column_names=[f"c{i}" for i in range(width)],
-        use_threads=False,
-        block_size=1 << 24,
-    )
+    def read_options(threads: bool) -> pacsv.ReadOptions:
+        return pacsv.ReadOptions(
+            skip_rows=header_index + 1,
+            column_names=[f"c{i}" for i in range(width)],
+            use_threads=threads,
+            block_size=1 << 24,
+        )
+
     parse_opts = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid, ignore_empty_lines=False)
     convert_opts = pacsv.ConvertOptions(
-        column_types={f"c{i}": pa.string() for i in range(width)},
+        column_types={f"c{i}": pa.large_string() for i in range(width)},
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
         null_values=[""],
     )
     try:
-        table = pacsv.read_csv(io.BytesIO(data), read_options=read_opts, parse_options=parse_opts, convert_options=convert_opts)
+        # Threads are fast but leave bad rows unnumbered: read again on one thread if there are any.
+        table = pacsv.read_csv(io.BytesIO(data), read_options=read_options(True), parse_options=parse_opts, convert_options=convert_opts)
+        if bad:
+            bad.clear()
+            table = pacsv.read_csv(io.BytesIO(data), read_options=read_options(False), parse_options=parse_opts, convert_options=convert_opts)
     except pa.ArrowInvalid as exc:
         raise ExtractError(f"The CSV file could not be split into columns: {exc}", code="bad_csv", detail=str(exc)) from exc
-    cells = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    cells = table.to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow"), pa.string(): pd.StringDtype("pyarrow")}.get)
     cells.columns = names
     first = header_index + 2  # 1-based line of the first row below the header
     bad_numbers = {b[0] for b in bad}

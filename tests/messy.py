@@ -1,0 +1,112 @@
+"""Builders of messy extracts like the ones analysts really receive, with the expected account.
+
+Each builder returns the file's bytes; ``EXPECTED`` says what the door must make of
+the messy workbook, row by row (spreadsheet row numbers).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import openpyxl
+from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+HEADER = ["保单号", "险种名称", "生效日期", "保单状态", "状态日期", "复效日期", "年化保费（元）", "缴费方式", "性别", "销售渠道", "备注", "备注"]
+
+# (policy id, product, issue date cell, status, status date, reinstatement, premium, frequency, gender, channel, note, note)
+ROWS: list[list[object]] = [
+    ["886100000000000001", "终身寿险", "2020-01-15", "有效", None, None, "3,231.46", "年交", "男", "个险", "", ""],  # row 4 accepted
+    ["886100000000000002", "终身寿险", "2020/2/3", "失效", "2021/4/5", None, "¥3231", "月交", "女", "银保", "", ""],  # row 5 accepted
+    ["886100000000000003", "定期寿险", "2020年3月6日", "退保", "2022年1月2日", None, "0.5万", "季交", "M", "电销", "", ""],  # 6 accepted
+    ["886100000000000004", "定期寿险", "20200407", "效力中止", "20210608", None, "1200", "半年交", "F", "经代", "", ""],  # 7 accepted
+    ["886100000000000005", "年金保险", 43961, "身故", dt.datetime(2023, 5, 1), None, 20000, "趸交", "1", "银保", "", ""],  # 8 accepted (serial 43961 = 2020-05-10)
+    ["886100000000000006", "年金保险", dt.datetime(2020, 6, 1), "有效", None, "2021-09-01", 800, "年交", "2", "互联网", "", ""],  # 9 repaired: status → reinstated
+    ["886100000000000007", "终身寿险", "2020-07-01", "有效", None, None, "-300", "年交", "男", "个险", "", ""],  # 10 repaired: negative premium
+    ["886100000000000008", "终身寿险", "2020-08-01", "有效", None, None, 500, "年交", "X", "个险", "", ""],  # 11 repaired: unknown gender
+    [None, None, None, None, None, None, None, None, None, None, None, None],  # 12 blank row: skipped
+    ["886100000000000009", "终身寿险", "2023-13-45", "有效", None, None, 500, "年交", "男", "个险", "", ""],  # 13 rejected: bad date
+    ["886100000000000010", "终身寿险", "2020-09-01", None, None, None, 500, "年交", "男", "个险", "", ""],  # 14 rejected: no status
+    ["886100000000000011", "终身寿险", "2020-10-01", "失效", "2019-01-01", None, 500, "年交", "男", "个险", "", ""],  # 15 rejected: status date before issue
+    ["886100000000000012", "终身寿险", "2025-01-01", "有效", None, None, 500, "年交", "男", "个险", "", ""],  # 16 rejected: after the study date
+    ["886100000000000001", "终身寿险", "2020-01-15", "有效", None, None, "3,231.46", "年交", "男", "个险", "", ""],  # 17 rejected: exact copy of row 4
+    ["886100000000000002", "终身寿险", "2020/2/3", "有效", None, None, "¥3231", "月交", "女", "银保", "", ""],  # 18 rejected: conflicts with row 5
+    ["８８６１０００００００００００００１３", "两全保险", "２０２０－１１－０１", "满期", "2024-11-01", None, "１，０００", "年交", "女", "个险", "", ""],  # 19 accepted (full-width)
+    ["合计", None, None, None, None, None, 31231.46, None, None, None, None, None],  # 20 skipped
+    ["注：本表由系统自动生成", None, None, None, None, None, None, None, None, None, None, None],  # 21 skipped
+]
+
+EXPECTED = {
+    "rows_read": 15,
+    "accepted": 6,
+    "repaired": 3,
+    "rejected": 6,
+    "skipped": [1, 2, 3, 12, 20, 21],
+    "rejected_rows": [13, 14, 15, 16, 17, 18],
+    "repaired_rows": [9, 10, 11],
+    "study_date": "2024-06-30",
+}
+
+
+def messy_workbook(*, date1904: bool = False, extra_sheet: bool = True) -> bytes:
+    """A workbook with a title row, merged group headers, mixed dates, a 合计 row and more."""
+    book = openpyxl.Workbook()
+    if date1904:
+        book.epoch = CALENDAR_MAC_1904
+    sheet = book.active
+    sheet.title = "保单明细"
+    sheet.append(["某某人寿 个人保单明细", None, None, "统计截止日：2024年6月30日"])
+    sheet.append(["基本信息", None, None, "状态信息", None, None, "缴费信息", None, "客户信息", None, None, None])
+    sheet.merge_cells("A2:C2")
+    sheet.merge_cells("D2:F2")
+    sheet.merge_cells("G2:H2")
+    sheet.merge_cells("I2:L2")
+    sheet.append(HEADER)
+    for row in ROWS:
+        cells = list(row)
+        if date1904 and isinstance(cells[2], int):
+            cells[2] = cells[2] - 1462  # the same day as a 1904-system serial
+        sheet.append(cells)
+    if extra_sheet:
+        other = book.create_sheet("说明")
+        other.append(["本工作簿第一张表为保单明细"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def messy_csv(*, encoding: str = "gb18030") -> bytes:
+    """The messy workbook's first sheet as a CSV in ``encoding`` (dates as text)."""
+    lines = ["某某人寿 个人保单明细,,,统计截止日：2024-06-30" + "," * 8, "基本信息,,,状态信息,,,缴费信息,,客户信息,,,", ",".join(HEADER)]
+    for row in ROWS:
+        cells = []
+        for value in row:
+            if value is None:
+                cells.append("")
+            elif isinstance(value, dt.datetime):
+                cells.append(value.strftime("%Y-%m-%d"))
+            else:
+                text = str(value)
+                cells.append(f'"{text}"' if "," in text or "，" in text else text)
+        lines.append(",".join(cells))
+    return ("\r\n".join(lines) + "\r\n").encode(encoding)
+
+
+def mangled_ids_csv() -> bytes:
+    """A CSV whose 20-digit policy numbers went through Excel: 15 digits then zeros, or E-notation."""
+    lines = ["保单号,生效日期,保单状态"]
+    lines += [f"8611234567890{i:02d}00000,2020-01-{i + 1:02d},有效" for i in range(10)]
+    lines.append("8.61123456789012E+19,2020-02-01,有效")
+    return "\n".join(lines).encode("utf-8")
+
+
+def mangled_ids_workbook() -> bytes:
+    """A workbook whose 20-digit policy numbers are number cells (Excel kept 15 digits)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["保单号", "生效日期", "保单状态"])
+    for i in range(10):
+        sheet.append([float(f"86112345678901{i}") * 1e5, dt.datetime(2020, 1, i + 1), "有效"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,79 @@
+"""The app frame and the Data page through Streamlit's AppTest."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analysis import load_extract
+from analysis.schema import CANONICAL_COLUMNS, STATUSES
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture(scope="module")
+def sample_account():
+    return load_extract(ROOT / "data" / "sample_policies.csv")
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_data_page_opens_on_the_sample_in_chinese(sample_account) -> None:
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    assert not at.exception
+    shown = metrics(at)
+    assert shown["读取行数"] == f"{sample_account.rows_read:,}"
+    assert shown["接受"] == f"{sample_account.accepted:,}"
+    assert shown["拒绝"] == f"{sample_account.rejected:,}"
+    assert at.title[0].value == "数据导入与质量核对"
+    assert any("统计截止日" in c.value for c in at.caption)
+
+
+def test_language_switch_to_english(sample_account) -> None:
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.sidebar.radio(key="app_language").set_value("en").run()
+    assert not at.exception
+    assert metrics(at)["Rows read"] == f"{sample_account.rows_read:,}"
+    assert at.title[0].value == "Data: import and quality account"
+
+
+def test_a_preset_that_does_not_fit_keeps_the_data_set() -> None:
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    before = metrics(at)["读取行数"]
+    at.selectbox(key="data_preset").set_value("uslapseagent").run()
+    assert not at.exception
+    assert at.error, "a preset naming columns the sample lacks must say so"
+    assert "issue.date" in at.error[0].value
+    assert metrics(at)["读取行数"] == before
+
+
+def test_study_date_override_changes_the_account_source() -> None:
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.checkbox(key="data_override").check().run()
+    assert not at.exception
+    assert any("手动指定" in c.value for c in at.caption)
+
+
+def test_every_ui_label_exists_in_both_languages() -> None:
+    from ui.i18n import CATALOGUE
+
+    for key, entry in CATALOGUE.items():
+        assert entry.get("zh") and entry.get("en"), key
+    used: set[str] = set()
+    for path in [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]:
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[A-Za-z_ .]+)["']""", path.read_text(encoding="utf-8")))
+    missing = sorted(k for k in used if k not in CATALOGUE)
+    assert not missing, missing
+    kinds = set(re.findall(r'column=[^,]+, kind="([a-z_]+)"', (ROOT / "analysis" / "ingest.py").read_text(encoding="utf-8")))
+    for kind in kinds:
+        assert f"kind.{kind}" in CATALOGUE, kind
+    for status in STATUSES:
+        assert f"status.{status}" in CATALOGUE
+    for column in CANONICAL_COLUMNS:
+        assert f"canon.{column}" in CATALOGUE

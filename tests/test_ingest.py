@@ -1,0 +1,204 @@
+"""The door: every row accounted for, every bad input gets a clear message."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import pandas as pd
+import pytest
+from messy import EXPECTED, messy_csv, messy_workbook
+
+from analysis import ExtractError, MappingPreset, load_extract
+from analysis.account import account_table
+from analysis.presets import load_preset
+
+
+def assert_every_row_accounted(result, total_rows: int) -> None:
+    assert result.rows_read == result.accepted + result.repaired + result.rejected
+    assert len(result.policies) == result.accepted + result.repaired
+    skipped = set(result.skipped_rows["row"])
+    rejected = set(result.problems.loc[result.problems["action"] == "rejected", "row"])
+    kept = set(result.policies["source_row"])
+    assert not (skipped & kept) and not (skipped & rejected) and not (kept & rejected)
+    assert skipped | rejected | kept == set(range(1, total_rows + 1))
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("messy.xlsx", messy_workbook()),
+        ("messy1904.xlsx", messy_workbook(date1904=True)),
+        ("messy_gbk.csv", messy_csv(encoding="gb18030")),
+        ("messy_bom.csv", messy_csv(encoding="utf-8-sig")),
+    ],
+)
+def test_messy_extract_gives_the_expected_account(name: str, data: bytes) -> None:
+    result = load_extract(data, filename=name)
+    assert result.rows_read == EXPECTED["rows_read"]
+    assert (result.accepted, result.repaired, result.rejected) == (EXPECTED["accepted"], EXPECTED["repaired"], EXPECTED["rejected"])
+    assert result.skipped_rows["row"].tolist() == EXPECTED["skipped"]
+    problems = result.problems
+    assert sorted(set(problems.loc[problems["action"] == "rejected", "row"])) == EXPECTED["rejected_rows"]
+    assert sorted(set(problems.loc[problems["action"] != "rejected", "row"])) == EXPECTED["repaired_rows"]
+    assert result.study_date == pd.Timestamp(EXPECTED["study_date"])
+    assert result.study_date_source == "title row"
+    assert_every_row_accounted(result, 21)
+    policies = result.policies.set_index("source_row")
+    # 43961 is an Excel serial (2020-05-10) in the workbooks; the CSV writes it as text.
+    assert policies.loc[8, "issue_date"] == pd.Timestamp("2020-05-10")
+    assert policies.loc[6, "annual_premium"] == 5000.0  # "0.5万"
+    assert policies.loc[9, "status"] == "reinstated"  # 有效 + 复效日期
+    assert pd.isna(policies.loc[10, "annual_premium"])  # -300 blanked
+    assert policies.loc[19, "policy_id"].startswith("886")  # full-width digits
+    assert policies.loc[5, "lapse_date"] == pd.Timestamp("2021-04-05")
+
+
+def test_rejections_and_repairs_say_why() -> None:
+    problems = load_extract(messy_workbook(), filename="m.xlsx").problems.set_index("row")
+    assert "'2023-13-45' is not a date" in problems.loc[13, "detail"]
+    assert "is before the issue date" in problems.loc[15, "detail"]
+    assert "after the study date 2024-06-30" in problems.loc[16, "detail"]
+    assert "exact copy of row 4" in problems.loc[17, "detail"]
+    assert "same policy number as row 5" in problems.loc[18, "detail"] and "status" in problems.loc[18, "detail"]
+    assert "negative" in problems.loc[10, "detail"]
+
+
+def test_duplicate_headers_are_renamed_and_reported() -> None:
+    result = load_extract(messy_workbook(), filename="m.xlsx")
+    assert "备注.1" in result.headers
+    notes = result.column_notes
+    assert ((notes["kind"] == "duplicate_header") & (notes["column"] == "备注.1")).any()
+
+
+def test_sheet_picker_and_unknown_sheet() -> None:
+    data = messy_workbook()
+    assert load_extract(data, filename="m.xlsx").sheets == ("保单明细", "说明")
+    with pytest.raises(ExtractError, match="no sheet 'nope'"):
+        load_extract(data, filename="m.xlsx", sheet="nope")
+
+
+def test_study_date_override_and_latest_date_fallback() -> None:
+    data = "保单号,生效日期,保单状态,状态日期\n1,2020-01-01,有效,\n2,2020-02-01,退保,2022-03-04\n".encode()
+    fallback = load_extract(data, filename="a.csv")
+    assert (fallback.study_date, fallback.study_date_source) == (pd.Timestamp("2022-03-04"), "latest date")
+    forced = load_extract(data, filename="a.csv", study_date="2023-12-31")
+    assert (forced.study_date, forced.study_date_source) == (pd.Timestamp("2023-12-31"), "argument")
+    preset = MappingPreset(settings={"study_date": "2023-06-30"})
+    assert load_extract(data, filename="a.csv", preset=preset).study_date == pd.Timestamp("2023-06-30")
+
+
+def test_grain_policy_plus_coverage_keeps_riders() -> None:
+    data = "保单号,险种代码,生效日期,保单状态\nP1,MAIN,2020-01-01,有效\nP1,RIDER,2020-01-01,有效\n".encode()
+    assert load_extract(data, filename="a.csv").rejected == 1
+    both = load_extract(data, filename="a.csv", preset=MappingPreset(settings={"grain": "policy+coverage"}))
+    assert (both.accepted, both.rejected) == (2, 0)
+
+
+def test_unknown_statuses_land_in_the_unmapped_bucket_and_a_preset_maps_them() -> None:
+    data = "保单号,生效日期,保单状态\n1,2020-01-01,A1\n2,2020-01-01,有效\n".encode()
+    result = load_extract(data, filename="a.csv")
+    assert result.status_counts == {"in_force": 1, "unmapped": 1}
+    mapped = load_extract(data, filename="a.csv", preset=MappingPreset(status_values={"A1": "lapsed"}))
+    assert mapped.status_counts == {"in_force": 1, "lapsed": 1}
+
+
+def test_ragged_rows_are_rejected_with_their_line() -> None:
+    data = "保单号,生效日期,保单状态\n1,2020-01-01,有效\n2,2020-01-01,有效,extra,fields\n3,2020-01-01,有效\n".encode()
+    result = load_extract(data, filename="a.csv")
+    assert (result.accepted, result.rejected) == (2, 1)
+    assert result.problems.iloc[0]["row"] == 3 and "has 5 fields" in result.problems.iloc[0]["detail"]
+    assert result.policies["source_row"].tolist() == [2, 4]
+
+
+def test_mixed_encodings_in_one_csv_are_decoded_line_by_line() -> None:
+    data = "保单号,生效日期,保单状态\n1,2020-01-01,有效\n".encode() + "2,2020-01-01,失效\n".encode("gb18030")
+    result = load_extract(data, filename="a.csv")
+    assert result.status_counts == {"in_force": 1, "lapsed": 1}
+    assert (result.column_notes["kind"] == "other_encoding").any()
+
+
+def test_parquet_is_read() -> None:
+    frame = pd.DataFrame({"保单号": ["1", "2"], "生效日期": pd.to_datetime(["2020-01-01", "2021-01-01"]), "保单状态": ["有效", "退保"]})
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    result = load_extract(buffer.getvalue(), filename="a.parquet")
+    assert result.status_counts == {"in_force": 1, "surrendered": 1}
+
+
+# --- bad input: each gets a clear message ------------------------------------------
+
+
+def _png() -> bytes:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(b"\x00\x00\x00\x00")) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "code", "words"),
+    [
+        ("empty.csv", b"", "empty_file", "empty"),
+        ("blank.csv", b"\n\n  \n", "empty_file", "empty"),
+        ("header.csv", "保单号,生效日期,保单状态\n".encode(), "header_only", "no policy rows"),
+        ("photo.xlsx", _png(), "not_a_table", "PNG image"),
+        ("broken.xlsx", messy_workbook()[:3000], "corrupt_workbook", "corrupt"),
+        ("noise.xlsx", b"not a workbook at all", "corrupt_workbook", "not one"),
+        ("locked.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600 + "EncryptedPackage".encode("utf-16-le"), "encrypted_workbook", "password"),
+        ("noid.csv", "姓名,生效日期,保单状态\n张三,2020-01-01,有效\n".encode(), "missing_required", "policy number"),
+        ("nodates.csv", "保单号,生效日期,保单状态\n1,abc,有效\n2,xyz,有效\n".encode(), "no_valid_dates", "none of them is a date"),
+    ],
+)
+def test_bad_files_get_a_clear_error(name: str, data: bytes, code: str, words: str) -> None:
+    with pytest.raises(ExtractError, match=words) as info:
+        load_extract(data, filename=name)
+    assert info.value.code == code
+
+
+def test_files_above_the_upload_limit_name_the_limit() -> None:
+    with pytest.raises(ExtractError, match="upload limit of 1 MB") as info:
+        load_extract(b"x" * 2_000_000, filename="big.csv", max_bytes=1_000_000)
+    assert info.value.params["limit"] == "1"
+
+
+def test_missing_id_message_lists_what_was_found() -> None:
+    with pytest.raises(ExtractError, match="found: 姓名, 生效日期, 保单状态"):
+        load_extract("姓名,生效日期,保单状态\n张三,2020-01-01,有效\n".encode(), filename="a.csv")
+
+
+def test_an_optional_column_of_non_dates_is_left_out_not_fatal() -> None:
+    data = "保单号,生效日期,保单状态,交至日期\n1,2020-01-01,有效,abc\n".encode()
+    result = load_extract(data, filename="a.csv")
+    assert "paid_to_date" not in result.mapping
+    assert (result.column_notes["kind"] == "unusable_column").any()
+    assert result.accepted == 1
+
+
+def test_account_table_lists_skipped_and_problem_rows() -> None:
+    table = account_table(load_extract(messy_workbook(), filename="m.xlsx"))
+    assert set(table["verdict"]) == {"skipped", "rejected", "repaired", "flagged"} - {"flagged"}
+    assert table["row"].is_monotonic_increasing
+
+
+# --- the two real data sets with their presets -----------------------------------------
+
+
+def test_uslapseagent_loads_with_every_row_accounted(root, shared_data) -> None:
+    result = load_extract(shared_data / "uslapseagent.csv", preset=load_preset(root / "data/presets/uslapseagent.toml"))
+    assert result.rows_read == 29317 and result.accepted == 29317
+    assert_every_row_accounted(result, 29318)
+    assert result.status_counts == {"in_force": 14453, "lapsed": 2482, "surrendered": 11098, "death_claim": 1284}
+    # the exit date is issue + duration quarters; in-force policies are censored there
+    first = result.policies.iloc[0]
+    assert first["status_date"] == pd.Timestamp("1995-06-29")  # duration 0.01 quarter = 0 days
+    assert result.policies.loc[result.policies["status"] == "in_force", "observed_to"].notna().all()
+
+
+def test_eusaving_loads_with_every_row_accounted(root, shared_data) -> None:
+    result = load_extract(shared_data / "eusavingULnoPS.csv", preset=load_preset(root / "data/presets/eusavingULnoPS.toml"))
+    assert result.rows_read == 21921 and result.accepted == 21921
+    assert_every_row_accounted(result, 21922)
+    assert result.study_date == pd.Timestamp("2008-01-01")
+    assert (result.policies["payment_frequency"] == 0).all()
