@@ -37,6 +37,7 @@ from analysis.parsing import (
     parse_dates,
     parse_ids,
     parse_numbers,
+    stripped_text,
     to_float,
 )
 from analysis.presets import DURATION_UNITS, MappingPreset
@@ -257,6 +258,7 @@ def load_extract(
     if sheet is None:
         sheet = preset.settings.get("sheet")
     raw = read_table(data, filename=filename, sheet=sheet)
+    del data, source  # the bytes are no longer needed: free them before the heavy part
     return _canonicalise(raw, preset=preset, study_date=study_date)
 
 
@@ -409,7 +411,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     ledger.add(status_blank, column=label(S.STATUS), kind="missing_required", action=REJECTED, detail="the policy status is empty")
     statuses = statuses.where(~unknown, S.UNMAPPED)
     out[S.STATUS] = statuses.astype(TEXT)
-    out[S.STATUS_RAW] = status_column.astype(TEXT).str.strip()
+    out[S.STATUS_RAW] = stripped_text(status_column)
     status_values = (
         pd.DataFrame({"value": out[S.STATUS_RAW], "status": out[S.STATUS]})[~status_blank.to_numpy()]
         .value_counts()
@@ -499,13 +501,12 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
             ledger.add(parsed.invalid, column=label(S.INCOME), kind="invalid_number", action=REPAIRED, value=column, detail="{value} is not an income; left blank")
             out[S.INCOME] = parsed.values
         else:
-            out[S.INCOME] = column.astype(TEXT).str.strip()
+            out[S.INCOME] = stripped_text(column)
 
     for canonical in (S.COVERAGE, S.PRODUCT, S.CHANNEL, S.BRANCH, S.AGENT, S.OCCUPATION, S.NAME, S.PHONE):
         optional = maybe(canonical)
         if optional is not None:
-            text = optional.astype(TEXT).str.strip()
-            out[canonical] = text.where(text != "")
+            out[canonical] = stripped_text(optional)
 
     # duration since issue standing in for status_date
     duration_column = settings.get("duration_column")
@@ -582,7 +583,6 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         ledger.note(S.LAPSE_DATE, "derived", int(fill.sum()), f"lapse (suspension) date taken from the status date, or paid-to date + {preset.grace_days} days grace + 1")
 
     # --- assemble ----------------------------------------------------------------
-    policies = pd.DataFrame(out, index=cells.index)
     attributes: list[str] = []
     used_sources = {m.source for m in mapping.values()}
     if duration_column:
@@ -590,12 +590,12 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     for header in headers:
         if header in used_sources:
             continue
-        name = header if header not in policies.columns else f"{header} (source)"
-        policies[name] = _attribute(cells[header])
+        name = header if header not in out else f"{header} (source)"
+        out[name] = _attribute(cells[header])
         attributes.append(name)
 
     # study date
-    study, study_source = _study_date(study_date, preset, raw, policies)
+    study, study_source = _study_date(study_date, preset, raw, out)
     after = (issue > study).fillna(False)
     ledger.add(
         after,
@@ -609,14 +609,14 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     # duplicates, among rows not already rejected
     problems = ledger.frame()
     rejected_pos = set(problems.loc[problems["action"] == REJECTED, "position"].tolist())
-    _duplicates(policies, rows, ledger, rejected_pos, grain=str(settings.get("grain", "policy")), id_label=label(S.POLICY_ID))
+    _duplicates(out, rows, ledger, rejected_pos, grain=str(settings.get("grain", "policy")), id_label=label(S.POLICY_ID))
     problems = ledger.frame()
     if raw.other_encoding_rows:
         ledger.note("*", "other_encoding", len(raw.other_encoding_rows), "lines in GB18030/GBK inside a UTF-8 file were decoded on their own: rows " + ", ".join(map(str, raw.other_encoding_rows[:20])))
 
-    rejected_mask = np.zeros(len(policies), dtype=bool)
+    rejected_mask = np.zeros(n, dtype=bool)
     rejected_mask[problems.loc[problems["action"] == REJECTED, "position"].to_numpy(dtype=np.int64)] = True
-    touched = np.zeros(len(policies), dtype=bool)
+    touched = np.zeros(n, dtype=bool)
     touched[problems["position"].to_numpy(dtype=np.int64)] = True
     repaired_mask = touched & ~rejected_mask
     ragged = pd.DataFrame(
@@ -632,8 +632,12 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     )
     if len(ragged):
         problems = pd.concat([problems, ragged], ignore_index=True).sort_values(["row", "column"], kind="stable")
-    policies[S.SOURCE_ROW] = rows
-    policies = policies.loc[~rejected_mask].reset_index(drop=True)
+    out[S.SOURCE_ROW] = pd.Series(rows, index=cells.index)
+    if rejected_mask.any():
+        # Filter column by column, so the unfiltered copy of each is freed as we go.
+        for key in list(out):
+            out[key] = out[key][~rejected_mask]
+    policies = pd.DataFrame(out).reset_index(drop=True)
     skipped_frame = pd.DataFrame(sorted(skipped), columns=["row", "reason"])
     return LoadResult(
         policies=policies,
@@ -684,8 +688,7 @@ def _attribute(column: pd.Series) -> pd.Series:
     """An unmapped source column as a cohort attribute: numbers where all are numbers."""
     if not (column.dtype == object or pd.api.types.is_string_dtype(column)):
         return column
-    text = column.astype(TEXT).str.strip()
-    text = text.where(text != "")
+    text = stripped_text(column)
     probe = text.dropna().head(1000)
     if len(probe) == 0 or to_float(probe).isna().any():
         return text
@@ -718,7 +721,7 @@ def find_title_date(preamble: list[tuple[int, list[str]]]) -> pd.Timestamp | Non
 
 
 def _study_date(
-    explicit: str | pd.Timestamp | None, preset: MappingPreset, raw: RawTable, policies: pd.DataFrame
+    explicit: str | pd.Timestamp | None, preset: MappingPreset, raw: RawTable, policies: dict[str, Any]
 ) -> tuple[pd.Timestamp, str]:
     for value, origin in ((explicit, "argument"), (preset.settings.get("study_date"), "preset")):
         if value is not None and str(value).strip():
@@ -741,7 +744,7 @@ def _study_date(
 
 
 def _duplicates(
-    policies: pd.DataFrame,
+    policies: dict[str, Any],
     rows: np.ndarray,
     ledger: _Ledger,
     rejected: set[int],
@@ -751,10 +754,11 @@ def _duplicates(
 ) -> None:
     """Reject repeated keys: exact copies, and conflicting rows after the first."""
     keys = [S.POLICY_ID] + ([S.COVERAGE] if grain == "policy+coverage" and S.COVERAGE in policies else [])
-    alive = np.ones(len(policies), dtype=bool)
+    size = len(rows)
+    alive = np.ones(size, dtype=bool)
     if rejected:
         alive[list(rejected)] = False
-    frame = policies.loc[alive, keys]
+    frame = pd.DataFrame({k: policies[k] for k in keys}).loc[alive]
     later = frame.duplicated(keys, keep="first")
     if not later.any():
         return
@@ -762,18 +766,18 @@ def _duplicates(
     first_of_group = frame.index.to_series().groupby(group.to_numpy()).transform("first")
     positions = frame.index.to_numpy()[later.to_numpy()]
     pointers = first_of_group.to_numpy()[later.to_numpy()]
-    compare = [c for c in policies.columns if c != S.SOURCE_ROW]
+    compare = [c for c in policies if c != S.SOURCE_ROW]
     differs = pd.DataFrame(
         {c: ~(_same(policies[c].to_numpy()[positions], policies[c].to_numpy()[pointers])) for c in compare}
     )
     diff_names = differs.apply(lambda r: ", ".join(r.index[r.to_numpy()]), axis=1) if len(differs) else pd.Series(dtype=str)
-    mask = np.zeros(len(policies), dtype=bool)
+    mask = np.zeros(size, dtype=bool)
     mask[positions] = True
     first_rows = pd.Series(rows[pointers], index=positions)
-    detail_exact = pd.Series("", index=range(len(policies)), dtype=TEXT)
+    detail_exact = pd.Series("", index=range(size), dtype=TEXT)
     exact = (diff_names == "").to_numpy()
     detail_exact.iloc[positions[exact]] = "exact copy of row " + first_rows[positions[exact]].astype(str).to_numpy()
-    detail_conflict = pd.Series("", index=range(len(policies)), dtype=TEXT)
+    detail_conflict = pd.Series("", index=range(size), dtype=TEXT)
     hint = "" if len(keys) > 1 else "; if the extract has one row per coverage, choose the grain policy+coverage"
     detail_conflict.iloc[positions[~exact]] = (
         "same policy number as row "
@@ -782,7 +786,7 @@ def _duplicates(
         + diff_names[~exact].to_numpy().astype(str)
         + hint
     )
-    exact_mask = np.zeros(len(policies), dtype=bool)
+    exact_mask = np.zeros(size, dtype=bool)
     exact_mask[positions[exact]] = True
     conflict_mask = mask & ~exact_mask
     ledger.add(exact_mask, column=id_label, kind="duplicate", action=REJECTED, detail=lambda at: detail_exact.iloc[at])

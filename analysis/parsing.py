@@ -121,9 +121,25 @@ def blank_mask(raw: pd.Series) -> pd.Series:
     return raw.isna()
 
 
+def stripped_text(raw: pd.Series) -> pd.Series:
+    """Values as Arrow text without surrounding spaces; blank cells become missing.
+
+    Columns that need no change are returned without a copy.
+    """
+    import pyarrow.compute as pc
+
+    text = raw.astype(TEXT)
+    array = _arrow_text(text)
+    needs = pc.any(pc.match_substring_regex(array, r"^\s|\s$")).as_py() or pc.any(pc.equal(array, "")).as_py()
+    if not needs:
+        return text
+    text = text.str.strip()
+    return text.where(text != "")
+
+
 def _as_text(raw: pd.Series) -> pd.Series:
     """Source values as stripped text with full-width characters made half-width."""
-    text = raw.astype(TEXT).str.strip()
+    text = stripped_text(raw)
     if text.str.contains(r"[０-９．，－／：＋　（）％]", regex=True, na=False).any():
         text = text.str.translate(_FULLWIDTH)
     return text

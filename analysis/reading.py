@@ -169,17 +169,25 @@ def to_utf8(data: bytes) -> tuple[bytes, str, list[int]]:
         label = "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16").encode("utf-8"), "utf-16", []
-    # Is it UTF-8? Arrow validates it at C speed (casting binary to utf8).
+    # Is it UTF-8? Arrow validates it at C speed (casting binary to utf8), in
+    # line-aligned chunks so memory stays flat on big files.
     valid = True
-    try:
-        pa.array([data], type=pa.large_binary()).cast(pa.large_string())
-    except pa.ArrowInvalid:
-        valid = False
-    if valid:
+    suspect = False
+    start = 0
+    while start < len(data) and valid:
+        end = data.find(b"\n", start + (1 << 24))
+        end = len(data) if end < 0 else end + 1
+        chunk = data[start:end]
+        try:
+            pa.array([chunk], type=pa.large_binary()).cast(pa.large_string())
+        except pa.ArrowInvalid:
+            valid = False
         # U+0100..U+07FF are the two-byte sequences led by 0xC4..0xDF: the only
         # bytes in that range in valid UTF-8 are such leads.
-        octets = np.frombuffer(data, dtype=np.uint8)
-        suspect = bool(np.count_nonzero((octets - np.uint8(0xC4)) < 28))
+        octets = np.frombuffer(chunk, dtype=np.uint8)
+        suspect = suspect or bool(np.count_nonzero((octets - np.uint8(0xC4)) < 28))
+        start = end
+    if valid:
         if not suspect:
             return data, label, []
         text, label, odd = _redecode_gbk_lines(data.decode("utf-8"), label)
