@@ -13,7 +13,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,16 @@ from analysis.errors import ExtractError
 from analysis.headers import find_header_row
 
 _PREAMBLE_LINES = 60
+
+
+def _arrow_text_types() -> dict[Any, Any]:
+    import pyarrow as pa
+
+    return {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
+
+
+#: Arrow string columns become Arrow-backed pandas text, without a copy.
+_ARROW_TEXT = _arrow_text_types()
 
 
 @dataclass(frozen=True)
@@ -296,7 +306,7 @@ def _read_csv(data: bytes) -> RawTable:
             table = pacsv.read_csv(io.BytesIO(data), read_options=read_options(False), parse_options=parse_opts, convert_options=convert_opts)
     except pa.ArrowInvalid as exc:
         raise ExtractError(f"The CSV file could not be split into columns: {exc}", code="bad_csv", detail=str(exc)) from exc
-    cells = table.to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow"), pa.string(): pd.StringDtype("pyarrow")}.get)
+    cells = table.to_pandas(types_mapper=_ARROW_TEXT.get)
     cells.columns = names
     first = header_index + 2  # 1-based line of the first row below the header
     bad_numbers = {b[0] for b in bad}
@@ -398,7 +408,8 @@ def _read_workbook(data: bytes, *, kind: str, sheet: str | int | None, filename:
             reader = fastexcel.read_excel(data)
             sheets = tuple(reader.sheet_names)
             name = _pick_sheet(sheets, sheet)
-            grid = reader.load_sheet(name, header_row=None, dtypes="string").to_pandas()
+            batch = reader.load_sheet(name, header_row=None, dtypes="string", eager=True)
+            grid = batch.to_pandas(types_mapper=_ARROW_TEXT.get)
             start = starts.get(name, 1)
         else:
             from python_calamine import CalamineWorkbook

@@ -15,7 +15,7 @@ from analysis.schema import CANONICAL_COLUMNS, STATUSES
 from ui import datasets as ds
 from ui import state
 from ui.i18n import t
-from ui.tables import account_view, mapping_rows, status_rows, translate_columns
+from ui.tables import account_view, column_config, mapping_rows, status_rows, translate_columns
 
 st.title(t("data.title"))
 st.caption(t("data.caption"))
@@ -227,4 +227,5 @@ with tab_notes:
         st.caption(t("data.attributes", names=", ".join(result.attributes)))
 
 with tab_preview:
-    st.dataframe(translate_columns(result.policies.head(200)), hide_index=True, width="stretch")
+    preview = translate_columns(result.policies.head(200))
+    st.dataframe(preview, hide_index=True, width="stretch", column_config=column_config(preview))

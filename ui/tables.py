@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import streamlit as st
 
 from analysis import LoadResult
 from analysis.schema import CANONICAL_COLUMNS
@@ -53,3 +54,15 @@ def status_rows(result: LoadResult) -> pd.DataFrame:
     """One editable row per distinct source status value with its canonical status."""
     frame = result.status_values.groupby(["value", "status"], as_index=False)["count"].sum()
     return frame.sort_values("count", ascending=False)[["value", "count", "status"]].reset_index(drop=True)
+
+
+def column_config(frame: pd.DataFrame) -> dict[str, object]:
+    """Display formats for a translated frame: dates without a time, amounts with separators."""
+    config: dict[str, object] = {}
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            config[column] = st.column_config.DateColumn(column, format="YYYY-MM-DD")
+        elif pd.api.types.is_float_dtype(series):
+            config[column] = st.column_config.NumberColumn(column, format="localized")
+    return config
