@@ -14,20 +14,23 @@ state.init_session()
 require_sign_in()
 
 with st.sidebar:
-    codes = list(LANGUAGES)
     st.radio(
         t("app.language"),
-        codes,
+        list(LANGUAGES),
         format_func=LANGUAGES.__getitem__,
         key=state.LANGUAGE,
         horizontal=True,
     )
+    # Filled after the page has run, so it names the data set the page just loaded.
+    dataset_slot = st.container()
+
+pages = [
+    st.Page("views/data.py", title=t("nav.data"), icon=":material/upload_file:", url_path="data", default=True),
+]
+st.navigation(pages).run()
+
+with dataset_slot:
     choice, result = active_result()
     st.caption(t("app.dataset"))
     name = t("app.sample_name") if choice.is_sample else choice.name
     st.text(t("app.dataset_line", name=name, rows=len(result.policies), study_date=result.study_date.date().isoformat()))
-
-pages = [
-    st.Page("pages/data.py", title=t("nav.data"), icon=":material/upload_file:", url_path="data", default=True),
-]
-st.navigation(pages).run()

@@ -68,3 +68,19 @@ def remember_upload(version: str, data: bytes) -> None:
     uploads[version] = data
     while len(uploads) > 2:
         uploads.pop(next(iter(uploads)))
+
+
+def lang_key(name: str) -> str:
+    """A widget key that changes with the language, for widgets whose option labels are translated."""
+    return f"{name}__{st.session_state.get(LANGUAGE, 'zh')}"
+
+
+def carry_over(name: str) -> None:
+    """Remember a language-keyed widget's value under its plain name (an ``on_change`` callback)."""
+    st.session_state[f"{name}__value"] = st.session_state.get(lang_key(name))
+
+
+def carried_index(name: str, options: list[str]) -> int:
+    """The option index to draw a language-keyed widget with: the value it had before."""
+    value = st.session_state.get(f"{name}__value")
+    return options.index(value) if value in options else 0

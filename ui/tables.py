@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
 from analysis import LoadResult
 from analysis.schema import CANONICAL_COLUMNS
-from ui.i18n import has, t
+from ui.i18n import has, language, t
 
 
 def header_label(column: object) -> str:
@@ -32,10 +34,26 @@ def translate_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns={c: header_label(c) for c in out.columns})
 
 
+def localised_detail(kind: str, column: str, value: str, detail: str) -> str:
+    """A row problem's detail in the session's language (the English text when none is catalogued)."""
+    if language() == "en":
+        return detail
+    if kind == "not_a_policy_row":
+        return t(f"reason.{detail}") if has(f"reason.{detail}") else detail
+    if not has(f"detail.{kind}"):
+        return detail
+    ref = re.search(r"row (\d+)", detail)
+    rest = detail.split(" different ", 1)[-1] if kind == "conflicting_duplicate" else detail
+    return t(f"detail.{kind}", value=value, column=column, ref=ref.group(1) if ref else "?", rest=rest)
+
+
 def account_view(table: pd.DataFrame, verdict: str) -> pd.DataFrame:
     """The account table filtered to one verdict ("all" keeps everything), translated."""
-    shown = table if verdict == "all" else table[table["verdict"] == verdict]
-    return translate_columns(shown.head(5000))
+    shown = (table if verdict == "all" else table[table["verdict"] == verdict]).head(5000).copy()
+    shown["detail"] = [
+        localised_detail(k, c, v, d) for k, c, v, d in zip(shown["kind"], shown["column"], shown["value"].astype(str), shown["detail"])
+    ]
+    return translate_columns(shown)
 
 
 def mapping_rows(result: LoadResult) -> pd.DataFrame:
@@ -66,3 +84,9 @@ def column_config(frame: pd.DataFrame) -> dict[str, object]:
         elif pd.api.types.is_float_dtype(series):
             config[column] = st.column_config.NumberColumn(column, format="localized")
     return config
+
+
+def status_totals(result: LoadResult) -> pd.DataFrame:
+    """Accepted policies per canonical status, largest first."""
+    counts = result.policies["status"].value_counts()
+    return pd.DataFrame({"status": counts.index.astype(str), "count": counts.to_numpy()})

@@ -15,7 +15,7 @@ from analysis.schema import CANONICAL_COLUMNS, STATUSES
 from ui import datasets as ds
 from ui import state
 from ui.i18n import t
-from ui.tables import account_view, column_config, mapping_rows, status_rows, translate_columns
+from ui.tables import account_view, column_config, mapping_rows, status_rows, status_totals, translate_columns
 
 st.title(t("data.title"))
 st.caption(t("data.caption"))
@@ -34,11 +34,15 @@ with left:
     )
 with right:
     presets = ds.shipped_presets()
+    # The language is part of the key: a widget keeps the labels it was first drawn with.
     preset_name = st.selectbox(
         t("data.preset"),
         ["", *presets],
         format_func=lambda name: name or t("data.preset_auto"),
-        key="data_preset",
+        key=state.lang_key("data_preset"),
+        index=state.carried_index("data_preset", ["", *presets]),
+        on_change=state.carry_over,
+        args=("data_preset",),
     )
     preset_file = st.file_uploader(t("data.preset_upload"), type=["toml"], key="data_preset_file")
     override = st.checkbox(t("data.study_date_override"), key="data_override")
@@ -149,19 +153,26 @@ download_cols[1].download_button(
     key="data_download_csv",
 )
 
-tab_problems, tab_mapping, tab_status, tab_notes, tab_preview = st.tabs(
-    [t("data.problems"), t("data.mapping"), t("data.statuses"), t("data.column_notes"), t("data.preview")]
+tab_problems, tab_mapping, tab_notes, tab_preview = st.tabs(
+    [t("data.problems"), t("data.mapping_tab"), t("data.column_notes"), t("data.preview")]
 )
 with tab_problems:
     if len(result.problems) == 0:
         st.success(t("data.no_problems"))
     verdicts = ["all", "rejected", "repaired", "flagged", "skipped"]
     verdict = st.segmented_control(
-        t("data.problem_filter"), verdicts, format_func=lambda v: t(f"action.{v}"), default="all", key="data_verdict"
+        t("data.problem_filter"),
+        verdicts,
+        format_func=lambda v: t(f"action.{v}"),
+        default=verdicts[state.carried_index("data_verdict", verdicts)],
+        key=state.lang_key("data_verdict"),
+        on_change=state.carry_over,
+        args=("data_verdict",),
     )
     st.dataframe(account_view(table, verdict or "all"), hide_index=True, width="stretch")
 
 with tab_mapping:
+    st.markdown(f"**{t('data.mapping')}**")
     st.caption(t("data.mapping_help"))
     edited_mapping = st.data_editor(
         mapping_rows(result),
@@ -172,10 +183,10 @@ with tab_mapping:
             "confidence": st.column_config.NumberColumn(t("col.confidence"), format="%.1f", disabled=True),
         },
         hide_index=True,
-        key="data_mapping_editor",
+        key=f"data_mapping_editor_{choice.version}_{ds.content_version(choice.preset_toml.encode())}",
         width="stretch",
     )
-with tab_status:
+    st.markdown(f"**{t('data.statuses')}**")
     st.caption(t("data.statuses_help"))
     edited_status = st.data_editor(
         status_rows(result),
@@ -185,41 +196,37 @@ with tab_status:
             "status": st.column_config.SelectboxColumn(t("col.status"), options=list(STATUSES)),
         },
         hide_index=True,
-        key="data_status_editor",
+        key=f"data_status_editor_{choice.version}_{ds.content_version(choice.preset_toml.encode())}",
         width="stretch",
     )
-    st.dataframe(
-        translate_columns(
-            result.status_values.groupby("status", as_index=False)["count"].sum().sort_values("count", ascending=False)
-        ),
-        hide_index=True,
-    )
+    st.caption(t("data.status_counts"))
+    st.dataframe(translate_columns(status_totals(result)), hide_index=True)
 
-new_preset = MappingPreset(
-    columns={row.canonical: row.source or "" for row in edited_mapping.itertuples(index=False) if row.canonical in CANONICAL_COLUMNS},
-    status_values={str(row.value): str(row.status) for row in edited_status.itertuples(index=False) if row.status in STATUSES},
-    settings={k: v for k, v in result.preset.settings.items() if k != "auto_map"} | {"auto_map": False},
-)
-new_toml = preset_to_toml(new_preset)
-apply_cols = st.columns(2)
-if apply_cols[0].button(t("data.apply_mapping"), key="data_apply", type="primary"):
-    wanted = state.DataSetChoice(
-        name=choice.name,
-        version=choice.version,
-        preset_toml=new_toml,
-        sheet=choice.sheet,
-        study_date=choice.study_date,
-        is_sample=choice.is_sample,
+    new_preset = MappingPreset(
+        columns={row.canonical: row.source or "" for row in edited_mapping.itertuples(index=False) if row.canonical in CANONICAL_COLUMNS},
+        status_values={str(row.value): str(row.status) for row in edited_status.itertuples(index=False) if row.status in STATUSES},
+        settings={k: v for k, v in result.preset.settings.items() if k != "auto_map"} | {"auto_map": False},
     )
-    try:
-        ds.load_choice(wanted)
-        state.set_active(wanted)
-        st.rerun()
-    except ExtractError as exc:
-        st.error(t("data.load_failed", name=choice.name, message=ds.error_text(exc)))
-apply_cols[1].download_button(
-    t("data.download_preset"), data=new_toml.encode("utf-8"), file_name="mapping.toml", mime="application/toml", key="data_download_preset"
-)
+    new_toml = preset_to_toml(new_preset)
+    apply_cols = st.columns(2)
+    if apply_cols[0].button(t("data.apply_mapping"), key="data_apply", type="primary"):
+        wanted = state.DataSetChoice(
+            name=choice.name,
+            version=choice.version,
+            preset_toml=new_toml,
+            sheet=choice.sheet,
+            study_date=choice.study_date,
+            is_sample=choice.is_sample,
+        )
+        try:
+            ds.load_choice(wanted)
+            state.set_active(wanted)
+            st.rerun()
+        except ExtractError as exc:
+            st.error(t("data.load_failed", name=choice.name, message=ds.error_text(exc)))
+    apply_cols[1].download_button(
+        t("data.download_preset"), data=new_toml.encode("utf-8"), file_name="mapping.toml", mime="application/toml", key="data_download_preset"
+    )
 
 with tab_notes:
     st.dataframe(translate_columns(result.column_notes), hide_index=True, width="stretch")

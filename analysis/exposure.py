@@ -1,0 +1,261 @@
+"""Exposure engine: policies → ``cohort × period → exposure, events`` without exploding rows.
+
+Follows the SOA / actxps conventions (``../shared/DOMAIN.md`` §2.2):
+
+* a policy year runs from an anniversary to the day before the next one (29 February
+  issues have their anniversary on 28 February in non-leap years); a policy month from a
+  monthiversary to the day before the next; a calendar year from 1 January;
+* exposure in a period = days in force inside the period and the study window, divided
+  by the days in that period;
+* with *initial* exposure a policy that exits by a studied event gets the whole period of
+  its event; with *central* exposure it gets the days it actually spent;
+* other exits and the study end censor the policy; policies issued before the study
+  start enter late.
+
+Every policy contributes at most two partial periods (the one it enters in and the one it
+leaves in) and a run of whole periods between them. The partial periods are summed by a
+groupby, the whole ones by a difference array per cohort, so memory grows with the
+number of policies, never with policies × periods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis import schema as S
+from analysis.calendar import DAY, add_months, as_days, calendar_year_start, whole_months
+from analysis.errors import ExtractError
+
+PERIODS = ("policy_year", "policy_month", "calendar_year")
+BASES = ("initial", "central")
+#: Statuses whose event date is the start of the suspension (lapse), not the status date.
+LAPSE_LIKE = frozenset({S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.REINSTATED})
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """What an experience study measures.
+
+    Attributes
+    ----------
+    period : str
+        ``policy_year``, ``policy_month`` or ``calendar_year``.
+    events : frozenset of str
+        Canonical statuses counted as events (default: voluntary exits). When
+        ``lapsed`` is studied, reinstated policies count their lapse episode.
+    basis : str
+        ``initial`` (events get their whole period) or ``central``.
+    study_start, study_end : Timestamp
+        The study window, both days included.
+    """
+
+    period: str = "policy_year"
+    events: frozenset[str] = S.VOLUNTARY_EXITS
+    basis: str = "initial"
+    study_start: pd.Timestamp | None = None
+    study_end: pd.Timestamp | None = None
+
+
+def event_dates(policies: pd.DataFrame, events: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The date each policy leaves the study and whether that exit is a studied event.
+
+    Parameters
+    ----------
+    policies : DataFrame
+        Canonical policies: ``status`` and whichever of ``status_date``,
+        ``lapse_date``, ``observed_to`` exist.
+    events : iterable of str
+        Studied statuses.
+
+    Returns
+    -------
+    (exit_day, is_event) : tuple of numpy arrays
+        ``exit_day`` (``datetime64[D]``) is the first day the policy is no longer
+        in force for this study (the lapse date of a suspension, the date of a
+        surrender or a competing exit), or the censoring date ``observed_to`` of
+        a policy observed only so far; NaT for policies in force at the study
+        end. Policies whose exit has no known date get NaT and ``is_event``
+        False: they are counted in force, so check the account for such rows.
+    """
+    events = frozenset(events)
+    status = policies[S.STATUS].astype(str).to_numpy()
+    n = len(policies)
+    nat = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    status_day = as_days(policies[S.STATUS_DATE]) if S.STATUS_DATE in policies else nat
+    lapse_day = as_days(policies[S.LAPSE_DATE]) if S.LAPSE_DATE in policies else nat
+    observed = as_days(policies[S.OBSERVED_TO]) if S.OBSERVED_TO in policies else nat
+    lapse_like = np.isin(status, list(LAPSE_LIKE))
+    own_day = np.where(lapse_like & ~np.isnat(lapse_day), lapse_day, status_day)
+    active = np.isin(status, list(S.ACTIVE_STATUSES)) & (status != S.REINSTATED)
+    studies_lapse = S.LAPSED in events
+    is_event = np.isin(status, list(events)) & ~np.isnat(own_day)
+    # A reinstated policy left the study at its lapse when lapses are studied.
+    reinstated = (status == S.REINSTATED) & ~np.isnat(lapse_day)
+    if studies_lapse:
+        is_event |= reinstated
+    exit_day = np.where(active, observed, own_day)
+    # Reinstated policies whose lapse is not studied stay in force.
+    exit_day = np.where((status == S.REINSTATED) & ~studies_lapse, observed, exit_day)
+    if not studies_lapse:
+        is_event &= status != S.REINSTATED
+    return exit_day.astype("datetime64[D]"), is_event
+
+
+def _period_bounds(issue: np.ndarray, day: np.ndarray, period: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index (1-based for policy periods, the year for calendar years), start and end of the period holding ``day``."""
+    if period == "calendar_year":
+        year = day.astype("datetime64[Y]").astype(np.int64) + 1970
+        return year, calendar_year_start(year), calendar_year_start(year + 1)
+    months = whole_months(issue, day)
+    step = 12 if period == "policy_year" else 1
+    index = months // step
+    return index + 1, add_months(issue, index * step), add_months(issue, (index + 1) * step)
+
+
+def _bounds_of(issue: np.ndarray, index: np.ndarray, period: str) -> tuple[np.ndarray, np.ndarray]:
+    if period == "calendar_year":
+        return calendar_year_start(index), calendar_year_start(index + 1)
+    step = 12 if period == "policy_year" else 1
+    return add_months(issue, (index - 1) * step), add_months(issue, index * step)
+
+
+def exposures(
+    policies: pd.DataFrame,
+    *,
+    by: Sequence[str] = (),
+    spec: StudySpec,
+    study_date: pd.Timestamp,
+    weights: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Exposure and events by cohort and period, aggregated straight from policies.
+
+    Parameters
+    ----------
+    policies : DataFrame
+        Canonical policies (``issue_date``, ``status`` and the date columns used
+        by :func:`event_dates`) plus the cohort columns named in ``by``.
+    by : sequence of str
+        Cohort columns (already banded); empty for the whole book.
+    spec : StudySpec
+        Period, events, basis and study window.
+    study_date : Timestamp
+        The extract's study date: the default study end.
+    weights : sequence of str
+        Numeric columns (annual premium, sum assured) to also sum exposure and
+        events weighted by.
+
+    Returns
+    -------
+    DataFrame
+        ``[*by, period, exposure, events, *exposure_<w>, *events_<w>]``: one
+        row per cohort and period with any exposure or event. ``exposure`` is in
+        period units (policy years, policy months or calendar years).
+    """
+    if spec.period not in PERIODS:
+        raise ExtractError(f"period must be one of {', '.join(PERIODS)}, got {spec.period!r}.", code="bad_option", detail=spec.period)
+    if spec.basis not in BASES:
+        raise ExtractError(f"basis must be initial or central, got {spec.basis!r}.", code="bad_option", detail=spec.basis)
+    missing = [c for c in [*by, *weights] if c not in policies.columns]
+    if missing:
+        raise ExtractError(f"No column {missing[0]!r} in the policies; columns are {', '.join(map(str, policies.columns))}.", code="missing_column", column=missing[0])
+    end_day = np.datetime64(pd.Timestamp(spec.study_end if spec.study_end is not None else study_date).date(), "D")
+    issue = as_days(policies[S.ISSUE_DATE])
+    start_day = np.datetime64(pd.Timestamp(spec.study_start).date(), "D") if spec.study_start is not None else issue.min()
+    exit_day, is_event = event_dates(policies, spec.events)
+    window_end = end_day + DAY  # first day after the study
+    after_window = ~np.isnat(exit_day) & (exit_day > end_day)
+    is_event = is_event & ~after_window
+    stop = np.where(np.isnat(exit_day) | after_window, window_end, exit_day)  # first day out
+    entry = np.maximum(issue, start_day)
+    # Events on the entry day still happen: give them a zero-length stay.
+    alive = (stop > entry) | (is_event & (stop >= entry) & (issue >= start_day))
+    keep = alive & ~np.isnat(issue)
+    frame_codes, cohorts = _cohort_codes(policies, by)
+    issue, entry, stop, is_event = issue[keep], entry[keep], stop[keep], is_event[keep]
+    codes = frame_codes[keep]
+    weight_values = {w: np.nan_to_num(pd.to_numeric(policies[w], errors="coerce").to_numpy(dtype=float)[keep]) for w in weights}
+
+    last = np.maximum(stop - DAY, entry)  # last day in force (the entry day for same-day exits)
+    e_index, e_start, e_end = _period_bounds(issue, entry, spec.period)
+    x_index, x_start, x_end = _period_bounds(issue, last, spec.period)
+    e_len = (e_end - e_start).astype(np.int64)
+    x_len = (x_end - x_start).astype(np.int64)
+    same = e_index == x_index
+    first_part = np.where(same, (stop - entry).astype(np.int64), (e_end - entry).astype(np.int64)) / e_len
+    last_part = np.where(same, 0.0, (stop - x_start).astype(np.int64) / x_len)
+    if spec.basis == "initial":
+        # The event's period counts whole; a late entrant's first period stays partial
+        # only when it is not the event's period.
+        first_part = np.where(is_event & same, 1.0, first_part)
+        last_part = np.where(is_event & ~same, 1.0, last_part)
+
+    n_cohorts = len(cohorts)
+    offset = int(min(e_index.min(initial=0), 0)) if len(e_index) else 0
+    parts = [
+        (codes, e_index, first_part, np.zeros(len(codes))),
+        (codes[~same], x_index[~same], last_part[~same], np.zeros(int((~same).sum()))),
+        (codes[is_event], x_index[is_event], np.zeros(int(is_event.sum())), np.ones(int(is_event.sum()))),
+    ]
+    cohort_col = np.concatenate([p[0] for p in parts])
+    period_col = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    exposure_col = np.concatenate([p[2] for p in parts])
+    event_col = np.concatenate([p[3] for p in parts])
+    weighted_cols: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for w, values in weight_values.items():
+        ws = [values, values[~same], values[is_event]]
+        weighted_cols[w] = (
+            np.concatenate([ws[0] * first_part, ws[1] * last_part[~same], np.zeros(int(is_event.sum()))]),
+            np.concatenate([np.zeros(len(codes)), np.zeros(int((~same).sum())), ws[2]]),
+        )
+    # Whole periods strictly between the entry and exit periods: +1 from e+1, −1 from x.
+    span = x_index - e_index >= 2
+    run_cohort = np.concatenate([codes[span], codes[span]])
+    run_period = np.concatenate([e_index[span] + 1, x_index[span]]).astype(np.int64)
+    run_delta = np.concatenate([np.ones(int(span.sum())), -np.ones(int(span.sum()))])
+
+    lo = int(min(period_col.min(initial=0), run_period.min(initial=0), offset))
+    hi = int(max(period_col.max(initial=0), run_period.max(initial=0)))
+    width = hi - lo + 1
+    flat = cohort_col * width + (period_col - lo)
+    size = n_cohorts * width
+    exposure = np.bincount(flat, weights=exposure_col, minlength=size).reshape(n_cohorts, width)
+    events = np.bincount(flat, weights=event_col, minlength=size).reshape(n_cohorts, width)
+    run_flat = run_cohort * width + (run_period - lo)
+    runs = np.cumsum(np.bincount(run_flat, weights=run_delta, minlength=size).reshape(n_cohorts, width), axis=1)
+    exposure = exposure + runs
+    table = {"exposure": exposure, "events": events}
+    for w, (w_exposure, w_events) in weighted_cols.items():
+        w_runs = np.cumsum(
+            np.bincount(run_flat, weights=np.concatenate([weight_values[w][span], -weight_values[w][span]]), minlength=size).reshape(n_cohorts, width),
+            axis=1,
+        )
+        table[f"exposure_{w}"] = np.bincount(flat, weights=w_exposure, minlength=size).reshape(n_cohorts, width) + w_runs
+        table[f"events_{w}"] = np.bincount(flat, weights=w_events, minlength=size).reshape(n_cohorts, width)
+    cohort_index, period_index = np.nonzero((exposure > 1e-12) | (events > 0))
+    out = cohorts.iloc[cohort_index].reset_index(drop=True)
+    out["period"] = period_index + lo
+    for name, grid in table.items():
+        out[name] = grid[cohort_index, period_index]
+    return out
+
+
+def _cohort_codes(policies: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Integer code of each policy's cohort and the table of cohorts (missing is a cohort too)."""
+    if not by:
+        return np.zeros(len(policies), dtype=np.int64), pd.DataFrame(index=range(1))
+    keys = policies[list(by)]
+    codes, uniques = pd.MultiIndex.from_frame(keys).factorize() if len(by) > 1 else pd.factorize(keys.iloc[:, 0], use_na_sentinel=False)
+    if len(by) > 1:
+        cohorts = pd.DataFrame(list(uniques), columns=list(by))
+    else:
+        cohorts = pd.DataFrame({by[0]: uniques})
+    return np.asarray(codes, dtype=np.int64), cohorts
+
+
+def period_bounds(policies: pd.DataFrame, period: str, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) of period ``index`` of each policy: for hand checks and tests."""
+    return _bounds_of(as_days(policies[S.ISSUE_DATE]), np.asarray(index, dtype=np.int64), period)

@@ -1,0 +1,125 @@
+"""One real browser through the app: sample in 中文, switch to English, upload a messy workbook.
+
+Waits are on ``data-testid`` selectors and on the app's own script state, never on sleeps.
+Screenshots land in ``tests/artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from messy import EXPECTED, messy_workbook
+from playwright.sync_api import Locator, Page, expect
+
+METRIC = '[data-testid="stMetric"]'
+UPLOAD_INPUT = '[data-testid="stFileUploaderDropzoneInput"]'
+
+# True once the script has finished its run, the status widget is gone and no element is stale.
+_IDLE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+  return document.querySelectorAll('[data-stale="true"]').length === 0;
+}"""
+
+_METRICS_JS = """(sel) => Array.from(document.querySelectorAll(sel)).map((m) => [
+  (m.querySelector('[data-testid="stMetricLabel"]') || {}).innerText || '',
+  (m.querySelector('[data-testid="stMetricValue"]') || {}).innerText || '',
+])"""
+
+
+_MAIN_HEIGHT_JS = "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
+_MAIN_FITS_JS = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  return main.scrollHeight <= main.clientHeight + 1;
+}"""
+
+
+def wait_idle(page: Page, timeout: float = 30_000) -> None:
+    """Wait until the app is not running: script finished, no status widget, nothing stale."""
+    page.wait_for_function(_IDLE_JS, timeout=timeout)
+
+
+def metrics(page: Page) -> dict[str, str]:
+    """Metric label → displayed value, as the browser shows them."""
+    pairs = page.evaluate(_METRICS_JS, METRIC)
+    return {label.strip(): value.strip() for label, value in pairs}
+
+
+def metric_value(page: Page, label: str) -> Locator:
+    """The value element of the metric whose label is exactly ``label``."""
+    card = page.locator(METRIC).filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
+    return card.get_by_test_id("stMetricValue")
+
+
+def as_int(text: str) -> int:
+    """A metric value such as ``"48,210"`` as an integer."""
+    return int(re.sub(r"[,\s]", "", text))
+
+
+def snap(page: Page, path: Path) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside ``stMain``, so grow the viewport to fit it."""
+    viewport = page.viewport_size or {"width": 1400, "height": 1000}
+    height = page.evaluate(_MAIN_HEIGHT_JS)
+    page.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], height)})
+    page.wait_for_function(_MAIN_FITS_JS)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(viewport)
+
+
+def assert_no_errors(page: Page) -> None:
+    """No exception element and no traceback anywhere on the page."""
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_text("Traceback").count() == 0
+    assert "Traceback" not in page.content()
+
+
+@pytest.mark.browser
+def test_smoke(page: Page, app_url: str, screenshot_dir: Path, tmp_path: Path) -> None:
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+
+    # 1. The sample, in Chinese (the browser asks for zh-CN).
+    page.goto(app_url)
+    page.wait_for_selector('[data-testid="stAppViewContainer"]')
+    page.wait_for_selector(METRIC)
+    wait_idle(page)
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("读取行数", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("stFileUploader").first).to_contain_text("上传保单明细")
+    sample = metrics(page)
+    assert as_int(sample["读取行数"]) > 40_000, sample
+    snap(page, screenshot_dir / "01_sample_zh.png")
+
+    # 2. Switch to English with the sidebar radio.
+    page.get_by_test_id("stSidebar").get_by_test_id("stRadio").get_by_text("English", exact=True).click()
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("Rows read", exact=True)).to_be_visible()
+    wait_idle(page)
+    english = metrics(page)
+    assert set(english) == {"Rows read", "Accepted", "Repaired / flagged", "Rejected", "Non-policy rows skipped"}, english
+    assert english["Rows read"] == sample["读取行数"]
+    expect(page.get_by_test_id("stFileUploader").first).to_contain_text("Upload a policy extract")
+    expect(page.get_by_test_id("stSelectbox").first.locator("input")).to_have_value("Recognise headers automatically")
+    snap(page, screenshot_dir / "02_english.png")
+
+    # 3. Upload the messy Chinese workbook through the first file uploader.
+    workbook = tmp_path / "messy_policies.xlsx"
+    workbook.write_bytes(messy_workbook())
+    page.locator(UPLOAD_INPUT).first.set_input_files(str(workbook))
+    expect(metric_value(page, "Rows read")).to_have_text(str(EXPECTED["rows_read"]))
+    wait_idle(page)
+    account = metrics(page)
+    assert as_int(account["Rows read"]) == EXPECTED["rows_read"], account
+    assert as_int(account["Accepted"]) == EXPECTED["accepted"], account
+    assert as_int(account["Repaired / flagged"]) == EXPECTED["repaired"], account
+    assert as_int(account["Rejected"]) == EXPECTED["rejected"], account
+    assert as_int(account["Non-policy rows skipped"]) == len(EXPECTED["skipped"]), account
+    study_date = re.compile(rf"^Study date {EXPECTED['study_date']} \(from: the title row\)")
+    expect(page.get_by_test_id("stMain").get_by_text(study_date)).to_be_visible()
+    snap(page, screenshot_dir / "03_messy_upload.png")
+    # The sidebar names the active data set: the upload, not the sample.
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("messy_policies.xlsx")
+
+    assert_no_errors(page)
+    assert page_errors == [], page_errors
