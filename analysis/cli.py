@@ -36,6 +36,38 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rates(args: argparse.Namespace) -> int:
+    from analysis.exposure import PERIODS
+    from analysis.schema import STATUSES
+    from analysis.study import StudyRequest, parse_by, parse_events, rates_output, run_study
+
+    loaded = load_extract(args.file, preset=_preset(args.mapping), sheet=args.sheet, study_date=args.study_date)
+    by = parse_by(args.by)
+    period = args.period
+    for name in by:
+        if name in PERIODS:
+            period = name
+    events = parse_events(args.event)
+    unknown = sorted(events - set(STATUSES))
+    if unknown:
+        raise ExtractError(f"Unknown status(es) {unknown} in --event; use {', '.join(STATUSES)}.", code="bad_option", detail=str(unknown))
+    request = StudyRequest(
+        by=by,
+        period=period,
+        events=events,
+        basis=args.basis,
+        weight=args.weight,
+        study_start=args.study_start,
+        study_end=args.study_end,
+    )
+    table = rates_output(run_study(loaded.policies, request, study_date=loaded.study_date))
+    if args.format == "json":
+        print(table.to_json(orient="records", force_ascii=False, double_precision=15))
+    else:
+        sys.stdout.write(table.to_csv(index=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m analysis``."""
     parser = argparse.ArgumentParser(prog="python -m analysis", description="LapseLens batch commands.")
@@ -48,6 +80,21 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--study-date", help="override the study date (YYYY-MM-DD)")
     check.add_argument("--json", action="store_true", help="print the account as one JSON object")
     check.set_defaults(run=_check)
+
+    rates = commands.add_parser("rates", help="exposure-based lapse rates by cohort and period")
+    rates.add_argument("file")
+    rates.add_argument("--mapping", help="mapping preset (TOML)")
+    rates.add_argument("--sheet", help="workbook sheet (default: the first)")
+    rates.add_argument("--study-date", help="override the extract's study date (YYYY-MM-DD)")
+    rates.add_argument("--by", help="cohort columns, comma-separated (policy_year etc. groups by the period itself)")
+    rates.add_argument("--period", choices=["policy_year", "policy_month", "calendar_year"], default="policy_year")
+    rates.add_argument("--event", help="studied statuses, comma-separated (default: lapsed,surrendered,terminated_after_lapse)")
+    rates.add_argument("--basis", choices=["initial", "central"], default="initial")
+    rates.add_argument("--weight", help="weight column, e.g. annual_premium or sum_assured")
+    rates.add_argument("--study-start", help="study window start (YYYY-MM-DD; default: the first issue date)")
+    rates.add_argument("--study-end", help="study window end (YYYY-MM-DD; default: the study date)")
+    rates.add_argument("--format", choices=["csv", "json"], default="csv")
+    rates.set_defaults(run=_rates)
     return parser
 
 
@@ -60,3 +107,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ExtractError as exc:
         print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader (head, less) went away: not an error of ours
+        sys.stderr.close()
+        return 0

@@ -248,12 +248,11 @@ def _cohort_codes(policies: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray
     if not by:
         return np.zeros(len(policies), dtype=np.int64), pd.DataFrame(index=range(1))
     keys = policies[list(by)]
-    codes, uniques = pd.MultiIndex.from_frame(keys).factorize() if len(by) > 1 else pd.factorize(keys.iloc[:, 0], use_na_sentinel=False)
-    if len(by) > 1:
-        cohorts = pd.DataFrame(list(uniques), columns=list(by))
-    else:
-        cohorts = pd.DataFrame({by[0]: uniques})
-    return np.asarray(codes, dtype=np.int64), cohorts
+    if len(by) == 1:
+        codes, uniques = pd.factorize(keys.iloc[:, 0], use_na_sentinel=False)
+        return np.asarray(codes, dtype=np.int64), pd.DataFrame({by[0]: uniques})
+    codes, pairs = pd.MultiIndex.from_frame(keys).factorize()
+    return np.asarray(codes, dtype=np.int64), pd.DataFrame(list(pairs), columns=list(by))
 
 
 def period_bounds(policies: pd.DataFrame, period: str, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,231 @@
+"""Cohorts: bands of numeric columns, issue periods, and named, readable filters.
+
+A *named cohort* is a saved filter with a name in both languages, for example
+"young new earners / 刚入职场的年轻客户"::
+
+    {"key": "young_new_earners",
+     "name": {"zh": "刚入职场的年轻客户", "en": "Young new earners"},
+     "all": [{"column": "age", "op": "between", "value": [22, 30]},
+             {"column": "income", "op": "in", "value": ["5万以下", "5-10万"]},
+             {"column": "首单客户", "op": "==", "value": "是"}]}
+
+Conditions are combined with AND. Operators: ``==``, ``!=``, ``in``, ``not in``,
+``between`` (both ends included), ``<``, ``<=``, ``>``, ``>=``, ``is blank``,
+``not blank``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis import schema as S
+from analysis.errors import ExtractError
+
+OPERATORS = ("==", "!=", "in", "not in", "between", "<", "<=", ">", ">=", "is blank", "not blank")
+#: Default editable age-band edges (age at issue, years); the last band is open-ended.
+AGE_EDGES = (0, 25, 30, 35, 40, 45, 50, 55, 60)
+ISSUE_PERIODS = {"issue_year": "Y", "issue_quarter": "Q", "issue_month": "M"}
+IN_COHORT, REST = "in", "rest"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One readable condition on one column."""
+
+    column: str
+    op: str
+    value: Any = None
+
+    def text(self) -> str:
+        """The condition as a person would write it."""
+        if self.op in ("is blank", "not blank"):
+            return f"{self.column} {self.op}"
+        if self.op == "between":
+            low, high = self.value
+            return f"{self.column} between {low} and {high}"
+        if self.op in ("in", "not in"):
+            return f"{self.column} {self.op} {{{', '.join(map(str, self.value))}}}"
+        return f"{self.column} {self.op} {self.value}"
+
+
+@dataclass(frozen=True)
+class NamedCohort:
+    """A saved, readable filter with a name in 中文 and English."""
+
+    key: str
+    name: dict[str, str]
+    conditions: tuple[Condition, ...] = field(default_factory=tuple)
+
+    def text(self) -> str:
+        """All conditions joined with AND."""
+        return " AND ".join(c.text() for c in self.conditions) or "all policies"
+
+    def label(self, language: str) -> str:
+        """The cohort's name in ``language`` (English when missing)."""
+        return self.name.get(language) or self.name.get("en") or self.key
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form (see the module docstring)."""
+        return {"key": self.key, "name": dict(self.name), "all": [{"column": c.column, "op": c.op, "value": c.value} for c in self.conditions]}
+
+
+def cohort_from_dict(data: dict[str, Any]) -> NamedCohort:
+    """Build a named cohort from its JSON-ready form, checking every operator."""
+    try:
+        conditions = tuple(Condition(str(c["column"]), str(c["op"]), c.get("value")) for c in data.get("all", []))
+        cohort = NamedCohort(key=str(data["key"]), name={str(k): str(v) for k, v in data.get("name", {}).items()}, conditions=conditions)
+    except (KeyError, TypeError) as exc:
+        raise ExtractError(f"A named cohort needs 'key', 'name' and 'all' conditions with 'column' and 'op': {exc}.", code="bad_cohort", detail=str(exc)) from exc
+    for c in conditions:
+        if c.op not in OPERATORS:
+            raise ExtractError(f"Unknown operator {c.op!r} in cohort {cohort.key!r}; use one of {', '.join(OPERATORS)}.", code="bad_cohort", detail=c.op)
+        if c.op == "between" and (not isinstance(c.value, (list, tuple)) or len(c.value) != 2):
+            raise ExtractError(f"'between' needs two values in cohort {cohort.key!r}, got {c.value!r}.", code="bad_cohort", detail=str(c.value))
+    return cohort
+
+
+YOUNG_NEW_EARNERS = cohort_from_dict(
+    {
+        "key": "young_new_earners",
+        "name": {"zh": "刚入职场的年轻客户", "en": "Young new earners"},
+        "all": [
+            {"column": S.AGE, "op": "between", "value": [22, 30]},
+            {"column": S.INCOME, "op": "in", "value": ["5万以下", "5-10万"]},
+            {"column": "首单客户", "op": "==", "value": "是"},
+        ],
+    }
+)
+
+
+def load_cohorts(path: str | Path) -> list[NamedCohort]:
+    """Named cohorts saved as a JSON list."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ExtractError(f"The cohort file {path} cannot be read: {exc}.", code="bad_cohort", detail=str(exc)) from exc
+    return [cohort_from_dict(item) for item in (data if isinstance(data, list) else [data])]
+
+
+def condition_mask(policies: pd.DataFrame, condition: Condition) -> pd.Series:
+    """True for the policies that meet one condition (missing values never match a comparison)."""
+    if condition.column not in policies.columns:
+        raise ExtractError(
+            f"The condition '{condition.text()}' names a column this data set does not have; "
+            f"columns: {', '.join(map(str, policies.columns[:40]))}.",
+            code="missing_column",
+            column=condition.column,
+        )
+    values = policies[condition.column]
+    op, target = condition.op, condition.value
+    if op == "is blank":
+        return values.isna()
+    if op == "not blank":
+        return values.notna()
+    if op in ("in", "not in"):
+        wanted = [str(v) for v in (target or [])]
+        hit = values.astype("string").isin(wanted).fillna(False).astype(bool)
+        return hit if op == "in" else ~hit & values.notna()
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if op == "between":
+        low, high = target
+        if numeric:
+            return values.between(float(low), float(high)).fillna(False).astype(bool)
+        text = values.astype("string")
+        return ((text >= str(low)) & (text <= str(high))).fillna(False).astype(bool)
+    if numeric and _is_number(target):
+        left: pd.Series = values.astype(float)
+        right: Any = float(target)
+    else:
+        left, right = values.astype("string"), str(target)
+    result = {
+        "==": left == right,
+        "!=": left != right,
+        "<": left < right,
+        "<=": left <= right,
+        ">": left > right,
+        ">=": left >= right,
+    }[op]
+    return pd.Series(result, index=policies.index).fillna(False).astype(bool)
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def filter_mask(policies: pd.DataFrame, conditions: Sequence[Condition]) -> pd.Series:
+    """True for the policies meeting every condition (all policies when there are none)."""
+    mask = pd.Series(True, index=policies.index)
+    for condition in conditions:
+        mask &= condition_mask(policies, condition)
+    return mask
+
+
+def band(values: pd.Series, edges: Sequence[float]) -> pd.Series:
+    """Numeric values cut into left-closed bands ``[a, b)``, the last one open (``60+``).
+
+    Returns an ordered categorical; missing values stay missing.
+    """
+    edges = sorted(float(e) for e in edges)
+    bins = [*edges, np.inf]
+    labels = [f"{_num(a)}–{_num(b - 1)}" if np.isfinite(b) and float(a).is_integer() and float(b).is_integer() else f"{_num(a)}–{_num(b)}" for a, b in zip(bins[:-2], bins[1:-1])]
+    labels.append(f"{_num(edges[-1])}+")
+    return pd.cut(pd.to_numeric(values, errors="coerce"), bins=bins, right=False, labels=labels)
+
+
+def quantile_band(values: pd.Series, quantiles: int = 4) -> pd.Series:
+    """Numeric values cut at their quantiles (quartiles by default), labelled with the ranges."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    cuts = np.unique(np.nanquantile(numbers.to_numpy(dtype=float), np.linspace(0, 1, quantiles + 1))) if numbers.notna().any() else np.array([])
+    if len(cuts) < 2:
+        return pd.Series(pd.Categorical([None] * len(values)), index=values.index)
+    labels = [f"{_num(a)}–{_num(b)}" for a, b in zip(cuts[:-1], cuts[1:])]
+    return pd.cut(numbers, bins=list(cuts), labels=labels, include_lowest=True, duplicates="drop")
+
+
+def _num(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.2f}"
+
+
+def issue_period(issue_dates: pd.Series, kind: str) -> pd.Series:
+    """Issue year (``2023``), quarter (``2023Q2``) or month (``2023-05``) as text labels."""
+    if kind not in ISSUE_PERIODS:
+        raise ExtractError(f"Issue period must be one of {', '.join(ISSUE_PERIODS)}, got {kind!r}.", code="bad_option", detail=kind)
+    periods = pd.to_datetime(issue_dates).dt.to_period(ISSUE_PERIODS[kind])
+    return periods.astype("string")
+
+
+def with_cohort_columns(
+    policies: pd.DataFrame,
+    *,
+    named: Sequence[NamedCohort] = (),
+    age_edges: Sequence[float] = AGE_EDGES,
+    premium_quantiles: int = 4,
+) -> pd.DataFrame:
+    """The policies with derived cohort columns added (the input is not modified).
+
+    Adds ``age_band`` (from ``age``), ``premium_band`` (quantiles of
+    ``annual_premium``), ``issue_year``, ``issue_quarter``, ``issue_month`` and,
+    for each named cohort whose columns exist, a column named by its key holding
+    ``in`` or ``rest``.
+    """
+    out = policies.copy()
+    if S.AGE in out:
+        out["age_band"] = band(out[S.AGE], age_edges)
+    if S.ANNUAL_PREMIUM in out:
+        out["premium_band"] = quantile_band(out[S.ANNUAL_PREMIUM], premium_quantiles)
+    for kind in ISSUE_PERIODS:
+        out[kind] = issue_period(out[S.ISSUE_DATE], kind)
+    for cohort in named:
+        if all(c.column in out.columns for c in cohort.conditions):
+            out[cohort.key] = np.where(filter_mask(out, cohort.conditions), IN_COHORT, REST)
+    return out

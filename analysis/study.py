@@ -1,0 +1,99 @@
+"""One call from policies to a rate table: cohort columns, filters, exposure and rates.
+
+This is what the Cohort explorer page, the monthly report and ``python -m analysis
+rates`` share, so the three always give the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pandas as pd
+
+from analysis.cohorts import YOUNG_NEW_EARNERS, Condition, NamedCohort, filter_mask, with_cohort_columns
+from analysis.exposure import PERIODS, StudySpec, exposures
+from analysis.rates import lapse_rates, rate_totals
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """Rates by cohort and period, their all-period totals, and what was studied."""
+
+    rates: pd.DataFrame
+    totals: pd.DataFrame
+    by: tuple[str, ...]
+    spec: StudySpec
+    weight: str | None
+    policies_used: int
+    policies_total: int
+
+    @property
+    def share_used(self) -> float:
+        """Share of the data set's policies left after the filters."""
+        return self.policies_used / self.policies_total if self.policies_total else 0.0
+
+
+@dataclass(frozen=True)
+class StudyRequest:
+    """Everything a cohort study is asked for (hashable, so it can key a cache)."""
+
+    by: tuple[str, ...] = ()
+    period: str = "policy_year"
+    events: frozenset[str] = StudySpec().events
+    basis: str = "initial"
+    weight: str | None = None
+    study_start: str | None = None
+    study_end: str | None = None
+    filters: tuple[Condition, ...] = ()
+    named: tuple[NamedCohort, ...] = field(default_factory=lambda: (YOUNG_NEW_EARNERS,))
+    age_edges: tuple[float, ...] = (0, 25, 30, 35, 40, 45, 50, 55, 60)
+    expected_rate: float | None = None
+
+
+def run_study(policies: pd.DataFrame, request: StudyRequest, *, study_date: pd.Timestamp, expected: pd.DataFrame | None = None) -> StudyResult:
+    """Cohort columns → filters → exposure → rates, as one pure function.
+
+    ``by`` may name the period itself (``policy_year``, ``policy_month`` or
+    ``calendar_year``): the table is then simply by period.
+    """
+    frame = with_cohort_columns(policies, named=request.named, age_edges=request.age_edges)
+    mask = filter_mask(frame, request.filters)
+    used = frame.loc[mask]
+    by = tuple(b for b in request.by if b not in PERIODS)
+    spec = StudySpec(
+        period=request.period,
+        events=request.events,
+        basis=request.basis,
+        study_start=pd.Timestamp(request.study_start) if request.study_start else None,
+        study_end=pd.Timestamp(request.study_end) if request.study_end else None,
+    )
+    weights = [request.weight] if request.weight else []
+    table = exposures(used, by=by, spec=spec, study_date=study_date, weights=weights)
+    basis: pd.DataFrame | float | None = expected if expected is not None else request.expected_rate
+    rates = lapse_rates(table, by=by, weight=request.weight, expected=basis)
+    totals = rate_totals(rates, by=by, weight=request.weight)
+    return StudyResult(rates, totals, by, spec, request.weight, int(mask.sum()), len(frame))
+
+
+def rates_output(result: StudyResult) -> pd.DataFrame:
+    """The command line's table: group columns, then period, events, exposure, rate, lower, upper, credibility."""
+    columns = [*result.by, "period", "events", "exposure", "rate", "lower", "upper", "credibility"]
+    extra = [c for c in ("expected", "ae") if c in result.rates]
+    return result.rates[columns + extra].reset_index(drop=True)
+
+
+def parse_by(text: str | None) -> tuple[str, ...]:
+    """``"channel,age_band"`` → ``("channel", "age_band")``."""
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+def parse_events(text: str | None) -> frozenset[str]:
+    """``"lapsed,surrendered"`` → the studied statuses (default: voluntary exits)."""
+    parts = parse_by(text)
+    return frozenset(parts) if parts else StudySpec().events
+
+
+def ordered_columns(columns: Sequence[str]) -> list[str]:
+    """Columns in the order they were given, without duplicates."""
+    return list(dict.fromkeys(columns))

@@ -1,0 +1,130 @@
+"""Rates, intervals, credibility, A/E, cohorts and the rates command line."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import ExtractError, load_extract
+from analysis.cohorts import YOUNG_NEW_EARNERS, Condition, band, cohort_from_dict, filter_mask, issue_period, quantile_band
+from analysis.rates import credibility, cumulative_exit_probability, lapse_rates, rate_totals, wilson_interval
+from analysis.study import StudyRequest, run_study
+
+
+def test_wilson_interval_hand_worked() -> None:
+    # 10 events in 100 years of exposure, z = 1.96: centre (0.1 + 0.019208) / 1.038415 = 0.114800,
+    # half-width 1.96 * sqrt(0.0009 + 0.00009604) / 1.038415 = 0.059578 → [0.0552, 0.1744].
+    lower, upper = wilson_interval(np.array([10.0]), np.array([100.0]))
+    assert lower[0] == pytest.approx(0.05522, abs=1e-4)
+    assert upper[0] == pytest.approx(0.17437, abs=1e-4)
+
+
+def test_credibility_full_at_1082_events() -> None:
+    assert credibility(np.array([1082.0, 270.5, 0.0])).tolist() == pytest.approx([1.0, 0.5, 0.0])
+
+
+def test_rates_invariants_and_totals_equal_the_regrouped_detail() -> None:
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {
+            "channel": rng.choice(["个险", "银保", "电销"], 60),
+            "period": np.tile(np.arange(1, 21), 3),
+            "exposure": rng.uniform(0.5, 500, 60),
+        }
+    )
+    table["events"] = np.floor(table["exposure"] * rng.uniform(0, 0.3, 60))
+    rates = lapse_rates(table, by=["channel"])
+    assert ((rates["rate"] >= 0) & (rates["rate"] <= 1)).all()
+    assert ((rates["lower"] <= rates["rate"]) & (rates["rate"] <= rates["upper"])).all()
+    totals = rate_totals(rates, by=["channel"])
+    regrouped = table.groupby("channel")[["exposure", "events"]].sum()
+    np.testing.assert_allclose(totals.set_index("channel").loc[regrouped.index, "exposure"], regrouped["exposure"])
+    np.testing.assert_allclose(totals.set_index("channel").loc[regrouped.index, "events"], regrouped["events"])
+    overall = lapse_rates(table)
+    np.testing.assert_allclose(overall["exposure"].sum(), table["exposure"].sum())
+
+
+def test_actual_to_expected_flat_and_by_period() -> None:
+    table = pd.DataFrame({"period": [1, 2], "exposure": [100.0, 50.0], "events": [10.0, 2.0]})
+    flat = lapse_rates(table, expected=0.05)
+    assert flat["expected"].tolist() == [5.0, 2.5]
+    assert flat["ae"].tolist() == [2.0, 0.8]
+    basis = pd.DataFrame({"period": [1, 2], "expected_rate": [0.1, 0.04]})
+    by_year = lapse_rates(table, expected=basis)
+    assert by_year["ae"].tolist() == pytest.approx([1.0, 1.0])
+    with pytest.raises(ExtractError, match="expected_rate"):
+        lapse_rates(table, expected=pd.DataFrame({"period": [1]}))
+
+
+def test_cumulative_exit_probability() -> None:
+    rates = pd.DataFrame({"period": [1, 2], "rate": [0.1, 0.2]})
+    assert cumulative_exit_probability(rates, periods=2)["cumulative_exit"][0] == pytest.approx(1 - 0.9 * 0.8)
+
+
+def test_bands_and_issue_periods() -> None:
+    ages = pd.Series([18, 25, 29, 30, 61, None])
+    assert band(ages, [0, 25, 30, 60]).astype(str).tolist() == ["0–24", "25–29", "25–29", "30–59", "60+", "nan"]
+    quartiles = quantile_band(pd.Series(np.arange(1, 101, dtype=float)))
+    assert quartiles.nunique() == 4
+    dates = pd.Series(pd.to_datetime(["2023-05-06", "2024-12-31"]))
+    assert issue_period(dates, "issue_quarter").tolist() == ["2023Q2", "2024Q4"]
+    assert issue_period(dates, "issue_month").tolist() == ["2023-05", "2024-12"]
+
+
+def test_named_cohort_is_readable_and_filters() -> None:
+    policies = pd.DataFrame({"age": [23.0, 35.0, 28.0], "income": ["5万以下", "5万以下", "20-50万"], "首单客户": ["是", "是", "是"]})
+    assert filter_mask(policies, YOUNG_NEW_EARNERS.conditions).tolist() == [True, False, False]
+    assert YOUNG_NEW_EARNERS.text() == "age between 22 and 30 AND income in {5万以下, 5-10万} AND 首单客户 == 是"
+    assert cohort_from_dict(YOUNG_NEW_EARNERS.to_dict()) == YOUNG_NEW_EARNERS
+    with pytest.raises(ExtractError, match="Unknown operator"):
+        cohort_from_dict({"key": "x", "name": {}, "all": [{"column": "age", "op": "~", "value": 1}]})
+    with pytest.raises(ExtractError, match="does not have"):
+        filter_mask(policies, [Condition("colour", "==", "red")])
+
+
+def test_young_new_earners_lapse_more_on_the_sample_with_separate_intervals(root) -> None:
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    result = run_study(loaded.policies, StudyRequest(by=("young_new_earners",)), study_date=loaded.study_date)
+    totals = result.totals.set_index("young_new_earners")
+    assert totals.loc["in", "rate"] > 1.3 * totals.loc["rest", "rate"]
+    assert totals.loc["in", "lower"] > totals.loc["rest", "upper"]
+    year1 = result.rates[result.rates["period"] == 1].set_index("young_new_earners")
+    assert year1.loc["in", "lower"] > year1.loc["rest", "upper"]
+
+
+def test_filters_report_the_share_used(root) -> None:
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    result = run_study(loaded.policies, StudyRequest(by=("channel",), filters=(Condition("channel", "==", "银保"),)), study_date=loaded.study_date)
+    assert 0.1 < result.share_used < 0.3
+    assert set(result.rates["channel"]) == {"银保"}
+
+
+def test_cli_rates_matches_the_library(root) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "rates", "data/sample_policies.csv", "--by", "channel,policy_year", "--format", "csv"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(io.StringIO(done.stdout))
+    assert table.columns.tolist() == ["channel", "period", "events", "exposure", "rate", "lower", "upper", "credibility"]
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    library = run_study(loaded.policies, StudyRequest(by=("channel",)), study_date=loaded.study_date).rates
+    np.testing.assert_allclose(table["rate"].to_numpy(), library["rate"].to_numpy(), rtol=1e-12)
+    weighted = subprocess.run(
+        [sys.executable, "-m", "analysis", "rates", "data/sample_policies.csv", "--period", "calendar_year", "--weight", "annual_premium", "--format", "json"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )
+    assert weighted.returncode == 0, weighted.stderr
+    rows = json.loads(weighted.stdout)
+    assert rows[0]["period"] >= 2018 and set(rows[0]) == {"period", "events", "exposure", "rate", "lower", "upper", "credibility"}
+
+
+def test_cli_rates_rejects_unknown_events(root) -> None:
+    done = subprocess.run([sys.executable, "-m", "analysis", "rates", "data/sample_policies.csv", "--event", "vanished"], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Unknown status" in done.stderr
