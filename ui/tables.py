@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import LoadResult
+from analysis.cohorts import NamedCohort
 from analysis.schema import CANONICAL_COLUMNS
 from ui.i18n import has, language, t
 
@@ -90,3 +91,52 @@ def status_totals(result: LoadResult) -> pd.DataFrame:
     """Accepted policies per canonical status, largest first."""
     counts = result.policies["status"].value_counts()
     return pd.DataFrame({"status": counts.index.astype(str), "count": counts.to_numpy()})
+
+
+#: Cohort dimensions derived by analysis.cohorts.with_cohort_columns, in menu order.
+DERIVED_DIMENSIONS = ("age_band", "premium_band", "issue_year", "issue_quarter", "issue_month")
+CANONICAL_DIMENSIONS = ("channel", "product", "branch", "gender", "payment_frequency", "auto_debit", "income", "occupation", "agent")
+
+
+def cohort_dimensions(policies: pd.DataFrame, named: NamedCohort | None) -> dict[str, str]:
+    """Columns a study can be grouped by (value → translated label): named cohort, bands, issue periods, attributes."""
+    options: dict[str, str] = {}
+    if named is not None:
+        options[named.key] = named.label(language())
+    for key in DERIVED_DIMENSIONS:
+        source = {"age_band": "age", "premium_band": "annual_premium"}.get(key, "issue_date")
+        if source in policies.columns:
+            options[key] = t(f"col.{key}")
+    for key in CANONICAL_DIMENSIONS:
+        if key in policies.columns and policies[key].notna().any():
+            options[key] = t(f"canon.{key}")
+    options["policy_year"] = t("period.policy_year")
+    for column in policies.columns:
+        if column in options or column in CANONICAL_COLUMNS or column in ("status_source", "source_row", "observed_to", "status"):
+            continue
+        if policies[column].nunique(dropna=True) <= 60:
+            options[str(column)] = str(column)
+    return options
+
+
+def rate_column_config(frame: pd.DataFrame) -> dict[str, object]:
+    """Formats for a translated rate table: rates as percentages, exposure with separators."""
+    config: dict[str, object] = {}
+    for key, fmt in (("rate", "percent"), ("lower", "percent"), ("upper", "percent"), ("exposure", "localized"), ("events", "localized"), ("expected", "localized")):
+        label = header_label(key)
+        if label in frame.columns:
+            config[label] = st.column_config.NumberColumn(label, format=fmt)
+    for key in ("credibility", "ae"):
+        label = header_label(key)
+        if label in frame.columns:
+            config[label] = st.column_config.NumberColumn(label, format="%.2f")
+    return config
+
+
+def label_values(frame: pd.DataFrame, column: str, labels: dict[str, str]) -> pd.DataFrame:
+    """A copy with the codes of ``column`` (such as a named cohort's in/rest) shown as words."""
+    if column not in frame.columns:
+        return frame
+    out = frame.copy()
+    out[column] = out[column].astype(str).map(lambda v: labels.get(v, v))
+    return out

@@ -123,3 +123,42 @@ def test_smoke(page: Page, app_url: str, screenshot_dir: Path, tmp_path: Path) -
 
     assert_no_errors(page)
     assert page_errors == [], page_errors
+
+
+@pytest.mark.browser
+def test_cohort_explorer(page: Page, app_url: str, screenshot_dir: Path, tmp_path: Path) -> None:
+    """Open the Cohort explorer on the sample, regroup, download the Excel table and read it back."""
+    import openpyxl
+
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.goto(f"{app_url}/cohorts")
+    page.wait_for_selector(METRIC)
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="分群失效率分析")).to_be_visible()
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("整体失效率", exact=True)).to_be_visible()
+    page.wait_for_selector(".js-plotly-plot")
+    snap(page, screenshot_dir / "04_cohorts_zh.png")
+
+    # Regroup by channel: the answer comes back and the table changes.
+    page.get_by_test_id("stSelectbox").filter(has_text="分组维度一").locator("input").click()
+    page.get_by_role("option", name="销售渠道", exact=True).click()
+    wait_idle(page)
+    expect(page.get_by_test_id("stMain")).to_contain_text("银保")
+
+    # Download the table and open it.
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="下载失效率表").locator("button").click()
+    path = tmp_path / "rates.xlsx"
+    download.value.save_as(path)
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["各分群合计（全部期间）", "分群 × 期间明细"]
+    detail = book["分群 × 期间明细"]
+    headers = [c.value for c in detail[3]]
+    assert "失效率" in headers and "暴露数" in headers, headers
+    channels = {row[0] for row in detail.iter_rows(min_row=4, values_only=True)}
+    assert {"个险", "银保"} <= channels, channels
+    snap(page, screenshot_dir / "05_cohorts_by_channel.png")
+
+    assert_no_errors(page)
+    assert page_errors == [], page_errors

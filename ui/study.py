@@ -1,0 +1,39 @@
+"""Cached cohort studies for the pages: keyed by the data set's version and the request."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analysis import LoadResult
+from analysis.cohorts import NamedCohort, with_cohort_columns
+from analysis.study import StudyRequest, StudyResult, run_study
+from ui.state import DataSetChoice
+
+
+def dataset_key(choice: DataSetChoice) -> str:
+    """A small string naming a data set as loaded: file content, mapping, sheet and study date."""
+    return "|".join([choice.version, str(hash(choice.preset_toml)), str(choice.sheet), str(choice.study_date)])
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _study(key: str, request: StudyRequest, expected_csv: str | None, _result: LoadResult) -> StudyResult:
+    expected = pd.read_csv(pd.io.common.StringIO(expected_csv)) if expected_csv else None
+    return run_study(_result.policies, request, study_date=_result.study_date, expected=expected)
+
+
+def cohort_study(choice: DataSetChoice, result: LoadResult, request: StudyRequest, expected_csv: str | None = None) -> StudyResult:
+    """The study's rates, computed once per data set and request (shared by reruns)."""
+    return _study(dataset_key(choice), request, expected_csv, result)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _cohort_frame(key: str, named: tuple[NamedCohort, ...], _result: LoadResult) -> pd.DataFrame:
+    return with_cohort_columns(_result.policies, named=named)
+
+
+def filter_values(choice: DataSetChoice, result: LoadResult, named: tuple[NamedCohort, ...], column: str, limit: int = 500) -> list[str]:
+    """The distinct values of a (possibly derived) cohort column, most frequent first."""
+    frame = _cohort_frame(dataset_key(choice), named, result)
+    counts = frame[column].astype("string").value_counts(dropna=True)
+    return [str(v) for v in counts.index[:limit]]

@@ -1,0 +1,44 @@
+"""Widgets whose option labels are translated.
+
+A Streamlit widget keeps the labels it was first drawn with, so these widgets
+take the language into their key and carry their value across a language switch.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.state import carried_index, carry_over, lang_key
+
+
+def select(label: str, options: dict[str, str], *, key: str) -> str:
+    """A selectbox over ``options`` (value → translated label)."""
+    values = list(options)
+    return str(
+        st.selectbox(label, values, format_func=options.__getitem__, key=lang_key(key), index=carried_index(key, values), on_change=carry_over, args=(key,))
+    )
+
+
+def radio(label: str, options: dict[str, str], *, key: str) -> str:
+    """A horizontal radio over ``options`` (value → translated label)."""
+    values = list(options)
+    return str(
+        st.radio(label, values, format_func=options.__getitem__, key=lang_key(key), index=carried_index(key, values), on_change=carry_over, args=(key,), horizontal=True)
+    )
+
+
+def multiselect(label: str, options: dict[str, str], *, default: list[str], key: str) -> list[str]:
+    """A multiselect over ``options`` (value → translated label), remembering its choice across languages."""
+    carried = st.session_state.get(f"{key}__value")
+    chosen = carried if isinstance(carried, list) else default
+    return list(
+        st.multiselect(
+            label,
+            list(options),
+            default=[c for c in chosen if c in options],
+            format_func=options.__getitem__,
+            key=lang_key(key),
+            on_change=carry_over,
+            args=(key,),
+        )
+    )

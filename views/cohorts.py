@@ -1,0 +1,142 @@
+"""Cohort explorer: exposure-based lapse rates by any cohort, with intervals, credibility and A/E."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from analysis import ExtractError
+from analysis.cohorts import YOUNG_NEW_EARNERS, Condition, cohort_from_dict
+from analysis.export import write_workbook
+from analysis.schema import STATUSES, VOLUNTARY_EXITS
+from analysis.study import StudyRequest
+from ui import charts, widgets
+from ui import datasets as ds
+from ui.i18n import language, t
+from ui.study import cohort_study, filter_values
+from ui.tables import cohort_dimensions, label_values, rate_column_config, translate_columns
+
+st.title(t("cohort.title"))
+st.caption(t("cohort.caption"))
+
+choice, result = ds.active_result()
+policies = result.policies
+
+# --- named cohort (editable preset) --------------------------------------------------
+with st.expander(t("cohort.named"), expanded=False):
+    st.caption(t("cohort.named_help"))
+    definition = st.text_area(
+        t("cohort.named_definition"),
+        value=json.dumps(YOUNG_NEW_EARNERS.to_dict(), ensure_ascii=False, indent=1),
+        height=220,
+        key="cohort_named_definition",
+    )
+    try:
+        named = cohort_from_dict(json.loads(definition))
+        st.caption(t("cohort.named_reads", name=named.label(language()), text=named.text()))
+    except (ValueError, ExtractError) as exc:
+        st.error(t("cohort.named_invalid", message=str(exc)))
+        named = YOUNG_NEW_EARNERS
+named_ok = all(c.column in policies.columns for c in named.conditions)
+if not named_ok:
+    st.info(t("cohort.named_missing", name=named.label(language()), columns=", ".join(c.column for c in named.conditions if c.column not in policies.columns)))
+
+# --- widgets -----------------------------------------------------------------------
+dimensions = cohort_dimensions(policies, named if named_ok else None)
+left, middle, right = st.columns(3)
+with left:
+    first = widgets.select(t("cohort.by1"), dimensions, key="cohort_by1")
+    second = widgets.select(t("cohort.by2"), {"": t("cohort.none")} | dimensions, key="cohort_by2")
+with middle:
+    periods = {"policy_year": t("period.policy_year"), "policy_month": t("period.policy_month"), "calendar_year": t("period.calendar_year")}
+    period = widgets.select(t("cohort.period"), periods, key="cohort_period")
+    basis = widgets.radio(t("cohort.basis"), {b: t(f"basis.{b}") for b in ("initial", "central")}, key="cohort_basis")
+with right:
+    events = widgets.multiselect(
+        t("cohort.events"),
+        {s: t(f"status.{s}") for s in STATUSES if s not in ("in_force", "unmapped")},
+        default=sorted(VOLUNTARY_EXITS),
+        key="cohort_events",
+    )
+    weights = {"": t("cohort.weight_count")} | {w: t(f"canon.{w}") for w in ("annual_premium", "sum_assured") if w in policies.columns}
+    weight = widgets.select(t("cohort.weight"), weights, key="cohort_weight")
+
+with st.expander(t("cohort.filters"), expanded=False):
+    filter_column = widgets.select(
+        t("cohort.filter_column"), {"": t("cohort.none")} | {k: v for k, v in dimensions.items() if k != "policy_year"}, key="cohort_filter_column"
+    )
+    chosen: list[str] = []
+    if filter_column:
+        options = filter_values(choice, result, (named,) if named_ok else (), filter_column)
+        chosen = st.multiselect(t("cohort.filter_values"), options, key=f"cohort_filter_values_{filter_column}")
+    expected_rate = st.number_input(t("cohort.expected_rate"), min_value=0.0, max_value=1.0, value=0.0, step=0.005, format="%.3f", key="cohort_expected_rate")
+    expected_file = st.file_uploader(t("cohort.expected_table"), type=["csv"], key="cohort_expected_file")
+
+if not events:
+    st.info(t("cohort.no_events"))
+    st.stop()
+
+by = tuple(b for b in (first, second) if b)
+request = StudyRequest(
+    by=tuple(dict.fromkeys(by)),
+    period=period,
+    events=frozenset(events),
+    basis=basis,
+    weight=weight or None,
+    filters=(Condition(filter_column, "in", chosen),) if filter_column and chosen else (),
+    named=(named,) if named_ok else (),
+    expected_rate=expected_rate or None,
+)
+expected_csv = expected_file.getvalue().decode("utf-8-sig", errors="replace") if expected_file else None
+try:
+    study = cohort_study(choice, result, request, expected_csv)
+except ExtractError as exc:
+    st.error(str(exc))
+    st.stop()
+
+if study.rates.empty:
+    st.info(t("cohort.empty"))
+    st.stop()
+
+# --- results ---------------------------------------------------------------------
+overall = study.totals
+cols = st.columns(4)
+cols[0].metric(t("cohort.policies_used"), f"{study.policies_used:,}", help=t("cohort.share_used", share=study.share_used))
+cols[1].metric(t("cohort.total_events"), f"{study.rates['events'].sum():,.0f}")
+cols[2].metric(t("cohort.total_exposure"), f"{study.rates['exposure'].sum():,.0f}")
+total_rate = study.rates["events"].sum() / study.rates["exposure"].sum() if study.rates["exposure"].sum() else 0.0
+cols[3].metric(t("cohort.overall_rate"), f"{total_rate:.2%}")
+if study.share_used < 1:
+    st.caption(t("cohort.share_used", share=study.share_used))
+st.caption(t(f"cohort.meaning.{period}"))
+
+legend = {"in": named.label(language()), "rest": t("cohort.rest")}
+cohort_column = study.by[0] if study.by else None
+line_rates = study.rates if len(study.by) < 2 else study.rates.assign(_cohort=study.rates[list(study.by)].astype(str).agg(" · ".join, axis=1))
+st.plotly_chart(
+    charts.rate_lines(line_rates, cohort="_cohort" if len(study.by) == 2 else cohort_column, x_title=periods[period], y_title=t("col.rate"), legend=legend),
+    key="cohort_lines",
+)
+if cohort_column:
+    st.plotly_chart(
+        charts.rate_heatmap(line_rates, cohort="_cohort" if len(study.by) == 2 else cohort_column, x_title=periods[period], y_title=dimensions.get(cohort_column, cohort_column), labels=legend),
+        key="cohort_heatmap",
+    )
+
+st.subheader(t("cohort.totals"))
+totals_view = translate_columns(label_values(overall.drop(columns="period"), named.key, legend))
+st.dataframe(totals_view, hide_index=True, column_config=rate_column_config(totals_view), width="stretch")
+st.subheader(t("cohort.detail"))
+detail_view = translate_columns(label_values(study.rates, named.key, legend))
+st.dataframe(detail_view, hide_index=True, column_config=rate_column_config(detail_view), width="stretch")
+if study.rates["low_credibility"].any():
+    st.caption(t("cohort.low_credibility_note"))
+
+st.download_button(
+    t("cohort.download"),
+    data=write_workbook({t("cohort.totals"): totals_view, t("cohort.detail"): detail_view}, notes={t("cohort.detail"): [t(f"cohort.meaning.{period}")]}),
+    file_name="cohort_rates.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="cohort_download",
+)
