@@ -6,7 +6,8 @@ Follows the SOA / actxps conventions (``../shared/DOMAIN.md`` §2.2):
   issues have their anniversary on 28 February in non-leap years); a policy month from a
   monthiversary to the day before the next; a calendar year from 1 January;
 * exposure in a period = days in force inside the period and the study window, divided
-  by the days in that period;
+  by the days in that period; the issue day and the exit day both count (as in actxps:
+  a surrender dated on an anniversary opens the next policy year with one day);
 * with *initial* exposure a policy that exits by a studied event gets the whole period of
   its event; with *central* exposure it gets the days it actually spent;
 * other exits and the study end censor the policy; policies issued before the study
@@ -169,17 +170,17 @@ def exposures(
     window_end = end_day + DAY  # first day after the study
     after_window = ~np.isnat(exit_day) & (exit_day > end_day)
     is_event = is_event & ~after_window
-    stop = np.where(np.isnat(exit_day) | after_window, window_end, exit_day)  # first day out
+    # The exit day itself is a day of exposure (SOA / actxps): the stay ends the day after.
+    stop = np.where(np.isnat(exit_day) | after_window, window_end, exit_day + DAY)
     entry = np.maximum(issue, start_day)
-    # Events on the entry day still happen: give them a zero-length stay.
-    alive = (stop > entry) | (is_event & (stop >= entry) & (issue >= start_day))
+    alive = stop > entry
     keep = alive & ~np.isnat(issue)
     frame_codes, cohorts = _cohort_codes(policies, by)
     issue, entry, stop, is_event = issue[keep], entry[keep], stop[keep], is_event[keep]
     codes = frame_codes[keep]
     weight_values = {w: np.nan_to_num(pd.to_numeric(policies[w], errors="coerce").to_numpy(dtype=float)[keep]) for w in weights}
 
-    last = np.maximum(stop - DAY, entry)  # last day in force (the entry day for same-day exits)
+    last = stop - DAY  # last day of exposure: the exit day, or the study end
     e_index, e_start, e_end = _period_bounds(issue, entry, spec.period)
     x_index, x_start, x_end = _period_bounds(issue, last, spec.period)
     e_len = (e_end - e_start).astype(np.int64)

@@ -286,8 +286,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     if S.POLICY_ID in mapping and mapping[S.POLICY_ID].source not in probe_columns:
         probe_columns.append(mapping[S.POLICY_ID].source)
     for probe in probe_columns:
-        text = cells[probe].astype(TEXT).str.strip().str.lower()
-        footer |= text.str.contains(marker, regex=True, na=False).to_numpy()
+        footer |= cells[probe].astype(TEXT).str.contains(r"(?i)^\s*" + marker[1:], regex=True, na=False).to_numpy(dtype=bool)
     footer &= ~all_blank
     for row in raw.rows[all_blank]:
         skipped.append((int(row), "blank row"))
@@ -635,9 +634,12 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     out[S.SOURCE_ROW] = pd.Series(rows, index=cells.index)
     if rejected_mask.any():
         # Filter column by column, so the unfiltered copy of each is freed as we go.
+        keep_rows = np.flatnonzero(~rejected_mask)
         for key in list(out):
-            out[key] = out[key][~rejected_mask]
-    policies = pd.DataFrame(out).reset_index(drop=True)
+            out[key] = pd.Series(out[key]).array.take(keep_rows)
+    else:
+        out = {key: pd.Series(value).array for key, value in out.items()}
+    policies = pd.DataFrame(out)
     skipped_frame = pd.DataFrame(sorted(skipped), columns=["row", "reason"])
     return LoadResult(
         policies=policies,

@@ -130,7 +130,11 @@ def stripped_text(raw: pd.Series) -> pd.Series:
 
     text = raw.astype(TEXT)
     array = _arrow_text(text)
-    needs = pc.any(pc.match_substring_regex(array, r"^\s|\s$")).as_py() or pc.any(pc.equal(array, "")).as_py()
+    needs = pc.any(pc.equal(array, "")).as_py()
+    for space in (" ", "\t", "\u3000", "\r", "\n"):
+        if needs:
+            break
+        needs = pc.any(pc.starts_with(array, space)).as_py() or pc.any(pc.ends_with(array, space)).as_py()
     if not needs:
         return text
     text = text.str.strip()

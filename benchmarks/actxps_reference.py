@@ -6,7 +6,7 @@ plotnine, shiny ... dependencies) live in a separate virtualenv::
     python3 -m venv /tmp/actxps-venv && /tmp/actxps-venv/bin/pip install actxps==1.1.0 pandas pyarrow
     /tmp/actxps-venv/bin/python benchmarks/actxps_reference.py                 # writes tests/fixtures/actxps_*.csv
     /tmp/actxps-venv/bin/python benchmarks/actxps_reference.py --time 1000000  # ... and times actxps on 1M policies
-    /tmp/actxps-venv/bin/python benchmarks/actxps_reference.py --extras /tmp/x # ... and writes variant B + anomaly list
+    /tmp/actxps-venv/bin/python benchmarks/actxps_reference.py --extras /tmp/x # ... and writes extras (below) to /tmp/x
 
 Generated with actxps 1.1.0, polars 2.1.0, pandas 3.1.1, Python 3.11+.
 
@@ -34,6 +34,9 @@ Fixtures written to tests/fixtures/
 ``actxps_uslapseagent_pm_initial.csv``   policy_month, exposure, events, q   (policy-month basis, initial)
 ``actxps_uslapseagent_cy_initial.csv``   calendar_year, exposure, events, q  (calendar-year basis, initial)
 Floats are written with ``repr`` (shortest round-trip, i.e. full precision).  Sums are polars group sums.
+uslapseagent.csv is sorted by duration, so the first 300 policies all surrender in policy year 1 (exposure 1).
+``--extras DIR`` (outside the repo) adds: per-policy-year detail of every policy (``*_py_detail_initial/central``),
+variant B totals (``*_censor_at_end``) and ``anomalies_*.csv`` (policies where actxps departs from the plain rule).
 
 actxps conventions (file:line in site-packages/actxps), policy basis, interval = 1 year or 1 month
 -------------------------------------------------------------------------------------------------
@@ -74,8 +77,8 @@ cred_r 0.05 -> y = 1536.6.  conf_int=True (no wt): binom.ppf(p, round(exposure),
 
 Timing (``--time N``): N synthetic policies = the 29,317 census rows tiled with new ids (``R<line>_<copy>``),
 columns pol_num, status, issue_date, term_date, premium_frequency.  Each stage runs in a fresh process and
-reports wall seconds of the actxps call and the peak RSS of that process (which includes the census itself,
-reported as "base MB"): (1) ExposedDF policy year, target [Surrender, Lapse]; (2) exp_stats grouped by
+reports wall seconds of the actxps call and the peak RSS (VmHWM) of that process; "base MB" is the RSS just
+before the call (Python + actxps imports, about 270 MB, + the census): (1) ExposedDF policy year, target [Surrender, Lapse]; (2) exp_stats grouped by
 pol_yr x premium_frequency on that ExposedDF (peak includes building it); (3) ExposedDF policy month.
 """
 
@@ -92,7 +95,7 @@ import subprocess
 import sys
 import time
 import warnings
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import actxps as xp
@@ -118,11 +121,11 @@ def load_census(path: Path, censor_in_force: bool = True) -> tuple[pl.DataFrame,
         {
             "line": pl.int_range(2, raw.height + 2, eager=True),
             "issue_date": raw["issue.date"].cast(pl.Date),
-            "exit_date": raw["issue.date"].cast(pl.Date) + pl.duration(days=days, eager=True),
+            "days": days,
             "status": raw["termination.cause"].replace_strict(STATUS),
             "premium_frequency": raw["premium.frequency"],
         }
-    ).with_columns(pol_num=pl.format("R{}", pl.col("line")))
+    ).with_columns(pol_num=pl.format("R{}", pl.col("line")), exit_date=pl.col("issue_date") + pl.duration(days=pl.col("days")))
     end = census["exit_date"].max()
     keep_date = pl.lit(True) if censor_in_force else pl.col("status") != DEFAULT
     census = census.with_columns(term_date=pl.when(keep_date).then(pl.col("exit_date")).otherwise(None))
@@ -295,6 +298,17 @@ def build_fixtures(data: Path, out_dir: Path, extras: Path | None) -> None:
 
     if extras is None:
         return
+    for name, expo in (("py_detail_initial", py_initial), ("py_detail_central", py_central)):
+        detail = expo.data.join(census.select("pol_num", "line"), on="pol_num").sort("line", "pol_yr")
+        detail = detail.select(
+            policy_id=pl.col("pol_num"),
+            policy_year=pl.col("pol_yr"),
+            period_start=pl.col("pol_date_yr"),
+            period_end=pl.col("pol_date_yr_end"),
+            exposure=pl.col("exposure"),
+            status=pl.col("status").cast(pl.String),
+        )
+        write_csv(detail, extras / f"{PREFIX}{name}.csv")
     census_b, end_b = load_census(data, censor_in_force=False)
     for name, target in (("py_initial", TARGET), ("py_central", None)):
         frame = summarise(expose(census_b, end_b, "py", target), ["pol_yr"], True).rename({"pol_yr": "policy_year"})
@@ -326,8 +340,18 @@ def synthetic(data: Path, n: int) -> tuple[pl.DataFrame, date]:
     return tiled.select("pol_num", "status", "issue_date", "term_date", "premium_frequency"), end
 
 
-def peak_mb() -> float:
-    """Peak resident set size of this process so far, MB."""
+def peak_mb(field: str = "VmHWM") -> float:
+    """Peak (VmHWM) or current (VmRSS) resident set size of this process, MB.
+
+    /proc/self/status rather than getrusage: on Linux ru_maxrss survives fork + exec, so a child started by
+    a big parent would report the parent's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -335,7 +359,7 @@ def run_stage(data: Path, n: int, stage: str) -> dict[str, float]:
     """One timing stage in this (fresh) process."""
     census, end = synthetic(data, n)
     gc.collect()
-    base = peak_mb()
+    base = peak_mb("VmRSS")
     if stage == "stats":
         expo = expose(census, end, "py", TARGET)
         started = time.perf_counter()

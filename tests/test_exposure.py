@@ -50,28 +50,31 @@ def test_31_january_issue_by_policy_month() -> None:
     # Issued 2021-01-31, surrendered 2021-04-15, central exposure by policy month.
     # Month 1: 01-31 .. 02-27 (monthiversary 02-28): 28 days → 1.
     # Month 2: 02-28 .. 03-30 (monthiversary 03-31): 31 days → 1.
-    # Month 3: 03-31 .. 04-29: 30 days; in force 03-31 .. 04-14 = 15 days → 15/30; the event is here.
+    # Month 3: 03-31 .. 04-29: 30 days; exposed 03-31 .. 04-15 (the exit day counts) = 16 days.
     policies = book({"issue_date": "2021-01-31", "status": "surrendered", "status_date": "2021-04-15"})
     rates = table(policies, period="policy_month", basis="central")
-    assert rates["exposure"].tolist() == [1.0, 1.0, pytest.approx(0.5)]
+    assert rates["exposure"].tolist() == [1.0, 1.0, pytest.approx(16 / 30)]
     assert rates["events"].tolist() == [0, 0, 1]
     initial = table(policies, period="policy_month")
     assert initial.loc[3, "exposure"] == 1.0
 
 
-def test_exit_on_an_anniversary_belongs_to_the_year_it_ends() -> None:
-    # Issued 2020-03-01; suspended from 2021-03-01 (the first anniversary): in force for
-    # all of year 1 (2020-03-01 .. 2021-02-28, 365 days) and not one day of year 2.
-    rates = table(book({"issue_date": "2020-03-01", "status": "lapsed", "lapse_date": "2021-03-01"}), basis="central")
-    assert rates.index.tolist() == [1]
-    assert rates.loc[1, "exposure"] == 1.0 and rates.loc[1, "events"] == 1
+def test_exit_on_an_anniversary_opens_the_next_year() -> None:
+    # Issued 2020-03-01; exit dated 2021-03-01, the first anniversary. The exit day counts
+    # (SOA / actxps), so year 1 (2020-03-01 .. 2021-02-28, 365 days) is whole and the event
+    # falls on day 1 of year 2 (2021-03-01 .. 2022-02-28, 365 days).
+    policies = book({"issue_date": "2020-03-01", "status": "lapsed", "lapse_date": "2021-03-01"})
+    central = table(policies, basis="central")
+    assert central.loc[1, "exposure"] == 1.0 and central.loc[1, "events"] == 0
+    assert central.loc[2, "exposure"] == pytest.approx(1 / 365) and central.loc[2, "events"] == 1
+    assert table(policies).loc[2, "exposure"] == 1.0  # initial: the event's year counts whole
 
 
 def test_exit_on_the_study_end_counts_and_after_it_censors() -> None:
     on_end = book({"issue_date": "2022-01-01", "status": "surrendered", "status_date": "2022-12-31"})
     rates = table(on_end, basis="central")
     assert rates.loc[1, "events"] == 1
-    assert rates.loc[1, "exposure"] == pytest.approx(364 / 365)  # in force 2022-01-01 .. 2022-12-30
+    assert rates.loc[1, "exposure"] == 1.0  # 2022-01-01 .. 2022-12-31, the exit day included
     after = book({"issue_date": "2022-01-01", "status": "surrendered", "status_date": "2023-01-05"})
     rates = table(after, basis="central")
     assert rates.loc[1, "events"] == 0 and rates.loc[1, "exposure"] == 1.0  # the whole year 2022
@@ -93,7 +96,7 @@ def test_a_late_entrant_whose_event_year_is_its_first_gets_the_whole_year_on_ini
     initial = exposures(policies, spec=StudySpec(**spec), study_date=END).set_index("period")
     central = exposures(policies, spec=StudySpec(basis="central", **spec), study_date=END).set_index("period")
     assert initial.loc[1, "exposure"] == 1.0
-    assert central.loc[1, "exposure"] == pytest.approx(60 / 366)  # 2020-01-01 .. 2020-02-29
+    assert central.loc[1, "exposure"] == pytest.approx(61 / 366)  # 2020-01-01 .. 2020-03-01
 
 
 def test_reinstated_policy_counts_its_lapse_episode() -> None:
@@ -111,7 +114,7 @@ def test_competing_exits_censor() -> None:
     policies = book({"issue_date": "2020-01-01", "status": "death_claim", "status_date": "2020-07-01"})
     rates = table(policies)
     assert rates["events"].sum() == 0
-    assert rates.loc[1, "exposure"] == pytest.approx(182 / 366)
+    assert rates.loc[1, "exposure"] == pytest.approx(183 / 366)  # 2020-01-01 .. 2020-07-01
 
 
 def brute_force(policies: pd.DataFrame, spec: StudySpec, study_end: pd.Timestamp) -> pd.Series:
@@ -122,19 +125,20 @@ def brute_force(policies: pd.DataFrame, spec: StudySpec, study_end: pd.Timestamp
     totals: dict[int, list[float]] = {}
     start = pd.Timestamp(spec.study_start) if spec.study_start is not None else policies["issue_date"].min()
     for i, issue in enumerate(policies["issue_date"]):
-        stop = pd.Timestamp(exit_day[i]) if not np.isnat(exit_day[i]) and pd.Timestamp(exit_day[i]) <= study_end else study_end + pd.Timedelta(days=1)
+        exit_ = pd.Timestamp(exit_day[i]) if not np.isnat(exit_day[i]) else None
+        stop = exit_ + pd.Timedelta(days=1) if exit_ is not None and exit_ <= study_end else study_end + pd.Timedelta(days=1)
         event = bool(is_event[i]) and not np.isnat(exit_day[i]) and pd.Timestamp(exit_day[i]) <= study_end
         entry = max(issue, start)
-        if stop < entry or (stop == entry and not (event and issue >= start)):
+        if stop <= entry:
             continue  # gone before the study window opened
         k = 1
         while True:
             p_start = issue + pd.DateOffset(years=k - 1)
             p_end = issue + pd.DateOffset(years=k)
-            if p_start >= stop and not (event and k == 1 and stop == entry):
+            if p_start >= stop:
                 break
             days = (min(stop, p_end) - max(entry, p_start)).days
-            last = p_start <= max(stop - pd.Timedelta(days=1), entry) < p_end
+            last = p_start <= stop - pd.Timedelta(days=1) < p_end
             share = max(days, 0) / (p_end - p_start).days
             if event and last and spec.basis == "initial":
                 share = 1.0
