@@ -197,11 +197,57 @@ def _num(value: float) -> str:
 
 
 def issue_period(issue_dates: pd.Series, kind: str) -> pd.Series:
-    """Issue year (``2023``), quarter (``2023Q2``) or month (``2023-05``) as text labels."""
+    """Issue year (``2023``), quarter (``2023Q2``) or month (``2023-05``) as categorical text labels.
+
+    Labels are built once per distinct period, not once per policy.
+    """
     if kind not in ISSUE_PERIODS:
         raise ExtractError(f"Issue period must be one of {', '.join(ISSUE_PERIODS)}, got {kind!r}.", code="bad_option", detail=kind)
-    periods = pd.to_datetime(issue_dates).dt.to_period(ISSUE_PERIODS[kind])
-    return periods.astype("string")
+    dates = pd.to_datetime(issue_dates)
+    year = dates.dt.year.to_numpy(dtype="float64")
+    month = dates.dt.month.to_numpy(dtype="float64")
+    if kind == "issue_year":
+        key = year
+    elif kind == "issue_quarter":
+        key = year * 10 + (month - 1) // 3 + 1
+    else:
+        key = year * 100 + month
+    codes, uniques = pd.factorize(key, sort=True)
+    if kind == "issue_year":
+        labels = [f"{int(k)}" for k in uniques]
+    elif kind == "issue_quarter":
+        labels = [f"{int(k) // 10}Q{int(k) % 10}" for k in uniques]
+    else:
+        labels = [f"{int(k) // 100}-{int(k) % 100:02d}" for k in uniques]
+    return pd.Series(pd.Categorical.from_codes(codes.tolist(), categories=pd.Index(labels)), index=issue_dates.index)
+
+
+#: Derived cohort columns and the source column each needs.
+DERIVED_SOURCES = {"age_band": S.AGE, "premium_band": S.ANNUAL_PREMIUM, "issue_year": S.ISSUE_DATE, "issue_quarter": S.ISSUE_DATE, "issue_month": S.ISSUE_DATE}
+
+
+def derived_columns(
+    policies: pd.DataFrame,
+    names: Sequence[str],
+    *,
+    named: Sequence[NamedCohort] = (),
+    age_edges: Sequence[float] = AGE_EDGES,
+    premium_quantiles: int = 4,
+) -> dict[str, pd.Series]:
+    """Just the derived cohort columns named in ``names`` that can be made from ``policies``."""
+    out: dict[str, pd.Series] = {}
+    cohorts = {c.key: c for c in named}
+    for name in dict.fromkeys(names):
+        source = DERIVED_SOURCES.get(name)
+        if name == "age_band" and S.AGE in policies:
+            out[name] = band(policies[S.AGE], age_edges)
+        elif name == "premium_band" and S.ANNUAL_PREMIUM in policies:
+            out[name] = quantile_band(policies[S.ANNUAL_PREMIUM], premium_quantiles)
+        elif name in ISSUE_PERIODS and source in policies:
+            out[name] = issue_period(policies[S.ISSUE_DATE], name)
+        elif name in cohorts and all(c.column in policies.columns for c in cohorts[name].conditions):
+            out[name] = pd.Series(np.where(filter_mask(policies, cohorts[name].conditions), IN_COHORT, REST), index=policies.index)
+    return out
 
 
 def with_cohort_columns(
@@ -218,14 +264,6 @@ def with_cohort_columns(
     for each named cohort whose columns exist, a column named by its key holding
     ``in`` or ``rest``.
     """
-    out = policies.copy()
-    if S.AGE in out:
-        out["age_band"] = band(out[S.AGE], age_edges)
-    if S.ANNUAL_PREMIUM in out:
-        out["premium_band"] = quantile_band(out[S.ANNUAL_PREMIUM], premium_quantiles)
-    for kind in ISSUE_PERIODS:
-        out[kind] = issue_period(out[S.ISSUE_DATE], kind)
-    for cohort in named:
-        if all(c.column in out.columns for c in cohort.conditions):
-            out[cohort.key] = np.where(filter_mask(out, cohort.conditions), IN_COHORT, REST)
-    return out
+    names = [*DERIVED_SOURCES, *(c.key for c in named)]
+    extra = derived_columns(policies, names, named=named, age_edges=age_edges, premium_quantiles=premium_quantiles)
+    return policies.assign(**extra)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
-from analysis.calendar import DAY, add_months, as_days, calendar_year_start, whole_months
+from analysis.calendar import DAY, add_months, as_days, calendar_year, calendar_year_start, whole_months
 from analysis.errors import ExtractError
 
 PERIODS = ("policy_year", "policy_month", "calendar_year")
@@ -83,33 +83,38 @@ def event_dates(policies: pd.DataFrame, events: Iterable[str]) -> tuple[np.ndarr
         False: they are counted in force, so check the account for such rows.
     """
     events = frozenset(events)
-    status = policies[S.STATUS].astype(str).to_numpy()
+    status = policies[S.STATUS]
     n = len(policies)
+
+    def having(values: Iterable[str]) -> np.ndarray:
+        return status.isin(list(values)).to_numpy(dtype=bool)
+
     nat = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     status_day = as_days(policies[S.STATUS_DATE]) if S.STATUS_DATE in policies else nat
     lapse_day = as_days(policies[S.LAPSE_DATE]) if S.LAPSE_DATE in policies else nat
     observed = as_days(policies[S.OBSERVED_TO]) if S.OBSERVED_TO in policies else nat
-    lapse_like = np.isin(status, list(LAPSE_LIKE))
+    lapse_like = having(LAPSE_LIKE)
     own_day = np.where(lapse_like & ~np.isnat(lapse_day), lapse_day, status_day)
-    active = np.isin(status, list(S.ACTIVE_STATUSES)) & (status != S.REINSTATED)
+    is_reinstated = having([S.REINSTATED])
+    active = having(S.ACTIVE_STATUSES) & ~is_reinstated
     studies_lapse = S.LAPSED in events
-    is_event = np.isin(status, list(events)) & ~np.isnat(own_day)
+    is_event = having(events) & ~np.isnat(own_day)
     # A reinstated policy left the study at its lapse when lapses are studied.
-    reinstated = (status == S.REINSTATED) & ~np.isnat(lapse_day)
+    reinstated = is_reinstated & ~np.isnat(lapse_day)
     if studies_lapse:
         is_event |= reinstated
     exit_day = np.where(active, observed, own_day)
     # Reinstated policies whose lapse is not studied stay in force.
-    exit_day = np.where((status == S.REINSTATED) & ~studies_lapse, observed, exit_day)
+    exit_day = np.where(is_reinstated & ~studies_lapse, observed, exit_day)
     if not studies_lapse:
-        is_event &= status != S.REINSTATED
+        is_event &= ~is_reinstated
     return exit_day.astype("datetime64[D]"), is_event
 
 
 def _period_bounds(issue: np.ndarray, day: np.ndarray, period: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Index (1-based for policy periods, the year for calendar years), start and end of the period holding ``day``."""
     if period == "calendar_year":
-        year = day.astype("datetime64[Y]").astype(np.int64) + 1970
+        year = calendar_year(day)
         return year, calendar_year_start(year), calendar_year_start(year + 1)
     months = whole_months(issue, day)
     step = 12 if period == "policy_year" else 1

@@ -11,7 +11,8 @@ from typing import Sequence
 
 import pandas as pd
 
-from analysis.cohorts import YOUNG_NEW_EARNERS, Condition, NamedCohort, filter_mask, with_cohort_columns
+from analysis import schema as S
+from analysis.cohorts import YOUNG_NEW_EARNERS, Condition, NamedCohort, derived_columns, filter_mask
 from analysis.exposure import PERIODS, StudySpec, exposures
 from analysis.rates import lapse_rates, rate_totals
 
@@ -57,9 +58,9 @@ def run_study(policies: pd.DataFrame, request: StudyRequest, *, study_date: pd.T
     ``by`` may name the period itself (``policy_year``, ``policy_month`` or
     ``calendar_year``): the table is then simply by period.
     """
-    frame = with_cohort_columns(policies, named=request.named, age_edges=request.age_edges)
+    frame = study_frame(policies, request)
     mask = filter_mask(frame, request.filters)
-    used = frame.loc[mask]
+    used = frame.loc[mask] if not mask.all() else frame
     by = tuple(b for b in request.by if b not in PERIODS)
     spec = StudySpec(
         period=request.period,
@@ -74,6 +75,22 @@ def run_study(policies: pd.DataFrame, request: StudyRequest, *, study_date: pd.T
     rates = lapse_rates(table, by=by, weight=request.weight, expected=basis)
     totals = rate_totals(rates, by=by, weight=request.weight)
     return StudyResult(rates, totals, by, spec, request.weight, int(mask.sum()), len(frame))
+
+
+def study_frame(policies: pd.DataFrame, request: StudyRequest) -> pd.DataFrame:
+    """Only the columns a study reads: dates and status, its cohorts, filters and weight.
+
+    Derived cohorts (bands, issue periods, named cohorts) are made only when asked for,
+    so a study of a million policies does not copy the whole book.
+    """
+    wanted = [*request.by, *(c.column for c in request.filters)]
+    base = [c for c in (S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.OBSERVED_TO) if c in policies.columns]
+    own = [c for c in dict.fromkeys([*wanted, *( [request.weight] if request.weight else [])]) if c in policies.columns and c not in base]
+    frame = pd.DataFrame({c: policies[c] for c in [*base, *own]}, index=policies.index)
+    derived = derived_columns(policies, [w for w in wanted if w not in policies.columns], named=request.named, age_edges=request.age_edges)
+    for name, values in derived.items():
+        frame[name] = values
+    return frame
 
 
 def rates_output(result: StudyResult) -> pd.DataFrame:

@@ -13,8 +13,11 @@ benchmark (``bench_ingest.py``).
 
 from __future__ import annotations
 
+import json
+import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -47,6 +50,13 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def current_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return peak_mb()
+
+
 def timed(label: str, budget: float | None, work, runs: int = 3) -> float:
     times = []
     for _ in range(runs):
@@ -59,17 +69,40 @@ def timed(label: str, budget: float | None, work, runs: int = 3) -> float:
     return median
 
 
+def actxps(stage: str) -> dict[str, float] | None:
+    """Time one actxps stage in its own virtualenv (see benchmarks/actxps_reference.py), if installed."""
+    python = os.environ.get("ACTXPS_PYTHON", "/tmp/actxps-venv/bin/python")
+    if not Path(python).exists():
+        return None
+    script = ROOT / "benchmarks" / "actxps_reference.py"
+    done = subprocess.run([python, str(script), "--stage", stage, "--time", str(N)], capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"  actxps {stage} failed: {done.stderr.strip().splitlines()[-1:]}")
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
-    print(f"US agency book tiled to {N:,} policies")
+    print(f"US agency book tiled to {N:,} policies (the book actxps is timed on)")
     book, study_date = tiled_us_book()
-    timed(
-        "policy-year rates by premium.frequency × gender",
+    ours_py = timed(
+        "policy-year rates by policy year × premium.frequency",
         1.5,
-        lambda: lapse_rates(exposures(book, by=["premium.frequency", "gender"], spec=StudySpec(), study_date=study_date), by=["premium.frequency", "gender"]),
+        lambda: lapse_rates(exposures(book, by=["premium.frequency"], spec=StudySpec(), study_date=study_date), by=["premium.frequency"]),
     )
-    before = peak_mb()
-    timed("policy-month rates (whole book)", 5.0, lambda: lapse_rates(exposures(book, spec=StudySpec(period="policy_month"), study_date=study_date)))
-    print(f"  peak memory so far {peak_mb():,.0f} MB (before the policy-month runs: {before:,.0f} MB; budget 2,048 MB)")
+    base = current_mb()
+    ours_pm = timed("policy-month rates (whole book)", 5.0, lambda: lapse_rates(exposures(book, spec=StudySpec(period="policy_month"), study_date=study_date)))
+    print(f"  policy-month peak memory {peak_mb():,.0f} MB, of which {base:,.0f} MB was the loaded book before it (budget 2,048 MB)")
+    expose_py, stats_py, expose_pm = actxps("py"), actxps("stats"), actxps("pm")
+    if expose_py and stats_py and expose_pm:
+        theirs_py = expose_py["seconds"] + stats_py["seconds"]
+        print(f"  actxps: ExposedDF(policy year) + exp_stats {theirs_py:.2f} s → ours is {theirs_py / ours_py:.0f}× faster")
+        print(
+            f"  actxps: ExposedDF(policy month) {expose_pm['seconds']:.2f} s, peak {expose_pm['peak_mb']:,.0f} MB "
+            f"→ ours is {expose_pm['seconds'] / ours_pm:.0f}× faster"
+        )
+    else:
+        print("  actxps not installed: see benchmarks/actxps_reference.py for its virtualenv (ACTXPS_PYTHON)")
 
     print(f"Bundled sample tiled to {N:,} policies (benchmarks/out/extract_{N}.csv)")
     loaded = load_extract(big_csv(N))

@@ -56,16 +56,20 @@ def big_csv(n: int) -> Path:
 
 
 def big_xlsx(n: int) -> Path:
-    """An ``.xlsx`` extract with ``n`` policies (written once with xlsxwriter's constant-memory mode)."""
+    """An ``.xlsx`` extract with ``n`` policies, with a shared-strings table as Excel itself writes.
+
+    (xlsxwriter's constant-memory mode writes inline strings instead, which read about
+    1.6× slower and are not what analysts receive.)
+    """
     import xlsxwriter
 
-    path = OUT / f"extract_{n}.xlsx"
+    path = OUT / f"extract_{n}_shared.xlsx"
     if not path.exists():
         OUT.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         table = big_table(n)
         tmp = path.with_suffix(".tmp.xlsx")
-        book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True})
+        book = xlsxwriter.Workbook(str(tmp))
         sheet = book.add_worksheet("保单明细")
         sheet.write_row(0, 0, ["某某人寿 保单明细", "统计截止日：2026-09-30"])
         sheet.write_row(1, 0, table.column_names)
