@@ -286,7 +286,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     if S.POLICY_ID in mapping and mapping[S.POLICY_ID].source not in probe_columns:
         probe_columns.append(mapping[S.POLICY_ID].source)
     for probe in probe_columns:
-        footer |= cells[probe].astype(TEXT).str.contains(r"(?i)^\s*" + marker[1:], regex=True, na=False).to_numpy(dtype=bool)
+        footer |= footer_rows(cells[probe])
     footer &= ~all_blank
     for row in raw.rows[all_blank]:
         skipped.append((int(row), "blank row"))
@@ -663,6 +663,19 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         header_row=raw.header_row,
         preset=preset,
     )
+
+
+def footer_rows(column: pd.Series) -> np.ndarray:
+    """True where a cell starts with a summary or note word (合计, 小计, 注, total...)."""
+    import pyarrow.compute as pc
+
+    from analysis.parsing import arrow_text
+
+    text = pc.utf8_lower(pc.utf8_ltrim_whitespace(arrow_text(column)))
+    hit = np.zeros(len(column), dtype=bool)
+    for word in S.FOOTER_MARKERS:
+        hit |= pc.fill_null(pc.starts_with(text, word), False).to_numpy(zero_copy_only=False)
+    return hit
 
 
 def _mapping(headers: list[str], preset: MappingPreset) -> dict[str, ColumnMatch]:

@@ -85,7 +85,7 @@ def to_float(values: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    array = pc.utf8_trim_whitespace(_arrow_text(values))
+    array = pc.utf8_trim_whitespace(arrow_text(values))
     array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
     try:
         numbers = pc.cast(array, pa.float64())  # the common case: every value is a plain number
@@ -95,7 +95,7 @@ def to_float(values: pd.Series) -> pd.Series:
     return pd.Series(numbers.to_numpy(zero_copy_only=False), index=values.index, dtype="float64")
 
 
-def _arrow_text(values: pd.Series) -> Any:
+def arrow_text(values: pd.Series) -> Any:
     """The values as one pyarrow string array (no copy for Arrow-backed text)."""
     import pyarrow as pa
 
@@ -115,7 +115,7 @@ def blank_mask(raw: pd.Series) -> pd.Series:
     if raw.dtype == object or pd.api.types.is_string_dtype(raw):
         import pyarrow.compute as pc
 
-        array = _arrow_text(raw)
+        array = arrow_text(raw)
         blank = pc.or_kleene(pc.is_null(array), pc.equal(pc.utf8_trim_whitespace(array), ""))
         return pd.Series(blank.to_numpy(zero_copy_only=False), index=raw.index, dtype=bool)
     return raw.isna()
@@ -129,7 +129,7 @@ def stripped_text(raw: pd.Series) -> pd.Series:
     import pyarrow.compute as pc
 
     text = raw.astype(TEXT)
-    array = _arrow_text(text)
+    array = arrow_text(text)
     needs = pc.any(pc.equal(array, "")).as_py()
     for space in (" ", "\t", "\u3000", "\r", "\n"):
         if needs:
@@ -143,9 +143,13 @@ def stripped_text(raw: pd.Series) -> pd.Series:
 
 def _as_text(raw: pd.Series) -> pd.Series:
     """Source values as stripped text with full-width characters made half-width."""
+    import pyarrow.compute as pc
+
     text = stripped_text(raw)
-    if text.str.contains(r"[０-９．，－／：＋　（）％]", regex=True, na=False).any():
-        text = text.str.translate(_FULLWIDTH)
+    # Only text with non-ASCII characters can hold full-width digits: skip the search otherwise.
+    if not pc.all(pc.string_is_ascii(arrow_text(text))).as_py():
+        if text.str.contains(r"[０-９．，－／：＋　（）％]", regex=True, na=False).any():
+            text = text.str.translate(_FULLWIDTH)
     return text
 
 

@@ -165,11 +165,12 @@ def decode_text(data: bytes) -> tuple[str, str, list[int]]:
     return clean.decode("utf-8"), label, odd
 
 
-def to_utf8(data: bytes) -> tuple[bytes, str, list[int]]:
+def to_utf8(data: bytes, *, validate: bool = True) -> tuple[bytes, str, list[int]]:
     """CSV bytes as UTF-8 without BOM, the source encoding, and the lines re-decoded.
 
     Plain UTF-8 (the common case) is validated and returned as is, without
-    building one large string.
+    building one large string. With ``validate=False`` the UTF-8 check is left
+    to the caller (Arrow's CSV reader checks string columns as it reads).
     """
     import pyarrow as pa
 
@@ -188,20 +189,26 @@ def to_utf8(data: bytes) -> tuple[bytes, str, list[int]]:
         end = data.find(b"\n", start + (1 << 24))
         end = len(data) if end < 0 else end + 1
         chunk = data[start:end]
-        try:
-            pa.array([chunk], type=pa.large_binary()).cast(pa.large_string())
-        except pa.ArrowInvalid:
-            valid = False
+        if validate:
+            try:
+                pa.array([chunk], type=pa.large_binary()).cast(pa.large_string())
+            except pa.ArrowInvalid:
+                valid = False
         # U+0100..U+07FF are the two-byte sequences led by 0xC4..0xDF: the only
         # bytes in that range in valid UTF-8 are such leads.
         octets = np.frombuffer(chunk, dtype=np.uint8)
         suspect = suspect or bool(np.count_nonzero((octets - np.uint8(0xC4)) < 28))
         start = end
+    if valid and not suspect:
+        return data, label, []
     if valid:
-        if not suspect:
-            return data, label, []
-        text, label, odd = _redecode_gbk_lines(data.decode("utf-8"), label)
-        return (text.encode("utf-8") if odd else data), label, odd
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # not UTF-8 after all (it was not validated): decode line by line below
+        else:
+            text, label, odd = _redecode_gbk_lines(text, label)
+            return (text.encode("utf-8") if odd else data), label, odd
     lines = data.split(b"\n")
     utf8_lines = 0
     for line in lines:
@@ -262,11 +269,22 @@ def _sniff_delimiter(lines: Sequence[str]) -> str:
     return best
 
 
-def _read_csv(data: bytes) -> RawTable:
+def _read_csv_validated(data: bytes) -> RawTable:
+    return _read_csv(data, trust_head=False)
+
+
+def _read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    data, encoding, odd_lines = to_utf8(data)
+    original = data
+    try:
+        data[:200_000].decode("utf-8")
+        head_ok = True
+    except UnicodeDecodeError as exc:
+        head_ok = exc.start > 199_990  # only a character cut at the boundary
+    head_ok = head_ok and trust_head
+    data, encoding, odd_lines = to_utf8(data, validate=not head_ok)
     head_lines = data[:200_000].decode("utf-8", errors="ignore").splitlines()[:_PREAMBLE_LINES]
     delimiter = _sniff_delimiter(head_lines)
     parsed_head = list(csv.reader(head_lines, delimiter=delimiter))
@@ -300,7 +318,13 @@ def _read_csv(data: bytes) -> RawTable:
     )
     try:
         # Threads are fast but leave bad rows unnumbered: read again on one thread if there are any.
-        table = pacsv.read_csv(io.BytesIO(data), read_options=read_options(True), parse_options=parse_opts, convert_options=convert_opts)
+        try:
+            table = pacsv.read_csv(io.BytesIO(data), read_options=read_options(True), parse_options=parse_opts, convert_options=convert_opts)
+        except pa.ArrowInvalid as exc:
+            if "utf8" not in str(exc).lower() or not head_ok:
+                raise
+            # Not UTF-8 after all (past the first 200 kB): decode it and read again.
+            return _read_csv_validated(original)
         if bad:
             bad.clear()
             table = pacsv.read_csv(io.BytesIO(data), read_options=read_options(False), parse_options=parse_opts, convert_options=convert_opts)

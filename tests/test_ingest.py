@@ -202,3 +202,12 @@ def test_eusaving_loads_with_every_row_accounted(root, shared_data) -> None:
     assert_every_row_accounted(result, 21922)
     assert result.study_date == pd.Timestamp("2008-01-01")
     assert (result.policies["payment_frequency"] == 0).all()
+
+
+def test_a_gbk_line_far_below_a_utf8_head_is_still_decoded() -> None:
+    head = "保单号,生效日期,保单状态\n".encode()
+    body = b"".join(f"{i},2020-01-01,active\n".encode() for i in range(20_000))  # > 200 kB of plain UTF-8
+    data = head + body + "99999,2020-01-01,退保\n".encode("gb18030")
+    result = load_extract(data, filename="late_gbk.csv")
+    assert result.policies["status"].iloc[-1] == "surrendered"
+    assert result.rows_read == 20_001
