@@ -68,6 +68,34 @@ def _rates(args: argparse.Namespace) -> int:
     return 0
 
 
+def _persistency(args: argparse.Namespace) -> int:
+    from analysis.persistency import PersistencyOptions, persistency_ratios, pooled_persistency
+
+    preset = _preset(args.mapping)
+    loaded = load_extract(args.file, preset=preset, sheet=args.sheet, study_date=args.study_date)
+    try:
+        months = tuple(int(m) for m in args.months.split(",") if m.strip())
+    except ValueError as exc:
+        raise ExtractError(f"--months must be whole months separated by commas, got {args.months!r}.", code="bad_option", detail=args.months) from exc
+    options = PersistencyOptions(
+        months=months,
+        cohort=args.cohort,
+        include_grace=args.at == "N+1",
+        grace_days=loaded.preset.grace_days,
+    )
+    by = tuple(part.strip() for part in (args.by or "").split(",") if part.strip())
+    ratios = pooled_persistency(persistency_ratios(loaded.policies, study_date=loaded.study_date, options=options, by=by), by=by)
+    columns = [*by, "month", "cohort_policies", "persisting", "persistency"]
+    if args.basis == "premium":
+        columns += ["cohort_premium", "persisting_premium", "premium_persistency"]
+    table = ratios[columns]
+    if args.format == "json":
+        print(table.to_json(orient="records", force_ascii=False, double_precision=15))
+    else:
+        sys.stdout.write(table.to_csv(index=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m analysis``."""
     parser = argparse.ArgumentParser(prog="python -m analysis", description="LapseLens batch commands.")
@@ -95,6 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
     rates.add_argument("--study-end", help="study window end (YYYY-MM-DD; default: the study date)")
     rates.add_argument("--format", choices=["csv", "json"], default="csv")
     rates.set_defaults(run=_rates)
+
+    persistency = commands.add_parser("persistency", help="13/25/...-month persistency (继续率) of the issue cohorts that reached the month")
+    persistency.add_argument("file")
+    persistency.add_argument("--mapping", help="mapping preset (TOML)")
+    persistency.add_argument("--sheet", help="workbook sheet (default: the first)")
+    persistency.add_argument("--study-date", help="override the extract's study date (YYYY-MM-DD)")
+    persistency.add_argument("--months", default="13,25", help="months, comma-separated (default 13,25)")
+    persistency.add_argument("--basis", choices=["count", "premium"], default="count")
+    persistency.add_argument("--by", help="group columns, comma-separated")
+    persistency.add_argument("--cohort", choices=["month", "quarter", "year"], default="year", help="issue-cohort grain that must have reached the month")
+    persistency.add_argument("--at", choices=["N", "N+1"], default="N", help="measure at month N, or N+1 to include grace")
+    persistency.add_argument("--format", choices=["csv", "json"], default="csv")
+    persistency.set_defaults(run=_persistency)
     return parser
 
 
