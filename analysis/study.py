@@ -56,7 +56,9 @@ def run_study(policies: pd.DataFrame, request: StudyRequest, *, study_date: pd.T
     """Cohort columns → filters → exposure → rates, as one pure function.
 
     ``by`` may name the period itself (``policy_year``, ``policy_month`` or
-    ``calendar_year``): the table is then simply by period.
+    ``calendar_year``): the table is then simply by period. An ``expected`` table
+    is keyed by ``period`` and by any of its other columns that are also in ``by``
+    (for example ``period, channel, expected_rate``).
     """
     frame = study_frame(policies, request)
     mask = filter_mask(frame, request.filters)
@@ -72,7 +74,8 @@ def run_study(policies: pd.DataFrame, request: StudyRequest, *, study_date: pd.T
     weights = [request.weight] if request.weight else []
     table = exposures(used, by=by, spec=spec, study_date=study_date, weights=weights)
     basis: pd.DataFrame | float | None = expected if expected is not None else request.expected_rate
-    rates = lapse_rates(table, by=by, weight=request.weight, expected=basis)
+    keys = ("period", *(c for c in (expected.columns if expected is not None else []) if c in by))
+    rates = lapse_rates(table, by=by, weight=request.weight, expected=basis, expected_keys=keys)
     totals = rate_totals(rates, by=by, weight=request.weight)
     return StudyResult(rates, totals, by, spec, request.weight, int(mask.sum()), len(frame))
 

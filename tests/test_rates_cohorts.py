@@ -128,3 +128,13 @@ def test_cli_rates_matches_the_library(root) -> None:
 def test_cli_rates_rejects_unknown_events(root) -> None:
     done = subprocess.run([sys.executable, "-m", "analysis", "rates", "data/sample_policies.csv", "--event", "vanished"], cwd=root, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Unknown status" in done.stderr
+
+
+def test_expected_table_keyed_by_period_and_a_cohort_column(root) -> None:
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    expected = pd.DataFrame({"period": [1, 1], "channel": ["个险", "银保"], "expected_rate": [0.05, 0.10]})
+    result = run_study(loaded.policies, StudyRequest(by=("channel",)), study_date=loaded.study_date, expected=expected)
+    year1 = result.rates[result.rates["period"] == 1].set_index("channel")
+    assert year1.loc["个险", "expected"] == pytest.approx(year1.loc["个险", "exposure"] * 0.05)
+    assert year1.loc["银保", "expected"] == pytest.approx(year1.loc["银保", "exposure"] * 0.10)
+    assert year1.loc["个险", "ae"] == pytest.approx(year1.loc["个险", "events"] / year1.loc["个险", "expected"])

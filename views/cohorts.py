@@ -70,6 +70,12 @@ with st.expander(t("cohort.filters"), expanded=False):
     if filter_column:
         options = filter_values(choice, result, (named,) if named_ok else (), filter_column)
         chosen = st.multiselect(t("cohort.filter_values"), options, key=f"cohort_filter_values_{filter_column}")
+    edges_text = st.text_input(t("cohort.age_edges"), value="0, 25, 30, 35, 40, 45, 50, 55, 60", key="cohort_age_edges")
+    try:
+        age_edges = tuple(sorted({float(e) for e in edges_text.replace("，", ",").split(",") if e.strip()}))
+    except ValueError:
+        st.warning(t("cohort.age_edges_invalid"))
+        age_edges = (0, 25, 30, 35, 40, 45, 50, 55, 60)
     expected_rate = st.number_input(t("cohort.expected_rate"), min_value=0.0, max_value=1.0, value=0.0, step=0.005, format="%.3f", key="cohort_expected_rate")
     expected_file = st.file_uploader(t("cohort.expected_table"), type=["csv"], key="cohort_expected_file")
 
@@ -87,6 +93,7 @@ request = StudyRequest(
     filters=(Condition(filter_column, "in", chosen),) if filter_column and chosen else (),
     named=(named,) if named_ok else (),
     expected_rate=expected_rate or None,
+    age_edges=age_edges or (0,),
 )
 expected_csv = expected_file.getvalue().decode("utf-8-sig", errors="replace") if expected_file else None
 try:
