@@ -101,6 +101,14 @@ def voluntary_exit_days(policies: pd.DataFrame, *, grace_days: int = 60) -> tupl
     return exit_day.astype("datetime64[D]"), np.where((status == S.REINSTATED).to_numpy(dtype=bool), reinstated_day, nat)
 
 
+def cohort_end_days(labels: np.ndarray, cohort: str) -> np.ndarray:
+    """The last calendar day of each issue-period label (``2023``, ``2023Q2``, ``2023-05``)."""
+    freq = {"month": "M", "quarter": "Q", "year": "Y"}[cohort]
+    distinct, codes = np.unique(labels, return_inverse=True)
+    ends = pd.PeriodIndex(list(distinct), freq=freq).to_timestamp(how="end").normalize().to_numpy(dtype="datetime64[D]")
+    return ends[codes]
+
+
 def persistency_ratios(
     policies: pd.DataFrame,
     *,
@@ -142,8 +150,8 @@ def persistency_ratios(
     premium = pd.to_numeric(frame[S.ANNUAL_PREMIUM], errors="coerce").fillna(0).to_numpy(dtype=float) if S.ANNUAL_PREMIUM in frame else np.zeros(len(frame))
     grain = issue_period(frame[S.ISSUE_DATE], COHORT_GRAINS[options.cohort]).astype(str).to_numpy()
     study_day = np.datetime64(pd.Timestamp(study_date).date(), "D")
-    # The last day of each issue cohort: a cohort counts once its youngest policy reached month N.
-    cohort_last = pd.Series(issue).groupby(grain).transform("max").to_numpy(dtype="datetime64[D]")
+    # A cohort counts once the last day of its issue period has reached month N.
+    cohort_last = cohort_end_days(grain, options.cohort)
     parts = []
     for month in options.months:
         offset = month + (1 if options.include_grace else 0)

@@ -41,3 +41,32 @@ def rate_heatmap(rates: pd.DataFrame, *, cohort: str, x_title: str, y_title: str
                                   colorbar={"tickformat": ".0%"}, hovertemplate="%{y} · %{x}: %{z:.2%}<extra></extra>"))
     figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_type="category", yaxis_type="category")
     return figure
+
+
+def trend_lines(trend: pd.DataFrame, *, x_title: str, y_title: str, names: dict[int, str], targets: dict[int, float]) -> go.Figure:
+    """Persistency by issue cohort, one line per month, with dotted target lines."""
+    figure = go.Figure()
+    for i, (month, group) in enumerate(trend.groupby("month")):
+        colour = PALETTE[i % len(PALETTE)]
+        figure.add_trace(go.Scatter(x=group["cohort"].astype(str), y=group["persistency"], mode="lines+markers", name=names.get(int(month), str(month)), line={"color": colour},
+                                    hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
+        if int(month) in targets:
+            figure.add_hline(y=targets[int(month)], line={"color": colour, "dash": "dot", "width": 1})
+    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%", margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                         legend={"orientation": "h", "y": -0.25}, xaxis_type="category")
+    return figure
+
+
+def triangle_heatmap(triangle: pd.DataFrame, *, x_title: str, y_title: str) -> go.Figure:
+    """Issue month × duration persistency triangle."""
+    figure = go.Figure(go.Heatmap(z=triangle.to_numpy(), x=[str(c) for c in triangle.columns], y=[str(i) for i in triangle.index], colorscale="RdYlGn",
+                                  zmin=0.6, zmax=1.0, colorbar={"tickformat": ".0%"}, hovertemplate="%{y} · %{x}: %{z:.1%}<extra></extra>"))
+    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, margin={"l": 10, "r": 10, "t": 30, "b": 10}, height=600, yaxis_type="category")
+    return figure
+
+
+def funnel(stages: list[str], values: list[int]) -> go.Figure:
+    """The collections funnel."""
+    figure = go.Figure(go.Funnel(y=stages, x=values, textinfo="value+percent initial"))
+    figure.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return figure

@@ -162,3 +162,25 @@ def test_cohort_explorer(page: Page, app_url: str, screenshot_dir: Path, tmp_pat
 
     assert_no_errors(page)
     assert page_errors == [], page_errors
+
+
+@pytest.mark.browser
+def test_persistency_overview(page: Page, app_url: str, screenshot_dir: Path) -> None:
+    """The management overview: KPI cards, trend, triangle and league table render, in both languages."""
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.goto(f"{app_url}/overview")
+    page.wait_for_selector(METRIC)
+    wait_idle(page)
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("13 个月继续率（件数）", exact=True)).to_be_visible()
+    value = metric_value(page, "13 个月继续率（件数）").inner_text()
+    assert value.endswith("%") and 80 < float(value.rstrip("%")) < 95, value
+    page.wait_for_selector(".js-plotly-plot")
+    assert page.locator(".js-plotly-plot").count() >= 2  # trend and triangle (and the funnel)
+    snap(page, screenshot_dir / "06_overview_zh.png")
+    page.get_by_test_id("stSidebar").get_by_test_id("stRadio").get_by_text("English", exact=True).click()
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("13-month persistency (count)", exact=True)).to_be_visible()
+    wait_idle(page)
+    snap(page, screenshot_dir / "07_overview_en.png")
+    assert_no_errors(page)
+    assert page_errors == [], page_errors

@@ -1,0 +1,221 @@
+"""The management overview: persistency KPIs, trend, triangle, league tables, status and collections.
+
+Everything is computed from the canonical policies and the study date; the page only
+shows it. Definitions are those of :mod:`analysis.persistency`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis import schema as S
+from analysis.calendar import add_months, as_days, whole_months
+from analysis.cohorts import issue_period
+from analysis.persistency import PersistencyOptions, _excluded, persistency_ratios, pooled_persistency, voluntary_exit_days
+
+#: Stated defaults: agency 13-month targets are ≥ 85 % in China (DOMAIN.md §4); 25-month 80 %.
+DEFAULT_TARGETS = {13: 0.85, 25: 0.80}
+DEFAULT_OPTIONS = PersistencyOptions()
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One persistency figure for the latest rolling 12 issue months that reached the month."""
+
+    month: int
+    window: tuple[str, str]
+    count: float
+    premium: float
+    count_last_year: float
+    premium_last_year: float
+    policies: int
+    target: float
+
+    @property
+    def count_vs_last_year(self) -> float:
+        """Change in count-basis persistency against the same window a year earlier."""
+        return self.count - self.count_last_year
+
+    @property
+    def premium_vs_last_year(self) -> float:
+        """Change in premium-basis persistency against the same window a year earlier."""
+        return self.premium - self.premium_last_year
+
+
+def _ratio(frame: pd.DataFrame) -> tuple[float, float, int]:
+    policies = float(frame["cohort_policies"].sum())
+    premium = float(frame["cohort_premium"].sum())
+    count = float(frame["persisting"].sum()) / policies if policies else float("nan")
+    weighted = float(frame["persisting_premium"].sum()) / premium if premium else float("nan")
+    return count, weighted, int(policies)
+
+
+def persistency_kpis(
+    policies: pd.DataFrame,
+    *,
+    study_date: pd.Timestamp,
+    months: Sequence[int] = (13, 25),
+    options: PersistencyOptions = DEFAULT_OPTIONS,
+    targets: dict[int, float] | None = None,
+) -> list[Kpi]:
+    """P13, P25… of the latest rolling 12 issue months that reached the month, and a year before.
+
+    The window is the 12 issue months ending with the last month whose every policy
+    reached month N by the study date (N + 1 when measuring with grace).
+    """
+    targets = {**DEFAULT_TARGETS, **(targets or {})}
+    monthly = persistency_ratios(
+        policies,
+        study_date=study_date,
+        options=PersistencyOptions(months=tuple(months), cohort="month", exclude=options.exclude, include_grace=options.include_grace, grace_days=options.grace_days),
+    )
+    out: list[Kpi] = []
+    for month in months:
+        rows = monthly[monthly["month"] == month]
+        if rows.empty:
+            continue
+        periods = pd.PeriodIndex(rows["cohort"], freq="M")
+        last = periods.max()
+        current = rows[(periods > last - 12) & (periods <= last)]
+        previous = rows[(periods > last - 24) & (periods <= last - 12)]
+        count, premium, n = _ratio(current)
+        count_ly, premium_ly, _ = _ratio(previous)
+        out.append(Kpi(month, (str(last - 11), str(last)), count, premium, count_ly, premium_ly, n, targets.get(month, float("nan"))))
+    return out
+
+
+def persistency_trend(policies: pd.DataFrame, *, study_date: pd.Timestamp, months: Sequence[int] = (13, 25), cohort: str = "quarter", options: PersistencyOptions = DEFAULT_OPTIONS) -> pd.DataFrame:
+    """Persistency by issue cohort (``[cohort, month, persistency, premium_persistency, cohort_policies]``)."""
+    opts = PersistencyOptions(months=tuple(months), cohort=cohort, exclude=options.exclude, include_grace=options.include_grace, grace_days=options.grace_days)
+    ratios = persistency_ratios(policies, study_date=study_date, options=opts)
+    return ratios[["cohort", "month", "cohort_policies", "persistency", "premium_persistency"]]
+
+
+def persistency_triangle(
+    policies: pd.DataFrame,
+    *,
+    study_date: pd.Timestamp,
+    max_month: int = 36,
+    last_cohorts: int = 36,
+    options: PersistencyOptions = DEFAULT_OPTIONS,
+) -> pd.DataFrame:
+    """Issue month × duration persistency, in one pass over the policies.
+
+    Each policy's voluntary exit falls in one duration month; a histogram of exits by
+    ``issue month × exit month`` (and of reinstatements) accumulated along the duration
+    gives persistency at every month at once. A cell is blank until the whole issue month
+    has reached that duration.
+
+    Returns
+    -------
+    DataFrame
+        Index: issue month (the latest ``last_cohorts``); columns: months 1..``max_month``.
+    """
+    keep = ~_excluded(policies, options.exclude)
+    frame = policies.loc[keep]
+    if frame.empty:
+        return pd.DataFrame()
+    issue = as_days(frame[S.ISSUE_DATE])
+    cohort = issue_period(frame[S.ISSUE_DATE], "issue_month")
+    codes = cohort.cat.codes.to_numpy()
+    labels = list(cohort.cat.categories)
+    exit_day, back_day = voluntary_exit_days(frame, grace_days=options.grace_days)
+    shift = 1 if options.include_grace else 0
+    # Left at month m when exit < issue + (m + shift) months, i.e. m > whole_months(issue, exit) - shift.
+    width = max_month + 2
+    first_out = np.where(np.isnat(exit_day), width - 1, np.clip(whole_months(issue, np.where(np.isnat(exit_day), issue, exit_day)) + 1 - shift, 1, width - 1))
+    # Back in force from the first month m with reinstatement <= issue + (m + shift) months.
+    back_months = whole_months(issue, np.where(np.isnat(back_day), issue, back_day))
+    back_at = np.where(np.isnat(back_day), width - 1, np.clip(back_months + (np.where(np.isnat(back_day), issue, back_day) > add_months(issue, back_months)) - shift, 1, width - 1))
+    back_at = np.maximum(back_at, first_out)
+    n = len(labels)
+    grid = np.zeros((n, width))
+    np.add.at(grid, (codes, first_out), 1.0)
+    np.add.at(grid, (codes, back_at), -1.0)
+    left = np.cumsum(grid, axis=1)[:, 1 : max_month + 1]
+    size = np.bincount(codes, minlength=n).astype(float)
+    table = 1 - left / size[:, None]
+    cohort_end = pd.PeriodIndex(labels, freq="M").to_timestamp(how="end").normalize()
+    study_day = np.datetime64(pd.Timestamp(study_date).date(), "D")
+    ends = cohort_end.to_numpy(dtype="datetime64[D]")
+    reached = np.stack([add_months(ends, m + shift) <= study_day for m in range(1, max_month + 1)], axis=1)
+    table = np.where(reached, table, np.nan)
+    result = pd.DataFrame(table, index=pd.Index(labels, name="issue_month"), columns=pd.Index(range(1, max_month + 1), name="month"))
+    return result.tail(last_cohorts)
+
+
+def league_table(
+    policies: pd.DataFrame,
+    by: str,
+    *,
+    study_date: pd.Timestamp,
+    month: int = 13,
+    min_policies: int = 50,
+    options: PersistencyOptions = DEFAULT_OPTIONS,
+) -> pd.DataFrame:
+    """Persistency at one month by a group column, worst first, groups below ``min_policies`` left out."""
+    opts = PersistencyOptions(months=(month,), cohort=options.cohort, exclude=options.exclude, include_grace=options.include_grace, grace_days=options.grace_days)
+    pooled = pooled_persistency(persistency_ratios(policies, study_date=study_date, options=opts, by=(by,)), by=(by,))
+    pooled = pooled[pooled["cohort_policies"] >= min_policies]
+    return pooled.sort_values("persistency").reset_index(drop=True)[[by, "cohort_policies", "persisting", "persistency", "premium_persistency"]]
+
+
+def status_snapshot(policies: pd.DataFrame, *, study_date: pd.Timestamp) -> pd.DataFrame:
+    """Policies and annual premium by status group, and what happened in the study month.
+
+    Returns ``[item, policies, premium]`` for: in force, in grace, suspended (lapsed),
+    reinstated this month, surrendered this month, surrendered (all).
+    """
+    status = policies[S.STATUS]
+    premium = pd.to_numeric(policies[S.ANNUAL_PREMIUM], errors="coerce").fillna(0.0) if S.ANNUAL_PREMIUM in policies else pd.Series(0.0, index=policies.index)
+    month = pd.Timestamp(study_date).to_period("M")
+
+    def in_month(column: str) -> pd.Series:
+        if column not in policies:
+            return pd.Series(False, index=policies.index)
+        return (policies[column].dt.to_period("M") == month).fillna(False)
+
+    groups = {
+        "in_force": status.isin([S.IN_FORCE, S.APL, S.REINSTATED, S.PAID_UP]),
+        "grace": status == S.GRACE,
+        "suspended": status == S.LAPSED,
+        "reinstated_this_month": (status == S.REINSTATED) & in_month(S.REINSTATEMENT_DATE),
+        "surrendered_this_month": (status == S.SURRENDERED) & in_month(S.STATUS_DATE),
+        "surrendered": status == S.SURRENDERED,
+    }
+    return pd.DataFrame(
+        {"item": list(groups), "policies": [int(m.sum()) for m in groups.values()], "premium": [float(premium[m.fillna(False)].sum()) for m in groups.values()]}
+    )
+
+
+def collections_funnel(policies: pd.DataFrame, *, study_date: pd.Timestamp, grace_days: int = 60) -> pd.DataFrame | None:
+    """Due this month → paid → in grace → suspended → reinstated, from the paid-to date snapshot.
+
+    A premium fell due in the study month when the policy's due date (its paid-to date
+    before payment, i.e. paid-to date minus one payment interval for paid policies) lies
+    in that month. Returns None when the extract has no paid-to date.
+    """
+    if S.PAID_TO_DATE not in policies or policies[S.PAID_TO_DATE].isna().all():
+        return None
+    month = pd.Timestamp(study_date).to_period("M")
+    status = policies[S.STATUS]
+    paid_to = policies[S.PAID_TO_DATE]
+    frequency = pd.to_numeric(policies.get(S.PAYMENT_FREQUENCY, pd.Series(12, index=policies.index)), errors="coerce").fillna(12).astype(int)
+    regular = frequency > 0
+    previous_due = pd.Series(add_months(as_days(paid_to.fillna(pd.Timestamp("1900-01-01"))), -frequency.to_numpy()), index=policies.index)
+    paid = regular & status.isin([S.IN_FORCE, S.REINSTATED, S.APL]) & (pd.to_datetime(previous_due).dt.to_period("M") == month) & paid_to.notna()
+    grace = regular & (status == S.GRACE) & (paid_to.dt.to_period("M") == month).fillna(False)
+    lapse_month = policies[S.LAPSE_DATE].dt.to_period("M") if S.LAPSE_DATE in policies else pd.Series(pd.NaT, index=policies.index)
+    suspended = (status == S.LAPSED) & (lapse_month == month).fillna(False)
+    reinstated = (status == S.REINSTATED) & ((policies[S.REINSTATEMENT_DATE].dt.to_period("M") == month).fillna(False) if S.REINSTATEMENT_DATE in policies else False)
+    due = int(paid.sum() + grace.sum())
+    return pd.DataFrame(
+        {
+            "stage": ["due_this_month", "paid", "in_grace", "suspended_this_month", "reinstated_this_month"],
+            "policies": [due, int(paid.sum()), int(grace.sum()), int(suspended.sum()), int(reinstated.sum())],
+        }
+    )

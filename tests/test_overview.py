@@ -1,0 +1,82 @@
+"""The management overview: analysis functions and the page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analysis import load_extract
+from analysis.overview import collections_funnel, league_table, persistency_kpis, persistency_triangle, status_snapshot
+from analysis.persistency import PersistencyOptions, persistency_ratios
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_extract(ROOT / "data" / "sample_policies.csv")
+
+
+def test_triangle_equals_the_persistency_ratios_at_every_reached_cell(sample) -> None:
+    triangle = persistency_triangle(sample.policies, study_date=sample.study_date, max_month=25, last_cohorts=60)
+    ratios = persistency_ratios(sample.policies, study_date=sample.study_date, options=PersistencyOptions(months=(1, 7, 13, 25), cohort="month"))
+    for month in (1, 7, 13, 25):
+        expected = ratios[ratios["month"] == month].set_index("cohort")["persistency"]
+        shown = triangle[month].dropna()
+        assert set(shown.index) == set(expected.index) & set(triangle.index)
+        np.testing.assert_allclose(shown.to_numpy(), expected.loc[shown.index].to_numpy(), rtol=0, atol=1e-12)
+    # the triangle: later issue months reach fewer durations
+    reached = triangle.notna().sum(axis=1)
+    assert reached.is_monotonic_decreasing
+
+
+def test_kpis_compare_the_latest_window_with_a_year_before(sample) -> None:
+    kpis = {k.month: k for k in persistency_kpis(sample.policies, study_date=sample.study_date)}
+    assert kpis[13].window == ("2024-09", "2025-08")  # 2025-08 + 13 months = 2026-09 (the study month)
+    assert kpis[25].window == ("2023-09", "2024-08")
+    assert 0.85 < kpis[13].count < 0.92 and kpis[13].target == 0.85
+    ratios = persistency_ratios(sample.policies, study_date=sample.study_date, options=PersistencyOptions(months=(13,), cohort="month"))
+    window = ratios[(ratios["cohort"] >= "2024-09") & (ratios["cohort"] <= "2025-08")]
+    assert kpis[13].count == pytest.approx(window["persisting"].sum() / window["cohort_policies"].sum())
+
+
+def test_league_table_leaves_out_small_groups_and_puts_the_worst_first(sample) -> None:
+    table = league_table(sample.policies, "agent", study_date=sample.study_date, min_policies=40)
+    assert (table["cohort_policies"] >= 40).all()
+    assert table["persistency"].is_monotonic_increasing
+    channels = league_table(sample.policies, "channel", study_date=sample.study_date)
+    assert channels.iloc[0]["channel"] in {"互联网", "电销"}  # the sample's weakest channels
+
+
+def test_status_snapshot_and_funnel(sample) -> None:
+    snapshot = status_snapshot(sample.policies, study_date=sample.study_date).set_index("item")
+    counts = sample.status_counts
+    assert snapshot.loc["grace", "policies"] == counts["grace"]
+    assert snapshot.loc["suspended", "policies"] == counts["lapsed"]
+    funnel = collections_funnel(sample.policies, study_date=sample.study_date).set_index("stage")
+    assert funnel.loc["due_this_month", "policies"] == funnel.loc["paid", "policies"] + funnel.loc["in_grace", "policies"]
+    assert collections_funnel(sample.policies.drop(columns="paid_to_date"), study_date=sample.study_date) is None
+
+
+def test_overview_page_in_both_languages(sample) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("views/overview.py").run()
+    assert not at.exception
+    shown = {m.label: m.value for m in at.metric}
+    kpi13 = persistency_kpis(sample.policies, study_date=sample.study_date)[0]
+    assert shown["13 个月继续率（件数）"] == f"{kpi13.count:.1%}"
+    assert len(at.dataframe) == 2
+    at.radio(key="overview_at__zh").set_value("N+1").run()
+    assert not at.exception
+    at.sidebar.radio(key="app_language").set_value("en").run()
+    assert not at.exception
+    assert "13-month persistency (count)" in {m.label for m in at.metric}
+
+
+def test_overview_without_any_reached_cohort_is_an_empty_state() -> None:
+    frame = pd.DataFrame({"policy_id": ["a"], "issue_date": pd.to_datetime(["2024-01-01"]), "status": ["in_force"]})
+    assert persistency_kpis(frame, study_date=pd.Timestamp("2024-06-30")) == []

@@ -1,0 +1,60 @@
+"""Cached management-overview figures for the Overview page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from analysis import LoadResult
+from analysis.overview import (
+    Kpi,
+    collections_funnel,
+    league_table,
+    persistency_kpis,
+    persistency_trend,
+    persistency_triangle,
+    status_snapshot,
+)
+from analysis.persistency import PersistencyOptions
+from ui.state import DataSetChoice
+from ui.study import dataset_key
+
+
+@dataclass(frozen=True)
+class OverviewFigures:
+    """Everything the Overview page shows, computed once per data set and options."""
+
+    kpis: list[Kpi]
+    trend: pd.DataFrame
+    triangle: pd.DataFrame
+    snapshot: pd.DataFrame
+    funnel: pd.DataFrame | None
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _figures(key: str, options: PersistencyOptions, targets: tuple[tuple[int, float], ...], trend_cohort: str, _result: LoadResult) -> OverviewFigures:
+    policies, study = _result.policies, _result.study_date
+    return OverviewFigures(
+        kpis=persistency_kpis(policies, study_date=study, options=options, targets=dict(targets)),
+        trend=persistency_trend(policies, study_date=study, cohort=trend_cohort, options=options),
+        triangle=persistency_triangle(policies, study_date=study, options=options),
+        snapshot=status_snapshot(policies, study_date=study),
+        funnel=collections_funnel(policies, study_date=study, grace_days=options.grace_days),
+    )
+
+
+def overview_figures(choice: DataSetChoice, result: LoadResult, options: PersistencyOptions, targets: dict[int, float], trend_cohort: str) -> OverviewFigures:
+    """The overview's figures (cached by data-set version and options)."""
+    return _figures(dataset_key(choice), options, tuple(sorted(targets.items())), trend_cohort, result)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _league(key: str, column: str, month: int, min_policies: int, options: PersistencyOptions, _result: LoadResult) -> pd.DataFrame:
+    return league_table(_result.policies, column, study_date=_result.study_date, month=month, min_policies=min_policies, options=options)
+
+
+def league(choice: DataSetChoice, result: LoadResult, column: str, month: int, min_policies: int, options: PersistencyOptions) -> pd.DataFrame:
+    """A league table by one column (cached)."""
+    return _league(dataset_key(choice), column, month, min_policies, options, result)

@@ -1,0 +1,98 @@
+"""Persistency overview for management: KPIs against target and last year, trend, triangle, league tables, status."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis.persistency import PersistencyOptions
+from ui import charts, widgets
+from ui import datasets as ds
+from ui.i18n import t
+from ui.overview import league, overview_figures
+from ui.tables import column_config, translate_columns
+
+st.title(t("overview.title"))
+st.caption(t("overview.caption"))
+
+choice, result = ds.active_result()
+policies = result.policies
+
+with st.expander(t("overview.settings"), expanded=False):
+    left, right = st.columns(2)
+    target13 = left.number_input(t("overview.target", month=13), min_value=0.0, max_value=1.0, value=0.85, step=0.01, format="%.2f", key="overview_target13")
+    target25 = right.number_input(t("overview.target", month=25), min_value=0.0, max_value=1.0, value=0.80, step=0.01, format="%.2f", key="overview_target25")
+    at = widgets.radio(t("overview.measure_at"), {"N": t("overview.at_n"), "N+1": t("overview.at_n1")}, key="overview_at")
+    grain = widgets.select(t("overview.trend_grain"), {g: t(f"overview.grain.{g}") for g in ("quarter", "month", "year")}, key="overview_grain")
+st.caption(t("overview.targets_stated", p13=target13, p25=target25))
+st.info(t("overview.approximation"))
+
+options = PersistencyOptions(months=(13, 25), include_grace=at == "N+1", grace_days=result.preset.grace_days)
+figures = overview_figures(choice, result, options, {13: target13, 25: target25}, grain)
+if not figures.kpis:
+    st.info(t("overview.no_cohorts"))
+    st.stop()
+
+# --- KPI cards -------------------------------------------------------------------------
+cards = st.columns(2 * len(figures.kpis))
+for i, kpi in enumerate(figures.kpis):
+    cards[2 * i].metric(
+        t("overview.kpi_count", month=kpi.month),
+        f"{kpi.count:.1%}",
+        delta=f"{kpi.count_vs_last_year * 100:+.1f} pp",
+        help=t("overview.kpi_help", start=kpi.window[0], end=kpi.window[1], n=kpi.policies, target=kpi.target, gap=(kpi.count - kpi.target) * 100),
+    )
+    cards[2 * i + 1].metric(
+        t("overview.kpi_premium", month=kpi.month),
+        f"{kpi.premium:.1%}",
+        delta=f"{kpi.premium_vs_last_year * 100:+.1f} pp",
+    )
+st.caption(
+    " · ".join(
+        t("overview.vs_target", month=k.month, start=k.window[0], end=k.window[1], gap=(k.count - k.target) * 100, target=k.target) for k in figures.kpis
+    )
+)
+
+# --- trend and triangle ------------------------------------------------------------------
+st.subheader(t("overview.trend"))
+names = {13: t("overview.p", month=13), 25: t("overview.p", month=25)}
+st.plotly_chart(
+    charts.trend_lines(figures.trend, x_title=t(f"overview.grain.{grain}"), y_title=t("overview.persistency"), names=names, targets={13: target13, 25: target25}),
+    key="overview_trend",
+)
+st.subheader(t("overview.triangle"))
+st.caption(t("overview.triangle_help"))
+if not figures.triangle.empty:
+    st.plotly_chart(charts.triangle_heatmap(figures.triangle, x_title=t("overview.duration"), y_title=t("col.issue_month")), key="overview_triangle")
+
+# --- league tables ------------------------------------------------------------------
+st.subheader(t("overview.league"))
+dimensions = {c: t(f"canon.{c}") for c in ("channel", "branch", "product", "agent") if c in policies.columns}
+if dimensions:
+    cols = st.columns(3)
+    with cols[0]:
+        dimension = widgets.select(t("overview.league_by"), dimensions, key="overview_league_by")
+    with cols[1]:
+        league_month = widgets.select(t("overview.league_month"), {"13": names[13], "25": names[25]}, key="overview_league_month")
+    min_policies = cols[2].number_input(t("overview.min_volume"), min_value=1, value=50, step=10, key="overview_min_volume")
+    table = league(choice, result, dimension, int(league_month), int(min_policies), options)
+    view = translate_columns(table)
+    st.dataframe(view, hide_index=True, width="stretch", column_config=column_config(view) | {
+        t("col.persistency"): st.column_config.ProgressColumn(t("col.persistency"), format="percent", min_value=0.0, max_value=1.0),
+        t("col.premium_persistency"): st.column_config.NumberColumn(t("col.premium_persistency"), format="percent"),
+    })
+    st.caption(t("overview.league_help", n=int(min_policies)))
+
+# --- status snapshot and collections -------------------------------------------------------------
+left, right = st.columns(2)
+with left:
+    st.subheader(t("overview.snapshot"))
+    snapshot = figures.snapshot.assign(item=figures.snapshot["item"].map(lambda k: t(f"overview.item.{k}")))
+    view = translate_columns(snapshot)
+    st.dataframe(view, hide_index=True, width="stretch", column_config=column_config(view))
+with right:
+    st.subheader(t("overview.funnel"))
+    if figures.funnel is None:
+        st.info(t("overview.no_paid_to"))
+    else:
+        st.plotly_chart(charts.funnel([t(f"overview.stage.{s}") for s in figures.funnel["stage"]], figures.funnel["policies"].tolist()), key="overview_funnel")
+        st.caption(t("overview.funnel_help"))
