@@ -96,6 +96,18 @@ def _persistency(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from analysis.report import monthly_report
+
+    loaded = load_extract(args.file, preset=_preset(args.mapping), sheet=args.sheet, study_date=args.study_date)
+    data = monthly_report(loaded, dataset=Path(args.file).name, lang=args.lang)
+    Path(args.output).write_bytes(data)
+    print(f"wrote {args.output} ({len(data):,} bytes)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m analysis``."""
     parser = argparse.ArgumentParser(prog="python -m analysis", description="LapseLens batch commands.")
@@ -136,6 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
     persistency.add_argument("--at", choices=["N", "N+1"], default="N", help="measure at month N, or N+1 to include grace")
     persistency.add_argument("--format", choices=["csv", "json"], default="csv")
     persistency.set_defaults(run=_persistency)
+
+    report = commands.add_parser("report", help="the monthly report workbook (overview and cohort study)")
+    report.add_argument("file")
+    report.add_argument("--mapping", help="mapping preset (TOML)")
+    report.add_argument("--sheet", help="workbook sheet (default: the first)")
+    report.add_argument("--study-date", help="override the extract's study date (YYYY-MM-DD)")
+    report.add_argument("-o", "--output", required=True, help="the .xlsx to write")
+    report.add_argument("--lang", choices=["zh", "en"], default="zh", help="header language")
+    report.set_defaults(run=_report)
     return parser
 
 

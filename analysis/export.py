@@ -59,16 +59,23 @@ def mask_identifiers(frame: pd.DataFrame, columns: Sequence[str] = PERSONAL_COLU
     return out
 
 
-def write_workbook(sheets: Mapping[str, pd.DataFrame], *, notes: Mapping[str, Sequence[str]] | None = None) -> bytes:
+def write_workbook(
+    sheets: Mapping[str, pd.DataFrame],
+    *,
+    notes: Mapping[str, Sequence[str]] | None = None,
+    percent: Sequence[str] = (),
+) -> bytes:
     """Write frames to one formatted ``.xlsx`` (bold frozen header, sized columns).
 
     Every frame is neutralised first. ``notes`` adds lines of text above a
-    sheet's table (for example what the numbers mean).
+    sheet's table (for example what the numbers mean); columns whose header is
+    in ``percent`` are shown as percentages.
     """
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}) as writer:
         book = writer.book
         header_format = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1, "text_wrap": True, "valign": "top"})
+        percent_format = book.add_format({"num_format": "0.0%"})
         for name, frame in sheets.items():
             safe = neutralise(frame)
             sheet_name = name[:31]
@@ -82,7 +89,7 @@ def write_workbook(sheets: Mapping[str, pd.DataFrame], *, notes: Mapping[str, Se
                 sheet.write(start, j, str(column), header_format)
                 values = safe[column].astype("string").fillna("")
                 width = max([len(str(column))] + values.head(500).str.len().tolist()) if len(values) else len(str(column))
-                sheet.set_column(j, j, float(np.clip(width * 1.3 + 2, 8, 60)))
+                sheet.set_column(j, j, float(np.clip(width * 1.3 + 2, 8, 60)), percent_format if column in percent else None)
             sheet.freeze_panes(start + 1, 0)
     return buffer.getvalue()
 

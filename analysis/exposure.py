@@ -180,7 +180,7 @@ def exposures(
     entry = np.maximum(issue, start_day)
     alive = stop > entry
     keep = alive & ~np.isnat(issue)
-    frame_codes, cohorts = _cohort_codes(policies, by)
+    frame_codes, cohorts = cohort_codes(policies, by)
     issue, entry, stop, is_event = issue[keep], entry[keep], stop[keep], is_event[keep]
     codes = frame_codes[keep]
     weight_values = {w: np.nan_to_num(pd.to_numeric(policies[w], errors="coerce").to_numpy(dtype=float)[keep]) for w in weights}
@@ -249,8 +249,8 @@ def exposures(
     return out
 
 
-def _cohort_codes(policies: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
-    """Integer code of each policy's cohort and the table of cohorts (missing is a cohort too)."""
+def cohort_codes(policies: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Integer code of each policy's group and the table of groups (missing is a group too)."""
     if not by:
         return np.zeros(len(policies), dtype=np.int64), pd.DataFrame(index=range(1))
     keys = policies[list(by)]

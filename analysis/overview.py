@@ -115,8 +115,11 @@ def persistency_triangle(
     DataFrame
         Index: issue month (the latest ``last_cohorts``); columns: months 1..``max_month``.
     """
+    needed = [S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.PAID_TO_DATE, S.REINSTATEMENT_DATE]
+    frame = policies[[c for c in needed if c in policies.columns]]
     keep = ~_excluded(policies, options.exclude)
-    frame = policies.loc[keep]
+    if not keep.all():
+        frame = frame.loc[keep]
     if frame.empty:
         return pd.DataFrame()
     issue = as_days(frame[S.ISSUE_DATE])

@@ -30,6 +30,7 @@ from analysis import schema as S
 from analysis.calendar import add_months, as_days
 from analysis.cohorts import issue_period
 from analysis.errors import ExtractError
+from analysis.exposure import cohort_codes
 
 MONTHS = (13, 25, 37, 49, 61)
 EXCLUSIONS = ("single_premium", "free_look", "death", "maturity", "waiver")
@@ -102,11 +103,11 @@ def voluntary_exit_days(policies: pd.DataFrame, *, grace_days: int = 60) -> tupl
 
 
 def cohort_end_days(labels: np.ndarray, cohort: str) -> np.ndarray:
-    """The last calendar day of each issue-period label (``2023``, ``2023Q2``, ``2023-05``)."""
+    """The last calendar day of each distinct issue-period label (``2023``, ``2023Q2``, ``2023-05``)."""
     freq = {"month": "M", "quarter": "Q", "year": "Y"}[cohort]
-    distinct, codes = np.unique(labels, return_inverse=True)
-    ends = pd.PeriodIndex(list(distinct), freq=freq).to_timestamp(how="end").normalize().to_numpy(dtype="datetime64[D]")
-    return ends[codes]
+    if len(labels) == 0:
+        return np.array([], dtype="datetime64[D]")
+    return pd.PeriodIndex([str(v) for v in labels], freq=freq).to_timestamp(how="end").normalize().to_numpy(dtype="datetime64[D]")
 
 
 def persistency_ratios(
@@ -143,40 +144,53 @@ def persistency_ratios(
     missing = [c for c in by if c not in policies.columns]
     if missing:
         raise ExtractError(f"No column {missing[0]!r} in the policies.", code="missing_column", column=missing[0])
+    needed = [S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.PAID_TO_DATE, S.REINSTATEMENT_DATE, S.ANNUAL_PREMIUM, *by]
+    frame = policies[[c for c in dict.fromkeys(needed) if c in policies.columns]]
     keep = ~_excluded(policies, options.exclude)
-    frame = policies.loc[keep]
+    if not keep.all():
+        frame = frame.loc[keep]
+    columns = [*by, "cohort", "month", "cohort_policies", "persisting", "persistency", "cohort_premium", "persisting_premium", "premium_persistency"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
     issue = as_days(frame[S.ISSUE_DATE])
     exit_day, reinstated_day = voluntary_exit_days(frame, grace_days=options.grace_days)
     premium = pd.to_numeric(frame[S.ANNUAL_PREMIUM], errors="coerce").fillna(0).to_numpy(dtype=float) if S.ANNUAL_PREMIUM in frame else np.zeros(len(frame))
-    grain = issue_period(frame[S.ISSUE_DATE], COHORT_GRAINS[options.cohort]).astype(str).to_numpy()
-    study_day = np.datetime64(pd.Timestamp(study_date).date(), "D")
+    cohort = issue_period(frame[S.ISSUE_DATE], COHORT_GRAINS[options.cohort])
+    labels = np.asarray(cohort.cat.categories, dtype=object)
+    cohort_code = cohort.cat.codes.to_numpy(dtype=np.int64)
+    group_code, groups = cohort_codes(frame, by)
+    n_cohorts = max(len(labels), 1)
+    key = group_code * n_cohorts + cohort_code
+    size = max(len(groups), 1) * n_cohorts
     # A cohort counts once the last day of its issue period has reached month N.
-    cohort_last = cohort_end_days(grain, options.cohort)
+    ends = cohort_end_days(labels, options.cohort)
+    study_day = np.datetime64(pd.Timestamp(study_date).date(), "D")
+    policies_per_key = np.bincount(key, minlength=size)
+    premium_per_key = np.bincount(key, weights=premium, minlength=size)
     parts = []
     for month in options.months:
         offset = month + (1 if options.include_grace else 0)
         evaluation = add_months(issue, offset)
-        reached = add_months(cohort_last, offset) <= study_day
         left = ~np.isnat(exit_day) & (exit_day < evaluation)
         back = ~np.isnat(reinstated_day) & (reinstated_day <= evaluation)
-        persisting = ~left | back
-        part = pd.DataFrame({c: frame[c].to_numpy() for c in by})
-        part["cohort"] = grain
+        persisting = (~left | back).astype(float)
+        reached = add_months(ends, offset) <= study_day
+        cells = np.flatnonzero((policies_per_key > 0) & reached[np.arange(size) % n_cohorts])
+        part = groups.iloc[cells // n_cohorts].reset_index(drop=True) if by else pd.DataFrame(index=range(len(cells)))
+        part["cohort"] = labels[cells % n_cohorts]
         part["month"] = month
-        part["cohort_policies"] = 1
-        part["persisting"] = persisting.astype(int)
-        part["cohort_premium"] = premium
-        part["persisting_premium"] = premium * persisting
-        parts.append(part.loc[reached])
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    columns = [*by, "cohort", "month", "cohort_policies", "persisting", "persistency", "cohort_premium", "persisting_premium", "premium_persistency"]
-    if table.empty:
+        part["cohort_policies"] = policies_per_key[cells]
+        part["persisting"] = np.bincount(key, weights=persisting, minlength=size)[cells].round().astype(np.int64)
+        part["cohort_premium"] = premium_per_key[cells]
+        part["persisting_premium"] = np.bincount(key, weights=premium * persisting, minlength=size)[cells]
+        parts.append(part)
+    if not parts or all(p.empty for p in parts):
         return pd.DataFrame(columns=columns)
-    out = table.groupby([*by, "cohort", "month"], observed=True, dropna=False, sort=True)[["cohort_policies", "persisting", "cohort_premium", "persisting_premium"]].sum().reset_index()
+    out = pd.concat(parts, ignore_index=True)
     out["persistency"] = out["persisting"] / out["cohort_policies"]
     with np.errstate(divide="ignore", invalid="ignore"):
         out["premium_persistency"] = np.where(out["cohort_premium"] > 0, out["persisting_premium"] / out["cohort_premium"], np.nan)
-    return out[columns]
+    return out.sort_values([*by, "cohort", "month"], kind="stable").reset_index(drop=True)[columns]
 
 
 def pooled_persistency(ratios: pd.DataFrame, *, by: Sequence[str] = ()) -> pd.DataFrame:

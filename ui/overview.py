@@ -18,6 +18,7 @@ from analysis.overview import (
     status_snapshot,
 )
 from analysis.persistency import PersistencyOptions
+from analysis.report import monthly_report
 from ui.state import DataSetChoice
 from ui.study import dataset_key
 
@@ -58,3 +59,13 @@ def _league(key: str, column: str, month: int, min_policies: int, options: Persi
 def league(choice: DataSetChoice, result: LoadResult, column: str, month: int, min_policies: int, options: PersistencyOptions) -> pd.DataFrame:
     """A league table by one column (cached)."""
     return _league(dataset_key(choice), column, month, min_policies, options, result)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _report(key: str, dataset: str, options: PersistencyOptions, targets: tuple[tuple[int, float], ...], lang: str, _result: LoadResult) -> bytes:
+    return monthly_report(_result, dataset=dataset, lang=lang, options=options, targets=dict(targets))
+
+
+def monthly_report_bytes(choice: DataSetChoice, result: LoadResult, options: PersistencyOptions, targets: dict[int, float], lang: str) -> bytes:
+    """The monthly workbook for the session's data set and language (cached)."""
+    return _report(dataset_key(choice), choice.name, options, tuple(sorted(targets.items())), lang, result)

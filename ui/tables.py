@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import LoadResult
+from analysis.catalogue import column_label
 from analysis.cohorts import NamedCohort
 from analysis.schema import CANONICAL_COLUMNS
 from ui.i18n import has, language, t
@@ -15,11 +16,7 @@ from ui.i18n import has, language, t
 
 def header_label(column: object) -> str:
     """The translated header of a known column (canonical or table column)."""
-    name = str(column)
-    for prefix in ("col.", "canon."):
-        if has(prefix + name):
-            return t(prefix + name)
-    return name
+    return column_label(column, language())
 
 
 def translate_columns(frame: pd.DataFrame) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import streamlit as st
 
@@ -142,7 +143,12 @@ if study.rates["low_credibility"].any():
 
 st.download_button(
     t("cohort.download"),
-    data=write_workbook({t("cohort.totals"): totals_view, t("cohort.detail"): detail_view}, notes={t("cohort.detail"): [t(f"cohort.meaning.{period}")]}),
+    data=partial(
+        write_workbook,
+        {t("cohort.totals"): totals_view, t("cohort.detail"): detail_view},
+        notes={t("cohort.detail"): [t(f"cohort.meaning.{period}")]},
+        percent=[t("col.rate"), t("col.lower"), t("col.upper")],
+    ),
     file_name="cohort_rates.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="cohort_download",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import streamlit as st
 
@@ -140,14 +141,14 @@ table = account_table(result)
 download_cols = st.columns(2)
 download_cols[0].download_button(
     t("data.download_account_xlsx"),
-    data=write_workbook({t("data.account"): translate_columns(table)}),
+    data=partial(write_workbook, {t("data.account"): translate_columns(table)}),
     file_name=f"account_{choice.name.rsplit('.', 1)[0]}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="data_download_xlsx",
 )
 download_cols[1].download_button(
     t("data.download_account_csv"),
-    data=to_csv_bytes(translate_columns(table)),
+    data=partial(to_csv_bytes, translate_columns(table)),
     file_name=f"account_{choice.name.rsplit('.', 1)[0]}.csv",
     mime="text/csv",
     key="data_download_csv",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from analysis.persistency import PersistencyOptions
 from ui import charts, widgets
 from ui import datasets as ds
-from ui.i18n import t
-from ui.overview import league, overview_figures
+from ui.i18n import language, t
+from ui.overview import league, monthly_report_bytes, overview_figures
 from ui.tables import column_config, translate_columns
 
 st.title(t("overview.title"))
@@ -31,6 +33,15 @@ figures = overview_figures(choice, result, options, {13: target13, 25: target25}
 if not figures.kpis:
     st.info(t("overview.no_cohorts"))
     st.stop()
+
+st.download_button(
+    t("report.download"),
+    # Built only when clicked (on its own thread), so the page itself stays fast.
+    data=partial(monthly_report_bytes, choice, result, options, {13: target13, 25: target25}, language()),
+    file_name=f"lapselens_report_{result.study_date.date().isoformat()}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="overview_report",
+)
 
 # --- KPI cards -------------------------------------------------------------------------
 cards = st.columns(2 * len(figures.kpis))

@@ -165,7 +165,7 @@ def test_cohort_explorer(page: Page, app_url: str, screenshot_dir: Path, tmp_pat
 
 
 @pytest.mark.browser
-def test_persistency_overview(page: Page, app_url: str, screenshot_dir: Path) -> None:
+def test_persistency_overview(page: Page, app_url: str, screenshot_dir: Path, tmp_path: Path) -> None:
     """The management overview: KPI cards, trend, triangle and league table render, in both languages."""
     page_errors: list[str] = []
     page.on("pageerror", lambda error: page_errors.append(str(error)))
@@ -178,6 +178,15 @@ def test_persistency_overview(page: Page, app_url: str, screenshot_dir: Path) ->
     page.wait_for_selector(".js-plotly-plot")
     assert page.locator(".js-plotly-plot").count() >= 2  # trend and triangle (and the funnel)
     snap(page, screenshot_dir / "06_overview_zh.png")
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="下载月度报告").locator("button").click()
+    path = tmp_path / "report.xlsx"
+    download.value.save_as(path)
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames[:2] == ["封面", "关键指标"], book.sheetnames
+    assert book["封面"]["A3"].value == "统计截止日"
     page.get_by_test_id("stSidebar").get_by_test_id("stRadio").get_by_text("English", exact=True).click()
     expect(page.get_by_test_id("stMetricLabel").get_by_text("13-month persistency (count)", exact=True)).to_be_visible()
     wait_idle(page)

@@ -1,0 +1,39 @@
+"""The monthly report: the same workbook from the page's function and the command line, Chinese intact."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import openpyxl
+
+from analysis import load_extract
+from analysis.report import monthly_report
+
+
+def cells(data: bytes) -> dict[str, list[tuple]]:
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    return {name: [tuple(row) for row in book[name].iter_rows(values_only=True)] for name in book.sheetnames}
+
+
+def test_cli_report_equals_the_library_workbook(root, tmp_path) -> None:
+    out = tmp_path / "report.xlsx"
+    done = subprocess.run([sys.executable, "-m", "analysis", "report", "data/sample_policies.csv", "-o", str(out), "--lang", "zh"], cwd=root, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    library = monthly_report(load_extract(root / "data" / "sample_policies.csv"), dataset="sample_policies.csv", lang="zh")
+    assert cells(out.read_bytes()) == cells(library)
+
+
+def test_report_sheets_headers_and_language(root) -> None:
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    zh = cells(monthly_report(loaded, dataset="sample_policies.csv", lang="zh"))
+    assert list(zh)[:4] == ["封面", "关键指标", "继续率趋势", "继续率三角形"]
+    assert {"排行-销售渠道", "排行-管理机构", "状态快照", "收费漏斗", "分群失效率合计", "分群失效率明细"} <= set(zh)
+    assert zh["封面"][2] == ("统计截止日", "2026-09-30")
+    assert "继续率（件数）" in zh["关键指标"][2]
+    en = cells(monthly_report(loaded, dataset="sample_policies.csv", lang="en"))
+    assert list(en)[:2] == ["Cover", "KPIs"]
+    assert "Persistency (count)" in en["KPIs"][2]
+    totals = en["Cohort rates totals"]
+    assert {row[0] for row in totals[1:]} == {"Young new earners", "Everyone else"}
