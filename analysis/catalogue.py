@@ -72,6 +72,7 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     },
     "overview.settings": {"zh": "目标与口径", "en": "Targets and definitions"},
     "overview.target": {"zh": "{month} 个月继续率目标", "en": "{month}-month persistency target"},
+    "overview.exclusions": {"zh": "剔除（分子分母均不计）", "en": "Excluded from numerator and denominator"},
     "overview.measure_at": {"zh": "考核时点", "en": "Measure at"},
     "overview.at_n": {"zh": "第 N 个月", "en": "month N"},
     "overview.at_n1": {"zh": "第 N+1 个月（含宽限期）", "en": "month N+1 (grace included)"},
@@ -84,8 +85,8 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "en": "Targets: 13-month {p13:.0%}, 25-month {p25:.0%} (defaults from the agency-channel norm of 13-month persistency ≥ 85 %; change them under “Targets and definitions”).",
     },
     "overview.approximation": {
-        "zh": "本数据没有缴费记录：“已收到续期保费”按“该月仍有效（或已复效）”近似；失效按其未缴的那期保费（交至日期，或失效日期减宽限期）计时。已剔除趸交、犹豫期撤单、身故理赔与满期保单。",
-        "en": "This extract has no payment history: “renewal premium received” is approximated by “in force (or reinstated) at that month”; a lapse is dated at the premium it missed (the paid-to date, or the lapse date less grace). Single premium, free-look cancellations, deaths and claims, and maturities are excluded.",
+        "zh": "本数据没有缴费记录：“已收到续期保费”按“该月仍有效（或已复效）”近似；失效按其未缴的那期保费（交至日期，或失效日期减宽限期）计时。剔除项见“目标与口径”（默认剔除趸交、犹豫期撤单、身故理赔、满期与豁免保费保单）。",
+        "en": "This extract has no payment history: “renewal premium received” is approximated by “in force (or reinstated) at that month”; a lapse is dated at the premium it missed (the paid-to date, or the lapse date less grace). Exclusions are under “Targets and definitions” (by default single premium, free-look cancellations, deaths and claims, maturities and waiver of premium).",
     },
     "overview.no_cohorts": {"zh": "还没有生效批次满 13 个月。", "en": "No issue cohort has reached month 13 yet."},
     "overview.kpi_count": {"zh": "{month} 个月继续率（件数）", "en": "{month}-month persistency (count)"},

@@ -69,7 +69,7 @@ def _rates(args: argparse.Namespace) -> int:
 
 
 def _persistency(args: argparse.Namespace) -> int:
-    from analysis.persistency import PersistencyOptions, persistency_ratios, pooled_persistency
+    from analysis.persistency import EXCLUSIONS, PersistencyOptions, persistency_ratios, pooled_persistency
 
     preset = _preset(args.mapping)
     loaded = load_extract(args.file, preset=preset, sheet=args.sheet, study_date=args.study_date)
@@ -77,11 +77,13 @@ def _persistency(args: argparse.Namespace) -> int:
         months = tuple(int(m) for m in args.months.split(",") if m.strip())
     except ValueError as exc:
         raise ExtractError(f"--months must be whole months separated by commas, got {args.months!r}.", code="bad_option", detail=args.months) from exc
+    exclude = frozenset(part.strip() for part in args.exclude.split(",") if part.strip()) if args.exclude is not None else frozenset(EXCLUSIONS)
     options = PersistencyOptions(
         months=months,
         cohort=args.cohort,
         include_grace=args.at == "N+1",
         grace_days=loaded.preset.grace_days,
+        exclude=exclude,
     )
     by = tuple(part.strip() for part in (args.by or "").split(",") if part.strip())
     ratios = pooled_persistency(persistency_ratios(loaded.policies, study_date=loaded.study_date, options=options, by=by), by=by)
@@ -146,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     persistency.add_argument("--by", help="group columns, comma-separated")
     persistency.add_argument("--cohort", choices=["month", "quarter", "year"], default="year", help="issue-cohort grain that must have reached the month")
     persistency.add_argument("--at", choices=["N", "N+1"], default="N", help="measure at month N, or N+1 to include grace")
+    persistency.add_argument(
+        "--exclude",
+        help="exclusions, comma-separated: single_premium,free_look,death,maturity,waiver (the default: all; '' for none)",
+    )
     persistency.add_argument("--format", choices=["csv", "json"], default="csv")
     persistency.set_defaults(run=_persistency)
 

@@ -57,6 +57,20 @@ def test_each_exclusion_can_be_switched_off(dropped: str) -> None:
     assert (row["cohort_policies"], row["persisting"]) == (4, 2)
 
 
+def test_waiver_of_premium_policies_are_excluded_when_flagged() -> None:
+    frame = book()
+    frame["waiver"] = ["是", "", "", "", "", ""]  # P1, the one persisting policy, is on waiver
+    assert (p13(frame)["cohort_policies"], p13(frame)["persisting"]) == (2, 0)
+    assert p13(frame, exclude=frozenset(EXCLUSIONS) - {"waiver"})["cohort_policies"] == 3
+
+
+def test_unknown_exclusion_is_refused() -> None:
+    from analysis import ExtractError
+
+    with pytest.raises(ExtractError, match="Unknown exclusion"):
+        p13(book(), exclude=frozenset({"gone"}))
+
+
 def test_measuring_at_n_plus_1_includes_the_grace_month() -> None:
     # P7 issued 2021-01-01, surrendered 2022-01-20: after month 13 starts? Month 13 is reached
     # on 2022-02-01 (issue + 13 months): the surrender on 2022-01-20 is before it, so P7 has
@@ -142,3 +156,12 @@ def test_cli_persistency_columns(root) -> None:
     rows = json.loads(done.stdout)
     assert set(rows[0]) == {"channel", "month", "cohort_policies", "persisting", "persistency", "cohort_premium", "persisting_premium", "premium_persistency"}
     assert {r["month"] for r in rows} == {13, 25}
+    none = subprocess.run(
+        [sys.executable, "-m", "analysis", "persistency", "data/sample_policies.csv", "--months", "13", "--exclude", "", "--format", "json"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )
+    assert none.returncode == 0, none.stderr
+    assert json.loads(none.stdout)[0]["cohort_policies"] > json.loads(subprocess.run(
+        [sys.executable, "-m", "analysis", "persistency", "data/sample_policies.csv", "--months", "13", "--format", "json"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    ).stdout)[0]["cohort_policies"]

@@ -6,7 +6,7 @@ from functools import partial
 
 import streamlit as st
 
-from analysis.persistency import PersistencyOptions
+from analysis.persistency import EXCLUSIONS, PersistencyOptions
 from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t
@@ -25,10 +25,13 @@ with st.expander(t("overview.settings"), expanded=False):
     target25 = right.number_input(t("overview.target", month=25), min_value=0.0, max_value=1.0, value=0.80, step=0.01, format="%.2f", key="overview_target25")
     at = widgets.radio(t("overview.measure_at"), {"N": t("overview.at_n"), "N+1": t("overview.at_n1")}, key="overview_at")
     grain = widgets.select(t("overview.trend_grain"), {g: t(f"overview.grain.{g}") for g in ("quarter", "month", "year")}, key="overview_grain")
+    excluded = widgets.multiselect(
+        t("overview.exclusions"), {e: t(f"report.exclusion.{e}") for e in EXCLUSIONS}, default=list(EXCLUSIONS), key="overview_exclusions"
+    )
 st.caption(t("overview.targets_stated", p13=target13, p25=target25))
 st.info(t("overview.approximation"))
 
-options = PersistencyOptions(months=(13, 25), include_grace=at == "N+1", grace_days=result.preset.grace_days)
+options = PersistencyOptions(months=(13, 25), include_grace=at == "N+1", grace_days=result.preset.grace_days, exclude=frozenset(excluded))
 figures = overview_figures(choice, result, options, {13: target13, 25: target25}, grain)
 if not figures.kpis:
     st.info(t("overview.no_cohorts"))
