@@ -110,6 +110,23 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _survival(args: argparse.Namespace) -> int:
+    from analysis.study import StudyRequest, parse_by, parse_events, study_frame
+    from analysis.survival import km_curves, survival_data
+
+    loaded = load_extract(args.file, preset=_preset(args.mapping), sheet=args.sheet, study_date=args.study_date)
+    by = parse_by(args.by)[:1]
+    events = parse_events(args.event)
+    frame = study_frame(loaded.policies, StudyRequest(by=by)) if by else loaded.policies
+    data = survival_data(frame, events=events, study_date=loaded.study_date, by=list(by))
+    curves = km_curves(data, by=by[0] if by else None)[["cohort", "month", "at_risk", "events", "survival", "lower", "upper"]]
+    if args.format == "json":
+        print(curves.to_json(orient="records", force_ascii=False, double_precision=15))
+    else:
+        sys.stdout.write(curves.to_csv(index=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m analysis``."""
     parser = argparse.ArgumentParser(prog="python -m analysis", description="LapseLens batch commands.")
@@ -163,6 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", required=True, help="the .xlsx to write")
     report.add_argument("--lang", choices=["zh", "en"], default="zh", help="header language")
     report.set_defaults(run=_report)
+
+    survival = commands.add_parser("survival", help="Kaplan–Meier curves by cohort (months since issue)")
+    survival.add_argument("file")
+    survival.add_argument("--mapping", help="mapping preset (TOML)")
+    survival.add_argument("--sheet", help="workbook sheet (default: the first)")
+    survival.add_argument("--study-date", help="override the extract's study date (YYYY-MM-DD)")
+    survival.add_argument("--by", help="cohort column (one), e.g. young_new_earners or channel")
+    survival.add_argument("--event", help="studied statuses, comma-separated (default: lapsed,surrendered,terminated_after_lapse)")
+    survival.add_argument("--format", choices=["csv", "json"], default="csv")
+    survival.set_defaults(run=_survival)
     return parser
 
 

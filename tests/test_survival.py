@@ -1,0 +1,99 @@
+"""Kaplan–Meier from the aggregated table equals lifelines on raw durations; tests between cohorts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import KaplanMeierFitter
+
+from analysis import load_extract, load_preset
+from analysis.study import StudyRequest, study_frame
+from analysis.survival import holm, km_curves, logrank_tests, survival_data, survival_summary
+
+
+def lifelines_curve(data: pd.DataFrame) -> pd.DataFrame:
+    fitter = KaplanMeierFitter().fit(data["duration"], data["event"], entry=data["entry"])
+    table = pd.concat([fitter.survival_function_, fitter.confidence_interval_, fitter.event_table["at_risk"]], axis=1)
+    table.columns = ["survival", "lower", "upper", "at_risk"]
+    return table
+
+
+def assert_same_as_lifelines(data: pd.DataFrame, by: str | None) -> None:
+    curves = km_curves(data, by=by)
+    for cohort, curve in curves.groupby("cohort"):
+        subset = data if by is None else data[data[by].astype(str) == cohort]
+        reference = lifelines_curve(subset)
+        mine = curve.set_index("month")
+        assert np.array_equal(mine.index.to_numpy(), reference.index.to_numpy())
+        np.testing.assert_allclose(mine["survival"], reference["survival"], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(mine["lower"], reference["lower"], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(mine["upper"], reference["upper"], rtol=0, atol=1e-10)
+        assert mine["at_risk"].tolist() == reference["at_risk"].tolist()
+
+
+def test_fast_path_equals_lifelines_on_the_sample_by_cohort(root) -> None:
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    frame = study_frame(loaded.policies, StudyRequest(by=("young_new_earners",)))
+    data = survival_data(frame, study_date=loaded.study_date, by=["young_new_earners"])
+    assert_same_as_lifelines(data, "young_new_earners")
+
+
+def test_fast_path_equals_lifelines_on_the_us_agency_book(root, shared_data) -> None:
+    loaded = load_extract(shared_data / "uslapseagent.csv", preset=load_preset(root / "data" / "presets" / "uslapseagent.toml"))
+    data = survival_data(loaded.policies, study_date=loaded.study_date, by=["premium.frequency"])
+    assert_same_as_lifelines(data, None)
+    assert_same_as_lifelines(data, "premium.frequency")
+
+
+def test_late_entry_is_left_truncation_and_matches_lifelines(root) -> None:
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    data = survival_data(loaded.policies, study_date=loaded.study_date, study_start=pd.Timestamp("2023-01-01"))
+    assert (data["entry"] > 0).any()
+    assert_same_as_lifelines(data, None)
+
+
+def test_curves_start_at_one_never_rise_and_hold_their_band(root) -> None:
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    curves = km_curves(survival_data(loaded.policies, study_date=loaded.study_date))
+    first = curves.iloc[0]
+    assert first["month"] == 0 and first["survival"] == 1 - first["events"] / first["at_risk"]  # 1 unless exits on day 0
+    assert (np.diff(curves["survival"]) <= 1e-15).all()
+    assert ((curves["lower"] <= curves["survival"] + 1e-12) & (curves["survival"] <= curves["upper"] + 1e-12)).all()
+
+
+def test_young_new_earners_sit_below_the_rest_and_the_log_rank_test_says_so(root) -> None:
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    frame = study_frame(loaded.policies, StudyRequest(by=("young_new_earners",)))
+    data = survival_data(frame, study_date=loaded.study_date, by=["young_new_earners"])
+    summary = survival_summary(km_curves(data, by="young_new_earners")).set_index("cohort")
+    assert summary.loc["in", "survival_25"] < summary.loc["rest", "survival_25"] - 0.05
+    assert summary.loc["in", "rmst"] < summary.loc["rest", "rmst"]
+    overall, pairs = logrank_tests(data, by="young_new_earners")
+    assert overall.loc[0, "p_value"] < 1e-6
+    assert len(pairs) == 1
+
+
+def test_survival_at_13_months_is_close_to_p13_on_the_us_book(root, shared_data) -> None:
+    # ../shared/data/README.md: persistency at month 13 ≈ 90.6 % with deaths censored.
+    loaded = load_extract(shared_data / "uslapseagent.csv", preset=load_preset(root / "data" / "presets" / "uslapseagent.toml"))
+    summary = survival_summary(km_curves(survival_data(loaded.policies, study_date=loaded.study_date)))
+    assert summary.loc[0, "survival_13"] == pytest.approx(0.906, abs=0.005)
+    assert summary.loc[0, "survival_25"] == pytest.approx(0.843, abs=0.005)
+
+
+def test_holm_adjustment_hand_worked() -> None:
+    # p = 0.01, 0.04, 0.03 → sorted 0.01×3 = 0.03, 0.03×2 = 0.06, 0.04×1 = 0.04 → monotone 0.06.
+    np.testing.assert_allclose(holm(np.array([0.01, 0.04, 0.03])), [0.03, 0.06, 0.06])
+
+
+def test_cli_survival_prints_the_curve_table(root) -> None:
+    import io
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "analysis", "survival", "data/sample_policies.csv", "--by", "channel"], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(io.StringIO(done.stdout))
+    assert table.columns.tolist() == ["cohort", "month", "at_risk", "events", "survival", "lower", "upper"]
+    assert {"个险", "银保"} <= set(table["cohort"])
