@@ -28,6 +28,7 @@ pages = [
     st.Page("views/data.py", title=t("nav.data"), icon=":material/upload_file:", url_path="data", default=True),
     st.Page("views/overview.py", title=t("nav.overview"), icon=":material/monitoring:", url_path="overview"),
     st.Page("views/cohorts.py", title=t("nav.cohorts"), icon=":material/groups:", url_path="cohorts"),
+    st.Page("views/survival.py", title=t("nav.survival"), icon=":material/show_chart:", url_path="survival"),
 ]
 st.navigation(pages).run()
 

@@ -223,3 +223,22 @@ def holm(p_values: np.ndarray) -> np.ndarray:
         running = max(running, (m - rank) * p[i])
         adjusted[i] = min(1.0, running)
     return adjusted
+
+
+def at_risk_table(curves: pd.DataFrame, ticks: Sequence[float]) -> pd.DataFrame:
+    """Numbers at risk under the plot: cohort × tick month (policies still under observation at that month)."""
+    rows = {}
+    for cohort, curve in curves.groupby("cohort", sort=False):
+        times = curve["month"].to_numpy()
+        risk = curve["at_risk"].to_numpy()
+        values = []
+        for tick in ticks:
+            i = np.searchsorted(times, tick, side="left")
+            values.append(int(risk[i]) if i < len(times) else 0)
+        rows[cohort] = values
+    return pd.DataFrame(rows, index=pd.Index(list(ticks), name="month")).T
+
+
+def format_p(p: float) -> str:
+    """A p-value as people write it: ``< 0.001`` or ``= 0.023``."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"

@@ -70,3 +70,19 @@ def funnel(stages: list[str], values: list[int]) -> go.Figure:
     figure = go.Figure(go.Funnel(y=stages, x=values, textinfo="value+percent initial"))
     figure.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return figure
+
+
+def survival_curves(curves: pd.DataFrame, *, unit: float, x_title: str, y_title: str, labels: dict[str, str] | None = None) -> go.Figure:
+    """Kaplan–Meier step curves with their confidence bands; ``unit`` divides months (12 for years)."""
+    figure = go.Figure()
+    for i, (name, curve) in enumerate(curves.groupby("cohort", sort=False)):
+        colour = PALETTE[i % len(PALETTE)]
+        label = (labels or {}).get(str(name), str(name))
+        x = (curve["month"] / unit).tolist()
+        figure.add_trace(go.Scatter(x=x + x[::-1], y=curve["upper"].tolist() + curve["lower"].tolist()[::-1], fill="toself", mode="lines",
+                                    fillcolor=_rgba(colour, 0.15), line={"width": 0, "shape": "hv"}, hoverinfo="skip", showlegend=False, legendgroup=label))
+        figure.add_trace(go.Scatter(x=x, y=curve["survival"], mode="lines", name=label, line={"color": colour, "shape": "hv"}, legendgroup=label,
+                                    hovertemplate="%{x:.1f}: %{y:.1%}<extra>" + label + "</extra>"))
+    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%", margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                         legend={"orientation": "h", "y": -0.2}, hovermode="x unified")
+    return figure

@@ -193,3 +193,20 @@ def test_persistency_overview(page: Page, app_url: str, screenshot_dir: Path, tm
     snap(page, screenshot_dir / "07_overview_en.png")
     assert_no_errors(page)
     assert page_errors == [], page_errors
+
+
+@pytest.mark.browser
+def test_survival_curves(page: Page, app_url: str, screenshot_dir: Path) -> None:
+    """The Survival page draws the curves and states the log-rank result."""
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.goto(f"{app_url}/survival")
+    page.wait_for_selector(".js-plotly-plot")
+    wait_idle(page)
+    page.get_by_test_id("stSelectbox").filter(has_text="按分群").locator("input").click()
+    page.get_by_role("option", name="刚入职场的年轻客户", exact=True).click()
+    wait_idle(page)
+    expect(page.get_by_test_id("stMain")).to_contain_text("刚入职场的年轻客户的失效风险显著高于其他客户")
+    snap(page, screenshot_dir / "08_survival_zh.png")
+    assert_no_errors(page)
+    assert page_errors == [], page_errors

@@ -1,0 +1,99 @@
+"""Survival curves: Kaplan–Meier by cohort, numbers at risk, summary, and log-rank tests in plain words."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+
+import numpy as np
+import streamlit as st
+
+from analysis.cohorts import YOUNG_NEW_EARNERS, cohort_from_dict
+from analysis.export import write_workbook
+from analysis.schema import STATUSES, VOLUNTARY_EXITS
+from analysis.survival import at_risk_table, format_p
+from ui import charts, widgets
+from ui import datasets as ds
+from ui.i18n import language, t
+from ui.survival import survival_result
+from ui.tables import cohort_dimensions, column_config, translate_columns
+
+st.title(t("survival.title"))
+st.caption(t("survival.caption"))
+
+choice, result = ds.active_result()
+policies = result.policies
+named = YOUNG_NEW_EARNERS
+definition = st.session_state.get("cohort_named_definition")
+if definition:
+    try:
+        named = cohort_from_dict(json.loads(definition))
+    except ValueError:  # the Cohort explorer shows the error; fall back to the preset here
+        named = YOUNG_NEW_EARNERS
+named_ok = all(c.column in policies.columns for c in named.conditions)
+dimensions = {k: v for k, v in cohort_dimensions(policies, named if named_ok else None).items() if k != "policy_year"}
+
+left, middle, right = st.columns(3)
+with left:
+    by = widgets.select(t("survival.by"), {"": t("survival.whole_book")} | dimensions, key="survival_by")
+with middle:
+    unit = widgets.radio(t("survival.unit"), {"months": t("survival.months"), "years": t("survival.years")}, key="survival_unit")
+    horizon = st.number_input(t("survival.horizon"), min_value=6, max_value=240, value=60, step=6, key="survival_horizon")
+with right:
+    events = widgets.multiselect(
+        t("cohort.events"), {s: t(f"status.{s}") for s in STATUSES if s not in ("in_force", "unmapped")}, default=sorted(VOLUNTARY_EXITS), key="survival_events"
+    )
+if not events:
+    st.info(t("cohort.no_events"))
+    st.stop()
+
+outcome = survival_result(choice, result, by or None, frozenset(events), (named,) if named_ok else (), float(horizon))
+if outcome.curves.empty:
+    st.info(t("cohort.empty"))
+    st.stop()
+
+labels = {"in": named.label(language()), "rest": t("cohort.rest"), "all": t("survival.whole_book")}
+scale = 12.0 if unit == "years" else 1.0
+x_title = t("survival.years") if unit == "years" else t("survival.months")
+st.plotly_chart(charts.survival_curves(outcome.curves, unit=scale, x_title=x_title, y_title=t("survival.survival"), labels=labels), key="survival_plot")
+
+last = float(outcome.curves["month"].max())
+ticks = list(np.arange(0, last + 1e-9, 12.0))
+risk = at_risk_table(outcome.curves, ticks)
+risk.index = [labels.get(str(i), str(i)) for i in risk.index]
+risk.columns = [f"{c / scale:g}" for c in risk.columns]
+st.caption(t("survival.at_risk"))
+st.dataframe(risk, width="stretch")
+
+# --- tests in plain words -----------------------------------------------------------------
+if outcome.overall is not None and outcome.pairwise is not None:
+    st.subheader(t("survival.tests"))
+    p_all = float(outcome.overall.loc[0, "p_value"])
+    st.markdown(t("survival.overall_sentence", p=format_p(p_all), significant=t("survival.differ") if p_all < 0.05 else t("survival.no_difference")))
+    rmst = outcome.summary.set_index("cohort")["rmst"]
+    for row in outcome.pairwise.itertuples(index=False):
+        a, b = str(row.cohort_a), str(row.cohort_b)
+        worse, better = (a, b) if rmst.get(a, np.nan) < rmst.get(b, np.nan) else (b, a)
+        key = "survival.pair_higher" if row.p_holm < 0.05 else "survival.pair_not_significant"
+        st.markdown("- " + t(key, worse=labels.get(worse, worse), better=labels.get(better, better), p=format_p(float(row.p_holm))))
+    st.caption(t("survival.tests_help"))
+
+st.subheader(t("survival.summary"))
+summary = outcome.summary.assign(cohort=outcome.summary["cohort"].map(lambda c: labels.get(str(c), str(c)))).rename(columns={"cohort": "group"})
+summary_view = translate_columns(summary)
+st.dataframe(summary_view, hide_index=True, width="stretch", column_config=column_config(summary_view) | {
+    t(f"col.survival_{m}"): st.column_config.NumberColumn(t(f"col.survival_{m}"), format="percent") for m in (13, 25, 37, 61)
+})
+st.caption(t("survival.summary_help", horizon=int(horizon)))
+
+curve_view = translate_columns(outcome.curves.assign(cohort=outcome.curves["cohort"].map(lambda c: labels.get(str(c), str(c)))).rename(columns={"cohort": "group"}))
+sheets = {t("survival.sheet_curves"): curve_view, t("survival.summary"): summary_view}
+if outcome.pairwise is not None:
+    sheets[t("survival.tests")] = translate_columns(outcome.pairwise)
+st.download_button(
+    t("survival.download"),
+    data=partial(write_workbook, sheets),
+    file_name="survival.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="survival_download",
+)
