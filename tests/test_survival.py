@@ -97,3 +97,44 @@ def test_cli_survival_prints_the_curve_table(root) -> None:
     table = pd.read_csv(io.StringIO(done.stdout))
     assert table.columns.tolist() == ["cohort", "month", "at_risk", "events", "survival", "lower", "upper"]
     assert {"个险", "银保"} <= set(table["cohort"])
+
+
+def test_cox_recovers_the_sample_true_effects_with_the_right_sign(root) -> None:
+    from analysis.survival import fit_cox
+
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    frame = study_frame(loaded.policies, StudyRequest(by=("young_new_earners", "channel", "auto_debit")))
+    data = survival_data(frame, study_date=loaded.study_date, by=["young_new_earners", "channel", "auto_debit"])
+    cox = fit_cox(data, ["young_new_earners", "channel", "auto_debit"])
+    hr = cox.hazard_ratios.set_index(["covariate", "level"])["hazard_ratio"]
+    # data/README.md: young new earners ×1.8 on lapse (×1.3 on surrender), no auto-debit ×1.7 on
+    # lapse, telemarketing ×1.5 and internet ×1.3 on both decrements: all above 1 here.
+    assert hr[("young_new_earners", "in")] > 1.3
+    assert hr[("auto_debit", "False")] > 1.3
+    assert hr[("channel", "电销")] > 1.2 and hr[("channel", "互联网")] > 1.1
+    assert set(cox.hazard_ratios["reference"]) >= {"rest", "个险", "True"}
+    assert cox.policies_used == cox.policies_total == len(data)
+    assert set(cox.ph_test.columns) == {"covariate", "level", "test_statistic", "p_value", "violated"}
+
+
+def test_cox_samples_large_books_and_states_it(root) -> None:
+    from analysis.survival import fit_cox
+
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    data = survival_data(loaded.policies, study_date=loaded.study_date, by=["channel"])
+    cox = fit_cox(data, ["channel"], sample=5000)
+    assert (cox.policies_used, cox.policies_total) == (5000, len(data))
+
+
+def test_cumulative_incidences_add_up_to_all_exits(root) -> None:
+    from analysis.survival import cumulative_incidence
+
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    cif = cumulative_incidence(loaded.policies, study_date=loaded.study_date)
+    assert set(cif["cause"]) == {"lapse", "surrender", "death"}
+    events = frozenset({"lapsed", "terminated_after_lapse", "surrendered", "death_claim"})
+    all_exits = km_curves(survival_data(loaded.policies, events=events, study_date=loaded.study_date))
+    at = 60.0
+    total = sum(float(c.loc[c["month"] <= at, "incidence"].iloc[-1]) for _, c in cif.groupby("cause"))
+    survival = float(all_exits.loc[all_exits["month"] <= at, "survival"].iloc[-1])
+    assert total == pytest.approx(1 - survival, abs=0.01)

@@ -86,3 +86,25 @@ def survival_curves(curves: pd.DataFrame, *, unit: float, x_title: str, y_title:
     figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%", margin={"l": 10, "r": 10, "t": 30, "b": 10},
                          legend={"orientation": "h", "y": -0.2}, hovermode="x unified")
     return figure
+
+
+def forest_plot(hazard_ratios: pd.DataFrame, *, labels: list[str], x_title: str) -> go.Figure:
+    """Hazard ratios with 95 % intervals on a log axis, 1 marked."""
+    figure = go.Figure(go.Scatter(
+        x=hazard_ratios["hazard_ratio"], y=labels, mode="markers",
+        error_x={"type": "data", "symmetric": False, "array": hazard_ratios["upper"] - hazard_ratios["hazard_ratio"], "arrayminus": hazard_ratios["hazard_ratio"] - hazard_ratios["lower"]},
+        marker={"color": PALETTE[0], "size": 9}, hovertemplate="%{y}: %{x:.2f}<extra></extra>",
+    ))
+    figure.add_vline(x=1.0, line={"color": "#7f8c8d", "dash": "dot"})
+    figure.update_layout(xaxis_type="log", xaxis_title=x_title, margin={"l": 10, "r": 10, "t": 30, "b": 10}, height=120 + 32 * len(labels), yaxis={"autorange": "reversed"})
+    return figure
+
+
+def incidence_curves(incidence: pd.DataFrame, *, names: dict[str, str], x_title: str, y_title: str) -> go.Figure:
+    """Cumulative incidence by cause (Aalen–Johansen)."""
+    figure = go.Figure()
+    for i, (cause, curve) in enumerate(incidence.groupby("cause", sort=False)):
+        colour = PALETTE[i % len(PALETTE)]
+        figure.add_trace(go.Scatter(x=curve["month"], y=curve["incidence"], mode="lines", name=names.get(str(cause), str(cause)), line={"color": colour, "shape": "hv"}))
+    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%", margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": -0.2})
+    return figure

@@ -10,7 +10,7 @@ import streamlit as st
 from analysis import LoadResult
 from analysis.cohorts import NamedCohort
 from analysis.study import StudyRequest, study_frame
-from analysis.survival import km_curves, logrank_tests, survival_data, survival_summary
+from analysis.survival import CoxResult, cumulative_incidence, fit_cox, km_curves, logrank_tests, survival_data, survival_summary
 from ui.state import DataSetChoice
 from ui.study import dataset_key
 
@@ -40,3 +40,26 @@ def _survival(key: str, by: str | None, events: frozenset[str], named: tuple[Nam
 def survival_result(choice: DataSetChoice, result: LoadResult, by: str | None, events: frozenset[str], named: tuple[NamedCohort, ...], horizon: float) -> SurvivalResult:
     """Kaplan–Meier curves, summary and log-rank tests (cached by data set and options)."""
     return _survival(dataset_key(choice), by, events, named, horizon, result)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _cox(key: str, covariates: tuple[str, ...], strata: tuple[str, ...], events: frozenset[str], named: tuple[NamedCohort, ...], _result: LoadResult) -> CoxResult:
+    columns = tuple(dict.fromkeys([*covariates, *strata]))
+    frame = study_frame(_result.policies, StudyRequest(by=columns, named=named))
+    data = survival_data(frame, events=events, study_date=_result.study_date, by=list(columns))
+    return fit_cox(data, covariates, strata=strata)
+
+
+def cox_result(choice: DataSetChoice, result: LoadResult, covariates: tuple[str, ...], strata: tuple[str, ...], events: frozenset[str], named: tuple[NamedCohort, ...]) -> CoxResult:
+    """A Cox model on the chosen covariates (cached)."""
+    return _cox(dataset_key(choice), covariates, strata, events, named, result)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _incidence(key: str, _result: LoadResult) -> pd.DataFrame:
+    return cumulative_incidence(_result.policies, study_date=_result.study_date)
+
+
+def incidence(choice: DataSetChoice, result: LoadResult) -> pd.DataFrame:
+    """Aalen–Johansen cumulative incidence of lapse, surrender and death (cached)."""
+    return _incidence(dataset_key(choice), result)

@@ -15,7 +15,7 @@ from analysis.survival import at_risk_table, format_p
 from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t
-from ui.survival import survival_result
+from ui.survival import cox_result, incidence, survival_result
 from ui.tables import cohort_dimensions, column_config, translate_columns
 
 st.title(t("survival.title"))
@@ -97,3 +97,42 @@ st.download_button(
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="survival_download",
 )
+
+# --- Cox proportional hazards ---------------------------------------------------------------
+st.subheader(t("survival.cox"))
+st.caption(t("survival.cox_help"))
+covariate_options = {k: v for k, v in dimensions.items() if k not in ("issue_month", "issue_quarter")} | (
+    {"age": t("canon.age")} if "age" in policies.columns else {}
+)
+default_covariates = [c for c in (named.key, "channel", "auto_debit", "payment_frequency") if c in covariate_options]
+covariates = widgets.multiselect(t("survival.covariates"), covariate_options, default=default_covariates, key="survival_covariates")
+strata = widgets.multiselect(t("survival.strata"), {c: covariate_options[c] for c in covariates}, default=[], key="survival_strata")
+fit_columns = tuple(c for c in covariates if c not in strata)
+if fit_columns:
+    with st.spinner(t("survival.fitting")):
+        cox = cox_result(choice, result, fit_columns, tuple(strata), frozenset(events), (named,) if named_ok else ())
+    hr = cox.hazard_ratios
+    names = [f"{covariate_options.get(c, c)}{' = ' + labels.get(lv, lv) if lv else ''}" for c, lv in zip(hr["covariate"], hr["level"])]
+    st.plotly_chart(charts.forest_plot(hr, labels=names, x_title=t("survival.hazard_ratio")), key="survival_forest")
+    hr_view = translate_columns(hr.assign(covariate=hr["covariate"].map(lambda c: covariate_options.get(c, c)), level=hr["level"].map(lambda v: labels.get(v, v)), reference=hr["reference"].map(lambda v: labels.get(v, v))))
+    st.dataframe(hr_view, hide_index=True, width="stretch", column_config=column_config(hr_view))
+    st.caption(t("survival.sample", used=cox.policies_used, total=cox.policies_total, c=cox.concordance))
+    violated = cox.ph_test[cox.ph_test["violated"]]
+    if cox.ph_test.empty:
+        st.caption(t("survival.ph_unavailable"))
+    elif len(violated):
+        st.warning(t("survival.ph_warning", names=", ".join(sorted({covariate_options.get(c, c) for c in violated["covariate"]}))))
+    else:
+        st.success(t("survival.ph_ok"))
+else:
+    st.info(t("survival.no_covariates"))
+
+# --- competing risks ----------------------------------------------------------------------
+st.subheader(t("survival.cif"))
+st.caption(t("survival.cif_help"))
+cif = incidence(choice, result)
+if not cif.empty:
+    st.plotly_chart(
+        charts.incidence_curves(cif, names={c: t(f"survival.cause.{c}") for c in ("lapse", "surrender", "death")}, x_title=t("survival.months"), y_title=t("survival.incidence")),
+        key="survival_cif",
+    )
