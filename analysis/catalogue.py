@@ -415,6 +415,8 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "kind.date_order": {"zh": "日期先后矛盾", "en": "dates out of order"},
     "kind.status_corrected": {"zh": "状态已更正", "en": "status corrected"},
     "kind.reinstated_without_lapse": {"zh": "复效但无失效记录", "en": "reinstated without a lapse"},
+    "kind.exit_without_date": {"zh": "已终止但无日期", "en": "exit without a date"},
+    "detail.exit_without_date": {"zh": "状态“{value}”没有状态日期、失效日期或交至日期，无法确定终止时间", "en": ""},
     "kind.after_study_date": {"zh": "生效日晚于统计截止日", "en": "issued after the study date"},
     "kind.duplicate": {"zh": "完全重复行", "en": "exact duplicate"},
     "kind.conflicting_duplicate": {"zh": "保单号重复且内容冲突", "en": "conflicting duplicate"},
@@ -520,6 +522,20 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "en": "Column {column} has {count} values and none is a date, e.g. '{example}' (row {row}). Map another column to the issue date or fix the export's date format.",
     },
     "error.bad_preset": {"zh": "映射方案有误：{detail}", "en": "The mapping preset is not valid: {detail}"},
+    "error.preset_column_missing": {
+        "zh": "映射方案把 {canonical} 映射到“{column}”，但文件中没有这一列。请选择正确的映射方案或修改字段映射。",
+        "en": "The mapping preset maps {canonical} to '{column}', but the file has no such column. Choose the right preset or edit the mapping.",
+    },
+    "error.bad_study_date": {"zh": "统计截止日“{value}”不是日期（应为 YYYY-MM-DD），或数据中没有任何有效日期。", "en": "The study date '{value}' is not a date (expected YYYY-MM-DD), or the data has no valid date."},
+    "error.missing_column": {"zh": "数据中没有“{column}”这一列。", "en": "The data has no column '{column}'."},
+    "error.bad_expected": {
+        "zh": "预期失效率表不可用（{detail}）：应为 CSV，含 period 与 expected_rate 两列（数字），可另加分组列。",
+        "en": "The expected basis cannot be used ({detail}): it should be a CSV with numeric period and expected_rate columns, optionally a grouping column.",
+    },
+    "error.bad_cohort": {"zh": "分群定义有误：{detail}", "en": "The cohort definition is not valid: {detail}"},
+    "error.bad_option": {"zh": "选项有误：{detail}", "en": "An option is not valid: {detail}"},
+    "error.bad_csv": {"zh": "CSV 文件无法拆分成列：{detail}", "en": "The CSV file could not be split into columns: {detail}"},
+    "error.unreadable": {"zh": "文件无法读取：{detail}", "en": "The file cannot be read: {detail}"},
     "error.no_such_sheet": {"zh": "工作簿中没有工作表“{sheet}”；现有：{sheets}。", "en": "The workbook has no sheet '{sheet}'; its sheets are {sheets}."},
 }
 

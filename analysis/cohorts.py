@@ -186,8 +186,9 @@ def quantile_band(values: pd.Series, quantiles: int = 4) -> pd.Series:
     """Numeric values cut at their quantiles (quartiles by default), labelled with the ranges."""
     numbers = pd.to_numeric(values, errors="coerce")
     cuts = np.unique(np.nanquantile(numbers.to_numpy(dtype=float), np.linspace(0, 1, quantiles + 1))) if numbers.notna().any() else np.array([])
-    if len(cuts) < 2:
-        return pd.Series(pd.Categorical([None] * len(values)), index=values.index)
+    if len(cuts) < 2:  # one distinct value (or none): one band, not an empty categorical
+        label = _num(float(cuts[0])) if len(cuts) else "—"
+        return pd.Series(np.where(numbers.notna(), label, None), index=values.index, dtype="string")
     labels = [f"{_num(a)}–{_num(b)}" for a, b in zip(cuts[:-1], cuts[1:])]
     return pd.cut(numbers, bins=list(cuts), labels=labels, include_lowest=True, duplicates="drop")
 

@@ -170,7 +170,16 @@ def exposures(
         raise ExtractError(f"No column {missing[0]!r} in the policies; columns are {', '.join(map(str, policies.columns))}.", code="missing_column", column=missing[0])
     end_day = np.datetime64(pd.Timestamp(spec.study_end if spec.study_end is not None else study_date).date(), "D")
     issue = as_days(policies[S.ISSUE_DATE])
-    start_day = np.datetime64(pd.Timestamp(spec.study_start).date(), "D") if spec.study_start is not None else issue.min()
+    empty = pd.DataFrame(columns=[*by, "period", "exposure", "events", *(f"exposure_{w}" for w in weights), *(f"events_{w}" for w in weights)])
+    if len(issue) == 0 or np.isnat(issue).all():
+        return empty
+    if spec.study_start is not None and pd.Timestamp(spec.study_start) > pd.Timestamp(end_day):
+        raise ExtractError(
+            f"The study window starts ({pd.Timestamp(spec.study_start).date()}) after it ends ({pd.Timestamp(end_day).date()}).",
+            code="bad_option",
+            detail="study window",
+        )
+    start_day = np.datetime64(pd.Timestamp(spec.study_start).date(), "D") if spec.study_start is not None else np.nanmin(issue)
     exit_day, is_event = event_dates(policies, spec.events)
     window_end = end_day + DAY  # first day after the study
     after_window = ~np.isnat(exit_day) & (exit_day > end_day)
@@ -180,6 +189,8 @@ def exposures(
     entry = np.maximum(issue, start_day)
     alive = stop > entry
     keep = alive & ~np.isnat(issue)
+    if not keep.any():
+        return empty
     frame_codes, cohorts = cohort_codes(policies, by)
     issue, entry, stop, is_event = issue[keep], entry[keep], stop[keep], is_event[keep]
     codes = frame_codes[keep]
@@ -194,8 +205,8 @@ def exposures(
     first_part = np.where(same, (stop - entry).astype(np.int64), (e_end - entry).astype(np.int64)) / e_len
     last_part = np.where(same, 0.0, (stop - x_start).astype(np.int64) / x_len)
     if spec.basis == "initial":
-        # The event's period counts whole; a late entrant's first period stays partial
-        # only when it is not the event's period.
+        # The event's period counts whole ("full-year credit", DOMAIN.md §2.2; "gets the full
+        # period" in the issue; actxps does the same), also for a policy that entered it late.
         first_part = np.where(is_event & same, 1.0, first_part)
         last_part = np.where(is_event & ~same, 1.0, last_part)
 

@@ -288,6 +288,8 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     for probe in probe_columns:
         footer |= footer_rows(cells[probe])
     footer &= ~all_blank
+    if S.ISSUE_DATE in mapping:  # a real policy row has an issue date, whatever its first cell says
+        footer &= blank_mask(cells[mapping[S.ISSUE_DATE].source]).to_numpy(dtype=bool)
     for row in raw.rows[all_blank]:
         skipped.append((int(row), "blank row"))
     for row in raw.rows[footer]:
@@ -558,9 +560,6 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
             detail="status {value} with a reinstatement date: counted as reinstated (in force after a lapse)",
         )
         status = status.where(~in_force_again, S.REINSTATED)
-        if S.LAPSE_DATE in out:
-            no_lapse = (status == S.REINSTATED).fillna(False) & out[S.LAPSE_DATE].isna() & (S.PAID_TO_DATE not in out)
-            ledger.add(no_lapse, column=label(S.REINSTATEMENT_DATE), kind="reinstated_without_lapse", action=FLAGGED, detail="reinstated but no lapse date is recorded; the lapse episode cannot be placed in time")
         out[S.STATUS] = status
 
     # lapse date: the suspension date of lapsed, terminated-after-lapse and reinstated policies
@@ -574,12 +573,37 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
             derived_lapse = derived_lapse.where(~terminated, out[S.STATUS_DATE] - years)
     if S.PAID_TO_DATE in out:
         from_ptd = out[S.PAID_TO_DATE] + grace + pd.Timedelta(days=1)
-        lapsing = status.isin([S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.REINSTATED]).fillna(False) & derived_lapse.isna()
+        # Not for reinstated policies: their paid-to date moved on after the reinstatement.
+        lapsing = status.isin([S.LAPSED, S.TERMINATED_AFTER_LAPSE]).fillna(False) & derived_lapse.isna()
         derived_lapse = derived_lapse.where(~lapsing, from_ptd)
     fill = lapse.isna() & derived_lapse.notna() & status.isin([S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.REINSTATED]).fillna(False)
     if fill.any() or S.LAPSE_DATE in out:
         out[S.LAPSE_DATE] = lapse.where(~fill, derived_lapse)
         ledger.note(S.LAPSE_DATE, "derived", int(fill.sum()), f"lapse (suspension) date taken from the status date, or paid-to date + {preset.grace_days} days grace + 1")
+    lapse_now = out.get(S.LAPSE_DATE, pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]"))
+    no_lapse = (status == S.REINSTATED).fillna(False) & lapse_now.isna()
+    ledger.add(
+        no_lapse,
+        column=label(S.STATUS),
+        kind="reinstated_without_lapse",
+        action=FLAGGED,
+        detail="reinstated but no lapse date is recorded: the lapse episode cannot be placed in time and is not counted as a lapse",
+    )
+    # 1.1: an exit needs a date, or every study would count the policy as still in force.
+    exit_day = out.get(S.STATUS_DATE, pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]"))
+    exit_day = exit_day.where(~status.isin([S.LAPSED, S.TERMINATED_AFTER_LAPSE]).fillna(False), lapse_now.fillna(exit_day))
+    exited = status.isin([S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.SURRENDERED, S.DEATH_CLAIM, S.MATURED, S.FREE_LOOK_CANCELLED]).fillna(False)
+    undated = exited & exit_day.isna()
+    if S.OBSERVED_TO in out:
+        undated &= out[S.OBSERVED_TO].isna()
+    ledger.add(
+        undated,
+        column=label(S.STATUS),
+        kind="exit_without_date",
+        action=REJECTED,
+        value=out[S.STATUS_RAW],
+        detail="status {value} has no status, lapse or paid-to date, so the exit cannot be placed in time",
+    )
 
     # --- assemble ----------------------------------------------------------------
     attributes: list[str] = []

@@ -93,10 +93,13 @@ def lapse_rates(
             work = work.merge(basis, on=list(expected_keys), how="left")
         exposure_column = f"exposure_{weight}" if weight else "exposure"
         work["expected"] = work[exposure_column] * work["expected_rate"]
-    sums = ["exposure", "events"] + ([f"exposure_{weight}", f"events_{weight}"] if weight else []) + (["expected"] if expected is not None else [])
+        # A/E compares the actual events of the cells the basis covers with their expectation.
+        work["actual_for_ae"] = (work[f"events_{weight}"] if weight else work["events"]).where(work["expected"].notna())
+    sums = ["exposure", "events"] + ([f"exposure_{weight}", f"events_{weight}"] if weight else []) + (["expected", "actual_for_ae"] if expected is not None else [])
     if weight and f"exposure_{weight}" not in work.columns:
         raise ExtractError(f"The exposure table has no weight {weight!r}; compute it with weights=[{weight!r}].", code="bad_option", detail=weight)
-    grouped = work.groupby([*by, "period"], observed=True, dropna=False, sort=True)[sums].sum().reset_index()
+    grouped = work.groupby([*by, "period"], observed=True, dropna=False, sort=True)[sums].sum(min_count=1).reset_index()
+    grouped[["exposure", "events"]] = grouped[["exposure", "events"]].fillna(0)
     return _with_rates(grouped, weight=weight)
 
 
@@ -120,18 +123,21 @@ def _with_rates(grouped: pd.DataFrame, *, weight: str | None) -> pd.DataFrame:
     out["low_credibility"] = out["credibility"] < LOW_CREDIBILITY
     if "expected" in out:
         with np.errstate(divide="ignore", invalid="ignore"):
-            actual = out[f"events_{weight}"] if weight else out["events"]
-            out["ae"] = np.where(out["expected"] > 0, actual / out["expected"], np.nan)
+            out["ae"] = np.where(out["expected"] > 0, out["actual_for_ae"] / out["expected"], np.nan)
+        out = out.drop(columns="actual_for_ae")
     return out
 
 
 def rate_totals(rates: pd.DataFrame, *, by: Sequence[str] = (), weight: str | None = None) -> pd.DataFrame:
     """All periods together per cohort: the same sums regrouped, with their own rates and intervals."""
-    sums = [c for c in ["exposure", "events", f"exposure_{weight}" if weight else "", f"events_{weight}" if weight else "", "expected"] if c and c in rates]
+    work = rates.copy()
+    if "expected" in work:
+        work["actual_for_ae"] = (work[f"events_{weight}"] if weight else work["events"]).where(work["expected"].notna())
+    sums = [c for c in ["exposure", "events", f"exposure_{weight}" if weight else "", f"events_{weight}" if weight else "", "expected", "actual_for_ae"] if c and c in work]
     if by:
-        grouped = rates.groupby(list(by), observed=True, dropna=False)[sums].sum().reset_index()
+        grouped = work.groupby(list(by), observed=True, dropna=False)[sums].sum(min_count=1).reset_index()
     else:
-        grouped = rates[sums].sum().to_frame().T
+        grouped = work[sums].sum(min_count=1).to_frame().T
     grouped["period"] = "all"
     return _with_rates(grouped, weight=weight)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.catalogue import column_label, translate
+from analysis.cohorts import YOUNG_NEW_EARNERS
 from analysis.export import write_workbook
 from analysis.ingest import LoadResult
 from analysis.overview import collections_funnel, league_table, persistency_kpis, persistency_trend, persistency_triangle, status_snapshot
@@ -93,9 +94,10 @@ def report_sheets(
     if funnel is not None:
         funnel["stage"] = funnel["stage"].map(lambda k: tr(f"overview.stage.{k}"))
         sheets[tr("report.sheet.funnel")] = funnel.rename(columns={"stage": tr("report.stage"), "policies": column_label("policies", lang)})
-    study_result = run_study(policies, StudyRequest(by=("young_new_earners",)), study_date=study)
+    has_named = all(c.column in policies.columns for c in YOUNG_NEW_EARNERS.conditions)
+    study_result = run_study(policies, StudyRequest(by=("young_new_earners",) if has_named else ()), study_date=study)
     labels = {"in": tr("col.young_new_earners"), "rest": tr("cohort.rest")}
-    for name, frame in ((tr("report.sheet.cohort_totals"), study_result.totals.drop(columns="period")), (tr("report.sheet.cohort_detail"), study_result.rates)):
+    for name, frame in ((tr("report.sheet.cohort_totals"), study_result.totals.drop(columns="period", errors="ignore")), (tr("report.sheet.cohort_detail"), study_result.rates)):
         if "young_new_earners" in frame:
             frame = frame.assign(young_new_earners=frame["young_new_earners"].map(lambda v: labels.get(str(v), v)))
         sheets[name] = _headers(frame, lang)

@@ -73,7 +73,10 @@ def run_study(policies: pd.DataFrame, request: StudyRequest, *, study_date: pd.T
     )
     weights = [request.weight] if request.weight else []
     table = exposures(used, by=by, spec=spec, study_date=study_date, weights=weights)
-    basis: pd.DataFrame | float | None = expected if expected is not None else request.expected_rate
+    flat = request.expected_rate
+    if flat is not None and request.period == "policy_month":
+        flat = 1 - (1 - flat) ** (1 / 12)  # the flat assumption is annual; the periods are months
+    basis: pd.DataFrame | float | None = expected if expected is not None else flat
     keys = ("period", *(c for c in (expected.columns if expected is not None else []) if c in by))
     rates = lapse_rates(table, by=by, weight=request.weight, expected=basis, expected_keys=keys)
     totals = rate_totals(rates, by=by, weight=request.weight)

@@ -50,9 +50,11 @@ def survival_data(
     if missing:
         raise ExtractError(f"No column {missing[0]!r} in the policies.", code="missing_column", column=missing[0])
     issue = as_days(policies[S.ISSUE_DATE])
+    if len(issue) == 0:
+        return pd.DataFrame({**{c: [] for c in by}, "duration": [], "event": [], "entry": []})
     exit_day, is_event = event_dates(policies, events)
     end = np.datetime64(pd.Timestamp(study_end if study_end is not None else study_date).date(), "D")
-    start = np.datetime64(pd.Timestamp(study_start).date(), "D") if study_start is not None else issue.min()
+    start = np.datetime64(pd.Timestamp(study_start).date(), "D") if study_start is not None else np.nanmin(issue)
     after = ~np.isnat(exit_day) & (exit_day > end)
     stop = np.where(np.isnat(exit_day) | after, end, exit_day)
     event = is_event & ~after

@@ -17,7 +17,7 @@ def test_survival_page_compares_young_new_earners_in_plain_words() -> None:
     assert not at.exception
     sentences = [m.value for m in at.markdown]
     assert any("刚入职场的年轻客户的失效风险显著高于其他客户" in s and "p < 0.001" in s for s in sentences), sentences
-    summary = at.dataframe[-1].value
+    summary = at.dataframe[1].value  # numbers at risk, summary, hazard ratios
     assert set(summary.iloc[:, 0]) == {"刚入职场的年轻客户", "其他客户"}
     at.radio(key="survival_unit__zh").set_value("years").run()
     assert not at.exception

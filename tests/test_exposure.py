@@ -90,7 +90,10 @@ def test_late_entry_starts_at_the_study_start() -> None:
     assert rates.loc[2, "exposure"] == pytest.approx(184 / 365, abs=1e-15)
 
 
-def test_a_late_entrant_whose_event_year_is_its_first_gets_the_whole_year_on_initial() -> None:
+def test_a_late_entrant_gets_full_credit_for_its_event_year_on_initial() -> None:
+    # "With initial exposure, a policy that exits by a studied event gets the full period"
+    # (full-year credit, as actxps): issued 2019-07-01, study from 2020-01-01, surrendered
+    # 2020-03-01 → initial 1.0 for year 1; central 2020-01-01 .. 2020-03-01 = 61 of 366.
     policies = book({"issue_date": "2019-07-01", "status": "surrendered", "status_date": "2020-03-01"})
     spec = {"study_start": pd.Timestamp("2020-01-01"), "study_end": pd.Timestamp("2020-12-31")}
     initial = exposures(policies, spec=StudySpec(**spec), study_date=END).set_index("period")

@@ -97,11 +97,32 @@ def test_grain_policy_plus_coverage_keeps_riders() -> None:
 
 
 def test_unknown_statuses_land_in_the_unmapped_bucket_and_a_preset_maps_them() -> None:
-    data = "保单号,生效日期,保单状态\n1,2020-01-01,A1\n2,2020-01-01,有效\n".encode()
+    data = "保单号,生效日期,保单状态,状态日期\n1,2020-01-01,A1,2021-02-03\n2,2020-01-01,有效,\n".encode()
     result = load_extract(data, filename="a.csv")
     assert result.status_counts == {"in_force": 1, "unmapped": 1}
     mapped = load_extract(data, filename="a.csv", preset=MappingPreset(status_values={"A1": "lapsed"}))
     assert mapped.status_counts == {"in_force": 1, "lapsed": 1}
+
+
+def test_an_exit_without_any_date_is_rejected_not_counted_in_force() -> None:
+    data = "保单号,生效日期,保单状态,状态日期\n1,2020-01-01,失效,\n2,2020-01-01,退保,2021-01-01\n3,2020-01-01,有效,\n".encode()
+    result = load_extract(data, filename="a.csv")
+    assert (result.accepted, result.rejected) == (2, 1)
+    assert result.problems.iloc[0]["kind"] == "exit_without_date" and result.problems.iloc[0]["row"] == 2
+
+
+def test_a_row_whose_first_cell_starts_like_a_footer_but_has_an_issue_date_is_a_policy() -> None:
+    data = "险种名称,保单号,生效日期,保单状态\nTotal Protect 20,P1,2020-01-01,有效\n合计,,,\n".encode()
+    result = load_extract(data, filename="a.csv")
+    assert result.rows_read == 1 and result.accepted == 1
+    assert result.skipped_rows["row"].tolist() == [1, 3]
+
+
+def test_a_reinstated_policy_without_a_lapse_date_is_flagged_not_dated_from_its_paid_to_date() -> None:
+    data = "保单号,生效日期,保单状态,复效日期,交至日期\nP1,2020-01-01,复效,2023-06-01,2025-03-01\n".encode()
+    result = load_extract(data, filename="a.csv", study_date="2024-12-31")
+    assert result.policies["lapse_date"].isna().all() if "lapse_date" in result.policies else True
+    assert result.problems.iloc[0]["kind"] == "reinstated_without_lapse"
 
 
 def test_ragged_rows_are_rejected_with_their_line() -> None:
@@ -113,14 +134,16 @@ def test_ragged_rows_are_rejected_with_their_line() -> None:
 
 
 def test_mixed_encodings_in_one_csv_are_decoded_line_by_line() -> None:
-    data = "保单号,生效日期,保单状态\n1,2020-01-01,有效\n".encode() + "2,2020-01-01,失效\n".encode("gb18030")
+    data = "保单号,生效日期,保单状态,状态日期\n1,2020-01-01,有效,\n".encode() + "2,2020-01-01,失效,2021-03-02\n".encode("gb18030")
     result = load_extract(data, filename="a.csv")
     assert result.status_counts == {"in_force": 1, "lapsed": 1}
     assert (result.column_notes["kind"] == "other_encoding").any()
 
 
 def test_parquet_is_read() -> None:
-    frame = pd.DataFrame({"保单号": ["1", "2"], "生效日期": pd.to_datetime(["2020-01-01", "2021-01-01"]), "保单状态": ["有效", "退保"]})
+    frame = pd.DataFrame(
+        {"保单号": ["1", "2"], "生效日期": pd.to_datetime(["2020-01-01", "2021-01-01"]), "保单状态": ["有效", "退保"], "状态日期": pd.to_datetime([None, "2022-01-01"])}
+    )
     buffer = io.BytesIO()
     frame.to_parquet(buffer)
     result = load_extract(buffer.getvalue(), filename="a.parquet")
@@ -178,7 +201,7 @@ def test_an_optional_column_of_non_dates_is_left_out_not_fatal() -> None:
 
 def test_account_table_lists_skipped_and_problem_rows() -> None:
     table = account_table(load_extract(messy_workbook(), filename="m.xlsx"))
-    assert set(table["verdict"]) == {"skipped", "rejected", "repaired", "flagged"} - {"flagged"}
+    assert set(table["verdict"]) == {"skipped", "rejected", "repaired", "flagged"}  # row 9: reinstated, no lapse date
     assert table["row"].is_monotonic_increasing
 
 
@@ -205,9 +228,9 @@ def test_eusaving_loads_with_every_row_accounted(root, shared_data) -> None:
 
 
 def test_a_gbk_line_far_below_a_utf8_head_is_still_decoded() -> None:
-    head = "保单号,生效日期,保单状态\n".encode()
-    body = b"".join(f"{i},2020-01-01,active\n".encode() for i in range(20_000))  # > 200 kB of plain UTF-8
-    data = head + body + "99999,2020-01-01,退保\n".encode("gb18030")
+    head = "保单号,生效日期,保单状态,状态日期\n".encode()
+    body = b"".join(f"{i},2020-01-01,active,\n".encode() for i in range(20_000))  # > 200 kB of plain UTF-8
+    data = head + body + "99999,2020-01-01,退保,2021-05-06\n".encode("gb18030")
     result = load_extract(data, filename="late_gbk.csv")
     assert result.policies["status"].iloc[-1] == "surrendered"
     assert result.rows_read == 20_001
