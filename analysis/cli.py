@@ -12,6 +12,18 @@ from analysis.ingest import load_extract
 from analysis.presets import MappingPreset, load_preset
 
 
+def _check_date(flag: str, value: str | None) -> None:
+    """Refuse a date option that is not a date, with a one-line reason."""
+    if value is None:
+        return
+    import pandas as pd
+
+    try:
+        pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ExtractError(f"{flag} {value!r} is not a date (expected YYYY-MM-DD).", code="bad_option", detail=flag) from exc
+
+
 def _preset(path: str | None) -> MappingPreset | None:
     return load_preset(path) if path else None
 
@@ -38,7 +50,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _rates(args: argparse.Namespace) -> int:
     from analysis.exposure import PERIODS
-    from analysis.schema import STATUSES
+    from analysis.schema import EXIT_STATUSES
     from analysis.study import StudyRequest, parse_by, parse_events, rates_output, run_study
 
     loaded = load_extract(args.file, preset=_preset(args.mapping), sheet=args.sheet, study_date=args.study_date)
@@ -48,9 +60,11 @@ def _rates(args: argparse.Namespace) -> int:
         if name in PERIODS:
             period = name
     events = parse_events(args.event)
-    unknown = sorted(events - set(STATUSES))
+    unknown = sorted(events - set(EXIT_STATUSES))
     if unknown:
-        raise ExtractError(f"Unknown status(es) {unknown} in --event; use {', '.join(STATUSES)}.", code="bad_option", detail=str(unknown))
+        raise ExtractError(f"Unknown or non-exit status(es) {unknown} in --event; use {', '.join(EXIT_STATUSES)}.", code="bad_option", detail=str(unknown))
+    for flag, value in (("--study-start", args.study_start), ("--study-end", args.study_end)):
+        _check_date(flag, value)
     request = StudyRequest(
         by=by,
         period=period,
@@ -77,6 +91,8 @@ def _persistency(args: argparse.Namespace) -> int:
         months = tuple(int(m) for m in args.months.split(",") if m.strip())
     except ValueError as exc:
         raise ExtractError(f"--months must be whole months separated by commas, got {args.months!r}.", code="bad_option", detail=args.months) from exc
+    if not months or min(months) < 1:
+        raise ExtractError(f"--months must be positive whole months, got {args.months!r}.", code="bad_option", detail=args.months)
     exclude = frozenset(part.strip() for part in args.exclude.split(",") if part.strip()) if args.exclude is not None else frozenset(EXCLUSIONS)
     options = PersistencyOptions(
         months=months,

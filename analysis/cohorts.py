@@ -188,7 +188,7 @@ def quantile_band(values: pd.Series, quantiles: int = 4) -> pd.Series:
     cuts = np.unique(np.nanquantile(numbers.to_numpy(dtype=float), np.linspace(0, 1, quantiles + 1))) if numbers.notna().any() else np.array([])
     if len(cuts) < 2:  # one distinct value (or none): one band, not an empty categorical
         label = _num(float(cuts[0])) if len(cuts) else "—"
-        return pd.Series(np.where(numbers.notna(), label, None), index=values.index, dtype="string")
+        return pd.Series(label, index=values.index, dtype="string").where(numbers.notna())
     labels = [f"{_num(a)}–{_num(b)}" for a, b in zip(cuts[:-1], cuts[1:])]
     return pd.cut(numbers, bins=list(cuts), labels=labels, include_lowest=True, duplicates="drop")
 

@@ -121,6 +121,8 @@ STATUSES: Final = (
 ACTIVE_STATUSES: Final = frozenset({IN_FORCE, GRACE, APL, REINSTATED, PAID_UP})
 #: The default studied event: all voluntary exits (DOMAIN.md §1).
 VOLUNTARY_EXITS: Final = frozenset({LAPSED, SURRENDERED, TERMINATED_AFTER_LAPSE})
+#: Statuses that end a policy's exposure, so they can be studied as events.
+EXIT_STATUSES: Final = (LAPSED, SURRENDERED, TERMINATED_AFTER_LAPSE, DEATH_CLAIM, MATURED, FREE_LOOK_CANCELLED)
 #: Competing exits: they censor lapse curves and are never counted as lapses.
 COMPETING_EXITS: Final = frozenset({DEATH_CLAIM, MATURED, FREE_LOOK_CANCELLED})
 

@@ -127,7 +127,7 @@ def test_cli_rates_matches_the_library(root) -> None:
 
 def test_cli_rates_rejects_unknown_events(root) -> None:
     done = subprocess.run([sys.executable, "-m", "analysis", "rates", "data/sample_policies.csv", "--event", "vanished"], cwd=root, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "Unknown status" in done.stderr
+    assert done.returncode == 2 and "Unknown or non-exit status" in done.stderr
 
 
 def test_expected_table_keyed_by_period_and_a_cohort_column(root) -> None:
@@ -138,3 +138,27 @@ def test_expected_table_keyed_by_period_and_a_cohort_column(root) -> None:
     assert year1.loc["个险", "expected"] == pytest.approx(year1.loc["个险", "exposure"] * 0.05)
     assert year1.loc["银保", "expected"] == pytest.approx(year1.loc["银保", "exposure"] * 0.10)
     assert year1.loc["个险", "ae"] == pytest.approx(year1.loc["个险", "events"] / year1.loc["个险", "expected"])
+
+
+def test_odd_books_do_not_crash_the_study() -> None:
+    one = pd.DataFrame({"policy_id": ["a"], "issue_date": pd.to_datetime(["2020-01-01"]), "status": ["in_force"], "annual_premium": [100.0]})
+    result = run_study(one, StudyRequest(by=("premium_band",)), study_date=pd.Timestamp("2022-01-01"))
+    assert result.rates["exposure"].sum() == pytest.approx(2 + 1 / 366, abs=0.01)
+    empty = run_study(one, StudyRequest(filters=(Condition("status", "==", "lapsed"),)), study_date=pd.Timestamp("2022-01-01"))
+    assert empty.rates.empty and empty.share_used == 0
+    with pytest.raises(ExtractError, match="starts"):
+        run_study(one, StudyRequest(study_start="2023-01-01", study_end="2022-01-01"), study_date=pd.Timestamp("2022-01-01"))
+
+
+def test_partial_expected_basis_gives_ae_over_covered_cells_only() -> None:
+    table = pd.DataFrame({"period": [1, 2], "exposure": [100.0, 100.0], "events": [10.0, 30.0]})
+    rates = lapse_rates(table, expected=pd.DataFrame({"period": [1], "expected_rate": [0.05]}))
+    assert rates["ae"].iloc[0] == pytest.approx(2.0) and np.isnan(rates["ae"].iloc[1])
+    assert rate_totals(rates)["ae"].iloc[0] == pytest.approx(2.0)  # period 2 has no expectation
+
+
+def test_flat_expected_rate_is_annual_even_by_policy_month(root) -> None:
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    monthly = run_study(loaded.policies, StudyRequest(period="policy_month", expected_rate=0.06), study_date=loaded.study_date).totals
+    yearly = run_study(loaded.policies, StudyRequest(expected_rate=0.06), study_date=loaded.study_date).totals
+    assert monthly["ae"].iloc[0] == pytest.approx(yearly["ae"].iloc[0], rel=0.15)

@@ -37,3 +37,14 @@ def test_report_sheets_headers_and_language(root) -> None:
     assert "Persistency (count)" in en["KPIs"][2]
     totals = en["Cohort rates totals"]
     assert {row[0] for row in totals[1:]} == {"Young new earners", "Everyone else"}
+
+
+def test_report_on_the_real_data_sets_without_the_named_cohort(root, shared_data, tmp_path) -> None:
+    for name, preset in (("uslapseagent.csv", "uslapseagent.toml"), ("eusavingULnoPS.csv", "eusavingULnoPS.toml")):
+        out = tmp_path / f"{name}.xlsx"
+        done = subprocess.run(
+            [sys.executable, "-m", "analysis", "report", str(shared_data / name), "--mapping", f"data/presets/{preset}", "-o", str(out), "--lang", "en"],
+            cwd=root, capture_output=True, text=True, timeout=180,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "KPIs" in cells(out.read_bytes())

@@ -18,8 +18,28 @@ def dataset_key(choice: DataSetChoice) -> str:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _study(key: str, request: StudyRequest, expected_csv: str | None, _result: LoadResult) -> StudyResult:
-    expected = pd.read_csv(pd.io.common.StringIO(expected_csv)) if expected_csv else None
+    expected = read_expected(expected_csv) if expected_csv else None
     return run_study(_result.policies, request, study_date=_result.study_date, expected=expected)
+
+
+def read_expected(text: str) -> pd.DataFrame:
+    """An uploaded expected basis (``period, expected_rate[, grouping column]``), checked."""
+    import io
+
+    from analysis import ExtractError
+
+    try:
+        table = pd.read_csv(io.StringIO(text))
+    except (ValueError, pd.errors.ParserError) as exc:  # EmptyDataError is a ValueError
+        raise ExtractError(f"The expected basis is not a readable CSV: {exc}.", code="bad_expected", detail=str(exc)) from exc
+    if not {"period", "expected_rate"} <= set(table.columns) or table.empty:
+        raise ExtractError("The expected basis needs the columns period and expected_rate.", code="bad_expected", detail="period, expected_rate")
+    table["period"] = pd.to_numeric(table["period"], errors="coerce")
+    table["expected_rate"] = pd.to_numeric(table["expected_rate"], errors="coerce")
+    if table[["period", "expected_rate"]].isna().any().any():
+        raise ExtractError("period and expected_rate must be numbers (a rate as 0.05, not 5%).", code="bad_expected", detail="period, expected_rate")
+    table["period"] = table["period"].astype(int)
+    return table
 
 
 def cohort_study(choice: DataSetChoice, result: LoadResult, request: StudyRequest, expected_csv: str | None = None) -> StudyResult:

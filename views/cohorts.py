@@ -10,7 +10,7 @@ import streamlit as st
 from analysis import ExtractError
 from analysis.cohorts import YOUNG_NEW_EARNERS, Condition, cohort_from_dict
 from analysis.export import write_workbook
-from analysis.schema import STATUSES, VOLUNTARY_EXITS
+from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
 from analysis.study import StudyRequest
 from ui import charts, widgets
 from ui import datasets as ds
@@ -56,7 +56,7 @@ with middle:
 with right:
     events = widgets.multiselect(
         t("cohort.events"),
-        {s: t(f"status.{s}") for s in STATUSES if s not in ("in_force", "unmapped")},
+        {s: t(f"status.{s}") for s in EXIT_STATUSES},
         default=sorted(VOLUNTARY_EXITS),
         key="cohort_events",
     )
@@ -100,7 +100,7 @@ expected_csv = expected_file.getvalue().decode("utf-8-sig", errors="replace") if
 try:
     study = cohort_study(choice, result, request, expected_csv)
 except ExtractError as exc:
-    st.error(str(exc))
+    st.error(ds.error_text(exc))
     st.stop()
 
 if study.rates.empty:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from analysis import ExtractError
 from analysis.account import account_table
-from analysis.export import to_csv_bytes, write_workbook
+from analysis.export import mask_identifiers, to_csv_bytes, write_workbook
 from analysis.presets import MappingPreset, preset_to_toml
 from analysis.reading import list_sheets
 from analysis.schema import CANONICAL_COLUMNS, STATUSES
@@ -235,5 +235,6 @@ with tab_notes:
         st.caption(t("data.attributes", names=", ".join(result.attributes)))
 
 with tab_preview:
-    preview = translate_columns(result.policies.head(200))
+    # Personal identifiers are masked here too: the table's own toolbar can download it.
+    preview = translate_columns(mask_identifiers(result.policies.head(200)))
     st.dataframe(preview, hide_index=True, width="stretch", column_config=column_config(preview))

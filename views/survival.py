@@ -10,7 +10,7 @@ import streamlit as st
 
 from analysis.cohorts import YOUNG_NEW_EARNERS, cohort_from_dict
 from analysis.export import write_workbook
-from analysis.schema import STATUSES, VOLUNTARY_EXITS
+from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
 from analysis.survival import at_risk_table, format_p
 from ui import charts, widgets
 from ui import datasets as ds
@@ -41,7 +41,7 @@ with middle:
     horizon = st.number_input(t("survival.horizon"), min_value=6, max_value=240, value=60, step=6, key="survival_horizon")
 with right:
     events = widgets.multiselect(
-        t("cohort.events"), {s: t(f"status.{s}") for s in STATUSES if s not in ("in_force", "unmapped")}, default=sorted(VOLUNTARY_EXITS), key="survival_events"
+        t("cohort.events"), {s: t(f"status.{s}") for s in EXIT_STATUSES}, default=sorted(VOLUNTARY_EXITS), key="survival_events"
     )
 if not events:
     st.info(t("cohort.no_events"))
