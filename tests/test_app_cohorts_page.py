@@ -60,3 +60,14 @@ def test_no_event_chosen_is_an_empty_state_not_an_error() -> None:
     at.multiselect(key="cohort_events__zh").set_value([]).run()
     assert not at.exception
     assert at.info and "至少" in at.info[0].value
+
+
+def test_edited_age_bands_feed_the_filter_and_bad_edges_warn() -> None:
+    at = open_page()
+    at.text_input(key="cohort_age_edges").set_value("0, 40").run()
+    at.selectbox(key="cohort_filter_column__zh").set_value("age_band").run()
+    assert at.multiselect(key="cohort_filter_values_age_band").options == ["0–39", "40+"]
+    at.multiselect(key="cohort_filter_values_age_band").set_value(["40+"]).run()
+    assert not at.exception
+    at.text_input(key="cohort_age_edges").set_value("0, abc").run()
+    assert not at.exception and at.warning

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import LoadResult
-from analysis.cohorts import NamedCohort, with_cohort_columns
+from analysis.cohorts import NamedCohort, derived_columns
 from analysis.study import StudyRequest, StudyResult, run_study
 from ui.state import DataSetChoice
 
@@ -47,13 +47,41 @@ def cohort_study(choice: DataSetChoice, result: LoadResult, request: StudyReques
     return _study(dataset_key(choice), request, expected_csv, result)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _cohort_frame(key: str, named: tuple[NamedCohort, ...], _result: LoadResult) -> pd.DataFrame:
-    return with_cohort_columns(_result.policies, named=named)
-
-
-def filter_values(choice: DataSetChoice, result: LoadResult, named: tuple[NamedCohort, ...], column: str, limit: int = 500) -> list[str]:
-    """The distinct values of a (possibly derived) cohort column, most frequent first."""
-    frame = _cohort_frame(dataset_key(choice), named, result)
-    counts = frame[column].astype("string").value_counts(dropna=True)
+@st.cache_data(max_entries=32, show_spinner=False)
+def _values(key: str, named: tuple[NamedCohort, ...], column: str, age_edges: tuple[float, ...], limit: int, _result: LoadResult) -> list[str]:
+    policies = _result.policies
+    if column in policies.columns:
+        values = policies[column]
+    else:
+        values = derived_columns(policies, [column], named=named, age_edges=age_edges).get(column, pd.Series(dtype="string"))
+    counts = values.astype("string").value_counts(dropna=True)
     return [str(v) for v in counts.index[:limit]]
+
+
+def filter_values(
+    choice: DataSetChoice, result: LoadResult, named: tuple[NamedCohort, ...], column: str, age_edges: tuple[float, ...] = (0, 25, 30, 35, 40, 45, 50, 55, 60), limit: int = 500
+) -> list[str]:
+    """The distinct values of a (possibly derived) cohort column, most frequent first."""
+    return _values(dataset_key(choice), named, column, tuple(age_edges), limit, result)
+
+
+DEFAULT_AGE_EDGES: tuple[float, ...] = (0, 25, 30, 35, 40, 45, 50, 55, 60)
+
+
+def age_edges_from(text: str) -> tuple[float, ...]:
+    """Age-band edges typed as ``0, 25, 30`` (full-width commas too); the defaults when not numbers."""
+    try:
+        edges = tuple(sorted({float(e) for e in str(text).replace("，", ",").split(",") if e.strip()}))
+    except ValueError:
+        return DEFAULT_AGE_EDGES
+    return edges or DEFAULT_AGE_EDGES
+
+
+def edges_are_numbers(text: str) -> bool:
+    """True when every comma-separated part of ``text`` is a number (and there is at least one)."""
+    parts = [p.strip() for p in str(text).replace("，", ",").split(",") if p.strip()]
+    try:
+        [float(p) for p in parts]
+    except ValueError:
+        return False
+    return bool(parts)

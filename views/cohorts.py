@@ -15,7 +15,7 @@ from analysis.study import StudyRequest
 from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t
-from ui.study import cohort_study, filter_values
+from ui.study import age_edges_from, cohort_study, edges_are_numbers, filter_values
 from ui.tables import cohort_dimensions, label_values, rate_column_config, translate_columns
 
 st.title(t("cohort.title"))
@@ -69,14 +69,12 @@ with st.expander(t("cohort.filters"), expanded=False):
     )
     chosen: list[str] = []
     if filter_column:
-        options = filter_values(choice, result, (named,) if named_ok else (), filter_column)
+        options = filter_values(choice, result, (named,) if named_ok else (), filter_column, age_edges_from(st.session_state.get("cohort_age_edges", "")))
         chosen = st.multiselect(t("cohort.filter_values"), options, key=f"cohort_filter_values_{filter_column}")
     edges_text = st.text_input(t("cohort.age_edges"), value="0, 25, 30, 35, 40, 45, 50, 55, 60", key="cohort_age_edges")
-    try:
-        age_edges = tuple(sorted({float(e) for e in edges_text.replace("，", ",").split(",") if e.strip()}))
-    except ValueError:
+    age_edges = age_edges_from(edges_text)
+    if not edges_are_numbers(edges_text):
         st.warning(t("cohort.age_edges_invalid"))
-        age_edges = (0, 25, 30, 35, 40, 45, 50, 55, 60)
     expected_rate = st.number_input(t("cohort.expected_rate"), min_value=0.0, max_value=1.0, value=0.0, step=0.005, format="%.3f", key="cohort_expected_rate")
     expected_file = st.file_uploader(t("cohort.expected_table"), type=["csv"], key="cohort_expected_file")
 
