@@ -57,6 +57,12 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "zh": "中位数为曲线首次降到 50% 的月数（未达到则留空）；限制平均生存时间为 {horizon} 个月内曲线下面积（月）。",
         "en": "The median is the first month the curve reaches 50 % (blank when not reached); the restricted mean is the area under the curve up to {horizon} months.",
     },
+    "survival.window": {"zh": "只看某日之后的观察期（早于该日生效的保单延迟进入）", "en": "Observe from a later date (policies issued before it enter late)"},
+    "survival.window_start": {"zh": "观察期起点", "en": "Study window start"},
+    "survival.window_note": {
+        "zh": "观察期自 {start} 起：此前生效的保单从该日起进入风险集（左截断）；log-rank 检验不考虑延迟进入。",
+        "en": "Observed from {start}: policies issued earlier join the risk set on that day (left truncation); the log-rank tests ignore late entry.",
+    },
     "survival.cox": {"zh": "Cox 比例风险模型", "en": "Cox proportional hazards"},
     "survival.cox_help": {
         "zh": "同时考虑多个因素后的风险比（HR）：HR > 1 表示失效风险更高。分类变量以最常见的取值为参照组。",
@@ -67,8 +73,8 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "survival.fitting": {"zh": "正在拟合 Cox 模型……", "en": "Fitting the Cox model…"},
     "survival.hazard_ratio": {"zh": "风险比（对数刻度）", "en": "Hazard ratio (log scale)"},
     "survival.sample": {
-        "zh": "模型使用 {used:,} 张保单（共 {total:,} 张；超过 20 万张时随机抽样）；一致性指数 {c:.3f}。",
-        "en": "Fitted on {used:,} of {total:,} policies (a random sample above 200,000); concordance {c:.3f}.",
+        "zh": "模型使用 {used:,} 张保单（共 {total:,} 张；超过 20 万张时随机抽样），比例风险检验使用其中 {ph:,} 张；一致性指数 {c:.3f}。",
+        "en": "Fitted on {used:,} of {total:,} policies (a random sample above 200,000), the proportional-hazards check on {ph:,} of them; concordance {c:.3f}.",
     },
     "survival.ph_warning": {
         "zh": "比例风险假设检验未通过：{names}。其风险比随时间变化，单一 HR 只是平均效应；可将其选入“分层”。",

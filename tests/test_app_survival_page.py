@@ -31,3 +31,11 @@ def test_survival_page_without_events_is_an_empty_state() -> None:
     at.switch_page("views/survival.py").run()
     at.multiselect(key="survival_events__zh").set_value([]).run()
     assert not at.exception and at.info
+
+
+def test_a_later_study_window_enters_policies_late() -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("views/survival.py").run()
+    at.checkbox(key="survival_window").check().run()
+    assert not at.exception
+    assert any("左截断" in c.value for c in at.caption)

@@ -26,9 +26,11 @@ class SurvivalResult:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _survival(key: str, by: str | None, events: frozenset[str], named: tuple[NamedCohort, ...], horizon: float, _result: LoadResult) -> SurvivalResult:
+def _survival(
+    key: str, by: str | None, events: frozenset[str], named: tuple[NamedCohort, ...], horizon: float, start: str | None, _result: LoadResult
+) -> SurvivalResult:
     frame = study_frame(_result.policies, StudyRequest(by=(by,) if by else (), named=named))
-    data = survival_data(frame, events=events, study_date=_result.study_date, by=[by] if by else [])
+    data = survival_data(frame, events=events, study_date=_result.study_date, study_start=pd.Timestamp(start) if start else None, by=[by] if by else [])
     curves = km_curves(data, by=by)
     summary = survival_summary(curves, horizon=horizon)
     overall = pairwise = None
@@ -37,9 +39,11 @@ def _survival(key: str, by: str | None, events: frozenset[str], named: tuple[Nam
     return SurvivalResult(curves, summary, overall, pairwise)
 
 
-def survival_result(choice: DataSetChoice, result: LoadResult, by: str | None, events: frozenset[str], named: tuple[NamedCohort, ...], horizon: float) -> SurvivalResult:
+def survival_result(
+    choice: DataSetChoice, result: LoadResult, by: str | None, events: frozenset[str], named: tuple[NamedCohort, ...], horizon: float, start: str | None = None
+) -> SurvivalResult:
     """Kaplan–Meier curves, summary and log-rank tests (cached by data set and options)."""
-    return _survival(dataset_key(choice), by, events, named, horizon, result)
+    return _survival(dataset_key(choice), by, events, named, horizon, start, result)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from functools import partial
 
@@ -43,11 +44,16 @@ with right:
     events = widgets.multiselect(
         t("cohort.events"), {s: t(f"status.{s}") for s in EXIT_STATUSES}, default=sorted(VOLUNTARY_EXITS), key="survival_events"
     )
+    late_entry = st.checkbox(t("survival.window"), key="survival_window")
+    window_start = st.date_input(t("survival.window_start"), value=dt.date(result.study_date.year - 3, 1, 1), key="survival_window_start") if late_entry else None
 if not events:
     st.info(t("cohort.no_events"))
     st.stop()
 
-outcome = survival_result(choice, result, by or None, frozenset(events), (named,) if named_ok else (), float(horizon))
+start = window_start.isoformat() if isinstance(window_start, dt.date) else None
+outcome = survival_result(choice, result, by or None, frozenset(events), (named,) if named_ok else (), float(horizon), start)
+if start:
+    st.caption(t("survival.window_note", start=start))
 if outcome.curves.empty:
     st.info(t("cohort.empty"))
     st.stop()
@@ -116,7 +122,7 @@ if fit_columns:
     st.plotly_chart(charts.forest_plot(hr, labels=names, x_title=t("survival.hazard_ratio")), key="survival_forest")
     hr_view = translate_columns(hr.assign(covariate=hr["covariate"].map(lambda c: covariate_options.get(c, c)), level=hr["level"].map(lambda v: labels.get(v, v)), reference=hr["reference"].map(lambda v: labels.get(v, v))))
     st.dataframe(hr_view, hide_index=True, width="stretch", column_config=column_config(hr_view))
-    st.caption(t("survival.sample", used=cox.policies_used, total=cox.policies_total, c=cox.concordance))
+    st.caption(t("survival.sample", used=cox.policies_used, total=cox.policies_total, ph=cox.ph_policies, c=cox.concordance))
     violated = cox.ph_test[cox.ph_test["violated"]]
     if cox.ph_test.empty:
         st.caption(t("survival.ph_unavailable"))
