@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Callable
-
 import pandas as pd
 
 from analysis.ingest import LoadResult
@@ -28,15 +26,3 @@ def account_table(result: LoadResult) -> pd.DataFrame:
     )
     table = pd.concat([skipped[ACCOUNT_COLUMNS], problems[ACCOUNT_COLUMNS]], ignore_index=True)
     return table.sort_values(["row", "verdict"], kind="stable").reset_index(drop=True)
-
-
-def account_summary(result: LoadResult, label: Callable[[str], str] = str) -> pd.DataFrame:
-    """The account's totals as a two-column table (``label`` translates the names)."""
-    items = [
-        ("rows_read", result.rows_read),
-        ("accepted", result.accepted),
-        ("repaired", result.repaired),
-        ("rejected", result.rejected),
-        ("skipped", len(result.skipped_rows)),
-    ]
-    return pd.DataFrame({"item": [label(k) for k, _ in items], "count": [v for _, v in items]})

@@ -16,9 +16,7 @@ Conditions are combined with AND. Operators: ``==``, ``!=``, ``in``, ``not in``,
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -101,15 +99,6 @@ YOUNG_NEW_EARNERS = cohort_from_dict(
         ],
     }
 )
-
-
-def load_cohorts(path: str | Path) -> list[NamedCohort]:
-    """Named cohorts saved as a JSON list."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ExtractError(f"The cohort file {path} cannot be read: {exc}.", code="bad_cohort", detail=str(exc)) from exc
-    return [cohort_from_dict(item) for item in (data if isinstance(data, list) else [data])]
 
 
 def condition_mask(policies: pd.DataFrame, condition: Condition) -> pd.Series:

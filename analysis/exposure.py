@@ -122,13 +122,6 @@ def _period_bounds(issue: np.ndarray, day: np.ndarray, period: str) -> tuple[np.
     return index + 1, add_months(issue, index * step), add_months(issue, (index + 1) * step)
 
 
-def _bounds_of(issue: np.ndarray, index: np.ndarray, period: str) -> tuple[np.ndarray, np.ndarray]:
-    if period == "calendar_year":
-        return calendar_year_start(index), calendar_year_start(index + 1)
-    step = 12 if period == "policy_year" else 1
-    return add_months(issue, (index - 1) * step), add_months(issue, index * step)
-
-
 def exposures(
     policies: pd.DataFrame,
     *,
@@ -270,8 +263,3 @@ def cohort_codes(policies: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray,
         return np.asarray(codes, dtype=np.int64), pd.DataFrame({by[0]: uniques})
     codes, pairs = pd.MultiIndex.from_frame(keys).factorize()
     return np.asarray(codes, dtype=np.int64), pd.DataFrame(list(pairs), columns=list(by))
-
-
-def period_bounds(policies: pd.DataFrame, period: str, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end (exclusive) of period ``index`` of each policy: for hand checks and tests."""
-    return _bounds_of(as_days(policies[S.ISSUE_DATE]), np.asarray(index, dtype=np.int64), period)

@@ -629,6 +629,17 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         detail=lambda at: "issued " + _fmt_dates(issue.iloc[at]) + f", after the study date {study.date().isoformat()}",
     )
 
+    if S.STATUS_DATE in out:
+        late = (out[S.STATUS_DATE] > study).fillna(False)
+        ledger.add(
+            late,
+            column=label(S.STATUS_DATE),
+            kind="after_study_date",
+            action=FLAGGED,
+            value=out[S.STATUS_DATE],
+            detail=lambda at: "status date " + _fmt_dates(out[S.STATUS_DATE].iloc[at]) + f" is after the study date {study.date().isoformat()}: the change is not counted",
+        )
+
     # duplicates, among rows not already rejected
     problems = ledger.frame()
     rejected_pos = set(problems.loc[problems["action"] == REJECTED, "position"].tolist())
@@ -771,12 +782,13 @@ def _study_date(
     titled = find_title_date(raw.preamble)
     if titled is not None:
         return titled, "title row"
+    dates = pd.concat([pd.Series(policies[c]) for c in (S.ISSUE_DATE, S.STATUS_DATE, S.LAPSE_DATE, S.REINSTATEMENT_DATE, S.OBSERVED_TO) if c in policies]).dropna()
     latest = pd.NaT
-    for column in (S.ISSUE_DATE, S.STATUS_DATE, S.LAPSE_DATE, S.REINSTATEMENT_DATE, S.OBSERVED_TO):
-        if column in policies:
-            top = policies[column].max()
-            if pd.notna(top) and (pd.isna(latest) or top > latest):
-                latest = top
+    if len(dates):
+        # One mistyped year (2099) must not move the study date of the whole file: take the
+        # latest date that is not far beyond the bulk of the data.
+        bulk = dates.quantile(0.999)
+        latest = dates[dates <= bulk + pd.Timedelta(days=31)].max()
     if pd.isna(latest):
         raise ExtractError("The study date cannot be found: no title row names it and the file has no valid dates.", code="bad_study_date", value="")
     return pd.Timestamp(latest), "latest date"

@@ -152,19 +152,6 @@ def read_table(data: bytes, *, filename: str | None = None, sheet: str | int | N
 # --- CSV --------------------------------------------------------------------------
 
 
-def decode_text(data: bytes) -> tuple[str, str, list[int]]:
-    """Decode CSV bytes: UTF-8 (with or without BOM), GB18030/GBK, or a mix per line.
-
-    Returns
-    -------
-    (text, encoding, odd_lines)
-        ``odd_lines`` lists the 1-based lines that were in the other encoding
-        of a mixed file.
-    """
-    clean, label, odd = to_utf8(data)
-    return clean.decode("utf-8"), label, odd
-
-
 def to_utf8(data: bytes, *, validate: bool = True) -> tuple[bytes, str, list[int]]:
     """CSV bytes as UTF-8 without BOM, the source encoding, and the lines re-decoded.
 

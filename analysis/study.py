@@ -7,7 +7,6 @@ rates`` share, so the three always give the same numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import pandas as pd
 
@@ -115,8 +114,3 @@ def parse_events(text: str | None) -> frozenset[str]:
     """``"lapsed,surrendered"`` → the studied statuses (default: voluntary exits)."""
     parts = parse_by(text)
     return frozenset(parts) if parts else StudySpec().events
-
-
-def ordered_columns(columns: Sequence[str]) -> list[str]:
-    """Columns in the order they were given, without duplicates."""
-    return list(dict.fromkeys(columns))

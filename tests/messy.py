@@ -31,7 +31,7 @@ ROWS: list[list[object]] = [
     ["886100000000000012", "终身寿险", "2025-01-01", "有效", None, None, 500, "年交", "男", "个险", "", ""],  # 16 rejected: after the study date
     ["886100000000000001", "终身寿险", "2020-01-15", "有效", None, None, "3,231.46", "年交", "男", "个险", "", ""],  # 17 rejected: exact copy of row 4
     ["886100000000000002", "终身寿险", "2020/2/3", "有效", None, None, "¥3231", "月交", "女", "银保", "", ""],  # 18 rejected: conflicts with row 5
-    ["８８６１０００００００００００００１３", "两全保险", "２０２０－１１－０１", "满期", "2024-11-01", None, "１，０００", "年交", "女", "个险", "", ""],  # 19 accepted (full-width)
+    ["８８６１０００００００００００００１３", "两全保险", "２０２０－１１－０１", "满期", "2024-05-01", None, "１，０００", "年交", "女", "个险", "", ""],  # 19 accepted (full-width)
     ["合计", None, None, None, None, None, 31231.46, None, None, None, None, None],  # 20 skipped
     ["注：本表由系统自动生成", None, None, None, None, None, None, None, None, None, None, None],  # 21 skipped
 ]

@@ -234,3 +234,12 @@ def test_a_gbk_line_far_below_a_utf8_head_is_still_decoded() -> None:
     result = load_extract(data, filename="late_gbk.csv")
     assert result.policies["status"].iloc[-1] == "surrendered"
     assert result.rows_read == 20_001
+
+
+def test_one_mistyped_future_date_does_not_move_the_study_date() -> None:
+    rows = "".join(f"{i},2020-01-{(i % 28) + 1:02d},有效,\n" for i in range(2000))
+    data = ("保单号,生效日期,保单状态,状态日期\n" + rows + "X,2020-02-01,退保,2099-03-01\n").encode()
+    result = load_extract(data, filename="a.csv")
+    assert result.study_date < pd.Timestamp("2021-01-01")
+    flagged = result.problems[result.problems["kind"] == "after_study_date"]
+    assert flagged["action"].tolist() == ["flagged"] and "2099-03-01" in flagged["detail"].iloc[0]

@@ -58,7 +58,18 @@ def test_status_snapshot_and_funnel(sample) -> None:
     assert snapshot.loc["grace", "policies"] == counts["grace"]
     assert snapshot.loc["suspended", "policies"] == counts["lapsed"]
     funnel = collections_funnel(sample.policies, study_date=sample.study_date).set_index("stage")
-    assert funnel.loc["due_this_month", "policies"] == funnel.loc["paid", "policies"] + funnel.loc["in_grace", "policies"]
+    # Independently: a paid policy's previous due date (paid-to date less one interval, by
+    # pandas' own month arithmetic) fell in the study month; in grace = due this month, unpaid.
+    p = sample.policies
+    month = sample.study_date.to_period("M")
+    paid = 0
+    for frequency in (1, 3, 6, 12):
+        rows = p[(p["payment_frequency"] == frequency) & p["status"].isin(["in_force", "reinstated", "apl"]) & p["paid_to_date"].notna()]
+        paid += int(((rows["paid_to_date"] - pd.DateOffset(months=frequency)).dt.to_period("M") == month).sum())
+    grace = int(((p["status"] == "grace") & (p["paid_to_date"].dt.to_period("M") == month) & (p["payment_frequency"] > 0)).sum())
+    assert funnel.loc["paid", "policies"] == paid
+    assert funnel.loc["in_grace", "policies"] == grace
+    assert funnel.loc["due_this_month", "policies"] == paid + grace
     assert collections_funnel(sample.policies.drop(columns="paid_to_date"), study_date=sample.study_date) is None
 
 
