@@ -787,7 +787,7 @@ def _study_date(
     if len(dates):
         # One mistyped year (2099) must not move the study date of the whole file: take the
         # latest date that is not far beyond the bulk of the data.
-        bulk = dates.quantile(0.999)
+        bulk = pd.Timestamp(dates.quantile(0.999))
         latest = dates[dates <= bulk + pd.Timedelta(days=31)].max()
     if pd.isna(latest):
         raise ExtractError("The study date cannot be found: no title row names it and the file has no valid dates.", code="bad_study_date", value="")
