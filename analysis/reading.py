@@ -331,6 +331,17 @@ def _read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
         rows = np.asarray(taken, dtype=np.int64)
     else:
         rows = np.arange(first, first + len(cells), dtype=np.int64)
+        # A quoted field may hold line breaks: the next row then starts further down the file.
+        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        if lines > header_index + 1 + len(cells) and len(cells):
+            import pyarrow.compute as pc
+
+            extra = np.zeros(len(cells), dtype=np.int64)
+            for column in table.columns:
+                counts = pc.count_substring(column, "\n")
+                extra += np.asarray(pc.fill_null(counts, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+            if extra.any():
+                rows = first + np.concatenate([[0], np.cumsum(1 + extra)[:-1]]).astype(np.int64)
     preamble = [(i + 1, parsed_head[i]) for i in range(header_index)]
     return RawTable(
         cells=cells,

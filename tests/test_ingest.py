@@ -243,3 +243,10 @@ def test_one_mistyped_future_date_does_not_move_the_study_date() -> None:
     assert result.study_date < pd.Timestamp("2021-01-01")
     flagged = result.problems[result.problems["kind"] == "after_study_date"]
     assert flagged["action"].tolist() == ["flagged"] and "2099-03-01" in flagged["detail"].iloc[0]
+
+
+def test_row_numbers_stay_right_after_a_quoted_field_with_a_line_break() -> None:
+    data = '保单号,生效日期,保单状态,备注\n1,2020-01-01,有效,"two\nlines"\n2,2020-13-45,有效,\n'.encode()
+    result = load_extract(data, filename="a.csv")
+    assert result.problems.iloc[0]["row"] == 4  # the bad date is on line 4 of the file
+    assert result.policies["source_row"].tolist() == [2]
