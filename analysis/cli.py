@@ -5,11 +5,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from analysis.errors import ExtractError
-from analysis.ingest import load_extract
+from analysis.ingest import LoadResult, load_extract
 from analysis.presets import MappingPreset, load_preset
+
+
+def _emit(table: pd.DataFrame, fmt: str) -> None:
+    """Print a result table as CSV or as JSON records."""
+    if fmt == "json":
+        print(table.to_json(orient="records", force_ascii=False, double_precision=15))
+    else:
+        sys.stdout.write(table.to_csv(index=False))
+
+
+def _load(args: argparse.Namespace) -> LoadResult:
+    """The extract named on the command line, through its preset, sheet and study date."""
+    return load_extract(args.file, preset=_preset(args.mapping), sheet=args.sheet, study_date=args.study_date)
 
 
 def _check_date(flag: str, value: str | None) -> None:
@@ -29,7 +45,7 @@ def _preset(path: str | None) -> MappingPreset | None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    result = load_extract(args.file, preset=_preset(args.mapping), sheet=args.sheet, study_date=args.study_date)
+    result = _load(args)
     if args.json:
         print(json.dumps(result.summary(), ensure_ascii=False))
     else:
@@ -53,7 +69,7 @@ def _rates(args: argparse.Namespace) -> int:
     from analysis.schema import EXIT_STATUSES
     from analysis.study import StudyRequest, parse_by, parse_events, rates_output, run_study
 
-    loaded = load_extract(args.file, preset=_preset(args.mapping), sheet=args.sheet, study_date=args.study_date)
+    loaded = _load(args)
     by = parse_by(args.by)
     period = args.period
     for name in by:
@@ -75,18 +91,14 @@ def _rates(args: argparse.Namespace) -> int:
         study_end=args.study_end,
     )
     table = rates_output(run_study(loaded.policies, request, study_date=loaded.study_date))
-    if args.format == "json":
-        print(table.to_json(orient="records", force_ascii=False, double_precision=15))
-    else:
-        sys.stdout.write(table.to_csv(index=False))
+    _emit(table, args.format)
     return 0
 
 
 def _persistency(args: argparse.Namespace) -> int:
     from analysis.persistency import EXCLUSIONS, PersistencyOptions, persistency_ratios, pooled_persistency
 
-    preset = _preset(args.mapping)
-    loaded = load_extract(args.file, preset=preset, sheet=args.sheet, study_date=args.study_date)
+    loaded = _load(args)
     try:
         months = tuple(int(m) for m in args.months.split(",") if m.strip())
     except ValueError as exc:
@@ -107,10 +119,7 @@ def _persistency(args: argparse.Namespace) -> int:
     if args.basis == "premium":
         columns += ["cohort_premium", "persisting_premium", "premium_persistency"]
     table = ratios[columns]
-    if args.format == "json":
-        print(table.to_json(orient="records", force_ascii=False, double_precision=15))
-    else:
-        sys.stdout.write(table.to_csv(index=False))
+    _emit(table, args.format)
     return 0
 
 
@@ -119,7 +128,7 @@ def _report(args: argparse.Namespace) -> int:
 
     from analysis.report import monthly_report
 
-    loaded = load_extract(args.file, preset=_preset(args.mapping), sheet=args.sheet, study_date=args.study_date)
+    loaded = _load(args)
     data = monthly_report(loaded, dataset=Path(args.file).name, lang=args.lang)
     Path(args.output).write_bytes(data)
     print(f"wrote {args.output} ({len(data):,} bytes)")
@@ -130,17 +139,26 @@ def _survival(args: argparse.Namespace) -> int:
     from analysis.study import StudyRequest, parse_by, parse_events, study_frame
     from analysis.survival import km_curves, survival_data
 
-    loaded = load_extract(args.file, preset=_preset(args.mapping), sheet=args.sheet, study_date=args.study_date)
+    loaded = _load(args)
     by = parse_by(args.by)[:1]
     events = parse_events(args.event)
     frame = study_frame(loaded.policies, StudyRequest(by=by)) if by else loaded.policies
     data = survival_data(frame, events=events, study_date=loaded.study_date, by=list(by))
     curves = km_curves(data, by=by[0] if by else None)[["cohort", "month", "at_risk", "events", "survival", "lower", "upper"]]
-    if args.format == "json":
-        print(curves.to_json(orient="records", force_ascii=False, double_precision=15))
-    else:
-        sys.stdout.write(curves.to_csv(index=False))
+    _emit(curves, args.format)
     return 0
+
+
+def _command(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str, *, formats: bool = True) -> argparse.ArgumentParser:
+    """A subcommand with the options every command shares: the file, preset, sheet and study date."""
+    command = commands.add_parser(name, help=help_text)
+    command.add_argument("file")
+    command.add_argument("--mapping", help="mapping preset (TOML)")
+    command.add_argument("--sheet", help="workbook sheet (default: the first)")
+    command.add_argument("--study-date", help="override the extract's study date (YYYY-MM-DD)")
+    if formats:
+        command.add_argument("--format", choices=["csv", "json"], default="csv")
+    return command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,19 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description="LapseLens batch commands.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    check = commands.add_parser("check", help="load an extract and print its data-quality account")
-    check.add_argument("file")
-    check.add_argument("--mapping", help="mapping preset (TOML)")
-    check.add_argument("--sheet", help="workbook sheet (default: the first)")
-    check.add_argument("--study-date", help="override the study date (YYYY-MM-DD)")
+    check = _command(commands, "check", "load an extract and print its data-quality account", formats=False)
     check.add_argument("--json", action="store_true", help="print the account as one JSON object")
     check.set_defaults(run=_check)
 
-    rates = commands.add_parser("rates", help="exposure-based lapse rates by cohort and period")
-    rates.add_argument("file")
-    rates.add_argument("--mapping", help="mapping preset (TOML)")
-    rates.add_argument("--sheet", help="workbook sheet (default: the first)")
-    rates.add_argument("--study-date", help="override the extract's study date (YYYY-MM-DD)")
+    rates = _command(commands, "rates", "exposure-based lapse rates by cohort and period")
     rates.add_argument("--by", help="cohort columns, comma-separated (policy_year etc. groups by the period itself)")
     rates.add_argument("--period", choices=["policy_year", "policy_month", "calendar_year"], default="policy_year")
     rates.add_argument("--event", help="studied statuses, comma-separated (default: lapsed,surrendered,terminated_after_lapse)")
@@ -168,14 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     rates.add_argument("--weight", help="weight column, e.g. annual_premium or sum_assured")
     rates.add_argument("--study-start", help="study window start (YYYY-MM-DD; default: the first issue date)")
     rates.add_argument("--study-end", help="study window end (YYYY-MM-DD; default: the study date)")
-    rates.add_argument("--format", choices=["csv", "json"], default="csv")
     rates.set_defaults(run=_rates)
 
-    persistency = commands.add_parser("persistency", help="13/25/...-month persistency (继续率) of the issue cohorts that reached the month")
-    persistency.add_argument("file")
-    persistency.add_argument("--mapping", help="mapping preset (TOML)")
-    persistency.add_argument("--sheet", help="workbook sheet (default: the first)")
-    persistency.add_argument("--study-date", help="override the extract's study date (YYYY-MM-DD)")
+    persistency = _command(commands, "persistency", "13/25/...-month persistency (继续率) of the issue cohorts that reached the month")
     persistency.add_argument("--months", default="13,25", help="months, comma-separated (default 13,25)")
     persistency.add_argument("--basis", choices=["count", "premium"], default="count")
     persistency.add_argument("--by", help="group columns, comma-separated")
@@ -185,26 +190,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--exclude",
         help="exclusions, comma-separated: single_premium,free_look,death,maturity,waiver (the default: all; '' for none)",
     )
-    persistency.add_argument("--format", choices=["csv", "json"], default="csv")
     persistency.set_defaults(run=_persistency)
 
-    report = commands.add_parser("report", help="the monthly report workbook (overview and cohort study)")
-    report.add_argument("file")
-    report.add_argument("--mapping", help="mapping preset (TOML)")
-    report.add_argument("--sheet", help="workbook sheet (default: the first)")
-    report.add_argument("--study-date", help="override the extract's study date (YYYY-MM-DD)")
+    report = _command(commands, "report", "the monthly report workbook (overview and cohort study)", formats=False)
     report.add_argument("-o", "--output", required=True, help="the .xlsx to write")
     report.add_argument("--lang", choices=["zh", "en"], default="zh", help="header language")
     report.set_defaults(run=_report)
 
-    survival = commands.add_parser("survival", help="Kaplan–Meier curves by cohort (months since issue)")
-    survival.add_argument("file")
-    survival.add_argument("--mapping", help="mapping preset (TOML)")
-    survival.add_argument("--sheet", help="workbook sheet (default: the first)")
-    survival.add_argument("--study-date", help="override the extract's study date (YYYY-MM-DD)")
+    survival = _command(commands, "survival", "Kaplan–Meier curves by cohort (months since issue)")
     survival.add_argument("--by", help="cohort column (one), e.g. young_new_earners or channel")
     survival.add_argument("--event", help="studied statuses, comma-separated (default: lapsed,surrendered,terminated_after_lapse)")
-    survival.add_argument("--format", choices=["csv", "json"], default="csv")
     survival.set_defaults(run=_survival)
     return parser
 

@@ -8,7 +8,6 @@ The extract is loaded first (its own budget is in ``bench_ingest.py``).
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -19,18 +18,10 @@ sys.path.insert(0, str(ROOT))
 from analysis import load_extract  # noqa: E402
 from analysis.overview import collections_funnel, league_table, persistency_kpis, persistency_trend, persistency_triangle, status_snapshot  # noqa: E402
 from analysis.report import monthly_report  # noqa: E402
-from benchmarks.extracts import big_csv  # noqa: E402
+from benchmarks.extracts import big_csv, median_time  # noqa: E402
 
 N = 1_000_000
 
-
-def median_time(work, runs: int = 3) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def main() -> None:

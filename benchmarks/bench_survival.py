@@ -8,7 +8,6 @@ The reference, lifelines fitted on the raw durations of each cohort, is timed in
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -19,18 +18,10 @@ sys.path.insert(0, str(ROOT))
 from analysis import load_extract  # noqa: E402
 from analysis.study import StudyRequest, study_frame  # noqa: E402
 from analysis.survival import fit_cox, km_curves, survival_data  # noqa: E402
-from benchmarks.extracts import big_csv  # noqa: E402
+from benchmarks.extracts import big_csv, median_time  # noqa: E402
 
 N = 1_000_000
 
-
-def median_time(work, runs: int = 3) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def main() -> None:

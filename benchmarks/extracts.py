@@ -5,8 +5,10 @@ Files are written once to ``benchmarks/out/`` and reused.
 
 from __future__ import annotations
 
+import statistics
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -80,3 +82,13 @@ def big_xlsx(n: int) -> Path:
         tmp.rename(path)
         print(f"(wrote {path.name} in {time.perf_counter() - started:.0f} s)")
     return path
+
+
+def median_time(work: Callable[[], object], runs: int = 3) -> float:
+    """Median wall time of ``runs`` calls of ``work``, in seconds."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
