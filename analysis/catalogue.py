@@ -470,6 +470,7 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "canon.sum_assured": {"zh": "基本保额", "en": "Sum assured"},
     "canon.payment_frequency": {"zh": "缴费频率", "en": "Payment frequency"},
     "canon.auto_debit": {"zh": "自动扣款", "en": "Auto-debit"},
+    "canon.waiver": {"zh": "豁免保费", "en": "Waiver of premium"},
     "canon.channel": {"zh": "销售渠道", "en": "Channel"},
     "canon.branch": {"zh": "管理机构", "en": "Branch"},
     "canon.agent": {"zh": "代理人", "en": "Agent"},

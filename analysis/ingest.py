@@ -460,6 +460,11 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         values, unknown_a = map_codes(column, S.AUTO_DEBIT_ALIASES)
         ledger.add(unknown_a, column=label(S.AUTO_DEBIT), kind="unknown_code", action=REPAIRED, value=column, detail="{value} does not say whether premiums are auto-debited; left blank")
         out[S.AUTO_DEBIT] = values.astype("boolean")
+    if S.WAIVER in mapping:
+        column = source(S.WAIVER)
+        values, unknown_w = map_codes(column, S.YES_NO_ALIASES)
+        ledger.add(unknown_w, column=label(S.WAIVER), kind="unknown_code", action=REPAIRED, value=column, detail="{value} is not yes or no (是/否); left blank")
+        out[S.WAIVER] = values.astype("boolean")
     if S.GENDER in mapping:
         column = source(S.GENDER)
         values, unknown_g = map_codes(column, S.GENDER_ALIASES)

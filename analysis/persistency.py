@@ -72,8 +72,8 @@ def _excluded(policies: pd.DataFrame, exclude: frozenset[str]) -> np.ndarray:
     for name, statuses in (("free_look", [S.FREE_LOOK_CANCELLED]), ("death", [S.DEATH_CLAIM]), ("maturity", [S.MATURED])):
         if name in exclude:
             out |= status.isin(statuses).to_numpy(dtype=bool)
-    if "waiver" in exclude and "waiver" in policies:
-        out |= policies["waiver"].astype("string").str.lower().isin(["1", "true", "yes", "y", "是"]).fillna(False).to_numpy(dtype=bool)
+    if "waiver" in exclude and S.WAIVER in policies:
+        out |= policies[S.WAIVER].astype("string").str.lower().isin(["1", "true", "yes", "y", "是"]).fillna(False).to_numpy(dtype=bool)
     return out
 
 

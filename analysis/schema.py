@@ -23,6 +23,7 @@ ANNUAL_PREMIUM: Final = "annual_premium"
 SUM_ASSURED: Final = "sum_assured"
 PAYMENT_FREQUENCY: Final = "payment_frequency"
 AUTO_DEBIT: Final = "auto_debit"
+WAIVER: Final = "waiver"
 CHANNEL: Final = "channel"
 AGE: Final = "age"
 BIRTH_DATE: Final = "birth_date"
@@ -76,6 +77,7 @@ CANONICAL_COLUMNS: Final = (
     SUM_ASSURED,
     PAYMENT_FREQUENCY,
     AUTO_DEBIT,
+    WAIVER,
     CHANNEL,
     BRANCH,
     AGENT,
@@ -296,6 +298,7 @@ HEADER_ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "pay_method",
         "payment_method",
     ),
+    WAIVER: ("豁免保费", "保费豁免", "豁免", "豁免标志", "waiver", "premium_waiver", "waiver_of_premium"),
     CHANNEL: ("销售渠道", "渠道", "channel", "distribution_channel", "sales_channel"),
     BRANCH: ("管理机构", "分公司", "机构", "branch", "branch_code", "office"),
     AGENT: ("代理人工号", "代理人", "业务员工号", "网点", "agent", "agent_id", "agent_code"),
@@ -349,6 +352,9 @@ GENDER_ALIASES: Final[dict[str, str]] = {
     "1": "M",
     "2": "F",
 }
+
+#: Yes / no words (a waiver of premium in force, and the like).
+YES_NO_ALIASES: Final[dict[str, bool]] = {"是": True, "否": False, "y": True, "n": False, "yes": True, "no": False, "true": True, "false": False, "1": True, "0": False, "有": True, "无": False}
 
 #: Words meaning "premium collected by automatic bank debit" (True) or not (False).
 AUTO_DEBIT_ALIASES: Final[dict[str, bool]] = {

@@ -250,3 +250,10 @@ def test_row_numbers_stay_right_after_a_quoted_field_with_a_line_break() -> None
     result = load_extract(data, filename="a.csv")
     assert result.problems.iloc[0]["row"] == 4  # the bad date is on line 4 of the file
     assert result.policies["source_row"].tolist() == [2]
+
+
+def test_a_waiver_column_is_read_as_yes_or_no() -> None:
+    data = "保单号,生效日期,保单状态,豁免保费\n1,2020-01-01,有效,是\n2,2020-01-01,有效,否\n".encode()
+    result = load_extract(data, filename="a.csv")
+    assert result.mapping["waiver"].source == "豁免保费"
+    assert result.policies["waiver"].tolist() == [True, False]

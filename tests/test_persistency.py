@@ -59,7 +59,7 @@ def test_each_exclusion_can_be_switched_off(dropped: str) -> None:
 
 def test_waiver_of_premium_policies_are_excluded_when_flagged() -> None:
     frame = book()
-    frame["waiver"] = ["是", "", "", "", "", ""]  # P1, the one persisting policy, is on waiver
+    frame["waiver"] = pd.array([True, False, False, False, False, False], dtype="boolean")  # P1, the one persisting policy, is on waiver
     assert (p13(frame)["cohort_policies"], p13(frame)["persisting"]) == (2, 0)
     assert p13(frame, exclude=frozenset(EXCLUSIONS) - {"waiver"})["cohort_policies"] == 3
 
