@@ -1,0 +1,66 @@
+"""Lapse-risk training rows: in force at the as-of date, known-then features, no leakage."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis import load_extract
+from analysis.risk import as_of_dates, training_rows
+
+
+def book() -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "policy_id": ["A", "B", "C", "D", "E", "F"],
+            "issue_date": ["2018-01-01", "2018-01-01", "2018-01-01", "2020-06-01", "2018-01-01", "2018-01-01"],
+            "status": ["in_force", "lapsed", "surrendered", "in_force", "death_claim", "reinstated"],
+            "status_date": [None, "2019-09-01", "2021-03-01", None, "2019-08-01", "2020-01-01"],
+            "lapse_date": [None, "2019-09-01", None, None, None, "2019-10-01"],
+            "reinstatement_date": [None, None, None, None, None, "2020-01-01"],
+            "age": [30.0, 40.0, 50.0, 25.0, 60.0, 35.0],
+            "channel": ["个险", "银保", "个险", "电销", "个险", "个险"],
+        }
+    )
+    for column in ("issue_date", "status_date", "lapse_date", "reinstatement_date"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def test_rows_at_one_as_of_date_hand_worked() -> None:
+    # As of 2019-06-30, 12-month horizon (to 2020-06-30):
+    # A in force, no exit → 0; B lapses 2019-09-01 → 1; C surrenders 2021 → 0 (after the horizon);
+    # D not yet issued → no row; E dies 2019-08-01 inside the horizon → left out (competing);
+    # F's lapse episode starts 2019-10-01 → 1.
+    rows = training_rows(book(), as_of=[pd.Timestamp("2019-06-30")]).set_index("policy_id")
+    assert sorted(rows.index) == ["A", "B", "C", "F"]
+    assert rows["lapsed_within"].to_dict() == {"A": False, "B": True, "C": False, "F": True}
+    assert rows.loc["A", "policy_year"] == 2 and rows.loc["A", "age"] == 31.0
+
+
+def test_a_suspended_policy_is_not_in_force_until_reinstated() -> None:
+    during = training_rows(book(), as_of=[pd.Timestamp("2019-12-01")]).set_index("policy_id")
+    assert "F" not in during.index  # suspended 2019-10-01 .. 2020-01-01
+    after = training_rows(book(), as_of=[pd.Timestamp("2020-02-01")]).set_index("policy_id")
+    assert after.loc["F", "reinstated_before"] and not after.loc["F", "lapsed_within"]
+
+
+def test_features_do_not_change_when_the_future_does() -> None:
+    base = book()
+    changed = base.copy()
+    changed.loc[changed["policy_id"] == "C", ["status", "status_date"]] = ["lapsed", pd.Timestamp("2019-12-01")]
+    changed.loc[changed["policy_id"] == "C", "lapse_date"] = pd.Timestamp("2019-12-01")
+    a = training_rows(base, as_of=[pd.Timestamp("2019-06-30")]).set_index("policy_id")
+    b = training_rows(changed, as_of=[pd.Timestamp("2019-06-30")]).set_index("policy_id")
+    features = [c for c in a.columns if c != "lapsed_within"]
+    pd.testing.assert_frame_equal(a[features], b[features])
+    assert not a.loc["C", "lapsed_within"] and b.loc["C", "lapsed_within"]
+
+
+def test_as_of_dates_leave_the_horizon_observed_and_the_sample_has_signal(root) -> None:
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    dates = as_of_dates(loaded.study_date, count=4)
+    assert dates[0] == pd.Timestamp("2025-09-30") and dates[-1] == pd.Timestamp("2024-03-30")
+    rows = training_rows(loaded.policies, as_of=dates)
+    assert {"status", "status_date", "paid_to_date", "lapse_date"}.isdisjoint(rows.columns)
+    rate = rows.groupby("auto_debit")["lapsed_within"].mean()
+    assert rate[False] > 1.3 * rate[True]  # the sample's planted auto-debit effect
