@@ -597,7 +597,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     # 1.1: an exit needs a date, or every study would count the policy as still in force.
     exit_day = out.get(S.STATUS_DATE, pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]"))
     exit_day = exit_day.where(~status.isin([S.LAPSED, S.TERMINATED_AFTER_LAPSE]).fillna(False), lapse_now.fillna(exit_day))
-    exited = status.isin([S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.SURRENDERED, S.DEATH_CLAIM, S.MATURED, S.FREE_LOOK_CANCELLED]).fillna(False)
+    exited = status.isin(list(S.EXIT_STATUSES)).fillna(False)
     undated = exited & exit_day.isna()
     if S.OBSERVED_TO in out:
         undated &= out[S.OBSERVED_TO].isna()

@@ -6,7 +6,7 @@ shows it. Definitions are those of :mod:`analysis.persistency`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -15,7 +15,7 @@ import pandas as pd
 from analysis import schema as S
 from analysis.calendar import add_months, as_days, whole_months
 from analysis.cohorts import issue_period
-from analysis.persistency import PersistencyOptions, _excluded, persistency_ratios, pooled_persistency, voluntary_exit_days
+from analysis.persistency import PersistencyOptions, excluded_mask, persistency_ratios, pooled_persistency, voluntary_exit_days
 
 #: Stated defaults: agency 13-month targets are ≥ 85 % in China (DOMAIN.md §4); 25-month 80 %.
 DEFAULT_TARGETS = {13: 0.85, 25: 0.80}
@@ -71,7 +71,7 @@ def persistency_kpis(
     monthly = persistency_ratios(
         policies,
         study_date=study_date,
-        options=PersistencyOptions(months=tuple(months), cohort="month", exclude=options.exclude, include_grace=options.include_grace, grace_days=options.grace_days),
+        options=replace(options, months=tuple(months), cohort="month"),
     )
     out: list[Kpi] = []
     for month in months:
@@ -90,7 +90,7 @@ def persistency_kpis(
 
 def persistency_trend(policies: pd.DataFrame, *, study_date: pd.Timestamp, months: Sequence[int] = (13, 25), cohort: str = "quarter", options: PersistencyOptions = DEFAULT_OPTIONS) -> pd.DataFrame:
     """Persistency by issue cohort (``[cohort, month, persistency, premium_persistency, cohort_policies]``)."""
-    opts = PersistencyOptions(months=tuple(months), cohort=cohort, exclude=options.exclude, include_grace=options.include_grace, grace_days=options.grace_days)
+    opts = replace(options, months=tuple(months), cohort=cohort)
     ratios = persistency_ratios(policies, study_date=study_date, options=opts)
     return ratios[["cohort", "month", "cohort_policies", "persistency", "premium_persistency"]]
 
@@ -117,7 +117,7 @@ def persistency_triangle(
     """
     needed = [S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.PAID_TO_DATE, S.REINSTATEMENT_DATE]
     frame = policies[[c for c in needed if c in policies.columns]]
-    keep = ~_excluded(policies, options.exclude)
+    keep = ~excluded_mask(policies, options.exclude)
     if not keep.all():
         frame = frame.loc[keep]
     if frame.empty:
@@ -161,7 +161,7 @@ def league_table(
     options: PersistencyOptions = DEFAULT_OPTIONS,
 ) -> pd.DataFrame:
     """Persistency at one month by a group column, worst first, groups below ``min_policies`` left out."""
-    opts = PersistencyOptions(months=(month,), cohort=options.cohort, exclude=options.exclude, include_grace=options.include_grace, grace_days=options.grace_days)
+    opts = replace(options, months=(month,))
     pooled = pooled_persistency(persistency_ratios(policies, study_date=study_date, options=opts, by=(by,)), by=(by,))
     pooled = pooled[pooled["cohort_policies"] >= min_policies]
     return pooled.sort_values("persistency").reset_index(drop=True)[[by, "cohort_policies", "persisting", "persistency", "premium_persistency"]]

@@ -64,7 +64,8 @@ class PersistencyOptions:
     grace_days: int = 60
 
 
-def _excluded(policies: pd.DataFrame, exclude: frozenset[str]) -> np.ndarray:
+def excluded_mask(policies: pd.DataFrame, exclude: frozenset[str]) -> np.ndarray:
+    """True for the policies left out of persistency by the chosen exclusions."""
     status = policies[S.STATUS]
     out = np.zeros(len(policies), dtype=bool)
     if "single_premium" in exclude and S.PAYMENT_FREQUENCY in policies:
@@ -146,7 +147,7 @@ def persistency_ratios(
         raise ExtractError(f"No column {missing[0]!r} in the policies.", code="missing_column", column=missing[0])
     needed = [S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.PAID_TO_DATE, S.REINSTATEMENT_DATE, S.ANNUAL_PREMIUM, *by]
     frame = policies[[c for c in dict.fromkeys(needed) if c in policies.columns]]
-    keep = ~_excluded(policies, options.exclude)
+    keep = ~excluded_mask(policies, options.exclude)
     if not keep.all():
         frame = frame.loc[keep]
     columns = [*by, "cohort", "month", "cohort_policies", "persisting", "persistency", "cohort_premium", "persisting_premium", "premium_persistency"]

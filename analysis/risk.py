@@ -26,7 +26,7 @@ from analysis.exposure import event_dates
 
 #: Static features taken as they are (when the extract has them).
 STATIC_FEATURES = (S.ANNUAL_PREMIUM, S.PAYMENT_FREQUENCY, S.AUTO_DEBIT, S.CHANNEL, S.PRODUCT, S.INCOME, S.OCCUPATION, S.GENDER, S.BRANCH)
-ALL_EXITS = frozenset({S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.SURRENDERED, S.DEATH_CLAIM, S.MATURED, S.FREE_LOOK_CANCELLED})
+ALL_EXITS = frozenset(S.EXIT_STATUSES)
 
 
 def as_of_dates(study_date: pd.Timestamp, *, horizon_months: int = 12, step_months: int = 6, count: int = 8) -> list[pd.Timestamp]:

@@ -65,6 +65,26 @@ def filter_values(
     return _values(dataset_key(choice), named, column, tuple(age_edges), limit, result)
 
 
+#: Session key of the Cohort explorer's editable named-cohort definition (JSON).
+NAMED_COHORT = "cohort_named_definition"
+
+
+def named_cohort(text: str | None = None) -> tuple[NamedCohort, str | None]:
+    """The session's named cohort (the preset until edited), and the error if the edit is invalid."""
+    import json
+
+    from analysis import ExtractError
+    from analysis.cohorts import YOUNG_NEW_EARNERS, cohort_from_dict
+
+    definition = text if text is not None else st.session_state.get(NAMED_COHORT)
+    if not definition:
+        return YOUNG_NEW_EARNERS, None
+    try:
+        return cohort_from_dict(json.loads(definition)), None
+    except (ValueError, ExtractError) as exc:  # JSONDecodeError is a ValueError
+        return YOUNG_NEW_EARNERS, str(exc)
+
+
 DEFAULT_AGE_EDGES: tuple[float, ...] = (0, 25, 30, 35, 40, 45, 50, 55, 60)
 
 

@@ -9,8 +9,9 @@ import streamlit as st
 
 from analysis import LoadResult
 from analysis.catalogue import column_label
-from analysis.cohorts import NamedCohort
-from analysis.schema import CANONICAL_COLUMNS
+from analysis.cohorts import DERIVED_SOURCES, NamedCohort
+from analysis.presets import MappingPreset
+from analysis.schema import CANONICAL_COLUMNS, STATUSES
 from ui.i18n import has, language, t
 
 
@@ -90,8 +91,6 @@ def status_totals(result: LoadResult) -> pd.DataFrame:
     return pd.DataFrame({"status": counts.index.astype(str), "count": counts.to_numpy()})
 
 
-#: Cohort dimensions derived by analysis.cohorts.with_cohort_columns, in menu order.
-DERIVED_DIMENSIONS = ("age_band", "premium_band", "issue_year", "issue_quarter", "issue_month")
 CANONICAL_DIMENSIONS = ("channel", "product", "branch", "gender", "payment_frequency", "auto_debit", "income", "occupation", "agent")
 
 
@@ -100,8 +99,7 @@ def cohort_dimensions(policies: pd.DataFrame, named: NamedCohort | None) -> dict
     options: dict[str, str] = {}
     if named is not None:
         options[named.key] = named.label(language())
-    for key in DERIVED_DIMENSIONS:
-        source = {"age_band": "age", "premium_band": "annual_premium"}.get(key, "issue_date")
+    for key, source in DERIVED_SOURCES.items():
         if source in policies.columns:
             options[key] = t(f"col.{key}")
     for key in CANONICAL_DIMENSIONS:
@@ -137,3 +135,12 @@ def label_values(frame: pd.DataFrame, column: str, labels: dict[str, str]) -> pd
     out = frame.copy()
     out[column] = out[column].astype(str).map(lambda v: labels.get(v, v))
     return out
+
+
+def preset_from_editors(result: LoadResult, columns: pd.DataFrame, statuses: pd.DataFrame) -> MappingPreset:
+    """The mapping the user edited, as a preset: every canonical column listed, no auto-mapping."""
+    return MappingPreset(
+        columns={row.canonical: row.source or "" for row in columns.itertuples(index=False) if row.canonical in CANONICAL_COLUMNS},
+        status_values={str(row.value): str(row.status) for row in statuses.itertuples(index=False) if row.status in STATUSES},
+        settings={k: v for k, v in result.preset.settings.items() if k != "auto_map"} | {"auto_map": False},
+    )

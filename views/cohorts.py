@@ -8,14 +8,14 @@ from functools import partial
 import streamlit as st
 
 from analysis import ExtractError
-from analysis.cohorts import YOUNG_NEW_EARNERS, Condition, cohort_from_dict
+from analysis.cohorts import YOUNG_NEW_EARNERS, Condition
 from analysis.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
 from analysis.study import StudyRequest
 from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t
-from ui.study import age_edges_from, cohort_study, edges_are_numbers, filter_values
+from ui.study import NAMED_COHORT, age_edges_from, cohort_study, edges_are_numbers, filter_values, named_cohort
 from ui.tables import cohort_dimensions, label_values, rate_column_config, translate_columns
 
 st.title(t("cohort.title"))
@@ -31,14 +31,13 @@ with st.expander(t("cohort.named"), expanded=False):
         t("cohort.named_definition"),
         value=json.dumps(YOUNG_NEW_EARNERS.to_dict(), ensure_ascii=False, indent=1),
         height=220,
-        key="cohort_named_definition",
+        key=NAMED_COHORT,
     )
-    try:
-        named = cohort_from_dict(json.loads(definition))
+    named, problem = named_cohort(definition)
+    if problem:
+        st.error(t("cohort.named_invalid", message=problem))
+    else:
         st.caption(t("cohort.named_reads", name=named.label(language()), text=named.text()))
-    except (ValueError, ExtractError) as exc:
-        st.error(t("cohort.named_invalid", message=str(exc)))
-        named = YOUNG_NEW_EARNERS
 named_ok = all(c.column in policies.columns for c in named.conditions)
 if not named_ok:
     st.info(t("cohort.named_missing", name=named.label(language()), columns=", ".join(c.column for c in named.conditions if c.column not in policies.columns)))

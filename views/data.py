@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from functools import partial
 
 import streamlit as st
@@ -10,13 +11,13 @@ import streamlit as st
 from analysis import ExtractError
 from analysis.account import account_table
 from analysis.export import mask_identifiers, to_csv_bytes, write_workbook
-from analysis.presets import MappingPreset, preset_to_toml
+from analysis.presets import preset_to_toml
 from analysis.reading import list_sheets
-from analysis.schema import CANONICAL_COLUMNS, STATUSES
+from analysis.schema import STATUSES
 from ui import datasets as ds
 from ui import state
 from ui.i18n import t
-from ui.tables import account_view, column_config, mapping_rows, status_rows, status_totals, translate_columns
+from ui.tables import account_view, column_config, mapping_rows, preset_from_editors, status_rows, status_totals, translate_columns
 
 st.title(t("data.title"))
 st.caption(t("data.caption"))
@@ -89,13 +90,7 @@ if uploaded is not None:
         st.error(t("data.load_failed", name=uploaded.name, message=st.session_state.get("data_failed_message", "")))
         st.info(t("data.kept_previous", name=t("app.sample_name") if choice.is_sample else choice.name))
 elif choice.is_sample and (preset_name or override):
-    wanted = state.DataSetChoice(
-        name=choice.name,
-        version=choice.version,
-        preset_toml=presets.get(preset_name, ""),
-        study_date=study_date.isoformat() if isinstance(study_date, dt.date) else None,
-        is_sample=True,
-    )
+    wanted = replace(choice, preset_toml=presets.get(preset_name, ""), study_date=study_date.isoformat() if isinstance(study_date, dt.date) else None)
     if wanted != choice:
         try:
             result = ds.load_choice(wanted)
@@ -173,6 +168,8 @@ with tab_problems:
     st.dataframe(account_view(table, verdict or "all"), hide_index=True, width="stretch")
 
 with tab_mapping:
+    # Editors are keyed by data set and mapping, so edits never carry over to another file.
+    editor_key = f"{choice.version}_{ds.content_version(choice.preset_toml.encode())}"
     st.markdown(f"**{t('data.mapping')}**")
     st.caption(t("data.mapping_help"))
     edited_mapping = st.data_editor(
@@ -184,7 +181,7 @@ with tab_mapping:
             "confidence": st.column_config.NumberColumn(t("col.confidence"), format="%.1f", disabled=True),
         },
         hide_index=True,
-        key=f"data_mapping_editor_{choice.version}_{ds.content_version(choice.preset_toml.encode())}",
+        key=f"data_mapping_editor_{editor_key}",
         width="stretch",
     )
     st.markdown(f"**{t('data.statuses')}**")
@@ -197,28 +194,16 @@ with tab_mapping:
             "status": st.column_config.SelectboxColumn(t("col.status"), options=list(STATUSES)),
         },
         hide_index=True,
-        key=f"data_status_editor_{choice.version}_{ds.content_version(choice.preset_toml.encode())}",
+        key=f"data_status_editor_{editor_key}",
         width="stretch",
     )
     st.caption(t("data.status_counts"))
     st.dataframe(translate_columns(status_totals(result)), hide_index=True)
 
-    new_preset = MappingPreset(
-        columns={row.canonical: row.source or "" for row in edited_mapping.itertuples(index=False) if row.canonical in CANONICAL_COLUMNS},
-        status_values={str(row.value): str(row.status) for row in edited_status.itertuples(index=False) if row.status in STATUSES},
-        settings={k: v for k, v in result.preset.settings.items() if k != "auto_map"} | {"auto_map": False},
-    )
-    new_toml = preset_to_toml(new_preset)
+    new_toml = preset_to_toml(preset_from_editors(result, edited_mapping, edited_status))
     apply_cols = st.columns(2)
     if apply_cols[0].button(t("data.apply_mapping"), key="data_apply", type="primary"):
-        wanted = state.DataSetChoice(
-            name=choice.name,
-            version=choice.version,
-            preset_toml=new_toml,
-            sheet=choice.sheet,
-            study_date=choice.study_date,
-            is_sample=choice.is_sample,
-        )
+        wanted = replace(choice, preset_toml=new_toml)
         try:
             ds.load_choice(wanted)
             state.set_active(wanted)

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from functools import partial
 
 import numpy as np
 import streamlit as st
 
-from analysis.cohorts import YOUNG_NEW_EARNERS, cohort_from_dict
 from analysis.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
 from analysis.survival import at_risk_table, format_p
 from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t
+from ui.study import named_cohort
 from ui.survival import cox_result, incidence, survival_result
 from ui.tables import cohort_dimensions, column_config, translate_columns
 
@@ -24,13 +23,7 @@ st.caption(t("survival.caption"))
 
 choice, result = ds.active_result()
 policies = result.policies
-named = YOUNG_NEW_EARNERS
-definition = st.session_state.get("cohort_named_definition")
-if definition:
-    try:
-        named = cohort_from_dict(json.loads(definition))
-    except ValueError:  # the Cohort explorer shows the error; fall back to the preset here
-        named = YOUNG_NEW_EARNERS
+named, _ = named_cohort()  # the Cohort explorer shows any error in the definition
 named_ok = all(c.column in policies.columns for c in named.conditions)
 dimensions = {k: v for k, v in cohort_dimensions(policies, named if named_ok else None).items() if k != "policy_year"}
 
