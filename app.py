@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import streamlit as st
+import os
 
-from ui import state
-from ui.auth import require_sign_in
-from ui.datasets import active_result
-from ui.i18n import LANGUAGES, t
+# Idle OpenMP threads (LightGBM) sleep instead of spinning, so one session's model never
+# slows the others; set before anything imports LightGBM.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+import streamlit as st  # noqa: E402
+
+from ui import state  # noqa: E402
+from ui.auth import require_sign_in  # noqa: E402
+from ui.datasets import active_result  # noqa: E402
+from ui.i18n import LANGUAGES, t  # noqa: E402
 
 st.set_page_config(page_title="LapseLens 失效保单洞察", page_icon="📉", layout="wide")
 state.init_session()
@@ -29,6 +35,8 @@ pages = [
     st.Page("views/overview.py", title=t("nav.overview"), icon=":material/monitoring:", url_path="overview"),
     st.Page("views/cohorts.py", title=t("nav.cohorts"), icon=":material/groups:", url_path="cohorts"),
     st.Page("views/survival.py", title=t("nav.survival"), icon=":material/show_chart:", url_path="survival"),
+    st.Page("views/drivers.py", title=t("nav.drivers"), icon=":material/psychology:", url_path="drivers"),
+    st.Page("views/actions.py", title=t("nav.actions"), icon=":material/checklist:", url_path="actions"),
 ]
 st.navigation(pages).run()
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     import pandas as pd
 
+    from analysis.risk import RiskResult
+
 from analysis.errors import ExtractError
 from analysis.ingest import LoadResult, load_extract
 from analysis.presets import MappingPreset, load_preset
@@ -149,6 +151,57 @@ def _survival(args: argparse.Namespace) -> int:
     return 0
 
 
+def _risk(loaded: LoadResult) -> RiskResult:
+    """The risk model on the extract, with every user column that does not look recorded after the fact."""
+    from analysis.risk import RiskOptions, build_risk, candidate_features, suspected_leaks
+
+    extras = candidate_features(loaded.policies)
+    leaks = set(suspected_leaks(loaded.policies, loaded.study_date, extras))
+    options = RiskOptions(extra_features=tuple(c for c in extras if c not in leaks))
+    return build_risk(loaded.policies, loaded.study_date, options)
+
+
+def _drivers(args: argparse.Namespace) -> int:
+    from analysis.catalogue import translate
+
+    loaded = _load(args)
+    result = _risk(loaded)
+    sources = {canonical: match.source for canonical, match in loaded.mapping.items()}
+    table = result.explained.importance.assign(feature=lambda t: t["feature"].map(lambda f: sources.get(f, f)))
+    if args.format == "csv":
+        _emit(table, "csv")
+        return 0
+    metrics = result.model.metrics
+    print(
+        json.dumps(
+            {
+                "target": translate("risk.target_text", "en", months=result.options.horizon_months),
+                "metrics": {"auc": metrics["auc"], "pr_auc": metrics["pr_auc"], "baseline_auc": metrics["baseline_auc"]},
+                "importance": table.to_dict(orient="records"),
+            },
+            ensure_ascii=False,
+        )
+    )
+    return 0
+
+
+def _worklist(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from analysis.actions import action_lists, worklist_workbook
+
+    if args.days < 0:
+        raise ExtractError(f"--days {args.days} must be zero or more.", code="bad_option", detail="--days")
+    loaded = _load(args)
+    result = _risk(loaded)
+    clock = {"days": args.days, "grace_days": loaded.preset.grace_days, "reinstatement_years": loaded.preset.reinstatement_years}
+    due, back = action_lists(loaded.policies, result, language=args.lang, **clock)
+    data = worklist_workbook(due, back, study_date=loaded.study_date, horizon_months=result.options.horizon_months, language=args.lang, mask=not args.show_identifiers, **clock)
+    Path(args.output).write_bytes(data)
+    print(f"wrote {args.output} ({len(data):,} bytes)")
+    return 0
+
+
 def _command(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str, *, formats: bool = True) -> argparse.ArgumentParser:
     """A subcommand with the options every command shares: the file, preset, sheet and study date."""
     command = commands.add_parser(name, help=help_text)
@@ -201,6 +254,16 @@ def build_parser() -> argparse.ArgumentParser:
     survival.add_argument("--by", help="cohort column (one), e.g. young_new_earners or channel")
     survival.add_argument("--event", help="studied statuses, comma-separated (default: lapsed,surrendered,terminated_after_lapse)")
     survival.set_defaults(run=_survival)
+
+    drivers = _command(commands, "drivers", "lapse-risk drivers: the model's holdout metrics and SHAP importance")
+    drivers.set_defaults(run=_drivers)
+
+    worklist = _command(commands, "worklist", "action lists: policies due soon or in grace, and reinstatable lapsed policies", formats=False)
+    worklist.add_argument("--days", type=int, default=30, help="list policies due within this many days (default 30)")
+    worklist.add_argument("-o", "--output", required=True, help="the .xlsx to write")
+    worklist.add_argument("--lang", choices=["zh", "en"], default="zh", help="header language")
+    worklist.add_argument("--show-identifiers", action="store_true", help="do not mask names, phone and ID numbers")
+    worklist.set_defaults(run=_worklist)
     return parser
 
 

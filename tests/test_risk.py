@@ -86,12 +86,13 @@ def planted(n: int = 6000, seed: int = 0) -> pd.DataFrame:
 
 
 def test_a_planted_driver_ranks_first_and_shap_adds_up() -> None:
-    from analysis.risk import explain, fit_lapse_model, model_matrix
+    from analysis.risk import explain, explain_rows, fit_lapse_model, model_matrix
 
     rows = planted()
-    model = fit_lapse_model(rows, explain_sample=2000)
-    assert model.importance.iloc[0]["feature"] == "auto_debit"
-    assert model.importance.iloc[0]["direction"] == "highest for False"
+    model = fit_lapse_model(rows)
+    ranked = explain_rows(model, rows, sample=2000).importance
+    assert ranked.iloc[0]["feature"] == "auto_debit"
+    assert ranked.iloc[0]["direction"] == "highest for False"
     assert model.metrics["auc"] > 0.65
     matrix, _ = model_matrix(rows.head(200), model.features, model.categories)
     contributions = explain(model.model, matrix)
@@ -104,4 +105,4 @@ def test_shuffled_outcomes_collapse_the_metrics() -> None:
 
     rows = planted(seed=1)
     rows["lapsed_within"] = rows["lapsed_within"].sample(frac=1.0, random_state=3).to_numpy()
-    assert abs(fit_lapse_model(rows, explain_sample=500).metrics["auc"] - 0.5) < 0.06
+    assert abs(fit_lapse_model(rows).metrics["auc"] - 0.5) < 0.06

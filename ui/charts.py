@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -107,4 +108,87 @@ def incidence_curves(incidence: pd.DataFrame, *, names: dict[str, str], x_title:
         colour = PALETTE[i % len(PALETTE)]
         figure.add_trace(go.Scatter(x=curve["month"], y=curve["incidence"], mode="lines", name=names.get(str(cause), str(cause)), line={"color": colour, "shape": "hv"}))
     figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%", margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": -0.2})
+    return figure
+
+
+_MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
+
+
+def importance_bar(importance: pd.DataFrame, *, labels: list[str], x_title: str) -> go.Figure:
+    """Mean |SHAP| per feature, largest on top."""
+    figure = go.Figure(go.Bar(x=importance["mean_abs_shap"], y=labels, orientation="h", marker={"color": PALETTE[1]}, hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
+    figure.update_layout(xaxis_title=x_title, margin=_MARGIN, height=120 + 26 * len(labels), yaxis={"autorange": "reversed"})
+    return figure
+
+
+def beeswarm(points: pd.DataFrame, *, x_title: str, colour_title: str, ends: tuple[str, str]) -> go.Figure:
+    """SHAP values per feature as a jittered strip, coloured by the feature's value rank.
+
+    ``points`` has ``[label, shap, colour, hover]``; ``colour`` is the value's percentile
+    within its feature (0 low … 1 high) or NaN for categories (grey). Label order = row order.
+    """
+    order = list(dict.fromkeys(points["label"]))
+    position = {label: i for i, label in enumerate(order)}
+    rng = np.random.default_rng(0)
+    y = points["label"].map(position).to_numpy(dtype=float) + rng.uniform(-0.3, 0.3, len(points))
+    numeric = points["colour"].notna().to_numpy()
+    figure = go.Figure()
+    figure.add_trace(go.Scattergl(x=points["shap"][~numeric], y=y[~numeric], mode="markers", marker={"color": "#95a5a6", "size": 4, "opacity": 0.6},
+                                  text=points["hover"][~numeric], hovertemplate="%{text}: %{x:.3f}<extra></extra>", showlegend=False))
+    figure.add_trace(go.Scattergl(x=points["shap"][numeric], y=y[numeric], mode="markers",
+                                  marker={"color": points["colour"][numeric], "colorscale": "RdBu_r", "cmin": 0, "cmax": 1, "size": 4, "opacity": 0.7,
+                                          "colorbar": {"title": colour_title, "tickvals": [0, 1], "ticktext": list(ends)}},
+                                  text=points["hover"][numeric], hovertemplate="%{text}: %{x:.3f}<extra></extra>", showlegend=False))
+    figure.add_vline(x=0.0, line={"color": "#7f8c8d", "dash": "dot"})
+    figure.update_layout(xaxis_title=x_title, margin=_MARGIN, height=120 + 40 * len(order),
+                         yaxis={"tickvals": list(range(len(order))), "ticktext": order, "autorange": "reversed"})
+    return figure
+
+
+def dependence(values: pd.Series, shap_values: pd.Series, *, numeric: bool, x_title: str, y_title: str) -> go.Figure:
+    """A feature's value against its SHAP value: scatter for numbers, box per level for categories."""
+    if numeric:
+        figure = go.Figure(go.Scattergl(x=values, y=shap_values, mode="markers", marker={"size": 4, "opacity": 0.5, "color": PALETTE[1]},
+                                        hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
+    else:
+        figure = go.Figure(go.Box(x=values.astype(str), y=shap_values, marker={"color": PALETTE[1]}, boxpoints=False))
+        figure.update_layout(xaxis_type="category")
+    figure.add_hline(y=0.0, line={"color": "#7f8c8d", "dash": "dot"})
+    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, margin=_MARGIN)
+    return figure
+
+
+def cohort_comparison(table: pd.DataFrame, *, labels: list[str], names: tuple[str, str], x_title: str) -> go.Figure:
+    """Mean SHAP value (probability points) per feature in two cohorts, side by side."""
+    figure = go.Figure()
+    for i, (column, name) in enumerate(zip(("in", "rest"), names)):
+        figure.add_trace(go.Bar(x=table[column] * 100, y=labels, orientation="h", name=name, marker={"color": PALETTE[i]},
+                                hovertemplate="%{y}: %{x:+.2f}<extra>" + name + "</extra>"))
+    figure.add_vline(x=0.0, line={"color": "#7f8c8d", "dash": "dot"})
+    figure.update_layout(barmode="group", xaxis_title=x_title, margin=_MARGIN, height=140 + 40 * len(labels), yaxis={"autorange": "reversed"},
+                         legend={"orientation": "h", "y": -0.15})
+    return figure
+
+
+def waterfall(base: float, steps: list[tuple[str, float]], final: float, *, base_label: str, final_label: str, y_title: str) -> go.Figure:
+    """One policy's probability from the base rate through each feature's points to its own."""
+    x = [base_label, *(s[0] for s in steps), final_label]
+    y = [base * 100, *(s[1] * 100 for s in steps), final * 100]
+    measure = ["absolute", *("relative" for _ in steps), "total"]
+    figure = go.Figure(go.Waterfall(x=x, y=y, measure=measure, text=[f"{v:+.1f}" if m == "relative" else f"{v:.1f}" for v, m in zip(y, measure)],
+                                    increasing={"marker": {"color": PALETTE[0]}}, decreasing={"marker": {"color": PALETTE[2]}},
+                                    totals={"marker": {"color": PALETTE[1]}}, connector={"line": {"color": "#bdc3c7"}}))
+    figure.update_layout(yaxis_title=y_title, margin=_MARGIN, xaxis_type="category", showlegend=False)
+    return figure
+
+
+def calibration(table: pd.DataFrame, *, x_title: str, y_title: str, names: tuple[str, str]) -> go.Figure:
+    """Predicted vs observed lapse by decile of predicted risk, with the diagonal."""
+    top = float(max(table["predicted"].max(), table["observed"].max()))
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", line={"color": "#7f8c8d", "dash": "dot"}, name=names[1], hoverinfo="skip"))
+    figure.add_trace(go.Scatter(x=table["predicted"], y=table["observed"], mode="lines+markers", name=names[0], line={"color": PALETTE[0]},
+                                text=table["decile"], hovertemplate="%{text}: %{x:.1%} → %{y:.1%}<extra></extra>"))
+    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, xaxis_tickformat=".0%", yaxis_tickformat=".0%", margin=_MARGIN,
+                         legend={"orientation": "h", "y": -0.2})
     return figure

@@ -144,3 +144,18 @@ def preset_from_editors(result: LoadResult, columns: pd.DataFrame, statuses: pd.
         status_values={str(row.value): str(row.status) for row in statuses.itertuples(index=False) if row.status in STATUSES},
         settings={k: v for k, v in result.preset.settings.items() if k != "auto_map"} | {"auto_map": False},
     )
+
+
+def percent_config(frame: pd.DataFrame, keys: tuple[str, ...]) -> dict[str, object]:
+    """Formats for a translated frame: the columns named by ``keys`` as percentages, other floats with separators."""
+    config = column_config(frame)
+    for key in keys:
+        label = header_label(key)
+        if label in frame.columns:
+            config[label] = st.column_config.NumberColumn(label, format="percent")
+    return config
+
+
+def md_escape(text: str) -> str:
+    """User text made inert for st.markdown: every Markdown control character escaped."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", str(text))

@@ -1,0 +1,157 @@
+"""Issue [5/7] on the bundled sample: true drivers, additivity, action lists, masked export, CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import load_extract
+from analysis.actions import action_lists, reinstatable_list, worklist_workbook
+from analysis.risk import RiskOptions, build_risk, candidate_features, explain_policy, probability_points, suspected_leaks
+
+
+@pytest.fixture(scope="module")
+def sample(root):
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    extras = candidate_features(loaded.policies)
+    leaks = suspected_leaks(loaded.policies, loaded.study_date, extras)
+    risk = build_risk(loaded.policies, loaded.study_date, RiskOptions(extra_features=tuple(c for c in extras if c not in leaks)))
+    return loaded, extras, leaks, risk
+
+
+def mean_shap_by_level(risk, feature: str) -> pd.Series:
+    explained = risk.explained
+    return explained.contributions[feature].groupby(explained.matrix[feature].astype(str), observed=True).mean()
+
+
+def test_the_campaign_arm_is_recognised_as_recorded_after_the_fact(sample) -> None:
+    _, extras, leaks, _ = sample
+    # 教育活动 was assigned on 2024-03-01 to policies in force then: only survivors carry it.
+    assert set(extras) == {"首单客户", "教育活动", "短信提醒", "灵活缴费"}
+    assert leaks == ["教育活动"]
+
+
+def test_the_documented_true_drivers_appear_with_the_right_direction(sample) -> None:
+    _, _, _, risk = sample
+    ranked = risk.explained.importance.set_index("feature")
+    assert set(ranked.index[:3]) >= {"policy_year", "auto_debit"}  # duration and auto-debit lead
+    assert ranked.loc["policy_year", "direction"] == "higher lowers risk"  # hazards fall with policy year
+    assert ranked.loc["age", "direction"] == "higher lowers risk"  # < 30: 1.3, 45+: 0.8
+    assert ranked.loc["auto_debit", "direction"] == "highest for False"  # no auto-debit: HR 1.7
+    channel = mean_shap_by_level(risk, "channel")
+    assert channel["电销"] > channel["个险"] and channel["互联网"] > channel["个险"]  # 1.5 and 1.3 vs 1.0
+    frequency = mean_shap_by_level(risk, "payment_frequency")
+    assert frequency["1"] > frequency["12"]  # monthly 1.25 vs annual 1.0
+    assert mean_shap_by_level(risk, "短信提醒")["否"] > mean_shap_by_level(risk, "短信提醒")["是"]  # SMS 0.85
+    assert mean_shap_by_level(risk, "灵活缴费")["否"] > mean_shap_by_level(risk, "灵活缴费")["是"]  # flexible 0.80
+    branch = mean_shap_by_level(risk, "branch")
+    assert branch["四川分公司"] > branch["上海分公司"]  # 1.20 vs 0.85
+    # Gender has no effect: it ranks near the bottom.
+    assert list(ranked.index).index("gender") >= len(ranked) - 4
+
+
+def test_honest_metrics_and_calibration(sample) -> None:
+    _, _, _, risk = sample
+    m = risk.model.metrics
+    assert 0.62 < m["auc"] < 0.8 and 0.6 < m["baseline_auc"] < 0.8
+    assert m["holdout_rows"] > 30_000 and m["trees"] >= 1
+    calibration = risk.model.calibration
+    assert calibration["observed"].iloc[-1] > 4 * calibration["observed"].iloc[0]  # top decile lapses far more than the bottom
+    assert abs(calibration["predicted"].mean() - calibration["observed"].mean()) < 0.02
+
+
+def test_probability_points_add_up_to_each_prediction(sample) -> None:
+    _, _, _, risk = sample
+    points, base, p = probability_points(risk.explained.contributions.head(500))
+    assert np.allclose(base + points.sum(axis=1).to_numpy(), p, atol=1e-12)
+    scored = risk.scores.loc[points.index, "probability"].to_numpy()
+    assert np.allclose(p, scored, atol=1e-9)  # the explanation explains the score shown
+    assert (np.sign(points.to_numpy()) == np.sign(risk.explained.contributions.head(500).drop(columns="base_value").to_numpy())).all()
+
+
+def test_one_policy_explanation_matches_its_score(sample) -> None:
+    _, _, _, risk = sample
+    row = risk.scores.sort_values("probability").iloc[-1]
+    one = explain_policy(risk, str(row["policy_id"]))
+    assert one.probability == pytest.approx(float(row["probability"]), abs=1e-9)
+    assert one.base_probability + one.table["points"].sum() == pytest.approx(one.probability, abs=1e-12)
+    assert one.table["points"].abs().is_monotonic_decreasing
+
+
+def test_due_list_on_the_sample(sample) -> None:
+    loaded, _, _, risk = sample
+    due, back = action_lists(loaded.policies, risk, days=30, language="en")
+    study = loaded.study_date
+    # Every 宽限期 policy in the sample has its missed due date within the last 60 days.
+    assert (due["state"] == "in grace").sum() == (loaded.policies["status"] == "grace").sum()
+    assert due["days_to_due"].between(-60, 30).all()
+    assert (due["days_left_in_grace"] == due["days_to_due"] + 60).all()
+    assert due["premium_at_risk"].is_monotonic_decreasing
+    assert np.allclose(due["premium_at_risk"], due["probability"] * due["annual_premium"])
+    assert set(due["policy_id"]) <= set(risk.scores["policy_id"])  # only in-force policies
+    book = loaded.policies[loaded.policies["status"].isin(["in_force", "reinstated", "apl"])]
+    upcoming = book[(book["paid_to_date"] > study) & (book["paid_to_date"] <= study + pd.Timedelta(days=30))]
+    assert len(upcoming) > 5000
+    assert set(upcoming["policy_id"]) <= set(due["policy_id"])
+    risky = due[due["probability"] > 0.1]  # well above the base: some feature must raise it
+    assert len(risky) > 100 and (risky["reason_1"] != "").all() and due["lever"].notna().all()
+    assert risky["reason_1"].str.contains(r"[+]\d+\.\d pp").all()
+    # All 2,745 suspended (失效) policies in the sample are within two years of suspension.
+    assert len(back) == (loaded.policies["status"] == "lapsed").sum() == 2745
+    assert back["annual_premium"].is_monotonic_decreasing and (back["days_left"] > 0).all()
+
+
+def test_reinstatable_window_hand_worked() -> None:
+    policies = pd.DataFrame(
+        {
+            "policy_id": ["A", "B", "C", "D"],
+            "status": ["lapsed", "lapsed", "in_force", "lapsed"],
+            "lapse_date": pd.to_datetime(["2024-10-01", "2024-09-29", None, None]),
+            "status_date": pd.to_datetime(["2024-10-01", "2024-09-29", None, "2026-01-01"]),
+            "annual_premium": [1000.0, 5000.0, 9000.0, 3000.0],
+        }
+    )
+    # Study date 2026-09-30: A's window ends 2026-10-01 (1 day left); B's ended 2026-09-29; D from its status date.
+    out = reinstatable_list(policies, pd.Timestamp("2026-09-30")).set_index("policy_id")
+    assert list(out.index) == ["D", "A"]
+    assert out.loc["A", "days_left"] == 1 and out.loc["D", "reinstate_by"] == pd.Timestamp("2028-01-01")
+
+
+def test_export_masks_identifiers_and_neutralises_formulas(sample) -> None:
+    from openpyxl import load_workbook
+
+    loaded, _, _, risk = sample
+    policies = loaded.policies.copy()
+    policies["name"] = "张三丰"
+    policies["phone"] = "13812345678"
+    policies.loc[policies.index[0], "name"] = "=HYPERLINK(\"http://x\")"
+    due, back = action_lists(policies, risk, days=30, language="zh")
+    masked = load_workbook(io.BytesIO(worklist_workbook(due, back, study_date=loaded.study_date, mask=True)), read_only=True)
+    cells = [str(c) for ws in masked.worksheets for row in ws.iter_rows(values_only=True) for c in row if c is not None]
+    assert "13812345678" not in cells and "张三丰" not in cells and "138****5678" in cells
+    assert not any(c.startswith("=") for c in cells)
+    shown = load_workbook(io.BytesIO(worklist_workbook(due, back, study_date=loaded.study_date, mask=False)), read_only=True)
+    cells = [str(c) for ws in shown.worksheets for row in ws.iter_rows(values_only=True) for c in row if c is not None]
+    assert "13812345678" in cells and "张三丰" in cells
+    assert [ws.title for ws in shown.worksheets] == ["即将到期或宽限期", "可复效"]
+
+
+def test_cli_drivers_json_and_worklist(root, tmp_path, capsys) -> None:
+    from analysis.cli import main
+
+    assert main(["drivers", str(root / "data" / "sample_policies.csv"), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"target", "metrics", "importance"} and set(out["metrics"]) == {"auc", "pr_auc", "baseline_auc"}
+    features = [row["feature"] for row in out["importance"]]
+    assert "policy_year" in features and "交费方式" in features and "销售渠道" in features  # source headers
+    values = [row["mean_abs_shap"] for row in out["importance"]]
+    assert values == sorted(values, reverse=True)
+    target = tmp_path / "list.xlsx"
+    assert main(["worklist", str(root / "data" / "sample_policies.csv"), "--days", "10", "-o", str(target), "--lang", "en"]) == 0
+    sheets = pd.read_excel(target, sheet_name=None, header=None)
+    assert list(sheets) == ["Due soon or in grace", "Reinstatable"]
+    assert main(["worklist", str(root / "data" / "sample_policies.csv"), "--days", "-1", "-o", str(target)]) == 2

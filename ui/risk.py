@@ -1,0 +1,153 @@
+"""The lapse-risk model for the pages: trained once per data set in the background, with progress.
+
+Training runs in one shared worker thread (two LightGBM threads, so it never takes more
+than the machine's two cores), keyed by the data set's content hash and the options;
+every session looking at the same data and options shares the result. At most
+``MAX_MODELS`` finished models are kept (oldest dropped), so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pandas as pd
+import streamlit as st
+
+from analysis.actions import action_lists, worklist_workbook
+from analysis.errors import ExtractError
+from analysis.ingest import LoadResult
+from analysis.risk import RiskOptions, RiskResult, build_risk, candidate_features, suspected_leaks
+from ui import datasets as ds
+from ui.i18n import t
+from ui.state import DataSetChoice
+from ui.study import dataset_key
+
+MAX_MODELS = 4
+#: Session key of the user's choice of extra features (per data set).
+FEATURES = "risk_features"
+
+
+@dataclass
+class Job:
+    """One training run: its future, and the progress the worker reports."""
+
+    future: Future[RiskResult]
+    progress: float = 0.0
+    stage: str = "queued"
+    started: float = field(default_factory=time.monotonic)
+
+    def update(self, fraction: float, stage: str) -> None:
+        """Called by the worker thread: how far it is, and in which stage."""
+        self.progress, self.stage = max(0.0, min(1.0, fraction)), stage
+
+
+@dataclass
+class _Registry:
+    executor: ThreadPoolExecutor
+    jobs: OrderedDict[str, Job]
+    lock: threading.Lock
+
+
+@st.cache_resource(show_spinner=False)
+def _registry() -> _Registry:
+    return _Registry(ThreadPoolExecutor(max_workers=1, thread_name_prefix="lapselens-risk"), OrderedDict(), threading.Lock())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _feature_choices(key: str, _result: LoadResult) -> tuple[list[str], list[str]]:
+    candidates = candidate_features(_result.policies)
+    return candidates, suspected_leaks(_result.policies, _result.study_date, candidates)
+
+
+def feature_choices(choice: DataSetChoice, result: LoadResult) -> tuple[list[str], list[str]]:
+    """The user columns that can be features, and those that look recorded after the fact."""
+    return _feature_choices(dataset_key(choice), result)
+
+
+def job_for(choice: DataSetChoice, result: LoadResult, options: RiskOptions) -> Job:
+    """The training job for this data set and options, started if there is none."""
+    key = f"{dataset_key(choice)}|{options!r}"
+    registry = _registry()
+    with registry.lock:
+        job = registry.jobs.get(key)
+        if job is not None and job.future.done() and job.future.exception() is not None and not isinstance(job.future.exception(), ExtractError):
+            job = None  # an unexpected failure: try again on the next visit
+        if job is None:
+            holder: dict[str, Job] = {}
+
+            def run() -> RiskResult:
+                return build_risk(result.policies, result.study_date, options, progress=holder["job"].update)
+
+            job = Job(future=Future())
+            holder["job"] = job
+            job.future = registry.executor.submit(run)
+            registry.jobs[key] = job
+        registry.jobs.move_to_end(key)
+        finished = [k for k, j in registry.jobs.items() if j.future.done() and k != key]
+        while len(registry.jobs) > MAX_MODELS and finished:
+            registry.jobs.pop(finished.pop(0))
+    return job
+
+
+def _wait(job: Job) -> None:
+    @st.fragment(run_every=1.0)
+    def progress() -> None:
+        if job.future.done():
+            st.rerun()
+        seconds = time.monotonic() - job.started
+        st.progress(job.progress, text=t("risk.training_progress", stage=t(f"risk.stage.{job.stage}"), seconds=f"{seconds:.0f}"))
+
+    progress()
+
+
+def model_for(choice: DataSetChoice, result: LoadResult, options: RiskOptions) -> RiskResult | None:
+    """The finished model, or ``None`` after drawing its progress (the page stops there)."""
+    job = job_for(choice, result, options)
+    if not job.future.done():
+        st.info(t("risk.training_note"))
+        _wait(job)
+        return None
+    error = job.future.exception()
+    if isinstance(error, ExtractError):
+        st.error(ds.error_text(error))
+        return None
+    if error is not None:
+        st.error(t("risk.failed", detail=type(error).__name__))
+        return None
+    return job.future.result()
+
+
+def options_for(choice: DataSetChoice, result: LoadResult) -> RiskOptions:
+    """Options from the page's feature picker (default: every user column not suspected of leaking)."""
+    candidates, leaks = feature_choices(choice, result)
+    chosen = st.session_state.get(f"{FEATURES}_{dataset_key(choice)}")
+    extra = tuple(c for c in (chosen if chosen is not None else [c for c in candidates if c not in leaks]) if c in candidates)
+    return RiskOptions(extra_features=extra)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _lists(key: str, days: int, lang: str, grace_days: int, years: int, _result: LoadResult, _risk: RiskResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return action_lists(_result.policies, _risk, days=days, grace_days=grace_days, reinstatement_years=years, language=lang)
+
+
+def lists_for(choice: DataSetChoice, result: LoadResult, risk: RiskResult, days: int, lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two action lists (cached per data set, options, horizon in days and language)."""
+    preset = result.preset
+    return _lists(f"{dataset_key(choice)}|{risk.options!r}", days, lang, preset.grace_days, preset.reinstatement_years, result, risk)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _workbook(key: str, days: int, lang: str, mask: bool, grace_days: int, years: int, _due: pd.DataFrame, _back: pd.DataFrame, _risk: RiskResult) -> bytes:
+    return worklist_workbook(_due, _back, study_date=_risk.study_date, days=days, grace_days=grace_days, reinstatement_years=years,
+                             horizon_months=_risk.options.horizon_months, language=lang, mask=mask)
+
+
+def workbook_for(choice: DataSetChoice, result: LoadResult, risk: RiskResult, days: int, lang: str, *, mask: bool) -> bytes:
+    """The action lists as Excel (identifiers masked unless ``mask`` is False)."""
+    due, back = lists_for(choice, result, risk, days, lang)
+    preset = result.preset
+    return _workbook(f"{dataset_key(choice)}|{risk.options!r}", days, lang, mask, preset.grace_days, preset.reinstatement_years, due, back, risk)

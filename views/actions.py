@@ -1,0 +1,62 @@
+"""Action lists: policies due soon or in grace ranked by premium at risk, and reinstatable lapsed policies."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis.actions import translated
+from analysis.schema import PAID_TO_DATE
+from ui import datasets as ds
+from ui import risk as ui_risk
+from ui.i18n import language, t
+from ui.tables import percent_config
+
+st.title(t("actions.title"))
+st.caption(t("actions.caption"))
+choice, result = ds.active_result()
+policies = result.policies
+lang = language()
+preset = result.preset
+study = result.study_date.date().isoformat()
+st.caption(t("actions.clock", grace=preset.grace_days, years=preset.reinstatement_years, study=study))
+
+days = st.slider(t("actions.days"), min_value=0, max_value=90, value=30, step=5, key="actions_days")
+options = ui_risk.options_for(choice, result)
+st.caption(t("risk.target_text", months=options.horizon_months))
+risk = ui_risk.model_for(choice, result, options)
+if risk is None:
+    st.stop()
+
+
+due, back = ui_risk.lists_for(choice, result, risk, days, lang)
+due_tab, back_tab = st.tabs([t("actions.due_tab"), t("actions.reinstatable_tab")])
+
+with due_tab:
+    if PAID_TO_DATE not in policies.columns:
+        st.info(t("actions.no_paid_to"))
+    elif due.empty:
+        st.info(t("actions.empty"))
+    else:
+        cols = st.columns(3)
+        cols[0].metric(t("actions.count"), f"{len(due):,}")
+        cols[1].metric(t("actions.in_grace_count"), f"{int((due['state'] == t('action_list.in_grace')).sum()):,}")
+        cols[2].metric(t("actions.at_risk_total"), f"¥{due['premium_at_risk'].sum():,.0f}")
+        shown = translated(due, lang)
+        st.dataframe(shown, hide_index=True, column_config=percent_config(shown, ("probability",)), key="actions_due_table")
+
+with back_tab:
+    if back.empty:
+        st.info(t("actions.empty"))
+    else:
+        cols = st.columns(2)
+        cols[0].metric(t("actions.count"), f"{len(back):,}")
+        cols[1].metric(t("actions.premium_total"), f"¥{back['annual_premium'].sum():,.0f}")
+        shown = translated(back, lang)
+        st.dataframe(shown, hide_index=True, column_config=percent_config(shown, ()), key="actions_back_table")
+
+show = st.checkbox(t("actions.show_identifiers"), value=False, key="actions_show_identifiers")
+if not show:
+    st.caption(t("actions.masked_note"))
+workbook = ui_risk.workbook_for(choice, result, risk, days, lang, mask=not show)
+st.download_button(t("actions.download"), workbook, file_name=f"lapselens_action_lists_{study}.xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="actions_download")

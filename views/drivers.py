@@ -1,0 +1,140 @@
+"""Risk drivers: a validated lapse-risk model, explained with SHAP globally and per policy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analysis.actions import feature_label, lever_for, reason_text
+from analysis.cohorts import filter_mask
+from analysis.errors import ExtractError
+from analysis.risk import as_of_dates, explain_policy, shap_by_cohort
+from ui import charts
+from ui import datasets as ds
+from ui import risk as ui_risk
+from ui.i18n import language, t
+from ui.study import dataset_key, named_cohort
+from ui.tables import md_escape, percent_config, translate_columns
+
+BEESWARM_POINTS = 2000
+BEESWARM_FEATURES = 12
+
+st.title(t("risk.title"))
+choice, result = ds.active_result()
+policies = result.policies
+lang = language()
+
+
+def label(feature: str) -> str:
+    return feature_label(feature, lang)
+
+
+candidates, leaks = ui_risk.feature_choices(choice, result)
+with st.expander(t("risk.settings")):
+    if candidates:
+        st.multiselect(
+            t("risk.extra_features"), candidates, default=[c for c in candidates if c not in leaks],
+            key=f"{ui_risk.FEATURES}_{dataset_key(choice)}", help=t("risk.extra_help"),
+        )
+    if leaks:
+        st.caption(t("risk.leak_note", columns="、".join(leaks) if lang == "zh" else ", ".join(leaks)))
+options = ui_risk.options_for(choice, result)
+dates = as_of_dates(result.study_date, horizon_months=options.horizon_months, step_months=options.step_months, count=options.as_of_count)
+st.caption(t("risk.target_text", months=options.horizon_months))
+st.caption(t("risk.method", dates=len(dates), step=options.step_months, latest=dates[0].date().isoformat(), rows=options.max_training_rows))
+
+risk = ui_risk.model_for(choice, result, options)
+if risk is None:
+    st.stop()
+
+model, explained = risk.model, risk.explained
+metrics = model.metrics
+cols = st.columns(4)
+cols[0].metric(t("risk.auc"), f"{metrics['auc']:.3f}")
+cols[1].metric(t("risk.pr_auc"), f"{metrics['pr_auc']:.3f}")
+cols[2].metric(t("risk.baseline_auc"), f"{metrics['baseline_auc']:.3f}")
+cols[3].metric(t("risk.base_rate"), f"{metrics['base_rate']:.1%}")
+gap = metrics["auc"] - metrics["baseline_auc"]
+st.markdown(t("risk.beats_baseline", gap=gap) if gap >= 0.02 else t("risk.close_to_baseline", gap=gap))
+st.caption(t("risk.rows_line", train=int(metrics["train_rows"]), validation=int(metrics["validation_rows"]), holdout=int(metrics["holdout_rows"]),
+             date=model.holdout_as_of.date().isoformat(), trees=int(metrics["trees"])))
+
+tabs = st.tabs([t("risk.tab_validation"), t("risk.tab_importance"), t("risk.tab_beeswarm"), t("risk.tab_dependence"), t("risk.tab_cohorts"), t("risk.tab_policy")])
+
+with tabs[0]:
+    st.caption(t("risk.calibration"))
+    st.plotly_chart(charts.calibration(model.calibration, x_title=t("risk.predicted"), y_title=t("risk.observed"), names=(t("risk.model"), t("risk.perfect"))), key="risk_calibration")
+    st.caption(t("risk.lift"))
+    lift = translate_columns(model.lift)
+    st.dataframe(lift, hide_index=True, column_config=percent_config(lift, ("observed",)))
+
+st.caption(t("risk.sample_note", n=len(explained.matrix), total=len(risk.scores)))
+importance = explained.importance
+
+with tabs[1]:
+    st.plotly_chart(charts.importance_bar(importance, labels=[label(f) for f in importance["feature"]], x_title=t("risk.mean_abs_shap")), key="risk_importance")
+    shown = importance.assign(feature=importance["feature"].map(label))
+    st.dataframe(translate_columns(shown), hide_index=True)
+
+with tabs[2]:
+    top = importance["feature"].head(BEESWARM_FEATURES).tolist()
+    drawn = explained.contributions.index[: min(BEESWARM_POINTS, len(explained.contributions))]
+    parts = []
+    for feature in top:
+        values = explained.matrix.loc[drawn, feature]
+        numeric = not isinstance(values.dtype, pd.CategoricalDtype)
+        colour = values.rank(pct=True) if numeric else pd.Series(np.nan, index=drawn)
+        parts.append(pd.DataFrame({"label": label(feature), "shap": explained.contributions.loc[drawn, feature], "colour": colour, "hover": values.astype(str)}))
+    st.plotly_chart(charts.beeswarm(pd.concat(parts), x_title=t("risk.shap"), colour_title=t("risk.feature_value"), ends=(t("risk.low"), t("risk.high"))), key="risk_beeswarm")
+    st.caption(t("risk.beeswarm_note", n=len(drawn)))
+
+with tabs[3]:
+    feature = st.selectbox(t("risk.dependence_feature"), importance["feature"].tolist(), format_func=label, key="risk_dependence")
+    values = explained.matrix[feature]
+    numeric = not isinstance(values.dtype, pd.CategoricalDtype)
+    st.plotly_chart(charts.dependence(values, explained.contributions[feature], numeric=numeric, x_title=label(feature), y_title=t("risk.shap")), key="risk_dependence_plot")
+
+with tabs[4]:
+    named, _ = named_cohort()
+    if not named.conditions or any(c.column not in policies.columns for c in named.conditions):
+        st.info(t("risk.cohort_missing"))
+    else:
+        table = shap_by_cohort(explained, filter_mask(policies, named.conditions))
+        names = (named.label(lang), t("cohort.rest"))
+        st.plotly_chart(charts.cohort_comparison(table, labels=[label(f) for f in table["feature"]], names=names, x_title=t("risk.cohort_points")), key="risk_cohorts")
+        n_in, n_rest = table.attrs["counts"]
+        st.caption(t("risk.cohort_counts", inside=names[0], n_in=n_in, n_rest=n_rest))
+
+with tabs[5]:
+    ranked = risk.scores.sort_values("probability", ascending=False)
+    top_ids = ranked["policy_id"].astype(str).head(200).tolist()
+    left, right = st.columns(2)
+    picked = left.selectbox(t("risk.pick_policy"), top_ids, key="risk_policy_pick") if top_ids else None
+    typed = right.text_input(t("risk.policy_search"), key="risk_policy_search").strip()
+    policy = typed or picked
+    if policy:
+        try:
+            one = explain_policy(risk, policy)
+        except ExtractError:
+            st.warning(t("risk.not_in_force", policy=policy))
+        else:
+            st.markdown(t("risk.policy_line", policy=md_escape(policy), months=options.horizon_months, p=one.probability, base=one.base_probability))
+            shown_rows = one.table.head(8)
+            rest = float(one.table["points"].iloc[8:].sum())
+            steps = [(f"{label(r.feature)}={r.value}", float(r.points)) for r in shown_rows.itertuples()]
+            if len(one.table) > 8:
+                steps.append((t("risk.other_features"), rest))
+            st.plotly_chart(charts.waterfall(one.base_probability, steps, one.probability, base_label=t("risk.base"), final_label=t("risk.this_policy"),
+                                             y_title=t("risk.probability_points")), key="risk_waterfall")
+            raising = one.table[one.table["points"] >= 0.0005].head(3)  # at least 0.05 points
+            lowering = one.table[one.table["points"] <= -0.0005].head(3)
+            left, right = st.columns(2)
+            with left:
+                st.markdown("**" + t("risk.raising") + "**")
+                st.text("\n".join(reason_text(r.feature, r.value, r.points, lang) for r in raising.itertuples()) or t("risk.none"))
+            with right:
+                st.markdown("**" + t("risk.lowering") + "**")
+                st.text("\n".join(reason_text(r.feature, r.value, r.points, lang) for r in lowering.itertuples()) or t("risk.none"))
+            lever = lever_for(raising["feature"].tolist(), [str(v) for v in raising["value"]])
+            st.success(t("risk.suggested_lever", lever=t(f"lever.{lever}")))
