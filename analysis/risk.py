@@ -71,7 +71,7 @@ class RiskOptions:
     step_months: int = 6
     as_of_count: int = 8
     extra_features: tuple[str, ...] = ()
-    max_training_rows: int = 1_000_000
+    max_training_rows: int = 500_000
     explain_sample: int = 20_000
     threads: int = 2
     random_state: int = 0
@@ -313,7 +313,7 @@ def fit_lapse_model(
     random_state: int = 0,
     threads: int = 1,
     progress: Progress | None = None,
-    max_trees: int = 500,
+    max_trees: int = 300,
 ) -> RiskModel:
     """Gradient-boosted trees (LightGBM, native categoricals) with a time-based holdout.
 
@@ -346,7 +346,7 @@ def fit_lapse_model(
         report(0.1 + 0.7 * (env.iteration + 1) / max_trees, "training")
 
     model = lgb.LGBMClassifier(
-        n_estimators=max_trees, learning_rate=0.05, num_leaves=15, max_depth=6, min_child_samples=200, subsample=0.8, subsample_freq=1,
+        n_estimators=max_trees, learning_rate=0.07, num_leaves=15, max_depth=6, min_child_samples=200, subsample=0.8, subsample_freq=1,
         colsample_bytree=0.9, random_state=random_state, n_jobs=threads, deterministic=True, force_row_wise=True, verbose=-1,
     )
     callbacks: list[Any] = [tick]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis.actions import feature_label, lever_for, reason_text
+from analysis.actions import feature_label, lever_for, reason_text, value_text
 from analysis.cohorts import filter_mask
 from analysis.errors import ExtractError
 from analysis.risk import as_of_dates, explain_policy, shap_by_cohort
@@ -60,6 +60,7 @@ st.markdown(t("risk.beats_baseline", gap=gap) if gap >= 0.02 else t("risk.close_
 st.caption(t("risk.rows_line", train=int(metrics["train_rows"]), validation=int(metrics["validation_rows"]), holdout=int(metrics["holdout_rows"]),
              date=model.holdout_as_of.date().isoformat(), trees=int(metrics["trees"])))
 
+st.caption(t("risk.sample_note", n=len(explained.matrix), total=len(risk.scores)))
 tabs = st.tabs([t("risk.tab_validation"), t("risk.tab_importance"), t("risk.tab_beeswarm"), t("risk.tab_dependence"), t("risk.tab_cohorts"), t("risk.tab_policy")])
 
 with tabs[0]:
@@ -69,7 +70,6 @@ with tabs[0]:
     lift = translate_columns(model.lift)
     st.dataframe(lift, hide_index=True, column_config=percent_config(lift, ("observed",)))
 
-st.caption(t("risk.sample_note", n=len(explained.matrix), total=len(risk.scores)))
 importance = explained.importance
 
 with tabs[1]:
@@ -122,7 +122,7 @@ with tabs[5]:
             st.markdown(t("risk.policy_line", policy=md_escape(policy), months=options.horizon_months, p=one.probability, base=one.base_probability))
             shown_rows = one.table.head(8)
             rest = float(one.table["points"].iloc[8:].sum())
-            steps = [(f"{label(r.feature)}={r.value}", float(r.points)) for r in shown_rows.itertuples()]
+            steps = [(f"{label(r.feature)}={value_text(r.feature, r.value, lang)}", float(r.points)) for r in shown_rows.itertuples()]
             if len(one.table) > 8:
                 steps.append((t("risk.other_features"), rest))
             st.plotly_chart(charts.waterfall(one.base_probability, steps, one.probability, base_label=t("risk.base"), final_label=t("risk.this_policy"),

@@ -210,3 +210,45 @@ def test_survival_curves(page: Page, app_url: str, screenshot_dir: Path) -> None
     snap(page, screenshot_dir / "08_survival_zh.png")
     assert_no_errors(page)
     assert page_errors == [], page_errors
+
+
+@pytest.mark.browser
+def test_risk_drivers_and_action_lists(page: Page, app_url: str, screenshot_dir: Path, tmp_path: Path) -> None:
+    """The model trains in the background with a progress bar; the drivers explain a policy; the action list downloads masked."""
+    import openpyxl
+
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.goto(f"{app_url}/drivers")
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("AUC（时间外验证）", exact=True)).to_be_visible(timeout=180_000)
+    wait_idle(page)
+    auc = float(metric_value(page, "AUC（时间外验证）").inner_text())
+    assert 0.6 < auc < 0.85, auc
+    expect(page.get_by_test_id("stMain")).to_contain_text("未来 12 个月")
+    page.get_by_role("tab", name="单张保单").click()
+    expect(page.get_by_test_id("stMain")).to_contain_text("推高风险的原因")
+    expect(page.get_by_test_id("stMain")).to_contain_text("个百分点")
+    snap(page, screenshot_dir / "09_drivers_policy_zh.png")
+    page.get_by_role("tab", name="整体重要性").click()
+    expect(page.locator('[role="tabpanel"]:not([hidden]) .js-plotly-plot').first).to_be_visible()
+    snap(page, screenshot_dir / "10_drivers_importance_zh.png")
+
+    page.goto(f"{app_url}/actions")
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("其中宽限期内", exact=True)).to_be_visible(timeout=180_000)
+    wait_idle(page)
+    assert metric_value(page, "其中宽限期内").inner_text() == "1,278"
+    snap(page, screenshot_dir / "11_actions_zh.png")
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="下载行动清单").locator("button").click()
+    path = tmp_path / "actions.xlsx"
+    download.value.save_as(path)
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["即将到期或宽限期", "可复效"], book.sheetnames
+    headers = [c.value for c in next(row for row in book["即将到期或宽限期"].iter_rows() if row[0].value == "保单号")]
+    assert {"失效概率", "预期风险保费", "原因一", "建议措施", "宽限期剩余天数"} <= set(headers), headers
+    page.get_by_test_id("stSidebar").get_by_test_id("stRadio").get_by_text("English", exact=True).click()
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("Of which in grace", exact=True)).to_be_visible()
+    wait_idle(page)
+    snap(page, screenshot_dir / "12_actions_en.png")
+    assert_no_errors(page)
+    assert page_errors == [], page_errors
