@@ -16,10 +16,12 @@ Every row of the source file ends up in exactly one place:
 
 from __future__ import annotations
 
+import os
 import re
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -29,14 +31,16 @@ from analysis.errors import ExtractError
 from analysis.headers import ColumnMatch, resolve_mapping
 from analysis.parsing import (
     TEXT,
+    CodeLookup,
     Parsed,
     blank_mask,
+    code_lookup,
     id_number_facts,
-    map_codes,
     normalise_key,
     parse_dates,
     parse_ids,
     parse_numbers,
+    starts_with_word,
     stripped_text,
     to_float,
 )
@@ -44,6 +48,8 @@ from analysis.presets import DURATION_UNITS, MappingPreset
 from analysis.reading import RawTable, read_table
 
 PROBLEM_COLUMNS = ["row", "column", "kind", "action", "value", "detail"]
+#: Threads for work on whole columns (Arrow's and numpy's kernels release the GIL).
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 NOTE_COLUMNS = ["column", "kind", "count", "detail"]
 REJECTED, REPAIRED, FLAGGED = "rejected", "repaired", "flagged"
 
@@ -259,10 +265,34 @@ def load_extract(
         sheet = preset.settings.get("sheet")
     raw = read_table(data, filename=filename, sheet=sheet)
     del data, source  # the bytes are no longer needed: free them before the heavy part
-    return _canonicalise(raw, preset=preset, study_date=study_date)
+    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="lapselens-door")
+    try:
+        return _canonicalise(raw, preset=preset, study_date=study_date, pool=pool)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.Timestamp | None) -> LoadResult:
+class _Ahead:
+    """Parses of whole columns started early on a thread pool, each collected once.
+
+    Arrow's and numpy's kernels release the GIL, so the columns of an extract
+    parse side by side while the main thread works through the checks in order.
+    """
+
+    def __init__(self, pool: Executor) -> None:
+        self.pool = pool
+        self.futures: dict[object, Future[Any]] = {}
+
+    def start(self, key: object, work: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self.futures[key] = self.pool.submit(work, *args, **kwargs)
+
+    def result(self, key: object, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """The started parse's result, or ``work(*args, **kwargs)`` when none was started."""
+        future = self.futures.pop(key, None)
+        return future.result() if future is not None else work(*args, **kwargs)
+
+
+def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.Timestamp | None, pool: Executor) -> LoadResult:
     settings = preset.settings
     cells = raw.cells
     headers = list(cells.columns)
@@ -279,7 +309,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     # --- which rows are policy rows ------------------------------------------------
     mapping = _mapping(headers, preset)
     # A row is blank when every cell is empty (readers give empty cells as missing).
-    all_blank = cells.isna().all(axis=1).to_numpy() if headers else np.zeros(len(cells), dtype=bool)
+    all_blank = _blank_rows(cells)
     footer = np.zeros(len(cells), dtype=bool)
     marker = "^(?:" + "|".join(re.escape(m) for m in S.FOOTER_MARKERS) + ")"
     probe_columns = [headers[0]] if headers else []
@@ -305,7 +335,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
             ragged_rejects.append((row, reason))
     keep = ~(all_blank | footer)
     if not keep.all():
-        cells = cells.loc[keep].reset_index(drop=True)
+        cells = pd.DataFrame(_drop_rows({name: cells[name] for name in headers}, ~keep, pool), copy=False)
     rows = raw.rows[keep]
     if len(cells) == 0 and not ragged_rejects:
         raise ExtractError(
@@ -347,9 +377,40 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         match = mapping.get(canonical)
         return match.source if match is not None else canonical
 
+    # Start every column's parse now, in the order the checks below take them.
+    vocabulary: dict[str, object] = dict(S.STATUS_ALIASES)
+    vocabulary.update({normalise_key(k): v for k, v in preset.status_values.items()})
+    duration_column = settings.get("duration_column")
+    ahead = _Ahead(pool)
+    from_workbook = raw.kind in ("xlsx", "xls")
+    if S.POLICY_ID in mapping:
+        ahead.start(S.POLICY_ID, parse_ids, source(S.POLICY_ID), from_workbook=from_workbook)
+    for canonical in S.DATE_COLUMNS:
+        if canonical in mapping:
+            ahead.start(canonical, parse_dates, source(canonical), date1904=raw.date1904)
+    ahead.start(S.STATUS, code_lookup, source(S.STATUS), vocabulary)
+    ahead.start(S.STATUS_RAW, stripped_text, source(S.STATUS))
+    for canonical in (S.ANNUAL_PREMIUM, S.SUM_ASSURED, S.AGE, S.INCOME):
+        if canonical in mapping:
+            ahead.start(canonical, parse_numbers, source(canonical))
+    if S.ID_NUMBER in mapping:
+        ahead.start(S.ID_NUMBER, id_number_facts, source(S.ID_NUMBER))
+    for canonical, words in _CODE_COLUMNS.items():
+        if canonical in mapping:
+            ahead.start(canonical, code_lookup, source(canonical), words, clean=_CODE_CLEANERS.get(canonical))
+    for canonical in _TEXT_COLUMNS:
+        if canonical in mapping:
+            ahead.start(("text", canonical), stripped_text, source(canonical))
+    if duration_column and duration_column in headers:
+        ahead.start(("duration", duration_column), parse_numbers, cells[duration_column])
+    mapped_sources = {m.source for m in mapping.values()} | {duration_column}
+    for header in headers:
+        if header not in mapped_sources:
+            ahead.start(("attribute", header), _attribute, cells[header])
+
     # policy id
     if S.POLICY_ID in mapping:
-        ids, id_stripped, mangled = parse_ids(source(S.POLICY_ID), from_workbook=raw.kind in ("xlsx", "xls"))
+        ids, id_stripped, mangled = ahead.result(S.POLICY_ID, parse_ids, source(S.POLICY_ID), from_workbook=from_workbook)
         ledger.note(label(S.POLICY_ID), "reformatted", int(id_stripped.sum()), "policy numbers read back from number cells: trailing '.0' removed")
         id_blank = ids.isna() | (ids == "")
         ledger.add(id_blank, column=label(S.POLICY_ID), kind="missing_required", action=REJECTED, detail="the policy number is empty")
@@ -373,7 +434,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         if canonical not in mapping:
             continue
         column = source(canonical)
-        parsed = parse_dates(column, date1904=date1904)
+        parsed = ahead.result(canonical, parse_dates, column, date1904=date1904)
         ledger.note(label(canonical), "reformatted", parsed.reformatted, "dates written in another form (2023/5/6, 2023年5月6日, 20230506, Excel serial) were read")
         non_blank = int((~blank_mask(column)).sum())
         if non_blank and int(parsed.invalid.sum()) == non_blank:
@@ -405,27 +466,20 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
 
     # status
     status_column = source(S.STATUS)
-    vocabulary: dict[str, object] = dict(S.STATUS_ALIASES)
-    vocabulary.update({normalise_key(k): v for k, v in preset.status_values.items()})
-    statuses, unknown = map_codes(status_column, vocabulary)
+    statuses = ahead.result(S.STATUS, code_lookup, status_column, vocabulary)
     status_blank = blank_mask(status_column)
     ledger.add(status_blank, column=label(S.STATUS), kind="missing_required", action=REJECTED, detail="the policy status is empty")
-    statuses = statuses.where(~unknown, S.UNMAPPED)
-    out[S.STATUS] = statuses.astype(TEXT)
-    out[S.STATUS_RAW] = stripped_text(status_column)
-    status_values = (
-        pd.DataFrame({"value": out[S.STATUS_RAW], "status": out[S.STATUS]})[~status_blank.to_numpy()]
-        .value_counts()
-        .rename("count")
-        .reset_index()
-    )
+    distinct_statuses = _texts(np.where(statuses.unknown_distinct, S.UNMAPPED, statuses.mapped))
+    out[S.STATUS] = statuses.spread(distinct_statuses, cells.index)
+    out[S.STATUS_RAW] = ahead.result(S.STATUS_RAW, stripped_text, status_column)
+    status_values = _status_values(statuses, distinct_statuses, status_blank.to_numpy())
 
     # numbers
     for canonical in (S.ANNUAL_PREMIUM, S.SUM_ASSURED):
         if canonical not in mapping:
             continue
         column = source(canonical)
-        parsed = parse_numbers(column)
+        parsed = ahead.result(canonical, parse_numbers, column)
         ledger.note(label(canonical), "reformatted", parsed.reformatted, "numbers written with separators, currency signs or 万 were read")
         ledger.add(parsed.invalid, column=label(canonical), kind="invalid_number", action=REPAIRED, value=column, detail="{value} is not a number; left blank")
         negative = (parsed.values < 0).fillna(False)
@@ -435,7 +489,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     # age
     if S.AGE in mapping:
         column = source(S.AGE)
-        parsed = parse_numbers(column)
+        parsed = ahead.result(S.AGE, parse_numbers, column)
         ledger.add(parsed.invalid, column=label(S.AGE), kind="invalid_number", action=REPAIRED, value=column, detail="{value} is not an age; left blank")
         absurd = ((parsed.values < 0) | (parsed.values > 120)).fillna(False)
         ledger.add(absurd, column=label(S.AGE), kind="implausible_age", action=REPAIRED, value=column, detail="age {value} is outside 0–120; left blank")
@@ -443,33 +497,32 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
 
     # id number → birth date and sex where those are missing
     if S.ID_NUMBER in mapping:
-        id_birth, id_sex = id_number_facts(source(S.ID_NUMBER))
+        id_birth, id_sex = ahead.result(S.ID_NUMBER, id_number_facts, source(S.ID_NUMBER))
         out[S.ID_NUMBER] = source(S.ID_NUMBER).astype(TEXT)
     else:
-        id_birth = id_sex = None  # type: ignore[assignment]
+        id_birth = id_sex = None
 
     # codes
     if S.PAYMENT_FREQUENCY in mapping:
         column = source(S.PAYMENT_FREQUENCY)
-        cleaned = column.astype(TEXT).str.replace(r"\.0+$", "", regex=True)
-        values, unknown_f = map_codes(cleaned, S.FREQUENCY_ALIASES)
-        ledger.add(unknown_f, column=label(S.PAYMENT_FREQUENCY), kind="unknown_code", action=REPAIRED, value=column, detail="{value} is not a payment frequency (趸交/月交/季交/半年交/年交 or 0/1/3/6/12); left blank")
-        out[S.PAYMENT_FREQUENCY] = pd.to_numeric(values, errors="coerce").astype("Int64")
+        codes = ahead.result(S.PAYMENT_FREQUENCY, code_lookup, column, S.FREQUENCY_ALIASES, clean=_CODE_CLEANERS[S.PAYMENT_FREQUENCY])
+        ledger.add(codes.unknown(cells.index), column=label(S.PAYMENT_FREQUENCY), kind="unknown_code", action=REPAIRED, value=column, detail="{value} is not a payment frequency (趸交/月交/季交/半年交/年交 or 0/1/3/6/12); left blank")
+        out[S.PAYMENT_FREQUENCY] = codes.spread(pd.to_numeric(pd.Series(codes.mapped, dtype=object), errors="coerce").astype("Int64"), cells.index)
     if S.AUTO_DEBIT in mapping:
         column = source(S.AUTO_DEBIT)
-        values, unknown_a = map_codes(column, S.AUTO_DEBIT_ALIASES)
-        ledger.add(unknown_a, column=label(S.AUTO_DEBIT), kind="unknown_code", action=REPAIRED, value=column, detail="{value} does not say whether premiums are auto-debited; left blank")
-        out[S.AUTO_DEBIT] = values.astype("boolean")
+        codes = ahead.result(S.AUTO_DEBIT, code_lookup, column, S.AUTO_DEBIT_ALIASES)
+        ledger.add(codes.unknown(cells.index), column=label(S.AUTO_DEBIT), kind="unknown_code", action=REPAIRED, value=column, detail="{value} does not say whether premiums are auto-debited; left blank")
+        out[S.AUTO_DEBIT] = codes.spread(pd.Series(codes.mapped, dtype=object).astype("boolean"), cells.index)
     if S.WAIVER in mapping:
         column = source(S.WAIVER)
-        values, unknown_w = map_codes(column, S.YES_NO_ALIASES)
-        ledger.add(unknown_w, column=label(S.WAIVER), kind="unknown_code", action=REPAIRED, value=column, detail="{value} is not yes or no (是/否); left blank")
-        out[S.WAIVER] = values.astype("boolean")
+        codes = ahead.result(S.WAIVER, code_lookup, column, S.YES_NO_ALIASES)
+        ledger.add(codes.unknown(cells.index), column=label(S.WAIVER), kind="unknown_code", action=REPAIRED, value=column, detail="{value} is not yes or no (是/否); left blank")
+        out[S.WAIVER] = codes.spread(pd.Series(codes.mapped, dtype=object).astype("boolean"), cells.index)
     if S.GENDER in mapping:
         column = source(S.GENDER)
-        values, unknown_g = map_codes(column, S.GENDER_ALIASES)
-        ledger.add(unknown_g, column=label(S.GENDER), kind="unknown_code", action=REPAIRED, value=column, detail="{value} is not a sex (男/女, M/F, 1/2); left blank")
-        out[S.GENDER] = values.astype(TEXT)
+        codes = ahead.result(S.GENDER, code_lookup, column, S.GENDER_ALIASES)
+        ledger.add(codes.unknown(cells.index), column=label(S.GENDER), kind="unknown_code", action=REPAIRED, value=column, detail="{value} is not a sex (男/女, M/F, 1/2); left blank")
+        out[S.GENDER] = codes.spread(_texts(codes.mapped), cells.index)
     if id_sex is not None:
         if S.GENDER in out:
             fill = out[S.GENDER].isna() & id_sex.notna()
@@ -501,7 +554,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     # income: a number where the column holds numbers, otherwise bands as text
     if S.INCOME in mapping:
         column = source(S.INCOME)
-        parsed = parse_numbers(column)
+        parsed = ahead.result(S.INCOME, parse_numbers, column)
         non_blank = int((~blank_mask(column)).sum())
         if non_blank and parsed.invalid.sum() <= 0.1 * non_blank:
             ledger.add(parsed.invalid, column=label(S.INCOME), kind="invalid_number", action=REPAIRED, value=column, detail="{value} is not an income; left blank")
@@ -509,13 +562,12 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         else:
             out[S.INCOME] = stripped_text(column)
 
-    for canonical in (S.COVERAGE, S.PRODUCT, S.CHANNEL, S.BRANCH, S.AGENT, S.OCCUPATION, S.NAME, S.PHONE):
+    for canonical in _TEXT_COLUMNS:
         optional = maybe(canonical)
         if optional is not None:
-            out[canonical] = stripped_text(optional)
+            out[canonical] = ahead.result(("text", canonical), stripped_text, optional)
 
     # duration since issue standing in for status_date
-    duration_column = settings.get("duration_column")
     if duration_column:
         if duration_column not in headers:
             raise ExtractError(
@@ -524,7 +576,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
                 column=duration_column,
             )
         unit = str(settings.get("duration_unit", "days"))
-        parsed = parse_numbers(cells[duration_column])
+        parsed = ahead.result(("duration", duration_column), parse_numbers, cells[duration_column])
         bad = parsed.invalid | (parsed.values < 0).fillna(False)
         ledger.add(bad, column=duration_column, kind="invalid_number", action=REPAIRED, value=cells[duration_column], detail="{value} is not a duration; left blank")
         days = np.floor(parsed.values.where(~bad) * DURATION_UNITS[unit])
@@ -619,7 +671,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         if header in used_sources:
             continue
         name = header if header not in out else f"{header} (source)"
-        out[name] = _attribute(cells[header])
+        out[name] = ahead.result(("attribute", header), _attribute, cells[header])
         attributes.append(name)
 
     # study date
@@ -673,13 +725,11 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         problems = pd.concat([problems, ragged], ignore_index=True).sort_values(["row", "column"], kind="stable")
     out[S.SOURCE_ROW] = pd.Series(rows, index=cells.index)
     if rejected_mask.any():
-        # Filter column by column, so the unfiltered copy of each is freed as we go.
-        keep_rows = np.flatnonzero(~rejected_mask)
-        for key in list(out):
-            out[key] = pd.Series(out[key]).array.take(keep_rows)
+        out = _drop_rows(out, rejected_mask, pool)
     else:
         out = {key: pd.Series(value).array for key, value in out.items()}
-    policies = pd.DataFrame(out)
+    # copy=False: the columns are new arrays already; no need to copy them into 2-D blocks.
+    policies = pd.DataFrame(out, copy=False)
     skipped_frame = pd.DataFrame(sorted(skipped), columns=["row", "reason"])
     return LoadResult(
         policies=policies,
@@ -705,17 +755,97 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     )
 
 
+#: Code columns and their vocabularies (status apart: its vocabulary takes the preset's words).
+_CODE_COLUMNS: dict[str, Mapping[str, object]] = {
+    S.PAYMENT_FREQUENCY: S.FREQUENCY_ALIASES,
+    S.AUTO_DEBIT: S.AUTO_DEBIT_ALIASES,
+    S.WAIVER: S.YES_NO_ALIASES,
+    S.GENDER: S.GENDER_ALIASES,
+}
+#: A frequency read back from a number cell ("12.0") is looked up without its ".0".
+_CODE_CLEANERS: dict[str, Callable[[pd.Series], pd.Series]] = {S.PAYMENT_FREQUENCY: lambda d: d.str.replace(r"\.0+$", "", regex=True)}
+#: Canonical columns kept as stripped text.
+_TEXT_COLUMNS = (S.COVERAGE, S.PRODUCT, S.CHANNEL, S.BRANCH, S.AGENT, S.OCCUPATION, S.NAME, S.PHONE)
+#: Up to this many runs of kept rows, Arrow columns are filtered as slices of themselves.
+_MAX_SLICES = 2000
+
+
+def _drop_rows(columns: dict[str, Any], dropped: np.ndarray, pool: Executor) -> dict[str, Any]:
+    """The columns without the ``dropped`` rows, as pandas arrays.
+
+    A few rejected rows in a long extract leave a few long runs of kept rows:
+    Arrow columns then become chunked arrays of zero-copy slices, so no text is
+    copied. Other columns (and Arrow ones cut into many runs) are taken a few at
+    a time on all cores, so the unfiltered copy of each is freed as we go.
+    """
+    import pyarrow as pa
+
+    kept = ~dropped
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], kept, [False]]).astype(np.int8)))
+    runs = list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
+    keep_rows = np.flatnonzero(kept)
+    result: dict[str, Any] = {}
+
+    def take(key: str) -> Any:
+        array = pd.Series(columns[key]).array
+        arrow = getattr(array, "_pa_array", None)
+        if arrow is not None and len(runs) <= _MAX_SLICES:
+            pieces = [chunk for start, stop in runs for chunk in arrow.slice(start, stop - start).chunks]
+            rebuilt: Any = type(array)
+            return rebuilt(pa.chunked_array(pieces, type=arrow.type))
+        return array.take(keep_rows)
+
+    keys = list(columns)
+    for start in range(0, len(keys), 2 * WORKERS):
+        batch = keys[start : start + 2 * WORKERS]
+        for key, taken in zip(batch, pool.map(take, batch)):
+            result[key] = taken
+            columns[key] = None  # free the unfiltered column
+    return result
+
+
+def _blank_rows(cells: pd.DataFrame) -> np.ndarray:
+    """True where every cell of a row is missing; a column without missing cells settles it at once."""
+    blank = np.ones(len(cells), dtype=bool) if cells.shape[1] else np.zeros(len(cells), dtype=bool)
+    for position in range(cells.shape[1]):
+        column = cells.iloc[:, position]
+        arrow = getattr(column.array, "_pa_array", None)
+        if arrow is not None and arrow.null_count == 0:
+            return np.zeros(len(cells), dtype=bool)
+        blank &= column.isna().to_numpy(dtype=bool)
+        if not blank.any():
+            break
+    return blank
+
+
+def _texts(values: np.ndarray) -> pd.Series:
+    """Python values as Arrow text (None becomes missing)."""
+    return pd.Series(values, dtype=object).astype(TEXT)
+
+
+def _status_values(statuses: CodeLookup, distinct_statuses: pd.Series, blank: np.ndarray) -> pd.DataFrame:
+    """``[value, status, count]``: policies per status as written, most frequent first.
+
+    The same table as ``value_counts()`` of the (stripped value, status) pairs of
+    the non-blank rows, counted over the distinct values instead of the rows.
+    """
+    counts = np.bincount(statuses.codes[~blank], minlength=len(distinct_statuses))
+    seen = np.flatnonzero(counts)
+    values = stripped_text(statuses.distinct)
+    pairs = pd.DataFrame(
+        {
+            "value": values.iloc[seen[seen < len(values)]].reset_index(drop=True),
+            "status": distinct_statuses.iloc[seen[seen < len(values)]].reset_index(drop=True),
+            "count": counts[seen[seen < len(values)]],
+        }
+    )
+    table = pairs.groupby(["value", "status"], dropna=True, observed=False)["count"].sum()
+    return table.sort_values(ascending=False).rename("count").reset_index()
+
+
 def footer_rows(column: pd.Series) -> np.ndarray:
     """True where a cell starts with a summary or note word (合计, 小计, 注, total...)."""
-    import pyarrow.compute as pc
-
-    from analysis.parsing import arrow_text
-
-    text = pc.utf8_lower(pc.utf8_ltrim_whitespace(arrow_text(column)))
-    hit = np.zeros(len(column), dtype=bool)
-    for word in S.FOOTER_MARKERS:
-        hit |= pc.fill_null(pc.starts_with(text, word), False).to_numpy(zero_copy_only=False)
-    return hit
+    return starts_with_word(column, S.FOOTER_MARKERS)
 
 
 def _mapping(headers: list[str], preset: MappingPreset) -> dict[str, ColumnMatch]:
@@ -809,6 +939,8 @@ def _duplicates(
     id_label: str,
 ) -> None:
     """Reject repeated keys: exact copies, and conflicting rows after the first."""
+    if not _may_repeat(policies[S.POLICY_ID]):
+        return  # no policy number occurs twice, so no key does
     keys = [S.POLICY_ID] + ([S.COVERAGE] if grain == "policy+coverage" and S.COVERAGE in policies else [])
     size = len(rows)
     alive = np.ones(size, dtype=bool)
@@ -847,6 +979,34 @@ def _duplicates(
     conflict_mask = mask & ~exact_mask
     ledger.add(exact_mask, column=id_label, kind="duplicate", action=REJECTED, detail=lambda at: detail_exact.iloc[at])
     ledger.add(conflict_mask, column=id_label, kind="conflicting_duplicate", action=REJECTED, detail=lambda at: detail_conflict.iloc[at])
+
+
+def _may_repeat(ids: pd.Series) -> bool:
+    """False only when no value occurs twice (two missing values count as a repeat).
+
+    Policy numbers of up to 18 digits are compared as integers, which hashes far
+    faster than text; leading zeros are allowed when all numbers are as long.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from analysis.parsing import arrow_text
+
+    missing = int(ids.isna().sum())
+    if missing > 1:
+        return True
+    present = ids.dropna() if missing else ids
+    if len(present) == 0:
+        return False
+    if present.dtype == TEXT:
+        array = arrow_text(present)
+        lengths = pc.binary_length(array)
+        shortest, longest = pc.min(lengths).as_py(), pc.max(lengths).as_py()
+        if longest <= 18 and pc.all(pc.ascii_is_decimal(array)).as_py():
+            if shortest == longest or not pc.any(pc.starts_with(array, "0")).as_py():
+                numbers = np.asarray(pc.cast(array, pa.int64()).to_numpy())
+                return bool(pd.Series(numbers).duplicated().any())
+    return bool(present.duplicated().any())
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -11,13 +11,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 #: Text columns are Arrow-backed: string methods run in Arrow's compute kernels.
 TEXT = pd.StringDtype("pyarrow")
+
+
+def _byte_table(values: bytes) -> np.ndarray:
+    table = np.zeros(256, dtype=bool)
+    table[list(values)] = True
+    return table
+
+
+# Bytes a stripped value cannot start or end with (the check of stripped_text; U+3000 apart).
+_EDGE_SPACE = _byte_table(b" \t\r\n")
+# Bytes that can start a character Arrow's utf8_trim_whitespace removes (ASCII controls and
+# space, U+0085, U+00A0, U+1680, U+2000-U+205F, U+3000): only such values can be all blank.
+_SPACE_LEAD = _byte_table(bytes([*range(0x09, 0x0E), *range(0x1C, 0x21), 0xC2, 0xE1, 0xE2, 0xE3]))
 
 _FULLWIDTH = str.maketrans(
     "０１２３４５６７８９．，－／：＋　（）％",
@@ -59,13 +72,12 @@ def _by_distinct(raw: pd.Series, parse: Callable[[pd.Series], tuple[pd.Series, p
         codes, uniques = pd.factorize(raw, use_na_sentinel=True)
         if len(uniques) <= len(raw) // 4:
             values, invalid, reformatted = parse(pd.Series(uniques, dtype=raw.dtype))
-            missing = codes < 0
-            safe = np.where(missing, 0, codes)
-            spread = values.to_numpy()[safe] if len(values) else np.full(len(raw), np.nan)
+            # One more slot at the end holds the result of a missing cell: code -1 points there.
+            missing_value = pd.Series([None], dtype=values.dtype).to_numpy()
+            spread = np.concatenate([values.to_numpy(), missing_value])[codes]
             out = pd.Series(spread, index=raw.index, dtype=values.dtype)
-            out[missing] = None
-            bad = np.where(missing, False, invalid.to_numpy(dtype=bool)[safe] if len(values) else False)
-            changed = np.where(missing, False, reformatted.to_numpy(dtype=bool)[safe] if len(values) else False)
+            bad = np.append(invalid.to_numpy(dtype=bool), False)[codes]
+            changed = np.append(reformatted.to_numpy(dtype=bool), False)[codes]
             return Parsed(out, pd.Series(bad, index=raw.index), int(changed.sum()))
     values, invalid, reformatted = parse(raw)
     return Parsed(values, invalid, int(reformatted.sum()))
@@ -96,12 +108,118 @@ def to_float(values: pd.Series) -> pd.Series:
 
 
 def arrow_text(values: pd.Series) -> Any:
-    """The values as one pyarrow string array (no copy for Arrow-backed text)."""
+    """The values as pyarrow strings, without a copy for Arrow-backed text.
+
+    A column read in blocks stays a chunked array (Arrow's kernels take either), so
+    no call copies the whole column to join its chunks.
+    """
     import pyarrow as pa
 
     text = values.astype(TEXT)
     chunked = pa.chunked_array(text.array._pa_array) if hasattr(text.array, "_pa_array") else pa.chunked_array([pa.array(text.array)])
-    return chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
+    return chunked.chunk(0) if chunked.num_chunks == 1 else chunked
+
+
+def _string_chunks(values: pd.Series) -> list[Any]:
+    """The Arrow string chunks of a column (``large_string`` or ``string``), without a copy."""
+    import pyarrow as pa
+
+    array = arrow_text(values)
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    return [c if pa.types.is_large_string(c.type) or pa.types.is_string(c.type) else c.cast(pa.large_string()) for c in chunks]
+
+
+def _layout(chunk: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The ``n + 1`` offsets and the bytes of a string chunk, and its validity (None: no nulls).
+
+    Reading the buffers directly lets a check look at the first or last byte of
+    every value without building any new string.
+    """
+    import pyarrow as pa
+
+    n = len(chunk)
+    _validity, offset_buffer, data_buffer = chunk.buffers()
+    kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(offset_buffer, dtype=kind)[chunk.offset : chunk.offset + n + 1].astype(np.int64, copy=False)
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, dtype=np.uint8)
+    valid = chunk.is_valid().to_numpy(zero_copy_only=False) if chunk.null_count else None
+    return offsets, data, valid
+
+
+def _first_bytes(chunk: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The first byte of every value (0 where empty or missing) and the mask of non-empty values."""
+    offsets, data, valid = _layout(chunk)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    live = lengths > 0
+    if valid is not None:
+        live &= valid
+    first = np.zeros(len(chunk), dtype=np.uint8)
+    first[live] = data[starts[live]]
+    return first, live
+
+
+def _needs_strip(values: pd.Series) -> bool:
+    """True when a value is empty or starts or ends with a space, tab, CR, LF or U+3000."""
+    for chunk in _string_chunks(values):
+        if len(chunk) == chunk.null_count:
+            continue
+        offsets, data, valid = _layout(chunk)
+        starts, ends = offsets[:-1], offsets[1:]
+        live = ends > starts
+        empty = ~live if valid is None else valid & ~live
+        if empty.any():
+            return True
+        if valid is not None:
+            live &= valid
+        starts, ends = starts[live], ends[live]
+        first, last = data[starts], data[ends - 1]
+        if _EDGE_SPACE[first].any() or _EDGE_SPACE[last].any():
+            return True
+        # U+3000 is E3 80 80 in UTF-8.
+        lead = starts[(first == 0xE3) & (ends - starts >= 3)]
+        if ((data[lead + 1] == 0x80) & (data[lead + 2] == 0x80)).any():
+            return True
+        tail = ends[(last == 0x80) & (ends - starts >= 3)]
+        if ((data[tail - 3] == 0xE3) & (data[tail - 2] == 0x80)).any():
+            return True
+    return False
+
+
+def starts_with_word(values: pd.Series, words: Sequence[str]) -> np.ndarray:
+    """True where a value, without its leading whitespace and in lower case, starts with one of ``words``.
+
+    Only values whose first byte could begin such a value (whitespace, or the
+    first letter of a word in either case) are lower-cased and compared.
+    """
+    import pyarrow.compute as pc
+
+    leads = _SPACE_LEAD.copy()
+    for word in words:
+        for letter in {word[:1], word[:1].upper(), word[:1].lower()} - {""}:
+            leads[letter.encode("utf-8")[0]] = True
+    parts = []
+    for chunk in _string_chunks(values):
+        first, live = _first_bytes(chunk)
+        hit = np.zeros(len(chunk), dtype=bool)
+        suspects = np.flatnonzero(live & leads[first])
+        if len(suspects):
+            text = pc.utf8_lower(pc.utf8_ltrim_whitespace(chunk.take(suspects)))
+            found = np.zeros(len(suspects), dtype=bool)
+            for word in words:
+                found |= pc.fill_null(pc.starts_with(text, word), False).to_numpy(zero_copy_only=False)
+            hit[suspects] = found
+        parts.append(hit)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+def _holds_byte(values: pd.Series, wanted: bytes) -> bool:
+    """False only when no value holds any of the ``wanted`` ASCII bytes (a cheap prefilter)."""
+    table = _byte_table(wanted)
+    for chunk in _string_chunks(values):
+        _offsets, data, _valid = _layout(chunk)
+        if table[data].any():
+            return True
+    return False
 
 
 def normalise_key(value: object) -> str:
@@ -115,9 +233,18 @@ def blank_mask(raw: pd.Series) -> pd.Series:
     if raw.dtype == object or pd.api.types.is_string_dtype(raw):
         import pyarrow.compute as pc
 
-        array = arrow_text(raw)
-        blank = pc.or_kleene(pc.is_null(array), pc.equal(pc.utf8_trim_whitespace(array), ""))
-        return pd.Series(blank.to_numpy(zero_copy_only=False), index=raw.index, dtype=bool)
+        parts = []
+        for chunk in _string_chunks(raw):
+            first, live = _first_bytes(chunk)
+            blank = ~live
+            # Only a value that starts with a whitespace character can be all whitespace.
+            suspects = np.flatnonzero(live & _SPACE_LEAD[first])
+            if len(suspects):
+                trimmed = pc.utf8_trim_whitespace(chunk.take(suspects))
+                blank[suspects] = pc.equal(trimmed, "").to_numpy(zero_copy_only=False)
+            parts.append(blank)
+        mask = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+        return pd.Series(mask, index=raw.index, dtype=bool)
     return raw.isna()
 
 
@@ -126,16 +253,8 @@ def stripped_text(raw: pd.Series) -> pd.Series:
 
     Columns that need no change are returned without a copy.
     """
-    import pyarrow.compute as pc
-
     text = raw.astype(TEXT)
-    array = arrow_text(text)
-    needs = pc.any(pc.equal(array, "")).as_py()
-    for space in (" ", "\t", "\u3000", "\r", "\n"):
-        if needs:
-            break
-        needs = pc.any(pc.starts_with(array, space)).as_py() or pc.any(pc.ends_with(array, space)).as_py()
-    if not needs:
+    if not _needs_strip(text):
         return text
     text = text.str.strip()
     return text.where(text != "")
@@ -266,15 +385,55 @@ def map_codes(raw: pd.Series, vocabulary: Mapping[str, object]) -> tuple[pd.Seri
         ``values`` holds the mapped codes (missing where blank or unknown);
         ``unknown`` is True where a non-blank value was not in the vocabulary.
     """
-    blank = blank_mask(raw)
+    lookup = code_lookup(raw, vocabulary)
+    return pd.Series(lookup.mapped[lookup.codes], index=raw.index, dtype=object), lookup.unknown(raw.index)
+
+
+@dataclass(frozen=True)
+class CodeLookup:
+    """Code words mapped once per distinct value.
+
+    Attributes
+    ----------
+    codes : numpy.ndarray
+        Per row, the position of its value among the distinct values, or
+        ``len(distinct)`` where the cell is missing.
+    distinct : pandas.Series
+        The distinct values as written (Arrow text).
+    mapped : numpy.ndarray
+        Per distinct value, the mapped code (None when not in the vocabulary),
+        followed by one None for the missing cells.
+    unknown_distinct : numpy.ndarray
+        Per distinct value (and False for missing cells): not blank and not in the vocabulary.
+    """
+
+    codes: np.ndarray
+    distinct: pd.Series
+    mapped: np.ndarray
+    unknown_distinct: np.ndarray
+
+    def unknown(self, index: pd.Index) -> pd.Series:
+        """Row mask: a non-blank value that is not in the vocabulary."""
+        return pd.Series(self.unknown_distinct[self.codes], index=index, dtype=bool)
+
+    def spread(self, distinct: pd.Series, index: pd.Index) -> pd.Series:
+        """Per-row values from ``distinct`` (one value per distinct value, then one for missing cells)."""
+        return pd.Series(distinct.array.take(self.codes), index=index, dtype=distinct.dtype)
+
+
+def code_lookup(raw: pd.Series, vocabulary: Mapping[str, object], *, clean: Callable[[pd.Series], pd.Series] | None = None) -> CodeLookup:
+    """Map code words through ``vocabulary``, once per distinct value.
+
+    ``clean`` rewrites the distinct values before they are looked up (and
+    before they are judged blank).
+    """
     codes, uniques = pd.factorize(raw.astype(TEXT), use_na_sentinel=True)
-    mapped = np.array([vocabulary.get(normalise_key(v)) for v in uniques] + [None], dtype=object)
-    values = pd.Series(mapped[codes], index=raw.index, dtype=object)
-    unknown = values.isna() & ~blank
-    return values, unknown
-
-
-_DOUBLE_EXACT_FROM = 2**53  # above this, not every integer is a double
+    distinct = pd.Series(uniques, dtype=TEXT)
+    looked_up = clean(distinct) if clean is not None else distinct
+    mapped = np.array([vocabulary.get(normalise_key(v)) for v in looked_up.tolist()] + [None], dtype=object)
+    blank = np.append(blank_mask(looked_up).to_numpy(dtype=bool), True)
+    unknown = pd.isna(mapped) & ~blank
+    return CodeLookup(codes=np.where(codes < 0, len(distinct), codes), distinct=distinct, mapped=mapped, unknown_distinct=unknown)
 
 
 def parse_ids(raw: pd.Series, *, from_workbook: bool = False) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -295,18 +454,33 @@ def parse_ids(raw: pd.Series, *, from_workbook: bool = False) -> tuple[pd.Series
         (a number read back from a float cell) was removed; ``mangled`` is True
         where the number lost digits.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     ids = _as_text(raw)
-    stripped = ids.str.fullmatch(r"\d+\.0+", na=False)
+    nothing = pd.Series(np.zeros(len(ids), dtype=bool), index=ids.index)
+    # The patterns below are searched for only where the bytes they need occur at all.
+    stripped = ids.str.fullmatch(r"\d+\.0+", na=False).astype(bool) if _holds_byte(ids, b".") else nothing
     if stripped.any():
         ids = ids.where(~stripped, ids.str.replace(r"\.0+$", "", regex=True))
-    mangled = ids.str.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", na=False).astype(bool)
-    long_ids = ids.str.fullmatch(r"[1-9]\d{15,}", na=False).astype(bool)
+    mangled = ids.str.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", na=False).astype(bool) if _holds_byte(ids, b"eE") else nothing.copy()
+    # [1-9]\d{15,}: sixteen or more ASCII digits, the first not a zero.
+    array = arrow_text(ids)
+    lengths = pc.fill_null(pc.binary_length(array), 0)
+    digits = pc.fill_null(pc.ascii_is_decimal(array), False)
+    long_mask = pc.and_(pc.and_(digits, pc.greater_equal(lengths, 16)), pc.invert(pc.fill_null(pc.starts_with(array, "0"), False)))
+    long_ids = pd.Series(long_mask.to_numpy(zero_copy_only=False), index=ids.index, dtype=bool)
     if long_ids.sum() >= 3:
-        padded = ids.str.fullmatch(r"\d{15}0+", na=False).astype(bool) & long_ids
+        padded = np.zeros(len(ids), dtype=bool)
+        ending_in_zero = np.flatnonzero(long_ids.to_numpy() & pc.fill_null(pc.ends_with(array, "0"), False).to_numpy(zero_copy_only=False))
+        if len(ending_in_zero):
+            padded[ending_in_zero] = ids.iloc[ending_in_zero].str.fullmatch(r"\d{15}0+", na=False).to_numpy(dtype=bool)
         if padded.sum() >= 0.9 * long_ids.sum():
-            mangled |= padded
+            mangled = mangled | padded
         elif from_workbook:
-            big = ids[long_ids & (pd.to_numeric(ids.where(long_ids), errors="coerce") > _DOUBLE_EXACT_FROM)]
+            # Above 2**53 not every integer is a double: 17+ digits always are above, 16 digits compare as text.
+            above = pc.or_(pc.greater(lengths, 16), pc.and_(pc.equal(lengths, 16), pc.fill_null(pc.greater(array, pa.scalar("9007199254740992", array.type)), False)))
+            big = ids[long_ids & above.to_numpy(zero_copy_only=False)]
             probe = big.head(2000)
             if len(probe) >= 3 and sum(_is_double(str(v)) for v in probe) >= 0.9 * len(probe):
                 exact = {v for v in big.unique() if _is_double(str(v))}

@@ -34,6 +34,29 @@ def _arrow_text_types() -> dict[Any, Any]:
 _ARROW_TEXT = _arrow_text_types()
 
 
+def _prefer_jemalloc() -> None:
+    """Make jemalloc Arrow's default memory pool, unless ``ARROW_DEFAULT_MEMORY_POOL`` chose one.
+
+    The door allocates every column afresh in a fresh process. With the wheels'
+    default pool (mimalloc) first-touch allocations made a 1M-row load about
+    1.5× slower than with jemalloc (3.1–3.6 s against 2.1–2.4 s, measured here),
+    at the same peak memory. Where the wheel lacks jemalloc, nothing changes.
+    """
+    import os
+
+    import pyarrow as pa
+
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except (NotImplementedError, pa.ArrowNotImplementedError):
+        pass
+
+
+_prefer_jemalloc()
+
+
 @dataclass(frozen=True)
 class RawTable:
     """The cells of one table in a source file, below its header row.
@@ -152,6 +175,37 @@ def read_table(data: bytes, *, filename: str | None = None, sheet: str | int | N
 # --- CSV --------------------------------------------------------------------------
 
 
+_SCAN_STEP = 1 << 20  # bytes per step of a scan: small enough to stay in the CPU's cache
+
+
+def _has_two_byte_leads(data: bytes) -> bool:
+    """True when a byte 0xC4..0xDF occurs: in valid UTF-8, the lead of a character U+0100..U+07FF."""
+    octets = np.frombuffer(data, dtype=np.uint8)
+    shifted = np.empty(min(_SCAN_STEP, len(octets)), dtype=np.uint8)
+    hits = np.empty(len(shifted), dtype=bool)
+    for start in range(0, len(octets), _SCAN_STEP):
+        part = octets[start : start + _SCAN_STEP]
+        n = len(part)
+        # 0xC4..0xDF + 0x3C wraps round to 0..27: one add and one compare per byte.
+        np.add(part, np.uint8(0x3C), out=shifted[:n])
+        np.less(shifted[:n], 28, out=hits[:n])
+        if hits[:n].any():
+            return True
+    return False
+
+
+def _count_newlines(data: bytes) -> int:
+    """Number of LF bytes, counted in cache-sized steps (faster than ``bytes.count`` here)."""
+    octets = np.frombuffer(data, dtype=np.uint8)
+    hits = np.empty(min(_SCAN_STEP, len(octets)), dtype=bool)
+    total = 0
+    for start in range(0, len(octets), _SCAN_STEP):
+        part = octets[start : start + _SCAN_STEP]
+        np.equal(part, 10, out=hits[: len(part)])
+        total += int(np.count_nonzero(hits[: len(part)]))
+    return total
+
+
 def to_utf8(data: bytes, *, validate: bool = True) -> tuple[bytes, str, list[int]]:
     """CSV bytes as UTF-8 without BOM, the source encoding, and the lines re-decoded.
 
@@ -172,6 +226,9 @@ def to_utf8(data: bytes, *, validate: bool = True) -> tuple[bytes, str, list[int
     valid = True
     suspect = False
     start = 0
+    if not validate:
+        suspect = _has_two_byte_leads(data)
+        start = len(data)  # no chunks to validate
     while start < len(data) and valid:
         end = data.find(b"\n", start + (1 << 24))
         end = len(data) if end < 0 else end + 1
@@ -181,10 +238,7 @@ def to_utf8(data: bytes, *, validate: bool = True) -> tuple[bytes, str, list[int
                 pa.array([chunk], type=pa.large_binary()).cast(pa.large_string())
             except pa.ArrowInvalid:
                 valid = False
-        # U+0100..U+07FF are the two-byte sequences led by 0xC4..0xDF: the only
-        # bytes in that range in valid UTF-8 are such leads.
-        octets = np.frombuffer(chunk, dtype=np.uint8)
-        suspect = suspect or bool(np.count_nonzero((octets - np.uint8(0xC4)) < 28))
+        suspect = suspect or _has_two_byte_leads(chunk)
         start = end
     if valid and not suspect:
         return data, label, []
@@ -332,7 +386,7 @@ def _read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
     else:
         rows = np.arange(first, first + len(cells), dtype=np.int64)
         # A quoted field may hold line breaks: the next row then starts further down the file.
-        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        lines = _count_newlines(data) + (0 if data.endswith(b"\n") else 1)
         if lines > header_index + 1 + len(cells) and len(cells):
             import pyarrow.compute as pc
 
