@@ -467,6 +467,10 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "zh": "以下解释基于统计截止日有效保单中随机抽取的 {n:,} 张（共 {total:,} 张）。SHAP 值以对数几率计；“百分点”为按比例换算到概率的贡献，相加正好等于该保单的预测概率减去平均基准。",
         "en": "The explanations below use a random sample of {n:,} of the {total:,} policies in force on the study date. SHAP values are in log-odds; “points” are their shares converted to probability, which add up exactly to the policy's prediction minus the base.",
     },
+    "risk.sample_note_holdout": {
+        "zh": "统计截止日没有已知仍有效的保单（观察在此之前结束），因此以下解释基于最近一个观察日（{date}）的 {n:,} 张保单。SHAP 值以对数几率计。",
+        "en": "No policy is known to be in force on the study date (observation ends earlier), so the explanations below use {n:,} policies of the latest as-of date ({date}). SHAP values are in log-odds.",
+    },
     "risk.mean_abs_shap": {"zh": "平均 |SHAP|（对数几率）", "en": "Mean |SHAP| (log-odds)"},
     "risk.shap": {"zh": "SHAP 值（对数几率）", "en": "SHAP value (log-odds)"},
     "risk.feature_value": {"zh": "特征取值", "en": "Feature value"},

@@ -83,6 +83,19 @@ def as_of_dates(study_date: pd.Timestamp, *, horizon_months: int = 12, step_mont
     return [latest - pd.DateOffset(months=step_months * k) for k in range(count)]
 
 
+def observation_end(policies: pd.DataFrame, study_date: pd.Timestamp) -> pd.Timestamp:
+    """The last day by which (nearly) the whole book is observed: the study date, or earlier.
+
+    Experience-study extracts (such as the CASdatasets books) censor in-force policies at
+    their own observation end (``observed_to``), spread over a few weeks; the as-of dates
+    count back from the day 95 % of those policies are still observed, so the latest
+    window does not lose its in-force policies to censoring.
+    """
+    if S.OBSERVED_TO in policies and policies[S.OBSERVED_TO].notna().any():
+        return min(pd.Timestamp(study_date), pd.Timestamp(policies[S.OBSERVED_TO].quantile(0.05)).normalize())
+    return pd.Timestamp(study_date)
+
+
 def candidate_features(policies: pd.DataFrame) -> list[str]:
     """The user's own columns that can be features: kept attributes with 2..50 distinct values."""
     known = {*S.CANONICAL_COLUMNS, "status_source", "source_row", S.LAPSE_DATE, "coverage"}
@@ -99,14 +112,15 @@ def candidate_features(policies: pd.DataFrame) -> list[str]:
 def suspected_leaks(policies: pd.DataFrame, study_date: pd.Timestamp, columns: Sequence[str], options: RiskOptions = RiskOptions()) -> list[str]:
     """User columns whose values look recorded after the fact, so they would leak the future.
 
-    A column is suspect when one of its values (blank included) is held by at least 20 %
-    of the policies still in force at the latest as-of date but by under 1 % of the
-    policies that had already left by a voluntary exit before the earliest one ("any
-    non-blank value" counts as a value) — a value
-    only survivors get, such as a campaign arm assigned to the policies in force on a
-    later day. A real driver shifts the mix; it does not vanish among the early exits.
+    A column is suspect when one of its values (blank included) is held by at least 10 %
+    of the policies still in force at the latest as-of date but by under a fifth as many,
+    proportionally, of the policies that had already left by a voluntary exit before the
+    earliest one ("any non-blank value" counts as a value) — a value only survivors get, such as a campaign
+    arm assigned to the policies in force on a later day — or the other way round, a value
+    only the early exits hold (an outcome flag such as ``surrender = 1``). A real driver
+    shifts the mix; it does not vanish from one side.
     """
-    dates = as_of_dates(study_date, horizon_months=options.horizon_months, step_months=options.step_months, count=options.as_of_count)
+    dates = as_of_dates(observation_end(policies, study_date), horizon_months=options.horizon_months, step_months=options.step_months, count=options.as_of_count)
     book = _Book.of(policies)
     earliest = np.datetime64(min(dates).date(), "D")
     latest = np.datetime64(max(dates).date(), "D")
@@ -122,10 +136,12 @@ def suspected_leaks(policies: pd.DataFrame, study_date: pd.Timestamp, columns: S
         # Any non-blank value counts as one more level: a flag set only for survivors.
         among_survivors["(any value)"] = 1.0 - among_survivors.get("(blank)", 0.0)
         among_exits["(any value)"] = 1.0 - among_exits.get("(blank)", 0.0)
-        for level, share in among_survivors.items():
-            if share >= 0.2 and among_exits.get(level, 0.0) < 0.01:
-                suspects.append(column)
-                break
+        # Either way round: a value only survivors hold, or one only the early exits hold
+        # (an outcome flag such as "surrender = 1").
+        one_sided = any(share >= 0.1 and among_exits.get(level, 0.0) < share / 5 for level, share in among_survivors.items())
+        one_sided |= any(share >= 0.1 and among_survivors.get(level, 0.0) < share / 5 for level, share in among_exits.items())
+        if one_sided:
+            suspects.append(column)
     return suspects
 
 
@@ -141,6 +157,7 @@ class _Book:
     lapse_day: np.ndarray
     is_reinstated: np.ndarray
     age: np.ndarray
+    observed: np.ndarray
 
     @classmethod
     def of(cls, policies: pd.DataFrame) -> _Book:
@@ -157,13 +174,19 @@ class _Book:
             lapse_day=as_days(policies[S.LAPSE_DATE]) if S.LAPSE_DATE in policies else nat,
             is_reinstated=(policies[S.STATUS] == S.REINSTATED).to_numpy(dtype=bool),
             age=age,
+            observed=as_days(policies[S.OBSERVED_TO]) if S.OBSERVED_TO in policies else nat,
         )
 
     def in_force(self, day: np.datetime64) -> np.ndarray:
-        """Issued by ``day``, not exited by it, and not inside a lapse episode on it."""
+        """Issued by ``day``, not exited by it, not inside a lapse episode on it, and observed on it.
+
+        A policy whose observation ends (``observed_to``, a right-censoring date) before
+        ``day`` is not known to be in force then.
+        """
         gone = ~np.isnat(self.exit_day) & (self.exit_day <= day) & ~self.is_reinstated  # reinstated: in force again
         suspended = self.is_reinstated & ~np.isnat(self.lapse_day) & (self.lapse_day <= day) & (np.isnat(self.reinstated_day) | (self.reinstated_day > day))
-        return np.asarray((self.issue <= day) & ~gone & ~suspended)
+        unobserved = ~np.isnat(self.observed) & (self.observed < day)
+        return np.asarray((self.issue <= day) & ~gone & ~suspended & ~unobserved)
 
 
 def _features(policies: pd.DataFrame, book: _Book, positions: np.ndarray, days: np.ndarray, extra_features: Sequence[str]) -> pd.DataFrame:
@@ -223,7 +246,9 @@ def training_rows(
         # A reinstated policy whose lapse episode started after A "exits" then, for the target.
         target = book.voluntary & ~np.isnat(book.voluntary_day) & (book.voluntary_day > day) & (book.voluntary_day <= end)
         competing = ~np.isnat(book.exit_day) & (book.exit_day > day) & (book.exit_day <= end) & ~target
-        keep = np.flatnonzero(book.in_force(day) & ~competing)
+        # Observation ending inside the window without a lapse: the outcome is unknown.
+        censored = ~np.isnat(book.observed) & (book.observed < end) & ~target
+        keep = np.flatnonzero(book.in_force(day) & ~competing & ~censored)
         positions.append(keep)
         days.append(np.full(len(keep), day))
         targets.append(target[keep])
@@ -329,13 +354,18 @@ def fit_lapse_model(
     report = progress or (lambda fraction, stage: None)
     if rows.empty or rows["as_of"].nunique() < 2:
         raise ExtractError("The risk model needs policies at two or more as-of dates (a longer history).", code="bad_option", detail="as-of dates")
-    features = tuple(c for c in rows.columns if c not in ROW_KEYS)
+    # A feature with no values or a single value carries no information.
+    features = tuple(c for c in rows.columns if c not in ROW_KEYS and rows[c].nunique(dropna=True) > 1)
+    if not features:
+        raise ExtractError("No column varies between policies, so there is nothing to learn lapse risk from.", code="bad_option", detail="features")
     holdout_date = rows["as_of"].max()
     test = (rows["as_of"] == holdout_date).to_numpy()
     matrix, levels = model_matrix(rows, features)
     target = rows[TARGET].astype(int).to_numpy()
-    if target[~test].sum() == 0 or target[test].sum() == 0:
-        raise ExtractError("There are no lapses to learn from in the training or the holdout period.", code="bad_option", detail="no events")
+    if target[~test].sum() == 0 or target[test].sum() == 0 or target[test].all() or target[~test].all():
+        raise ExtractError(
+            "The training or the holdout period has only lapses or no lapses at all, so the model cannot be learned or checked.", code="bad_option", detail="no events"
+        )
     bucket = pd.util.hash_array(rows["policy_id"].astype(str).to_numpy(dtype=object)) % 100
     validation = ~test & (bucket < 15)
     train = ~test & ~validation
@@ -362,7 +392,11 @@ def fit_lapse_model(
     baseline_x = pd.get_dummies(matrix[[f for f in features if f in levels]], dummy_na=False).astype(float)
     for f in numeric:
         column = matrix[f]
-        baseline_x[f] = (column.fillna(column.median()) - column.mean()) / (column.std() or 1.0)
+        if column.notna().sum() == 0:
+            continue  # nothing known: no information for the baseline
+        std = column.std()
+        filled = column.fillna(column.median())
+        baseline_x[f] = (filled - filled.mean()) / (std if std and np.isfinite(std) else 1.0)
     baseline = LogisticRegression(max_iter=500).fit(baseline_x[~test], target[~test])
     baseline_probability = baseline.predict_proba(baseline_x[test])[:, 1]
     metrics = {
@@ -507,6 +541,9 @@ class RiskResult:
     options: RiskOptions
     study_date: pd.Timestamp
     timings: dict[str, float] = field(default_factory=dict)
+    #: ``in_force`` (the policies in force on the study date) or ``holdout`` (the latest
+    #: as-of date's rows, when no policy is known to be in force on the study date).
+    explained_population: str = "in_force"
 
 
 def build_risk(policies: pd.DataFrame, study_date: pd.Timestamp, options: RiskOptions = RiskOptions(), progress: Progress | None = None) -> RiskResult:
@@ -515,7 +552,7 @@ def build_risk(policies: pd.DataFrame, study_date: pd.Timestamp, options: RiskOp
     timings: dict[str, float] = {}
     started = time.perf_counter()
     report(0.0, "rows")
-    dates = as_of_dates(study_date, horizon_months=options.horizon_months, step_months=options.step_months, count=options.as_of_count)
+    dates = as_of_dates(observation_end(policies, study_date), horizon_months=options.horizon_months, step_months=options.step_months, count=options.as_of_count)
     rows = training_rows(
         policies, as_of=dates, horizon_months=options.horizon_months, extra_features=options.extra_features,
         max_rows=options.max_training_rows, random_state=options.random_state,
@@ -531,11 +568,13 @@ def build_risk(policies: pd.DataFrame, study_date: pd.Timestamp, options: RiskOp
     timings["scoring"] = time.perf_counter() - mark
     report(0.9, "explaining")
     mark = time.perf_counter()
-    explained = explain_rows(model, scores, sample=options.explain_sample, random_state=options.random_state)
+    population = "in_force" if len(scores) else "holdout"
+    explained_rows = scores if len(scores) else rows[rows["as_of"] == rows["as_of"].max()]
+    explained = explain_rows(model, explained_rows, sample=options.explain_sample, random_state=options.random_state)
     timings["explaining"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
     report(1.0, "done")
-    return RiskResult(model, scores, explained, options, pd.Timestamp(study_date), timings)
+    return RiskResult(model, scores, explained, options, pd.Timestamp(study_date), timings, population)
 
 
 def shap_by_cohort(explained: Explained, member: pd.Series) -> pd.DataFrame:

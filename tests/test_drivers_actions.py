@@ -155,3 +155,25 @@ def test_cli_drivers_json_and_worklist(root, tmp_path, capsys) -> None:
     sheets = pd.read_excel(target, sheet_name=None, header=None)
     assert list(sheets) == ["Due soon or in grace", "Reinstatable"]
     assert main(["worklist", str(root / "data" / "sample_policies.csv"), "--days", "-1", "-o", str(target)]) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "leaks"),
+    [
+        ("uslapseagent", {"surrender", "other", "allcause"}),  # outcome flags
+        ("eusavingULnoPS", {"rate1Y.relvar1qtr", "rate2Y.relvar1qtr", "rate10Y.relvar1qtr", "unemploy.relvar1qtr", "industry.relvar1qtr", "RTV.relvar1qtr"}),
+    ],
+)
+def test_the_real_data_sets_train_without_their_outcome_columns(root, shared_data, name, leaks) -> None:
+    from analysis.presets import load_preset
+
+    loaded = load_extract(shared_data / f"{name}.csv", preset=load_preset(root / "data" / "presets" / f"{name}.toml"))
+    extras = candidate_features(loaded.policies)
+    found = set(suspected_leaks(loaded.policies, loaded.study_date, extras))
+    assert found == leaks
+    risk = build_risk(loaded.policies, loaded.study_date, RiskOptions(extra_features=tuple(c for c in extras if c not in found)))
+    m = risk.model.metrics
+    # In-force policies are censored at their own observation end: the latest window keeps them.
+    assert m["holdout_rows"] > 10_000 and 0.02 < m["base_rate"] < 0.2
+    assert 0.5 < m["auc"] < 0.8 and 0.5 < m["baseline_auc"] < 0.8
+    assert np.isfinite(risk.explained.importance["mean_abs_shap"]).all() and len(risk.explained.matrix) > 0

@@ -9,7 +9,7 @@ import streamlit as st
 from analysis.actions import feature_label, lever_for, reason_text, value_text
 from analysis.cohorts import filter_mask
 from analysis.errors import ExtractError
-from analysis.risk import as_of_dates, explain_policy, shap_by_cohort
+from analysis.risk import as_of_dates, explain_policy, observation_end, shap_by_cohort
 from ui import charts
 from ui import datasets as ds
 from ui import risk as ui_risk
@@ -40,7 +40,7 @@ with st.expander(t("risk.settings")):
     if leaks:
         st.caption(t("risk.leak_note", columns="、".join(leaks) if lang == "zh" else ", ".join(leaks)))
 options = ui_risk.options_for(choice, result)
-dates = as_of_dates(result.study_date, horizon_months=options.horizon_months, step_months=options.step_months, count=options.as_of_count)
+dates = as_of_dates(observation_end(policies, result.study_date), horizon_months=options.horizon_months, step_months=options.step_months, count=options.as_of_count)
 st.caption(t("risk.target_text", months=options.horizon_months))
 st.caption(t("risk.method", dates=len(dates), step=options.step_months, latest=dates[0].date().isoformat(), rows=options.max_training_rows))
 
@@ -60,7 +60,10 @@ st.markdown(t("risk.beats_baseline", gap=gap) if gap >= 0.02 else t("risk.close_
 st.caption(t("risk.rows_line", train=int(metrics["train_rows"]), validation=int(metrics["validation_rows"]), holdout=int(metrics["holdout_rows"]),
              date=model.holdout_as_of.date().isoformat(), trees=int(metrics["trees"])))
 
-st.caption(t("risk.sample_note", n=len(explained.matrix), total=len(risk.scores)))
+if risk.explained_population == "holdout":
+    st.caption(t("risk.sample_note_holdout", n=len(explained.matrix), date=model.holdout_as_of.date().isoformat()))
+else:
+    st.caption(t("risk.sample_note", n=len(explained.matrix), total=len(risk.scores)))
 tabs = st.tabs([t("risk.tab_validation"), t("risk.tab_importance"), t("risk.tab_beeswarm"), t("risk.tab_dependence"), t("risk.tab_cohorts"), t("risk.tab_policy")])
 
 with tabs[0]:
