@@ -157,7 +157,9 @@ def due_list(
     out["probability"] = chosen["probability"].to_numpy()
     out["premium_at_risk"] = out["probability"] * np.nan_to_num(premium)
     out = out.sort_values(["premium_at_risk", "days_left_in_grace"], ascending=[False, True])
-    return out.join(reasons(result, scores.loc[out.index], language)).reset_index(drop=True)
+    out = out.join(reasons(result, scores.loc[out.index], language)).reset_index(drop=True)
+    first = ["policy_id", "state", "days_to_due", "days_left_in_grace", "probability", "premium_at_risk", "annual_premium", "reason_1", "reason_2", "reason_3", "lever", "paid_to_date"]
+    return out[[c for c in first if c in out] + [c for c in out if c not in first]]
 
 
 def reinstatable_list(policies: pd.DataFrame, study_date: pd.Timestamp, *, reinstatement_years: int = 2, language: str = "zh") -> pd.DataFrame:
@@ -182,7 +184,9 @@ def reinstatable_list(policies: pd.DataFrame, study_date: pd.Timestamp, *, reins
     out["days_left"] = left[keep]
     out["annual_premium"] = pd.to_numeric(chosen[S.ANNUAL_PREMIUM], errors="coerce").to_numpy(dtype=float) if S.ANNUAL_PREMIUM in chosen else np.nan
     out["months_lapsed"] = np.floor((study - start[keep]).astype("timedelta64[D]").astype(float) / 30.4375)
-    return out.sort_values(["annual_premium", "days_left"], ascending=[False, True], na_position="last").reset_index(drop=True)
+    out = out.sort_values(["annual_premium", "days_left"], ascending=[False, True], na_position="last").reset_index(drop=True)
+    first = ["policy_id", "annual_premium", "days_left", "reinstate_by", "lapse_date", "months_lapsed"]
+    return out[first + [c for c in out if c not in first]]
 
 
 def translated(frame: pd.DataFrame, language: str) -> pd.DataFrame:
