@@ -655,6 +655,76 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "status.matured": {"zh": "满期", "en": "matured"},
     "status.paid_up": {"zh": "交清", "en": "paid up"},
     "status.unmapped": {"zh": "未识别", "en": "unmapped"},
+    # interventions (analysis/interventions.py) and campaign evaluation (analysis/campaign.py)
+    "interv.lever.low_premium": {"zh": "低保费产品", "en": "Low-premium product"},
+    "interv.lever.education": {"zh": "客户教育活动", "en": "Customer education"},
+    "interv.lever.reminder": {"zh": "缴费提醒", "en": "Payment reminders"},
+    "interv.lever.flexible_payment": {"zh": "灵活缴费", "en": "Flexible payment"},
+    "interv.lever.auto_debit": {"zh": "银行代扣签约", "en": "Auto-debit enrolment"},
+    "interv.source.hazard_ratio": {"zh": "风险比（HR）", "en": "Hazard ratio"},
+    "interv.source.relative_reduction": {"zh": "失效率相对降低", "en": "Relative lapse reduction"},
+    "interv.source.measured": {"zh": "来自已评估的活动", "en": "From the measured campaign"},
+    "interv.source.model": {"zh": "失效模型对保费的反应", "en": "The lapse model's response to premium"},
+    "interv.source.elasticity": {"zh": "保费弹性", "en": "Premium elasticity"},
+    "interv.population.in_force": {"zh": "目标客群的有效保单", "en": "The target's policies in force"},
+    "interv.population.new_business": {"zh": "目标客群的新单", "en": "New business of the target"},
+    "interv.whole_book": {"zh": "全部保单", "en": "Whole book"},
+    "interv.baseline_method": {
+        "zh": "基准继续率：目标客群自愿退出（失效、退保）的 Kaplan–Meier 曲线，每张有效保单从当前保单月数起按条件生存率推算；曲线在风险集少于 30 张后按最后 12 个月的平均风险延续。",
+        "en": "Baseline persistency: the Kaplan–Meier curve of the target's voluntary exits (lapse, surrender); each policy in force follows it from its current month in force. Where fewer than 30 policies remain at risk, the curve continues at the hazard of its last 12 months.",
+    },
+    "interv.scenario_method": {
+        "zh": "方案曲线 = (1 − 参与率) × 基准 + 参与率 × 基准^HR；区间来自对效果置信区间的 {draws:,} 次抽样（对数正态）。",
+        "en": "Scenario curve = (1 − take-up) × baseline + take-up × baseline^HR; intervals from {draws:,} draws over the effect's confidence interval (log-normal).",
+    },
+    "interv.warn_model_response": {
+        "zh": "模型对保费的反应是账面数据中的相关关系，不是实测效果，也没有置信区间：结果只显示点估计。",
+        "en": "The model's response to premium is an association learnt from the book, not a measured effect, and it has no confidence interval: the figures are point estimates.",
+    },
+    "interv.warn_no_interval": {"zh": "该效果没有置信区间，区间与点估计相同。", "en": "This effect has no confidence interval; the intervals equal the point estimate."},
+    "interv.premium_given_up_note": {
+        "zh": "低保费方案已扣除放弃的保费：本来就会继续缴费的保单也按降低后的保费收取（共 {amount}，已折现）。",
+        "en": "The low-premium scenario counts the premium given up: policies that would have stayed anyway also pay the lower premium ({amount}, discounted).",
+    },
+    "interv.break_even_sentence": {
+        "zh": "盈亏平衡需要 HR ≤ {hr:.2f}（失效率相对降低 {reduction:.0%}）。",
+        "en": "Break-even needs HR ≤ {hr:.2f} (a {reduction:.0%} relative lapse reduction).",
+    },
+    "interv.break_even_unreachable": {"zh": "即使完全消除失效，该方案也无法收回成本。", "en": "Even with no lapses at all this scenario does not pay back its cost."},
+    "campaign.treated": {"zh": "实验组", "en": "Treated"},
+    "campaign.control": {"zh": "对照组", "en": "Control"},
+    "campaign.before_after_warning": {
+        "zh": "没有同期对照组：前后对比不能作为活动有效的证据——不同年份的继续率本身就会相差几个百分点。请用随机留出的对照组评估。",
+        "en": "There is no concurrent control group: a before/after comparison is not evidence that the campaign worked — persistency drifts by several points from one year to the next. Evaluate against a randomised holdout.",
+    },
+    "campaign.start_default": {
+        "zh": "默认开始日为活动保单中最晚的生效日期（{date}）：分组时每张保单都已生效，活动不可能早于这一天。请按实际开始日修改。",
+        "en": "The default start is the latest issue date among the campaign's policies ({date}): every policy was in force when assigned, so the campaign cannot have started earlier. Change it to the real start date.",
+    },
+    "campaign.population_note": {
+        "zh": "比较对象：活动开始日仍有效的活动保单；窗口内因身故、满期退出而未先失效的保单结果未知，不计入窗口失效率。",
+        "en": "Compared: the campaign's policies in force on the start date; a policy that died or matured inside the window before any lapse has an unknown outcome and is left out of the window's lapse rates.",
+    },
+    "campaign.difference_sentence": {
+        "zh": "{window} 个月内失效率：实验组 {treated:.1%}，对照组 {control:.1%}；差值 {difference:.1%}（95% 置信区间 {lower:.1%} 至 {upper:.1%}，Newcombe 法）。",
+        "en": "Lapse within {window} months: treated {treated:.1%}, control {control:.1%}; difference {difference:.1%} (95 % CI {lower:.1%} to {upper:.1%}, Newcombe).",
+    },
+    "campaign.hazard_sentence": {
+        "zh": "调整协变量后的风险比（实验组 vs 对照组）：{hr:.2f}（95% 置信区间 {lower:.2f} 至 {upper:.2f}）。",
+        "en": "Adjusted hazard ratio, treated vs control: {hr:.2f} (95 % CI {lower:.2f} to {upper:.2f}).",
+    },
+    "campaign.imbalance_warning": {
+        "zh": "以下协变量在两组之间不平衡（|SMD| > 0.1）：{covariates}。分组可能不是随机的。",
+        "en": "These covariates differ between the arms (|SMD| > 0.1): {covariates}. The arms may not have been assigned at random.",
+    },
+    "campaign.recommendation.target": {"zh": "优先触达（可被说服）", "en": "Target (persuadables)"},
+    "campaign.recommendation.leave_alone": {"zh": "不必触达", "en": "Leave alone"},
+    "campaign.recommendation.unclear": {"zh": "证据不足", "en": "Unclear"},
+    "campaign.harmful": {"zh": "触达反而提高失效（沉睡的狗）", "en": "Contact raises lapse (sleeping dogs)"},
+    "campaign.sample_size_sentence": {
+        "zh": "要以 {power:.0%} 的把握（双侧 α = {alpha:.0%}）发现失效率从 {p1:.1%} 降到 {p2:.1%}，每组需要 {n:,} 张保单。",
+        "en": "To detect a fall in lapse from {p1:.1%} to {p2:.1%} with {power:.0%} power (two-sided α = {alpha:.0%}), each arm needs {n:,} policies.",
+    },
     # errors by code
     "error.empty_file": {"zh": "文件是空的，没有任何行。请重新导出。", "en": "The file is empty: it has no rows. Export it again."},
     "error.header_only": {
@@ -701,6 +771,18 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "error.bad_csv": {"zh": "CSV 文件无法拆分成列：{detail}", "en": "The CSV file could not be split into columns: {detail}"},
     "error.unreadable": {"zh": "文件无法读取：{detail}", "en": "The file cannot be read: {detail}"},
     "error.no_such_sheet": {"zh": "工作簿中没有工作表“{sheet}”；现有：{sheets}。", "en": "The workbook has no sheet '{sheet}'; its sheets are {sheets}."},
+    "error.no_control": {
+        "zh": "“{column}”列需要同时有实验组和对照组（每组至少 30 张保单）。没有同期对照组的前后对比不能证明活动有效。",
+        "en": "Column '{column}' needs a treated and a control group of at least 30 policies each. Without a concurrent control group a before/after comparison is not evidence of an effect.",
+    },
+    "error.no_campaign": {"zh": "没有保单参加活动。", "en": "No policy is in the campaign."},
+    "error.window_not_observed": {
+        "zh": "观察窗口到 {window_end} 才结束，晚于统计截止日；请提前开始日或缩短窗口。",
+        "en": "The window ends on {window_end}, after the study date; choose an earlier start or a shorter window.",
+    },
+    "error.bad_scenario": {"zh": "方案设置有误：{detail}", "en": "The scenario is not valid: {detail}"},
+    "error.no_policies": {"zh": "目标客群中没有可推算的保单（{detail}），请放宽目标。", "en": "The target has no policies to project ({detail}); widen the target."},
+    "error.needs_input": {"zh": "该方案还缺少输入：{detail}。", "en": "This scenario still needs an input: {detail}."},
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import TYPE_CHECKING, Sequence
 
@@ -202,6 +203,88 @@ def _worklist(args: argparse.Namespace) -> int:
     return 0
 
 
+def _column(loaded: LoadResult, name: str) -> str:
+    """A column named as the data set has it, or by its source header (``交费方式`` → ``auto_debit``)."""
+    if name in loaded.policies.columns:
+        return name
+    for canonical, match in loaded.mapping.items():
+        if match.source == name and canonical in loaded.policies.columns:
+            return str(canonical)
+    columns = ", ".join(str(c) for c in loaded.policies.columns[:40])
+    raise ExtractError(f"No column {name!r} in the extract; its columns: {columns}.", code="missing_column", column=name)
+
+
+def _finite(value: object) -> object:
+    """NaN and infinities as JSON null."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _campaign(args: argparse.Namespace) -> int:
+    from analysis.campaign import evaluate_campaign
+
+    _check_date("--start", args.start)
+    if args.window_months < 1:
+        raise ExtractError(f"--window-months {args.window_months} must be at least 1.", code="bad_option", detail="--window-months")
+    loaded = _load(args)
+    result = evaluate_campaign(
+        loaded.policies, treatment=_column(loaded, args.treatment), study_date=loaded.study_date,
+        start=args.start, window_months=args.window_months, uplift=False,
+    )  # fmt: skip
+    summary = {key: _finite(value) for key, value in result.summary().items()}
+    if args.format == "json":
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        import pandas as pd
+
+        _emit(pd.DataFrame([summary]), "csv")
+    return 0
+
+
+def _scenario(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from analysis.campaign import evaluate_campaign
+    from analysis.interventions import baseline_for, compare_scenarios, premium_response, project, scenarios_from_json
+
+    try:
+        text = Path(args.spec).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ExtractError(f"Cannot read the scenario file {args.spec!r}: {exc.strerror}.", code="bad_option", detail="--spec") from exc
+    scenarios = scenarios_from_json(text)
+    if args.draws < 0:
+        raise ExtractError(f"--draws {args.draws} must be zero or more.", code="bad_option", detail="--draws")
+    loaded = _load(args)
+    risk = None
+    results = []
+    for scenario in scenarios:
+        baseline = baseline_for(loaded.policies, study_date=loaded.study_date, target=scenario.target, population=scenario.population, new_policies=scenario.new_policies)
+        effect = scenario.effect
+        response = campaign = None
+        if effect.source == "model":
+            risk = risk or _risk(loaded)
+            response = premium_response(risk.model, risk.scores, premium_cut=effect.premium_cut, mask=scenario.target.mask(loaded.policies))
+        if effect.source == "measured" and effect.treatment:
+            campaign = evaluate_campaign(
+                loaded.policies, treatment=_column(loaded, effect.treatment), study_date=loaded.study_date,
+                start=effect.campaign_start, window_months=effect.window_months, uplift=False,
+            )  # fmt: skip
+        results.append(project(scenario, baseline, response=response, campaign=campaign, draws=args.draws))
+    if args.format == "csv":
+        _emit(compare_scenarios(results), "csv")
+        return 0
+    objects = [
+        {
+            "name": r.scenario.name,
+            "lever": r.scenario.lever,
+            "figures": {k: _finite(v) for k, v in r.figures.items()},
+            "curve": [{k: _finite(v) for k, v in row.items()} for row in r.curve.to_dict(orient="records")],
+        }
+        for r in results
+    ]
+    print(json.dumps(objects[0] if len(objects) == 1 else objects, ensure_ascii=False))
+    return 0
+
+
 def _command(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str, *, formats: bool = True) -> argparse.ArgumentParser:
     """A subcommand with the options every command shares: the file, preset, sheet and study date."""
     command = commands.add_parser(name, help=help_text)
@@ -264,6 +347,17 @@ def build_parser() -> argparse.ArgumentParser:
     worklist.add_argument("--lang", choices=["zh", "en"], default="zh", help="header language")
     worklist.add_argument("--show-identifiers", action="store_true", help="do not mask names, phone and ID numbers")
     worklist.set_defaults(run=_worklist)
+
+    campaign = _command(commands, "campaign", "evaluate a campaign: lapse within a window, treated vs control, and the adjusted hazard ratio")
+    campaign.add_argument("--treatment", required=True, help="treatment column (values such as 实验组/对照组, treated/control, 是/否, 1/0)")
+    campaign.add_argument("--start", help="campaign start (YYYY-MM-DD; default: the latest issue date among the campaign's policies)")
+    campaign.add_argument("--window-months", type=int, default=12, help="outcome window after the start (default 12)")
+    campaign.set_defaults(run=_campaign)
+
+    scenario = _command(commands, "scenario", "project retention scenarios from a JSON spec: persistency, premium, cost, NPV with intervals")
+    scenario.add_argument("--spec", required=True, help="scenario JSON (one scenario object or an array of them)")
+    scenario.add_argument("--draws", type=int, default=1000, help="effect draws for the intervals (default 1000)")
+    scenario.set_defaults(run=_scenario)
     return parser
 
 
