@@ -88,6 +88,7 @@ from scipy import stats
 
 from analysis import schema as S
 from analysis.calendar import as_days
+from analysis.catalogue import translate
 from analysis.cohorts import Condition, NamedCohort, cohort_from_dict, filter_mask
 from analysis.errors import ExtractError
 from analysis.survival import DAYS_PER_MONTH, km_curves, survival_data
@@ -146,7 +147,7 @@ class Target:
         """The target in words: the cohort's name, then the conditions."""
         parts = [self.cohort.label(language)] if self.cohort is not None else []
         parts += [c.text() for c in self.conditions]
-        return " AND ".join(parts) or ("全部保单" if language == "zh" else "whole book")
+        return " AND ".join(parts) or translate("interv.whole_book", language)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``{"cohort": {...} or null, "all": [{"column", "op", "value"}]}``."""

@@ -331,3 +331,9 @@ def test_every_refusal_translates(young) -> None:
         for language in ("zh", "en"):
             text = translate(f"error.{error.code}", language, **error.params)
             assert text != f"error.{error.code}" and "{" not in text
+
+
+def test_target_in_words() -> None:
+    assert Target().text("zh") == "全部保单" and Target().text("en") == "Whole book"
+    both = Target(YOUNG_NEW_EARNERS, (Condition("channel", "==", "个险"),))
+    assert both.text("en") == "Young new earners AND channel == 个险"
