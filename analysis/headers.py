@@ -54,7 +54,8 @@ def find_header_row(rows: Sequence[Sequence[object]]) -> int:
             texty = sum(1 for c in filled if not re.fullmatch(r"[\d.,:/\- ]+", c))
             if texty >= 0.7 * len(filled):
                 return index
-    return best
+    # Nothing looks like a header: take the first row that holds anything.
+    return next((index for index, width in enumerate(widths) if width), best)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ _FULLWIDTH = str.maketrans(
 )
 _EXCEL_1900 = pd.Timestamp("1899-12-30")
 _EXCEL_1904 = pd.Timestamp("1904-01-01")
+# The days a datetime64[ns] column can hold.
+_NS_FIRST, _NS_LAST = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
 # Excel serials we accept as dates: 1950-01-01 .. 2100-12-31 in the 1900 system.
 _SERIAL_MIN, _SERIAL_MAX = 18264, 73415
 
@@ -83,7 +85,7 @@ def _by_distinct(raw: pd.Series, parse: Callable[[pd.Series], tuple[pd.Series, p
     return Parsed(values, invalid, int(reformatted.sum()))
 
 
-_PLAIN_NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
+PLAIN_NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
 
 
 def to_float(values: pd.Series) -> pd.Series:
@@ -102,7 +104,7 @@ def to_float(values: pd.Series) -> pd.Series:
     try:
         numbers = pc.cast(array, pa.float64())  # the common case: every value is a plain number
     except pa.ArrowInvalid:
-        valid = pc.match_substring_regex(array, _PLAIN_NUMBER)
+        valid = pc.match_substring_regex(array, PLAIN_NUMBER)
         numbers = pc.cast(pc.if_else(valid, array, pa.scalar(None, pa.string())), pa.float64())
     return pd.Series(numbers.to_numpy(zero_copy_only=False), index=values.index, dtype="float64")
 
@@ -158,31 +160,31 @@ def _first_bytes(chunk: Any) -> tuple[np.ndarray, np.ndarray]:
     return first, live
 
 
-def _needs_strip(values: pd.Series) -> bool:
-    """True when a value is empty or starts or ends with a space, tab, CR, LF or U+3000."""
+def strip_needed(values: pd.Series) -> np.ndarray:
+    """Per value: empty, or starting or ending with a space, tab, CR, LF or U+3000.
+
+    A column in which no value needs it is kept as it is by :func:`stripped_text`.
+    """
+    parts = []
     for chunk in _string_chunks(values):
-        if len(chunk) == chunk.null_count:
-            continue
         offsets, data, valid = _layout(chunk)
         starts, ends = offsets[:-1], offsets[1:]
         live = ends > starts
-        empty = ~live if valid is None else valid & ~live
-        if empty.any():
-            return True
+        needed = ~live if valid is None else valid & ~live
         if valid is not None:
             live &= valid
-        starts, ends = starts[live], ends[live]
-        first, last = data[starts], data[ends - 1]
-        if _EDGE_SPACE[first].any() or _EDGE_SPACE[last].any():
-            return True
-        # U+3000 is E3 80 80 in UTF-8.
-        lead = starts[(first == 0xE3) & (ends - starts >= 3)]
-        if ((data[lead + 1] == 0x80) & (data[lead + 2] == 0x80)).any():
-            return True
-        tail = ends[(last == 0x80) & (ends - starts >= 3)]
-        if ((data[tail - 3] == 0xE3) & (data[tail - 2] == 0x80)).any():
-            return True
-    return False
+        at = np.flatnonzero(live)
+        if len(at):
+            first, last, length = data[starts[at]], data[ends[at] - 1], ends[at] - starts[at]
+            edge = _EDGE_SPACE[first] | _EDGE_SPACE[last]
+            # U+3000 is E3 80 80 in UTF-8.
+            wide = np.flatnonzero((first == 0xE3) & (length >= 3))
+            edge[wide] |= (data[starts[at[wide]] + 1] == 0x80) & (data[starts[at[wide]] + 2] == 0x80)
+            wide = np.flatnonzero((last == 0x80) & (length >= 3))
+            edge[wide] |= (data[ends[at[wide]] - 3] == 0xE3) & (data[ends[at[wide]] - 2] == 0x80)
+            needed[at] = edge
+        parts.append(needed)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
 def starts_with_word(values: pd.Series, words: Sequence[str]) -> np.ndarray:
@@ -254,7 +256,7 @@ def stripped_text(raw: pd.Series) -> pd.Series:
     Columns that need no change are returned without a copy.
     """
     text = raw.astype(TEXT)
-    if not _needs_strip(text):
+    if not strip_needed(text).any():
         return text
     text = text.str.strip()
     return text.where(text != "")
@@ -286,8 +288,11 @@ def parse_dates(raw: pd.Series, *, date1904: bool = False) -> Parsed:
         ``values`` is ``datetime64[ns]`` normalised to midnight.
     """
     if pd.api.types.is_datetime64_any_dtype(raw):
-        values = pd.to_datetime(raw).dt.tz_localize(None).dt.normalize()
-        return Parsed(values.astype("datetime64[ns]"), pd.Series(False, index=raw.index), 0)
+        values = pd.to_datetime(raw).dt.tz_localize(None)
+        # A datetime column (Parquet, a workbook) may hold days a date column here cannot (before 1677, after 2262).
+        outside = ((values < _NS_FIRST) | (values > _NS_LAST)).to_numpy(dtype=bool)
+        values = values.where(~outside).astype("datetime64[ns]").dt.normalize()
+        return Parsed(values, pd.Series(outside, index=raw.index), 0)
     return _by_distinct(raw, lambda part: _parse_dates(part, date1904=date1904))
 
 
@@ -297,7 +302,10 @@ def _parse_dates(raw: pd.Series, *, date1904: bool) -> tuple[pd.Series, pd.Serie
     values = _iso_dates(text)
     todo = values.isna() & ~blank
     if todo.any():
-        values = values.where(~todo, pd.to_datetime(text.where(todo), format="ISO8601", errors="coerce"))
+        # A time zone after the time (2023-05-06T08:00:00+08:00, …Z) is dropped: the date is the one written.
+        local = text.where(todo).str.replace(_TIME_ZONE, r"\1", regex=True)
+        written = pd.to_datetime(local, format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
+        values = values.where(~todo, written)
         todo = values.isna() & ~blank
     reformatted = pd.Series(False, index=raw.index)
     if todo.any():
@@ -328,6 +336,9 @@ def _parse_dates(raw: pd.Series, *, date1904: bool) -> tuple[pd.Series, pd.Serie
     values = pd.to_datetime(values).astype("datetime64[ns]").dt.normalize()
     invalid = values.isna() & ~blank
     return values, invalid, reformatted
+
+
+_TIME_ZONE = r"^(.*\d:\d\d(?::\d\d(?:[.,]\d+)?)?)\s*(?:Z|[+-]\d\d(?::?\d\d)?)$"
 
 
 def _iso_dates(text: pd.Series) -> pd.Series:

@@ -12,6 +12,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -147,6 +148,8 @@ def sniff_kind(data: bytes, filename: str | None) -> str:
             "(it may be truncated or corrupt). Export it again from the source system.",
             code="corrupt_workbook",
         )
+    if data.startswith(_WIDE_BOMS):
+        return "csv"  # UTF-16 or UTF-32 text, as Excel's "Unicode text" export writes it
     if b"\x00" in data[:4096]:
         raise ExtractError(
             "The file is binary, not text: it is not a CSV. Upload the extract as CSV, Excel or Parquet.",
@@ -175,6 +178,10 @@ def read_table(data: bytes, *, filename: str | None = None, sheet: str | int | N
 # --- CSV --------------------------------------------------------------------------
 
 
+#: Byte-order marks of UTF-32 and UTF-16 text (UTF-32 first: its little-endian mark starts like UTF-16's).
+_WIDE_ENCODINGS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_WIDE_BOMS = tuple(bom for bom, _ in _WIDE_ENCODINGS)
+_BLOCK_SIZE = 1 << 24  # bytes Arrow's CSV reader parses at a time
 _SCAN_STEP = 1 << 20  # bytes per step of a scan: small enough to stay in the CPU's cache
 
 
@@ -219,8 +226,9 @@ def to_utf8(data: bytes, *, validate: bool = True) -> tuple[bytes, str, list[int
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
         label = "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16").encode("utf-8"), "utf-16", []
+    for bom, wide in _WIDE_ENCODINGS:
+        if data.startswith(bom):
+            return data.decode(wide, errors="replace").lstrip("\ufeff").encode("utf-8"), wide, []
     # Is it UTF-8? Arrow validates it at C speed (casting binary to utf8), in
     # line-aligned chunks so memory stays flat on big files.
     valid = True
@@ -310,6 +318,44 @@ def _sniff_delimiter(lines: Sequence[str]) -> str:
     return best
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def _physical_lines(text: str) -> list[str]:
+    """The lines of a text as Arrow's CSV reader counts them: ends at LF, CR LF or CR only.
+
+    (``str.splitlines`` would also end a line at a form feed, U+2028 and the like,
+    and the header would then be looked for on the wrong line.)
+    """
+    return _LINE.findall(text)
+
+
+def _head_records(text: str, delimiter: str) -> list[tuple[int, int, list[str]]]:
+    """The first records of a CSV text: ``(first line, last line, cells)``, lines 1-based.
+
+    A quoted field may hold line breaks, so a record can span lines.
+    """
+    lines = _physical_lines(text)
+    records: list[tuple[int, int, list[str]]] = []
+    done = 0  # lines read so far
+    reader, base = csv.reader(iter(lines), delimiter=delimiter), 0
+    while len(records) < _PREAMBLE_LINES and done < len(lines):
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            # A field longer than the csv module takes: split that line plainly (it only has to find the header).
+            records.append((done + 1, done + 1, lines[done].rstrip("\r\n").split(delimiter)))
+            done += 1
+            reader, base = csv.reader(iter(lines[done:]), delimiter=delimiter), done
+            continue
+        end = base + reader.line_num
+        records.append((done + 1, end, cells))
+        done = end
+    return records or [(1, 1, [])]
+
+
 def _read_csv_validated(data: bytes) -> RawTable:
     return _read_csv(data, trust_head=False)
 
@@ -326,11 +372,16 @@ def _read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
         head_ok = exc.start > 199_990  # only a character cut at the boundary
     head_ok = head_ok and trust_head
     data, encoding, odd_lines = to_utf8(data, validate=not head_ok)
-    head_lines = data[:200_000].decode("utf-8", errors="ignore").splitlines()[:_PREAMBLE_LINES]
-    delimiter = _sniff_delimiter(head_lines)
-    parsed_head = list(csv.reader(head_lines, delimiter=delimiter))
+    if not data.strip():
+        raise ExtractError("The file is empty: it has no rows. Export the extract again.", code="empty_file")
+    head_text = data[:200_000].decode("utf-8", errors="ignore")
+    delimiter = _sniff_delimiter(_physical_lines(head_text)[:_PREAMBLE_LINES])
+    records = _head_records(head_text, delimiter)
+    parsed_head = [cells for _, _, cells in records]
     header_index = find_header_row(parsed_head)
-    header = parsed_head[header_index]
+    header_line, header_end, header = records[header_index]
+    if not any(str(cell).strip() for cell in header):
+        raise ExtractError("The file is empty: it has no rows, only separators or blank lines. Export the extract again.", code="empty_file")
     names, renamed = _unique_headers(header)
     width = len(names)
     bad: list[tuple[int, str, str]] = []
@@ -344,10 +395,10 @@ def _read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
 
     def read_options(threads: bool) -> pacsv.ReadOptions:
         return pacsv.ReadOptions(
-            skip_rows=header_index + 1,
+            skip_rows=header_end,  # Arrow counts lines here, not records
             column_names=[f"c{i}" for i in range(width)],
             use_threads=threads,
-            block_size=1 << 24,
+            block_size=_BLOCK_SIZE,
         )
 
     parse_opts = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid, ignore_empty_lines=False)
@@ -362,10 +413,14 @@ def _read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
         try:
             table = pacsv.read_csv(io.BytesIO(data), read_options=read_options(True), parse_options=parse_opts, convert_options=convert_opts)
         except pa.ArrowInvalid as exc:
-            if "utf8" not in str(exc).lower() or not head_ok:
+            if "could not skip initial" in str(exc).lower() and len(data) < _BLOCK_SIZE:
+                # Nothing below the header (its line has no line break): no rows.
+                table = pa.table({f"c{i}": pa.array([], pa.large_string()) for i in range(width)})
+            elif "utf8" not in str(exc).lower() or not head_ok:
                 raise
-            # Not UTF-8 after all (past the first 200 kB): decode it and read again.
-            return _read_csv_validated(original)
+            else:
+                # Not UTF-8 after all (past the first 200 kB): decode it and read again.
+                return _read_csv_validated(original)
         if bad:
             bad.clear()
             table = pacsv.read_csv(io.BytesIO(data), read_options=read_options(False), parse_options=parse_opts, convert_options=convert_opts)
@@ -373,7 +428,7 @@ def _read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
         raise ExtractError(f"The CSV file could not be split into columns: {exc}", code="bad_csv", detail=str(exc)) from exc
     cells = table.to_pandas(types_mapper=_ARROW_TEXT.get)
     cells.columns = names
-    first = header_index + 2  # 1-based line of the first row below the header
+    first = header_end + 1  # 1-based line of the first row below the header
     bad_numbers = {b[0] for b in bad}
     if bad_numbers:
         taken: list[int] = []
@@ -387,7 +442,7 @@ def _read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
         rows = np.arange(first, first + len(cells), dtype=np.int64)
         # A quoted field may hold line breaks: the next row then starts further down the file.
         lines = _count_newlines(data) + (0 if data.endswith(b"\n") else 1)
-        if lines > header_index + 1 + len(cells) and len(cells):
+        if lines > header_end + len(cells) and len(cells):
             import pyarrow.compute as pc
 
             extra = np.zeros(len(cells), dtype=np.int64)
@@ -396,17 +451,17 @@ def _read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
                 extra += np.asarray(pc.fill_null(counts, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
             if extra.any():
                 rows = first + np.concatenate([[0], np.cumsum(1 + extra)[:-1]]).astype(np.int64)
-    preamble = [(i + 1, parsed_head[i]) for i in range(header_index)]
+    preamble = [(start, cells_) for start, _, cells_ in records[:header_index]]
     return RawTable(
         cells=cells,
         rows=rows,
         preamble=preamble,
-        header_row=header_index + 1,
+        header_row=header_line,
         kind="csv",
         encoding=encoding,
         bad_rows=bad,
         renamed_headers=renamed,
-        other_encoding_rows=tuple(n for n in odd_lines if n > header_index + 1),
+        other_encoding_rows=tuple(n for n in odd_lines if n > header_end),
     )
 
 
@@ -434,22 +489,33 @@ def _unique_headers(header: Sequence[object]) -> tuple[list[str], list[tuple[str
     return names, renamed
 
 
+#: What reading a damaged zip archive raises: a bad header or CRC, a broken deflate stream, an
+#: encrypted or unknown-compression member, a truncated member.
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError, UnicodeDecodeError)
+
+
+def _corrupt_workbook() -> ExtractError:
+    return ExtractError(
+        "The workbook is corrupt or truncated and cannot be opened. Export it again from the source system.",
+        code="corrupt_workbook",
+    )
+
+
 def _workbook_facts(data: bytes) -> tuple[bool, dict[str, int]]:
     """Read the 1904 flag and each sheet's first used row straight from the XML."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         workbook = archive.read("xl/workbook.xml").decode("utf-8", errors="replace")
-    except (zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise ExtractError(
-            "The workbook is corrupt or truncated and cannot be opened. Export it again from the source system.",
-            code="corrupt_workbook",
-        ) from exc
+    except (KeyError, *_ZIP_ERRORS) as exc:
+        raise _corrupt_workbook() from exc
     date1904 = bool(re.search(r'date1904="(1|true)"', workbook))
     starts: dict[str, int] = {}
     try:
         rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", errors="replace")
     except KeyError:
         return date1904, starts
+    except _ZIP_ERRORS as exc:
+        raise _corrupt_workbook() from exc
     targets = dict(re.findall(r'<Relationship[^>]*Id="([^"]+)"[^>]*Target="([^"]+)"', rels))
     targets.update({k: v for v, k in re.findall(r'<Relationship[^>]*Target="([^"]+)"[^>]*Id="([^"]+)"', rels)})
     for sheet_tag in re.findall(r"<sheet\b[^>]*>", workbook):
@@ -464,6 +530,8 @@ def _workbook_facts(data: bytes) -> tuple[bool, dict[str, int]]:
                 chunk = handle.read(1 << 20).decode("utf-8", errors="replace")
         except KeyError:
             continue
+        except _ZIP_ERRORS as exc:
+            raise _corrupt_workbook() from exc
         first = re.search(r'<c r="[A-Z]+(\d+)"[^>]*?(?<!/)>\s*(?:<f[^>]*>[^<]*</f>\s*|<f[^>]*/>\s*)?<(?:v|is)\b', chunk)
         if first:
             import html
@@ -485,8 +553,10 @@ def _read_workbook(data: bytes, *, kind: str, sheet: str | int | None, filename:
             sheets = tuple(reader.sheet_names)
             name = _pick_sheet(sheets, sheet)
             batch = reader.load_sheet(name, header_row=None, dtypes="string", eager=True)
-            grid = batch.to_pandas(types_mapper=_ARROW_TEXT.get)
             start = starts.get(name, 1)
+            # The head as rows of text, straight from Arrow (a wide sheet is slow to turn round in pandas).
+            head_rows = [list(row) for row in zip(*(column.to_pylist() for column in batch.slice(0, _PREAMBLE_LINES).columns))]
+            empty = batch.num_rows == 0 or batch.num_columns == 0
         else:
             from python_calamine import CalamineWorkbook
 
@@ -498,6 +568,8 @@ def _read_workbook(data: bytes, *, kind: str, sheet: str | int | None, filename:
             grid = pd.DataFrame(values, dtype=object)
             grid = grid.map(lambda v: None if v == "" else str(v))
             start = int(handle.start[0]) + 1 if handle.start else 1
+            head_rows = grid.head(_PREAMBLE_LINES).to_numpy(dtype=object).tolist()
+            empty = grid.empty
     except ExtractError:
         raise
     except Exception as exc:  # the readers raise their own exception types
@@ -506,13 +578,15 @@ def _read_workbook(data: bytes, *, kind: str, sheet: str | int | None, filename:
             "It may be corrupt, truncated or password-protected: open it in Excel and save a fresh copy.",
             code="corrupt_workbook",
         ) from exc
-    if grid.empty:
+    if empty:
         raise ExtractError(f"The sheet {name!r} is empty: it has no rows.", code="empty_file")
-    head = grid.head(_PREAMBLE_LINES).astype("string").fillna("")
-    head_rows = [[str(v) for v in row] for row in head.itertuples(index=False)]
+    head_rows = [["" if v is None else str(v) for v in row] for row in head_rows]
     header_index = find_header_row(head_rows)
-    names, renamed = _unique_headers(grid.iloc[header_index].tolist())
-    cells = grid.iloc[header_index + 1 :].reset_index(drop=True)
+    names, renamed = _unique_headers(head_rows[header_index])
+    if kind == "xlsx":
+        cells = batch.slice(header_index + 1).to_pandas(types_mapper=_ARROW_TEXT.get)
+    else:
+        cells = grid.iloc[header_index + 1 :].reset_index(drop=True)
     cells.columns = names
     rows = np.arange(start + header_index + 1, start + header_index + 1 + len(cells), dtype=np.int64)
     preamble = [(start + i, head_rows[i]) for i in range(header_index)]

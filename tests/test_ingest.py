@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import struct
 import zlib
@@ -257,3 +258,88 @@ def test_a_waiver_column_is_read_as_yes_or_no() -> None:
     result = load_extract(data, filename="a.csv")
     assert result.mapping["waiver"].source == "豁免保费"
     assert result.policies["waiver"].tolist() == [True, False]
+
+
+# --- found by fuzzing (tests/test_fuzz.py) ------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_unicode_text_exports_are_read(encoding: str) -> None:
+    # Excel's "Unicode text" export is tab-separated UTF-16 with a byte-order mark; it was refused as binary.
+    data = "保单号\t生效日期\t保单状态\n1\t2020-01-01\t有效\n".encode(encoding)
+    result = load_extract(data, filename="unicode.txt")
+    assert (result.rows_read, result.accepted, result.encoding) == (1, 1, encoding)
+
+
+def test_a_byte_order_mark_and_nothing_else_is_an_empty_file() -> None:
+    with pytest.raises(ExtractError, match="empty") as info:
+        load_extract(b"\x00\x00\xfe\xff", filename="a.csv")
+    assert info.value.code == "empty_file"
+
+
+def test_only_separators_and_blank_lines_is_an_empty_file() -> None:
+    with pytest.raises(ExtractError, match="empty") as info:
+        load_extract(b"\n\n\n\n,,,\n", filename="a.csv")
+    assert info.value.code == "empty_file"
+
+
+def test_a_header_without_a_final_line_break_is_header_only() -> None:
+    # Arrow's "Could not skip initial 1 rows" came out as "could not be split into columns".
+    with pytest.raises(ExtractError, match="no policy rows") as info:
+        load_extract("标题\n保单号,生效日期,保单状态".encode(), filename="a.csv")
+    assert info.value.code == "header_only" and info.value.params["row"] == "2"
+
+
+def test_a_damaged_member_of_a_sound_zip_is_a_corrupt_workbook() -> None:
+    # A flipped byte inside the sheet gave zipfile's BadZipFile (bad CRC) or zlib.error, uncaught.
+    data = bytearray(messy_workbook())
+    at = bytes(data).find(b"xl/worksheets/sheet1.xml") + 200  # inside the sheet's compressed data
+    data[at] ^= 0xFF
+    with pytest.raises(ExtractError, match="corrupt") as info:
+        load_extract(bytes(data), filename="m.xlsx")
+    assert info.value.code == "corrupt_workbook"
+
+
+@pytest.mark.parametrize("breaker", ["\x0c", "\u2028", "\x1c", "\x85"])
+def test_a_title_with_a_character_python_takes_for_a_line_break_keeps_the_header_line(breaker: str) -> None:
+    # str.splitlines ends lines at these, Arrow does not: the header was looked for one line off
+    # and the first policy was taken for the header.
+    data = f"某某人寿{breaker}保单明细,,\n保单号,生效日期,保单状态\n1,2020-01-01,有效\n2,2020-01-01,有效\n".encode()
+    result = load_extract(data, filename="a.csv")
+    assert result.header_row == 2 and result.accepted == 2
+    assert result.policies["source_row"].tolist() == [3, 4]
+
+
+def test_a_title_with_a_quoted_line_break_keeps_the_header_line() -> None:
+    data = '"某某人寿\n保单明细",,\n保单号,生效日期,保单状态\n1,2020-01-01,有效\n'.encode()
+    result = load_extract(data, filename="a.csv")
+    assert result.header_row == 3 and result.policies["source_row"].tolist() == [4]
+
+
+def test_a_field_longer_than_the_csv_module_takes_in_the_first_lines() -> None:
+    # csv.Error "field larger than field limit (131072)" escaped the door.
+    data = ("保单号,生效日期,保单状态,备注\n1,2020-01-01,有效," + "x" * 200_000 + "\n").encode()
+    assert load_extract(data, filename="a.csv").accepted == 1
+
+
+def test_a_blank_header_cell_in_a_workbook_is_named_and_noted() -> None:
+    # It was named "<NA>", without a note.
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["保单号", None, "生效日期", "保单状态"])
+    book.active.append(["1", "x", "2020-01-01", "有效"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = load_extract(buffer.getvalue(), filename="a.xlsx")
+    assert result.headers == ["保单号", "column_2", "生效日期", "保单状态"]
+    assert (result.column_notes["kind"] == "blank_header").any()
+
+
+def test_a_parquet_date_beyond_2262_is_an_invalid_date_not_a_crash() -> None:
+    frame = pd.DataFrame({"保单号": ["1", "2"], "生效日期": pd.Series([dt.datetime(2020, 1, 1), dt.datetime(2263, 1, 1)], dtype=object), "保单状态": ["有效", "有效"]})
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    result = load_extract(buffer.getvalue(), filename="a.parquet")
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert result.problems.iloc[0]["kind"] == "invalid_date"

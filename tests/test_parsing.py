@@ -117,3 +117,18 @@ def test_id_number_gives_birth_date_and_sex() -> None:
     assert birth.iloc[0] == pd.Timestamp("1990-03-07")
     assert sex.tolist()[:2] == ["M", "F"]
     assert pd.isna(birth.iloc[2]) and pd.isna(sex.iloc[2])
+
+
+def test_a_time_zone_after_the_time_keeps_the_day_as_written() -> None:
+    # Found by fuzzing: "…Z" made the column time-zone aware and the parse crashed.
+    parsed = parse_dates(text("2000-01-01T00:00:00Z", "2023-05-06T23:30:00+08:00", "2023-05-06T01:00:00-05", "2023-05-06"))
+    assert parsed.values.tolist() == [pd.Timestamp("2000-01-01")] + [pd.Timestamp("2023-05-06")] * 3
+    assert not parsed.invalid.any()
+
+
+def test_datetimes_beyond_what_a_date_column_holds_are_invalid_not_a_crash() -> None:
+    # Found by fuzzing: a Parquet timestamp in the year 2263 overflowed datetime64[ns].
+    raw = pd.Series(np.array(["2263-01-01", "2020-05-06T10:00", "NaT", "0001-01-01"], dtype="datetime64[us]"))
+    parsed = parse_dates(raw)
+    assert parsed.values.tolist()[1] == pd.Timestamp("2020-05-06")
+    assert parsed.invalid.tolist() == [True, False, False, True]
