@@ -192,3 +192,40 @@ def calibration(table: pd.DataFrame, *, x_title: str, y_title: str, names: tuple
     figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, xaxis_tickformat=".0%", yaxis_tickformat=".0%", margin=_MARGIN,
                          legend={"orientation": "h", "y": -0.2})
     return figure
+
+
+def scenario_curve(curve: pd.DataFrame, *, names: tuple[str, str], x_title: str, y_title: str) -> go.Figure:
+    """Baseline vs scenario share in force by month, the scenario's 95 % band shaded."""
+    x = curve["month"].tolist()
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=x + x[::-1], y=curve["scenario_upper"].tolist() + curve["scenario_lower"].tolist()[::-1], fill="toself", mode="lines",
+                                fillcolor=_rgba(PALETTE[2], 0.2), line={"width": 0}, hoverinfo="skip", showlegend=False))
+    figure.add_trace(go.Scatter(x=x, y=curve["baseline"], mode="lines", name=names[0], line={"color": "#7f8c8d", "dash": "dot"}, hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
+    figure.add_trace(go.Scatter(x=x, y=curve["scenario"], mode="lines", name=names[1], line={"color": PALETTE[2]}, hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
+    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%", margin=_MARGIN, legend={"orientation": "h", "y": -0.2}, hovermode="x unified")
+    return figure
+
+
+def comparison_curves(curves: pd.DataFrame, *, x_title: str, y_title: str, baseline: str) -> go.Figure:
+    """Each scenario's curve (with its band) against its own baseline (dotted), one colour each."""
+    figure = go.Figure()
+    for i, (name, curve) in enumerate(curves.groupby("name", sort=False)):
+        colour = PALETTE[i % len(PALETTE)]
+        x = curve["month"].tolist()
+        figure.add_trace(go.Scatter(x=x + x[::-1], y=curve["scenario_upper"].tolist() + curve["scenario_lower"].tolist()[::-1], fill="toself", mode="lines",
+                                    fillcolor=_rgba(colour, 0.12), line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=str(name)))
+        figure.add_trace(go.Scatter(x=x, y=curve["scenario"], mode="lines", name=str(name), line={"color": colour}, legendgroup=str(name),
+                                    hovertemplate="%{x}: %{y:.1%}<extra>" + str(name) + "</extra>"))
+        figure.add_trace(go.Scatter(x=x, y=curve["baseline"], mode="lines", name=f"{name} · {baseline}", line={"color": colour, "dash": "dot", "width": 1},
+                                    legendgroup=str(name), showlegend=False, hovertemplate="%{x}: %{y:.1%}<extra>" + baseline + "</extra>"))
+    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%", margin=_MARGIN, legend={"orientation": "h", "y": -0.2})
+    return figure
+
+
+def qini(table: pd.DataFrame, *, x_title: str, y_title: str, names: tuple[str, str]) -> go.Figure:
+    """The Qini curve against random targeting."""
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=table["share_targeted"], y=table["qini"], mode="lines", name=names[0], line={"color": PALETTE[0]}))
+    figure.add_trace(go.Scatter(x=table["share_targeted"], y=table["random"], mode="lines", name=names[1], line={"color": "#7f8c8d", "dash": "dot"}))
+    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, xaxis_tickformat=".0%", margin=_MARGIN, legend={"orientation": "h", "y": -0.2})
+    return figure

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from messy import EXPECTED, messy_workbook
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 METRIC = '[data-testid="stMetric"]'
 UPLOAD_INPUT = '[data-testid="stFileUploaderDropzoneInput"]'
@@ -250,5 +251,58 @@ def test_risk_drivers_and_action_lists(page: Page, app_url: str, screenshot_dir:
     expect(page.get_by_test_id("stMetricLabel").get_by_text("Of which in grace", exact=True)).to_be_visible()
     wait_idle(page)
     snap(page, screenshot_dir / "12_actions_en.png")
+    assert_no_errors(page)
+    assert page_errors == [], page_errors
+
+
+@pytest.mark.browser
+def test_interventions(page: Page, app_url: str, screenshot_dir: Path, tmp_path: Path) -> None:
+    """Measure the sample's campaign, size two scenarios, download them as JSON, and open the shared link."""
+    import json
+
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.goto(f"{app_url}/interventions")
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("期末多留住的保单", exact=True)).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    page.get_by_role("button", name="加入比较").click()
+    expect(page.get_by_test_id("stMain")).to_contain_text("净现值最高：客户教育活动")  # the rerun after adding has finished
+    wait_idle(page)
+    lever = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text("措施", exact=True))
+    option = page.get_by_role("option", name="低保费产品", exact=True)
+    for _ in range(3):  # a rerun that lands while the list opens closes it again
+        lever.locator("input").click()
+        try:
+            option.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            wait_idle(page)
+    option.click()
+    wait_idle(page)
+    page.get_by_role("button", name="加入比较").click()
+    wait_idle(page)
+    expect(page.get_by_test_id("stMain")).to_contain_text("净现值最高：客户教育活动")
+    assert "scenarios=" in page.url
+    snap(page, screenshot_dir / "13_interventions_zh.png")
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="保存方案").locator("button").click()
+    path = tmp_path / "scenarios.json"
+    download.value.save_as(path)
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert [s["lever"] for s in saved] == ["education", "low_premium"], saved
+    # The campaign tab: the measured effect.
+    page.get_by_role("tab", name="活动效果评估").click()
+    expect(page.get_by_test_id("stMain")).to_contain_text("调整协变量后的风险比（实验组 vs 对照组）：0.75")
+    snap(page, screenshot_dir / "14_campaign_zh.png")
+    # A colleague opens the link in a fresh page: the same two scenarios.
+    link = page.url
+    other = page.context.new_page()
+    other.goto(link)
+    expect(other.get_by_test_id("stMain")).to_contain_text("净现值最高：客户教育活动", timeout=60_000)
+    other.close()
+    page.get_by_test_id("stSidebar").get_by_test_id("stRadio").get_by_text("English", exact=True).click()
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("Extra policies in force at the horizon", exact=True)).to_be_visible()
+    wait_idle(page)
+    snap(page, screenshot_dir / "15_interventions_en.png")
     assert_no_errors(page)
     assert page_errors == [], page_errors

@@ -1,0 +1,152 @@
+"""Interventions for the page: cached baselines and campaign evaluations, scenarios in the URL.
+
+The expensive inputs (a target's baseline curve, a campaign's evaluation, the lapse
+model's premium response) are cached per data set; a scenario's projection is cheap and
+recomputes on every change. The scenario set lives in the session and in the URL
+(``?scenarios=``, zlib-compressed JSON in URL-safe base64) so a link shows a colleague the
+same comparison.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+
+import pandas as pd
+import streamlit as st
+
+from analysis.campaign import CampaignResult, evaluate_campaign, has_concurrent_control, treatment_arms
+from analysis.errors import ExtractError
+from analysis.ingest import LoadResult
+from analysis.interventions import (
+    MAX_SCENARIOS,
+    Baseline,
+    PremiumResponse,
+    Scenario,
+    Target,
+    baseline_for,
+    premium_response,
+    scenario_from_dict,
+    scenario_to_dict,
+    scenarios_from_json,
+)
+from analysis.risk import RiskResult
+from ui.state import DataSetChoice
+from ui.study import dataset_key
+
+#: Session key of the scenario set (a list of JSON-ready dicts).
+SCENARIOS = "interv_scenarios"
+#: Values that name an experiment's arms outright (as opposed to a yes/no flag).
+ARM_WORDS = frozenset({"实验组", "试验组", "对照组", "控制组", "处理组", "干预组", "treated", "treatment", "control", "holdout", "test"})
+#: The URL parameter that carries them.
+URL_PARAM = "scenarios"
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _baseline(key: str, target_json: str, population: str, new_policies: int | None, _result: LoadResult) -> Baseline:
+    target = Target.from_dict(json.loads(target_json))
+    return baseline_for(_result.policies, study_date=_result.study_date, target=target, population=population, new_policies=new_policies)
+
+
+def baseline(choice: DataSetChoice, result: LoadResult, scenario: Scenario) -> Baseline:
+    """The scenario's target baseline (cached per data set, target and population)."""
+    target_json = json.dumps(scenario.target.to_dict(), ensure_ascii=False, sort_keys=True)
+    return _baseline(dataset_key(choice), target_json, scenario.population, scenario.new_policies, result)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _campaign(key: str, treatment: str, start: str | None, window: int, _result: LoadResult) -> CampaignResult:
+    return evaluate_campaign(_result.policies, treatment=treatment, study_date=_result.study_date, start=start, window_months=window)
+
+
+def campaign(choice: DataSetChoice, result: LoadResult, treatment: str, start: str | None, window: int) -> CampaignResult:
+    """A campaign's evaluation (cached per data set, column, start and window)."""
+    return _campaign(dataset_key(choice), treatment, start, window, result)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _response(key: str, target_json: str, cut: float, _result: LoadResult, _risk: RiskResult) -> PremiumResponse:
+    target = Target.from_dict(json.loads(target_json))
+    return premium_response(_risk.model, _risk.scores, premium_cut=cut, mask=target.mask(_result.policies))
+
+
+def response(choice: DataSetChoice, result: LoadResult, risk: RiskResult, scenario: Scenario) -> PremiumResponse:
+    """The lapse model's response to the scenario's premium cut on its target."""
+    target_json = json.dumps(scenario.target.to_dict(), ensure_ascii=False, sort_keys=True)
+    return _response(f"{dataset_key(choice)}|{risk.options!r}", target_json, scenario.effect.premium_cut, result, risk)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _campaign_columns(key: str, _result: LoadResult) -> list[str]:
+    named, other = [], []
+    for column in _result.policies.columns:
+        values = _result.policies[column]
+        if values.nunique(dropna=True) > 10:
+            continue
+        if has_concurrent_control(treatment_arms(values)):
+            # Columns that say "treated/control" in so many words come first; yes/no flags after.
+            words = {str(v).strip().lower() for v in values.dropna().unique()}
+            (named if words & ARM_WORDS else other).append(str(column))
+    return named + other
+
+
+def campaign_columns(choice: DataSetChoice, result: LoadResult) -> list[str]:
+    """Columns whose values split policies into a treated and a control arm of 30 or more each."""
+    return _campaign_columns(dataset_key(choice), result)
+
+
+def encode(scenarios: list[dict[str, object]]) -> str:
+    """The scenario set as a short URL-safe text."""
+    text = json.dumps(scenarios, ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+
+
+def decode(text: str) -> list[dict[str, object]]:
+    """The scenario set from :func:`encode`'s text; a damaged link raises ExtractError."""
+    try:
+        raw = zlib.decompress(base64.urlsafe_b64decode(text.encode("ascii")), bufsize=1 << 16)
+        scenarios = scenarios_from_json(raw.decode("utf-8"))
+    except (binascii.Error, zlib.error, UnicodeError, ValueError) as exc:
+        raise ExtractError("The link's scenario set cannot be read.", code="bad_scenario", detail="link") from exc
+    return [scenario_to_dict(s) for s in scenarios][:MAX_SCENARIOS]
+
+
+def saved() -> list[dict[str, object]]:
+    """The session's scenario set, first taken from the URL when the page opens with one."""
+    if SCENARIOS not in st.session_state:
+        st.session_state[SCENARIOS] = []
+        text = st.query_params.get(URL_PARAM)
+        if text:
+            try:
+                st.session_state[SCENARIOS] = decode(text)
+            except ExtractError:
+                st.session_state["interv_bad_link"] = True
+    value: list[dict[str, object]] = st.session_state[SCENARIOS]
+    return value
+
+
+def store(scenarios: list[dict[str, object]]) -> None:
+    """Keep the scenario set in the session and in the URL."""
+    st.session_state[SCENARIOS] = scenarios[:MAX_SCENARIOS]
+    if scenarios:
+        st.query_params[URL_PARAM] = encode(scenarios[:MAX_SCENARIOS])
+    elif URL_PARAM in st.query_params:
+        del st.query_params[URL_PARAM]
+
+
+def scenarios() -> list[Scenario]:
+    """The saved set as scenarios (one that no longer checks is dropped)."""
+    out = []
+    for data in saved():
+        try:
+            out.append(scenario_from_dict(data))
+        except ExtractError:
+            continue
+    return out
+
+
+def arms_frame(result: CampaignResult, names: dict[str, str]) -> pd.DataFrame:
+    """The window table with the arms named in the page's language."""
+    return result.window.assign(arm=result.window["arm"].map(lambda a: names.get(str(a), str(a))))

@@ -1,0 +1,284 @@
+"""Interventions: size retention levers on a target cohort, compare them, and measure real campaigns."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from analysis.campaign import CONTROL, TREATED, default_start, treatment_arms
+from analysis.errors import ExtractError
+from analysis.interventions import (
+    DRAWS,
+    LEVER_SOURCES,
+    LEVERS,
+    MAX_SCENARIOS,
+    POPULATIONS,
+    Economics,
+    Effect,
+    Scenario,
+    Target,
+    compare_scenarios,
+    comparison_curves,
+    project,
+    sample_size_per_arm,
+    scenario_to_dict,
+    scenarios_from_json,
+    scenarios_to_json,
+    with_measured_effect,
+)
+from analysis.survival import format_p
+from ui import charts, widgets
+from ui import datasets as ds
+from ui import interventions as ui_iv
+from ui import risk as ui_risk
+from ui.i18n import language, t
+from ui.study import named_cohort
+from ui.tables import md_escape, percent_config, translate_columns
+
+st.title(t("interv.title"))
+st.caption(t("interv.caption"))
+choice, result = ds.active_result()
+policies = result.policies
+lang = language()
+named, _ = named_cohort()
+named_ok = bool(named.conditions) and all(c.column in policies.columns for c in named.conditions)
+arm_names = {TREATED: t("campaign.treated"), CONTROL: t("campaign.control")}
+ui_iv.saved()  # reads a shared link's scenarios on the first visit
+if st.session_state.pop("interv_bad_link", False):
+    st.warning(t("interv.bad_link"))
+
+scenario_tab, campaign_tab, planner_tab = st.tabs([t("interv.tab_scenarios"), t("interv.tab_campaign"), t("interv.tab_planner")])
+
+
+def money(value: float) -> str:
+    if pd.isna(value):
+        return "—"
+    return f"-¥{-value:,.0f}" if value < 0 else f"¥{value:,.0f}"
+
+
+def interval(low: float, high: float, money_values: bool = False) -> str:
+    if pd.isna(low) or pd.isna(high):
+        return "—"
+    text = money if money_values else "{:,.0f}".format
+    return t("interv.interval", low=text(low), high=text(high))
+
+
+# --- campaign evaluation (first: a scenario can take its measured effect) ------------------
+columns = ui_iv.campaign_columns(choice, result)
+measured = None
+with campaign_tab:
+    st.caption(t("campaign.population_note"))
+    if not columns:
+        st.warning(t("campaign.before_after_warning"))
+        st.info(t("interv.no_campaign_column"))
+    else:
+        left, middle, right = st.columns(3)
+        treatment = left.selectbox(t("interv.treatment_column"), columns, key="campaign_column")
+        proposed = default_start(policies, treatment_arms(policies[treatment])).date()
+        start = middle.date_input(t("interv.campaign_start"), value=proposed, key=f"campaign_start_{treatment}")
+        window = right.number_input(t("interv.window_months"), min_value=1, max_value=60, value=12, step=1, key="campaign_window")
+        st.caption(t("campaign.start_default", date=proposed.isoformat()))
+        try:
+            measured = ui_iv.campaign(choice, result, treatment, start.isoformat() if isinstance(start, dt.date) else None, int(window))
+        except ExtractError as exc:
+            st.error(ds.error_text(exc))
+        if measured is not None:
+            summary = measured.summary()
+            cols = st.columns(4)
+            cols[0].metric(t("campaign.treated"), f"{measured.treated:,}")
+            cols[1].metric(t("campaign.control"), f"{measured.control:,}")
+            cols[2].metric(t("interv.difference"), f"{measured.difference:.1%}", help=t("interv.difference_help"))
+            cols[3].metric(t("interv.hazard_ratio"), f"{measured.hazard_ratio:.2f}")
+            st.markdown(t("campaign.difference_sentence", window=int(window), treated=summary["lapse_treated"], control=summary["lapse_control"],
+                          difference=measured.difference, lower=measured.difference_lower, upper=measured.difference_upper))
+            st.markdown(t("campaign.hazard_sentence", hr=measured.hazard_ratio, lower=measured.hazard_ratio_lower, upper=measured.hazard_ratio_upper))
+            p_value = float(measured.logrank["p_value"].iloc[0])
+            st.markdown(t("interv.logrank_sentence", p=format_p(p_value)))
+            st.plotly_chart(charts.survival_curves(measured.curves, unit=1.0, x_title=t("interv.months_from_start"), y_title=t("survival.survival"), labels=arm_names),
+                            key="campaign_km")
+            window_table = translate_columns(ui_iv.arms_frame(measured, arm_names))
+            st.dataframe(window_table, hide_index=True, column_config=percent_config(window_table, ("lapse", "lower", "upper")))
+            st.subheader(t("interv.balance"))
+            unbalanced = measured.balance.loc[measured.balance["smd"].abs() > 0.1, "covariate"].astype(str).tolist() if "smd" in measured.balance else []
+            if unbalanced:
+                st.warning(t("campaign.imbalance_warning", covariates=", ".join(unbalanced)))
+            else:
+                st.caption(t("interv.balanced"))
+            st.dataframe(translate_columns(measured.balance), hide_index=True)
+            if measured.uplift is not None:
+                st.subheader(t("interv.uplift"))
+                st.caption(t("interv.qini_note", coefficient=f"{measured.uplift.qini_coefficient:.4f}"))
+                st.plotly_chart(charts.qini(measured.uplift.qini, x_title=t("interv.share_targeted"), y_title=t("interv.prevented_per_treated"),
+                                            names=(t("interv.by_uplift"), t("interv.random"))), key="campaign_qini")
+                segments = measured.uplift.segments.copy()
+                segments["recommendation"] = segments["recommendation"].map(lambda r: t(f"campaign.recommendation.{r}"))
+                segments["harmful"] = segments["harmful"].map(lambda h: t("campaign.harmful") if h else "")
+                shown = translate_columns(segments)
+                st.dataframe(shown, hide_index=True, column_config=percent_config(shown, ("lapse_treated", "lapse_control", "uplift", "lower", "upper", "predicted_uplift")))
+
+with planner_tab:
+    st.caption(t("interv.planner_caption"))
+    left, right = st.columns(2)
+    p1 = left.number_input(t("interv.p_control"), min_value=0.001, max_value=0.999, value=0.12, step=0.01, format="%.3f", key="planner_p1")
+    p2 = right.number_input(t("interv.p_treated"), min_value=0.001, max_value=0.999, value=0.10, step=0.01, format="%.3f", key="planner_p2")
+    if abs(p1 - p2) < 1e-9:
+        st.info(t("interv.planner_equal"))
+    else:
+        n = sample_size_per_arm(float(p1), float(p2))
+        st.markdown(t("campaign.sample_size_sentence", power=0.8, alpha=0.05, p1=float(p1), p2=float(p2), n=n))
+    st.warning(t("campaign.before_after_warning"))
+
+# --- scenario builder ------------------------------------------------------------------------
+with scenario_tab:
+    st.caption(t("interv.baseline_method"))
+    st.caption(t("interv.scenario_method", draws=DRAWS))
+    left, middle, right = st.columns(3)
+    with left:
+        target_options = ({"named": named.label(lang)} if named_ok else {}) | {"book": t("interv.whole_book")}
+        target_kind = widgets.select(t("interv.target"), target_options, key="interv_target")
+        population = widgets.select(t("interv.population"), {p: t(f"interv.population.{p}") for p in POPULATIONS}, key="interv_population")
+        levers = ["education", *(lv for lv in LEVERS if lv != "education")]
+        lever = widgets.select(t("interv.lever"), {lv: t(f"interv.lever.{lv}") for lv in levers}, key="interv_lever")
+        # The first choice needs nothing slow: an elasticity for a cheaper product, the measured campaign for education.
+        order = {"low_premium": ("elasticity", "model", "hazard_ratio", "relative_reduction"), "education": ("measured", "hazard_ratio", "relative_reduction")}
+        sources = {s: t(f"interv.source.{s}") for s in order.get(lever, LEVER_SOURCES[lever]) if s in LEVER_SOURCES[lever] and (s != "measured" or measured is not None)}
+        source = widgets.select(t("interv.effect_source"), sources, key=f"interv_source_{lever}")
+    with middle:
+        cut = st.slider(t("interv.premium_cut"), 0, 80, 40, 5, key="interv_cut") / 100 if lever == "low_premium" else 0.0
+        value = lower = upper = None
+        if source == "hazard_ratio":
+            value = st.number_input(t("interv.hr_value"), 0.05, 2.0, 0.85, 0.01, key="interv_hr")
+            if st.checkbox(t("interv.with_interval"), value=True, key="interv_hr_ci"):
+                lower = st.number_input(t("interv.lower"), 0.01, 2.0, max(0.05, round(value - 0.1, 2)), 0.01, key="interv_hr_lower")
+                upper = st.number_input(t("interv.upper"), 0.01, 3.0, round(value + 0.1, 2), 0.01, key="interv_hr_upper")
+        elif source == "relative_reduction":
+            value = st.number_input(t("interv.reduction_value"), 0.0, 0.99, 0.15, 0.01, key="interv_reduction")
+            if st.checkbox(t("interv.with_interval"), value=True, key="interv_reduction_ci"):
+                lower = st.number_input(t("interv.lower"), 0.0, 0.99, max(0.0, round(value - 0.1, 2)), 0.01, key="interv_reduction_lower")
+                upper = st.number_input(t("interv.upper"), 0.0, 0.99, min(0.99, round(value + 0.1, 2)), 0.01, key="interv_reduction_upper")
+        elif source == "elasticity":
+            value = st.number_input(t("interv.elasticity_value"), 0.0, 5.0, 0.5, 0.05, key="interv_elasticity")
+        elif source == "measured" and measured is not None:
+            st.caption(t("campaign.hazard_sentence", hr=measured.hazard_ratio, lower=measured.hazard_ratio_lower, upper=measured.hazard_ratio_upper))
+        take_up = st.slider(t("interv.take_up"), 0, 100, 100 if lever == "low_premium" else 60, 5, key=f"interv_take_up_{lever}") / 100
+    with right:
+        cost_contact = st.number_input(t("interv.cost_per_contact"), 0.0, 1e6, 5.0, 1.0, key="interv_cost_contact")
+        cost_participant = st.number_input(t("interv.cost_per_participant"), 0.0, 1e6, 0.0 if lever == "low_premium" else 50.0, 5.0, key=f"interv_cost_participant_{lever}")
+        fixed = st.number_input(t("interv.fixed_cost"), 0.0, 1e9, 20_000.0, 1_000.0, key="interv_fixed")
+        horizon = st.slider(t("interv.horizon"), 1, 30, 5, 1, key="interv_horizon")
+        rate = st.number_input(t("interv.discount_rate"), 0.0, 0.3, 0.03, 0.005, format="%.3f", key="interv_rate")
+        basis = widgets.radio(t("interv.value_basis"), {"margin": t("interv.margin_basis"), "value": t("interv.value_basis_policy")}, key="interv_basis")
+        margin = st.number_input(t("interv.margin"), 0.0, 1.0, 0.10, 0.01, key="interv_margin") if basis == "margin" else 0.10
+        per_policy = st.number_input(t("interv.value_per_policy"), 0.0, 1e7, 3_000.0, 100.0, key="interv_value_per_policy") if basis == "value" else None
+    target = Target(cohort=named) if target_kind == "named" else Target()
+    default_name = f"{t(f'interv.lever.{lever}')} · {named.label(lang) if target_kind == 'named' else t('interv.whole_book')}"
+    name = st.text_input(t("interv.name"), value=default_name, key=f"interv_name_{lever}_{target_kind}").strip() or default_name
+
+    current = None
+    try:
+        campaign_of = {"treatment": measured.treatment, "campaign_start": measured.start.date().isoformat(), "window_months": measured.window_months} if source == "measured" and measured else {}
+        effect = Effect(source=source, value=value, lower=lower, upper=upper, premium_cut=cut, **campaign_of)
+        economics = Economics(take_up=take_up, cost_per_contact=cost_contact, cost_per_participant=cost_participant, fixed_cost=fixed,
+                              horizon_years=float(horizon), discount_rate=float(rate), margin=float(margin), value_per_policy=per_policy)
+        current = Scenario(name=name, lever=lever, effect=effect, target=target, population=population, economics=economics)
+        if source == "measured" and measured is not None:
+            current = with_measured_effect(current, measured)
+    except ExtractError as exc:
+        st.error(ds.error_text(exc))
+
+    def run(scenario: Scenario) -> object:
+        """Project one scenario with its cached inputs (the model's response waits for the model)."""
+        response = None
+        if scenario.effect.source == "model":
+            risk = ui_risk.model_for(choice, result, ui_risk.options_for(choice, result))
+            if risk is None:
+                return None
+            response = ui_iv.response(choice, result, risk, scenario)
+        return project(scenario, ui_iv.baseline(choice, result, scenario), response=response, campaign=measured if scenario.effect.source == "measured" else None)
+
+    outcome = None
+    if current is not None:
+        try:
+            outcome = run(current)
+        except ExtractError as exc:
+            st.error(ds.error_text(exc))
+    if outcome is not None:
+        f = outcome.figures
+        if source == "model":
+            st.info(t("interv.warn_model_response"))
+        elif not outcome.effect.has_interval:
+            st.caption(t("interv.warn_no_interval"))
+        cols = st.columns(4)
+        cols[0].metric(t("interv.retained_policies"), f"{f['retained_policies']:,.0f}", help=interval(f["retained_policies_lower"], f["retained_policies_upper"]))
+        cols[1].metric(t("interv.npv"), money(f["npv"]), help=interval(f["npv_lower"], f["npv_upper"], True))
+        cols[2].metric(t("interv.roi"), "—" if pd.isna(f["roi"]) else f"{f['roi']:.1%}")
+        cols[3].metric(t("interv.cost"), money(f["cost"]))
+        st.markdown(t("interv.result_sentence", policies=f"{f['policies']:,.0f}", hr=f["hazard_ratio"], kept=f"{f['retained_policies']:,.0f}",
+                      kept_interval=interval(f["retained_policies_lower"], f["retained_policies_upper"]), npv=money(f["npv"]),
+                      npv_interval=interval(f["npv_lower"], f["npv_upper"], True), share=f["probability_positive"], years=horizon))
+        st.markdown(t("interv.premium_line", kept=money(f["retained_premium"]), given_up=money(f["premium_given_up"]), value=money(f["value"])))
+        if lever == "low_premium":
+            st.caption(t("interv.premium_given_up_note", amount=money(f["premium_given_up"])))
+        if pd.isna(f["break_even_hazard_ratio"]):
+            st.markdown(t("interv.break_even_unreachable"))
+        else:
+            st.markdown(t("interv.break_even_sentence", hr=f["break_even_hazard_ratio"], reduction=f["break_even_relative_reduction"]))
+        st.plotly_chart(charts.scenario_curve(outcome.curve, names=(t("interv.baseline"), name), x_title=t("interv.months_ahead"), y_title=t("interv.in_force_share")),
+                        key="interv_curve")
+        kept = ui_iv.saved()
+        if st.button(t("interv.add"), key="interv_add", disabled=len(kept) >= MAX_SCENARIOS):
+            ui_iv.store([*[s for s in kept if s.get("name") != current.name], scenario_to_dict(current)])
+            st.rerun()
+        if len(kept) >= MAX_SCENARIOS:
+            st.caption(t("interv.full", n=MAX_SCENARIOS))
+
+    # --- comparison -------------------------------------------------------------------------
+    st.subheader(t("interv.comparison"))
+    chosen = ui_iv.scenarios()
+    if not chosen:
+        st.info(t("interv.comparison_empty"))
+    else:
+        results = []
+        for scenario in chosen:
+            try:
+                projected = run(scenario)
+            except ExtractError as exc:
+                st.error(f"{scenario.name}: {ds.error_text(exc)}")
+                continue
+            if projected is not None:
+                results.append(projected)
+        if results:
+            table = compare_scenarios(results, language=lang)
+            table["lever"] = table["lever"].map(lambda lv: t(f"interv.lever.{lv}"))
+            shown_columns = ["name", "lever", "target", "hazard_ratio", "retained_policies", "retained_policies_lower", "retained_policies_upper",
+                             "retained_premium", "premium_given_up", "cost", "npv", "npv_lower", "npv_upper", "roi", "probability_positive", "break_even_hazard_ratio"]
+            shown = translate_columns(table[shown_columns].rename(columns={"name": "scenario", "lever": "intervention"}))
+            st.dataframe(shown, hide_index=True, column_config=percent_config(shown, ("roi", "probability_positive")), key="interv_comparison_table")
+            best = table.loc[table["npv"].idxmax()] if table["npv"].notna().any() else None
+            if best is not None:
+                st.markdown(t("interv.winner", name=md_escape(str(best["name"])), npv=money(float(best["npv"])),
+                              low=money(float(best["npv_lower"])), high=money(float(best["npv_upper"]))))
+            st.plotly_chart(charts.comparison_curves(comparison_curves(results), x_title=t("interv.months_ahead"), y_title=t("interv.in_force_share"),
+                                                     baseline=t("interv.baseline")), key="interv_comparison_chart")
+        left, middle, right = st.columns(3)
+        remove = left.selectbox(t("interv.remove_which"), [s.name for s in chosen], key="interv_remove_which")
+        if left.button(t("interv.remove"), key="interv_remove"):
+            ui_iv.store([s for s in ui_iv.saved() if s.get("name") != remove])
+            st.rerun()
+        middle.download_button(t("interv.download_json"), scenarios_to_json(chosen), file_name="lapselens_scenarios.json", mime="application/json", key="interv_download")
+        if right.button(t("interv.clear"), key="interv_clear"):
+            ui_iv.store([])
+            st.rerun()
+        st.caption(t("interv.link_note"))
+    uploaded = st.file_uploader(t("interv.upload_json"), type=["json"], key="interv_upload")
+    if uploaded is not None and st.session_state.get("interv_upload_done") != uploaded.file_id:
+        try:
+            loaded = scenarios_from_json(uploaded.getvalue().decode("utf-8"))
+        except (ExtractError, UnicodeError) as exc:
+            st.error(ds.error_text(exc) if isinstance(exc, ExtractError) else t("interv.bad_json"))
+        else:
+            st.session_state["interv_upload_done"] = uploaded.file_id
+            ui_iv.store([scenario_to_dict(s) for s in loaded][:MAX_SCENARIOS])
+            st.rerun()
