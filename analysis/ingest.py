@@ -30,6 +30,7 @@ from analysis import schema as S
 from analysis.errors import ExtractError
 from analysis.headers import ColumnMatch, resolve_mapping
 from analysis.parsing import (
+    DATE_RANGE,
     PLAIN_NUMBER,
     TEXT,
     CodeLookup,
@@ -47,7 +48,7 @@ from analysis.parsing import (
     stripped_text,
     to_float,
 )
-from analysis.presets import DURATION_UNITS, MappingPreset
+from analysis.presets import DURATION_UNITS, MappingPreset, check_contract_terms
 from analysis.reading import RawTable, read_table
 
 PROBLEM_COLUMNS = ["row", "column", "kind", "action", "value", "detail"]
@@ -303,6 +304,7 @@ class _Ahead:
 
 def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.Timestamp | None, pool: Executor | None) -> LoadResult:
     settings = preset.settings
+    check_contract_terms(preset)
     cells = raw.cells
     headers = list(cells.columns)
     skipped: list[tuple[int, str]] = [(row, "above the header: title or group-header row") for row, _ in raw.preamble]
@@ -469,11 +471,13 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
             )
             del mapping[canonical]
             continue
+        outside = parsed.outside if parsed.outside is not None else pd.Series(False, index=column.index)
+        first, last = (day.year for day in DATE_RANGE)
+        action, left = (REJECTED, "") if canonical == S.ISSUE_DATE else (REPAIRED, "; left blank")
         if canonical == S.ISSUE_DATE:
             ledger.add(blank_mask(column), column=label(canonical), kind="missing_required", action=REJECTED, detail="the issue date is empty")
-            ledger.add(parsed.invalid, column=label(canonical), kind="invalid_date", action=REJECTED, value=column, detail="{value} is not a date")
-        else:
-            ledger.add(parsed.invalid, column=label(canonical), kind="invalid_date", action=REPAIRED, value=column, detail="{value} is not a date; left blank")
+        ledger.add(parsed.invalid & ~outside, column=label(canonical), kind="invalid_date", action=action, value=column, detail="{value} is not a date" + left)
+        ledger.add(outside, column=label(canonical), kind="invalid_date", action=action, value=column, detail=f"{{value}} is not a date between the years {first} and {last}" + left)
         out[canonical] = parsed.values
 
     # status
@@ -590,8 +594,12 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         unit = str(settings.get("duration_unit", "days"))
         parsed = ahead.result(("duration", duration_column), parse_numbers, cells[duration_column])
         bad = parsed.invalid | (parsed.values < 0).fillna(False)
-        ledger.add(bad, column=duration_column, kind="invalid_number", action=REPAIRED, value=cells[duration_column], detail="{value} is not a duration; left blank")
         days = np.floor(parsed.values.where(~bad) * DURATION_UNITS[unit])
+        # A duration that ends after the last date read as a date is not a policy's (nor, without an
+        # issue date, one of more than a century: no date arithmetic could hold it).
+        bad |= (days > (DATE_RANGE[1] - out[S.ISSUE_DATE]).dt.days.fillna(36525)).fillna(False)
+        ledger.add(bad, column=duration_column, kind="invalid_number", action=REPAIRED, value=cells[duration_column], detail="{value} is not a duration; left blank")
+        days = days.where(~bad)
         derived = out[S.ISSUE_DATE] + pd.to_timedelta(days, unit="D")
         active = out[S.STATUS].isin(list(S.ACTIVE_STATUSES)).to_numpy()
         current = out.get(S.STATUS_DATE, pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]"))

@@ -38,8 +38,9 @@ _FULLWIDTH = str.maketrans(
 )
 _EXCEL_1900 = pd.Timestamp("1899-12-30")
 _EXCEL_1904 = pd.Timestamp("1904-01-01")
-# The days a datetime64[ns] column can hold.
-_NS_FIRST, _NS_LAST = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
+#: The dates read as dates: a policy extract holds none outside, and date arithmetic
+#: (grace, reinstatement windows, durations) stays far inside what datetime64[ns] holds.
+DATE_RANGE = (pd.Timestamp("1800-01-01"), pd.Timestamp("2200-12-31"))
 # Excel serials we accept as dates: 1950-01-01 .. 2100-12-31 in the 1900 system.
 _SERIAL_MIN, _SERIAL_MAX = 18264, 73415
 
@@ -56,33 +57,36 @@ class Parsed:
         Boolean mask: the source was not blank but could not be parsed.
     reformatted : int
         Number of values that were parsed only after normalising their form.
+    outside : pandas.Series or None
+        Dates only: the part of ``invalid`` that was a real date, but outside
+        :data:`DATE_RANGE`.
     """
 
     values: pd.Series
     invalid: pd.Series
     reformatted: int
+    outside: pd.Series | None = None
 
 
-def _by_distinct(raw: pd.Series, parse: Callable[[pd.Series], tuple[pd.Series, pd.Series, pd.Series]]) -> Parsed:
+def _by_distinct(raw: pd.Series, parse: Callable[[pd.Series], tuple[pd.Series, ...]]) -> Parsed:
     """Parse each distinct value once and spread the results back over the rows.
 
     Extract columns repeat themselves (a million policies hold a few thousand
     issue dates), so parsing the distinct values is far cheaper than the rows.
-    ``parse`` returns (values, invalid, reformatted) masks for its input.
+    ``parse`` returns (values, invalid, reformatted[, outside]) for its input.
     """
     if len(raw) >= 20_000:
         codes, uniques = pd.factorize(raw, use_na_sentinel=True)
         if len(uniques) <= len(raw) // 4:
-            values, invalid, reformatted = parse(pd.Series(uniques, dtype=raw.dtype))
+            values, *masks = parse(pd.Series(uniques, dtype=raw.dtype))
             # One more slot at the end holds the result of a missing cell: code -1 points there.
             missing_value = pd.Series([None], dtype=values.dtype).to_numpy()
             spread = np.concatenate([values.to_numpy(), missing_value])[codes]
             out = pd.Series(spread, index=raw.index, dtype=values.dtype)
-            bad = np.append(invalid.to_numpy(dtype=bool), False)[codes]
-            changed = np.append(reformatted.to_numpy(dtype=bool), False)[codes]
-            return Parsed(out, pd.Series(bad, index=raw.index), int(changed.sum()))
-    values, invalid, reformatted = parse(raw)
-    return Parsed(values, invalid, int(reformatted.sum()))
+            bad, changed, *outside = (pd.Series(np.append(m.to_numpy(dtype=bool), False)[codes], index=raw.index) for m in masks)
+            return Parsed(out, bad, int(changed.sum()), outside[0] if outside else None)
+    values, invalid, reformatted, *outside = parse(raw)
+    return Parsed(values, invalid, int(reformatted.sum()), outside[0] if outside else None)
 
 
 PLAIN_NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
@@ -280,23 +284,26 @@ def parse_dates(raw: pd.Series, *, date1904: bool = False) -> Parsed:
     Accepts ISO dates (with or without a time), ``2023/5/6``, ``2023.5.6``,
     ``2023年5月6日``, ``20230506``, full-width digits, real datetime values and
     Excel serial numbers (1900 system, or the 1904 system of Mac workbooks when
-    ``date1904`` is true). Impossible dates such as ``2023-02-30`` are invalid.
+    ``date1904`` is true). Impossible dates such as ``2023-02-30`` are invalid,
+    and so are dates outside :data:`DATE_RANGE` (``outside`` marks those).
 
     Returns
     -------
     Parsed
         ``values`` is ``datetime64[ns]`` normalised to midnight.
     """
+    first, last = DATE_RANGE
     if pd.api.types.is_datetime64_any_dtype(raw):
         values = pd.to_datetime(raw).dt.tz_localize(None)
-        # A datetime column (Parquet, a workbook) may hold days a date column here cannot (before 1677, after 2262).
-        outside = ((values < _NS_FIRST) | (values > _NS_LAST)).to_numpy(dtype=bool)
+        # A datetime column (Parquet, a workbook) may even hold days datetime64[ns] cannot.
+        outside = ((values < first) | (values > last + pd.Timedelta(days=1))).to_numpy(dtype=bool)
         values = values.where(~outside).astype("datetime64[ns]").dt.normalize()
-        return Parsed(values, pd.Series(outside, index=raw.index), 0)
+        mask = pd.Series(outside, index=raw.index)
+        return Parsed(values, mask, 0, mask)
     return _by_distinct(raw, lambda part: _parse_dates(part, date1904=date1904))
 
 
-def _parse_dates(raw: pd.Series, *, date1904: bool) -> tuple[pd.Series, pd.Series, pd.Series]:
+def _parse_dates(raw: pd.Series, *, date1904: bool) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
     blank = blank_mask(raw)
     text = _as_text(raw)
     values = _iso_dates(text)
@@ -334,8 +341,13 @@ def _parse_dates(raw: pd.Series, *, date1904: bool) -> tuple[pd.Series, pd.Serie
             values.loc[serial.index] = origin + pd.to_timedelta(np.floor(serial.to_numpy()), unit="D")
         reformatted = todo & values.notna()
     values = pd.to_datetime(values).astype("datetime64[ns]").dt.normalize()
+    first, last = DATE_RANGE
+    outside = ((values < first) | (values > last)).fillna(False).astype(bool)
+    if outside.any():
+        values = values.where(~outside)
+        reformatted = reformatted & ~outside
     invalid = values.isna() & ~blank
-    return values, invalid, reformatted
+    return values, invalid, reformatted, outside
 
 
 _TIME_ZONE = r"^(.*\d:\d\d(?::\d\d(?:[.,]\d+)?)?)\s*(?:Z|[+-]\d\d(?::?\d\d)?)$"

@@ -90,6 +90,13 @@ def parse_preset(text: str, *, source: str = "preset") -> MappingPreset:
             code="bad_preset",
             detail=str(sorted(unknown_sections)),
         )
+    not_tables = sorted(name for name, section in raw.items() if not isinstance(section, dict))
+    if not_tables:
+        raise ExtractError(
+            f"In the mapping preset {source}, {', '.join(not_tables)} should be a section ([{not_tables[0]}]) of names and values.",
+            code="bad_preset",
+            detail=", ".join(not_tables),
+        )
     columns = {str(k): str(v) for k, v in raw.get("columns", {}).items()}
     bad_columns = sorted(set(columns) - set(CANONICAL_COLUMNS))
     if bad_columns:
@@ -139,7 +146,33 @@ def parse_preset(text: str, *, source: str = "preset") -> MappingPreset:
             code="bad_preset",
             detail=str(settings["grain"]),
         )
-    return MappingPreset(columns=columns, status_values=statuses, settings=settings)
+    preset = MappingPreset(columns=columns, status_values=statuses, settings=settings)
+    check_contract_terms(preset, source=source)
+    return preset
+
+
+#: The contract terms a preset may set, and the values that make sense for them.
+CONTRACT_TERMS = {"grace_days": (0, 3650), "reinstatement_years": (0, 100)}
+
+
+def check_contract_terms(preset: MappingPreset, *, source: str = "preset") -> None:
+    """Refuse grace periods and reinstatement windows no contract has.
+
+    Raises
+    ------
+    ExtractError
+        ``bad_preset``, naming the setting, when it is not a whole number in its range.
+    """
+    for key, (low, high) in CONTRACT_TERMS.items():
+        value = preset.settings.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ExtractError(
+                f"The setting {key!r} in {source} should be a whole number from {low} to {high}, got {value!r}.",
+                code="bad_preset",
+                detail=f"{key} = {value!r}",
+            )
 
 
 def load_preset(path: str | Path) -> MappingPreset:

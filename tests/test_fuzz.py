@@ -66,6 +66,9 @@ ERROR_WORDS = {
     "bad_csv": ("could not be split into columns",),
     "no_such_sheet": ("no sheet",),
     "bad_study_date": ("study date",),
+    "preset_column_missing": ("has no such column",),
+    "missing_column": ("is not a column of this file",),
+    "bad_preset": ("preset",),
 }
 
 
@@ -161,6 +164,7 @@ FORMULAS = ["=cmd|' /C calc'!A0", "=1+1", "+1", "-1", "@SUM(A1:A2)", '=HYPERLINK
 ABSURD_DATES = [
     "0001-01-01", "9999-12-31", "1000000000", "1e9", "-1", "0", "99999999", "2023-02-30", "2023-13-45", "0000-00-00",
     "1900-02-29", "10000-01-01", "２０２３年１３月１日", "2023年2月29日", "20230230", "2262-04-12", "1677-09-21", "1e308", "nan",
+    "2262-04-01", "2262-04-11", "1677-09-22", "1677-09-23", "2200-12-31", "2201-01-01", "1800-01-01", "1799-12-31", "2958465", "-693593",
 ]
 HUGE_NUMBERS = ["1e308", "-1e308", "1e309", "9" * 40, "-" + "9" * 40, "1" + "0" * 400, "inf", "-inf", "nan", "1,2,3", "¥-0", "(1e308)", "0.5万亿", "9" * 40 + "万", "1e-400", "--1", "1.2.3"]
 LINE_BREAKS_ARROW_IGNORES = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
@@ -341,6 +345,11 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def _names(rows: list[list[object]]) -> list[str]:
+    """The texts of the first rows, among which the header is: what a preset may name."""
+    return sorted({str(v).strip() for row in rows[:4] for v in row if isinstance(v, str) and v.strip()})
+
+
 def csv_bytes(rows: list[list[object]], *, delimiter: str, encoding: str, newline: str, quoting: int) -> tuple[bytes, int]:
     """The rows as a CSV file and its number of lines."""
     buffer = io.StringIO()
@@ -385,17 +394,33 @@ def xlsx_bytes(rows: list[list[object]], *, date1904: bool, sheet_title: str = "
     return buffer.getvalue(), filled
 
 
-def _presets(draw: st.DrawFn) -> dict[str, Any]:
+def _presets(draw: st.DrawFn, names: list[str]) -> dict[str, Any]:
+    """Now and then a mapping preset (columns, status words, settings) or a study date."""
     options: dict[str, Any] = {}
     settings_: dict[str, Any] = {}
+    columns: dict[str, str] = {}
+    statuses: dict[str, str] = {}
     if draw(st.integers(0, 4)) == 0:
         settings_["grain"] = "policy+coverage"
     if draw(st.integers(0, 5)) == 0:
         settings_["policy_id_from_row"] = True
+    if draw(st.integers(0, 7)) == 0:
+        settings_["auto_map"] = False
     if draw(st.integers(0, 5)) == 0:
-        options["study_date"] = draw(st.sampled_from(["2024-06-30", "2099-01-01", "1990-01-01"]))
-    if settings_:
-        options["preset"] = MappingPreset(settings=settings_)
+        settings_["grace_days"] = draw(st.one_of(st.integers(0, 400), st.integers(-10, 10**15)))
+    if draw(st.integers(0, 7)) == 0:
+        settings_["reinstatement_years"] = draw(st.one_of(st.integers(0, 5), st.integers(-10, 10**6)))
+    if draw(st.integers(0, 6)) == 0:
+        settings_["duration_column"] = draw(st.sampled_from([*names, "duration"])) if names else "duration"
+        settings_["duration_unit"] = draw(st.sampled_from(["days", "months", "quarters", "years"]))
+    if names and draw(st.integers(0, 4)) == 0:  # a column mapped by hand, rightly or wrongly
+        columns[draw(st.sampled_from(list(S.HEADER_ALIASES)))] = draw(st.sampled_from([*names, "", "没有这一列"]))
+    if draw(st.integers(0, 4)) == 0:
+        statuses[draw(st.sampled_from(["A9", "unknown", "有效", "未知状态"]))] = draw(st.sampled_from(sorted(set(S.STATUSES) - {S.UNMAPPED})))
+    if draw(st.integers(0, 5)) == 0:
+        options["study_date"] = draw(st.sampled_from(["2024-06-30", "2099-01-01", "1990-01-01", "not a date", "2023-02-30"]))
+    if settings_ or columns or statuses:
+        options["preset"] = MappingPreset(columns=columns, status_values=statuses, settings=settings_)
     return options
 
 
@@ -409,7 +434,7 @@ def test_generated_csv_extracts_are_accounted_for(data: st.DataObject) -> None:
     quoting = data.draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
     body, lines = csv_bytes(rows, delimiter=delimiter, encoding=encoding, newline=newline, quoting=quoting)
     header = header_line(rows) if delimiter == "," else None  # another delimiter may split the header differently
-    try_load(body, data.draw(st.sampled_from(["extract.csv", "extract.txt", None])), set(range(1, lines + 1)), header_row=header, **_presets(data.draw))
+    try_load(body, data.draw(st.sampled_from(["extract.csv", "extract.txt", None])), set(range(1, lines + 1)), header_row=header, **_presets(data.draw, _names(rows)))
 
 
 @FUZZ
@@ -418,7 +443,7 @@ def test_generated_workbooks_are_accounted_for(data: st.DataObject) -> None:
     rows, _, _ = data.draw(extracts())
     body, filled = xlsx_bytes(rows, date1904=data.draw(st.booleans()))
     expected = set(range(min(filled), max(filled) + 1)) if filled else None
-    try_load(body, "extract.xlsx", expected, header_row=header_line(rows), **_presets(data.draw))
+    try_load(body, "extract.xlsx", expected, header_row=header_line(rows), **_presets(data.draw, _names(rows)))
 
 
 @FUZZ
@@ -461,6 +486,41 @@ def test_wide_attributes_read_together_equal_one_by_one(columns: list[list[objec
     for name, column in together.items():
         pd.testing.assert_series_equal(column, _attribute(cells[name]), check_names=False)
     TRIED["attribute columns compared"] += len(together)
+
+
+TOML_KEYS = st.one_of(st.sampled_from([*S.CANONICAL_COLUMNS, "grace_days", "reinstatement_years", "study_date", "duration_column", "duration_unit", "grain", "sheet", "auto_map", "policy_id_from_row", "有效", "A9"]), st.text(max_size=8))
+TOML_VALUES = st.one_of(
+    st.text(max_size=12), st.integers(-(10**20), 10**20), st.floats(), st.booleans(), st.dates(), st.datetimes(),
+    st.sampled_from(["lapsed", "in_force", "保单号", "生效日期", "years", "quarters", "policy+coverage", "2024-06-30", "9999-12-31"]),
+    st.lists(st.integers(), max_size=3),
+)
+
+
+@FUZZ
+@given(
+    st.dictionaries(st.sampled_from(["columns", "status_values", "settings", "other"]), st.one_of(st.dictionaries(TOML_KEYS, TOML_VALUES, max_size=5), TOML_VALUES), max_size=3),
+    st.one_of(st.none(), st.text(max_size=200)),
+)
+def test_presets_from_anywhere_are_refused_or_load_the_messy_file(document: dict[str, Any], garbage: str | None) -> None:
+    import tomli_w
+
+    from analysis import parse_preset
+
+    try:
+        text = garbage if garbage is not None else tomli_w.dumps(document)
+    except (TypeError, ValueError):  # tomli_w cannot write every value hypothesis draws (e.g. NaN keys)
+        text = str(document)
+    try:
+        preset = parse_preset(text, source="fuzz.toml")
+    except ExtractError as error:
+        assert error.code == "bad_preset", error
+        check_error(error)
+        TRIED["refused (bad_preset)"] += 1
+        return
+    from messy import messy_csv, messy_workbook
+
+    try_load(messy_csv(), "messy.csv", set(range(1, 22)), preset=preset)
+    try_load(messy_workbook(), "messy.xlsx", set(range(1, 22)), preset=preset)
 
 
 # --- corrupted files ----------------------------------------------------------------------

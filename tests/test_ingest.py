@@ -343,3 +343,44 @@ def test_a_parquet_date_beyond_2262_is_an_invalid_date_not_a_crash() -> None:
     result = load_extract(buffer.getvalue(), filename="a.parquet")
     assert (result.accepted, result.rejected) == (1, 1)
     assert result.problems.iloc[0]["kind"] == "invalid_date"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "保单号,生效日期,保单状态,交至日期\n1,2020-01-01,失效,2262-04-01\n",  # paid-to + grace overflowed
+        "保单号,生效日期,保单状态,状态日期\n1,1900-01-01,永久失效,1677-09-23\n",  # status date − 2 years overflowed
+        "保单号,生效日期,保单状态,复效日期\n1,2020-01-01,有效,2262-04-11\n",
+    ],
+)
+def test_dates_outside_1800_to_2200_are_invalid_so_date_arithmetic_cannot_overflow(data: str) -> None:
+    result = load_extract((data + "2,2020-01-01,失效,2021-01-01\n").encode(), filename="a.csv")
+    assert result.rows_read == 2
+    assert result.problems["detail"].str.contains("not a date between the years 1800 and 2200").any()
+
+
+def test_a_duration_beyond_any_date_is_not_a_duration() -> None:
+    data = "保单号,生效日期,保单状态,duration\n1,2020-01-01,退保,3\n2,2020-01-01,退保,1e308\n3,,退保,500\n".encode()
+    preset = MappingPreset(settings={"duration_column": "duration", "duration_unit": "years"})
+    result = load_extract(data, filename="a.csv", preset=preset)
+    flagged = result.problems[result.problems["kind"] == "invalid_number"]
+    assert flagged["row"].tolist() == [3, 4]
+    assert result.policies.set_index("source_row").loc[2, "status_date"] == pd.Timestamp("2022-12-31")  # + 1,095 days
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("columns = 5", "should be a section"),
+        ("[settings]\ngrace_days = 1000000000000", "from 0 to 3650"),
+        ("[settings]\nreinstatement_years = -1", "from 0 to 100"),
+    ],
+)
+def test_presets_that_no_contract_or_toml_section_allows_are_refused(text: str, words: str) -> None:
+    from analysis import parse_preset
+
+    with pytest.raises(ExtractError, match=words) as info:
+        parse_preset(text)
+    assert info.value.code == "bad_preset"
+    with pytest.raises(ExtractError, match="from 0 to 3650"):
+        load_extract(messy_csv(encoding="utf-8"), filename="m.csv", preset=MappingPreset(settings={"grace_days": 10**12}))
