@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from analysis.actions import translated
@@ -57,6 +59,6 @@ with back_tab:
 show = st.checkbox(t("actions.show_identifiers"), value=False, key="actions_show_identifiers")
 if not show:
     st.caption(t("actions.masked_note"))
-workbook = ui_risk.workbook_for(choice, result, risk, days, lang, mask=not show)
-st.download_button(t("actions.download"), workbook, file_name=f"lapselens_action_lists_{study}.xlsx",
+# Built when the button is pressed, not on every rerun.
+st.download_button(t("actions.download"), partial(ui_risk.workbook_for, choice, result, risk, days, lang, mask=not show), file_name=f"lapselens_action_lists_{study}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="actions_download")

@@ -63,9 +63,15 @@ def as_int(text: str) -> int:
 def snap(page: Page, path: Path) -> None:
     """A screenshot of the whole page: Streamlit scrolls inside ``stMain``, so grow the viewport to fit it."""
     viewport = page.viewport_size or {"width": 1400, "height": 1000}
-    height = page.evaluate(_MAIN_HEIGHT_JS)
-    page.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], height)})
-    page.wait_for_function(_MAIN_FITS_JS)
+    for attempt in range(4):  # charts may still grow the page while it is measured: measure again
+        height = page.evaluate(_MAIN_HEIGHT_JS)
+        page.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], height)})
+        try:
+            page.wait_for_function(_MAIN_FITS_JS, timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 3:
+                raise
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(viewport)
 
@@ -122,6 +128,30 @@ def test_smoke(page: Page, app_url: str, screenshot_dir: Path, tmp_path: Path) -
     # The sidebar names the active data set: the upload, not the sample.
     expect(page.get_by_test_id("stSidebar")).to_contain_text("messy_policies.xlsx")
 
+    # 4. Download the account as Excel and as CSV and read both back: every skipped,
+    #    rejected and repaired row is there with its source row number.
+    import csv
+
+    import openpyxl
+
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Download the account (Excel)").locator("button").click()
+    xlsx = tmp_path / "account.xlsx"
+    download.value.save_as(xlsx)
+    sheet = openpyxl.load_workbook(xlsx).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    header_at = next(i for i, row in enumerate(rows) if row and row[0] == "Row")
+    verdicts = {(int(row[0]), row[1]) for row in rows[header_at + 1 :] if row and row[0] is not None}
+    assert {r for r, v in verdicts if v == "rejected"} == set(EXPECTED["rejected_rows"]), verdicts
+    assert {r for r, v in verdicts if v == "skipped"} == set(EXPECTED["skipped"]), verdicts
+    assert set(EXPECTED["repaired_rows"]) <= {r for r, v in verdicts if v in ("repaired", "flagged")}, verdicts
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Download the account (CSV)").locator("button").click()
+    text = (tmp_path / "account.csv")
+    download.value.save_as(text)
+    lines = list(csv.reader(text.read_text(encoding="utf-8-sig").splitlines()))
+    assert lines[0][0] == "Row" and len(lines) - 1 == len(rows) - header_at - 1, (lines[:3], len(lines))
+
     assert_no_errors(page)
     assert page_errors == [], page_errors
 
@@ -160,6 +190,10 @@ def test_cohort_explorer(page: Page, app_url: str, screenshot_dir: Path, tmp_pat
     channels = {row[0] for row in detail.iter_rows(min_row=4, values_only=True)}
     assert {"个险", "银保"} <= channels, channels
     snap(page, screenshot_dir / "05_cohorts_by_channel.png")
+    page.get_by_test_id("stSidebar").get_by_test_id("stRadio").get_by_text("English", exact=True).click()
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("Overall rate", exact=True)).to_be_visible()
+    wait_idle(page)
+    snap(page, screenshot_dir / "05b_cohorts_en.png")
 
     assert_no_errors(page)
     assert page_errors == [], page_errors
@@ -197,7 +231,7 @@ def test_persistency_overview(page: Page, app_url: str, screenshot_dir: Path, tm
 
 
 @pytest.mark.browser
-def test_survival_curves(page: Page, app_url: str, screenshot_dir: Path) -> None:
+def test_survival_curves(page: Page, app_url: str, screenshot_dir: Path, tmp_path: Path) -> None:
     """The Survival page draws the curves and states the log-rank result."""
     page_errors: list[str] = []
     page.on("pageerror", lambda error: page_errors.append(str(error)))
@@ -209,6 +243,20 @@ def test_survival_curves(page: Page, app_url: str, screenshot_dir: Path) -> None
     wait_idle(page)
     expect(page.get_by_test_id("stMain")).to_contain_text("刚入职场的年轻客户的失效风险显著高于其他客户")
     snap(page, screenshot_dir / "08_survival_zh.png")
+    import openpyxl
+
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="下载曲线与检验").locator("button").click()
+    path = tmp_path / "survival.xlsx"
+    download.value.save_as(path)
+    book = openpyxl.load_workbook(path)
+    assert len(book.sheetnames) == 3, book.sheetnames  # curves, summary, tests
+    groups = {row[0] for ws in book.worksheets[:1] for row in ws.iter_rows(values_only=True)}
+    assert {"刚入职场的年轻客户", "其他客户"} <= groups, groups
+    page.get_by_test_id("stSidebar").get_by_test_id("stRadio").get_by_text("English", exact=True).click()
+    expect(page.get_by_test_id("stMain")).to_contain_text("Young new earners lapse significantly more")
+    wait_idle(page)
+    snap(page, screenshot_dir / "08b_survival_en.png")
     assert_no_errors(page)
     assert page_errors == [], page_errors
 
@@ -248,7 +296,7 @@ def test_risk_drivers_and_action_lists(page: Page, app_url: str, screenshot_dir:
     headers = [c.value for c in next(row for row in book["即将到期或宽限期"].iter_rows() if row[0].value == "保单号")]
     assert {"失效概率", "预期风险保费", "原因一", "建议措施", "宽限期剩余天数"} <= set(headers), headers
     page.get_by_test_id("stSidebar").get_by_test_id("stRadio").get_by_text("English", exact=True).click()
-    expect(page.get_by_test_id("stMetricLabel").get_by_text("Of which in grace", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("Of which in grace", exact=True)).to_be_visible(timeout=60_000)
     wait_idle(page)
     snap(page, screenshot_dir / "12_actions_en.png")
     assert_no_errors(page)
