@@ -327,7 +327,10 @@ def test_interventions(page: Page, app_url: str, screenshot_dir: Path, tmp_path:
             wait_idle(page)
     option.click()
     wait_idle(page)
+    expect(page.get_by_test_id("stMain")).to_contain_text("放弃的保费")  # the low-premium projection is on screen
+    one_scenario = page.url
     page.get_by_role("button", name="加入比较").click()
+    page.wait_for_function("(before) => location.href !== before", arg=one_scenario, timeout=60_000)  # the link now carries two
     wait_idle(page)
     expect(page.get_by_test_id("stMain")).to_contain_text("净现值最高：客户教育活动")
     assert "scenarios=" in page.url
@@ -338,6 +341,13 @@ def test_interventions(page: Page, app_url: str, screenshot_dir: Path, tmp_path:
     download.value.save_as(path)
     saved = json.loads(path.read_text(encoding="utf-8"))
     assert [s["lever"] for s in saved] == ["education", "low_premium"], saved
+    # Clear the comparison, then load the saved file back through the page's uploader.
+    page.get_by_role("button", name="清空比较").click()
+    expect(page.get_by_test_id("stMain")).to_contain_text("还没有加入比较的方案")
+    wait_idle(page)
+    page.locator(UPLOAD_INPUT).first.set_input_files(str(path))
+    expect(page.get_by_test_id("stMain")).to_contain_text("净现值最高：客户教育活动", timeout=60_000)
+    wait_idle(page)
     # The campaign tab: the measured effect.
     page.get_by_role("tab", name="活动效果评估").click()
     expect(page.get_by_test_id("stMain")).to_contain_text("调整协变量后的风险比（实验组 vs 对照组）：0.75")
