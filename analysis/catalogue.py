@@ -359,6 +359,7 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     },
     "data.apply_mapping": {"zh": "应用映射", "en": "Apply mapping"},
     "data.download_preset": {"zh": "下载映射方案（TOML）", "en": "Download mapping preset (TOML)"},
+    "data.show_identifiers": {"zh": "核对结果中显示完整的个人信息（姓名、电话、证件号；默认脱敏）", "en": "Show personal identifiers (names, phones, ID numbers) in full in the account (masked by default)"},
     "data.download_account_xlsx": {"zh": "下载核对结果（Excel）", "en": "Download the account (Excel)"},
     "data.download_account_csv": {"zh": "下载核对结果（CSV）", "en": "Download the account (CSV)"},
     "data.preview": {"zh": "标准化后的保单预览（前 200 行）", "en": "Canonical policies preview (first 200 rows)"},

@@ -106,3 +106,28 @@ def test_cli_check_fails_with_a_one_line_reason(root, tmp_path) -> None:
     done = run_cli("check", str(path), cwd=root)
     assert done.returncode != 0
     assert done.stderr.count("\n") == 1 and "empty" in done.stderr
+
+
+def test_the_account_masks_personal_identifiers_unless_asked(tmp_path) -> None:
+    import dataclasses
+
+    import pandas as pd
+
+    from analysis import load_extract
+    from analysis.account import account_table
+
+    frame = pd.DataFrame(
+        {"保单号": ["P1", "P2"], "生效日期": ["2020-01-01", "bad"], "保单状态": ["有效", "有效"], "手机号": ["13812345678", "13900001111"]}
+    )
+    path = tmp_path / "people.csv"
+    frame.to_csv(path, index=False)
+    result = load_extract(path)
+    assert result.mapping["phone"].source == "手机号"
+    # A problem on the phone column (the door itself reports none today): its value must not leak.
+    extra = pd.DataFrame([{"row": 2, "column": "手机号", "kind": "invalid_number", "action": "flagged", "value": "13812345678", "detail": "x"}])
+    result = dataclasses.replace(result, problems=pd.concat([result.problems, extra], ignore_index=True))
+    masked = account_table(result).set_index("column")
+    shown = account_table(result, mask=False).set_index("column")
+    assert shown.loc["手机号", "value"] == "13812345678"
+    assert masked.loc["手机号", "value"] == "138****5678"
+    assert masked.loc["生效日期", "value"] == shown.loc["生效日期", "value"] == "bad"  # other columns untouched

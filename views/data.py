@@ -132,7 +132,8 @@ unmapped = result.status_values[result.status_values["status"] == "unmapped"]
 if len(unmapped):
     st.warning(t("data.unmapped_statuses", n=int(unmapped["count"].sum()), values=", ".join(unmapped["value"].astype(str).head(8))))
 
-table = account_table(result)
+show_identifiers = st.checkbox(t("data.show_identifiers"), value=False, key="data_show_identifiers")
+table = account_table(result, mask=not show_identifiers)
 download_cols = st.columns(2)
 download_cols[0].download_button(
     t("data.download_account_xlsx"),
