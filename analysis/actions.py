@@ -107,16 +107,16 @@ def reasons(result: RiskResult, rows: pd.DataFrame, language: str, *, top: int =
     points, _, _ = probability_points(explain(result.model.model, matrix, threads=result.model.threads))
     values = points.to_numpy()
     order = np.argsort(-values, axis=1)[:, :top]
-    names = np.array(points.columns)
+    names = [str(c) for c in points.columns]
+    raw = {f: rows[f].to_numpy(dtype=object) for f in names}  # as the user wrote them
+    seen = {f: matrix[f].astype(str).to_numpy(dtype=object) for f in names}  # as the model saw them
     out: dict[str, list[str]] = {c: [] for c in (*columns, "lever")}
     for i, ranked in enumerate(order):
         raising = [j for j in ranked if values[i, j] >= MIN_POINTS]
-        features = [str(names[j]) for j in raising]
-        raw = [rows.iloc[i][f] for f in features]
+        features = [names[j] for j in raising]
         for k in range(top):
-            out[columns[k]].append(reason_text(features[k], raw[k], float(values[i, raising[k]]), language) if k < len(features) else "")
-        model_values = [str(matrix.iloc[i][f]) for f in features]
-        out["lever"].append(translate(f"lever.{lever_for(features, model_values)}", language))
+            out[columns[k]].append(reason_text(features[k], raw[features[k]][i], float(values[i, raising[k]]), language) if k < len(features) else "")
+        out["lever"].append(translate(f"lever.{lever_for(features, [seen[f][i] for f in features])}", language))
     return pd.DataFrame(out, index=rows.index)
 
 
@@ -139,8 +139,10 @@ def due_list(
         due = np.where(np.isnat(due) & grace_status, as_days(book[S.STATUS_DATE]), due)
     to_due = (due - study).astype("timedelta64[D]").astype(float)
     to_due[np.isnat(due)] = np.nan
-    in_grace = (to_due <= 0) & (to_due >= -grace_days)
-    upcoming = (to_due > 0) & (to_due <= days)
+    # Due today is not yet late; a policy the extract itself calls 宽限期 is in grace.
+    status_grace = (book[S.STATUS] == S.GRACE).to_numpy(dtype=bool)
+    in_grace = ((to_due < 0) | (status_grace & (to_due <= 0))) & (to_due >= -grace_days)
+    upcoming = ~in_grace & (to_due >= 0) & (to_due <= days)
     keep = in_grace | upcoming
     chosen = scores[keep]
     premium = pd.to_numeric(book[S.ANNUAL_PREMIUM], errors="coerce").to_numpy(dtype=float)[keep] if S.ANNUAL_PREMIUM in book else np.full(int(keep.sum()), np.nan)
@@ -155,8 +157,8 @@ def due_list(
     out["days_left_in_grace"] = to_due[keep] + grace_days
     out["annual_premium"] = premium
     out["probability"] = chosen["probability"].to_numpy()
-    out["premium_at_risk"] = out["probability"] * np.nan_to_num(premium)
-    out = out.sort_values(["premium_at_risk", "days_left_in_grace"], ascending=[False, True])
+    out["premium_at_risk"] = out["probability"] * premium  # blank when the premium is unknown
+    out = out.sort_values(["premium_at_risk", "days_left_in_grace"], ascending=[False, True], na_position="last")
     out = out.join(reasons(result, scores.loc[out.index], language)).reset_index(drop=True)
     first = ["policy_id", "state", "days_to_due", "days_left_in_grace", "probability", "premium_at_risk", "annual_premium", "reason_1", "reason_2", "reason_3", "lever", "paid_to_date"]
     return out[[c for c in first if c in out] + [c for c in out if c not in first]]

@@ -168,7 +168,7 @@ def _drivers(args: argparse.Namespace) -> int:
     loaded = _load(args)
     result = _risk(loaded)
     sources = {canonical: match.source for canonical, match in loaded.mapping.items()}
-    table = result.explained.importance.assign(feature=lambda t: t["feature"].map(lambda f: sources.get(f, f)))
+    table = result.explained.importance.assign(feature=lambda t: t["feature"].map(lambda f: sources.get(f, f)))[["feature", "mean_abs_shap", "direction"]]
     if args.format == "csv":
         _emit(table, "csv")
         return 0

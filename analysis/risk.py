@@ -11,7 +11,9 @@ by A, not yet exited, not suspended at A). A policy that leaves by a competing e
 date: its outcome is unknown. Features are those known at A: the policy year at A, the
 age at A, premium, premium to income (when income is a number), payment frequency,
 auto-debit, channel, product, income, occupation, gender, branch, whether the policy was
-reinstated before A, and the user's own columns. Nothing dated after A (status, status
+and the user's own columns. (Whether a policy was reinstated before A is not a feature: a
+snapshot extract keeps the reinstatement date only for policies still reinstated on the
+study date, so it would leak that they did not lapse again.) Nothing dated after A (status, status
 date, paid-to date) is a feature, which the tests check by changing the future.
 
 **Validation.** The latest as-of date is held out (a time-based holdout); the model
@@ -46,7 +48,6 @@ ALL_EXITS = frozenset(S.EXIT_STATUSES)
 #: Features computed at the as-of date.
 POLICY_YEAR = "policy_year"
 PREMIUM_TO_INCOME = "premium_to_income"
-REINSTATED_BEFORE = "reinstated_before"
 TARGET = "lapsed_within"
 #: Columns of the training rows that are not features.
 ROW_KEYS = ("policy_id", "as_of", TARGET)
@@ -118,7 +119,10 @@ def suspected_leaks(policies: pd.DataFrame, study_date: pd.Timestamp, columns: S
     earliest one ("any non-blank value" counts as a value) — a value only survivors get, such as a campaign
     arm assigned to the policies in force on a later day — or the other way round, a value
     only the early exits hold (an outcome flag such as ``surrender = 1``). A real driver
-    shifts the mix; it does not vanish from one side.
+    shifts the mix; it does not vanish from one side. A column is also suspect when one of
+    its values, held by at least 200 training rows and 1 % of them, is never (or always)
+    followed by a lapse within the horizon while the book does lapse: an outcome in disguise
+    (``death = 1``).
     """
     dates = as_of_dates(observation_end(policies, study_date), horizon_months=options.horizon_months, step_months=options.step_months, count=options.as_of_count)
     book = _Book.of(policies)
@@ -142,7 +146,19 @@ def suspected_leaks(policies: pd.DataFrame, study_date: pd.Timestamp, columns: S
         one_sided |= any(share >= 0.1 and among_survivors.get(level, 0.0) < share / 5 for level, share in among_exits.items())
         if one_sided:
             suspects.append(column)
-    return suspects
+    # A value whose policies never (or always) lapse in the training windows, though the
+    # book lapses: an outcome in disguise (a "death = 1" flag is never followed by a lapse).
+    rest = [c for c in columns if c not in suspects]
+    if rest:
+        rows = training_rows(policies, as_of=dates, horizon_months=options.horizon_months, extra_features=rest, max_rows=200_000, random_state=options.random_state)
+        overall = float(rows[TARGET].mean()) if len(rows) else 0.0
+        if 0.01 <= overall <= 0.99:
+            for column in rest:
+                by_level = rows.groupby(rows[column].astype("string").fillna("(blank)"), observed=True)[TARGET].agg(["size", "mean"])
+                pure = by_level[(by_level["size"] >= max(200, 0.01 * len(rows))) & ((by_level["mean"] == 0.0) | (by_level["mean"] == 1.0))]
+                if len(pure) and len(by_level) > 1:
+                    suspects.append(column)
+    return [c for c in columns if c in suspects]
 
 
 @dataclass(frozen=True)
@@ -200,7 +216,8 @@ def _features(policies: pd.DataFrame, book: _Book, positions: np.ndarray, days: 
         premium = policies[S.ANNUAL_PREMIUM].to_numpy(dtype=float)[positions]
         with np.errstate(divide="ignore", invalid="ignore"):
             out[PREMIUM_TO_INCOME] = np.where(income > 0, premium / income, np.nan)
-    out[REINSTATED_BEFORE] = ~np.isnat(book.reinstated_day[positions]) & (book.reinstated_day[positions] <= days)
+    # No "reinstated before" feature: a snapshot extract keeps the reinstatement date only
+    # for policies still reinstated on the study date, so the flag would mean "did not lapse again".
     return out
 
 
@@ -233,7 +250,7 @@ def training_rows(
     Returns
     -------
     DataFrame
-        ``[policy_id, policy_year, age, *features, reinstated_before, as_of, lapsed_within]``.
+        ``[policy_id, policy_year, age, *features, as_of, lapsed_within]``.
     """
     missing = [c for c in extra_features if c not in policies.columns]
     if missing:
@@ -473,10 +490,12 @@ def explain_rows(model: RiskModel, rows: pd.DataFrame, *, sample: int | None = 2
 
 
 def importance(contributions: pd.DataFrame, matrix: pd.DataFrame) -> pd.DataFrame:
-    """``[feature, mean_abs_shap, direction]`` sorted by mean |SHAP| (log-odds).
+    """``[feature, mean_abs_shap, direction, direction_kind, direction_level]`` by mean |SHAP| (log-odds).
 
     ``direction`` is ``higher raises risk`` / ``higher lowers risk`` for numbers (the sign of
-    the correlation of value and SHAP value) and ``highest for <level>`` for categories.
+    the correlation of value and SHAP value) and ``highest for <level>`` for categories,
+    empty for a feature the model does not use; ``direction_kind`` (up, down, level, none)
+    and ``direction_level`` say the same for translation.
     """
     rows = []
     for feature in contributions.columns:
@@ -484,16 +503,22 @@ def importance(contributions: pd.DataFrame, matrix: pd.DataFrame) -> pd.DataFram
             continue
         shap_values = contributions[feature].to_numpy()
         values = matrix[feature]
-        if isinstance(values.dtype, pd.CategoricalDtype):
+        kind, level = "none", ""
+        if not np.any(shap_values):
+            pass  # the model does not use it: no direction to state
+        elif isinstance(values.dtype, pd.CategoricalDtype):
             means = pd.Series(shap_values, index=values.index).groupby(values.astype(str), observed=True).mean()
-            direction = f"highest for {means.idxmax()}" if len(means) else ""
+            if len(means):
+                kind, level = "level", str(means.idxmax())
         else:
             numbers = values.to_numpy(dtype=float)
             ok = ~np.isnan(numbers)
             corr = np.corrcoef(numbers[ok], shap_values[ok])[0, 1] if ok.sum() > 2 and np.std(numbers[ok]) > 0 and np.std(shap_values[ok]) > 0 else 0.0
-            direction = "higher raises risk" if corr > 0 else "higher lowers risk"
-        rows.append({"feature": feature, "mean_abs_shap": float(np.abs(shap_values).mean()), "direction": direction})
-    return pd.DataFrame(rows, columns=["feature", "mean_abs_shap", "direction"]).sort_values("mean_abs_shap", ascending=False).reset_index(drop=True)
+            kind = "up" if corr > 0 else "down"
+        direction = {"none": "", "level": f"highest for {level}", "up": "higher raises risk", "down": "higher lowers risk"}[kind]
+        rows.append({"feature": feature, "mean_abs_shap": float(np.abs(shap_values).mean()), "direction": direction, "direction_kind": kind, "direction_level": level})
+    columns = ["feature", "mean_abs_shap", "direction", "direction_kind", "direction_level"]
+    return pd.DataFrame(rows, columns=columns).sort_values("mean_abs_shap", ascending=False).reset_index(drop=True)
 
 
 @dataclass(frozen=True)

@@ -160,7 +160,7 @@ def test_cli_drivers_json_and_worklist(root, tmp_path, capsys) -> None:
 @pytest.mark.parametrize(
     ("name", "leaks"),
     [
-        ("uslapseagent", {"surrender", "other", "allcause"}),  # outcome flags
+        ("uslapseagent", {"surrender", "death", "other", "allcause"}),  # outcome flags
         ("eusavingULnoPS", {"rate1Y.relvar1qtr", "rate2Y.relvar1qtr", "rate10Y.relvar1qtr", "unemploy.relvar1qtr", "industry.relvar1qtr", "RTV.relvar1qtr"}),
     ],
 )

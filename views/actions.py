@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from functools import partial
 
+import pandas as pd
 import streamlit as st
 
 from analysis.actions import translated
+from analysis.export import mask_identifiers, neutralise
 from analysis.schema import PAID_TO_DATE
 from ui import datasets as ds
 from ui import risk as ui_risk
@@ -31,10 +33,19 @@ if risk is None:
 
 
 due, back = ui_risk.lists_for(choice, result, risk, days, lang)
+show = st.checkbox(t("actions.show_identifiers"), value=False, key="actions_show_identifiers")
+if not show:
+    st.caption(t("actions.masked_note"))
 due_tab, back_tab = st.tabs([t("actions.due_tab"), t("actions.reinstatable_tab")])
 
+
+def on_screen(frame: pd.DataFrame) -> pd.DataFrame:
+    """What the tables show (their toolbar can download it): identifiers masked unless asked, formulas inert."""
+    return translated(neutralise(frame if show else mask_identifiers(frame)), lang)
+
+
 with due_tab:
-    if PAID_TO_DATE not in policies.columns:
+    if due.empty and PAID_TO_DATE not in policies.columns:
         st.info(t("actions.no_paid_to"))
     elif due.empty:
         st.info(t("actions.empty"))
@@ -43,7 +54,7 @@ with due_tab:
         cols[0].metric(t("actions.count"), f"{len(due):,}")
         cols[1].metric(t("actions.in_grace_count"), f"{int((due['state'] == t('action_list.in_grace')).sum()):,}")
         cols[2].metric(t("actions.at_risk_total"), f"¥{due['premium_at_risk'].sum():,.0f}")
-        shown = translated(due, lang)
+        shown = on_screen(due)
         st.dataframe(shown, hide_index=True, column_config=percent_config(shown, ("probability",)), key="actions_due_table")
 
 with back_tab:
@@ -53,12 +64,9 @@ with back_tab:
         cols = st.columns(2)
         cols[0].metric(t("actions.count"), f"{len(back):,}")
         cols[1].metric(t("actions.premium_total"), f"¥{back['annual_premium'].sum():,.0f}")
-        shown = translated(back, lang)
+        shown = on_screen(back)
         st.dataframe(shown, hide_index=True, column_config=percent_config(shown, ()), key="actions_back_table")
 
-show = st.checkbox(t("actions.show_identifiers"), value=False, key="actions_show_identifiers")
-if not show:
-    st.caption(t("actions.masked_note"))
 # Built when the button is pressed, not on every rerun.
 st.download_button(t("actions.download"), partial(ui_risk.workbook_for, choice, result, risk, days, lang, mask=not show), file_name=f"lapselens_action_lists_{study}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="actions_download")

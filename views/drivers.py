@@ -38,7 +38,7 @@ with st.expander(t("risk.settings")):
             key=f"{ui_risk.FEATURES}_{dataset_key(choice)}", help=t("risk.extra_help"),
         )
     if leaks:
-        st.caption(t("risk.leak_note", columns="、".join(leaks) if lang == "zh" else ", ".join(leaks)))
+        st.caption(t("risk.leak_note", columns=md_escape("、".join(leaks) if lang == "zh" else ", ".join(leaks))))
 options = ui_risk.options_for(choice, result)
 dates = as_of_dates(observation_end(policies, result.study_date), horizon_months=options.horizon_months, step_months=options.step_months, count=options.as_of_count)
 st.caption(t("risk.target_text", months=options.horizon_months))
@@ -77,7 +77,8 @@ importance = explained.importance
 
 with tabs[1]:
     st.plotly_chart(charts.importance_bar(importance, labels=[label(f) for f in importance["feature"]], x_title=t("risk.mean_abs_shap")), key="risk_importance")
-    shown = importance.assign(feature=importance["feature"].map(label))
+    direction = [t(f"risk.direction.{k}", level=v) for k, v in zip(importance["direction_kind"], importance["direction_level"])]
+    shown = importance.assign(feature=importance["feature"].map(label), direction=direction)[["feature", "mean_abs_shap", "direction"]]
     st.dataframe(translate_columns(shown), hide_index=True)
 
 with tabs[2]:
@@ -100,7 +101,9 @@ with tabs[3]:
 
 with tabs[4]:
     named, _ = named_cohort()
-    if not named.conditions or any(c.column not in policies.columns for c in named.conditions):
+    if risk.explained_population == "holdout":
+        st.info(t("risk.cohort_holdout"))
+    elif not named.conditions or any(c.column not in policies.columns for c in named.conditions):
         st.info(t("risk.cohort_missing"))
     else:
         table = shap_by_cohort(explained, filter_mask(policies, named.conditions))
