@@ -500,14 +500,26 @@ def evaluate_campaign(
             code="no_control",
             column=treatment,
         )
-    chosen = tuple(c for c in (covariates if covariates is not None else COVARIATES) if c in data.columns and data[c].nunique(dropna=False) > 1)
+    # The treatment column is never its own covariate (perfectly collinear with the arm).
+    chosen = tuple(
+        c for c in (covariates if covariates is not None else COVARIATES) if c != treatment and c in data.columns and data[c].nunique(dropna=False) > 1
+    )
     window = lapse_within_window(data)
     lapses = dict(zip(window["arm"], window["lapses"].astype(int)))
     known = dict(zip(window["arm"], window["policies"].astype(int)))
     difference = newcombe_difference(lapses[CONTROL], known[CONTROL], lapses[TREATED], known[TREATED])
     curves = km_curves(data, by="arm")
     logrank, _ = logrank_tests(data, by="arm")
-    cox = fit_cox(data, ["arm", *chosen], random_state=random_state)
+    try:
+        cox = fit_cox(data, ["arm", *chosen], random_state=random_state)
+    except ExtractError:
+        raise
+    except Exception as exc:  # lifelines' ConvergenceError and numerical failures: a clear message, not a crash
+        raise ExtractError(
+            f"The Cox model of {treatment!r} did not converge ({type(exc).__name__}); the arms may be separated perfectly by the outcome or a covariate.",
+            code="bad_option",
+            detail=f"{treatment}: Cox model did not converge",
+        ) from exc
     row = cox.hazard_ratios[cox.hazard_ratios["covariate"] == "arm"].iloc[0]
     hr, lower, upper = float(row["hazard_ratio"]), float(row["lower"]), float(row["upper"])
     if row["level"] != TREATED:  # the reference is the larger arm: turn control-vs-treated round

@@ -588,6 +588,7 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "interv.window_months": {"zh": "观察窗口（月）", "en": "Outcome window (months)"},
     "interv.difference": {"zh": "失效率下降（对照 − 实验）", "en": "Lapse reduction (control − treated)"},
     "interv.difference_help": {"zh": "窗口内失效率之差，Newcombe 95% 置信区间见下文。", "en": "Difference in window lapse; its Newcombe 95 % interval is below."},
+    "interv.points": {"zh": "{points} 个百分点", "en": "{points} pp"},
     "interv.hazard_ratio": {"zh": "调整后风险比", "en": "Adjusted hazard ratio"},
     "interv.logrank_sentence": {"zh": "两组生存曲线的 log-rank 检验：p {p}。", "en": "Log-rank test of the two arms' curves: p {p}."},
     "interv.months_from_start": {"zh": "活动开始后月数", "en": "Months from the start"},

@@ -79,6 +79,7 @@ All money is in the extract's currency; nothing here knows today's date.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol, Sequence
 
@@ -234,8 +235,27 @@ def check_scenario(scenario: Scenario) -> None:
         raise _bad(f"The effect source {e.source!r} needs a value.", "effect value")
     if e.source == "measured" and e.value is None and not e.treatment:
         raise _bad("A measured effect needs the campaign's treatment column (or a saved hazard ratio).", "treatment")
+    numbers = {"value": e.value, "lower": e.lower, "upper": e.upper, "premium_cut": e.premium_cut, "take_up": m.take_up, "cost_per_contact": m.cost_per_contact,
+               "cost_per_participant": m.cost_per_participant, "fixed_cost": m.fixed_cost, "horizon_years": m.horizon_years, "discount_rate": m.discount_rate,
+               "margin": m.margin, "value_per_policy": m.value_per_policy}  # fmt: skip
+    for name, number in numbers.items():
+        if number is not None and not (isinstance(number, (int, float)) and math.isfinite(number)):
+            raise _bad(f"{name} must be a finite number, got {number!r}.", name)
     if e.lower is not None and e.upper is not None and e.lower > e.upper:
         raise _bad(f"The effect's interval runs from {e.lower} to {e.upper}: the lower end must come first.", "effect interval")
+    if e.value is not None and ((e.lower is not None and e.value < e.lower) or (e.upper is not None and e.value > e.upper)):
+        raise _bad(f"The effect {e.value} lies outside its own interval {e.lower} to {e.upper}.", "effect interval")
+    if e.source == "relative_reduction":
+        for name, number in (("value", e.value), ("lower", e.lower), ("upper", e.upper)):
+            if number is not None and number < 0:
+                raise _bad(f"A relative reduction cannot be negative (that is a rise in lapse), got {name} {number}.", "relative reduction")
+    if e.campaign_start is not None:
+        try:
+            pd.Timestamp(e.campaign_start)
+        except (ValueError, TypeError) as exc:
+            raise _bad(f"campaign_start {e.campaign_start!r} is not a date (YYYY-MM-DD).", "campaign_start") from exc
+    if scenario.new_policies is not None and (not isinstance(scenario.new_policies, int) or isinstance(scenario.new_policies, bool)):
+        raise _bad(f"new_policies must be a whole number of policies, got {scenario.new_policies!r}.", "new_policies")
     if e.source in ("hazard_ratio", "measured"):
         for name, number in (("value", e.value), ("lower", e.lower), ("upper", e.upper)):
             if number is not None and not number > 0:
@@ -309,6 +329,8 @@ def scenarios_from_json(text: str) -> list[Scenario]:
     except json.JSONDecodeError as exc:
         raise _bad(f"The scenario file is not JSON: {exc}.", str(exc)) from exc
     items = data if isinstance(data, list) else [data]
+    if not items:
+        raise _bad("The scenario file holds no scenario.", "empty")
     if not all(isinstance(item, dict) for item in items):
         raise _bad("A scenario file holds one scenario object or an array of them.", "shape")
     return [scenario_from_dict(item) for item in items]

@@ -28,7 +28,7 @@ def rate_lines(rates: pd.DataFrame, *, cohort: str | None, x_title: str, y_title
         figure.add_trace(go.Scatter(x=x + x[::-1], y=group["upper"].tolist() + group["lower"].tolist()[::-1], fill="toself", mode="lines",
                                     fillcolor=_rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=label))
         figure.add_trace(go.Scatter(x=x, y=group["rate"], mode="lines+markers", name=label, line={"color": colour}, legendgroup=label,
-                                    hovertemplate="%{x}: %{y:.2%}<extra>" + label + "</extra>"))
+                                    hovertemplate="%{x}: %{y:.2%}<extra>%{fullData.name}</extra>"))
     figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".1%", hovermode="x unified",
                          margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": -0.2}, xaxis_type="category")
     return figure
@@ -83,7 +83,7 @@ def survival_curves(curves: pd.DataFrame, *, unit: float, x_title: str, y_title:
         figure.add_trace(go.Scatter(x=x + x[::-1], y=curve["upper"].tolist() + curve["lower"].tolist()[::-1], fill="toself", mode="lines",
                                     fillcolor=_rgba(colour, 0.15), line={"width": 0, "shape": "hv"}, hoverinfo="skip", showlegend=False, legendgroup=label))
         figure.add_trace(go.Scatter(x=x, y=curve["survival"], mode="lines", name=label, line={"color": colour, "shape": "hv"}, legendgroup=label,
-                                    hovertemplate="%{x:.1f}: %{y:.1%}<extra>" + label + "</extra>"))
+                                    hovertemplate="%{x:.1f}: %{y:.1%}<extra>%{fullData.name}</extra>"))
     figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%", margin={"l": 10, "r": 10, "t": 30, "b": 10},
                          legend={"orientation": "h", "y": -0.2}, hovermode="x unified")
     return figure
@@ -163,7 +163,7 @@ def cohort_comparison(table: pd.DataFrame, *, labels: list[str], names: tuple[st
     figure = go.Figure()
     for i, (column, name) in enumerate(zip(("in", "rest"), names)):
         figure.add_trace(go.Bar(x=table[column] * 100, y=labels, orientation="h", name=name, marker={"color": PALETTE[i]},
-                                hovertemplate="%{y}: %{x:+.2f}<extra>" + name + "</extra>"))
+                                hovertemplate="%{y}: %{x:+.2f}<extra>%{fullData.name}</extra>"))
     figure.add_vline(x=0.0, line={"color": "#7f8c8d", "dash": "dot"})
     figure.update_layout(barmode="group", xaxis_title=x_title, margin=_MARGIN, height=140 + 40 * len(labels), yaxis={"autorange": "reversed"},
                          legend={"orientation": "h", "y": -0.15})
@@ -215,7 +215,7 @@ def comparison_curves(curves: pd.DataFrame, *, x_title: str, y_title: str, basel
         figure.add_trace(go.Scatter(x=x + x[::-1], y=curve["scenario_upper"].tolist() + curve["scenario_lower"].tolist()[::-1], fill="toself", mode="lines",
                                     fillcolor=_rgba(colour, 0.12), line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=str(name)))
         figure.add_trace(go.Scatter(x=x, y=curve["scenario"], mode="lines", name=str(name), line={"color": colour}, legendgroup=str(name),
-                                    hovertemplate="%{x}: %{y:.1%}<extra>" + str(name) + "</extra>"))
+                                    hovertemplate="%{x}: %{y:.1%}<extra>%{fullData.name}</extra>"))
         figure.add_trace(go.Scatter(x=x, y=curve["baseline"], mode="lines", name=f"{name} · {baseline}", line={"color": colour, "dash": "dot", "width": 1},
                                     legendgroup=str(name), showlegend=False, hovertemplate="%{x}: %{y:.1%}<extra>" + baseline + "</extra>"))
     figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%", margin=_MARGIN, legend={"orientation": "h", "y": -0.2})

@@ -17,7 +17,8 @@ import zlib
 import pandas as pd
 import streamlit as st
 
-from analysis.campaign import CampaignResult, evaluate_campaign, has_concurrent_control, treatment_arms
+from analysis import schema as S
+from analysis.campaign import CONTROL, TREATED, CampaignResult, evaluate_campaign, has_concurrent_control, treatment_arms
 from analysis.errors import ExtractError
 from analysis.ingest import LoadResult
 from analysis.interventions import (
@@ -89,7 +90,16 @@ def _campaign_columns(key: str, _result: LoadResult) -> list[str]:
             # Columns that say "treated/control" in so many words come first; yes/no flags after.
             words = {str(v).strip().lower() for v in values.dropna().unique()}
             (named if words & ARM_WORDS else other).append(str(column))
-    return named + other
+    # Outcome flags (surrender = 0/1, death = 0/1) also split policies in two; they are not
+    # campaigns: nearly every policy of one of their arms has already left.
+    exited = _result.policies[S.STATUS].isin(S.EXIT_STATUSES).to_numpy()
+    out = []
+    for column in (*named, *other):
+        arms = treatment_arms(_result.policies[column])
+        shares = [exited[(arms == arm).fillna(False).to_numpy(dtype=bool)].mean() for arm in (TREATED, CONTROL)]
+        if max(shares) < 0.95:
+            out.append(column)
+    return out
 
 
 def campaign_columns(choice: DataSetChoice, result: LoadResult) -> list[str]:

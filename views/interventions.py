@@ -89,7 +89,7 @@ with campaign_tab:
             cols = st.columns(4)
             cols[0].metric(t("campaign.treated"), f"{measured.treated:,}")
             cols[1].metric(t("campaign.control"), f"{measured.control:,}")
-            cols[2].metric(t("interv.difference"), f"{measured.difference:.1%}", help=t("interv.difference_help"))
+            cols[2].metric(t("interv.difference"), t("interv.points", points=f"{measured.difference * 100:.1f}"), help=t("interv.difference_help"))
             cols[3].metric(t("interv.hazard_ratio"), f"{measured.hazard_ratio:.2f}")
             st.markdown(t("campaign.difference_sentence", window=int(window), treated=summary["lapse_treated"], control=summary["lapse_control"],
                           difference=measured.difference, lower=measured.difference_lower, upper=measured.difference_upper))
@@ -151,13 +151,14 @@ with scenario_tab:
         if source == "hazard_ratio":
             value = st.number_input(t("interv.hr_value"), 0.05, 2.0, 0.85, 0.01, key="interv_hr")
             if st.checkbox(t("interv.with_interval"), value=True, key="interv_hr_ci"):
-                lower = st.number_input(t("interv.lower"), 0.01, 2.0, max(0.05, round(value - 0.1, 2)), 0.01, key="interv_hr_lower")
-                upper = st.number_input(t("interv.upper"), 0.01, 3.0, round(value + 0.1, 2), 0.01, key="interv_hr_upper")
+                # Keyed by the value, so a new point estimate brings a fresh interval around it.
+                lower = st.number_input(t("interv.lower"), 0.01, 2.0, max(0.01, round(value - 0.1, 2)), 0.01, key=f"interv_hr_lower_{value}")
+                upper = st.number_input(t("interv.upper"), 0.01, 3.0, round(value + 0.1, 2), 0.01, key=f"interv_hr_upper_{value}")
         elif source == "relative_reduction":
             value = st.number_input(t("interv.reduction_value"), 0.0, 0.99, 0.15, 0.01, key="interv_reduction")
             if st.checkbox(t("interv.with_interval"), value=True, key="interv_reduction_ci"):
-                lower = st.number_input(t("interv.lower"), 0.0, 0.99, max(0.0, round(value - 0.1, 2)), 0.01, key="interv_reduction_lower")
-                upper = st.number_input(t("interv.upper"), 0.0, 0.99, min(0.99, round(value + 0.1, 2)), 0.01, key="interv_reduction_upper")
+                lower = st.number_input(t("interv.lower"), 0.0, 0.99, max(0.0, round(value - 0.1, 2)), 0.01, key=f"interv_reduction_lower_{value}")
+                upper = st.number_input(t("interv.upper"), 0.0, 0.99, min(0.99, round(value + 0.1, 2)), 0.01, key=f"interv_reduction_upper_{value}")
         elif source == "elasticity":
             value = st.number_input(t("interv.elasticity_value"), 0.0, 5.0, 0.5, 0.05, key="interv_elasticity")
         elif source == "measured" and measured is not None:
@@ -196,7 +197,9 @@ with scenario_tab:
             if risk is None:
                 return None
             response = ui_iv.response(choice, result, risk, scenario)
-        return project(scenario, ui_iv.baseline(choice, result, scenario), response=response, campaign=measured if scenario.effect.source == "measured" else None)
+        # A measured effect travels with the scenario (with_measured_effect saved its HR and
+        # interval), so a saved or shared scenario keeps its own campaign's figures.
+        return project(scenario, ui_iv.baseline(choice, result, scenario), response=response)
 
     outcome = None
     if current is not None:
@@ -245,7 +248,7 @@ with scenario_tab:
             try:
                 projected = run(scenario)
             except ExtractError as exc:
-                st.error(f"{scenario.name}: {ds.error_text(exc)}")
+                st.error(f"{md_escape(scenario.name)}: {ds.error_text(exc)}")
                 continue
             if projected is not None:
                 results.append(projected)
