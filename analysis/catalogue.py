@@ -655,6 +655,8 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "interv.bad_json": {"zh": "方案文件无法读取（需要 UTF-8 编码的 JSON）。", "en": "The scenario file cannot be read (UTF-8 JSON expected)."},
     "interv.link_note": {"zh": "当前比较已写入网址：复制浏览器地址栏的链接，同事打开即可看到同样的比较。", "en": "The comparison is in the page's address: share the link and a colleague sees the same comparison."},
     "col.scenario": {"zh": "方案", "en": "Scenario"},
+    "col.age_at_start": {"zh": "活动开始时年龄", "en": "Age at the start"},
+    "col.months_in_force": {"zh": "已生效月数", "en": "Months in force"},
     "col.intervention": {"zh": "措施", "en": "Lever"},
     "col.target": {"zh": "目标客群", "en": "Target"},
     "col.retained_policies": {"zh": "多留住保单", "en": "Extra policies kept"},

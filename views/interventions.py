@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.campaign import CONTROL, TREATED, default_start, treatment_arms
+from analysis.catalogue import column_label
 from analysis.errors import ExtractError
 from analysis.interventions import (
     DRAWS,
@@ -103,16 +104,17 @@ with campaign_tab:
             st.subheader(t("interv.balance"))
             unbalanced = measured.balance.loc[measured.balance["smd"].abs() > 0.1, "covariate"].astype(str).tolist() if "smd" in measured.balance else []
             if unbalanced:
-                st.warning(t("campaign.imbalance_warning", covariates=", ".join(unbalanced)))
+                st.warning(t("campaign.imbalance_warning", covariates=md_escape(", ".join(column_label(c, lang) for c in dict.fromkeys(unbalanced)))))
             else:
                 st.caption(t("interv.balanced"))
-            st.dataframe(translate_columns(measured.balance), hide_index=True)
+            st.dataframe(translate_columns(measured.balance.assign(covariate=measured.balance["covariate"].map(lambda c: column_label(c, lang)))), hide_index=True)
             if measured.uplift is not None:
                 st.subheader(t("interv.uplift"))
                 st.caption(t("interv.qini_note", coefficient=f"{measured.uplift.qini_coefficient:.4f}"))
                 st.plotly_chart(charts.qini(measured.uplift.qini, x_title=t("interv.share_targeted"), y_title=t("interv.prevented_per_treated"),
                                             names=(t("interv.by_uplift"), t("interv.random"))), key="campaign_qini")
                 segments = measured.uplift.segments.copy()
+                segments["covariate"] = segments["covariate"].map(lambda c: column_label(c, lang))
                 segments["recommendation"] = segments["recommendation"].map(lambda r: t(f"campaign.recommendation.{r}"))
                 segments["harmful"] = segments["harmful"].map(lambda h: t("campaign.harmful") if h else "")
                 shown = translate_columns(segments)
