@@ -368,10 +368,12 @@ def parse_numbers(raw: pd.Series) -> Parsed:
     -------
     Parsed
         ``values`` is float64; ``万`` multiplies by 10,000, ``亿`` by 10⁸ and
-        ``%`` divides by 100.
+        ``%`` divides by 100. Infinite values (``1e309``, ``inf``) are invalid.
     """
     if pd.api.types.is_numeric_dtype(raw):
-        return Parsed(raw.astype("float64"), pd.Series(False, index=raw.index), 0)
+        values = raw.astype("float64")
+        infinite = pd.Series(np.isinf(values.to_numpy()), index=raw.index)
+        return Parsed(values.where(~infinite), infinite, 0)
     return _by_distinct(raw, _parse_numbers)
 
 
@@ -389,10 +391,14 @@ def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
             has = rest.str.endswith(suffix, na=False)
             scale[has] = factor
             rest = rest.where(~has, rest.str.slice(stop=-1))
-        parsed = to_float(rest) * scale
+        with np.errstate(over="ignore"):  # 1e308万 overflows: caught just below
+            parsed = to_float(rest) * scale
         parsed[negative] = -parsed[negative]
         values.loc[parsed.index] = parsed
         reformatted = values.notna() & todo
+    # An infinite amount (1e309, "inf") is not a number any sum could use.
+    values = values.where(~np.isinf(values))
+    reformatted = reformatted & values.notna()
     invalid = values.isna() & ~blank
     return values, invalid, reformatted
 

@@ -132,3 +132,10 @@ def test_datetimes_beyond_what_a_date_column_holds_are_invalid_not_a_crash() -> 
     parsed = parse_dates(raw)
     assert parsed.values.tolist()[1] == pd.Timestamp("2020-05-06")
     assert parsed.invalid.tolist() == [True, False, False, True]
+
+
+def test_infinite_amounts_are_not_numbers() -> None:
+    # Found by fuzzing: "1e309" and "1e308万" were read as infinite premiums, which no sum survives.
+    parsed = parse_numbers(text("1e309", "1e308万", "inf", "9" * 40, "1e308"))
+    assert parsed.invalid.tolist() == [True, True, True, False, False]
+    assert parsed.values.iloc[3] == pytest.approx(1e40)
