@@ -106,3 +106,19 @@ def test_shuffled_outcomes_collapse_the_metrics() -> None:
     rows = planted(seed=1)
     rows["lapsed_within"] = rows["lapsed_within"].sample(frac=1.0, random_state=3).to_numpy()
     assert abs(fit_lapse_model(rows).metrics["auc"] - 0.5) < 0.06
+
+
+def test_lightgbm_contributions_equal_shap_tree_explainer() -> None:
+    """The views use LightGBM's pred_contrib because it equals shap.TreeExplainer and is faster."""
+    import numpy as np
+    import shap
+
+    from analysis.risk import explain, fit_lapse_model, model_matrix
+
+    rows = planted(seed=2)
+    model = fit_lapse_model(rows)
+    matrix, _ = model_matrix(rows.head(300), model.features, model.categories)
+    ours = explain(model.model, matrix)
+    theirs = shap.TreeExplainer(model.model.booster_).shap_values(matrix)
+    theirs = theirs[1] if isinstance(theirs, list) else theirs
+    assert np.allclose(ours.drop(columns="base_value").to_numpy(), np.asarray(theirs), atol=1e-6)
