@@ -372,7 +372,7 @@ def _read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
         head_ok = exc.start > 199_990  # only a character cut at the boundary
     head_ok = head_ok and trust_head
     data, encoding, odd_lines = to_utf8(data, validate=not head_ok)
-    if not data.strip():
+    if not data or data.isspace():  # (isspace stops at the first other byte; strip would copy the file)
         raise ExtractError("The file is empty: it has no rows. Export the extract again.", code="empty_file")
     head_text = data[:200_000].decode("utf-8", errors="ignore")
     delimiter = _sniff_delimiter(_physical_lines(head_text)[:_PREAMBLE_LINES])
