@@ -38,6 +38,8 @@ MIN_POINTS = 0.0005
 LEVERS = ("auto_debit", "reminder", "flexible_payment", "service_call")
 #: Columns carried into the lists so the service team can act (identifiers are masked on export).
 CONTACT_COLUMNS = (S.NAME, S.PHONE, S.ID_NUMBER, S.AGENT, S.BRANCH, S.CHANNEL, S.PRODUCT)
+#: Canonical gender codes in words.
+GENDER_WORDS = {"M": ("男", "male"), "F": ("女", "female")}
 #: Payment frequency codes (months between premiums) in words.
 FREQUENCY_WORDS = {0: ("趸交", "single premium"), 1: ("月交", "monthly"), 3: ("季交", "quarterly"), 6: ("半年交", "half-yearly"), 12: ("年交", "annual")}
 
@@ -51,6 +53,9 @@ def value_text(feature: str, value: Any, language: str) -> str:
         return zh if language == "zh" else en
     if isinstance(value, (bool, np.bool_)) or str(value) in ("True", "False"):
         return translate("risk.yes" if str(value) == "True" else "risk.no", language)
+    if feature == S.GENDER and str(value) in GENDER_WORDS:
+        zh, en = GENDER_WORDS[str(value)]
+        return zh if language == "zh" else en
     if feature == POLICY_YEAR:
         return translate("risk.policy_year_value", language, year=int(value))
     if feature == S.ANNUAL_PREMIUM and _is_number(value):
