@@ -795,8 +795,9 @@ def _drop_rows(columns: dict[str, Any], dropped: np.ndarray, pool: Executor | No
 
     A few rejected rows in a long extract leave a few long runs of kept rows:
     Arrow columns then become chunked arrays of zero-copy slices, so no text is
-    copied. Other columns (and Arrow ones cut into many runs) are taken a few at
-    a time on all cores, so the unfiltered copy of each is freed as we go.
+    copied, and other columns are joined from their runs. Columns cut into many
+    runs are gathered row by row. Columns go a few at a time, on all cores, so
+    the unfiltered copy of each is freed as we go.
     """
     import pyarrow as pa
 
@@ -809,10 +810,12 @@ def _drop_rows(columns: dict[str, Any], dropped: np.ndarray, pool: Executor | No
     def take(key: str) -> Any:
         array = pd.Series(columns[key]).array
         arrow = getattr(array, "_pa_array", None)
+        kind: Any = type(array)
         if arrow is not None and len(runs) <= _MAX_SLICES:
             pieces = [chunk for start, stop in runs for chunk in arrow.slice(start, stop - start).chunks]
-            rebuilt: Any = type(array)
-            return rebuilt(pa.chunked_array(pieces, type=arrow.type))
+            return kind(pa.chunked_array(pieces, type=arrow.type))
+        if 0 < len(runs) <= _MAX_SLICES:  # a few long runs copy faster than a gather of every row
+            return kind._concat_same_type([array[start:stop] for start, stop in runs])
         return array.take(keep_rows)
 
     keys = list(columns)
@@ -1076,6 +1079,8 @@ def _may_repeat(ids: pd.Series) -> bool:
         if longest <= 18 and pc.all(pc.ascii_is_decimal(array)).as_py():
             if shortest == longest or not pc.any(pc.starts_with(array, "0")).as_py():
                 numbers = np.asarray(pc.cast(array, pa.int64()).to_numpy())
+                if len(numbers) < 2 or bool((numbers[1:] > numbers[:-1]).all()):
+                    return False  # in increasing order, as extracts often are: no repeats
                 return bool(pd.Series(numbers).duplicated().any())
     return bool(present.duplicated().any())
 
