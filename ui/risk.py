@@ -87,8 +87,10 @@ def job_for(choice: DataSetChoice, result: LoadResult, options: RiskOptions) -> 
             job.future = registry.executor.submit(run)
             registry.jobs[key] = job
         registry.jobs.move_to_end(key)
+        # Keep the newest MAX_MODELS finished models; queued and running jobs never count
+        # against the limit (dropping a finished model for them would only train it again).
         finished = [k for k, j in registry.jobs.items() if j.future.done() and k != key]
-        while len(registry.jobs) > MAX_MODELS and finished:
+        while len(finished) > MAX_MODELS:
             registry.jobs.pop(finished.pop(0))
     return job
 
