@@ -1,16 +1,17 @@
 """Fuzzing the door (issue [7/7] §2): generated and corrupted extracts never crash the load.
 
 Hypothesis generates extracts (CSV in several encodings and delimiters, ``.xlsx`` written
-by openpyxl) with random Chinese and English headers from the alias tables, title and
-group-header rows, dates in every form, numbers as text, status and code words, blanks,
-footer rows, duplicates, absurd dates, huge numbers and formula strings; and it corrupts
-files: truncated and bit-flipped workbooks, random bytes, wrong encodings, a 10,000-column
-file. For every case:
+by openpyxl, Parquet) with random Chinese and English headers from the alias tables, title
+and group-header rows, dates in every form, numbers as text, status and code words, blanks,
+footer rows, duplicates, absurd dates, huge numbers, formula strings and random mapping
+presets; and it corrupts files: truncated and bit-flipped workbooks, broken XML in a sound
+zip, random bytes, wrong encodings, random TOML presets, a 10,000-column file. For every case:
 
 * the load either succeeds or raises :class:`ExtractError` with a catalogued code whose
   message names the problem (nothing else may escape);
 * a load accounts for every row: ``rows_read = accepted + repaired + rejected``, and the
-  skipped, rejected and kept rows are disjoint and together are every row of the file.
+  skipped, rejected and kept rows are disjoint and together are every row of the file; where
+  the case knows its header line, the header was taken from it.
 
 ``LAPSELENS_FUZZ_EXAMPLES`` sets the examples per property (default 60, about 40 s in
 all); ``LAPSELENS_FUZZ_RANDOM=1`` draws new cases on every run instead of the fixed,
@@ -316,7 +317,7 @@ def extracts(draw: st.DrawFn) -> tuple[list[list[object]], list[str | None], int
     rows.append(list(names))
     previous_ids: list[object] = []
     for _ in range(draw(st.integers(0, 25))):
-        kind = draw(st.sampled_from(["policy"] * 8 + ["blank", "footer", "copy", "short"]))
+        kind = draw(st.sampled_from(["policy"] * 8 + ["blank", "footer", "copy", "short", "long"]))
         if kind == "blank":
             rows.append([draw(st.sampled_from([None, "", " "])) for _ in range(width)])
         elif kind == "footer":
@@ -329,6 +330,8 @@ def extracts(draw: st.DrawFn) -> tuple[list[list[object]], list[str | None], int
                 row[canonicals.index(S.POLICY_ID)] = draw(st.sampled_from(previous_ids))  # a repeated policy number
             if kind == "short":
                 row = row[: draw(st.integers(0, width))]
+            elif kind == "long":
+                row = row + draw(st.lists(TEXT_CELLS, min_size=1, max_size=3))
             if S.POLICY_ID in canonicals:
                 previous_ids.append(row[canonicals.index(S.POLICY_ID)] if canonicals.index(S.POLICY_ID) < len(row) else None)
             rows.append(row)
