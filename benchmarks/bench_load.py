@@ -5,9 +5,11 @@ Run: ``.venv/bin/python benchmarks/bench_load.py [--sessions 8] [--waves 2] [--s
 Loopback only and bounded in time. The script starts ``streamlit run app.py`` on a free
 port of 127.0.0.1 (as the browser test does), then opens ``--sessions`` browser contexts
 at once in one headless Chromium (Debian's ``/usr/bin/chromium`` through Playwright). Each
-session uploads its own extract — a distinct subset of the bundled sample with
-``5,000 + 137·k`` policies, named ``policies_sKK_N.csv`` so every file and count is
-recognisable — waits for the account, then walks every page the sidebar lists (found from
+session uploads its own extract — a distinct subset of the bundled sample (drawn with its
+own seed) with ``5,000 + 137·k`` policies for the k-th session of a wave, named
+``policies_wW_sK_N.csv``, so every file is recognisable and the sessions running at the same
+time all hold different counts; every wave has the same sizes, so waves can be compared for
+memory — waits for the account, then walks every page the sidebar lists (found from
 the navigation links, so pages added later are walked too) and comes back to the Data page.
 
 It shows
@@ -164,22 +166,26 @@ def accepted_sample_rows() -> tuple[str, pd.DataFrame]:
     return f"某某人寿 保单明细,统计截止日：{STUDY_DATE}\n", raw.iloc[loaded.policies["source_row"].to_numpy() - 3]
 
 
-def make_extracts(first: int, count: int, folder: Path, title: str, rows: pd.DataFrame) -> list[Extract]:
-    """``count`` distinct extracts: session k gets 5,000 + 137·k policies drawn with seed k, in file order."""
+def make_extracts(sessions: int, waves: int, folder: Path, title: str, rows: pd.DataFrame) -> list[Extract]:
+    """One distinct extract per session: the k-th session of a wave gets 5,000 + 137·k policies, drawn in file order.
+
+    Every extract has its own seed, so no two share their content (and their cache key).
+    """
     extracts = []
-    for k in range(first, first + count):
+    for index in range(sessions * waves):
+        wave, k = divmod(index, sessions)
         n = BASE_ROWS + STEP_ROWS * k
-        chosen = np.sort(np.random.default_rng(k).choice(len(rows), n, replace=False))
+        chosen = np.sort(np.random.default_rng(index).choice(len(rows), n, replace=False))
         buffer = io.StringIO()
         buffer.write(title)
         rows.iloc[chosen].to_csv(buffer, index=False)
-        name = f"policies_s{k:02d}_{n}.csv"
+        name = f"policies_w{wave + 1}_s{k + 1}_{n}.csv"
         path = folder / name
         path.write_bytes(buffer.getvalue().encode("utf-8"))
         check = load_extract(path)
         if check.rows_read != n or len(check.policies) != n:
             raise SystemExit(f"{name}: expected {n} policies, load_extract gave rows_read={check.rows_read}, policies={len(check.policies)}")
-        extracts.append(Extract(k, name, path, n))
+        extracts.append(Extract(index, name, path, n))
     return extracts
 
 
@@ -477,7 +483,7 @@ async def main_async(args: argparse.Namespace) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lapselens-load-") as folder:
         title, rows = accepted_sample_rows()
-        extracts = make_extracts(0, args.sessions * args.waves, Path(folder), title, rows)
+        extracts = make_extracts(args.sessions, args.waves, Path(folder), title, rows)
         all_names = {e.name: e.policies for e in extracts}
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start (other work on the machine slows every page)")
         print(f"{len(extracts)} extracts of {extracts[0].policies:,}–{extracts[-1].policies:,} policies; {args.sessions} concurrent sessions per wave, {args.waves} waves")
