@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
+from analysis.catalogue import column_label, translate
 from analysis.errors import ExtractError
 
 OPERATORS = ("==", "!=", "in", "not in", "between", "<", "<=", ">", ">=", "is blank", "not blank")
@@ -40,16 +41,28 @@ class Condition:
     op: str
     value: Any = None
 
-    def text(self) -> str:
-        """The condition as a person would write it."""
-        if self.op in ("is blank", "not blank"):
-            return f"{self.column} {self.op}"
+    def text(self, language: str = "en") -> str:
+        """The condition as a person would write it, in ``language`` ("en" keeps the column's own name)."""
+        if language == "en":
+            if self.op in ("is blank", "not blank"):
+                return f"{self.column} {self.op}"
+            if self.op == "between":
+                low, high = self.value
+                return f"{self.column} between {low} and {high}"
+            if self.op in ("in", "not in"):
+                return f"{self.column} {self.op} {{{', '.join(map(str, self.value))}}}"
+            return f"{self.column} {self.op} {self.value}"
+        column = column_label(self.column, language)
         if self.op == "between":
             low, high = self.value
-            return f"{self.column} between {low} and {high}"
+            return translate("cohort.op_between", language, column=column, low=low, high=high)
         if self.op in ("in", "not in"):
-            return f"{self.column} {self.op} {{{', '.join(map(str, self.value))}}}"
-        return f"{self.column} {self.op} {self.value}"
+            values = "{" + ", ".join(map(str, self.value)) + "}"
+            return translate(f"cohort.op_{self.op.replace(' ', '_')}", language, column=column, values=values)
+        if self.op in ("is blank", "not blank"):
+            return translate(f"cohort.op_{self.op.replace(' ', '_')}", language, column=column)
+        shown = {"==": "=", "!=": "≠", "<=": "≤", ">=": "≥"}.get(self.op, self.op)
+        return f"{column} {shown} {self.value}"
 
 
 @dataclass(frozen=True)
@@ -60,9 +73,10 @@ class NamedCohort:
     name: dict[str, str]
     conditions: tuple[Condition, ...] = field(default_factory=tuple)
 
-    def text(self) -> str:
-        """All conditions joined with AND."""
-        return " AND ".join(c.text() for c in self.conditions) or "all policies"
+    def text(self, language: str = "en") -> str:
+        """All conditions joined with AND, in ``language``."""
+        joiner = " AND " if language == "en" else translate("cohort.and", language)
+        return joiner.join(c.text(language) for c in self.conditions) or translate("cohort.all_policies", language)
 
     def label(self, language: str) -> str:
         """The cohort's name in ``language`` (English when missing)."""

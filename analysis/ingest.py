@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
+from analysis.catalogue import translate
 from analysis.errors import ExtractError
 from analysis.headers import ColumnMatch, resolve_mapping
 from analysis.parsing import (
@@ -56,7 +57,8 @@ PROBLEM_COLUMNS = ["row", "column", "kind", "action", "value", "detail"]
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 #: … from this many rows up.
 _PARALLEL_FROM = 50_000
-NOTE_COLUMNS = ["column", "kind", "count", "detail"]
+#: ``note`` is the catalogue key of the text (``note.<note>``) and ``params`` fills it, so the page can show it in 中文.
+NOTE_COLUMNS = ["column", "kind", "count", "detail", "note", "params"]
 REJECTED, REPAIRED, FLAGGED = "rejected", "repaired", "flagged"
 
 
@@ -138,13 +140,19 @@ class LoadResult:
         }
 
 
+def _note(column: str, kind: str, count: int, note: str, **params: object) -> tuple[str, str, int, str, str, dict[str, str]]:
+    """One column note: its English text from the catalogue, and the key and values to show it in another language."""
+    values = {name: str(value) for name, value in params.items()}
+    return (column, kind, int(count), translate(f"note.{note}", "en", **values), note, values)
+
+
 class _Ledger:
     """Collects per-row problems as whole-column masks: no loop over rows."""
 
     def __init__(self, rows: np.ndarray) -> None:
         self.rows = rows
         self.parts: list[pd.DataFrame] = []
-        self.notes: list[tuple[str, str, int, str]] = []
+        self.notes: list[tuple[str, str, int, str, str, dict[str, str]]] = []
 
     def add(
         self,
@@ -189,9 +197,10 @@ class _Ledger:
             )
         )
 
-    def note(self, column: str, kind: str, count: int, detail: str) -> None:
+    def note(self, column: str, kind: str, count: int, note: str, **params: object) -> None:
+        """A note on a whole column; its English text is the catalogue's ``note.<note>`` filled with ``params``."""
         if count:
-            self.notes.append((column, kind, int(count), detail))
+            self.notes.append(_note(column, kind, count, note, **params))
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
@@ -310,12 +319,12 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     skipped: list[tuple[int, str]] = [(row, "above the header: title or group-header row") for row, _ in raw.preamble]
     if raw.header_row:
         skipped.append((raw.header_row, "header row"))
-    ledger_notes: list[tuple[str, str, int, str]] = []
+    ledger_notes: list[tuple[str, str, int, str, str, dict[str, str]]] = []
     for original, new in raw.renamed_headers:
         if original:
-            ledger_notes.append((new, "duplicate_header", 1, f"header {original!r} appears more than once; this copy was renamed {new!r}"))
+            ledger_notes.append(_note(new, "duplicate_header", 1, "duplicate_header", original=repr(original), new=repr(new)))
         else:
-            ledger_notes.append((new, "blank_header", 1, f"a column without a header was named {new!r}"))
+            ledger_notes.append(_note(new, "blank_header", 1, "blank_header", new=repr(new)))
 
     # --- which rows are policy rows ------------------------------------------------
     mapping = _mapping(headers, preset)
@@ -425,7 +434,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     # policy id
     if S.POLICY_ID in mapping:
         ids, id_stripped, mangled = ahead.result(S.POLICY_ID, parse_ids, source(S.POLICY_ID), from_workbook=from_workbook)
-        ledger.note(label(S.POLICY_ID), "reformatted", int(id_stripped.sum()), "policy numbers read back from number cells: trailing '.0' removed")
+        ledger.note(label(S.POLICY_ID), "reformatted", int(id_stripped.sum()), "id_from_number")
         id_blank = ids.isna() | (ids == "")
         ledger.add(id_blank, column=label(S.POLICY_ID), kind="missing_required", action=REJECTED, detail="the policy number is empty")
         ledger.add(
@@ -440,7 +449,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         out[S.POLICY_ID] = ids.astype(TEXT)
     else:
         out[S.POLICY_ID] = pd.Series("R" + pd.Series(rows).astype(str), dtype=TEXT)
-        ledger.note(S.POLICY_ID, "derived", n, "no policy-number column: policies are numbered by their source row (R<row>)")
+        ledger.note(S.POLICY_ID, "derived", n, "id_from_row")
 
     # dates
     date1904 = raw.date1904
@@ -449,7 +458,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
             continue
         column = source(canonical)
         parsed = ahead.result(canonical, parse_dates, column, date1904=date1904)
-        ledger.note(label(canonical), "reformatted", parsed.reformatted, "dates written in another form (2023/5/6, 2023年5月6日, 20230506, Excel serial) were read")
+        ledger.note(label(canonical), "reformatted", parsed.reformatted, "dates_reformatted")
         non_blank = int((~blank_mask(column)).sum())
         if non_blank and int(parsed.invalid.sum()) == non_blank:
             example, where = _first_invalid(column, parsed, rows)
@@ -467,7 +476,9 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
                 label(canonical),
                 "unusable_column",
                 non_blank,
-                f"none of its values is a date (e.g. {example!r}, row {where}); the column was left out",
+                "no_dates",
+                example=repr(example),
+                row=where,
             )
             del mapping[canonical]
             continue
@@ -496,7 +507,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
             continue
         column = source(canonical)
         parsed = ahead.result(canonical, parse_numbers, column)
-        ledger.note(label(canonical), "reformatted", parsed.reformatted, "numbers written with separators, currency signs or 万 were read")
+        ledger.note(label(canonical), "reformatted", parsed.reformatted, "numbers_reformatted")
         ledger.add(parsed.invalid, column=label(canonical), kind="invalid_number", action=REPAIRED, value=column, detail="{value} is not a number; left blank")
         negative = (parsed.values < 0).fillna(False)
         ledger.add(negative, column=label(canonical), kind="negative_amount", action=REPAIRED, value=column, detail="negative amount {value} is impossible; left blank")
@@ -546,7 +557,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         else:
             fill = id_sex.notna()
             out[S.GENDER] = id_sex.astype(TEXT)
-        ledger.note(S.GENDER, "derived", int(fill.sum()), "sex derived from the 18-digit ID number (17th digit)")
+        ledger.note(S.GENDER, "derived", int(fill.sum()), "sex_from_id")
     if id_birth is not None:
         if S.BIRTH_DATE in out:
             fill = out[S.BIRTH_DATE].isna() & id_birth.notna()
@@ -554,7 +565,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         else:
             fill = id_birth.notna()
             out[S.BIRTH_DATE] = id_birth
-        ledger.note(S.BIRTH_DATE, "derived", int(fill.sum()), "birth date derived from the 18-digit ID number (digits 7–14)")
+        ledger.note(S.BIRTH_DATE, "derived", int(fill.sum()), "birth_from_id")
     if S.BIRTH_DATE in out and S.ISSUE_DATE in out:
         born, issued = out[S.BIRTH_DATE], out[S.ISSUE_DATE]
         years = issued.dt.year - born.dt.year - ((issued.dt.month * 100 + issued.dt.day) < (born.dt.month * 100 + born.dt.day)).astype(int)
@@ -565,7 +576,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         else:
             fill = years.notna()
             out[S.AGE] = years.astype("float64")
-        ledger.note(S.AGE, "derived", int(fill.sum()), "age at issue derived from the birth date")
+        ledger.note(S.AGE, "derived", int(fill.sum()), "age_from_birth")
 
     # income: a number where the column holds numbers, otherwise bands as text
     if S.INCOME in mapping:
@@ -605,7 +616,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         current = out.get(S.STATUS_DATE, pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]"))
         out[S.STATUS_DATE] = current.where(current.notna() | active, derived)
         out[S.OBSERVED_TO] = derived.where(active)
-        ledger.note(duration_column, "derived", int(derived.notna().sum()), f"exit or last-observed date = issue date + {duration_column} {unit}")
+        ledger.note(duration_column, "derived", int(derived.notna().sum()), "exit_from_duration", source=duration_column, unit=unit)
 
     # logic checks -------------------------------------------------------------
     grace = pd.Timedelta(days=preset.grace_days)
@@ -656,7 +667,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     fill = lapse.isna() & derived_lapse.notna() & status.isin([S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.REINSTATED]).fillna(False)
     if fill.any() or S.LAPSE_DATE in out:
         out[S.LAPSE_DATE] = lapse.where(~fill, derived_lapse)
-        ledger.note(S.LAPSE_DATE, "derived", int(fill.sum()), f"lapse (suspension) date taken from the status date, or paid-to date + {preset.grace_days} days grace + 1")
+        ledger.note(S.LAPSE_DATE, "derived", int(fill.sum()), "lapse_date_derived", grace=preset.grace_days)
     lapse_now = out.get(S.LAPSE_DATE, pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]"))
     no_lapse = (status == S.REINSTATED).fillna(False) & lapse_now.isna()
     ledger.add(
@@ -723,7 +734,7 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     _duplicates(out, rows, ledger, rejected_pos, grain=str(settings.get("grain", "policy")), id_label=label(S.POLICY_ID))
     problems = ledger.frame()
     if raw.other_encoding_rows:
-        ledger.note("*", "other_encoding", len(raw.other_encoding_rows), "lines in GB18030/GBK inside a UTF-8 file were decoded on their own: rows " + ", ".join(map(str, raw.other_encoding_rows[:20])))
+        ledger.note("*", "other_encoding", len(raw.other_encoding_rows), "other_encoding", rows=", ".join(map(str, raw.other_encoding_rows[:20])))
 
     rejected_mask = np.zeros(n, dtype=bool)
     rejected_mask[problems.loc[problems["action"] == REJECTED, "position"].to_numpy(dtype=np.int64)] = True

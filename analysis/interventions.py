@@ -147,8 +147,8 @@ class Target:
     def text(self, language: str = "en") -> str:
         """The target in words: the cohort's name, then the conditions."""
         parts = [self.cohort.label(language)] if self.cohort is not None else []
-        parts += [c.text() for c in self.conditions]
-        return " AND ".join(parts) or translate("interv.whole_book", language)
+        parts += [c.text(language) for c in self.conditions]
+        return (" AND " if language == "en" else translate("cohort.and", language)).join(parts) or translate("interv.whole_book", language)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``{"cohort": {...} or null, "all": [{"column", "op", "value"}]}``."""

@@ -35,6 +35,15 @@ def test_data_page_opens_on_the_sample_in_chinese(sample_account) -> None:
     assert any("统计截止日" in c.value for c in at.caption)
 
 
+def test_column_notes_follow_the_language() -> None:
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    details = [v for frame in at.dataframe if "说明" in frame.value.columns for v in frame.value["说明"]]
+    assert any("以其他写法书写的日期" in v for v in details), details
+    at.sidebar.radio(key="app_language").set_value("en").run()
+    details = [v for frame in at.dataframe if "Detail" in frame.value.columns for v in frame.value["Detail"]]
+    assert any(v.startswith("dates written in another form") for v in details), details
+
+
 def test_language_switch_to_english(sample_account) -> None:
     at = AppTest.from_file(APP, default_timeout=90).run()
     at.sidebar.radio(key="app_language").set_value("en").run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import struct
 import zlib
 
@@ -71,6 +72,21 @@ def test_duplicate_headers_are_renamed_and_reported() -> None:
     assert "备注.1" in result.headers
     notes = result.column_notes
     assert ((notes["kind"] == "duplicate_header") & (notes["column"] == "备注.1")).any()
+
+
+def test_column_notes_have_their_text_in_both_languages() -> None:
+    """Every whole-column note names its catalogue text; the English detail is that text filled in."""
+    from analysis.catalogue import CATALOGUE, translate
+
+    notes = load_extract(messy_workbook(), filename="m.xlsx").column_notes
+    assert {"duplicate_header", "dates_reformatted", "numbers_reformatted"} <= set(notes["note"])
+    for note, params, detail in zip(notes["note"], notes["params"], notes["detail"]):
+        entry = CATALOGUE[f"note.{note}"]
+        assert entry["zh"] and entry["en"]
+        assert detail == translate(f"note.{note}", "en", **params)
+        assert set(re.findall(r"{(\w+)}", entry["zh"])) == set(re.findall(r"{(\w+)}", entry["en"])) == set(params)
+    renamed = notes[notes["note"] == "duplicate_header"].iloc[0]
+    assert renamed["detail"] == "header '备注' appears more than once; this copy was renamed '备注.1'"
 
 
 def test_sheet_picker_and_unknown_sheet() -> None:

@@ -81,6 +81,10 @@ def test_named_cohort_is_readable_and_filters() -> None:
     policies = pd.DataFrame({"age": [23.0, 35.0, 28.0], "income": ["5万以下", "5万以下", "20-50万"], "首单客户": ["是", "是", "是"]})
     assert filter_mask(policies, YOUNG_NEW_EARNERS.conditions).tolist() == [True, False, False]
     assert YOUNG_NEW_EARNERS.text() == "age between 22 and 30 AND income in {5万以下, 5-10万} AND 首单客户 == 是"
+    assert YOUNG_NEW_EARNERS.text("zh") == "投保年龄 介于 22 与 30 之间 且 年收入 属于 {5万以下, 5-10万} 且 首单客户 = 是"
+    assert Condition("渠道", "not in", ["银保"]).text("zh") == "渠道 不属于 {银保}"
+    assert Condition("age", "is blank").text("zh") == "投保年龄 为空"
+    assert Condition("age", ">=", 50).text("zh") == "投保年龄 ≥ 50"
     assert cohort_from_dict(YOUNG_NEW_EARNERS.to_dict()) == YOUNG_NEW_EARNERS
     with pytest.raises(ExtractError, match="Unknown operator"):
         cohort_from_dict({"key": "x", "name": {}, "all": [{"column": "age", "op": "~", "value": 1}]})

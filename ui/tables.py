@@ -55,6 +55,22 @@ def account_view(table: pd.DataFrame, verdict: str) -> pd.DataFrame:
     return translate_columns(shown)
 
 
+def notes_view(notes: pd.DataFrame) -> pd.DataFrame:
+    """The column notes in the session's language, translated (the key and values columns dropped)."""
+    shown = notes.copy()
+    shown["detail"] = [_note_text(code, params, detail) for code, params, detail in zip(shown["note"], shown["params"], shown["detail"])]
+    return translate_columns(shown.drop(columns=["note", "params"]))
+
+
+def _note_text(code: str, params: dict[str, str], detail: str) -> str:
+    if language() == "en" or not has(f"note.{code}"):
+        return detail
+    values = dict(params)
+    if "unit" in values and has(f"unit.{values['unit']}"):
+        values["unit"] = t(f"unit.{values['unit']}")
+    return t(f"note.{code}", **values)
+
+
 def mapping_rows(result: LoadResult) -> pd.DataFrame:
     """One editable row per canonical column: its source header and confidence."""
     return pd.DataFrame(

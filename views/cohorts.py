@@ -37,7 +37,7 @@ with st.expander(t("cohort.named"), expanded=False):
     if problem:
         st.error(t("cohort.named_invalid", message=problem))
     else:
-        st.caption(t("cohort.named_reads", name=named.label(language()), text=named.text()))
+        st.caption(t("cohort.named_reads", name=named.label(language()), text=named.text(language())))
 named_ok = all(c.column in policies.columns for c in named.conditions)
 if not named_ok:
     st.info(t("cohort.named_missing", name=named.label(language()), columns=", ".join(c.column for c in named.conditions if c.column not in policies.columns)))

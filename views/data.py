@@ -17,7 +17,16 @@ from analysis.schema import STATUSES
 from ui import datasets as ds
 from ui import state
 from ui.i18n import t
-from ui.tables import account_view, column_config, mapping_rows, preset_from_editors, status_rows, status_totals, translate_columns
+from ui.tables import (
+    account_view,
+    column_config,
+    mapping_rows,
+    notes_view,
+    preset_from_editors,
+    status_rows,
+    status_totals,
+    translate_columns,
+)
 
 st.title(t("data.title"))
 st.caption(t("data.caption"))
@@ -216,7 +225,7 @@ with tab_mapping:
     )
 
 with tab_notes:
-    st.dataframe(translate_columns(result.column_notes), hide_index=True, width="stretch")
+    st.dataframe(notes_view(result.column_notes), hide_index=True, width="stretch")
     if result.attributes:
         st.caption(t("data.attributes", names=", ".join(result.attributes)))
 
