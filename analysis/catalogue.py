@@ -938,6 +938,10 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     },
     "error.bad_scenario": {"zh": "方案设置有误：{detail}", "en": "The scenario is not valid: {detail}"},
     "error.no_policies": {"zh": "目标客群中没有可推算的保单（{detail}），请放宽目标。", "en": "The target has no policies to project ({detail}); widen the target."},
+    "error_detail.regular_premium": {"zh": "目标中没有期缴保单", "en": "no regular-premium policy in the target"},
+    "error_detail.in_force": {"zh": "统计截止日没有有效保单", "en": "none in force on the study date"},
+    "error_detail.new_business": {"zh": "近 12 个月没有新单，请填写新单件数", "en": "no new policy in the last 12 months: give the number of new policies"},
+    "error_detail.at_risk": {"zh": "风险暴露保单太少，画不出继续率曲线", "en": "too few policies at risk to draw the persistency curve"},
     "error.needs_input": {"zh": "该方案还缺少输入：{detail}。", "en": "This scenario still needs an input: {detail}."},
 }
 

@@ -406,7 +406,7 @@ def survival_by_month(curves: pd.DataFrame, months: int) -> tuple[np.ndarray, in
         raise ExtractError(
             f"Too few policies to draw the target's persistency curve (fewer than {MIN_AT_RISK} at risk after month 0); widen the target.",
             code="no_policies",
-            detail="at risk",
+            detail="at_risk",
         )
     last = int(reliable_months[-1])
     first = max(last - TAIL_MONTHS, 0)
@@ -450,14 +450,14 @@ def baseline_for(
         mask &= (pd.to_numeric(policies[S.PAYMENT_FREQUENCY], errors="coerce") != 0).fillna(True).astype(bool)
     chosen = policies.loc[mask]
     if chosen.empty:
-        raise ExtractError("No regular-premium policy is in the target; widen the target.", code="no_policies", detail="target")
+        raise ExtractError("No regular-premium policy is in the target; widen the target.", code="no_policies", detail="regular_premium")
     study_day = np.datetime64(pd.Timestamp(study_date).date(), "D")
     issue = as_days(chosen[S.ISSUE_DATE])
     premium = pd.to_numeric(chosen[S.ANNUAL_PREMIUM], errors="coerce").to_numpy(dtype=float) if S.ANNUAL_PREMIUM in chosen else np.full(len(chosen), np.nan)
     if population == "in_force":
         projected = chosen[S.STATUS].isin(list(PROJECTED_STATUSES)).to_numpy(dtype=bool) & (issue <= study_day)
         if not projected.any():
-            raise ExtractError("No policy of the target is in force on the study date.", code="no_policies", detail="in force")
+            raise ExtractError("No policy of the target is in force on the study date.", code="no_policies", detail="in_force")
         months_in_force = np.floor((study_day - issue[projected]).astype(np.int64) / DAYS_PER_MONTH).astype(np.int64)
         durations, counts = np.unique(months_in_force, return_counts=True)
         weights = counts.astype(float)
@@ -466,7 +466,7 @@ def baseline_for(
         recent = (issue > study_day - np.timedelta64(365, "D")) & (issue <= study_day)
         size = new_policies if new_policies is not None else int(recent.sum())
         if size < 1:
-            raise ExtractError("The target issued no policy in the last 12 months; give the number of new policies.", code="no_policies", detail="new business")
+            raise ExtractError("The target issued no policy in the last 12 months; give the number of new policies.", code="no_policies", detail="new_business")
         durations, weights = np.array([0]), np.array([float(size)])
         premiums = premium[recent] if recent.any() else premium
     mean_premium = float(np.nanmean(premiums)) if np.isfinite(premiums).any() else float("nan")
@@ -533,7 +533,7 @@ def premium_response(model: LapseScorer, rows: pd.DataFrame, *, premium_cut: flo
     if S.PAYMENT_FREQUENCY in rows.columns:  # regular premiums only, as in the baseline
         rows = rows.loc[(pd.to_numeric(rows[S.PAYMENT_FREQUENCY], errors="coerce") != 0).fillna(True).to_numpy(dtype=bool)]
     if rows.empty:
-        raise ExtractError("No policy of the target is in force on the study date.", code="no_policies", detail="in force")
+        raise ExtractError("No policy of the target is in force on the study date.", code="no_policies", detail="in_force")
     cut = rows.copy()
     for column in PREMIUM_FEATURES:
         if column in cut.columns:

@@ -337,3 +337,20 @@ def test_target_in_words() -> None:
     assert Target().text("zh") == "全部保单" and Target().text("en") == "Whole book"
     both = Target(YOUNG_NEW_EARNERS, (Condition("channel", "==", "个险"),))
     assert both.text("en") == "Young new earners AND channel == 个险"
+
+
+def test_no_policies_reasons_read_in_both_languages() -> None:
+    """Each reason a scenario can have no policies is a catalogued phrase, filled into the message in 中文."""
+    import re
+    from pathlib import Path
+
+    from analysis.catalogue import CATALOGUE, translate
+
+    source = (Path(__file__).resolve().parent.parent / "analysis" / "interventions.py").read_text(encoding="utf-8")
+    reasons = set(re.findall(r'code="no_policies",\s*detail="(\w+)"', source))
+    assert reasons == {"regular_premium", "in_force", "new_business", "at_risk"}
+    for reason in reasons:
+        entry = CATALOGUE[f"error_detail.{reason}"]
+        assert entry["zh"] and entry["en"]
+    message = translate("error.no_policies", "zh", detail=translate("error_detail.regular_premium", "zh"))
+    assert message == "目标客群中没有可推算的保单（目标中没有期缴保单），请放宽目标。"

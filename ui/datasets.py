@@ -81,8 +81,12 @@ def error_text(exc: ExtractError) -> str:
 
     key = f"error.{exc.code}"
     if has(key):
+        params = dict(exc.params)
+        detail = params.get("detail")
+        if isinstance(detail, str) and has(f"error_detail.{detail}"):
+            params["detail"] = t(f"error_detail.{detail}")
         try:
-            return t(key, **exc.params)
+            return t(key, **params)
         except (KeyError, IndexError):
             return str(exc)
     return str(exc)
