@@ -13,7 +13,7 @@ import streamlit as st  # noqa: E402
 from ui import state  # noqa: E402
 from ui.auth import require_sign_in  # noqa: E402
 from ui.datasets import active_result  # noqa: E402
-from ui.i18n import LANGUAGES, t  # noqa: E402
+from ui.i18n import LANGUAGES, t, tm  # noqa: E402
 
 st.set_page_config(page_title="LapseLens 失效保单洞察", page_icon="📉", layout="wide")
 state.init_session()
@@ -43,6 +43,6 @@ st.navigation(pages).run()
 
 with dataset_slot:
     choice, result = active_result()
-    st.caption(t("app.dataset"))
+    st.caption(tm("app.dataset"))
     name = t("app.sample_name") if choice.is_sample else choice.name
     st.text(t("app.dataset_line", name=name, rows=len(result.policies), study_date=result.study_date.date().isoformat()))

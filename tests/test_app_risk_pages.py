@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from shown import shown
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +36,7 @@ def test_drivers_page_states_the_target_and_explains_a_policy() -> None:
     at.selectbox(key="risk_dependence").set_value("auto_debit").run()
     assert not at.exception
     at.text_input(key="risk_policy_search").set_value("no-such-policy").run()
-    assert not at.exception and any("no-such-policy" in w.value for w in at.warning)
+    assert not at.exception and any("no-such-policy" in shown(w.value) for w in at.warning)
     at.sidebar.radio(key="app_language").set_value("en").run()
     assert not at.exception
     assert [m.label for m in at.metric][0] == "AUC (holdout)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shown import shown
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,7 +16,7 @@ def test_survival_page_compares_young_new_earners_in_plain_words() -> None:
     assert not at.exception
     at.selectbox(key="survival_by__zh").set_value("young_new_earners").run()
     assert not at.exception
-    sentences = [m.value for m in at.markdown]
+    sentences = [shown(m.value) for m in at.markdown]
     assert any("刚入职场的年轻客户的失效风险显著高于其他客户" in s and "p < 0.001" in s for s in sentences), sentences
     summary = at.dataframe[1].value  # numbers at risk, summary, hazard ratios
     assert set(summary.iloc[:, 0]) == {"刚入职场的年轻客户", "其他客户"}
@@ -23,7 +24,7 @@ def test_survival_page_compares_young_new_earners_in_plain_words() -> None:
     assert not at.exception
     at.sidebar.radio(key="app_language").set_value("en").run()
     assert not at.exception
-    assert any("Young new earners lapse significantly more" in m.value for m in at.markdown)
+    assert any("Young new earners lapse significantly more" in shown(m.value) for m in at.markdown)
 
 
 def test_survival_page_without_events_is_an_empty_state() -> None:

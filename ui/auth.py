@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.i18n import t
+from ui.i18n import t, tm
 
 
 def auth_configured() -> bool:
@@ -25,9 +25,9 @@ def require_sign_in() -> None:
         return
     if not st.user.is_logged_in:
         st.title(t("app.title"))
-        st.info(t("app.sign_in_needed"))
+        st.info(tm("app.sign_in_needed"))
         st.button(t("app.sign_in"), on_click=st.login, key="app_sign_in")
         st.stop()
     with st.sidebar:
-        st.caption(t("app.signed_in", user=st.user.get("email") or st.user.get("name") or "?"))
+        st.caption(tm("app.signed_in", user=st.user.get("email") or st.user.get("name") or "?"))
         st.button(t("app.sign_out"), on_click=st.logout, key="app_sign_out")

@@ -10,6 +10,7 @@ import streamlit as st
 from analysis import ExtractError, LoadResult, load_extract, parse_preset
 from analysis.presets import MappingPreset
 from ui import state
+from ui.i18n import Markdown, has, md_escape, t, tm
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PATH = ROOT / "data" / "sample_policies.csv"
@@ -75,10 +76,12 @@ def shipped_presets() -> dict[str, str]:
     return {p.stem: p.read_text(encoding="utf-8") for p in sorted(PRESET_DIR.glob("*.toml"))}
 
 
-def error_text(exc: ExtractError) -> str:
-    """The user's-language message for an ExtractError (English if not catalogued)."""
-    from ui.i18n import has, t
+def error_text(exc: ExtractError) -> Markdown:
+    """The user's-language message for an ExtractError (English if not catalogued), safe for Markdown.
 
+    The message quotes the user's own text (file names, headers, values); it is escaped, so
+    st.error shows it as typed.
+    """
     key = f"error.{exc.code}"
     if has(key):
         params = dict(exc.params)
@@ -86,7 +89,7 @@ def error_text(exc: ExtractError) -> str:
         if isinstance(detail, str) and has(f"error_detail.{detail}"):
             params["detail"] = t(f"error_detail.{detail}")
         try:
-            return t(key, **params)
+            return tm(key, **params)
         except (KeyError, IndexError):
-            return str(exc)
-    return str(exc)
+            return md_escape(str(exc))
+    return md_escape(str(exc))

@@ -7,12 +7,14 @@ pages exists in both languages.
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from analysis.catalogue import CATALOGUE, LANGUAGES, translate
 from ui.state import LANGUAGE
 
-__all__ = ["CATALOGUE", "LANGUAGES", "has", "language", "t"]
+__all__ = ["CATALOGUE", "LANGUAGES", "Markdown", "has", "language", "md_escape", "t", "tm"]
 
 
 def language() -> str:
@@ -29,3 +31,25 @@ def t(key: str, **params: object) -> str:
 def has(key: str) -> bool:
     """True when the catalogue has ``key``."""
     return key in CATALOGUE
+
+
+class Markdown(str):
+    """Text that is safe to hand to st.markdown and its kin (user text in it is escaped)."""
+
+
+def md_escape(text: object) -> Markdown:
+    """User text made inert for Markdown: every control character escaped, line breaks made spaces.
+
+    Streamlit renders Markdown in st.markdown, st.caption, st.info/warning/error/success and
+    st.toast; a file name such as ``[x](http://…)`` or ``:red[…]`` must show as typed. Text that
+    is already :class:`Markdown` is returned as it is, so nothing is escaped twice.
+    """
+    if isinstance(text, Markdown):
+        return text
+    flat = re.sub(r"[\r\n]+", " ", str(text))
+    return Markdown(re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$=:&])", r"\\\1", flat))
+
+
+def tm(key: str, **params: object) -> Markdown:
+    """:func:`t` for Markdown: every text value filled in is escaped first (numbers are formatted as they are)."""
+    return Markdown(t(key, **{name: md_escape(value) if isinstance(value, str) else value for name, value in params.items()}))

@@ -22,7 +22,7 @@ from analysis.errors import ExtractError
 from analysis.ingest import LoadResult
 from analysis.risk import RiskOptions, RiskResult, build_risk, candidate_features, suspected_leaks
 from ui import datasets as ds
-from ui.i18n import t
+from ui.i18n import t, tm
 from ui.state import DataSetChoice
 from ui.study import dataset_key
 
@@ -110,7 +110,7 @@ def model_for(choice: DataSetChoice, result: LoadResult, options: RiskOptions) -
     """The finished model, or ``None`` after drawing its progress (the page stops there)."""
     job = job_for(choice, result, options)
     if not job.future.done():
-        st.info(t("risk.training_note"))
+        st.info(tm("risk.training_note"))
         _wait(job)
         return None
     error = job.future.exception()
@@ -118,7 +118,7 @@ def model_for(choice: DataSetChoice, result: LoadResult, options: RiskOptions) -
         st.error(ds.error_text(error))
         return None
     if error is not None:
-        st.error(t("risk.failed", detail=type(error).__name__))
+        st.error(tm("risk.failed", detail=type(error).__name__))
         return None
     return job.future.result()
 

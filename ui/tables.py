@@ -172,6 +172,3 @@ def percent_config(frame: pd.DataFrame, keys: tuple[str, ...]) -> dict[str, obje
     return config
 
 
-def md_escape(text: str) -> str:
-    """User text made inert for st.markdown: every Markdown control character escaped."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", str(text))

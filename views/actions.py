@@ -12,21 +12,21 @@ from analysis.export import mask_identifiers, neutralise
 from analysis.schema import PAID_TO_DATE
 from ui import datasets as ds
 from ui import risk as ui_risk
-from ui.i18n import language, t
+from ui.i18n import language, t, tm
 from ui.tables import percent_config
 
 st.title(t("actions.title"))
-st.caption(t("actions.caption"))
+st.caption(tm("actions.caption"))
 choice, result = ds.active_result()
 policies = result.policies
 lang = language()
 preset = result.preset
 study = result.study_date.date().isoformat()
-st.caption(t("actions.clock", grace=preset.grace_days, years=preset.reinstatement_years, study=study))
+st.caption(tm("actions.clock", grace=preset.grace_days, years=preset.reinstatement_years, study=study))
 
 days = st.slider(t("actions.days"), min_value=0, max_value=90, value=30, step=5, key="actions_days")
 options = ui_risk.options_for(choice, result)
-st.caption(t("risk.target_text", months=options.horizon_months))
+st.caption(tm("risk.target_text", months=options.horizon_months))
 risk = ui_risk.model_for(choice, result, options)
 if risk is None:
     st.stop()
@@ -35,7 +35,7 @@ if risk is None:
 due, back = ui_risk.lists_for(choice, result, risk, days, lang)
 show = st.checkbox(t("actions.show_identifiers"), value=False, key="actions_show_identifiers")
 if not show:
-    st.caption(t("actions.masked_note"))
+    st.caption(tm("actions.masked_note"))
 due_tab, back_tab = st.tabs([t("actions.due_tab"), t("actions.reinstatable_tab")])
 
 
@@ -46,9 +46,9 @@ def on_screen(frame: pd.DataFrame) -> pd.DataFrame:
 
 with due_tab:
     if due.empty and PAID_TO_DATE not in policies.columns:
-        st.info(t("actions.no_paid_to"))
+        st.info(tm("actions.no_paid_to"))
     elif due.empty:
-        st.info(t("actions.empty"))
+        st.info(tm("actions.empty"))
     else:
         cols = st.columns(3)
         cols[0].metric(t("actions.count"), f"{len(due):,}")
@@ -59,7 +59,7 @@ with due_tab:
 
 with back_tab:
     if back.empty:
-        st.info(t("actions.empty"))
+        st.info(tm("actions.empty"))
     else:
         cols = st.columns(2)
         cols[0].metric(t("actions.count"), f"{len(back):,}")

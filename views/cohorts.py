@@ -14,19 +14,19 @@ from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
 from analysis.study import StudyRequest
 from ui import charts, widgets
 from ui import datasets as ds
-from ui.i18n import language, t
+from ui.i18n import language, t, tm
 from ui.study import NAMED_COHORT, age_edges_from, cohort_study, edges_are_numbers, filter_values, named_cohort
 from ui.tables import cohort_dimensions, label_values, rate_column_config, translate_columns
 
 st.title(t("cohort.title"))
-st.caption(t("cohort.caption"))
+st.caption(tm("cohort.caption"))
 
 choice, result = ds.active_result()
 policies = result.policies
 
 # --- named cohort (editable preset) --------------------------------------------------
 with st.expander(t("cohort.named"), expanded=False):
-    st.caption(t("cohort.named_help"))
+    st.caption(tm("cohort.named_help"))
     definition = st.text_area(
         t("cohort.named_definition"),
         value=json.dumps(YOUNG_NEW_EARNERS.to_dict(), ensure_ascii=False, indent=1),
@@ -35,12 +35,12 @@ with st.expander(t("cohort.named"), expanded=False):
     )
     named, problem = named_cohort(definition)
     if problem:
-        st.error(t("cohort.named_invalid", message=problem))
+        st.error(tm("cohort.named_invalid", message=problem))
     else:
-        st.caption(t("cohort.named_reads", name=named.label(language()), text=named.text(language())))
+        st.caption(tm("cohort.named_reads", name=named.label(language()), text=named.text(language())))
 named_ok = all(c.column in policies.columns for c in named.conditions)
 if not named_ok:
-    st.info(t("cohort.named_missing", name=named.label(language()), columns=", ".join(c.column for c in named.conditions if c.column not in policies.columns)))
+    st.info(tm("cohort.named_missing", name=named.label(language()), columns=", ".join(c.column for c in named.conditions if c.column not in policies.columns)))
 
 # --- widgets -----------------------------------------------------------------------
 dimensions = cohort_dimensions(policies, named if named_ok else None)
@@ -73,12 +73,12 @@ with st.expander(t("cohort.filters"), expanded=False):
     edges_text = st.text_input(t("cohort.age_edges"), value="0, 25, 30, 35, 40, 45, 50, 55, 60", key="cohort_age_edges")
     age_edges = age_edges_from(edges_text)
     if not edges_are_numbers(edges_text):
-        st.warning(t("cohort.age_edges_invalid"))
+        st.warning(tm("cohort.age_edges_invalid"))
     expected_rate = st.number_input(t("cohort.expected_rate"), min_value=0.0, max_value=1.0, value=0.0, step=0.005, format="%.3f", key="cohort_expected_rate")
     expected_file = st.file_uploader(t("cohort.expected_table"), type=["csv"], key="cohort_expected_file")
 
 if not events:
-    st.info(t("cohort.no_events"))
+    st.info(tm("cohort.no_events"))
     st.stop()
 
 by = tuple(b for b in (first, second) if b)
@@ -101,7 +101,7 @@ except ExtractError as exc:
     st.stop()
 
 if study.rates.empty:
-    st.info(t("cohort.empty"))
+    st.info(tm("cohort.empty"))
     st.stop()
 
 # --- results ---------------------------------------------------------------------
@@ -113,8 +113,8 @@ cols[2].metric(t("cohort.total_exposure"), f"{study.rates['exposure'].sum():,.0f
 total_rate = study.rates["events"].sum() / study.rates["exposure"].sum() if study.rates["exposure"].sum() else 0.0
 cols[3].metric(t("cohort.overall_rate"), f"{total_rate:.2%}")
 if study.share_used < 1:
-    st.caption(t("cohort.share_used", share=study.share_used))
-st.caption(t(f"cohort.meaning.{period}"))
+    st.caption(tm("cohort.share_used", share=study.share_used))
+st.caption(tm(f"cohort.meaning.{period}"))
 
 legend = {"in": named.label(language()), "rest": t("cohort.rest")}
 cohort_column = study.by[0] if study.by else None
@@ -136,7 +136,7 @@ st.subheader(t("cohort.detail"))
 detail_view = translate_columns(label_values(study.rates, named.key, legend))
 st.dataframe(detail_view, hide_index=True, column_config=rate_column_config(detail_view), width="stretch")
 if study.rates["low_credibility"].any():
-    st.caption(t("cohort.low_credibility_note"))
+    st.caption(tm("cohort.low_credibility_note"))
 
 st.download_button(
     t("cohort.download"),

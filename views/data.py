@@ -16,7 +16,7 @@ from analysis.reading import list_sheets
 from analysis.schema import STATUSES
 from ui import datasets as ds
 from ui import state
-from ui.i18n import t
+from ui.i18n import t, tm
 from ui.tables import (
     account_view,
     column_config,
@@ -29,7 +29,7 @@ from ui.tables import (
 )
 
 st.title(t("data.title"))
-st.caption(t("data.caption"))
+st.caption(tm("data.caption"))
 
 choice, result = ds.active_result()
 
@@ -91,13 +91,13 @@ if uploaded is not None:
             state.set_active(wanted)
             choice = wanted
             st.session_state.pop("data_failed", None)
-            st.toast(t("data.loaded", name=uploaded.name))
+            st.toast(tm("data.loaded", name=uploaded.name))
         except ExtractError as exc:
             st.session_state["data_failed"] = wanted
             st.session_state["data_failed_message"] = ds.error_text(exc)
     if st.session_state.get("data_failed") == wanted:
-        st.error(t("data.load_failed", name=uploaded.name, message=st.session_state.get("data_failed_message", "")))
-        st.info(t("data.kept_previous", name=t("app.sample_name") if choice.is_sample else choice.name))
+        st.error(tm("data.load_failed", name=uploaded.name, message=st.session_state.get("data_failed_message", "")))
+        st.info(tm("data.kept_previous", name=t("app.sample_name") if choice.is_sample else choice.name))
 elif choice.is_sample and (preset_name or override):
     wanted = replace(choice, preset_toml=presets.get(preset_name, ""), study_date=study_date.isoformat() if isinstance(study_date, dt.date) else None)
     if wanted != choice:
@@ -106,7 +106,7 @@ elif choice.is_sample and (preset_name or override):
             state.set_active(wanted)
             choice = wanted
         except ExtractError as exc:
-            st.error(t("data.load_failed", name=t("app.sample_name"), message=ds.error_text(exc)))
+            st.error(tm("data.load_failed", name=t("app.sample_name"), message=ds.error_text(exc)))
 
 # --- the account ---------------------------------------------------------------------
 st.subheader(t("data.account"))
@@ -117,7 +117,7 @@ cols[2].metric(t("data.repaired"), f"{result.repaired:,}")
 cols[3].metric(t("data.rejected"), f"{result.rejected:,}")
 cols[4].metric(t("data.skipped"), f"{len(result.skipped_rows):,}")
 st.caption(
-    t(
+    tm(
         "data.account_identity",
         rows_read=result.rows_read,
         accepted=result.accepted,
@@ -127,9 +127,9 @@ st.caption(
     )
 )
 st.caption(
-    t("data.study_date_from", date=result.study_date.date().isoformat(), source=t(f"data.source.{result.study_date_source}"))
+    tm("data.study_date_from", date=result.study_date.date().isoformat(), source=t(f"data.source.{result.study_date_source}"))
     + " · "
-    + t(
+    + tm(
         "data.file_facts",
         kind=result.kind,
         encoding=f" / {result.encoding}" if result.encoding else "",
@@ -139,7 +139,7 @@ st.caption(
 )
 unmapped = result.status_values[result.status_values["status"] == "unmapped"]
 if len(unmapped):
-    st.warning(t("data.unmapped_statuses", n=int(unmapped["count"].sum()), values=", ".join(unmapped["value"].astype(str).head(8))))
+    st.warning(tm("data.unmapped_statuses", n=int(unmapped["count"].sum()), values=", ".join(unmapped["value"].astype(str).head(8))))
 
 show_identifiers = st.checkbox(t("data.show_identifiers"), value=False, key="data_show_identifiers")
 table = account_table(result, mask=not show_identifiers)
@@ -164,7 +164,7 @@ tab_problems, tab_mapping, tab_notes, tab_preview = st.tabs(
 )
 with tab_problems:
     if len(result.problems) == 0:
-        st.success(t("data.no_problems"))
+        st.success(tm("data.no_problems"))
     verdicts = ["all", "rejected", "repaired", "flagged", "skipped"]
     verdict = st.segmented_control(
         t("data.problem_filter"),
@@ -181,7 +181,7 @@ with tab_mapping:
     # Editors are keyed by data set and mapping, so edits never carry over to another file.
     editor_key = f"{choice.version}_{ds.content_version(choice.preset_toml.encode())}"
     st.markdown(f"**{t('data.mapping')}**")
-    st.caption(t("data.mapping_help"))
+    st.caption(tm("data.mapping_help"))
     edited_mapping = st.data_editor(
         mapping_rows(result),
         column_config={
@@ -195,7 +195,7 @@ with tab_mapping:
         width="stretch",
     )
     st.markdown(f"**{t('data.statuses')}**")
-    st.caption(t("data.statuses_help"))
+    st.caption(tm("data.statuses_help"))
     edited_status = st.data_editor(
         status_rows(result),
         column_config={
@@ -207,7 +207,7 @@ with tab_mapping:
         key=f"data_status_editor_{editor_key}",
         width="stretch",
     )
-    st.caption(t("data.status_counts"))
+    st.caption(tm("data.status_counts"))
     st.dataframe(translate_columns(status_totals(result)), hide_index=True)
 
     new_toml = preset_to_toml(preset_from_editors(result, edited_mapping, edited_status))
@@ -219,7 +219,7 @@ with tab_mapping:
             state.set_active(wanted)
             st.rerun()
         except ExtractError as exc:
-            st.error(t("data.load_failed", name=choice.name, message=ds.error_text(exc)))
+            st.error(tm("data.load_failed", name=choice.name, message=ds.error_text(exc)))
     apply_cols[1].download_button(
         t("data.download_preset"), data=new_toml.encode("utf-8"), file_name="mapping.toml", mime="application/toml", key="data_download_preset"
     )
@@ -227,7 +227,7 @@ with tab_mapping:
 with tab_notes:
     st.dataframe(notes_view(result.column_notes), hide_index=True, width="stretch")
     if result.attributes:
-        st.caption(t("data.attributes", names=", ".join(result.attributes)))
+        st.caption(tm("data.attributes", names=", ".join(result.attributes)))
 
 with tab_preview:
     # Personal identifiers are masked here too: the table's own toolbar can download it.

@@ -13,9 +13,9 @@ from analysis.risk import as_of_dates, explain_policy, observation_end, shap_by_
 from ui import charts
 from ui import datasets as ds
 from ui import risk as ui_risk
-from ui.i18n import language, t
+from ui.i18n import language, md_escape, t, tm
 from ui.study import dataset_key, named_cohort
-from ui.tables import md_escape, percent_config, translate_columns
+from ui.tables import percent_config, translate_columns
 
 BEESWARM_POINTS = 2000
 BEESWARM_FEATURES = 12
@@ -38,11 +38,11 @@ with st.expander(t("risk.settings")):
             key=f"{ui_risk.FEATURES}_{dataset_key(choice)}", help=t("risk.extra_help"),
         )
     if leaks:
-        st.caption(t("risk.leak_note", columns=md_escape("、".join(leaks) if lang == "zh" else ", ".join(leaks))))
+        st.caption(tm("risk.leak_note", columns=md_escape("、".join(leaks) if lang == "zh" else ", ".join(leaks))))
 options = ui_risk.options_for(choice, result)
 dates = as_of_dates(observation_end(policies, result.study_date), horizon_months=options.horizon_months, step_months=options.step_months, count=options.as_of_count)
-st.caption(t("risk.target_text", months=options.horizon_months))
-st.caption(t("risk.method", dates=len(dates), step=options.step_months, latest=dates[0].date().isoformat(), rows=options.max_training_rows))
+st.caption(tm("risk.target_text", months=options.horizon_months))
+st.caption(tm("risk.method", dates=len(dates), step=options.step_months, latest=dates[0].date().isoformat(), rows=options.max_training_rows))
 
 risk = ui_risk.model_for(choice, result, options)
 if risk is None:
@@ -56,20 +56,20 @@ cols[1].metric(t("risk.pr_auc"), f"{metrics['pr_auc']:.3f}")
 cols[2].metric(t("risk.baseline_auc"), f"{metrics['baseline_auc']:.3f}")
 cols[3].metric(t("risk.base_rate"), f"{metrics['base_rate']:.1%}")
 gap = metrics["auc"] - metrics["baseline_auc"]
-st.markdown(t("risk.beats_baseline", gap=gap) if gap >= 0.02 else t("risk.close_to_baseline", gap=gap))
-st.caption(t("risk.rows_line", train=int(metrics["train_rows"]), validation=int(metrics["validation_rows"]), holdout=int(metrics["holdout_rows"]),
+st.markdown(tm("risk.beats_baseline", gap=gap) if gap >= 0.02 else tm("risk.close_to_baseline", gap=gap))
+st.caption(tm("risk.rows_line", train=int(metrics["train_rows"]), validation=int(metrics["validation_rows"]), holdout=int(metrics["holdout_rows"]),
              date=model.holdout_as_of.date().isoformat(), trees=int(metrics["trees"])))
 
 if risk.explained_population == "holdout":
-    st.caption(t("risk.sample_note_holdout", n=len(explained.matrix), date=model.holdout_as_of.date().isoformat()))
+    st.caption(tm("risk.sample_note_holdout", n=len(explained.matrix), date=model.holdout_as_of.date().isoformat()))
 else:
-    st.caption(t("risk.sample_note", n=len(explained.matrix), total=len(risk.scores)))
+    st.caption(tm("risk.sample_note", n=len(explained.matrix), total=len(risk.scores)))
 tabs = st.tabs([t("risk.tab_validation"), t("risk.tab_importance"), t("risk.tab_beeswarm"), t("risk.tab_dependence"), t("risk.tab_cohorts"), t("risk.tab_policy")])
 
 with tabs[0]:
-    st.caption(t("risk.calibration"))
+    st.caption(tm("risk.calibration"))
     st.plotly_chart(charts.calibration(model.calibration, x_title=t("risk.predicted"), y_title=t("risk.observed"), names=(t("risk.model"), t("risk.perfect"))), key="risk_calibration")
-    st.caption(t("risk.lift"))
+    st.caption(tm("risk.lift"))
     lift = translate_columns(model.lift)
     st.dataframe(lift, hide_index=True, column_config=percent_config(lift, ("observed",)))
 
@@ -91,7 +91,7 @@ with tabs[2]:
         colour = values.rank(pct=True) if numeric else pd.Series(np.nan, index=drawn)
         parts.append(pd.DataFrame({"label": label(feature), "shap": explained.contributions.loc[drawn, feature], "colour": colour, "hover": values.astype(str)}))
     st.plotly_chart(charts.beeswarm(pd.concat(parts), x_title=t("risk.shap"), colour_title=t("risk.feature_value"), ends=(t("risk.low"), t("risk.high"))), key="risk_beeswarm")
-    st.caption(t("risk.beeswarm_note", n=len(drawn)))
+    st.caption(tm("risk.beeswarm_note", n=len(drawn)))
 
 with tabs[3]:
     feature = st.selectbox(t("risk.dependence_feature"), importance["feature"].tolist(), format_func=label, key="risk_dependence")
@@ -102,15 +102,15 @@ with tabs[3]:
 with tabs[4]:
     named, _ = named_cohort()
     if risk.explained_population == "holdout":
-        st.info(t("risk.cohort_holdout"))
+        st.info(tm("risk.cohort_holdout"))
     elif not named.conditions or any(c.column not in policies.columns for c in named.conditions):
-        st.info(t("risk.cohort_missing"))
+        st.info(tm("risk.cohort_missing"))
     else:
         table = shap_by_cohort(explained, filter_mask(policies, named.conditions))
         names = (named.label(lang), t("cohort.rest"))
         st.plotly_chart(charts.cohort_comparison(table, labels=[label(f) for f in table["feature"]], names=names, x_title=t("risk.cohort_points")), key="risk_cohorts")
         n_in, n_rest = table.attrs["counts"]
-        st.caption(t("risk.cohort_counts", inside=names[0], n_in=n_in, n_rest=n_rest))
+        st.caption(tm("risk.cohort_counts", inside=names[0], n_in=n_in, n_rest=n_rest))
 
 with tabs[5]:
     ranked = risk.scores.sort_values("probability", ascending=False)
@@ -123,9 +123,9 @@ with tabs[5]:
         try:
             one = explain_policy(risk, policy)
         except ExtractError:
-            st.warning(t("risk.not_in_force", policy=policy))
+            st.warning(tm("risk.not_in_force", policy=policy))
         else:
-            st.markdown(t("risk.policy_line", policy=md_escape(policy), months=options.horizon_months, p=one.probability, base=one.base_probability))
+            st.markdown(tm("risk.policy_line", policy=md_escape(policy), months=options.horizon_months, p=one.probability, base=one.base_probability))
             shown_rows = one.table.head(8)
             rest = float(one.table["points"].iloc[8:].sum())
             steps = [(f"{label(r.feature)}={value_text(r.feature, r.value, lang)}", float(r.points)) for r in shown_rows.itertuples()]
@@ -137,10 +137,10 @@ with tabs[5]:
             lowering = one.table[one.table["points"] <= -0.0005].head(3)
             left, right = st.columns(2)
             with left:
-                st.markdown("**" + t("risk.raising") + "**")
+                st.markdown("**" + tm("risk.raising") + "**")
                 st.text("\n".join(reason_text(r.feature, r.value, r.points, lang) for r in raising.itertuples()) or t("risk.none"))
             with right:
-                st.markdown("**" + t("risk.lowering") + "**")
+                st.markdown("**" + tm("risk.lowering") + "**")
                 st.text("\n".join(reason_text(r.feature, r.value, r.points, lang) for r in lowering.itertuples()) or t("risk.none"))
             lever = lever_for(raising["feature"].tolist(), [str(v) for v in raising["value"]])
-            st.success(t("risk.suggested_lever", lever=t(f"lever.{lever}")))
+            st.success(tm("risk.suggested_lever", lever=t(f"lever.{lever}")))

@@ -34,12 +34,12 @@ from ui import charts, widgets
 from ui import datasets as ds
 from ui import interventions as ui_iv
 from ui import risk as ui_risk
-from ui.i18n import language, t
+from ui.i18n import language, md_escape, t, tm
 from ui.study import named_cohort
-from ui.tables import md_escape, percent_config, translate_columns
+from ui.tables import percent_config, translate_columns
 
 st.title(t("interv.title"))
-st.caption(t("interv.caption"))
+st.caption(tm("interv.caption"))
 choice, result = ds.active_result()
 policies = result.policies
 lang = language()
@@ -48,7 +48,7 @@ named_ok = bool(named.conditions) and all(c.column in policies.columns for c in 
 arm_names = {TREATED: t("campaign.treated"), CONTROL: t("campaign.control")}
 ui_iv.saved()  # reads a shared link's scenarios on the first visit
 if st.session_state.pop("interv_bad_link", False):
-    st.warning(t("interv.bad_link"))
+    st.warning(tm("interv.bad_link"))
 
 scenario_tab, campaign_tab, planner_tab = st.tabs([t("interv.tab_scenarios"), t("interv.tab_campaign"), t("interv.tab_planner")])
 
@@ -70,17 +70,17 @@ def interval(low: float, high: float, money_values: bool = False) -> str:
 columns = ui_iv.campaign_columns(choice, result)
 measured = None
 with campaign_tab:
-    st.caption(t("campaign.population_note"))
+    st.caption(tm("campaign.population_note"))
     if not columns:
-        st.warning(t("campaign.before_after_warning"))
-        st.info(t("interv.no_campaign_column"))
+        st.warning(tm("campaign.before_after_warning"))
+        st.info(tm("interv.no_campaign_column"))
     else:
         left, middle, right = st.columns(3)
         treatment = left.selectbox(t("interv.treatment_column"), columns, key="campaign_column")
         proposed = default_start(policies, treatment_arms(policies[treatment])).date()
         start = middle.date_input(t("interv.campaign_start"), value=proposed, key=f"campaign_start_{treatment}")
         window = right.number_input(t("interv.window_months"), min_value=1, max_value=60, value=12, step=1, key="campaign_window")
-        st.caption(t("campaign.start_default", date=proposed.isoformat()))
+        st.caption(tm("campaign.start_default", date=proposed.isoformat()))
         try:
             measured = ui_iv.campaign(choice, result, treatment, start.isoformat() if isinstance(start, dt.date) else None, int(window))
         except ExtractError as exc:
@@ -92,11 +92,11 @@ with campaign_tab:
             cols[1].metric(t("campaign.control"), f"{measured.control:,}")
             cols[2].metric(t("interv.difference"), t("interv.points", points=f"{measured.difference * 100:.1f}"), help=t("interv.difference_help"))
             cols[3].metric(t("interv.hazard_ratio"), f"{measured.hazard_ratio:.2f}")
-            st.markdown(t("campaign.difference_sentence", window=int(window), treated=summary["lapse_treated"], control=summary["lapse_control"],
+            st.markdown(tm("campaign.difference_sentence", window=int(window), treated=summary["lapse_treated"], control=summary["lapse_control"],
                           difference=measured.difference, lower=measured.difference_lower, upper=measured.difference_upper))
-            st.markdown(t("campaign.hazard_sentence", hr=measured.hazard_ratio, lower=measured.hazard_ratio_lower, upper=measured.hazard_ratio_upper))
+            st.markdown(tm("campaign.hazard_sentence", hr=measured.hazard_ratio, lower=measured.hazard_ratio_lower, upper=measured.hazard_ratio_upper))
             p_value = float(measured.logrank["p_value"].iloc[0])
-            st.markdown(t("interv.logrank_sentence", p=format_p(p_value)))
+            st.markdown(tm("interv.logrank_sentence", p=format_p(p_value)))
             st.plotly_chart(charts.survival_curves(measured.curves, unit=1.0, x_title=t("interv.months_from_start"), y_title=t("survival.survival"), labels=arm_names),
                             key="campaign_km")
             window_table = translate_columns(ui_iv.arms_frame(measured, arm_names))
@@ -104,13 +104,13 @@ with campaign_tab:
             st.subheader(t("interv.balance"))
             unbalanced = measured.balance.loc[measured.balance["smd"].abs() > 0.1, "covariate"].astype(str).tolist() if "smd" in measured.balance else []
             if unbalanced:
-                st.warning(t("campaign.imbalance_warning", covariates=md_escape(", ".join(column_label(c, lang) for c in dict.fromkeys(unbalanced)))))
+                st.warning(tm("campaign.imbalance_warning", covariates=md_escape(", ".join(column_label(c, lang) for c in dict.fromkeys(unbalanced)))))
             else:
-                st.caption(t("interv.balanced"))
+                st.caption(tm("interv.balanced"))
             st.dataframe(translate_columns(measured.balance.assign(covariate=measured.balance["covariate"].map(lambda c: column_label(c, lang)))), hide_index=True)
             if measured.uplift is not None:
                 st.subheader(t("interv.uplift"))
-                st.caption(t("interv.qini_note", coefficient=f"{measured.uplift.qini_coefficient:.4f}"))
+                st.caption(tm("interv.qini_note", coefficient=f"{measured.uplift.qini_coefficient:.4f}"))
                 st.plotly_chart(charts.qini(measured.uplift.qini, x_title=t("interv.share_targeted"), y_title=t("interv.prevented_per_treated"),
                                             names=(t("interv.by_uplift"), t("interv.random"))), key="campaign_qini")
                 segments = measured.uplift.segments.copy()
@@ -121,21 +121,21 @@ with campaign_tab:
                 st.dataframe(shown, hide_index=True, column_config=percent_config(shown, ("lapse_treated", "lapse_control", "uplift", "lower", "upper", "predicted_uplift")))
 
 with planner_tab:
-    st.caption(t("interv.planner_caption"))
+    st.caption(tm("interv.planner_caption"))
     left, right = st.columns(2)
     p1 = left.number_input(t("interv.p_control"), min_value=0.001, max_value=0.999, value=0.12, step=0.01, format="%.3f", key="planner_p1")
     p2 = right.number_input(t("interv.p_treated"), min_value=0.001, max_value=0.999, value=0.10, step=0.01, format="%.3f", key="planner_p2")
     if abs(p1 - p2) < 1e-9:
-        st.info(t("interv.planner_equal"))
+        st.info(tm("interv.planner_equal"))
     else:
         n = sample_size_per_arm(float(p1), float(p2))
-        st.markdown(t("campaign.sample_size_sentence", power=0.8, alpha=0.05, p1=float(p1), p2=float(p2), n=n))
-    st.warning(t("campaign.before_after_warning"))
+        st.markdown(tm("campaign.sample_size_sentence", power=0.8, alpha=0.05, p1=float(p1), p2=float(p2), n=n))
+    st.warning(tm("campaign.before_after_warning"))
 
 # --- scenario builder ------------------------------------------------------------------------
 with scenario_tab:
-    st.caption(t("interv.baseline_method"))
-    st.caption(t("interv.scenario_method", draws=DRAWS))
+    st.caption(tm("interv.baseline_method"))
+    st.caption(tm("interv.scenario_method", draws=DRAWS))
     left, middle, right = st.columns(3)
     with left:
         target_options = ({"named": named.label(lang)} if named_ok else {}) | {"book": t("interv.whole_book")}
@@ -164,7 +164,7 @@ with scenario_tab:
         elif source == "elasticity":
             value = st.number_input(t("interv.elasticity_value"), 0.0, 5.0, 0.5, 0.05, key="interv_elasticity")
         elif source == "measured" and measured is not None:
-            st.caption(t("campaign.hazard_sentence", hr=measured.hazard_ratio, lower=measured.hazard_ratio_lower, upper=measured.hazard_ratio_upper))
+            st.caption(tm("campaign.hazard_sentence", hr=measured.hazard_ratio, lower=measured.hazard_ratio_lower, upper=measured.hazard_ratio_upper))
         take_up = st.slider(t("interv.take_up"), 0, 100, 100 if lever == "low_premium" else 60, 5, key=f"interv_take_up_{lever}") / 100
     with right:
         cost_contact = st.number_input(t("interv.cost_per_contact"), 0.0, 1e6, 5.0, 1.0, key="interv_cost_contact")
@@ -212,24 +212,24 @@ with scenario_tab:
     if outcome is not None:
         f = outcome.figures
         if source == "model":
-            st.info(t("interv.warn_model_response"))
+            st.info(tm("interv.warn_model_response"))
         elif not outcome.effect.has_interval:
-            st.caption(t("interv.warn_no_interval"))
+            st.caption(tm("interv.warn_no_interval"))
         cols = st.columns(4)
         cols[0].metric(t("interv.retained_policies"), f"{f['retained_policies']:,.0f}", help=interval(f["retained_policies_lower"], f["retained_policies_upper"]))
         cols[1].metric(t("interv.npv"), money(f["npv"]), help=interval(f["npv_lower"], f["npv_upper"], True))
         cols[2].metric(t("interv.roi"), "—" if pd.isna(f["roi"]) else f"{f['roi']:.1%}")
         cols[3].metric(t("interv.cost"), money(f["cost"]))
-        st.markdown(t("interv.result_sentence", policies=f"{f['policies']:,.0f}", hr=f["hazard_ratio"], kept=f"{f['retained_policies']:,.0f}",
+        st.markdown(tm("interv.result_sentence", policies=f"{f['policies']:,.0f}", hr=f["hazard_ratio"], kept=f"{f['retained_policies']:,.0f}",
                       kept_interval=interval(f["retained_policies_lower"], f["retained_policies_upper"]), npv=money(f["npv"]),
                       npv_interval=interval(f["npv_lower"], f["npv_upper"], True), share=f["probability_positive"], years=horizon))
-        st.markdown(t("interv.premium_line", kept=money(f["retained_premium"]), given_up=money(f["premium_given_up"]), value=money(f["value"])))
+        st.markdown(tm("interv.premium_line", kept=money(f["retained_premium"]), given_up=money(f["premium_given_up"]), value=money(f["value"])))
         if lever == "low_premium":
-            st.caption(t("interv.premium_given_up_note", amount=money(f["premium_given_up"])))
+            st.caption(tm("interv.premium_given_up_note", amount=money(f["premium_given_up"])))
         if pd.isna(f["break_even_hazard_ratio"]):
-            st.markdown(t("interv.break_even_unreachable"))
+            st.markdown(tm("interv.break_even_unreachable"))
         else:
-            st.markdown(t("interv.break_even_sentence", hr=f["break_even_hazard_ratio"], reduction=f["break_even_relative_reduction"]))
+            st.markdown(tm("interv.break_even_sentence", hr=f["break_even_hazard_ratio"], reduction=f["break_even_relative_reduction"]))
         st.plotly_chart(charts.scenario_curve(outcome.curve, names=(t("interv.baseline"), name), x_title=t("interv.months_ahead"), y_title=t("interv.in_force_share")),
                         key="interv_curve")
         kept = ui_iv.saved()
@@ -237,13 +237,13 @@ with scenario_tab:
             ui_iv.store([*[s for s in kept if s.get("name") != current.name], scenario_to_dict(current)])
             st.rerun()
         if len(kept) >= MAX_SCENARIOS:
-            st.caption(t("interv.full", n=MAX_SCENARIOS))
+            st.caption(tm("interv.full", n=MAX_SCENARIOS))
 
     # --- comparison -------------------------------------------------------------------------
     st.subheader(t("interv.comparison"))
     chosen = ui_iv.scenarios()
     if not chosen:
-        st.info(t("interv.comparison_empty"))
+        st.info(tm("interv.comparison_empty"))
     else:
         results = []
         for scenario in chosen:
@@ -263,7 +263,7 @@ with scenario_tab:
             st.dataframe(shown, hide_index=True, column_config=percent_config(shown, ("roi", "probability_positive")), key="interv_comparison_table")
             best = table.loc[table["npv"].idxmax()] if table["npv"].notna().any() else None
             if best is not None:
-                st.markdown(t("interv.winner", name=md_escape(str(best["name"])), npv=money(float(best["npv"])),
+                st.markdown(tm("interv.winner", name=md_escape(str(best["name"])), npv=money(float(best["npv"])),
                               low=money(float(best["npv_lower"])), high=money(float(best["npv_upper"]))))
             st.plotly_chart(charts.comparison_curves(comparison_curves(results), x_title=t("interv.months_ahead"), y_title=t("interv.in_force_share"),
                                                      baseline=t("interv.baseline")), key="interv_comparison_chart")
@@ -276,7 +276,7 @@ with scenario_tab:
         if right.button(t("interv.clear"), key="interv_clear"):
             ui_iv.store([])
             st.rerun()
-        st.caption(t("interv.link_note"))
+        st.caption(tm("interv.link_note"))
     uploaded = st.file_uploader(t("interv.upload_json"), type=["json"], key="interv_upload")
     if uploaded is not None and st.session_state.get("interv_upload_done") != uploaded.file_id:
         try:

@@ -9,12 +9,12 @@ import streamlit as st
 from analysis.persistency import EXCLUSIONS, PersistencyOptions
 from ui import charts, widgets
 from ui import datasets as ds
-from ui.i18n import language, t
+from ui.i18n import language, t, tm
 from ui.overview import league, monthly_report_bytes, overview_figures
 from ui.tables import column_config, translate_columns
 
 st.title(t("overview.title"))
-st.caption(t("overview.caption"))
+st.caption(tm("overview.caption"))
 
 choice, result = ds.active_result()
 policies = result.policies
@@ -28,13 +28,13 @@ with st.expander(t("overview.settings"), expanded=False):
     excluded = widgets.multiselect(
         t("overview.exclusions"), {e: t(f"report.exclusion.{e}") for e in EXCLUSIONS}, default=list(EXCLUSIONS), key="overview_exclusions"
     )
-st.caption(t("overview.targets_stated", p13=target13, p25=target25))
-st.info(t("overview.approximation"))
+st.caption(tm("overview.targets_stated", p13=target13, p25=target25))
+st.info(tm("overview.approximation"))
 
 options = PersistencyOptions(months=(13, 25), include_grace=at == "N+1", grace_days=result.preset.grace_days, exclude=frozenset(excluded))
 figures = overview_figures(choice, result, options, {13: target13, 25: target25}, grain)
 if not figures.kpis:
-    st.info(t("overview.no_cohorts"))
+    st.info(tm("overview.no_cohorts"))
     st.stop()
 
 st.download_button(
@@ -62,7 +62,7 @@ for i, kpi in enumerate(figures.kpis):
     )
 st.caption(
     " · ".join(
-        t("overview.vs_target", month=k.month, start=k.window[0], end=k.window[1], gap=(k.count - k.target) * 100, target=k.target) for k in figures.kpis
+        tm("overview.vs_target", month=k.month, start=k.window[0], end=k.window[1], gap=(k.count - k.target) * 100, target=k.target) for k in figures.kpis
     )
 )
 
@@ -74,7 +74,7 @@ st.plotly_chart(
     key="overview_trend",
 )
 st.subheader(t("overview.triangle"))
-st.caption(t("overview.triangle_help"))
+st.caption(tm("overview.triangle_help"))
 if not figures.triangle.empty:
     st.plotly_chart(charts.triangle_heatmap(figures.triangle, x_title=t("overview.duration"), y_title=t("col.issue_month")), key="overview_triangle")
 
@@ -94,7 +94,7 @@ if dimensions:
         t("col.persistency"): st.column_config.ProgressColumn(t("col.persistency"), format="percent", min_value=0.0, max_value=1.0),
         t("col.premium_persistency"): st.column_config.NumberColumn(t("col.premium_persistency"), format="percent"),
     })
-    st.caption(t("overview.league_help", n=int(min_policies)))
+    st.caption(tm("overview.league_help", n=int(min_policies)))
 
 # --- status snapshot and collections -------------------------------------------------------------
 left, right = st.columns(2)
@@ -106,7 +106,7 @@ with left:
 with right:
     st.subheader(t("overview.funnel"))
     if figures.funnel is None:
-        st.info(t("overview.no_paid_to"))
+        st.info(tm("overview.no_paid_to"))
     else:
         st.plotly_chart(charts.funnel([t(f"overview.stage.{s}") for s in figures.funnel["stage"]], figures.funnel["policies"].tolist()), key="overview_funnel")
-        st.caption(t("overview.funnel_help"))
+        st.caption(tm("overview.funnel_help"))

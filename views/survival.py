@@ -13,13 +13,13 @@ from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
 from analysis.survival import at_risk_table, format_p
 from ui import charts, widgets
 from ui import datasets as ds
-from ui.i18n import language, t
+from ui.i18n import language, t, tm
 from ui.study import named_cohort
 from ui.survival import cox_result, incidence, survival_result
 from ui.tables import cohort_dimensions, column_config, translate_columns
 
 st.title(t("survival.title"))
-st.caption(t("survival.caption"))
+st.caption(tm("survival.caption"))
 
 choice, result = ds.active_result()
 policies = result.policies
@@ -40,15 +40,15 @@ with right:
     late_entry = st.checkbox(t("survival.window"), key="survival_window")
     window_start = st.date_input(t("survival.window_start"), value=dt.date(result.study_date.year - 3, 1, 1), key="survival_window_start") if late_entry else None
 if not events:
-    st.info(t("cohort.no_events"))
+    st.info(tm("cohort.no_events"))
     st.stop()
 
 start = window_start.isoformat() if isinstance(window_start, dt.date) else None
 outcome = survival_result(choice, result, by or None, frozenset(events), (named,) if named_ok else (), float(horizon), start)
 if start:
-    st.caption(t("survival.window_note", start=start))
+    st.caption(tm("survival.window_note", start=start))
 if outcome.curves.empty:
-    st.info(t("cohort.empty"))
+    st.info(tm("cohort.empty"))
     st.stop()
 
 labels = {"in": named.label(language()), "rest": t("cohort.rest"), "all": t("survival.whole_book")}
@@ -61,21 +61,21 @@ ticks = list(np.arange(0, last + 1e-9, 12.0))
 risk = at_risk_table(outcome.curves, ticks)
 risk.index = [labels.get(str(i), str(i)) for i in risk.index]
 risk.columns = [f"{c / scale:g}" for c in risk.columns]
-st.caption(t("survival.at_risk"))
+st.caption(tm("survival.at_risk"))
 st.dataframe(risk, width="stretch")
 
 # --- tests in plain words -----------------------------------------------------------------
 if outcome.overall is not None and outcome.pairwise is not None:
     st.subheader(t("survival.tests"))
     p_all = float(outcome.overall.loc[0, "p_value"])
-    st.markdown(t("survival.overall_sentence", p=format_p(p_all), significant=t("survival.differ") if p_all < 0.05 else t("survival.no_difference")))
+    st.markdown(tm("survival.overall_sentence", p=format_p(p_all), significant=t("survival.differ") if p_all < 0.05 else t("survival.no_difference")))
     rmst = outcome.summary.set_index("cohort")["rmst"]
     for row in outcome.pairwise.itertuples(index=False):
         a, b = str(row.cohort_a), str(row.cohort_b)
         worse, better = (a, b) if rmst.get(a, np.nan) < rmst.get(b, np.nan) else (b, a)
         key = "survival.pair_higher" if row.p_holm < 0.05 else "survival.pair_not_significant"
-        st.markdown("- " + t(key, worse=labels.get(worse, worse), better=labels.get(better, better), p=format_p(float(row.p_holm))))
-    st.caption(t("survival.tests_help"))
+        st.markdown("- " + tm(key, worse=labels.get(worse, worse), better=labels.get(better, better), p=format_p(float(row.p_holm))))
+    st.caption(tm("survival.tests_help"))
 
 st.subheader(t("survival.summary"))
 summary = outcome.summary.assign(cohort=outcome.summary["cohort"].map(lambda c: labels.get(str(c), str(c)))).rename(columns={"cohort": "group"})
@@ -83,7 +83,7 @@ summary_view = translate_columns(summary)
 st.dataframe(summary_view, hide_index=True, width="stretch", column_config=column_config(summary_view) | {
     t(f"col.survival_{m}"): st.column_config.NumberColumn(t(f"col.survival_{m}"), format="percent") for m in (13, 25, 37, 61)
 })
-st.caption(t("survival.summary_help", horizon=int(horizon)))
+st.caption(tm("survival.summary_help", horizon=int(horizon)))
 
 curve_view = translate_columns(outcome.curves.assign(cohort=outcome.curves["cohort"].map(lambda c: labels.get(str(c), str(c)))).rename(columns={"cohort": "group"}))
 sheets = {t("survival.sheet_curves"): curve_view, t("survival.summary"): summary_view}
@@ -99,7 +99,7 @@ st.download_button(
 
 # --- Cox proportional hazards ---------------------------------------------------------------
 st.subheader(t("survival.cox"))
-st.caption(t("survival.cox_help"))
+st.caption(tm("survival.cox_help"))
 covariate_options = {k: v for k, v in dimensions.items() if k not in ("issue_month", "issue_quarter")} | (
     {"age": t("canon.age")} if "age" in policies.columns else {}
 )
@@ -115,20 +115,20 @@ if fit_columns:
     st.plotly_chart(charts.forest_plot(hr, labels=names, x_title=t("survival.hazard_ratio")), key="survival_forest")
     hr_view = translate_columns(hr.assign(covariate=hr["covariate"].map(lambda c: covariate_options.get(c, c)), level=hr["level"].map(lambda v: labels.get(v, v)), reference=hr["reference"].map(lambda v: labels.get(v, v))))
     st.dataframe(hr_view, hide_index=True, width="stretch", column_config=column_config(hr_view))
-    st.caption(t("survival.sample", used=cox.policies_used, total=cox.policies_total, ph=cox.ph_policies, c=cox.concordance))
+    st.caption(tm("survival.sample", used=cox.policies_used, total=cox.policies_total, ph=cox.ph_policies, c=cox.concordance))
     violated = cox.ph_test[cox.ph_test["violated"]]
     if cox.ph_test.empty:
-        st.caption(t("survival.ph_unavailable"))
+        st.caption(tm("survival.ph_unavailable"))
     elif len(violated):
-        st.warning(t("survival.ph_warning", names=", ".join(sorted({covariate_options.get(c, c) for c in violated["covariate"]}))))
+        st.warning(tm("survival.ph_warning", names=", ".join(sorted({covariate_options.get(c, c) for c in violated["covariate"]}))))
     else:
-        st.success(t("survival.ph_ok"))
+        st.success(tm("survival.ph_ok"))
 else:
-    st.info(t("survival.no_covariates"))
+    st.info(tm("survival.no_covariates"))
 
 # --- competing risks ----------------------------------------------------------------------
 st.subheader(t("survival.cif"))
-st.caption(t("survival.cif_help"))
+st.caption(tm("survival.cif_help"))
 cif = incidence(choice, result)
 if not cif.empty:
     st.plotly_chart(
