@@ -13,7 +13,15 @@ from analysis.catalogue import column_label, translate
 from analysis.cohorts import YOUNG_NEW_EARNERS
 from analysis.export import write_workbook
 from analysis.ingest import LoadResult
-from analysis.overview import collections_funnel, league_table, persistency_kpis, persistency_trend, persistency_triangle, status_snapshot
+from analysis.overview import (
+    collections_funnel,
+    league_table,
+    persistency_kpis,
+    persistency_trend,
+    persistency_triangle,
+    projected_persistency,
+    status_snapshot,
+)
 from analysis.persistency import EXCLUSIONS, PersistencyOptions
 from analysis.study import StudyRequest, run_study
 
@@ -81,6 +89,9 @@ def report_sheets(
     sheets: dict[str, pd.DataFrame] = {tr("report.sheet.cover"): cover, tr("report.sheet.kpi"): kpi_table}
     trend = persistency_trend(policies, study_date=study, options=options)
     sheets[tr("report.sheet.trend")] = _headers(trend, lang)
+    projection = projected_persistency(policies, study_date=study, options=options)
+    if len(projection):
+        sheets[tr("report.sheet.projection")] = _headers(projection.rename(columns={"observed": "observed_persistency"}), lang)
     triangle = persistency_triangle(policies, study_date=study, options=options)
     sheets[tr("report.sheet.triangle")] = triangle.reset_index().rename(columns={"issue_month": column_label("issue_month", lang)})
     for column in LEAGUE_COLUMNS:
@@ -104,6 +115,7 @@ def report_sheets(
     notes = {
         tr("report.sheet.kpi"): [tr("overview.approximation")],
         tr("report.sheet.triangle"): [tr("overview.triangle_help")],
+        tr("report.sheet.projection"): [tr("overview.projection_help", months=12)],
         tr("report.sheet.cohort_detail"): [tr("cohort.meaning.policy_year")],
     }
     return sheets, notes
@@ -112,6 +124,6 @@ def report_sheets(
 def monthly_report(result: LoadResult, *, dataset: str, lang: str = "zh", options: PersistencyOptions | None = None, targets: dict[int, float] | None = None) -> bytes:
     """The monthly report as ``.xlsx`` bytes (formula injection neutralised)."""
     sheets, notes = report_sheets(result, dataset=dataset, lang=lang, options=options, targets=targets)
-    percent = [column_label(c, lang) for c in ("persistency", "premium_persistency", "rate", "lower", "upper")]
+    percent = [column_label(c, lang) for c in ("persistency", "premium_persistency", "rate", "lower", "upper", "observed_persistency", "projected")]
     percent += [translate(k, lang) for k in ("report.last_year_count", "report.last_year_premium", "report.target")]
     return write_workbook(sheets, notes=notes, percent=percent)

@@ -7,10 +7,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from shown import shown as markdown_text
 from streamlit.testing.v1 import AppTest
 
 from analysis import load_extract
-from analysis.overview import collections_funnel, league_table, persistency_kpis, persistency_triangle, status_snapshot
+from analysis.overview import (
+    collections_funnel,
+    heading,
+    league_table,
+    persistency_kpis,
+    persistency_trend,
+    persistency_triangle,
+    projected_persistency,
+    status_snapshot,
+    triangle_and_projection,
+)
 from analysis.persistency import PersistencyOptions, persistency_ratios
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +43,67 @@ def test_triangle_equals_the_persistency_ratios_at_every_reached_cell(sample) ->
     # the triangle: later issue months reach fewer durations
     reached = triangle.notna().sum(axis=1)
     assert reached.is_monotonic_decreasing
+
+
+def test_projection_is_the_chain_ladder_of_the_persistency_ratios(sample) -> None:
+    """Recomputed from persistency_ratios (policy by policy) instead of the one-pass histogram."""
+    policies, study = sample.policies, sample.study_date
+    projection = projected_persistency(policies, study_date=study, months=(13,), cohort="quarter")
+    assert len(projection) >= 3 and (projection["observed_month"] >= 1).all() and (projection["observed_month"] < 13).all()
+    monthly = persistency_ratios(policies, study_date=study, options=PersistencyOptions(months=tuple(range(14)), cohort="month"))
+    by_month = monthly.set_index(["cohort", "month"])["persisting"]
+    factors = []
+    for m in range(13):
+        ready = sorted(set(monthly.loc[monthly["month"] == m + 1, "cohort"]))[-12:]
+        factors.append(sum(by_month[(c, m + 1)] for c in ready) / sum(by_month[(c, m)] for c in ready))
+    quarterly = persistency_ratios(policies, study_date=study, options=PersistencyOptions(months=tuple(range(13)), cohort="quarter"))
+    for row in projection.itertuples(index=False):
+        seen = quarterly[(quarterly["cohort"] == row.cohort)]
+        assert seen["month"].max() == row.observed_month
+        observed = float(seen.loc[seen["month"] == row.observed_month, "persistency"].iloc[0])
+        assert row.observed == pytest.approx(observed, abs=1e-12)
+        assert row.projected == pytest.approx(observed * float(np.prod(factors[row.observed_month : 13])), abs=1e-12)
+    # a cohort that has reached the month is not projected
+    reached = set(persistency_trend(policies, study_date=study, months=(13,))["cohort"])
+    assert not reached & set(projection["cohort"])
+    pooled, count, first, last = heading(projection, 13)
+    assert count == projection["cohort_policies"].sum() and (first, last) == (projection["cohort"].iloc[0], projection["cohort"].iloc[-1])
+    assert min(projection["projected"]) <= pooled <= max(projection["projected"])
+
+
+def test_one_pass_gives_the_triangle_and_the_projection(sample) -> None:
+    for cohort in ("month", "quarter", "year"):
+        triangle, projection = triangle_and_projection(sample.policies, study_date=sample.study_date, cohort=cohort)
+        pd.testing.assert_frame_equal(triangle, persistency_triangle(sample.policies, study_date=sample.study_date))
+        pd.testing.assert_frame_equal(projection, projected_persistency(sample.policies, study_date=sample.study_date, cohort=cohort))
+
+
+def test_issue_periods_from_days_equal_issue_period() -> None:
+    from analysis.calendar import as_days
+    from analysis.cohorts import issue_period
+    from analysis.overview import _period_codes
+
+    dates = pd.Series(pd.to_datetime(["1965-02-03", "1969-12-31", "1970-01-01", "2001-11-30", "2024-02-29", "2001-11-01"]))
+    for grain, kind in (("month", "issue_month"), ("quarter", "issue_quarter"), ("year", "issue_year")):
+        codes, labels = _period_codes(as_days(dates), grain)
+        expected = issue_period(dates, kind)
+        assert labels == [str(v) for v in expected.cat.categories]
+        assert codes.tolist() == expected.cat.codes.tolist()
+
+
+@pytest.mark.parametrize("months_back", [6, 12, 18])
+def test_projection_from_an_earlier_study_date_lands_near_what_happened(sample, months_back: int) -> None:
+    """Back-test on the sample: project from an earlier study date, compare with the actual 13/25-month persistency.
+
+    Cells that had developed by the earlier date do not depend on later events, so the earlier
+    study date sees only what was known then.
+    """
+    earlier = sample.study_date - pd.DateOffset(months=months_back)
+    projection = projected_persistency(sample.policies, study_date=earlier, months=(13, 25), cohort="quarter")
+    actual = persistency_trend(sample.policies, study_date=sample.study_date, months=(13, 25))
+    both = projection.merge(actual, on=["cohort", "month"])
+    assert len(both) >= months_back // 3
+    assert (both["projected"] - both["persistency"]).abs().max() < 0.02
 
 
 def test_kpis_compare_the_latest_window_with_a_year_before(sample) -> None:
@@ -81,6 +153,9 @@ def test_overview_page_in_both_languages(sample) -> None:
     kpi13 = persistency_kpis(sample.policies, study_date=sample.study_date)[0]
     assert shown["13 个月继续率（件数）"] == f"{kpi13.count:.1%}"
     assert len(at.dataframe) == 2
+    ahead = heading(projected_persistency(sample.policies, study_date=sample.study_date), 13)
+    assert ahead is not None
+    assert any(f"预计 13 个月继续率为 {ahead[0]:.1%}" in markdown_text(m.value) for m in at.markdown), [m.value for m in at.markdown]
     at.radio(key="overview_at__zh").set_value("N+1").run()
     assert not at.exception
     at.sidebar.radio(key="app_language").set_value("en").run()

@@ -9,6 +9,7 @@ import sys
 import openpyxl
 
 from analysis import load_extract
+from analysis.overview import projected_persistency
 from analysis.report import monthly_report
 
 
@@ -28,7 +29,11 @@ def test_cli_report_equals_the_library_workbook(root, tmp_path) -> None:
 def test_report_sheets_headers_and_language(root) -> None:
     loaded = load_extract(root / "data" / "sample_policies.csv")
     zh = cells(monthly_report(loaded, dataset="sample_policies.csv", lang="zh"))
-    assert list(zh)[:4] == ["封面", "关键指标", "继续率趋势", "继续率三角形"]
+    assert list(zh)[:5] == ["封面", "关键指标", "继续率趋势", "继续率预测", "继续率三角形"]
+    projected = zh["继续率预测"]
+    header = next(i for i, row in enumerate(projected) if "预测继续率" in row)
+    assert {"生效批次", "已观察到第几个月", "目前继续率", "预测继续率"} <= set(projected[header])
+    assert len(projected) - header - 1 == len(projected_persistency(loaded.policies, study_date=loaded.study_date))
     assert {"排行-销售渠道", "排行-管理机构", "状态快照", "收费漏斗", "分群失效率合计", "分群失效率明细"} <= set(zh)
     assert zh["封面"][2] == ("统计截止日", "2026-09-30")
     assert "继续率（件数）" in zh["关键指标"][2]

@@ -44,17 +44,40 @@ def rate_heatmap(rates: pd.DataFrame, *, cohort: str, x_title: str, y_title: str
     return figure
 
 
-def trend_lines(trend: pd.DataFrame, *, x_title: str, y_title: str, names: dict[int, str], targets: dict[int, float]) -> go.Figure:
-    """Persistency by issue cohort, one line per month, with dotted target lines."""
+def trend_lines(
+    trend: pd.DataFrame,
+    *,
+    x_title: str,
+    y_title: str,
+    names: dict[int, str],
+    targets: dict[int, float],
+    projection: pd.DataFrame | None = None,
+    projected_names: dict[int, str] | None = None,
+) -> go.Figure:
+    """Persistency by issue cohort, one line per month, with dotted target lines.
+
+    ``projection`` (from :func:`analysis.overview.projected_persistency`) adds, per month, a
+    dashed line with open markers for the cohorts that have not reached it yet, starting at
+    the last cohort that has.
+    """
     figure = go.Figure()
-    for i, (month, group) in enumerate(trend.groupby("month")):
+    months = sorted({int(m) for m in trend["month"]} | ({int(m) for m in projection["month"]} if projection is not None else set()))
+    for i, month in enumerate(months):
         colour = PALETTE[i % len(PALETTE)]
-        figure.add_trace(go.Scatter(x=group["cohort"].astype(str), y=group["persistency"], mode="lines+markers", name=names.get(int(month), str(month)), line={"color": colour},
-                                    hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
-        if int(month) in targets:
-            figure.add_hline(y=targets[int(month)], line={"color": colour, "dash": "dot", "width": 1})
+        group = trend[trend["month"] == month]
+        figure.add_trace(go.Scatter(x=group["cohort"].astype(str), y=group["persistency"], mode="lines+markers", name=names.get(month, str(month)), line={"color": colour},
+                                    legendgroup=str(month), hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
+        ahead = projection[projection["month"] == month] if projection is not None else pd.DataFrame()
+        if len(ahead):
+            x = [*group["cohort"].astype(str).tail(1), *ahead["cohort"].astype(str)]
+            y = [*group["persistency"].tail(1), *ahead["projected"]]
+            figure.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=(projected_names or {}).get(month, f"{month} projected"), legendgroup=str(month),
+                                        line={"color": colour, "dash": "dash"}, marker={"symbol": "circle-open", "size": 8},
+                                        hovertemplate="%{x}: %{y:.1%}<extra>%{fullData.name}</extra>"))
+        if month in targets:
+            figure.add_hline(y=targets[month], line={"color": colour, "dash": "dot", "width": 1})
     figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%", margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                         legend={"orientation": "h", "y": -0.25}, xaxis_type="category")
+                         legend={"orientation": "h", "y": -0.25}, xaxis={"type": "category", "categoryorder": "category ascending"})
     return figure
 
 

@@ -14,8 +14,8 @@ from analysis.overview import (
     league_table,
     persistency_kpis,
     persistency_trend,
-    persistency_triangle,
     status_snapshot,
+    triangle_and_projection,
 )
 from analysis.persistency import PersistencyOptions
 from analysis.report import monthly_report
@@ -29,6 +29,7 @@ class OverviewFigures:
 
     kpis: list[Kpi]
     trend: pd.DataFrame
+    projection: pd.DataFrame
     triangle: pd.DataFrame
     snapshot: pd.DataFrame
     funnel: pd.DataFrame | None
@@ -37,10 +38,12 @@ class OverviewFigures:
 @st.cache_data(max_entries=16, show_spinner=False)
 def _figures(key: str, options: PersistencyOptions, targets: tuple[tuple[int, float], ...], trend_cohort: str, _result: LoadResult) -> OverviewFigures:
     policies, study = _result.policies, _result.study_date
+    triangle, projection = triangle_and_projection(policies, study_date=study, cohort=trend_cohort, options=options)
     return OverviewFigures(
         kpis=persistency_kpis(policies, study_date=study, options=options, targets=dict(targets)),
         trend=persistency_trend(policies, study_date=study, cohort=trend_cohort, options=options),
-        triangle=persistency_triangle(policies, study_date=study, options=options),
+        projection=projection,
+        triangle=triangle,
         snapshot=status_snapshot(policies, study_date=study),
         funnel=collections_funnel(policies, study_date=study, grace_days=options.grace_days),
     )

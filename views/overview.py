@@ -6,6 +6,7 @@ from functools import partial
 
 import streamlit as st
 
+from analysis.overview import heading
 from analysis.persistency import EXCLUSIONS, PersistencyOptions
 from ui import charts, widgets
 from ui import datasets as ds
@@ -69,10 +70,20 @@ st.caption(
 # --- trend and triangle ------------------------------------------------------------------
 st.subheader(t("overview.trend"))
 names = {13: t("overview.p", month=13), 25: t("overview.p", month=25)}
+projected_names = {13: t("overview.p_projected", month=13), 25: t("overview.p_projected", month=25)}
 st.plotly_chart(
-    charts.trend_lines(figures.trend, x_title=t(f"overview.grain.{grain}"), y_title=t("overview.persistency"), names=names, targets={13: target13, 25: target25}),
+    charts.trend_lines(figures.trend, x_title=t(f"overview.grain.{grain}"), y_title=t("overview.persistency"), names=names, targets={13: target13, 25: target25},
+                       projection=figures.projection, projected_names=projected_names),
     key="overview_trend",
 )
+for month, target in ((13, target13), (25, target25)):
+    ahead = heading(figures.projection, month)
+    if ahead is not None:
+        value, count, first, last = ahead
+        st.markdown(tm("overview.heading", month=month, first=first, last=last, policies=f"{count:,}", value=value, target=target,
+                       verdict=t("overview.above_target") if value >= target else t("overview.below_target")))
+if len(figures.projection):
+    st.caption(tm("overview.projection_help", months=12))
 st.subheader(t("overview.triangle"))
 st.caption(tm("overview.triangle_help"))
 if not figures.triangle.empty:
