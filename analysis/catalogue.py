@@ -46,6 +46,11 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "survival.overall_sentence": {"zh": "多组 log-rank 检验：各分群的失效风险{significant}（p {p}）。", "en": "Multivariate log-rank test: the cohorts' lapse risks {significant} (p {p})."},
     "survival.differ": {"zh": "存在显著差异", "en": "differ significantly"},
     "survival.no_difference": {"zh": "没有显著差异", "en": "do not differ significantly"},
+    "survival.curves_trimmed": {"zh": "图中画出最大的 {shown} 个分群（共 {total} 个）；下方表格包含全部分群。", "en": "The chart draws the {shown} largest of {total} cohorts; the tables below have them all."},
+    "survival.pairwise_skipped": {
+        "zh": "共 {n} 个分群，两两检验只在不超过 {most} 个分群时进行；上面是整体检验。",
+        "en": "{n} cohorts: pairwise tests are run for up to {most} cohorts; the overall test is above.",
+    },
     "survival.pair_higher": {"zh": "{worse}的失效风险显著高于{better}（p {p}）", "en": "{worse} lapse significantly more than {better} (p {p})"},
     "survival.pair_not_significant": {"zh": "{worse}与{better}的失效风险没有显著差异（p {p}）", "en": "{worse} and {better} do not differ significantly (p {p})"},
     "survival.tests_help": {
@@ -265,6 +270,14 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "cohort.op_is_blank": {"zh": "{column} 为空", "en": "{column} is blank"},
     "cohort.op_not_blank": {"zh": "{column} 不为空", "en": "{column} not blank"},
     "cohort.and": {"zh": " 且 ", "en": " AND "},
+    "cohort.charts_trimmed": {
+        "zh": "共 {total} 个分群：折线图画出暴露量最大的 {lines} 个，热力图画出 {rows} 个；下方表格包含全部分群。",
+        "en": "{total} cohorts: the line chart draws the {lines} with the most exposure, the heatmap {rows}; the tables below have them all.",
+    },
+    "level.blank": {"zh": "（空白）", "en": "(blank)"},
+    "level.yes": {"zh": "是", "en": "Yes"},
+    "level.no": {"zh": "否", "en": "No"},
+    "level.of": {"zh": "{column}：{value}", "en": "{column}: {value}"},
     "cohort.all_policies": {"zh": "全部保单", "en": "all policies"},
     "cohort.named_invalid": {"zh": "分群定义有误，已使用内置定义：{message}", "en": "The definition is not valid; using the built-in one: {message}"},
     "cohort.named_missing": {

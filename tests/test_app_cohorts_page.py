@@ -71,3 +71,19 @@ def test_edited_age_bands_feed_the_filter_and_bad_edges_warn() -> None:
     assert not at.exception
     at.text_input(key="cohort_age_edges").set_value("0, abc").run()
     assert not at.exception and at.warning
+
+
+def test_every_cohort_dimension_renders_with_blanks_and_yes_no_in_words() -> None:
+    """Columns with blanks (年收入, 教育活动), yes/no flags and 1,500 agents: no crash, readable levels."""
+    at = open_page()
+    for option in at.selectbox(key="cohort_by1__zh").options:
+        at.selectbox(key="cohort_by1__zh").select(option).run()
+        assert not at.exception, option
+        levels = {str(v) for v in at.dataframe[0].value.iloc[:, 0]}
+        assert not levels & {"nan", "None", "<NA>", "True", "False", "(blank)"}, (option, levels)
+        if option == "年收入":
+            assert "（空白）" in levels
+        if option == "自动扣款":
+            assert levels == {"是", "否"}
+        if option == "代理人":
+            assert len(levels) > 1000 and any("共 " in c.value and "个分群" in c.value for c in at.caption)

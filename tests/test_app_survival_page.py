@@ -40,3 +40,15 @@ def test_a_later_study_window_enters_policies_late() -> None:
     at.checkbox(key="survival_window").check().run()
     assert not at.exception
     assert any("左截断" in c.value for c in at.caption)
+
+
+def test_survival_by_1500_agents_is_quick_and_by_yes_no_says_of_what() -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("views/survival.py").run()
+    at.selectbox(key="survival_by__zh").select("代理人").run()
+    assert not at.exception
+    captions = [shown(c.value) for c in at.caption]
+    assert any("图中画出最大的 12 个分群" in c for c in captions) and any("两两检验只在不超过 12 个分群时进行" in c for c in captions)
+    at.selectbox(key="survival_by__zh").select("自动扣款").run()
+    assert not at.exception
+    assert any("自动扣款：否的失效风险显著高于自动扣款：是" in shown(m.value) for m in at.markdown)

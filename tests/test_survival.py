@@ -9,7 +9,7 @@ from lifelines import KaplanMeierFitter
 
 from analysis import load_extract, load_preset
 from analysis.study import StudyRequest, study_frame
-from analysis.survival import holm, km_curves, logrank_tests, survival_data, survival_summary
+from analysis.survival import MAX_PAIRWISE_COHORTS, holm, km_curves, logrank_tests, multivariate_logrank, survival_data, survival_summary
 
 
 def lifelines_curve(data: pd.DataFrame) -> pd.DataFrame:
@@ -80,6 +80,49 @@ def test_survival_at_13_months_is_close_to_p13_on_the_us_book(root, shared_data)
     summary = survival_summary(km_curves(survival_data(loaded.policies, study_date=loaded.study_date)))
     assert summary.loc[0, "survival_13"] == pytest.approx(0.906, abs=0.005)
     assert summary.loc[0, "survival_25"] == pytest.approx(0.843, abs=0.005)
+
+
+@pytest.mark.parametrize("by", ["channel", "gender", "income", "agent"])
+def test_k_sample_log_rank_equals_lifelines(root, by: str) -> None:
+    from lifelines.statistics import multivariate_logrank_test
+
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    frame = study_frame(loaded.policies, StudyRequest(by=(by,)))
+    data = survival_data(frame, events=frozenset({"lapsed", "surrendered", "terminated_after_lapse", "reinstated"}), study_date=loaded.study_date, by=[by])
+    groups = data[by].astype(str)
+    if by == "agent":  # lifelines takes a minute for all 1,500 agents; 40 is enough to compare
+        keep = groups.isin(groups.value_counts().index[:40])
+        data, groups = data[keep], groups[keep]
+    expected = multivariate_logrank_test(data["duration"], groups, data["event"])
+    statistic, p_value, dof = multivariate_logrank(data["duration"].to_numpy(dtype=float), data["event"].to_numpy(dtype=float), groups.to_numpy())
+    assert statistic == pytest.approx(float(expected.test_statistic), rel=1e-9)
+    assert p_value == pytest.approx(float(expected.p_value), rel=1e-6)
+    assert dof == groups.nunique() - 1
+
+
+def test_k_sample_log_rank_hand_cases_equal_lifelines() -> None:
+    """Ties, a last subject alone at risk (n = 1), and a group censored before the first event."""
+    from lifelines.statistics import multivariate_logrank_test
+
+    duration = np.array([1, 1, 2, 3, 3, 3, 4, 5, 6, 8, 0.5, 0.5, 7, 9], dtype=float)
+    event = np.array([1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 0, 0, 1, 0], dtype=float)
+    groups = np.array(["a", "b", "a", "b", "c", "a", "c", "b", "a", "c", "d", "d", "b", "a"])
+    expected = multivariate_logrank_test(duration, groups, event)
+    statistic, p_value, dof = multivariate_logrank(duration, event, groups)
+    assert statistic == pytest.approx(float(expected.test_statistic), rel=1e-9)
+    assert p_value == pytest.approx(float(expected.p_value), rel=1e-9)
+    assert dof == 3
+    assert multivariate_logrank(duration, np.zeros_like(event), groups)[:2] == (0.0, 1.0)
+
+
+def test_many_cohorts_get_the_overall_test_only(root) -> None:
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    frame = study_frame(loaded.policies, StudyRequest(by=("agent",)))
+    data = survival_data(frame, events=frozenset({"lapsed", "surrendered"}), study_date=loaded.study_date, by=["agent"])
+    assert data["agent"].nunique() > MAX_PAIRWISE_COHORTS
+    overall, pairwise = logrank_tests(data, by="agent")
+    assert pairwise.empty and list(pairwise.columns) == ["cohort_a", "cohort_b", "test_statistic", "p_value", "p_holm"]
+    assert overall.loc[0, "degrees_of_freedom"] == data["agent"].astype(str).nunique() - 1 and 0 <= overall.loc[0, "p_value"] <= 1
 
 
 def test_holm_adjustment_hand_worked() -> None:

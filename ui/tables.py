@@ -144,12 +144,39 @@ def rate_column_config(frame: pd.DataFrame) -> dict[str, object]:
     return config
 
 
-def label_values(frame: pd.DataFrame, column: str, labels: dict[str, str]) -> pd.DataFrame:
-    """A copy with the codes of ``column`` (such as a named cohort's in/rest) shown as words."""
-    if column not in frame.columns:
-        return frame
+#: How a missing value is written by the analysis core or by pandas when it is turned into text.
+BLANK_WORDS = frozenset({"(blank)", "nan", "NaN", "None", "<NA>", "NaT", ""})
+
+
+def level_label(value: object, labels: dict[str, str] | None = None) -> str:
+    """A cohort level as a reader sees it: named codes from ``labels``, blanks and yes/no in the UI language."""
+    text = str(value)
+    if labels and text in labels:
+        return labels[text]
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value) or text in BLANK_WORDS:
+        return t("level.blank")
+    if text in ("True", "False"):
+        return t("level.yes") if text == "True" else t("level.no")
+    return text
+
+
+def display_levels(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """A copy with the levels of ``columns`` as readers see them (:func:`level_label`), in their original order.
+
+    The result is categorical, so charts and tables keep the order (bands low to high, blanks last).
+    """
     out = frame.copy()
-    out[column] = out[column].astype(str).map(lambda v: labels.get(v, v))
+    for column in columns:
+        if column not in out.columns:
+            continue
+        values = out[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            order = [*values.cat.categories, *([None] if values.isna().any() else [])]
+        else:
+            order = pd.Series(values.dropna().unique()).sort_values(kind="stable").tolist() + ([None] if values.isna().any() else [])
+        names = list(dict.fromkeys(level_label(v, labels) for v in order))
+        shown = [level_label(v, labels) for v in values.astype(object)]
+        out[column] = pd.Categorical(shown, categories=names, ordered=True)
     return out
 
 

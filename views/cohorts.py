@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import partial
 
+import pandas as pd
 import streamlit as st
 
 from analysis import ExtractError
@@ -16,7 +17,10 @@ from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
 from ui.study import NAMED_COHORT, age_edges_from, cohort_study, edges_are_numbers, filter_values, named_cohort
-from ui.tables import cohort_dimensions, label_values, rate_column_config, translate_columns
+from ui.tables import cohort_dimensions, display_levels, rate_column_config, translate_columns
+
+#: Cohorts drawn at most: lines in the rate chart, rows in the heatmap (the largest by exposure).
+MAX_LINES, MAX_HEATMAP_ROWS = 12, 40
 
 st.title(t("cohort.title"))
 st.caption(tm("cohort.caption"))
@@ -118,22 +122,36 @@ st.caption(tm(f"cohort.meaning.{period}"))
 
 legend = {"in": named.label(language()), "rest": t("cohort.rest")}
 cohort_column = study.by[0] if study.by else None
-line_rates = study.rates if len(study.by) < 2 else study.rates.assign(_cohort=study.rates[list(study.by)].astype(str).agg(" · ".join, axis=1))
+# Levels as readers see them: the named cohort's in/rest, blanks and yes/no in the UI language.
+shown_rates = display_levels(study.rates, study.by, legend)
+if len(study.by) == 2:
+    pair = list(study.by)
+    ordered = shown_rates.sort_values(pair, kind="stable")[pair].astype(str).agg(" · ".join, axis=1)
+    shown_rates = shown_rates.assign(_cohort=pd.Categorical(shown_rates[pair].astype(str).agg(" · ".join, axis=1), categories=list(dict.fromkeys(ordered))))
+line_column = "_cohort" if len(study.by) == 2 else cohort_column
+line_rates, heat_rates = shown_rates, shown_rates
+if line_column:
+    # An agent or branch column can hold hundreds of cohorts: the charts draw the largest by exposure, the tables keep all.
+    exposure = shown_rates.groupby(line_column, observed=True)["exposure"].sum()
+    if len(exposure) > MAX_LINES:
+        line_rates = shown_rates[shown_rates[line_column].isin(exposure.nlargest(MAX_LINES).index)]
+        heat_rates = shown_rates[shown_rates[line_column].isin(exposure.nlargest(MAX_HEATMAP_ROWS).index)]
+        st.caption(tm("cohort.charts_trimmed", lines=MAX_LINES, rows=min(MAX_HEATMAP_ROWS, len(exposure)), total=len(exposure)))
 st.plotly_chart(
-    charts.rate_lines(line_rates, cohort="_cohort" if len(study.by) == 2 else cohort_column, x_title=periods[period], y_title=t("col.rate"), legend=legend),
+    charts.rate_lines(line_rates, cohort=line_column, x_title=periods[period], y_title=t("col.rate")),
     key="cohort_lines",
 )
 if cohort_column:
     st.plotly_chart(
-        charts.rate_heatmap(line_rates, cohort="_cohort" if len(study.by) == 2 else cohort_column, x_title=periods[period], y_title=dimensions.get(cohort_column, cohort_column), labels=legend),
+        charts.rate_heatmap(heat_rates, cohort=line_column, x_title=periods[period], y_title=dimensions.get(cohort_column, cohort_column)),
         key="cohort_heatmap",
     )
 
 st.subheader(t("cohort.totals"))
-totals_view = translate_columns(label_values(overall.drop(columns="period"), named.key, legend))
+totals_view = translate_columns(display_levels(overall.drop(columns="period"), study.by, legend))
 st.dataframe(totals_view, hide_index=True, column_config=rate_column_config(totals_view), width="stretch")
 st.subheader(t("cohort.detail"))
-detail_view = translate_columns(label_values(study.rates, named.key, legend))
+detail_view = translate_columns(shown_rates.drop(columns="_cohort", errors="ignore"))
 st.dataframe(detail_view, hide_index=True, column_config=rate_column_config(detail_view), width="stretch")
 if study.rates["low_credibility"].any():
     st.caption(tm("cohort.low_credibility_note"))

@@ -10,13 +10,16 @@ import streamlit as st
 
 from analysis.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
-from analysis.survival import at_risk_table, format_p
+from analysis.survival import MAX_PAIRWISE_COHORTS, at_risk_table, format_p
 from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
 from ui.study import named_cohort
 from ui.survival import cox_result, incidence, survival_result
-from ui.tables import cohort_dimensions, column_config, translate_columns
+from ui.tables import cohort_dimensions, column_config, level_label, translate_columns
+
+#: Curves drawn at most (the largest cohorts); sentences for pairwise tests at most (more: a table).
+MAX_CURVES, MAX_SENTENCES = 12, 15
 
 st.title(t("survival.title"))
 st.caption(tm("survival.caption"))
@@ -51,15 +54,23 @@ if outcome.curves.empty:
     st.info(tm("cohort.empty"))
     st.stop()
 
-labels = {"in": named.label(language()), "rest": t("cohort.rest"), "all": t("survival.whole_book")}
+named_labels = {"in": named.label(language()), "rest": t("cohort.rest"), "all": t("survival.whole_book")}
+labels = {str(c): level_label(c, named_labels) for c in outcome.curves["cohort"].unique()}
+if by and set(labels) <= {"True", "False", "nan", "<NA>", "None", "(blank)"}:  # yes/no alone does not say of what
+    labels = {code: t("level.of", column=dimensions.get(by, by), value=text) for code, text in labels.items()}
 scale = 12.0 if unit == "years" else 1.0
 x_title = t("survival.years") if unit == "years" else t("survival.months")
-st.plotly_chart(charts.survival_curves(outcome.curves, unit=scale, x_title=x_title, y_title=t("survival.survival"), labels=labels), key="survival_plot")
+sizes = outcome.curves.groupby("cohort", sort=False)["at_risk"].max()
+drawn = outcome.curves
+if len(sizes) > MAX_CURVES:
+    drawn = outcome.curves[outcome.curves["cohort"].isin(sizes.nlargest(MAX_CURVES).index)]
+    st.caption(tm("survival.curves_trimmed", shown=MAX_CURVES, total=len(sizes)))
+st.plotly_chart(charts.survival_curves(drawn, unit=scale, x_title=x_title, y_title=t("survival.survival"), labels=labels), key="survival_plot")
 
 last = float(outcome.curves["month"].max())
 ticks = list(np.arange(0, last + 1e-9, 12.0))
 risk = at_risk_table(outcome.curves, ticks)
-risk.index = [labels.get(str(i), str(i)) for i in risk.index]
+risk.index = [labels.get(str(i), level_label(i)) for i in risk.index]
 risk.columns = [f"{c / scale:g}" for c in risk.columns]
 st.caption(tm("survival.at_risk"))
 st.dataframe(risk, width="stretch")
@@ -70,22 +81,30 @@ if outcome.overall is not None and outcome.pairwise is not None:
     p_all = float(outcome.overall.loc[0, "p_value"])
     st.markdown(tm("survival.overall_sentence", p=format_p(p_all), significant=t("survival.differ") if p_all < 0.05 else t("survival.no_difference")))
     rmst = outcome.summary.set_index("cohort")["rmst"]
-    for row in outcome.pairwise.itertuples(index=False):
-        a, b = str(row.cohort_a), str(row.cohort_b)
-        worse, better = (a, b) if rmst.get(a, np.nan) < rmst.get(b, np.nan) else (b, a)
-        key = "survival.pair_higher" if row.p_holm < 0.05 else "survival.pair_not_significant"
-        st.markdown("- " + tm(key, worse=labels.get(worse, worse), better=labels.get(better, better), p=format_p(float(row.p_holm))))
+    if outcome.pairwise.empty:
+        st.caption(tm("survival.pairwise_skipped", n=len(sizes), most=MAX_PAIRWISE_COHORTS))
+    elif len(outcome.pairwise) > MAX_SENTENCES:
+        # Many pairs: the significant ones first, as a table.
+        pairs = outcome.pairwise.sort_values("p_holm", kind="stable")
+        pairs = pairs.assign(cohort_a=pairs["cohort_a"].map(lambda c: labels.get(str(c), level_label(c))), cohort_b=pairs["cohort_b"].map(lambda c: labels.get(str(c), level_label(c))))
+        st.dataframe(translate_columns(pairs), hide_index=True, width="stretch")
+    else:
+        for row in outcome.pairwise.itertuples(index=False):
+            a, b = str(row.cohort_a), str(row.cohort_b)
+            worse, better = (a, b) if rmst.get(a, np.nan) < rmst.get(b, np.nan) else (b, a)
+            key = "survival.pair_higher" if row.p_holm < 0.05 else "survival.pair_not_significant"
+            st.markdown("- " + tm(key, worse=labels.get(worse, level_label(worse)), better=labels.get(better, level_label(better)), p=format_p(float(row.p_holm))))
     st.caption(tm("survival.tests_help"))
 
 st.subheader(t("survival.summary"))
-summary = outcome.summary.assign(cohort=outcome.summary["cohort"].map(lambda c: labels.get(str(c), str(c)))).rename(columns={"cohort": "group"})
+summary = outcome.summary.assign(cohort=outcome.summary["cohort"].map(lambda c: labels.get(str(c), level_label(c)))).rename(columns={"cohort": "group"})
 summary_view = translate_columns(summary)
 st.dataframe(summary_view, hide_index=True, width="stretch", column_config=column_config(summary_view) | {
     t(f"col.survival_{m}"): st.column_config.NumberColumn(t(f"col.survival_{m}"), format="percent") for m in (13, 25, 37, 61)
 })
 st.caption(tm("survival.summary_help", horizon=int(horizon)))
 
-curve_view = translate_columns(outcome.curves.assign(cohort=outcome.curves["cohort"].map(lambda c: labels.get(str(c), str(c)))).rename(columns={"cohort": "group"}))
+curve_view = translate_columns(outcome.curves.assign(cohort=outcome.curves["cohort"].map(lambda c: labels.get(str(c), level_label(c)))).rename(columns={"cohort": "group"}))
 sheets = {t("survival.sheet_curves"): curve_view, t("survival.summary"): summary_view}
 if outcome.pairwise is not None:
     sheets[t("survival.tests")] = translate_columns(outcome.pairwise)
@@ -111,9 +130,9 @@ if fit_columns:
     with st.spinner(t("survival.fitting")):
         cox = cox_result(choice, result, fit_columns, tuple(strata), frozenset(events), (named,) if named_ok else ())
     hr = cox.hazard_ratios
-    names = [f"{covariate_options.get(c, c)}{' = ' + labels.get(lv, lv) if lv else ''}" for c, lv in zip(hr["covariate"], hr["level"])]
+    names = [f"{covariate_options.get(c, c)}{' = ' + level_label(lv, named_labels) if lv else ''}" for c, lv in zip(hr["covariate"], hr["level"])]
     st.plotly_chart(charts.forest_plot(hr, labels=names, x_title=t("survival.hazard_ratio")), key="survival_forest")
-    hr_view = translate_columns(hr.assign(covariate=hr["covariate"].map(lambda c: covariate_options.get(c, c)), level=hr["level"].map(lambda v: labels.get(v, v)), reference=hr["reference"].map(lambda v: labels.get(v, v))))
+    hr_view = translate_columns(hr.assign(covariate=hr["covariate"].map(lambda c: covariate_options.get(c, c)), level=hr["level"].map(lambda v: level_label(v, named_labels) if v else v), reference=hr["reference"].map(lambda v: level_label(v, named_labels) if v else v)))
     st.dataframe(hr_view, hide_index=True, width="stretch", column_config=column_config(hr_view))
     st.caption(tm("survival.sample", used=cox.policies_used, total=cox.policies_total, ph=cox.ph_policies, c=cox.concordance))
     violated = cox.ph_test[cox.ph_test["violated"]]
