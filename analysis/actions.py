@@ -46,7 +46,7 @@ FREQUENCY_WORDS = {0: ("趸交", "single premium"), 1: ("月交", "monthly"), 3:
 
 def value_text(feature: str, value: Any, language: str) -> str:
     """A feature's value in words (是/否, 月交, ¥12,000, 第 3 保单年度)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or str(value) in ("(blank)", "nan", "<NA>"):
         return translate("risk.value_blank", language)
     if feature == S.PAYMENT_FREQUENCY and str(value).removesuffix(".0").isdigit() and int(str(value).removesuffix(".0")) in FREQUENCY_WORDS:
         zh, en = FREQUENCY_WORDS[int(str(value).removesuffix(".0"))]

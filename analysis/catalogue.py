@@ -41,7 +41,7 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "survival.years": {"zh": "保单年数", "en": "Years since issue"},
     "survival.horizon": {"zh": "限制平均生存时间的期限（月）", "en": "Horizon for the restricted mean (months)"},
     "survival.survival": {"zh": "仍未失效的比例", "en": "Share not yet lapsed"},
-    "survival.at_risk": {"zh": "各时点仍在观察中的保单数（numbers at risk）", "en": "Numbers at risk at each time"},
+    "survival.at_risk": {"zh": "各时点仍在观察中的保单数（风险集人数）", "en": "Numbers at risk at each time"},
     "survival.tests": {"zh": "分群差异检验", "en": "Tests between cohorts"},
     "survival.overall_sentence": {"zh": "多组 log-rank 检验：各分群的失效风险{significant}（p {p}）。", "en": "Multivariate log-rank test: the cohorts' lapse risks {significant} (p {p})."},
     "survival.differ": {"zh": "存在显著差异", "en": "differ significantly"},
@@ -195,6 +195,7 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "overview.trend": {"zh": "按生效批次的继续率趋势", "en": "Persistency by issue cohort"},
     "overview.p": {"zh": "{month} 个月继续率", "en": "{month}-month persistency"},
     "overview.persistency": {"zh": "继续率", "en": "Persistency"},
+    "overview.delta_pp": {"zh": "{value:+.1f} 个百分点", "en": "{value:+.1f} pp"},
     "overview.p_projected": {"zh": "{month} 个月继续率（预测）", "en": "{month}-month persistency (projected)"},
     "overview.heading": {
         "zh": "**走向**：尚未满 {month} 个月的批次（{first}–{last}，{policies} 件）预计 {month} 个月继续率为 {value:.1%}，{verdict}（目标 {target:.0%}）。",
@@ -451,7 +452,7 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "en": "Target: the probability that an in-force policy leaves by lapse (suspension), surrender or termination after lapse within the next {months} months. Death, maturity and free-look cancellation do not count.",
     },
     "risk.method": {
-        "zh": "训练数据取自过去的 {dates} 个观察日（每 {step} 个月一个，最近为 {latest}），只用当时已知的信息；最近一个观察日留作时间外验证（holdout），不参与训练。模型为 LightGBM 梯度提升树，最多用 {rows:,} 行训练。",
+        "zh": "训练数据取自过去的 {dates} 个观察日（每 {step} 个月一个，最近为 {latest}），只用当时已知的信息；最近一个观察日留作时间外验证，不参与训练。模型为 LightGBM 梯度提升树，最多用 {rows:,} 行训练。",
         "en": "Training rows are taken at {dates} past as-of dates ({step} months apart, the latest {latest}), with only what was known then; the latest as-of date is held out of training for validation. The model is LightGBM gradient-boosted trees, trained on at most {rows:,} rows.",
     },
     "risk.settings": {"zh": "模型设置", "en": "Model settings"},
@@ -631,7 +632,7 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "interv.months_from_start": {"zh": "活动开始后月数", "en": "Months from the start"},
     "interv.balance": {"zh": "两组可比性（标准化均值差）", "en": "Balance between the arms (standardised mean differences)"},
     "interv.balanced": {"zh": "所有协变量的 |SMD| ≤ 0.1：两组可比。", "en": "Every covariate has |SMD| ≤ 0.1: the arms are comparable."},
-    "interv.uplift": {"zh": "谁值得触达（T-learner 提升模型）", "en": "Who to contact (T-learner uplift)"},
+    "interv.uplift": {"zh": "谁值得触达（双模型提升模型）", "en": "Who to contact (T-learner uplift)"},
     "interv.qini_note": {
         "zh": "Qini 曲线：按预测提升从高到低触达时，每张触达保单减少的失效数；Qini 系数 {coefficient}（> 0 表示排序优于随机）。提升分数为交叉拟合（样本外）结果。",
         "en": "Qini curve: lapses prevented per treated policy when contacting in order of predicted uplift; Qini coefficient {coefficient} (> 0: better than random). Uplift scores are out-of-fold.",

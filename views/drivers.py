@@ -77,7 +77,8 @@ importance = explained.importance
 
 with tabs[1]:
     st.plotly_chart(charts.importance_bar(importance, labels=[label(f) for f in importance["feature"]], x_title=t("risk.mean_abs_shap")), key="risk_importance")
-    direction = [t(f"risk.direction.{k}", level=v) for k, v in zip(importance["direction_kind"], importance["direction_level"])]
+    direction = [t(f"risk.direction.{k}", level=value_text(f, v, lang) if v not in (None, "") else v)
+                 for f, k, v in zip(importance["feature"], importance["direction_kind"], importance["direction_level"])]
     shown = importance.assign(feature=importance["feature"].map(label), direction=direction)[["feature", "mean_abs_shap", "direction"]]
     st.dataframe(translate_columns(shown), hide_index=True)
 
@@ -89,7 +90,7 @@ with tabs[2]:
         values = explained.matrix.loc[drawn, feature]
         numeric = not isinstance(values.dtype, pd.CategoricalDtype)
         colour = values.rank(pct=True) if numeric else pd.Series(np.nan, index=drawn)
-        parts.append(pd.DataFrame({"label": label(feature), "shap": explained.contributions.loc[drawn, feature], "colour": colour, "hover": values.astype(str)}))
+        parts.append(pd.DataFrame({"label": label(feature), "shap": explained.contributions.loc[drawn, feature], "colour": colour, "hover": [value_text(feature, v, lang) for v in values.astype(object)]}))
     st.plotly_chart(charts.beeswarm(pd.concat(parts), x_title=t("risk.shap"), colour_title=t("risk.feature_value"), ends=(t("risk.low"), t("risk.high"))), key="risk_beeswarm")
     st.caption(tm("risk.beeswarm_note", n=len(drawn)))
 
@@ -97,6 +98,8 @@ with tabs[3]:
     feature = st.selectbox(t("risk.dependence_feature"), importance["feature"].tolist(), format_func=label, key="risk_dependence")
     values = explained.matrix[feature]
     numeric = not isinstance(values.dtype, pd.CategoricalDtype)
+    if not numeric:  # categories in words: blanks, yes/no, payment modes
+        values = values.cat.rename_categories([value_text(feature, v, lang) for v in values.cat.categories]) if len(set(value_text(feature, v, lang) for v in values.cat.categories)) == len(values.cat.categories) else values
     st.plotly_chart(charts.dependence(values, explained.contributions[feature], numeric=numeric, x_title=label(feature), y_title=t("risk.shap")), key="risk_dependence_plot")
 
 with tabs[4]:

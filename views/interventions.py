@@ -7,6 +7,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from analysis.actions import value_text
 from analysis.campaign import CONTROL, TREATED, default_start, treatment_arms
 from analysis.catalogue import column_label
 from analysis.errors import ExtractError
@@ -76,7 +77,7 @@ with campaign_tab:
         st.info(tm("interv.no_campaign_column"))
     else:
         left, middle, right = st.columns(3)
-        treatment = left.selectbox(t("interv.treatment_column"), columns, key="campaign_column")
+        treatment = left.selectbox(t("interv.treatment_column"), columns, format_func=lambda c: column_label(c, lang), key="campaign_column")
         proposed = default_start(policies, treatment_arms(policies[treatment])).date()
         start = middle.date_input(t("interv.campaign_start"), value=proposed, key=f"campaign_start_{treatment}")
         window = right.number_input(t("interv.window_months"), min_value=1, max_value=60, value=12, step=1, key="campaign_window")
@@ -107,13 +108,15 @@ with campaign_tab:
                 st.warning(tm("campaign.imbalance_warning", covariates=md_escape(", ".join(column_label(c, lang) for c in dict.fromkeys(unbalanced)))))
             else:
                 st.caption(tm("interv.balanced"))
-            st.dataframe(translate_columns(measured.balance.assign(covariate=measured.balance["covariate"].map(lambda c: column_label(c, lang)))), hide_index=True)
+            balance = measured.balance.assign(level=[value_text(c, v, lang) if v not in (None, "") else v for c, v in zip(measured.balance["covariate"], measured.balance["level"])])
+            st.dataframe(translate_columns(balance.assign(covariate=balance["covariate"].map(lambda c: column_label(c, lang)))), hide_index=True)
             if measured.uplift is not None:
                 st.subheader(t("interv.uplift"))
                 st.caption(tm("interv.qini_note", coefficient=f"{measured.uplift.qini_coefficient:.4f}"))
                 st.plotly_chart(charts.qini(measured.uplift.qini, x_title=t("interv.share_targeted"), y_title=t("interv.prevented_per_treated"),
                                             names=(t("interv.by_uplift"), t("interv.random"))), key="campaign_qini")
                 segments = measured.uplift.segments.copy()
+                segments["level"] = [value_text(c, v, lang) for c, v in zip(segments["covariate"], segments["level"])]
                 segments["covariate"] = segments["covariate"].map(lambda c: column_label(c, lang))
                 segments["recommendation"] = segments["recommendation"].map(lambda r: t(f"campaign.recommendation.{r}"))
                 segments["harmful"] = segments["harmful"].map(lambda h: t("campaign.harmful") if h else "")

@@ -53,13 +53,13 @@ for i, kpi in enumerate(figures.kpis):
     cards[2 * i].metric(
         t("overview.kpi_count", month=kpi.month),
         f"{kpi.count:.1%}",
-        delta=f"{kpi.count_vs_last_year * 100:+.1f} pp" if kpi.count_vs_last_year == kpi.count_vs_last_year else None,
+        delta=t("overview.delta_pp", value=kpi.count_vs_last_year * 100) if kpi.count_vs_last_year == kpi.count_vs_last_year else None,
         help=t("overview.kpi_help", start=kpi.window[0], end=kpi.window[1], n=kpi.policies, target=kpi.target, gap=(kpi.count - kpi.target) * 100),
     )
     cards[2 * i + 1].metric(
         t("overview.kpi_premium", month=kpi.month),
         f"{kpi.premium:.1%}" if kpi.premium == kpi.premium else "—",
-        delta=f"{kpi.premium_vs_last_year * 100:+.1f} pp" if kpi.premium_vs_last_year == kpi.premium_vs_last_year else None,
+        delta=t("overview.delta_pp", value=kpi.premium_vs_last_year * 100) if kpi.premium_vs_last_year == kpi.premium_vs_last_year else None,
     )
 st.caption(
     " · ".join(
