@@ -93,12 +93,12 @@ def cohort_from_dict(data: dict[str, Any]) -> NamedCohort:
         conditions = tuple(Condition(str(c["column"]), str(c["op"]), c.get("value")) for c in data.get("all", []))
         cohort = NamedCohort(key=str(data["key"]), name={str(k): str(v) for k, v in data.get("name", {}).items()}, conditions=conditions)
     except (KeyError, TypeError) as exc:
-        raise ExtractError(f"A named cohort needs 'key', 'name' and 'all' conditions with 'column' and 'op': {exc}.", code="bad_cohort", detail=str(exc)) from exc
+        raise ExtractError(f"A named cohort needs 'key', 'name' and 'all' conditions with 'column' and 'op': {exc}.", code="bad_cohort", detail="cohort_keys") from exc
     for c in conditions:
         if c.op not in OPERATORS:
-            raise ExtractError(f"Unknown operator {c.op!r} in cohort {cohort.key!r}; use one of {', '.join(OPERATORS)}.", code="bad_cohort", detail=c.op)
+            raise ExtractError(f"Unknown operator {c.op!r} in cohort {cohort.key!r}; use one of {', '.join(OPERATORS)}.", code="bad_cohort", detail="operator")
         if c.op == "between" and (not isinstance(c.value, (list, tuple)) or len(c.value) != 2):
-            raise ExtractError(f"'between' needs two values in cohort {cohort.key!r}, got {c.value!r}.", code="bad_cohort", detail=str(c.value))
+            raise ExtractError(f"'between' needs two values in cohort {cohort.key!r}, got {c.value!r}.", code="bad_cohort", detail="between")
     return cohort
 
 

@@ -314,7 +314,7 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
             population=str(data.get("population", "in_force")), new_policies=data.get("new_policies"), economics=economics,
         )  # fmt: skip
     except (KeyError, TypeError, AttributeError) as exc:
-        raise _bad(f"A scenario needs 'name', 'lever' and 'effect' with known keys: {exc}.", str(exc)) from exc
+        raise _bad(f"A scenario needs 'name', 'lever' and 'effect' with known keys: {exc}.", "scenario_keys") from exc
 
 
 def scenarios_to_json(scenarios: Sequence[Scenario]) -> str:
@@ -327,7 +327,7 @@ def scenarios_from_json(text: str) -> list[Scenario]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _bad(f"The scenario file is not JSON: {exc}.", str(exc)) from exc
+        raise _bad(f"The scenario file is not JSON: {exc}.", "not_json") from exc
     items = data if isinstance(data, list) else [data]
     if not items:
         raise _bad("The scenario file holds no scenario.", "empty")

@@ -125,22 +125,22 @@ def sniff_kind(data: bytes, filename: str | None) -> str:
                 code="encrypted_workbook",
             )
         return "xls"
-    for magic, what in (
-        (b"\x89PNG", "a PNG image"),
-        (b"\xff\xd8\xff", "a JPEG image"),
-        (b"GIF8", "a GIF image"),
-        (b"%PDF", "a PDF document"),
-        (b"BM", "a bitmap image"),
-        (b"\x1f\x8b", "a gzip archive"),
-        (b"Rar!", "a RAR archive"),
-        (b"7z\xbc\xaf", "a 7-Zip archive"),
+    for magic, what, kind in (
+        (b"\x89PNG", "a PNG image", "png_image"),
+        (b"\xff\xd8\xff", "a JPEG image", "jpeg_image"),
+        (b"GIF8", "a GIF image", "gif_image"),
+        (b"%PDF", "a PDF document", "pdf_document"),
+        (b"BM", "a bitmap image", "bitmap_image"),
+        (b"\x1f\x8b", "a gzip archive", "gzip_archive"),
+        (b"Rar!", "a RAR archive", "rar_archive"),
+        (b"7z\xbc\xaf", "a 7-Zip archive", "7z_archive"),
     ):
         if head.startswith(magic):
             raise ExtractError(
                 f"The file{' ' + repr(filename) if filename else ''} is {what}, not a table. "
                 "Upload the policy extract as CSV, Excel (.xlsx/.xls) or Parquet.",
                 code="not_a_table",
-                what=what,
+                what=kind,  # the catalogue's error_detail.<kind> names it in the UI's language
             )
     if name.endswith((".xlsx", ".xlsm", ".xls", ".parquet")):
         raise ExtractError(

@@ -354,3 +354,20 @@ def test_no_policies_reasons_read_in_both_languages() -> None:
         assert entry["zh"] and entry["en"]
     message = translate("error.no_policies", "zh", detail=translate("error_detail.regular_premium", "zh"))
     assert message == "目标客群中没有可推算的保单（目标中没有期缴保单），请放宽目标。"
+
+
+def test_every_scenario_error_reason_reads_in_both_languages() -> None:
+    """bad_scenario and needs_input name a field; each has a phrase in 中文 and English (no English words in the 中文 message)."""
+    import re
+    from pathlib import Path
+
+    from analysis.catalogue import CATALOGUE
+
+    source = (Path(__file__).resolve().parent.parent / "analysis" / "interventions.py").read_text(encoding="utf-8")
+    reasons = set(re.findall(r'_bad\([^\n]*, "([^"]+)"\)', source)) | set(re.findall(r'code="needs_input",\s*detail="(\w+)"', source))
+    reasons |= {"value", "lower", "upper", "take_up", "cost_per_contact", "cost_per_participant", "fixed_cost", "horizon_years", "discount_rate", "margin", "value_per_policy"}
+    assert {"effect interval", "premium_cut", "model", "premium", "not_json"} <= reasons
+    for reason in reasons:
+        entry = CATALOGUE[f"error_detail.{reason}"]
+        words = re.sub(r"\b(name|lever|effect|JSON|YYYY-MM-DD)\b", "", entry["zh"])  # the file's own keys and formats
+        assert entry["zh"] and entry["en"] and not re.search(r"[A-Za-z]{3,}", words), reason

@@ -8,9 +8,11 @@ from pathlib import Path
 import streamlit as st
 
 from analysis import ExtractError, LoadResult, load_extract, parse_preset
+from analysis.catalogue import column_label
 from analysis.presets import MappingPreset
+from analysis.schema import CANONICAL_COLUMNS
 from ui import state
-from ui.i18n import Markdown, has, md_escape, t, tm
+from ui.i18n import Markdown, has, language, md_escape, t, tm
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PATH = ROOT / "data" / "sample_policies.csv"
@@ -85,9 +87,11 @@ def error_text(exc: ExtractError) -> Markdown:
     key = f"error.{exc.code}"
     if has(key):
         params = dict(exc.params)
-        detail = params.get("detail")
-        if isinstance(detail, str) and has(f"error_detail.{detail}"):
-            params["detail"] = t(f"error_detail.{detail}")
+        for name, value in exc.params.items():
+            if has(f"error_detail.{value}"):  # a reason or a kind of file: a catalogued phrase
+                params[name] = t(f"error_detail.{value}")
+            elif name in ("canonical", "column") and value in CANONICAL_COLUMNS:  # our own column names in words
+                params[name] = column_label(value, language())
         try:
             return tm(key, **params)
         except (KeyError, IndexError):

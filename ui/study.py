@@ -75,14 +75,20 @@ def named_cohort(text: str | None = None) -> tuple[NamedCohort, str | None]:
 
     from analysis import ExtractError
     from analysis.cohorts import YOUNG_NEW_EARNERS, cohort_from_dict
+    from ui.datasets import error_text
+    from ui.i18n import t
 
     definition = text if text is not None else st.session_state.get(NAMED_COHORT)
     if not definition:
         return YOUNG_NEW_EARNERS, None
     try:
         return cohort_from_dict(json.loads(definition)), None
-    except (ValueError, ExtractError) as exc:  # JSONDecodeError is a ValueError
-        return YOUNG_NEW_EARNERS, str(exc)
+    except ExtractError as exc:
+        return YOUNG_NEW_EARNERS, error_text(exc)
+    except json.JSONDecodeError as exc:
+        return YOUNG_NEW_EARNERS, t("cohort.not_json", line=exc.lineno, column=exc.colno)
+    except (ValueError, TypeError, AttributeError):
+        return YOUNG_NEW_EARNERS, t("error_detail.cohort_keys")
 
 
 DEFAULT_AGE_EDGES: tuple[float, ...] = (0, 25, 30, 35, 40, 45, 50, 55, 60)

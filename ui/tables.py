@@ -42,7 +42,10 @@ def localised_detail(kind: str, column: str, value: str, detail: str) -> str:
     if not has(f"detail.{kind}"):
         return detail
     ref = re.search(r"row (\d+)", detail)
-    rest = detail.split(" different ", 1)[-1] if kind == "conflicting_duplicate" else detail
+    rest = detail
+    if kind == "conflicting_duplicate":  # "... but different status_date, status; if the extract has one row per coverage, ..."
+        names, _, hint = detail.split(" different ", 1)[-1].partition("; ")
+        rest = "、".join(column_label(name.strip(), language()) for name in names.split(",")) + (t("detail.grain_hint") if hint else "")
     return t(f"detail.{kind}", value=value, column=column, ref=ref.group(1) if ref else "?", rest=rest)
 
 
@@ -58,6 +61,7 @@ def account_view(table: pd.DataFrame, verdict: str) -> pd.DataFrame:
 def notes_view(notes: pd.DataFrame) -> pd.DataFrame:
     """The column notes in the session's language, translated (the key and values columns dropped)."""
     shown = notes.copy()
+    shown["column"] = shown["column"].map(lambda c: column_label(c, language()) if c in CANONICAL_COLUMNS else c)
     shown["detail"] = [_note_text(code, params, detail) for code, params, detail in zip(shown["note"], shown["params"], shown["detail"])]
     return translate_columns(shown.drop(columns=["note", "params"]))
 

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import ExtractError
+from analysis.catalogue import column_label
 from analysis.cohorts import YOUNG_NEW_EARNERS, Condition
 from analysis.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
@@ -44,7 +45,7 @@ with st.expander(t("cohort.named"), expanded=False):
         st.caption(tm("cohort.named_reads", name=named.label(language()), text=named.text(language())))
 named_ok = all(c.column in policies.columns for c in named.conditions)
 if not named_ok:
-    st.info(tm("cohort.named_missing", name=named.label(language()), columns=", ".join(c.column for c in named.conditions if c.column not in policies.columns)))
+    st.info(tm("cohort.named_missing", name=named.label(language()), columns="、".join(column_label(c.column, language()) for c in named.conditions if c.column not in policies.columns)))
 
 # --- widgets -----------------------------------------------------------------------
 dimensions = cohort_dimensions(policies, named if named_ok else None)
