@@ -386,7 +386,7 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "data.skipped_rows": {"zh": "跳过的非保单行", "en": "Skipped non-policy rows"},
     "data.statuses": {"zh": "保单状态映射", "en": "Status mapping"},
     "data.statuses_help": {
-        "zh": "每个原始状态值对应的标准状态；“unmapped”表示未识别，可在此修改后点击“应用映射”。",
+        "zh": "每个原始状态值对应的标准状态；“未识别”的值可在此改为标准状态，然后点击“应用映射”。",
         "en": "The canonical status of each source value; “unmapped” means not recognised: change it here and press “Apply mapping”.",
     },
     "data.mapping": {"zh": "字段映射", "en": "Column mapping"},

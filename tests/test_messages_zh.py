@@ -57,3 +57,22 @@ def test_conflicting_duplicates_name_the_fields_in_chinese() -> None:
     row = problems[problems["kind"] == "conflicting_duplicate"].iloc[0]
     text = localised_detail(row["kind"], row["column"], str(row["value"]), row["detail"])
     assert "状态" in text and "保单+险种" in text and _english(text) == []
+
+
+def test_mapping_editors_show_words_and_give_back_codes() -> None:
+    from analysis.schema import STATUSES
+    from ui.tables import mapping_rows, preset_from_editors, status_rows, status_words
+
+    assert len(set(status_words().values())) == len(STATUSES)  # the words map back to one code each
+
+    result = load_extract(messy_workbook(), filename="m.xlsx")
+    statuses, columns = status_rows(result), mapping_rows(result)
+    assert not set(statuses["status"]) & set(STATUSES)  # words, not codes
+    assert "失效（效力中止）" in set(statuses["status"])
+    assert columns.loc[columns["canonical"] == "issue_date", "label"].item() == "生效日期"
+    preset = preset_from_editors(result, columns, statuses)
+    expected = result.status_values.groupby("value")["status"].first().to_dict()
+    assert preset.status_values == {str(k): v for k, v in expected.items()}
+    edited = statuses.copy()
+    edited.loc[0, "status"] = "退保"
+    assert preset_from_editors(result, columns, edited).status_values[str(edited.loc[0, "value"])] == "surrendered"

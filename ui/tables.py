@@ -87,9 +87,15 @@ def mapping_rows(result: LoadResult) -> pd.DataFrame:
     )
 
 
+def status_words() -> dict[str, str]:
+    """Each canonical status in the UI language (the editor's choices), by code."""
+    return {s: t(f"status.{s}") for s in STATUSES}
+
+
 def status_rows(result: LoadResult) -> pd.DataFrame:
-    """One editable row per distinct source status value with its canonical status."""
+    """One editable row per distinct source status value with its canonical status, in words."""
     frame = result.status_values.groupby(["value", "status"], as_index=False)["count"].sum()
+    frame["status"] = frame["status"].map(status_words())
     return frame.sort_values("count", ascending=False)[["value", "count", "status"]].reset_index(drop=True)
 
 
@@ -185,10 +191,14 @@ def display_levels(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], la
 
 
 def preset_from_editors(result: LoadResult, columns: pd.DataFrame, statuses: pd.DataFrame) -> MappingPreset:
-    """The mapping the user edited, as a preset: every canonical column listed, no auto-mapping."""
+    """The mapping the user edited, as a preset: every canonical column listed, no auto-mapping.
+
+    The status editor shows statuses in words; they are turned back into codes here.
+    """
+    codes = {word: code for code, word in status_words().items()} | {code: code for code in STATUSES}
     return MappingPreset(
         columns={row.canonical: row.source or "" for row in columns.itertuples(index=False) if row.canonical in CANONICAL_COLUMNS},
-        status_values={str(row.value): str(row.status) for row in statuses.itertuples(index=False) if row.status in STATUSES},
+        status_values={str(row.value): codes[str(row.status)] for row in statuses.itertuples(index=False) if str(row.status) in codes},
         settings={k: v for k, v in result.preset.settings.items() if k != "auto_map"} | {"auto_map": False},
     )
 

@@ -13,7 +13,6 @@ from analysis.account import account_table
 from analysis.export import mask_identifiers, to_csv_bytes, write_workbook
 from analysis.presets import preset_to_toml
 from analysis.reading import list_sheets
-from analysis.schema import STATUSES
 from ui import datasets as ds
 from ui import state
 from ui.i18n import t, tm
@@ -25,6 +24,7 @@ from ui.tables import (
     preset_from_editors,
     status_rows,
     status_totals,
+    status_words,
     translate_columns,
 )
 
@@ -185,8 +185,8 @@ with tab_mapping:
     edited_mapping = st.data_editor(
         mapping_rows(result),
         column_config={
-            "canonical": st.column_config.TextColumn(t("col.canonical"), disabled=True),
-            "label": st.column_config.TextColumn("", disabled=True),
+            "canonical": None,  # the code stays in the data, the reader sees the field in words
+            "label": st.column_config.TextColumn(t("col.canonical"), disabled=True),
             "source": st.column_config.SelectboxColumn(t("col.source"), options=["", *result.headers]),
             "confidence": st.column_config.NumberColumn(t("col.confidence"), format="%.1f", disabled=True),
         },
@@ -201,7 +201,7 @@ with tab_mapping:
         column_config={
             "value": st.column_config.TextColumn(t("col.status_value"), disabled=True),
             "count": st.column_config.NumberColumn(t("col.count"), disabled=True, format="%d"),
-            "status": st.column_config.SelectboxColumn(t("col.status"), options=list(STATUSES)),
+            "status": st.column_config.SelectboxColumn(t("col.status"), options=list(status_words().values())),
         },
         hide_index=True,
         key=f"data_status_editor_{editor_key}",
