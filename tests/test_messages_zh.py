@@ -76,3 +76,18 @@ def test_mapping_editors_show_words_and_give_back_codes() -> None:
     edited = statuses.copy()
     edited.loc[0, "status"] = "退保"
     assert preset_from_editors(result, columns, edited).status_values[str(edited.loc[0, "value"])] == "surrendered"
+
+
+def test_every_table_shows_a_dash_for_an_empty_cell() -> None:
+    """Streamlit writes "None" in empty cells unless told otherwise; every table on the pages is told."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    calls = []
+    for path in [*sorted((root / "views").glob("*.py")), *sorted((root / "ui").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("dataframe", "data_editor"):
+                calls.append((path.name, node.lineno, any(k.arg == "placeholder" for k in node.keywords)))
+    assert len(calls) >= 20
+    assert [c for c in calls if not c[2]] == []

@@ -154,6 +154,9 @@ def rate_column_config(frame: pd.DataFrame) -> dict[str, object]:
     return config
 
 
+#: What an empty table cell shows (Streamlit's own placeholder is the English word "None").
+EMPTY_CELL = "—"
+
 #: How a missing value is written by the analysis core or by pandas when it is turned into text.
 BLANK_WORDS = frozenset({"(blank)", "nan", "NaN", "None", "<NA>", "NaT", ""})
 

@@ -13,7 +13,7 @@ from analysis.schema import PAID_TO_DATE
 from ui import datasets as ds
 from ui import risk as ui_risk
 from ui.i18n import language, t, tm
-from ui.tables import percent_config
+from ui.tables import EMPTY_CELL, percent_config
 
 st.title(t("actions.title"))
 st.caption(tm("actions.caption"))
@@ -55,7 +55,7 @@ with due_tab:
         cols[1].metric(t("actions.in_grace_count"), f"{int((due['state'] == t('action_list.in_grace')).sum()):,}")
         cols[2].metric(t("actions.at_risk_total"), f"¥{due['premium_at_risk'].sum():,.0f}")
         shown = on_screen(due)
-        st.dataframe(shown, hide_index=True, column_config=percent_config(shown, ("probability",)), key="actions_due_table")
+        st.dataframe(placeholder=EMPTY_CELL, data=shown, hide_index=True, column_config=percent_config(shown, ("probability",)), key="actions_due_table")
 
 with back_tab:
     if back.empty:
@@ -65,7 +65,7 @@ with back_tab:
         cols[0].metric(t("actions.count"), f"{len(back):,}")
         cols[1].metric(t("actions.premium_total"), f"¥{back['annual_premium'].sum():,.0f}")
         shown = on_screen(back)
-        st.dataframe(shown, hide_index=True, column_config=percent_config(shown, ()), key="actions_back_table")
+        st.dataframe(placeholder=EMPTY_CELL, data=shown, hide_index=True, column_config=percent_config(shown, ()), key="actions_back_table")
 
 # Built when the button is pressed, not on every rerun.
 st.download_button(t("actions.download"), partial(ui_risk.workbook_for, choice, result, risk, days, lang, mask=not show), file_name=f"lapselens_action_lists_{study}.xlsx",

@@ -18,7 +18,7 @@ from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
 from ui.study import NAMED_COHORT, age_edges_from, cohort_study, edges_are_numbers, filter_values, named_cohort
-from ui.tables import cohort_dimensions, display_levels, rate_column_config, translate_columns
+from ui.tables import EMPTY_CELL, cohort_dimensions, display_levels, rate_column_config, translate_columns
 
 #: Cohorts drawn at most: lines in the rate chart, rows in the heatmap (the largest by exposure).
 MAX_LINES, MAX_HEATMAP_ROWS = 12, 40
@@ -150,10 +150,10 @@ if cohort_column:
 
 st.subheader(t("cohort.totals"))
 totals_view = translate_columns(display_levels(overall.drop(columns="period"), study.by, legend))
-st.dataframe(totals_view, hide_index=True, column_config=rate_column_config(totals_view), width="stretch")
+st.dataframe(placeholder=EMPTY_CELL, data=totals_view, hide_index=True, column_config=rate_column_config(totals_view), width="stretch")
 st.subheader(t("cohort.detail"))
 detail_view = translate_columns(shown_rates.drop(columns="_cohort", errors="ignore"))
-st.dataframe(detail_view, hide_index=True, column_config=rate_column_config(detail_view), width="stretch")
+st.dataframe(placeholder=EMPTY_CELL, data=detail_view, hide_index=True, column_config=rate_column_config(detail_view), width="stretch")
 if study.rates["low_credibility"].any():
     st.caption(tm("cohort.low_credibility_note"))
 

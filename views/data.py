@@ -17,6 +17,7 @@ from ui import datasets as ds
 from ui import state
 from ui.i18n import t, tm
 from ui.tables import (
+    EMPTY_CELL,
     account_view,
     column_config,
     mapping_rows,
@@ -175,14 +176,14 @@ with tab_problems:
         on_change=state.carry_over,
         args=("data_verdict",),
     )
-    st.dataframe(account_view(table, verdict or "all"), hide_index=True, width="stretch")
+    st.dataframe(placeholder=EMPTY_CELL, data=account_view(table, verdict or "all"), hide_index=True, width="stretch")
 
 with tab_mapping:
     # Editors are keyed by data set and mapping, so edits never carry over to another file.
     editor_key = f"{choice.version}_{ds.content_version(choice.preset_toml.encode())}"
     st.markdown(f"**{t('data.mapping')}**")
     st.caption(tm("data.mapping_help"))
-    edited_mapping = st.data_editor(
+    edited_mapping = st.data_editor(placeholder=EMPTY_CELL, data=
         mapping_rows(result),
         column_config={
             "canonical": None,  # the code stays in the data, the reader sees the field in words
@@ -196,7 +197,7 @@ with tab_mapping:
     )
     st.markdown(f"**{t('data.statuses')}**")
     st.caption(tm("data.statuses_help"))
-    edited_status = st.data_editor(
+    edited_status = st.data_editor(placeholder=EMPTY_CELL, data=
         status_rows(result),
         column_config={
             "value": st.column_config.TextColumn(t("col.status_value"), disabled=True),
@@ -208,7 +209,7 @@ with tab_mapping:
         width="stretch",
     )
     st.caption(tm("data.status_counts"))
-    st.dataframe(translate_columns(status_totals(result)), hide_index=True)
+    st.dataframe(placeholder=EMPTY_CELL, data=translate_columns(status_totals(result)), hide_index=True)
 
     new_toml = preset_to_toml(preset_from_editors(result, edited_mapping, edited_status))
     apply_cols = st.columns(2)
@@ -225,11 +226,11 @@ with tab_mapping:
     )
 
 with tab_notes:
-    st.dataframe(notes_view(result.column_notes), hide_index=True, width="stretch")
+    st.dataframe(placeholder=EMPTY_CELL, data=notes_view(result.column_notes), hide_index=True, width="stretch")
     if result.attributes:
         st.caption(tm("data.attributes", names=", ".join(result.attributes)))
 
 with tab_preview:
     # Personal identifiers are masked here too: the table's own toolbar can download it.
     preview = translate_columns(mask_identifiers(result.policies.head(200)))
-    st.dataframe(preview, hide_index=True, width="stretch", column_config=column_config(preview))
+    st.dataframe(placeholder=EMPTY_CELL, data=preview, hide_index=True, width="stretch", column_config=column_config(preview))

@@ -15,7 +15,7 @@ from ui import datasets as ds
 from ui import risk as ui_risk
 from ui.i18n import language, md_escape, t, tm
 from ui.study import dataset_key, named_cohort
-from ui.tables import percent_config, translate_columns
+from ui.tables import EMPTY_CELL, percent_config, translate_columns
 
 BEESWARM_POINTS = 2000
 BEESWARM_FEATURES = 12
@@ -71,7 +71,7 @@ with tabs[0]:
     st.plotly_chart(charts.calibration(model.calibration, x_title=t("risk.predicted"), y_title=t("risk.observed"), names=(t("risk.model"), t("risk.perfect"))), key="risk_calibration")
     st.caption(tm("risk.lift"))
     lift = translate_columns(model.lift)
-    st.dataframe(lift, hide_index=True, column_config=percent_config(lift, ("observed",)))
+    st.dataframe(placeholder=EMPTY_CELL, data=lift, hide_index=True, column_config=percent_config(lift, ("observed",)))
 
 importance = explained.importance
 
@@ -80,7 +80,7 @@ with tabs[1]:
     direction = [t(f"risk.direction.{k}", level=value_text(f, v, lang) if v not in (None, "") else v)
                  for f, k, v in zip(importance["feature"], importance["direction_kind"], importance["direction_level"])]
     shown = importance.assign(feature=importance["feature"].map(label), direction=direction)[["feature", "mean_abs_shap", "direction"]]
-    st.dataframe(translate_columns(shown), hide_index=True)
+    st.dataframe(placeholder=EMPTY_CELL, data=translate_columns(shown), hide_index=True)
 
 with tabs[2]:
     top = importance["feature"].head(BEESWARM_FEATURES).tolist()

@@ -37,7 +37,7 @@ from ui import interventions as ui_iv
 from ui import risk as ui_risk
 from ui.i18n import language, md_escape, t, tm
 from ui.study import named_cohort
-from ui.tables import percent_config, translate_columns
+from ui.tables import EMPTY_CELL, percent_config, translate_columns
 
 st.title(t("interv.title"))
 st.caption(tm("interv.caption"))
@@ -101,7 +101,7 @@ with campaign_tab:
             st.plotly_chart(charts.survival_curves(measured.curves, unit=1.0, x_title=t("interv.months_from_start"), y_title=t("survival.survival"), labels=arm_names),
                             key="campaign_km")
             window_table = translate_columns(ui_iv.arms_frame(measured, arm_names))
-            st.dataframe(window_table, hide_index=True, column_config=percent_config(window_table, ("lapse", "lower", "upper")))
+            st.dataframe(placeholder=EMPTY_CELL, data=window_table, hide_index=True, column_config=percent_config(window_table, ("lapse", "lower", "upper")))
             st.subheader(t("interv.balance"))
             unbalanced = measured.balance.loc[measured.balance["smd"].abs() > 0.1, "covariate"].astype(str).tolist() if "smd" in measured.balance else []
             if unbalanced:
@@ -109,7 +109,7 @@ with campaign_tab:
             else:
                 st.caption(tm("interv.balanced"))
             balance = measured.balance.assign(level=[value_text(c, v, lang) if v not in (None, "") else v for c, v in zip(measured.balance["covariate"], measured.balance["level"])])
-            st.dataframe(translate_columns(balance.assign(covariate=balance["covariate"].map(lambda c: column_label(c, lang)))), hide_index=True)
+            st.dataframe(placeholder=EMPTY_CELL, data=translate_columns(balance.assign(covariate=balance["covariate"].map(lambda c: column_label(c, lang)))), hide_index=True)
             if measured.uplift is not None:
                 st.subheader(t("interv.uplift"))
                 st.caption(tm("interv.qini_note", coefficient=f"{measured.uplift.qini_coefficient:.4f}"))
@@ -121,7 +121,7 @@ with campaign_tab:
                 segments["recommendation"] = segments["recommendation"].map(lambda r: t(f"campaign.recommendation.{r}"))
                 segments["harmful"] = segments["harmful"].map(lambda h: t("campaign.harmful") if h else "")
                 shown = translate_columns(segments)
-                st.dataframe(shown, hide_index=True, column_config=percent_config(shown, ("lapse_treated", "lapse_control", "uplift", "lower", "upper", "predicted_uplift")))
+                st.dataframe(placeholder=EMPTY_CELL, data=shown, hide_index=True, column_config=percent_config(shown, ("lapse_treated", "lapse_control", "uplift", "lower", "upper", "predicted_uplift")))
 
 with planner_tab:
     st.caption(tm("interv.planner_caption"))
@@ -263,7 +263,7 @@ with scenario_tab:
             shown_columns = ["name", "lever", "target", "hazard_ratio", "retained_policies", "retained_policies_lower", "retained_policies_upper",
                              "retained_premium", "premium_given_up", "cost", "npv", "npv_lower", "npv_upper", "roi", "probability_positive", "break_even_hazard_ratio"]
             shown = translate_columns(table[shown_columns].rename(columns={"name": "scenario", "lever": "intervention"}))
-            st.dataframe(shown, hide_index=True, column_config=percent_config(shown, ("roi", "probability_positive")), key="interv_comparison_table")
+            st.dataframe(placeholder=EMPTY_CELL, data=shown, hide_index=True, column_config=percent_config(shown, ("roi", "probability_positive")), key="interv_comparison_table")
             best = table.loc[table["npv"].idxmax()] if table["npv"].notna().any() else None
             if best is not None:
                 st.markdown(tm("interv.winner", name=md_escape(str(best["name"])), npv=money(float(best["npv"])),

@@ -12,7 +12,7 @@ from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
 from ui.overview import league, monthly_report_bytes, overview_figures
-from ui.tables import column_config, translate_columns
+from ui.tables import EMPTY_CELL, column_config, translate_columns
 
 st.title(t("overview.title"))
 st.caption(tm("overview.caption"))
@@ -101,7 +101,7 @@ if dimensions:
     min_policies = cols[2].number_input(t("overview.min_volume"), min_value=1, value=50, step=10, key="overview_min_volume")
     table = league(choice, result, dimension, int(league_month), int(min_policies), options)
     view = translate_columns(table)
-    st.dataframe(view, hide_index=True, width="stretch", column_config=column_config(view) | {
+    st.dataframe(placeholder=EMPTY_CELL, data=view, hide_index=True, width="stretch", column_config=column_config(view) | {
         t("col.persistency"): st.column_config.ProgressColumn(t("col.persistency"), format="percent", min_value=0.0, max_value=1.0),
         t("col.premium_persistency"): st.column_config.NumberColumn(t("col.premium_persistency"), format="percent"),
     })
@@ -113,7 +113,7 @@ with left:
     st.subheader(t("overview.snapshot"))
     snapshot = figures.snapshot.assign(item=figures.snapshot["item"].map(lambda k: t(f"overview.item.{k}")))
     view = translate_columns(snapshot)
-    st.dataframe(view, hide_index=True, width="stretch", column_config=column_config(view))
+    st.dataframe(placeholder=EMPTY_CELL, data=view, hide_index=True, width="stretch", column_config=column_config(view))
 with right:
     st.subheader(t("overview.funnel"))
     if figures.funnel is None:

@@ -16,7 +16,7 @@ from ui import datasets as ds
 from ui.i18n import language, t, tm
 from ui.study import named_cohort
 from ui.survival import cox_result, incidence, survival_result
-from ui.tables import cohort_dimensions, column_config, level_label, translate_columns
+from ui.tables import EMPTY_CELL, cohort_dimensions, column_config, level_label, translate_columns
 
 #: Curves drawn at most (the largest cohorts); sentences for pairwise tests at most (more: a table).
 MAX_CURVES, MAX_SENTENCES = 12, 15
@@ -73,7 +73,7 @@ risk = at_risk_table(outcome.curves, ticks)
 risk.index = [labels.get(str(i), level_label(i)) for i in risk.index]
 risk.columns = [f"{c / scale:g}" for c in risk.columns]
 st.caption(tm("survival.at_risk"))
-st.dataframe(risk, width="stretch")
+st.dataframe(placeholder=EMPTY_CELL, data=risk, width="stretch")
 
 # --- tests in plain words -----------------------------------------------------------------
 if outcome.overall is not None and outcome.pairwise is not None:
@@ -87,7 +87,7 @@ if outcome.overall is not None and outcome.pairwise is not None:
         # Many pairs: the significant ones first, as a table.
         pairs = outcome.pairwise.sort_values("p_holm", kind="stable")
         pairs = pairs.assign(cohort_a=pairs["cohort_a"].map(lambda c: labels.get(str(c), level_label(c))), cohort_b=pairs["cohort_b"].map(lambda c: labels.get(str(c), level_label(c))))
-        st.dataframe(translate_columns(pairs), hide_index=True, width="stretch")
+        st.dataframe(placeholder=EMPTY_CELL, data=translate_columns(pairs), hide_index=True, width="stretch")
     else:
         for row in outcome.pairwise.itertuples(index=False):
             a, b = str(row.cohort_a), str(row.cohort_b)
@@ -99,7 +99,7 @@ if outcome.overall is not None and outcome.pairwise is not None:
 st.subheader(t("survival.summary"))
 summary = outcome.summary.assign(cohort=outcome.summary["cohort"].map(lambda c: labels.get(str(c), level_label(c)))).rename(columns={"cohort": "group"})
 summary_view = translate_columns(summary)
-st.dataframe(summary_view, hide_index=True, width="stretch", column_config=column_config(summary_view) | {
+st.dataframe(placeholder=EMPTY_CELL, data=summary_view, hide_index=True, width="stretch", column_config=column_config(summary_view) | {
     t(f"col.survival_{m}"): st.column_config.NumberColumn(t(f"col.survival_{m}"), format="percent") for m in (13, 25, 37, 61)
 })
 st.caption(tm("survival.summary_help", horizon=int(horizon)))
@@ -133,7 +133,7 @@ if fit_columns:
     names = [f"{covariate_options.get(c, c)}{' = ' + level_label(lv, named_labels) if lv else ''}" for c, lv in zip(hr["covariate"], hr["level"])]
     st.plotly_chart(charts.forest_plot(hr, labels=names, x_title=t("survival.hazard_ratio")), key="survival_forest")
     hr_view = translate_columns(hr.assign(covariate=hr["covariate"].map(lambda c: covariate_options.get(c, c)), level=hr["level"].map(lambda v: level_label(v, named_labels) if v else v), reference=hr["reference"].map(lambda v: level_label(v, named_labels) if v else v)))
-    st.dataframe(hr_view, hide_index=True, width="stretch", column_config=column_config(hr_view))
+    st.dataframe(placeholder=EMPTY_CELL, data=hr_view, hide_index=True, width="stretch", column_config=column_config(hr_view))
     st.caption(tm("survival.sample", used=cox.policies_used, total=cox.policies_total, ph=cox.ph_policies, c=cox.concordance))
     violated = cox.ph_test[cox.ph_test["violated"]]
     if cox.ph_test.empty:
