@@ -275,6 +275,7 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "zh": "共 {total} 个分群：折线图画出暴露量最大的 {lines} 个，热力图画出 {rows} 个；下方表格包含全部分群。",
         "en": "{total} cohorts: the line chart draws the {lines} with the most exposure, the heatmap {rows}; the tables below have them all.",
     },
+    "widget.choose": {"zh": "请选择", "en": "Choose options"},
     "level.blank": {"zh": "（空白）", "en": "(blank)"},
     "level.yes": {"zh": "是", "en": "Yes"},
     "level.no": {"zh": "否", "en": "No"},

@@ -91,3 +91,18 @@ def test_every_table_shows_a_dash_for_an_empty_cell() -> None:
                 calls.append((path.name, node.lineno, any(k.arg == "placeholder" for k in node.keywords)))
     assert len(calls) >= 20
     assert [c for c in calls if not c[2]] == []
+
+
+def test_every_multiselect_has_a_translated_placeholder() -> None:
+    """Streamlit's own placeholder for an empty multiselect is the English "Choose options"."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    missing = []
+    for path in [*sorted((root / "views").glob("*.py")), *sorted((root / "ui").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "multiselect" and isinstance(node.func.value, ast.Name) and node.func.value.id == "st":
+                if not any(k.arg == "placeholder" for k in node.keywords):
+                    missing.append(f"{path.name}:{node.lineno}")
+    assert missing == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.i18n import t
 from ui.state import carried_index, carry_over, lang_key
 
 
@@ -40,5 +41,6 @@ def multiselect(label: str, options: dict[str, str], *, default: list[str], key:
             key=lang_key(key),
             on_change=carry_over,
             args=(key,),
+            placeholder=t("widget.choose"),
         )
     )

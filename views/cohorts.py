@@ -74,7 +74,7 @@ with st.expander(t("cohort.filters"), expanded=False):
     chosen: list[str] = []
     if filter_column:
         options = filter_values(choice, result, (named,) if named_ok else (), filter_column, age_edges_from(st.session_state.get("cohort_age_edges", "")))
-        chosen = st.multiselect(t("cohort.filter_values"), options, key=f"cohort_filter_values_{filter_column}")
+        chosen = st.multiselect(t("cohort.filter_values"), options, key=f"cohort_filter_values_{filter_column}", placeholder=t("widget.choose"))
     edges_text = st.text_input(t("cohort.age_edges"), value="0, 25, 30, 35, 40, 45, 50, 55, 60", key="cohort_age_edges")
     age_edges = age_edges_from(edges_text)
     if not edges_are_numbers(edges_text):

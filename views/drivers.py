@@ -35,7 +35,7 @@ with st.expander(t("risk.settings")):
     if candidates:
         st.multiselect(
             t("risk.extra_features"), candidates, default=[c for c in candidates if c not in leaks],
-            key=f"{ui_risk.FEATURES}_{dataset_key(choice)}", help=t("risk.extra_help"),
+            key=f"{ui_risk.FEATURES}_{dataset_key(choice)}", help=t("risk.extra_help"), placeholder=t("widget.choose"),
         )
     if leaks:
         st.caption(tm("risk.leak_note", columns=md_escape("、".join(leaks) if lang == "zh" else ", ".join(leaks))))

@@ -130,7 +130,10 @@ if fit_columns:
     with st.spinner(t("survival.fitting")):
         cox = cox_result(choice, result, fit_columns, tuple(strata), frozenset(events), (named,) if named_ok else ())
     hr = cox.hazard_ratios
-    names = [f"{covariate_options.get(c, c)}{' = ' + level_label(lv, named_labels) if lv else ''}" for c, lv in zip(hr["covariate"], hr["level"])]
+    names = [
+        covariate_options.get(c, c) if not lv or level_label(lv, named_labels) == covariate_options.get(c, c) else f"{covariate_options.get(c, c)} = {level_label(lv, named_labels)}"
+        for c, lv in zip(hr["covariate"], hr["level"])
+    ]
     st.plotly_chart(charts.forest_plot(hr, labels=names, x_title=t("survival.hazard_ratio")), key="survival_forest")
     hr_view = translate_columns(hr.assign(covariate=hr["covariate"].map(lambda c: covariate_options.get(c, c)), level=hr["level"].map(lambda v: level_label(v, named_labels) if v else v), reference=hr["reference"].map(lambda v: level_label(v, named_labels) if v else v)))
     st.dataframe(placeholder=EMPTY_CELL, data=hr_view, hide_index=True, width="stretch", column_config=column_config(hr_view))
