@@ -394,8 +394,13 @@ def fit_cox(
         model_data["entry"] = frame["entry"]
     for column in strata:
         model_data[f"stratum_{column}"] = frame[column].astype("string").fillna("(blank)").astype(str)
+    if not model_data["event"].any():
+        raise ExtractError("No policy in the Cox model's data has the chosen event.", code="bad_option", detail="no_cox_events")
     fitter = CoxPHFitter(penalizer=1e-5)
-    fitter.fit(model_data, duration_col="duration", event_col="event", entry_col="entry" if late_entry else None, strata=[f"stratum_{c}" for c in strata] or None)
+    try:
+        fitter.fit(model_data, duration_col="duration", event_col="event", entry_col="entry" if late_entry else None, strata=[f"stratum_{c}" for c in strata] or None)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:  # lifelines' ConvergenceError is a ValueError
+        raise ExtractError(f"The Cox model could not be fitted on these covariates ({type(exc).__name__}).", code="bad_option", detail="cox_failed") from exc
     summary = fitter.summary
     hr = pd.DataFrame(
         {

@@ -52,3 +52,25 @@ def test_survival_by_1500_agents_is_quick_and_by_yes_no_says_of_what() -> None:
     at.selectbox(key="survival_by__zh").select("自动扣款").run()
     assert not at.exception
     assert any("自动扣款：否的失效风险显著高于自动扣款：是" in shown(m.value) for m in at.markdown)
+
+
+def test_survival_page_on_a_single_premium_book_never_crashes(shared_data) -> None:
+    """eusavingULnoPS: covariates that do not vary and events that never happen get a message, not a crash page."""
+    from ui import state
+    from ui.datasets import content_version
+
+    data = (shared_data / "eusavingULnoPS.csv").read_bytes()
+    version = content_version(data)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.session_state[state.UPLOADS] = {version: data}
+    at.session_state[state.ACTIVE] = state.DataSetChoice(
+        name="eusavingULnoPS.csv", version=version, preset_toml=(ROOT / "data" / "presets" / "eusavingULnoPS.toml").read_text(encoding="utf-8")
+    )
+    at.run()
+    at.switch_page("views/survival.py").run()
+    assert not at.exception
+    assert any("协变量" in shown(i.value) or "Cox" in shown(i.value) for i in at.info)
+    events = at.multiselect(key="survival_events__zh")
+    for option in events.options:
+        at.multiselect(key="survival_events__zh").set_value([option]).run()
+        assert not at.exception, option

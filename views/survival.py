@@ -8,6 +8,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
+from analysis.errors import ExtractError
 from analysis.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
 from analysis.survival import MAX_PAIRWISE_COHORTS, at_risk_table, format_p
@@ -126,9 +127,16 @@ default_covariates = [c for c in (named.key, "channel", "auto_debit", "payment_f
 covariates = widgets.multiselect(t("survival.covariates"), covariate_options, default=default_covariates, key="survival_covariates")
 strata = widgets.multiselect(t("survival.strata"), {c: covariate_options[c] for c in covariates}, default=[], key="survival_strata")
 fit_columns = tuple(c for c in covariates if c not in strata)
-if fit_columns:
-    with st.spinner(t("survival.fitting")):
-        cox = cox_result(choice, result, fit_columns, tuple(strata), frozenset(events), (named,) if named_ok else ())
+cox = None
+if not fit_columns:
+    st.info(tm("survival.no_covariates"))
+else:
+    try:
+        with st.spinner(t("survival.fitting")):
+            cox = cox_result(choice, result, fit_columns, tuple(strata), frozenset(events), (named,) if named_ok else ())
+    except ExtractError as exc:
+        st.info(ds.error_text(exc))
+if cox is not None:
     hr = cox.hazard_ratios
     names = [
         covariate_options.get(c, c) if not lv or level_label(lv, named_labels) == covariate_options.get(c, c) else f"{covariate_options.get(c, c)} = {level_label(lv, named_labels)}"
@@ -145,8 +153,6 @@ if fit_columns:
         st.warning(tm("survival.ph_warning", names=", ".join(sorted({covariate_options.get(c, c) for c in violated["covariate"]}))))
     else:
         st.success(tm("survival.ph_ok"))
-else:
-    st.info(tm("survival.no_covariates"))
 
 # --- competing risks ----------------------------------------------------------------------
 st.subheader(t("survival.cif"))
