@@ -326,12 +326,22 @@ class CoxResult:
     ph_policies: int = 0
 
 
+#: Levels of one categorical covariate in the Cox model at most (the rest are grouped as OTHER).
+MAX_COX_LEVELS = 20
+#: Strata (combinations of the stratifying columns' values) at most: each is its own baseline hazard.
+MAX_STRATA = 200
+OTHER = "(other)"
+
+
 def design_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str], dict[str, tuple[str, str]]]:
     """Covariates encoded for a Cox fit: numbers as they are, categories as indicators.
 
     The reference level of a categorical covariate is its most frequent value; missing
-    values are a level of their own. Returns the matrix, each covariate's reference, and
-    each indicator column's (covariate, level).
+    values are a level of their own. A covariate with more than :data:`MAX_COX_LEVELS`
+    levels (agents, branches) keeps its most frequent ones and groups the rest as
+    ``(other)``: 1,500 agent indicators would take the fit many minutes and say little.
+    Returns the matrix, each covariate's reference, and each indicator column's
+    (covariate, level).
     """
     columns: dict[str, pd.Series] = {}
     references: dict[str, str] = {}
@@ -344,6 +354,9 @@ def design_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[pd.Dat
             continue
         text = values.astype("string").fillna("(blank)").astype(str)
         counts = text.value_counts()
+        if len(counts) > MAX_COX_LEVELS:
+            text = text.where(text.isin(counts.index[: MAX_COX_LEVELS - 1]), OTHER)
+            counts = text.value_counts()
         references[covariate] = str(counts.index[0])
         for level in counts.index[1:]:
             name = f"{covariate}={level}"
@@ -394,6 +407,8 @@ def fit_cox(
         model_data["entry"] = frame["entry"]
     for column in strata:
         model_data[f"stratum_{column}"] = frame[column].astype("string").fillna("(blank)").astype(str)
+    if strata and model_data.groupby([f"stratum_{c}" for c in strata], observed=True).ngroups > MAX_STRATA:
+        raise ExtractError(f"The strata make more than {MAX_STRATA} groups; stratify on columns with few values.", code="bad_option", detail="too_many_strata")
     if not model_data["event"].any():
         raise ExtractError("No policy in the Cox model's data has the chosen event.", code="bad_option", detail="no_cox_events")
     fitter = CoxPHFitter(penalizer=1e-5)

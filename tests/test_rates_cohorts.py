@@ -166,3 +166,11 @@ def test_flat_expected_rate_is_annual_even_by_policy_month(root) -> None:
     monthly = run_study(loaded.policies, StudyRequest(period="policy_month", expected_rate=0.06), study_date=loaded.study_date).totals
     yearly = run_study(loaded.policies, StudyRequest(expected_rate=0.06), study_date=loaded.study_date).totals
     assert monthly["ae"].iloc[0] == pytest.approx(yearly["ae"].iloc[0], rel=0.15)
+
+
+def test_age_edges_that_are_not_finite_fall_back_to_the_defaults() -> None:
+    from ui.study import DEFAULT_AGE_EDGES, age_edges_from, edges_are_numbers
+
+    for text in ("nan", "0, inf, 30", "-inf", "NaN,25"):
+        assert age_edges_from(text) == DEFAULT_AGE_EDGES and not edges_are_numbers(text)
+    assert age_edges_from("0，25, 40") == (0.0, 25.0, 40.0) and edges_are_numbers("0, 25, 40")

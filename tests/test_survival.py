@@ -181,3 +181,19 @@ def test_cumulative_incidences_add_up_to_all_exits(root) -> None:
     total = sum(float(c.loc[c["month"] <= at, "incidence"].iloc[-1]) for _, c in cif.groupby("cause"))
     survival = float(all_exits.loc[all_exits["month"] <= at, "survival"].iloc[-1])
     assert total == pytest.approx(1 - survival, abs=0.01)
+
+
+def test_cox_groups_rare_levels_and_refuses_too_many_strata(root) -> None:
+    from analysis import ExtractError
+    from analysis.survival import MAX_COX_LEVELS, OTHER, design_matrix, fit_cox
+
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    frame = study_frame(loaded.policies, StudyRequest(by=("agent", "channel")))
+    data = survival_data(frame, events=frozenset({"lapsed", "surrendered", "terminated_after_lapse"}), study_date=loaded.study_date, by=["agent", "channel"])
+    matrix, references, levels = design_matrix(data, ["agent"])
+    assert matrix.shape[1] == MAX_COX_LEVELS - 1  # 19 largest agents and (other), one of them the reference
+    assert OTHER in {level for _, level in levels.values()} | set(references.values())
+    cox = fit_cox(data, ("agent", "channel"))
+    assert len(cox.hazard_ratios) == MAX_COX_LEVELS - 1 + data["channel"].nunique() - 1
+    with pytest.raises(ExtractError, match="strata make more than"):
+        fit_cox(data, ("channel",), strata=("agent",))

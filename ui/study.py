@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 
@@ -100,6 +102,8 @@ def age_edges_from(text: str) -> tuple[float, ...]:
         edges = tuple(sorted({float(e) for e in str(text).replace("，", ",").split(",") if e.strip()}))
     except ValueError:
         return DEFAULT_AGE_EDGES
+    if not all(math.isfinite(e) for e in edges):  # "nan" and "inf" read as floats but are no edges
+        return DEFAULT_AGE_EDGES
     return edges or DEFAULT_AGE_EDGES
 
 
@@ -107,7 +111,7 @@ def edges_are_numbers(text: str) -> bool:
     """True when every comma-separated part of ``text`` is a number (and there is at least one)."""
     parts = [p.strip() for p in str(text).replace("，", ",").split(",") if p.strip()]
     try:
-        [float(p) for p in parts]
+        numbers = [float(p) for p in parts]
     except ValueError:
         return False
-    return bool(parts)
+    return bool(parts) and all(math.isfinite(n) for n in numbers)

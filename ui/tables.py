@@ -168,6 +168,8 @@ def level_label(value: object, labels: dict[str, str] | None = None) -> str:
         return labels[text]
     if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value) or text in BLANK_WORDS:
         return t("level.blank")
+    if text == "(other)":
+        return t("level.other")
     if text in ("True", "False"):
         return t("level.yes") if text == "True" else t("level.no")
     return text

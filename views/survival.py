@@ -11,7 +11,7 @@ import streamlit as st
 from analysis.errors import ExtractError
 from analysis.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
-from analysis.survival import MAX_PAIRWISE_COHORTS, at_risk_table, format_p
+from analysis.survival import MAX_COX_LEVELS, MAX_PAIRWISE_COHORTS, at_risk_table, format_p
 from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
@@ -125,7 +125,9 @@ covariate_options = {k: v for k, v in dimensions.items() if k not in ("issue_mon
 )
 default_covariates = [c for c in (named.key, "channel", "auto_debit", "payment_frequency") if c in covariate_options]
 covariates = widgets.multiselect(t("survival.covariates"), covariate_options, default=default_covariates, key="survival_covariates")
-strata = widgets.multiselect(t("survival.strata"), {c: covariate_options[c] for c in covariates}, default=[], key="survival_strata")
+# Strata: covariates with few values (each combination gets its own baseline hazard).
+stratifiable = {c: covariate_options[c] for c in covariates if c not in policies.columns or policies[c].nunique(dropna=False) <= MAX_COX_LEVELS}  # derived: bands, years
+strata = widgets.multiselect(t("survival.strata"), stratifiable, default=[], key="survival_strata")
 fit_columns = tuple(c for c in covariates if c not in strata)
 cox = None
 if not fit_columns:
