@@ -26,6 +26,11 @@ from analysis import schema as S
 from analysis.catalogue import column_label, translate
 from analysis.errors import ExtractError
 
+#: Names a named cohort's key may not take: the columns of study and survival tables, and the derived cohorts.
+RESERVED_KEYS = frozenset(
+    {"period", "events", "exposure", "rate", "lower", "upper", "credibility", "low_credibility", "cohort", "month", "duration", "event", "entry",
+     "weight", "all", "in", "rest", "age_band", "premium_band", "issue_year", "issue_quarter", "issue_month", "policy_year", "policy_month", "calendar_year"}
+)
 OPERATORS = ("==", "!=", "in", "not in", "between", "<", "<=", ">", ">=", "is blank", "not blank")
 #: Default editable age-band edges (age at issue, years); the last band is open-ended.
 AGE_EDGES = (0, 25, 30, 35, 40, 45, 50, 55, 60)
@@ -90,14 +95,20 @@ class NamedCohort:
 def cohort_from_dict(data: dict[str, Any]) -> NamedCohort:
     """Build a named cohort from its JSON-ready form, checking every operator."""
     try:
-        conditions = tuple(Condition(str(c["column"]), str(c["op"]), c.get("value")) for c in data.get("all", []))
+        # One value for in / not in is a list of one.
+        conditions = tuple(
+            Condition(str(c["column"]), str(c["op"]), [c.get("value")] if str(c["op"]) in ("in", "not in") and not isinstance(c.get("value"), (list, tuple)) else c.get("value"))
+            for c in data.get("all", [])
+        )
         cohort = NamedCohort(key=str(data["key"]), name={str(k): str(v) for k, v in data.get("name", {}).items()}, conditions=conditions)
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, AttributeError) as exc:
         raise ExtractError(f"A named cohort needs 'key', 'name' and 'all' conditions with 'column' and 'op': {exc}.", code="bad_cohort", detail="cohort_keys") from exc
+    if cohort.key in RESERVED_KEYS or cohort.key in S.CANONICAL_COLUMNS or not cohort.key.strip():
+        raise ExtractError(f"The cohort key {cohort.key!r} is a name LapseLens uses itself; choose another.", code="bad_cohort", detail="reserved_key")
     for c in conditions:
         if c.op not in OPERATORS:
             raise ExtractError(f"Unknown operator {c.op!r} in cohort {cohort.key!r}; use one of {', '.join(OPERATORS)}.", code="bad_cohort", detail="operator")
-        if c.op == "between" and (not isinstance(c.value, (list, tuple)) or len(c.value) != 2):
+        if c.op == "between" and (not isinstance(c.value, (list, tuple)) or len(c.value) != 2 or any(v is None for v in c.value)):
             raise ExtractError(f"'between' needs two values in cohort {cohort.key!r}, got {c.value!r}.", code="bad_cohort", detail="between")
     return cohort
 
@@ -137,7 +148,7 @@ def condition_mask(policies: pd.DataFrame, condition: Condition) -> pd.Series:
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     if op == "between":
         low, high = target
-        if numeric:
+        if numeric and _is_number(low) and _is_number(high):
             return values.between(float(low), float(high)).fillna(False).astype(bool)
         text = values.astype("string")
         return ((text >= str(low)) & (text <= str(high))).fillna(False).astype(bool)

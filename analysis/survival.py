@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -430,7 +430,7 @@ def fit_cox(
     )
     if late_entry:  # lifelines has no residuals with delayed entry: no PH test then
         empty = pd.DataFrame(columns=["covariate", "level", "test_statistic", "p_value", "violated"])
-        return CoxResult(hr, empty, len(frame), total, float(fitter.concordance_index_), tuple(strata))
+        return CoxResult(hr, empty, len(frame), total, _concordance(fitter), tuple(strata))
     # The Schoenfeld test costs far more than the fit (45 s at 200,000 policies), so it runs on
     # a refit to a seeded sample of at most ``ph_sample`` policies.
     ph_data = model_data.sample(n=ph_sample, random_state=random_state) if len(model_data) > ph_sample else model_data
@@ -447,7 +447,15 @@ def fit_cox(
         }
     )
     ph_table["violated"] = ph_table["p_value"] < 0.05
-    return CoxResult(hr, ph_table, len(frame), total, float(fitter.concordance_index_), tuple(strata), len(ph_data))
+    return CoxResult(hr, ph_table, len(frame), total, _concordance(fitter), tuple(strata), len(ph_data))
+
+
+def _concordance(fitter: Any) -> float:
+    """Harrell's C of a fitted model; NaN when no pair of policies can be compared (lifelines raises then)."""
+    try:
+        return float(fitter.concordance_index_)
+    except ZeroDivisionError:
+        return float("nan")
 
 
 #: Causes for the competing-risks view.

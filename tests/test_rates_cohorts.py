@@ -174,3 +174,18 @@ def test_age_edges_that_are_not_finite_fall_back_to_the_defaults() -> None:
     for text in ("nan", "0, inf, 30", "-inf", "NaN,25"):
         assert age_edges_from(text) == DEFAULT_AGE_EDGES and not edges_are_numbers(text)
     assert age_edges_from("0，25, 40") == (0.0, 25.0, 40.0) and edges_are_numbers("0, 25, 40")
+
+
+def test_named_cohort_definitions_at_the_edges() -> None:
+    """A scalar for in, between with text or blanks, keys the tables use themselves: no crash, a clear answer."""
+    policies = pd.DataFrame({"age": [23.0, 35.0], "income": ["5万以下", "20-50万"], "渠道": ["个险", "银保"]})
+    scalar = cohort_from_dict({"key": "x", "name": {}, "all": [{"column": "income", "op": "in", "value": "5万以下"}]})
+    assert filter_mask(policies, scalar.conditions).tolist() == [True, False]
+    text_bounds = cohort_from_dict({"key": "x", "name": {}, "all": [{"column": "age", "op": "between", "value": ["a", "z"]}]})
+    assert filter_mask(policies, text_bounds.conditions).tolist() == [False, False]  # numbers compared as text with letters
+    for bad in ({"column": "age", "op": "between", "value": [None, 3]}, {"column": "age", "op": "between", "value": 3}):
+        with pytest.raises(ExtractError, match="'between' needs two values"):
+            cohort_from_dict({"key": "x", "name": {}, "all": [bad]})
+    for key in ("period", "events", "age_band", "status", " "):
+        with pytest.raises(ExtractError, match="uses itself"):
+            cohort_from_dict({"key": key, "name": {}, "all": []})

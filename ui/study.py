@@ -90,7 +90,7 @@ def named_cohort(text: str | None = None) -> tuple[NamedCohort, str | None]:
     except json.JSONDecodeError as exc:
         return YOUNG_NEW_EARNERS, t("cohort.not_json", line=exc.lineno, column=exc.colno)
     except (ValueError, TypeError, AttributeError):
-        return YOUNG_NEW_EARNERS, t("error_detail.cohort_keys")
+        return YOUNG_NEW_EARNERS, t("error.bad_cohort", detail=t("error_detail.cohort_keys"))
 
 
 DEFAULT_AGE_EDGES: tuple[float, ...] = (0, 25, 30, 35, 40, 45, 50, 55, 60)
