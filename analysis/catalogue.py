@@ -488,6 +488,10 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "zh": "模型的 AUC 比逻辑回归基准高 {gap:.3f}。",
         "en": "The model's AUC is {gap:.3f} above the logistic baseline.",
     },
+    "risk.below_baseline": {
+        "zh": "模型的 AUC 比逻辑回归基准低 {gap:+.3f}：这份数据的时间外验证期与训练期差别较大，简单模型排序更好，请谨慎使用本模型的排序。",
+        "en": "The model's AUC is {gap:+.3f} below the logistic baseline: the holdout period differs from the training years and a plain model ranks better here; use this model's ranking with care.",
+    },
     "risk.close_to_baseline": {
         "zh": "模型的 AUC 与逻辑回归基准相差仅 {gap:+.3f}：在这份数据上，简单模型几乎一样好。",
         "en": "The model's AUC is within {gap:+.3f} of the logistic baseline: on this data a plain model does almost as well.",

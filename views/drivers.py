@@ -56,7 +56,8 @@ cols[1].metric(t("risk.pr_auc"), f"{metrics['pr_auc']:.3f}")
 cols[2].metric(t("risk.baseline_auc"), f"{metrics['baseline_auc']:.3f}")
 cols[3].metric(t("risk.base_rate"), f"{metrics['base_rate']:.1%}")
 gap = metrics["auc"] - metrics["baseline_auc"]
-st.markdown(tm("risk.beats_baseline", gap=gap) if gap >= 0.02 else tm("risk.close_to_baseline", gap=gap))
+verdict = "risk.beats_baseline" if gap >= 0.02 else "risk.close_to_baseline" if gap > -0.02 else "risk.below_baseline"
+st.markdown(tm(verdict, gap=gap))
 st.caption(tm("risk.rows_line", train=int(metrics["train_rows"]), validation=int(metrics["validation_rows"]), holdout=int(metrics["holdout_rows"]),
              date=model.holdout_as_of.date().isoformat(), trees=int(metrics["trees"])))
 
