@@ -27,7 +27,7 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.calendar import add_years, as_days
-from analysis.catalogue import CATALOGUE, column_label, translate
+from analysis.catalogue import CATALOGUE, column_label, translate, value_word
 from analysis.risk import POLICY_YEAR, PREMIUM_TO_INCOME, RiskResult, explain, probability_points
 
 #: Which cause a positive reason points to.
@@ -39,23 +39,13 @@ LEVERS = ("auto_debit", "reminder", "flexible_payment", "service_call")
 #: Columns carried into the lists so the service team can act (identifiers are masked on export).
 CONTACT_COLUMNS = (S.NAME, S.PHONE, S.ID_NUMBER, S.AGENT, S.BRANCH, S.CHANNEL, S.PRODUCT)
 #: Canonical gender codes in words.
-GENDER_WORDS = {"M": ("男", "male"), "F": ("女", "female")}
-#: Payment frequency codes (months between premiums) in words.
-FREQUENCY_WORDS = {0: ("趸交", "single premium"), 1: ("月交", "monthly"), 3: ("季交", "quarterly"), 6: ("半年交", "half-yearly"), 12: ("年交", "annual")}
 
 
 def value_text(feature: str, value: Any, language: str) -> str:
     """A feature's value in words (是/否, 月交, ¥12,000, 第 3 保单年度)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or str(value) in ("(blank)", "nan", "<NA>"):
-        return translate("risk.value_blank", language)
-    if feature == S.PAYMENT_FREQUENCY and str(value).removesuffix(".0").isdigit() and int(str(value).removesuffix(".0")) in FREQUENCY_WORDS:
-        zh, en = FREQUENCY_WORDS[int(str(value).removesuffix(".0"))]
-        return zh if language == "zh" else en
-    if isinstance(value, (bool, np.bool_)) or str(value) in ("True", "False"):
-        return translate("risk.yes" if str(value) == "True" else "risk.no", language)
-    if feature == S.GENDER and str(value) in GENDER_WORDS:
-        zh, en = GENDER_WORDS[str(value)]
-        return zh if language == "zh" else en
+    word = value_word(feature, value, language)
+    if word is not None:
+        return word
     if feature == POLICY_YEAR:
         return translate("risk.policy_year_value", language, year=int(value))
     if feature == S.ANNUAL_PREMIUM and _is_number(value):

@@ -276,11 +276,18 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "en": "{total} cohorts: the line chart draws the {lines} with the most exposure, the heatmap {rows}; the tables below have them all.",
     },
     "widget.choose": {"zh": "请选择", "en": "Choose options"},
-    "level.blank": {"zh": "（空白）", "en": "(blank)"},
-    "level.yes": {"zh": "是", "en": "Yes"},
-    "level.no": {"zh": "否", "en": "No"},
-    "level.other": {"zh": "其他", "en": "(other)"},
     "level.of": {"zh": "{column}：{value}", "en": "{column}: {value}"},
+    "value.blank": {"zh": "（空白）", "en": "(blank)"},
+    "value.yes": {"zh": "是", "en": "yes"},
+    "value.no": {"zh": "否", "en": "no"},
+    "value.other": {"zh": "其他", "en": "(other)"},
+    "value.gender.M": {"zh": "男", "en": "male"},
+    "value.gender.F": {"zh": "女", "en": "female"},
+    "value.payment_frequency.0": {"zh": "趸交", "en": "single premium"},
+    "value.payment_frequency.1": {"zh": "月交", "en": "monthly"},
+    "value.payment_frequency.3": {"zh": "季交", "en": "quarterly"},
+    "value.payment_frequency.6": {"zh": "半年交", "en": "half-yearly"},
+    "value.payment_frequency.12": {"zh": "年交", "en": "annual"},
     "cohort.all_policies": {"zh": "全部保单", "en": "all policies"},
     "cohort.named_invalid": {"zh": "{message}（已改用内置定义）", "en": "{message} (using the built-in one)"},
     "cohort.named_missing": {
@@ -541,9 +548,6 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "risk.lowering": {"zh": "降低风险的因素", "en": "What holds it down"},
     "risk.suggested_lever": {"zh": "建议措施：{lever}", "en": "Suggested lever: {lever}"},
     "risk.reason": {"zh": "{feature}为{value}：失效概率 {points} 个百分点", "en": "{feature} {value}: lapse probability {points} pp"},
-    "risk.value_blank": {"zh": "空", "en": "blank"},
-    "risk.yes": {"zh": "是", "en": "yes"},
-    "risk.no": {"zh": "否", "en": "no"},
     "risk.policy_year_value": {"zh": "第 {year} 年", "en": "{year}"},
     "risk.feature.age": {"zh": "当前年龄", "en": "Age now"},
     "risk.none": {"zh": "无", "en": "none"},
@@ -1044,6 +1048,28 @@ def translate(key: str, language: str, **params: object) -> str:
         return key
     text = entry.get(language) or entry.get("en") or key
     return text.format(**params) if params else text
+
+
+#: How a missing value reads once turned into text (by the analysis core, pandas or numpy).
+BLANK_WORDS = frozenset({"(blank)", "nan", "NaN", "None", "<NA>", "NaT", ""})
+
+
+def value_word(column: str, value: object, language: str) -> str | None:
+    """A coded value in words, or None when it is no code.
+
+    Blanks, yes/no (True/False), the ``(other)`` group, and the codes of canonical columns
+    that have words in the catalogue (``value.<column>.<code>``: gender M/F, payment
+    frequency 0/1/3/6/12). Shared by tables, charts, sentences and the model's reasons.
+    """
+    text = str(value)
+    if value is None or (isinstance(value, float) and value != value) or text in BLANK_WORDS:
+        return translate("value.blank", language)
+    if text in ("True", "False"):
+        return translate("value.yes" if text == "True" else "value.no", language)
+    if text == "(other)":
+        return translate("value.other", language)
+    key = f"value.{column}.{text.removesuffix('.0')}"
+    return translate(key, language) if key in CATALOGUE else None
 
 
 def column_label(name: object, language: str) -> str:

@@ -17,7 +17,7 @@ Conditions are combined with AND. Operators: ``==``, ``!=``, ``in``, ``not in``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 import numpy as np
 import pandas as pd
@@ -214,27 +214,29 @@ def _num(value: float) -> str:
 def issue_period(issue_dates: pd.Series, kind: str) -> pd.Series:
     """Issue year (``2023``), quarter (``2023Q2``) or month (``2023-05``) as categorical text labels.
 
-    Labels are built once per distinct period, not once per policy.
+    Periods are counted in months since 1970-01 and coded with one pass (no sort, no string
+    per policy); labels are built once per distinct period. Missing dates have no period.
     """
     if kind not in ISSUE_PERIODS:
         raise ExtractError(f"Issue period must be one of {', '.join(ISSUE_PERIODS)}, got {kind!r}.", code="bad_option", detail=kind)
-    dates = pd.to_datetime(issue_dates)
-    year = dates.dt.year.to_numpy(dtype="float64")
-    month = dates.dt.month.to_numpy(dtype="float64")
-    if kind == "issue_year":
-        key = year
-    elif kind == "issue_quarter":
-        key = year * 10 + (month - 1) // 3 + 1
-    else:
-        key = year * 100 + month
-    codes, uniques = pd.factorize(key, sort=True)
-    if kind == "issue_year":
-        labels = [f"{int(k)}" for k in uniques]
-    elif kind == "issue_quarter":
-        labels = [f"{int(k) // 10}Q{int(k) % 10}" for k in uniques]
-    else:
-        labels = [f"{int(k) // 100}-{int(k) % 100:02d}" for k in uniques]
-    return pd.Series(pd.Categorical.from_codes(codes.tolist(), categories=pd.Index(labels)), index=issue_dates.index)
+    months = pd.to_datetime(issue_dates).to_numpy(dtype="datetime64[M]")
+    known = ~np.isnat(months)
+    codes = np.full(len(months), -1, dtype=np.int64)
+    labels: list[str] = []
+    if known.any():
+        step = {"issue_year": 12, "issue_quarter": 3, "issue_month": 1}[kind]
+        key = months[known].astype(np.int64) // step  # floor division: dates before 1970 count right
+        low = int(key.min())
+        present = np.bincount(key - low) > 0
+        codes[known] = (np.cumsum(present) - 1)[key - low]
+        values = (np.flatnonzero(present) + low).tolist()
+        if kind == "issue_year":
+            labels = [f"{1970 + v}" for v in values]
+        elif kind == "issue_quarter":
+            labels = [f"{1970 + v // 4}Q{v % 4 + 1}" for v in values]
+        else:
+            labels = [f"{1970 + v // 12}-{v % 12 + 1:02d}" for v in values]
+    return pd.Series(pd.Categorical.from_codes(cast(Sequence[int], codes), categories=pd.Index(labels)), index=issue_dates.index)
 
 
 #: Derived cohort columns and the source column each needs.

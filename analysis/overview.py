@@ -172,7 +172,8 @@ def _development(
     study_day = np.datetime64(pd.Timestamp(study_date).date(), "D")
     out = []
     for grain in grains:
-        codes, labels = _period_codes(issue, grain) if not np.isnat(issue).any() else _category_codes(frame[S.ISSUE_DATE], grain)
+        cohort = issue_period(frame[S.ISSUE_DATE], {"month": "issue_month", "quarter": "issue_quarter", "year": "issue_year"}[grain])
+        codes, labels = cohort.cat.codes.to_numpy(dtype=np.int64), [str(v) for v in cohort.cat.categories]
         n = len(labels)
         grid = np.bincount(codes * width + first_out, minlength=n * width).reshape(n, width).astype(float)
         grid -= np.bincount(codes * width + back_at, minlength=n * width).reshape(n, width)
@@ -182,28 +183,6 @@ def _development(
         reached = np.stack([add_months(ends, m + shift) <= study_day for m in range(max_month + 1)], axis=1)
         out.append((labels, size[:, None] - left, reached))
     return out
-
-
-def _period_codes(issue: np.ndarray, grain: str) -> tuple[np.ndarray, list[str]]:
-    """Each policy's issue-period code and the labels of :func:`analysis.cohorts.issue_period`, straight from the days."""
-    months = issue.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
-    key = months // {"month": 1, "quarter": 3, "year": 12}[grain]
-    low = int(key.min())
-    present = np.bincount(key - low) > 0
-    codes = (np.cumsum(present) - 1)[key - low]
-    values = np.flatnonzero(present) + low
-    if grain == "month":
-        labels = [f"{1970 + v // 12}-{v % 12 + 1:02d}" for v in values]
-    elif grain == "quarter":
-        labels = [f"{1970 + v // 4}Q{v % 4 + 1}" for v in values]
-    else:
-        labels = [f"{1970 + v}" for v in values]
-    return codes.astype(np.int64), labels
-
-
-def _category_codes(issue_dates: pd.Series, grain: str) -> tuple[np.ndarray, list[str]]:
-    cohort = issue_period(issue_dates, {"month": "issue_month", "quarter": "issue_quarter", "year": "issue_year"}[grain])
-    return cohort.cat.codes.to_numpy(dtype=np.int64), [str(v) for v in cohort.cat.categories]
 
 
 def projected_persistency(

@@ -85,5 +85,7 @@ def test_every_cohort_dimension_renders_with_blanks_and_yes_no_in_words() -> Non
             assert "（空白）" in levels
         if option == "自动扣款":
             assert levels == {"是", "否"}
+        if option == "性别":
+            assert levels <= {"男", "女", "（空白）"}
         if option == "代理人":
             assert len(levels) > 1000 and any("共 " in c.value and "个分群" in c.value for c in at.caption)

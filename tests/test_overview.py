@@ -78,17 +78,21 @@ def test_one_pass_gives_the_triangle_and_the_projection(sample) -> None:
         pd.testing.assert_frame_equal(projection, projected_persistency(sample.policies, study_date=sample.study_date, cohort=cohort))
 
 
-def test_issue_periods_from_days_equal_issue_period() -> None:
-    from analysis.calendar import as_days
+def test_issue_periods_from_month_counts_equal_calendar_labels() -> None:
+    """issue_period counts months since 1970 (fast); it must equal labels built from year and month, before 1970 too."""
     from analysis.cohorts import issue_period
-    from analysis.overview import _period_codes
 
-    dates = pd.Series(pd.to_datetime(["1965-02-03", "1969-12-31", "1970-01-01", "2001-11-30", "2024-02-29", "2001-11-01"]))
-    for grain, kind in (("month", "issue_month"), ("quarter", "issue_quarter"), ("year", "issue_year")):
-        codes, labels = _period_codes(as_days(dates), grain)
-        expected = issue_period(dates, kind)
-        assert labels == [str(v) for v in expected.cat.categories]
-        assert codes.tolist() == expected.cat.codes.tolist()
+    dates = pd.Series(pd.to_datetime(["1965-02-03", "1969-12-31", "1970-01-01", "2001-11-30", "2024-02-29", "2001-11-01", None]))
+    calendar = {
+        "issue_month": [f"{d.year}-{d.month:02d}" if pd.notna(d) else None for d in dates],
+        "issue_quarter": [f"{d.year}Q{(d.month - 1) // 3 + 1}" if pd.notna(d) else None for d in dates],
+        "issue_year": [f"{d.year}" if pd.notna(d) else None for d in dates],
+    }
+    for kind, expected in calendar.items():
+        got = issue_period(dates, kind)
+        labels = sorted({e for e in expected if e is not None})
+        assert [str(v) for v in got.cat.categories] == labels
+        assert got.cat.codes.tolist() == [labels.index(e) if e is not None else -1 for e in expected]
 
 
 @pytest.mark.parametrize("months_back", [6, 12, 18])

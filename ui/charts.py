@@ -16,14 +16,14 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def rate_lines(rates: pd.DataFrame, *, cohort: str | None, x_title: str, y_title: str, legend: dict[str, str] | None = None) -> go.Figure:
-    """Rate by period, one line per cohort, with its confidence band shaded."""
+def rate_lines(rates: pd.DataFrame, *, cohort: str | None, x_title: str, y_title: str) -> go.Figure:
+    """Rate by period, one line per cohort (levels already in words), with its confidence band shaded."""
     figure = go.Figure()
     groups: Sequence[tuple[object, pd.DataFrame]] = list(rates.groupby(cohort, observed=True, dropna=False)) if cohort else [("", rates)]
     for i, (name, group) in enumerate(groups):
         colour = PALETTE[i % len(PALETTE)]
         group = group.sort_values("period")
-        label = (legend or {}).get(str(name), str(name)) or y_title
+        label = str(name) or y_title
         x = group["period"].astype(str).tolist()
         figure.add_trace(go.Scatter(x=x + x[::-1], y=group["upper"].tolist() + group["lower"].tolist()[::-1], fill="toself", mode="lines",
                                     fillcolor=_rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=label))
@@ -34,10 +34,10 @@ def rate_lines(rates: pd.DataFrame, *, cohort: str | None, x_title: str, y_title
     return figure
 
 
-def rate_heatmap(rates: pd.DataFrame, *, cohort: str, x_title: str, y_title: str, labels: dict[str, str] | None = None) -> go.Figure:
-    """Cohort × period heatmap of rates (cells without exposure left blank)."""
+def rate_heatmap(rates: pd.DataFrame, *, cohort: str, x_title: str, y_title: str) -> go.Figure:
+    """Cohort × period heatmap of rates (levels already in words; cells without exposure left blank)."""
     grid = rates.pivot_table(index=cohort, columns="period", values="rate", observed=True, aggfunc="first")
-    y = [(labels or {}).get(str(v), str(v)) for v in grid.index]
+    y = [str(v) for v in grid.index]
     figure = go.Figure(go.Heatmap(z=grid.to_numpy(), x=[str(c) for c in grid.columns], y=y, colorscale="Reds",
                                   colorbar={"tickformat": ".0%"}, hovertemplate="%{y} · %{x}: %{z:.2%}<extra></extra>"))
     figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_type="category", yaxis_type="category")

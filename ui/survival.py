@@ -67,3 +67,14 @@ def _incidence(key: str, _result: LoadResult) -> pd.DataFrame:
 def incidence(choice: DataSetChoice, result: LoadResult) -> pd.DataFrame:
     """Aalen–Johansen cumulative incidence of lapse, surrender and death (cached)."""
     return _incidence(dataset_key(choice), result)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _few_valued(key: str, most: int, _result: LoadResult) -> frozenset[str]:
+    policies = _result.policies
+    return frozenset(str(c) for c in policies.columns if policies[c].nunique(dropna=False) <= most)
+
+
+def few_valued_columns(choice: DataSetChoice, result: LoadResult, most: int) -> frozenset[str]:
+    """The data set's columns with at most ``most`` distinct values (blank counts as one), worked out once per data set."""
+    return _few_valued(dataset_key(choice), most, result)

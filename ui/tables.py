@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import LoadResult
-from analysis.catalogue import column_label
+from analysis.catalogue import column_label, value_word
 from analysis.cohorts import DERIVED_SOURCES, NamedCohort
 from analysis.presets import MappingPreset
 from analysis.schema import CANONICAL_COLUMNS, STATUSES
@@ -157,22 +157,13 @@ def rate_column_config(frame: pd.DataFrame) -> dict[str, object]:
 #: What an empty table cell shows (Streamlit's own placeholder is the English word "None").
 EMPTY_CELL = "—"
 
-#: How a missing value is written by the analysis core or by pandas when it is turned into text.
-BLANK_WORDS = frozenset({"(blank)", "nan", "NaN", "None", "<NA>", "NaT", ""})
-
-
-def level_label(value: object, labels: dict[str, str] | None = None) -> str:
-    """A cohort level as a reader sees it: named codes from ``labels``, blanks and yes/no in the UI language."""
+def level_label(value: object, labels: dict[str, str] | None = None, column: str = "") -> str:
+    """A cohort level as a reader sees it: named codes from ``labels``, else the value's words (blanks, yes/no, codes of ``column``)."""
     text = str(value)
     if labels and text in labels:
         return labels[text]
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value) or text in BLANK_WORDS:
-        return t("level.blank")
-    if text == "(other)":
-        return t("level.other")
-    if text in ("True", "False"):
-        return t("level.yes") if text == "True" else t("level.no")
-    return text
+    word = value_word(column, value, language())
+    return text if word is None else word
 
 
 def display_levels(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], labels: dict[str, str] | None = None) -> pd.DataFrame:
@@ -189,9 +180,10 @@ def display_levels(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], la
             order = [*values.cat.categories, *([None] if values.isna().any() else [])]
         else:
             order = pd.Series(values.dropna().unique()).sort_values(kind="stable").tolist() + ([None] if values.isna().any() else [])
-        names = list(dict.fromkeys(level_label(v, labels) for v in order))
-        shown = [level_label(v, labels) for v in values.astype(object)]
-        out[column] = pd.Categorical(shown, categories=names, ordered=True)
+        words = {v: level_label(v, labels, column) for v in order if v is not None}  # once per level, not per row
+        blank = level_label(None, labels, column)
+        shown = values.astype(object).map(words).where(values.notna(), blank)
+        out[column] = pd.Categorical(shown, categories=list(dict.fromkeys([*words.values(), *([blank] if None in order else [])])), ordered=True)
     return out
 
 

@@ -99,8 +99,9 @@ with tabs[3]:
     feature = st.selectbox(t("risk.dependence_feature"), importance["feature"].tolist(), format_func=label, key="risk_dependence")
     values = explained.matrix[feature]
     numeric = not isinstance(values.dtype, pd.CategoricalDtype)
-    if not numeric:  # categories in words: blanks, yes/no, payment modes
-        values = values.cat.rename_categories([value_text(feature, v, lang) for v in values.cat.categories]) if len(set(value_text(feature, v, lang) for v in values.cat.categories)) == len(values.cat.categories) else values
+    words = [value_text(feature, v, lang) for v in values.cat.categories] if not numeric else []
+    if words and len(set(words)) == len(words):  # categories in words: blanks, yes/no, payment modes
+        values = values.cat.rename_categories(words)
     st.plotly_chart(charts.dependence(values, explained.contributions[feature], numeric=numeric, x_title=label(feature), y_title=t("risk.shap")), key="risk_dependence_plot")
 
 with tabs[4]:

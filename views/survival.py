@@ -8,6 +8,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
+from analysis.catalogue import BLANK_WORDS
 from analysis.errors import ExtractError
 from analysis.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
@@ -16,7 +17,7 @@ from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
 from ui.study import named_cohort
-from ui.survival import cox_result, incidence, survival_result
+from ui.survival import cox_result, few_valued_columns, incidence, survival_result
 from ui.tables import EMPTY_CELL, cohort_dimensions, column_config, level_label, translate_columns
 
 #: Curves drawn at most (the largest cohorts); sentences for pairwise tests at most (more: a table).
@@ -56,8 +57,8 @@ if outcome.curves.empty:
     st.stop()
 
 named_labels = {"in": named.label(language()), "rest": t("cohort.rest"), "all": t("survival.whole_book")}
-labels = {str(c): level_label(c, named_labels) for c in outcome.curves["cohort"].unique()}
-if by and set(labels) <= {"True", "False", "nan", "<NA>", "None", "(blank)"}:  # yes/no alone does not say of what
+labels = {str(c): level_label(c, named_labels, by) for c in outcome.curves["cohort"].unique()}
+if by and set(labels) <= {"True", "False"} | BLANK_WORDS:  # yes/no alone does not say of what
     labels = {code: t("level.of", column=dimensions.get(by, by), value=text) for code, text in labels.items()}
 scale = 12.0 if unit == "years" else 1.0
 x_title = t("survival.years") if unit == "years" else t("survival.months")
@@ -71,7 +72,7 @@ st.plotly_chart(charts.survival_curves(drawn, unit=scale, x_title=x_title, y_tit
 last = float(outcome.curves["month"].max())
 ticks = list(np.arange(0, last + 1e-9, 12.0))
 risk = at_risk_table(outcome.curves, ticks)
-risk.index = [labels.get(str(i), level_label(i)) for i in risk.index]
+risk.index = [labels[str(i)] for i in risk.index]
 risk.columns = [f"{c / scale:g}" for c in risk.columns]
 st.caption(tm("survival.at_risk"))
 st.dataframe(placeholder=EMPTY_CELL, data=risk, width="stretch")
@@ -87,25 +88,25 @@ if outcome.overall is not None and outcome.pairwise is not None:
     elif len(outcome.pairwise) > MAX_SENTENCES:
         # Many pairs: the significant ones first, as a table.
         pairs = outcome.pairwise.sort_values("p_holm", kind="stable")
-        pairs = pairs.assign(cohort_a=pairs["cohort_a"].map(lambda c: labels.get(str(c), level_label(c))), cohort_b=pairs["cohort_b"].map(lambda c: labels.get(str(c), level_label(c))))
+        pairs = pairs.assign(cohort_a=pairs["cohort_a"].map(lambda c: labels[str(c)]), cohort_b=pairs["cohort_b"].map(lambda c: labels[str(c)]))
         st.dataframe(placeholder=EMPTY_CELL, data=translate_columns(pairs), hide_index=True, width="stretch")
     else:
         for row in outcome.pairwise.itertuples(index=False):
             a, b = str(row.cohort_a), str(row.cohort_b)
             worse, better = (a, b) if rmst.get(a, np.nan) < rmst.get(b, np.nan) else (b, a)
             key = "survival.pair_higher" if row.p_holm < 0.05 else "survival.pair_not_significant"
-            st.markdown("- " + tm(key, worse=labels.get(worse, level_label(worse)), better=labels.get(better, level_label(better)), p=format_p(float(row.p_holm))))
+            st.markdown("- " + tm(key, worse=labels[worse], better=labels[better], p=format_p(float(row.p_holm))))
     st.caption(tm("survival.tests_help"))
 
 st.subheader(t("survival.summary"))
-summary = outcome.summary.assign(cohort=outcome.summary["cohort"].map(lambda c: labels.get(str(c), level_label(c)))).rename(columns={"cohort": "group"})
+summary = outcome.summary.assign(cohort=outcome.summary["cohort"].map(lambda c: labels[str(c)])).rename(columns={"cohort": "group"})
 summary_view = translate_columns(summary)
 st.dataframe(placeholder=EMPTY_CELL, data=summary_view, hide_index=True, width="stretch", column_config=column_config(summary_view) | {
     t(f"col.survival_{m}"): st.column_config.NumberColumn(t(f"col.survival_{m}"), format="percent") for m in (13, 25, 37, 61)
 })
 st.caption(tm("survival.summary_help", horizon=int(horizon)))
 
-curve_view = translate_columns(outcome.curves.assign(cohort=outcome.curves["cohort"].map(lambda c: labels.get(str(c), level_label(c)))).rename(columns={"cohort": "group"}))
+curve_view = translate_columns(outcome.curves.assign(cohort=outcome.curves["cohort"].map(lambda c: labels[str(c)])).rename(columns={"cohort": "group"}))
 sheets = {t("survival.sheet_curves"): curve_view, t("survival.summary"): summary_view}
 if outcome.pairwise is not None:
     sheets[t("survival.tests")] = translate_columns(outcome.pairwise)
@@ -126,7 +127,8 @@ covariate_options = {k: v for k, v in dimensions.items() if k not in ("issue_mon
 default_covariates = [c for c in (named.key, "channel", "auto_debit", "payment_frequency") if c in covariate_options]
 covariates = widgets.multiselect(t("survival.covariates"), covariate_options, default=default_covariates, key="survival_covariates")
 # Strata: covariates with few values (each combination gets its own baseline hazard).
-stratifiable = {c: covariate_options[c] for c in covariates if c not in policies.columns or policies[c].nunique(dropna=False) <= MAX_COX_LEVELS}  # derived: bands, years
+few = few_valued_columns(choice, result, MAX_COX_LEVELS)
+stratifiable = {c: covariate_options[c] for c in covariates if c not in policies.columns or c in few}  # derived: bands, years
 strata = widgets.multiselect(t("survival.strata"), stratifiable, default=[], key="survival_strata")
 fit_columns = tuple(c for c in covariates if c not in strata)
 cox = None
@@ -140,12 +142,11 @@ else:
         st.info(ds.error_text(exc))
 if cox is not None:
     hr = cox.hazard_ratios
-    names = [
-        covariate_options.get(c, c) if not lv or level_label(lv, named_labels) == covariate_options.get(c, c) else f"{covariate_options.get(c, c)} = {level_label(lv, named_labels)}"
-        for c, lv in zip(hr["covariate"], hr["level"])
-    ]
+    levels = [level_label(lv, named_labels, c) if lv else "" for c, lv in zip(hr["covariate"], hr["level"])]
+    # "销售渠道 = 银保"; a named cohort's own level is its name already.
+    names = [covariate_options.get(c, c) if level in ("", covariate_options.get(c, c)) else f"{covariate_options.get(c, c)} = {level}" for c, level in zip(hr["covariate"], levels)]
     st.plotly_chart(charts.forest_plot(hr, labels=names, x_title=t("survival.hazard_ratio")), key="survival_forest")
-    hr_view = translate_columns(hr.assign(covariate=hr["covariate"].map(lambda c: covariate_options.get(c, c)), level=hr["level"].map(lambda v: level_label(v, named_labels) if v else v), reference=hr["reference"].map(lambda v: level_label(v, named_labels) if v else v)))
+    hr_view = translate_columns(hr.assign(covariate=hr["covariate"].map(lambda c: covariate_options.get(c, c)), level=levels, reference=[level_label(r, named_labels, c) if r else r for c, r in zip(hr["covariate"], hr["reference"])]))
     st.dataframe(placeholder=EMPTY_CELL, data=hr_view, hide_index=True, width="stretch", column_config=column_config(hr_view))
     st.caption(tm("survival.sample", used=cox.policies_used, total=cox.policies_total, ph=cox.ph_policies, c=cox.concordance))
     violated = cox.ph_test[cox.ph_test["violated"]]
