@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     import pandas as pd
 
-    from analysis.risk import RiskResult
+    from analysis.risk.model import RiskResult
 
 from analysis.errors import ExtractError
-from analysis.ingest import LoadResult, load_extract
-from analysis.presets import MappingPreset, load_preset
+from analysis.ingest.pipeline import LoadResult, load_extract
+from analysis.ingest.presets import MappingPreset, load_preset
 
 
 def _emit(table: pd.DataFrame, fmt: str) -> None:
@@ -68,9 +68,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _rates(args: argparse.Namespace) -> int:
-    from analysis.exposure import PERIODS
     from analysis.schema import EXIT_STATUSES
-    from analysis.study import StudyRequest, parse_by, parse_events, rates_output, run_study
+    from analysis.study.exposure import PERIODS
+    from analysis.study.run import StudyRequest, parse_by, parse_events, rates_output, run_study
 
     loaded = _load(args)
     by = parse_by(args.by)
@@ -81,7 +81,9 @@ def _rates(args: argparse.Namespace) -> int:
     events = parse_events(args.event)
     unknown = sorted(events - set(EXIT_STATUSES))
     if unknown:
-        raise ExtractError(f"Unknown or non-exit status(es) {unknown} in --event; use {', '.join(EXIT_STATUSES)}.", code="bad_option", detail=str(unknown))
+        raise ExtractError(
+            f"Unknown or non-exit status(es) {unknown} in --event; use {', '.join(EXIT_STATUSES)}.", code="bad_option", detail=str(unknown)
+        )
     for flag, value in (("--study-start", args.study_start), ("--study-end", args.study_end)):
         _check_date(flag, value)
     request = StudyRequest(
@@ -99,16 +101,20 @@ def _rates(args: argparse.Namespace) -> int:
 
 
 def _persistency(args: argparse.Namespace) -> int:
-    from analysis.persistency import EXCLUSIONS, PersistencyOptions, persistency_ratios, pooled_persistency
+    from analysis.persistency.ratios import EXCLUSIONS, PersistencyOptions, persistency_ratios, pooled_persistency
 
     loaded = _load(args)
     try:
         months = tuple(int(m) for m in args.months.split(",") if m.strip())
     except ValueError as exc:
-        raise ExtractError(f"--months must be whole months separated by commas, got {args.months!r}.", code="bad_option", detail=args.months) from exc
+        raise ExtractError(
+            f"--months must be whole months separated by commas, got {args.months!r}.", code="bad_option", detail=args.months
+        ) from exc
     if not months or min(months) < 1:
         raise ExtractError(f"--months must be positive whole months, got {args.months!r}.", code="bad_option", detail=args.months)
-    exclude = frozenset(part.strip() for part in args.exclude.split(",") if part.strip()) if args.exclude is not None else frozenset(EXCLUSIONS)
+    exclude = (
+        frozenset(part.strip() for part in args.exclude.split(",") if part.strip()) if args.exclude is not None else frozenset(EXCLUSIONS)
+    )
     options = PersistencyOptions(
         months=months,
         cohort=args.cohort,
@@ -129,7 +135,7 @@ def _persistency(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from analysis.report import monthly_report
+    from analysis.report.monthly import monthly_report
 
     loaded = _load(args)
     data = monthly_report(loaded, dataset=Path(args.file).name, lang=args.lang)
@@ -139,8 +145,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _survival(args: argparse.Namespace) -> int:
-    from analysis.study import StudyRequest, parse_by, parse_events, study_frame
-    from analysis.survival import km_curves, survival_data
+    from analysis.study.run import StudyRequest, parse_by, parse_events, study_frame
+    from analysis.survival.curves import km_curves, survival_data
 
     loaded = _load(args)
     by = parse_by(args.by)[:1]
@@ -154,7 +160,7 @@ def _survival(args: argparse.Namespace) -> int:
 
 def _risk(loaded: LoadResult) -> RiskResult:
     """The risk model on the extract, with every user column that does not look recorded after the fact."""
-    from analysis.risk import RiskOptions, build_risk, candidate_features, suspected_leaks
+    from analysis.risk.model import RiskOptions, build_risk, candidate_features, suspected_leaks
 
     extras = candidate_features(loaded.policies)
     leaks = set(suspected_leaks(loaded.policies, loaded.study_date, extras))
@@ -163,12 +169,14 @@ def _risk(loaded: LoadResult) -> RiskResult:
 
 
 def _drivers(args: argparse.Namespace) -> int:
-    from analysis.catalogue import translate
+    from analysis.report.catalogue import translate
 
     loaded = _load(args)
     result = _risk(loaded)
     sources = {canonical: match.source for canonical, match in loaded.mapping.items()}
-    table = result.explained.importance.assign(feature=lambda t: t["feature"].map(lambda f: sources.get(f, f)))[["feature", "mean_abs_shap", "direction"]]
+    table = result.explained.importance.assign(feature=lambda t: t["feature"].map(lambda f: sources.get(f, f)))[
+        ["feature", "mean_abs_shap", "direction"]
+    ]
     if args.format == "csv":
         _emit(table, "csv")
         return 0
@@ -189,7 +197,7 @@ def _drivers(args: argparse.Namespace) -> int:
 def _worklist(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from analysis.actions import action_lists, worklist_workbook
+    from analysis.risk.actions import action_lists, worklist_workbook
 
     if args.days < 0:
         raise ExtractError(f"--days {args.days} must be zero or more.", code="bad_option", detail="--days")
@@ -197,7 +205,15 @@ def _worklist(args: argparse.Namespace) -> int:
     result = _risk(loaded)
     clock = {"days": args.days, "grace_days": loaded.preset.grace_days, "reinstatement_years": loaded.preset.reinstatement_years}
     due, back = action_lists(loaded.policies, result, language=args.lang, **clock)
-    data = worklist_workbook(due, back, study_date=loaded.study_date, horizon_months=result.options.horizon_months, language=args.lang, mask=not args.show_identifiers, **clock)
+    data = worklist_workbook(
+        due,
+        back,
+        study_date=loaded.study_date,
+        horizon_months=result.options.horizon_months,
+        language=args.lang,
+        mask=not args.show_identifiers,
+        **clock,
+    )
     Path(args.output).write_bytes(data)
     print(f"wrote {args.output} ({len(data):,} bytes)")
     return 0
@@ -220,16 +236,20 @@ def _finite(value: object) -> object:
 
 
 def _campaign(args: argparse.Namespace) -> int:
-    from analysis.campaign import evaluate_campaign
+    from analysis.interventions.campaign import evaluate_campaign
 
     _check_date("--start", args.start)
     if args.window_months < 1:
         raise ExtractError(f"--window-months {args.window_months} must be at least 1.", code="bad_option", detail="--window-months")
     loaded = _load(args)
     result = evaluate_campaign(
-        loaded.policies, treatment=_column(loaded, args.treatment), study_date=loaded.study_date,
-        start=args.start, window_months=args.window_months, uplift=False,
-    )  # fmt: skip
+        loaded.policies,
+        treatment=_column(loaded, args.treatment),
+        study_date=loaded.study_date,
+        start=args.start,
+        window_months=args.window_months,
+        uplift=False,
+    )
     summary = {key: _finite(value) for key, value in result.summary().items()}
     if args.format == "json":
         print(json.dumps(summary, ensure_ascii=False))
@@ -243,8 +263,8 @@ def _campaign(args: argparse.Namespace) -> int:
 def _scenario(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from analysis.campaign import evaluate_campaign
-    from analysis.interventions import baseline_for, compare_scenarios, premium_response, project, scenarios_from_json
+    from analysis.interventions.campaign import evaluate_campaign
+    from analysis.interventions.scenario import baseline_for, compare_scenarios, premium_response, project, scenarios_from_json
 
     try:
         text = Path(args.spec).read_text(encoding="utf-8")
@@ -257,7 +277,13 @@ def _scenario(args: argparse.Namespace) -> int:
     risk = None
     results = []
     for scenario in scenarios:
-        baseline = baseline_for(loaded.policies, study_date=loaded.study_date, target=scenario.target, population=scenario.population, new_policies=scenario.new_policies)
+        baseline = baseline_for(
+            loaded.policies,
+            study_date=loaded.study_date,
+            target=scenario.target,
+            population=scenario.population,
+            new_policies=scenario.new_policies,
+        )
         effect = scenario.effect
         response = campaign = None
         if effect.source == "model":
@@ -265,9 +291,13 @@ def _scenario(args: argparse.Namespace) -> int:
             response = premium_response(risk.model, risk.scores, premium_cut=effect.premium_cut, mask=scenario.target.mask(loaded.policies))
         if effect.source == "measured" and effect.treatment:
             campaign = evaluate_campaign(
-                loaded.policies, treatment=_column(loaded, effect.treatment), study_date=loaded.study_date,
-                start=effect.campaign_start, window_months=effect.window_months, uplift=False,
-            )  # fmt: skip
+                loaded.policies,
+                treatment=_column(loaded, effect.treatment),
+                study_date=loaded.study_date,
+                start=effect.campaign_start,
+                window_months=effect.window_months,
+                uplift=False,
+            )
         results.append(project(scenario, baseline, response=response, campaign=campaign, draws=args.draws))
     if args.format == "csv":
         _emit(compare_scenarios(results), "csv")
@@ -285,7 +315,9 @@ def _scenario(args: argparse.Namespace) -> int:
     return 0
 
 
-def _command(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str, *, formats: bool = True) -> argparse.ArgumentParser:
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str, *, formats: bool = True
+) -> argparse.ArgumentParser:
     """A subcommand with the options every command shares: the file, preset, sheet and study date."""
     command = commands.add_parser(name, help=help_text)
     command.add_argument("file")
@@ -320,7 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     persistency.add_argument("--months", default="13,25", help="months, comma-separated (default 13,25)")
     persistency.add_argument("--basis", choices=["count", "premium"], default="count")
     persistency.add_argument("--by", help="group columns, comma-separated")
-    persistency.add_argument("--cohort", choices=["month", "quarter", "year"], default="year", help="issue-cohort grain that must have reached the month")
+    persistency.add_argument(
+        "--cohort", choices=["month", "quarter", "year"], default="year", help="issue-cohort grain that must have reached the month"
+    )
     persistency.add_argument("--at", choices=["N", "N+1"], default="N", help="measure at month N, or N+1 to include grace")
     persistency.add_argument(
         "--exclude",
@@ -341,20 +375,26 @@ def build_parser() -> argparse.ArgumentParser:
     drivers = _command(commands, "drivers", "lapse-risk drivers: the model's holdout metrics and SHAP importance")
     drivers.set_defaults(run=_drivers)
 
-    worklist = _command(commands, "worklist", "action lists: policies due soon or in grace, and reinstatable lapsed policies", formats=False)
+    worklist = _command(
+        commands, "worklist", "action lists: policies due soon or in grace, and reinstatable lapsed policies", formats=False
+    )
     worklist.add_argument("--days", type=int, default=30, help="list policies due within this many days (default 30)")
     worklist.add_argument("-o", "--output", required=True, help="the .xlsx to write")
     worklist.add_argument("--lang", choices=["zh", "en"], default="zh", help="header language")
     worklist.add_argument("--show-identifiers", action="store_true", help="do not mask names, phone and ID numbers")
     worklist.set_defaults(run=_worklist)
 
-    campaign = _command(commands, "campaign", "evaluate a campaign: lapse within a window, treated vs control, and the adjusted hazard ratio")
+    campaign = _command(
+        commands, "campaign", "evaluate a campaign: lapse within a window, treated vs control, and the adjusted hazard ratio"
+    )
     campaign.add_argument("--treatment", required=True, help="treatment column (values such as 实验组/对照组, treated/control, 是/否, 1/0)")
     campaign.add_argument("--start", help="campaign start (YYYY-MM-DD; default: the latest issue date among the campaign's policies)")
     campaign.add_argument("--window-months", type=int, default=12, help="outcome window after the start (default 12)")
     campaign.set_defaults(run=_campaign)
 
-    scenario = _command(commands, "scenario", "project retention scenarios from a JSON spec: persistency, premium, cost, NPV with intervals")
+    scenario = _command(
+        commands, "scenario", "project retention scenarios from a JSON spec: persistency, premium, cost, NPV with intervals"
+    )
     scenario.add_argument("--spec", required=True, help="scenario JSON (one scenario object or an array of them)")
     scenario.add_argument("--draws", type=int, default=1000, help="effect draws for the intervals (default 1000)")
     scenario.set_defaults(run=_scenario)

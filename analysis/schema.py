@@ -129,7 +129,7 @@ EXIT_STATUSES: Final = (LAPSED, SURRENDERED, TERMINATED_AFTER_LAPSE, DEATH_CLAIM
 COMPETING_EXITS: Final = frozenset({DEATH_CLAIM, MATURED, FREE_LOOK_CANCELLED})
 
 #: Source status words → canonical status. Keys are compared after
-#: :func:`analysis.parsing.normalise_key` (lower case, no spaces, half-width).
+#: :func:`analysis.ingest.parsing.normalise_key` (lower case, no spaces, half-width).
 STATUS_ALIASES: Final[dict[str, str]] = {
     # in force
     "有效": IN_FORCE,
@@ -354,7 +354,20 @@ GENDER_ALIASES: Final[dict[str, str]] = {
 }
 
 #: Yes / no words (a waiver of premium in force, and the like).
-YES_NO_ALIASES: Final[dict[str, bool]] = {"是": True, "否": False, "y": True, "n": False, "yes": True, "no": False, "true": True, "false": False, "1": True, "0": False, "有": True, "无": False}
+YES_NO_ALIASES: Final[dict[str, bool]] = {
+    "是": True,
+    "否": False,
+    "y": True,
+    "n": False,
+    "yes": True,
+    "no": False,
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+    "有": True,
+    "无": False,
+}
 
 #: Words meaning "premium collected by automatic bank debit" (True) or not (False).
 AUTO_DEBIT_ALIASES: Final[dict[str, bool]] = {

@@ -78,7 +78,8 @@ cred_r 0.05 -> y = 1536.6.  conf_int=True (no wt): binom.ppf(p, round(exposure),
 Timing (``--time N``): N synthetic policies = the 29,317 census rows tiled with new ids (``R<line>_<copy>``),
 columns pol_num, status, issue_date, term_date, premium_frequency.  Each stage runs in a fresh process and
 reports wall seconds of the actxps call and the peak RSS (VmHWM) of that process; "base MB" is the RSS just
-before the call (Python + actxps imports, about 270 MB, + the census): (1) ExposedDF policy year, target [Surrender, Lapse]; (2) exp_stats grouped by
+before the call (Python + actxps imports, about 270 MB, + the census):
+(1) ExposedDF policy year, target [Surrender, Lapse]; (2) exp_stats grouped by
 pol_yr x premium_frequency on that ExposedDF (peak includes building it); (3) ExposedDF policy month.
 """
 

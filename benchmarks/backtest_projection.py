@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis import load_extract  # noqa: E402
-from analysis.overview import persistency_trend, projected_persistency  # noqa: E402
-from analysis.presets import load_preset  # noqa: E402
+from analysis.ingest.presets import load_preset  # noqa: E402
+from analysis.persistency.overview import persistency_trend, projected_persistency  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 BOOKS = [
@@ -49,7 +49,10 @@ def main() -> None:
                 continue
             for month, cells in both.groupby("month"):
                 error = (cells["projected"] - cells["persistency"]) * 100
-                print(f"{name:<16} {back:>4}m {month:>5} {len(cells):>5} {error.mean():>+8.2f} {error.abs().mean():>9.2f} {error.abs().max():>8.2f}")
+                print(
+                    f"{name:<16} {back:>4}m {month:>5} {len(cells):>5} {error.mean():>+8.2f} "
+                    f"{error.abs().mean():>9.2f} {error.abs().max():>8.2f}"
+                )
 
 
 if __name__ == "__main__":

@@ -38,17 +38,35 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis import load_extract  # noqa: E402
-from analysis.overview import collections_funnel, league_table, persistency_kpis, persistency_trend, persistency_triangle, status_snapshot  # noqa: E402
-from analysis.persistency import PersistencyOptions, persistency_ratios  # noqa: E402
-from analysis.report import monthly_report  # noqa: E402
-from analysis.risk import RiskOptions, build_risk, candidate_features, suspected_leaks  # noqa: E402
-from analysis.study import StudyRequest, run_study, study_frame  # noqa: E402
-from analysis.survival import cumulative_incidence, fit_cox, km_curves, logrank_tests, survival_data  # noqa: E402
+from analysis.persistency.overview import (  # noqa: E402
+    collections_funnel,
+    league_table,
+    persistency_kpis,
+    persistency_trend,
+    persistency_triangle,
+    status_snapshot,
+)
+from analysis.persistency.ratios import PersistencyOptions, persistency_ratios  # noqa: E402
+from analysis.report.monthly import monthly_report  # noqa: E402
+from analysis.risk.model import RiskOptions, build_risk, candidate_features, suspected_leaks  # noqa: E402
+from analysis.study.run import StudyRequest, run_study, study_frame  # noqa: E402
+from analysis.survival.curves import cumulative_incidence, fit_cox, km_curves, logrank_tests, survival_data  # noqa: E402
 from benchmarks.extracts import OUT, big_csv, big_table  # noqa: E402
 
 BUDGET_MB = 8 * 1024
 STUDY_DATE = "2026-09-30"  # the title row of the CSV says so; a Parquet file has no title row
-COX_COVARIATES = ["young_new_earners", "channel", "auto_debit", "payment_frequency", "gender", "age_band", "premium_band", "branch", "income", "occupation"]
+COX_COVARIATES = [
+    "young_new_earners",
+    "channel",
+    "auto_debit",
+    "payment_frequency",
+    "gender",
+    "age_band",
+    "premium_band",
+    "branch",
+    "income",
+    "occupation",
+]
 T = TypeVar("T")
 
 
@@ -97,7 +115,10 @@ class Steps:
         out = work()
         seconds = time.perf_counter() - started
         self.total += seconds
-        print(f"  {label:<62}{seconds:>8.1f} s   RSS after {rss_mb():>6,.0f} MB, peak in step {max(self.sampler.peak, rss_mb()):>6,.0f} MB", flush=True)
+        print(
+            f"  {label:<62}{seconds:>8.1f} s   RSS after {rss_mb():>6,.0f} MB, peak in step {max(self.sampler.peak, rss_mb()):>6,.0f} MB",
+            flush=True,
+        )
         return out
 
 
@@ -124,7 +145,10 @@ def main() -> None:
 
     made = time.perf_counter()
     path = big_csv(n) if args.format == "csv" else parquet_extract(n)
-    print(f"{path.relative_to(ROOT)}: {n:,} policies, {path.stat().st_size / 1e6:,.0f} MB (ready in {time.perf_counter() - made:.0f} s, not counted)")
+    print(
+        f"{path.relative_to(ROOT)}: {n:,} policies, {path.stat().st_size / 1e6:,.0f} "
+        f"MB (ready in {time.perf_counter() - made:.0f} s, not counted)"
+    )
     sampler = RssSampler()
     sampler.start()
     step = Steps(sampler)
@@ -132,14 +156,25 @@ def main() -> None:
 
     loaded = step("load: read, map, check, account", lambda: load_extract(path, study_date=None if args.format == "csv" else STUDY_DATE))
     policies, study = loaded.policies, loaded.study_date
-    print(f"    {loaded.rows_read:,} rows read = {loaded.accepted:,} accepted + {loaded.repaired:,} repaired + {loaded.rejected:,} rejected; "
-          f"{len(policies):,} policies, study date {study.date()}, frame {policies.memory_usage(deep=True).sum() / 1e6:,.0f} MB")
+    print(
+        f"    {loaded.rows_read:,} rows read = {loaded.accepted:,} accepted + {loaded.repaired:,} repaired + {loaded.rejected:,} rejected; "
+        f"{len(policies):,} policies, study date {study.date()}, frame {policies.memory_usage(deep=True).sum() / 1e6:,.0f} MB"
+    )
 
-    rates = step("cohort rates: policy years by channel × age band", lambda: run_study(policies, StudyRequest(by=("channel", "age_band")), study_date=study))
-    step("cohort rates: policy months by young new earners", lambda: run_study(policies, StudyRequest(by=("young_new_earners",), period="policy_month"), study_date=study))
+    rates = step(
+        "cohort rates: policy years by channel × age band",
+        lambda: run_study(policies, StudyRequest(by=("channel", "age_band")), study_date=study),
+    )
+    step(
+        "cohort rates: policy months by young new earners",
+        lambda: run_study(policies, StudyRequest(by=("young_new_earners",), period="policy_month"), study_date=study),
+    )
     print(f"    {len(rates.rates):,} cohort × period cells; {rates.policies_used:,} policies studied")
 
-    ratios = step("persistency: 13/25-month ratios by issue year", lambda: persistency_ratios(policies, study_date=study, options=PersistencyOptions()))
+    ratios = step(
+        "persistency: 13/25-month ratios by issue year",
+        lambda: persistency_ratios(policies, study_date=study, options=PersistencyOptions()),
+    )
 
     def overview() -> object:
         kpis = persistency_kpis(policies, study_date=study)
@@ -174,8 +209,13 @@ def main() -> None:
         return fit_cox(data, COX_COVARIATES, sample=200_000)
 
     cox_result = step(f"survival: Cox, {len(COX_COVARIATES)} covariates, on a 200,000-policy sample", cox)
-    print(f"    fitted on {cox_result.policies_used:,} of {cox_result.policies_total:,} policies, {len(cox_result.hazard_ratios)} terms, PH check on {cox_result.ph_policies:,}")
-    incidence = step("survival: Aalen–Johansen cumulative incidence, every policy", lambda: cumulative_incidence(policies, study_date=study))
+    print(
+        f"    fitted on {cox_result.policies_used:,} of {cox_result.policies_total:,} policies, "
+        f"{len(cox_result.hazard_ratios)} terms, PH check on {cox_result.ph_policies:,}"
+    )
+    incidence = step(
+        "survival: Aalen–Johansen cumulative incidence, every policy", lambda: cumulative_incidence(policies, study_date=study)
+    )
     print(f"    {len(incidence):,} incidence rows")
 
     def risk() -> object:
@@ -186,13 +226,18 @@ def main() -> None:
     result = step("risk model: training rows, fit, baseline, scoring, SHAP sample", risk)
     m = result.model.metrics
     parts = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items() if k != "total")
-    print(f"    {parts}; {int(m['train_rows']):,} training rows (cap 500,000), {int(m['trees'])} trees, AUC {m['auc']:.3f} "
-          f"(baseline {m['baseline_auc']:.3f}); {len(result.scores):,} in-force policies scored")
+    print(
+        f"    {parts}; {int(m['train_rows']):,} training rows (cap 500,000), {int(m['trees'])} trees, AUC {m['auc']:.3f} "
+        f"(baseline {m['baseline_auc']:.3f}); {len(result.scores):,} in-force policies scored"
+    )
 
     sampler.stop()
     peak = max(maxrss_mb(), sampler.overall)
-    print(f"total {step.total:.1f} s for {n:,} policies; peak memory {peak:,.0f} MB (ru_maxrss {maxrss_mb():,.0f} MB, sampled {sampler.overall:,.0f} MB) — "
-          f"{'within' if peak <= BUDGET_MB else 'OVER'} the {BUDGET_MB:,} MB budget")
+    print(
+        f"total {step.total:.1f} s for {n:,} policies; peak memory {peak:,.0f} MB "
+        f"(ru_maxrss {maxrss_mb():,.0f} MB, sampled {sampler.overall:,.0f} MB) — "
+        f"{'within' if peak <= BUDGET_MB else 'OVER'} the {BUDGET_MB:,} MB budget"
+    )
 
 
 if __name__ == "__main__":

@@ -76,7 +76,10 @@ def main() -> None:
         memory = MEMORY_BUDGETS_MB.get((kind, n))
         if memory is not None:
             verdict += f"; memory {'within' if peak <= memory else 'OVER'} {memory / 1024:.1f} GB"
-        print(f"{path.name:<28}{runs[0]['rows']:>10,}{median:>10.2f}{best:>8.2f}{budget or float('nan'):>10.1f}{peak:>9.0f}  {verdict}", flush=True)
+        print(
+            f"{path.name:<28}{runs[0]['rows']:>10,}{median:>10.2f}{best:>8.2f}{budget or float('nan'):>10.1f}{peak:>9.0f}  {verdict}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

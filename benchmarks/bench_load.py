@@ -59,12 +59,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis import load_extract  # noqa: E402
-from analysis.catalogue import CATALOGUE  # noqa: E402
+from analysis.report.catalogue import CATALOGUE  # noqa: E402
 
 SAMPLE = ROOT / "data" / "sample_policies.csv"
 OUT = ROOT / "benchmarks" / "out"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 STUDY_DATE = "2026-09-30"
 BASE_ROWS, STEP_ROWS = 5_000, 137
 #: A page counts as ready once it has stayed idle this long; its time is when that stretch began.
@@ -184,7 +192,9 @@ def make_extracts(sessions: int, waves: int, folder: Path, title: str, rows: pd.
         path.write_bytes(buffer.getvalue().encode("utf-8"))
         check = load_extract(path)
         if check.rows_read != n or len(check.policies) != n:
-            raise SystemExit(f"{name}: expected {n} policies, load_extract gave rows_read={check.rows_read}, policies={len(check.policies)}")
+            raise SystemExit(
+                f"{name}: expected {n} policies, load_extract gave rows_read={check.rows_read}, policies={len(check.policies)}"
+            )
         extracts.append(Extract(index, name, path, n))
     return extracts
 
@@ -251,7 +261,19 @@ class MemorySampler(threading.Thread):
 
 def start_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true", "--server.address", "127.0.0.1"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+    ]
     log = log_path.open("w", encoding="utf-8")
     process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}"
@@ -303,8 +325,15 @@ def dataset_line_problem(sidebar_text: str, extract: Extract, all_names: dict[st
     return f"{where}: sidebar shows {name} with {rows:,} policies ({owner}); expected {extract.name} with {extract.policies:,}"
 
 
-async def run_session(browser, url: str, session: Session, all_names: dict[str, int], page_timeout_s: float, model_timeout_s: float,
-                      screenshots: Path | None = None) -> None:
+async def run_session(
+    browser,
+    url: str,
+    session: Session,
+    all_names: dict[str, int],
+    page_timeout_s: float,
+    model_timeout_s: float,
+    screenshots: Path | None = None,
+) -> None:
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     extract = session.extract
@@ -315,7 +344,9 @@ async def run_session(browser, url: str, session: Session, all_names: dict[str, 
 
     async def ready(path: str | None, timeout_s: float, *, new_title: bool) -> tuple[float, bool]:
         """Seconds from arming until the page settled, and whether it showed the model training."""
-        handle = await page.wait_for_function(_READY_JS, arg=[path, SETTLE_MS, TRAINING_NOTE, new_title], timeout=timeout_s * 1000, polling=100)
+        handle = await page.wait_for_function(
+            _READY_JS, arg=[path, SETTLE_MS, TRAINING_NOTE, new_title], timeout=timeout_s * 1000, polling=100
+        )
         milliseconds, training = await handle.json_value()
         return float(milliseconds) / 1000, bool(training)
 
@@ -378,7 +409,9 @@ async def run_session(browser, url: str, session: Session, all_names: dict[str, 
     except (TimeoutError, PlaywrightTimeout) as exc:
         session.problems.append(f"{step}: timed out: {str(exc).splitlines()[0]}; {await diagnose(page, extract, step)}")
     except Exception as exc:  # a crash of one session is reported, the others carry on
-        session.problems.append(f"{step}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; {await diagnose(page, extract, step)}")
+        session.problems.append(
+            f"{step}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; {await diagnose(page, extract, step)}"
+        )
     finally:
         await context.close()
 
@@ -411,8 +444,13 @@ async def diagnose(page, extract: Extract, step: str) -> str:
         return f"(no diagnosis: {type(exc).__name__})"
 
 
-async def run_wave(browser, url: str, sessions: list[Session], all_names: dict[str, int], args: argparse.Namespace, deadline: float) -> None:
-    tasks = [asyncio.create_task(run_session(browser, url, s, all_names, args.page_timeout, args.model_timeout, args.screenshots)) for s in sessions]
+async def run_wave(
+    browser, url: str, sessions: list[Session], all_names: dict[str, int], args: argparse.Namespace, deadline: float
+) -> None:
+    tasks = [
+        asyncio.create_task(run_session(browser, url, s, all_names, args.page_timeout, args.model_timeout, args.screenshots))
+        for s in sessions
+    ]
     remaining = deadline - time.monotonic()
     done, pending = await asyncio.wait(tasks, timeout=max(1.0, remaining))
     for task in pending:
@@ -440,7 +478,10 @@ def report(sessions: list[Session], memory: list[tuple[str, float, float]], hwm:
     problems = [f"{s.extract.name}: {p}" for s in sessions for p in s.problems]
     finished = sum(s.finished for s in sessions)
 
-    print(f"sessions: {len(sessions)} ({finished} walked every page), pages walked: {sum(s.pages_walked for s in sessions)}, wall time {seconds:.0f} s")
+    print(
+        f"sessions: {len(sessions)} ({finished} walked every page), pages walked: "
+        f"{sum(s.pages_walked for s in sessions)}, wall time {seconds:.0f} s"
+    )
     print(f"isolation violations: {len(violations)}")
     for v in violations:
         print(f"  VIOLATION {v}")
@@ -450,10 +491,15 @@ def report(sessions: list[Session], memory: list[tuple[str, float, float]], hwm:
     first_model_page = next((p for p in MODEL_PAGES if p in times), None)
     retrained = [f"{s.extract.name} on {p}" for s in sessions for p in s.trained_on if p != first_model_page]
     waited = sum(first_model_page in s.trained_on for s in sessions)
-    print(f"risk model: {waited} sessions found it training on {first_model_page}; dropped and trained again for a later page: {len(retrained)}"
-          + (f" ({', '.join(retrained)})" if retrained else ""))
-    print(f"page times, all pages walked after the upload (n={len(walked)}): median {statistics.median(walked) if walked else float('nan'):.2f} s, "
-          f"95th percentile {percentile(walked, 95):.2f} s")
+    print(
+        f"risk model: {waited} sessions found it training on {first_model_page}; "
+        f"dropped and trained again for a later page: {len(retrained)}" + (f" ({', '.join(retrained)})" if retrained else "")
+    )
+    print(
+        f"page times, all pages walked after the upload (n={len(walked)}): "
+        f"median {statistics.median(walked) if walked else float('nan'):.2f} s, "
+        f"95th percentile {percentile(walked, 95):.2f} s"
+    )
     print(f"  {'page':<16}{'n':>4}{'median':>10}{'p95':>10}{'max':>10}")
     for name, values in times.items():
         print(f"  {name:<16}{len(values):>4}{statistics.median(values):>9.2f}s{percentile(values, 95):>9.2f}s{max(values):>9.2f}s")
@@ -470,8 +516,10 @@ def report(sessions: list[Session], memory: list[tuple[str, float, float]], hwm:
         # compared with each other: with bounded caches their growth falls towards zero once the caches are full.
         later = growth[1:]
         per_set = statistics.mean(later) / max(1, len(sessions) // len(waves))
-        print(f"  after the first wave: {statistics.mean(later):+,.0f} MB per wave on average ({per_set:+.1f} MB per new data set), "
-              f"last wave {later[-1]:+,.0f} MB; the first wave added {growth[0]:+,.0f} MB")
+        print(
+            f"  after the first wave: {statistics.mean(later):+,.0f} MB per wave on average ({per_set:+.1f} MB per new data set), "
+            f"last wave {later[-1]:+,.0f} MB; the first wave added {growth[0]:+,.0f} MB"
+        )
     return 0 if not violations and not problems and finished == len(sessions) else 1
 
 
@@ -485,8 +533,14 @@ async def main_async(args: argparse.Namespace) -> int:
         title, rows = accepted_sample_rows()
         extracts = make_extracts(args.sessions, args.waves, Path(folder), title, rows)
         all_names = {e.name: e.policies for e in extracts}
-        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start (other work on the machine slows every page)")
-        print(f"{len(extracts)} extracts of {extracts[0].policies:,}–{extracts[-1].policies:,} policies; {args.sessions} concurrent sessions per wave, {args.waves} waves")
+        print(
+            f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
+            "at the start (other work on the machine slows every page)"
+        )
+        print(
+            f"{len(extracts)} extracts of {extracts[0].policies:,}–{extracts[-1].policies:,} "
+            f"policies; {args.sessions} concurrent sessions per wave, {args.waves} waves"
+        )
         process, url = start_server(OUT / "bench_load_streamlit.log")
         sampler = MemorySampler(process.pid)
         sampler.start()
@@ -501,7 +555,7 @@ async def main_async(args: argparse.Namespace) -> int:
                         if time.monotonic() >= deadline:
                             break
                         t0 = time.monotonic() - sampler.started_at
-                        batch = [Session(e, wave) for e in extracts[wave * args.sessions:(wave + 1) * args.sessions]]
+                        batch = [Session(e, wave) for e in extracts[wave * args.sessions : (wave + 1) * args.sessions]]
                         sessions += batch
                         await run_wave(browser, url, batch, all_names, args, deadline)
                         memory.append((f"after wave {wave + 1} ({len(batch)} new data sets)", sampler.now(), sampler.peak_since(t0)))
@@ -510,7 +564,9 @@ async def main_async(args: argparse.Namespace) -> int:
             status = proc_status_mb(process.pid)
             sampler.stop()
             print(f"load average {os.getloadavg()[0]:.1f} at the end")
-            code = report(sessions, memory, status.get("VmHWM", float("nan")), status.get("VmRSS", float("nan")), time.monotonic() - started)
+            code = report(
+                sessions, memory, status.get("VmHWM", float("nan")), status.get("VmRSS", float("nan")), time.monotonic() - started
+            )
         finally:
             sampler.stop()
             stop_server(process)

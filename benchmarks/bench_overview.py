@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis import load_extract  # noqa: E402
-from analysis.overview import (  # noqa: E402
+from analysis.persistency.overview import (  # noqa: E402
     collections_funnel,
     league_table,
     persistency_kpis,
@@ -25,11 +25,10 @@ from analysis.overview import (  # noqa: E402
     status_snapshot,
     triangle_and_projection,
 )
-from analysis.report import monthly_report  # noqa: E402
+from analysis.report.monthly import monthly_report  # noqa: E402
 from benchmarks.extracts import big_csv, median_time  # noqa: E402
 
 N = 1_000_000
-
 
 
 def main() -> None:
@@ -48,7 +47,10 @@ def main() -> None:
     seconds = median_time(lambda: projected_persistency(policies, study_date=study))
     print(f"projection of the cohorts not yet at 13/25 months on {N:,} policies: {seconds:.2f} s")
     seconds = median_time(figures)
-    print(f"overview figures (KPIs, trend, projection, triangle, snapshot, funnel, one league table) on {N:,} policies: {seconds:.2f} s (budget 2 s)")
+    print(
+        "overview figures (KPIs, trend, projection, triangle, snapshot, funnel, "
+        f"one league table) on {N:,} policies: {seconds:.2f} s (budget 2 s)"
+    )
 
     from streamlit.testing.v1 import AppTest
 
@@ -68,7 +70,10 @@ def main() -> None:
     started = time.perf_counter()
     app.run()
     again = time.perf_counter() - started
-    print(f"Overview page, first render on {N:,} policies (figures computed, report built only on click): {first:.2f} s; cached rerun {again:.2f} s (budget 2 s)")
+    print(
+        f"Overview page, first render on {N:,} policies (figures computed, report "
+        f"built only on click): {first:.2f} s; cached rerun {again:.2f} s (budget 2 s)"
+    )
 
     seconds = median_time(lambda: monthly_report(loaded, dataset=path.name, lang="zh"))
     print(f"monthly report workbook on {N:,} policies: {seconds:.2f} s (budget 10 s)")

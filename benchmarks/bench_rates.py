@@ -29,16 +29,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis import load_extract, load_preset  # noqa: E402
-from analysis.exposure import StudySpec, exposures  # noqa: E402
-from analysis.rates import lapse_rates  # noqa: E402
-from analysis.study import StudyRequest, run_study  # noqa: E402
+from analysis.study.exposure import StudySpec, exposures  # noqa: E402
+from analysis.study.rates import lapse_rates  # noqa: E402
+from analysis.study.run import StudyRequest, run_study  # noqa: E402
 from benchmarks.extracts import big_csv  # noqa: E402
 
 N = 1_000_000
 
 
 def tiled_us_book(n: int = N) -> tuple[pd.DataFrame, pd.Timestamp]:
-    loaded = load_extract(ROOT.parent / "shared" / "data" / "uslapseagent.csv", preset=load_preset(ROOT / "data" / "presets" / "uslapseagent.toml"))
+    loaded = load_extract(
+        ROOT.parent / "shared" / "data" / "uslapseagent.csv", preset=load_preset(ROOT / "data" / "presets" / "uslapseagent.toml")
+    )
     base = loaded.policies
     reps = -(-n // len(base))
     book = pd.concat([base] * reps, ignore_index=True).head(n)
@@ -91,7 +93,11 @@ def main() -> None:
         lambda: lapse_rates(exposures(book, by=["premium.frequency"], spec=StudySpec(), study_date=study_date), by=["premium.frequency"]),
     )
     base = current_mb()
-    ours_pm = timed("policy-month rates (whole book)", 5.0, lambda: lapse_rates(exposures(book, spec=StudySpec(period="policy_month"), study_date=study_date)))
+    ours_pm = timed(
+        "policy-month rates (whole book)",
+        5.0,
+        lambda: lapse_rates(exposures(book, spec=StudySpec(period="policy_month"), study_date=study_date)),
+    )
     print(f"  policy-month peak memory {peak_mb():,.0f} MB, of which {base:,.0f} MB was the loaded book before it (budget 2,048 MB)")
     expose_py, stats_py, expose_pm = actxps("py"), actxps("stats"), actxps("pm")
     if expose_py and stats_py and expose_pm:
@@ -107,7 +113,11 @@ def main() -> None:
     print(f"Bundled sample tiled to {N:,} policies (benchmarks/out/extract_{N}.csv)")
     loaded = load_extract(big_csv(N))
     request = StudyRequest(by=("channel", "age_band"))
-    timed("study: cohort columns + policy-year rates by channel × age band", 1.5, lambda: run_study(loaded.policies, request, study_date=loaded.study_date))
+    timed(
+        "study: cohort columns + policy-year rates by channel × age band",
+        1.5,
+        lambda: run_study(loaded.policies, request, study_date=loaded.study_date),
+    )
     timed(
         "policy-month rates by young new earners",
         5.0,

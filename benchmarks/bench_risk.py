@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis import load_extract  # noqa: E402
-from analysis.risk import RiskOptions, build_risk, candidate_features, explain_policy, explain_rows, suspected_leaks  # noqa: E402
+from analysis.risk.model import RiskOptions, build_risk, candidate_features, explain_policy, explain_rows, suspected_leaks  # noqa: E402
 from benchmarks.extracts import big_csv, median_time  # noqa: E402
 
 N = 1_000_000
@@ -38,8 +38,11 @@ def main() -> None:
     m = result.model.metrics
     steps = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items() if k != "total")
     print(f"Training on {len(policies):,} policies, end to end: {total:.1f} s (budget 60 s) — {steps}")
-    print(f"  {int(m['train_rows']):,} training rows (cap {options.max_training_rows:,}), {int(m['holdout_rows']):,} holdout rows, {int(m['trees'])} trees; "
-          f"AUC {m['auc']:.3f} vs baseline {m['baseline_auc']:.3f}")
+    print(
+        f"  {int(m['train_rows']):,} training rows (cap {options.max_training_rows:,}), "
+        f"{int(m['holdout_rows']):,} holdout rows, {int(m['trees'])} trees; "
+        f"AUC {m['auc']:.3f} vs baseline {m['baseline_auc']:.3f}"
+    )
     seconds = median_time(lambda: explain_rows(result.model, result.scores, sample=20_000), runs=3)
     print(f"SHAP for the global views, 20,000 in-force policies: {seconds:.2f} s (budget 15 s)")
     ids = result.scores["policy_id"].sample(20, random_state=0).astype(str).tolist()

@@ -16,17 +16,27 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis import load_extract  # noqa: E402
-from analysis.study import StudyRequest, study_frame  # noqa: E402
-from analysis.survival import fit_cox, km_curves, survival_data  # noqa: E402
+from analysis.study.run import StudyRequest, study_frame  # noqa: E402
+from analysis.survival.curves import fit_cox, km_curves, survival_data  # noqa: E402
 from benchmarks.extracts import big_csv, median_time  # noqa: E402
 
 N = 1_000_000
 
 
-
 def main() -> None:
     loaded = load_extract(big_csv(N))
-    cox_covariates = ["young_new_earners", "channel", "auto_debit", "payment_frequency", "gender", "age_band", "premium_band", "branch", "income", "occupation"]
+    cox_covariates = [
+        "young_new_earners",
+        "channel",
+        "auto_debit",
+        "payment_frequency",
+        "gender",
+        "age_band",
+        "premium_band",
+        "branch",
+        "income",
+        "occupation",
+    ]
     frame = study_frame(loaded.policies, StudyRequest(by=("issue_year", *cox_covariates)))
     data = survival_data(frame, study_date=loaded.study_date, by=["issue_year", *cox_covariates])
     # 20 cohorts: issue year × two channel groups (8 years × 2 = 16) topped up with 4 age bands → build one 20-level key.
@@ -50,7 +60,8 @@ def main() -> None:
     seconds = time.perf_counter() - started
     terms = len(cox.hazard_ratios)
     print(
-        f"Cox with {len(cox_covariates)} covariates ({terms} terms) fitted on a documented sample of {cox.policies_used:,} of {cox.policies_total:,}, "
+        f"Cox with {len(cox_covariates)} covariates ({terms} terms) fitted on a "
+        f"documented sample of {cox.policies_used:,} of {cox.policies_total:,}, "
         f"PH check on {cox.ph_policies:,}: {seconds:.2f} s (budget 10 s)"
     )
 

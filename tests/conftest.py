@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -8,6 +9,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
+# Every catalogue lookup in the tests (and in the app the browser tests start) must find its words.
+os.environ.setdefault("LAPSELENS_STRICT_CATALOGUE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from analysis import load_extract
-from analysis.study import StudyRequest, run_study
+from analysis.study.run import StudyRequest, run_study
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

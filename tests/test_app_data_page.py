@@ -77,11 +77,11 @@ def test_every_ui_label_exists_in_both_languages() -> None:
         # detail.* are Chinese wordings of problems whose English text comes from analysis/
         assert entry.get("zh") and (entry.get("en") or key.startswith("detail.")), key
     used: set[str] = set()
-    for path in [ROOT / "app.py", *(ROOT / "views").glob("*.py"), *(ROOT / "ui").glob("*.py"), *(ROOT / "analysis").glob("*.py")]:
+    for path in [ROOT / "app.py", *(ROOT / "views").glob("*.py"), *(ROOT / "ui").glob("*.py"), *(ROOT / "analysis").rglob("*.py")]:
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[A-Za-z_ .]+)["']""", path.read_text(encoding="utf-8")))
     missing = sorted(k for k in used if k not in CATALOGUE)
     assert not missing, missing
-    kinds = set(re.findall(r'column=[^,]+, kind="([a-z_]+)"', (ROOT / "analysis" / "ingest.py").read_text(encoding="utf-8")))
+    kinds = set(re.findall(r'column=[^,]+, kind="([a-z_]+)"', (ROOT / "analysis" / "ingest" / "pipeline.py").read_text(encoding="utf-8")))
     for kind in kinds:
         assert f"kind.{kind}" in CATALOGUE, kind
     for status in STATUSES:

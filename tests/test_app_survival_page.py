@@ -64,7 +64,9 @@ def test_survival_page_on_a_single_premium_book_never_crashes(shared_data) -> No
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.session_state[state.UPLOADS] = {version: data}
     at.session_state[state.ACTIVE] = state.DataSetChoice(
-        name="eusavingULnoPS.csv", version=version, preset_toml=(ROOT / "data" / "presets" / "eusavingULnoPS.toml").read_text(encoding="utf-8")
+        name="eusavingULnoPS.csv",
+        version=version,
+        preset_toml=(ROOT / "data" / "presets" / "eusavingULnoPS.toml").read_text(encoding="utf-8"),
     )
     at.run()
     at.switch_page("views/survival.py").run()

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis import ExtractError, load_extract
-from analysis.campaign import (
+from analysis.interventions.campaign import (
     CONTROL,
     TREATED,
     campaign_data,
@@ -108,7 +108,11 @@ def test_arms_from_numbers_booleans_and_own_values() -> None:
 
 def test_newcombe_reproduces_the_paper() -> None:
     # Newcombe (1998), Statistics in Medicine 17:873, Table II, method 10.
-    for (a, m, b, n), (low, high) in {(56, 70, 48, 80): (0.0524, 0.3339), (9, 10, 3, 10): (0.1705, 0.8090), (5, 56, 0, 29): (-0.0381, 0.1926)}.items():
+    for (a, m, b, n), (low, high) in {
+        (56, 70, 48, 80): (0.0524, 0.3339),
+        (9, 10, 3, 10): (0.1705, 0.8090),
+        (5, 56, 0, 29): (-0.0381, 0.1926),
+    }.items():
         _, lower, upper = newcombe_difference(a, m, b, n)
         assert (round(lower, 4), round(upper, 4)) == (low, high)
 
@@ -158,13 +162,19 @@ def test_before_after_is_refused_and_detected() -> None:
     with pytest.raises(ExtractError, match="control group") as caught:
         evaluate_campaign(book, treatment="arm", study_date=pd.Timestamp("2023-01-01"))
     assert caught.value.code == "no_control"
-    assert is_before_after((pd.Timestamp("2023-01-01"), pd.Timestamp("2023-12-31")), (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31")))
-    assert not is_before_after((pd.Timestamp("2023-01-01"), pd.Timestamp("2024-06-30")), (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31")))
+    assert is_before_after(
+        (pd.Timestamp("2023-01-01"), pd.Timestamp("2023-12-31")), (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31"))
+    )
+    assert not is_before_after(
+        (pd.Timestamp("2023-01-01"), pd.Timestamp("2024-06-30")), (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31"))
+    )
 
 
 def test_a_window_past_the_study_date_is_refused(sample) -> None:
     with pytest.raises(ExtractError, match="after the study date") as caught:
-        evaluate_campaign(sample.policies, treatment="教育活动", study_date=sample.study_date, start=pd.Timestamp("2026-01-01"), uplift=False)
+        evaluate_campaign(
+            sample.policies, treatment="教育活动", study_date=sample.study_date, start=pd.Timestamp("2026-01-01"), uplift=False
+        )
     assert caught.value.code == "window_not_observed"
     with pytest.raises(ExtractError, match="No treatment column"):
         evaluate_campaign(sample.policies, treatment="nope", study_date=sample.study_date)
@@ -172,28 +182,61 @@ def test_a_window_past_the_study_date_is_refused(sample) -> None:
 
 def test_cli_campaign_prints_one_object(root) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "analysis", "campaign", "data/sample_policies.csv", "--treatment", "教育活动", "--start", "2024-03-01", "--format", "json"],
-        cwd=root, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "campaign",
+            "data/sample_policies.csv",
+            "--treatment",
+            "教育活动",
+            "--start",
+            "2024-03-01",
+            "--format",
+            "json",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert list(result) == [
-        "treated", "control", "lapse_treated", "lapse_control", "difference", "difference_lower", "difference_upper",
-        "hazard_ratio", "hazard_ratio_lower", "hazard_ratio_upper",
-    ]  # fmt: skip
+        "treated",
+        "control",
+        "lapse_treated",
+        "lapse_control",
+        "difference",
+        "difference_lower",
+        "difference_upper",
+        "hazard_ratio",
+        "hazard_ratio_lower",
+        "hazard_ratio_upper",
+    ]
     assert result["hazard_ratio_lower"] < TRUE_HR < result["hazard_ratio_upper"]
     assert result["difference"] == pytest.approx(result["lapse_control"] - result["lapse_treated"])
 
 
 def test_cli_campaign_errors_exit_2(root) -> None:
-    for extra in (["--treatment", "没有这列"], ["--treatment", "教育活动", "--start", "2024-13-01"], ["--treatment", "教育活动", "--window-months", "0"]):
-        done = subprocess.run([sys.executable, "-m", "analysis", "campaign", "data/sample_policies.csv", *extra], cwd=root, capture_output=True, text=True, timeout=120)
+    for extra in (
+        ["--treatment", "没有这列"],
+        ["--treatment", "教育活动", "--start", "2024-13-01"],
+        ["--treatment", "教育活动", "--window-months", "0"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "analysis", "campaign", "data/sample_policies.csv", *extra],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 2, (extra, done.stderr)
         assert done.stderr.startswith("error:")
 
 
 def test_campaign_refusals_translate(sample) -> None:
-    from analysis.catalogue import translate
+    from analysis.report.catalogue import translate
 
     errors = []
     # A window past the study date; a start before any policy was issued (nobody in force then); no control arm.

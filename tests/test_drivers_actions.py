@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from analysis import load_extract
-from analysis.actions import action_lists, reinstatable_list, worklist_workbook
-from analysis.risk import RiskOptions, build_risk, candidate_features, explain_policy, probability_points, suspected_leaks
+from analysis.risk.actions import action_lists, reinstatable_list, worklist_workbook
+from analysis.risk.model import RiskOptions, build_risk, candidate_features, explain_policy, probability_points, suspected_leaks
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_export_masks_identifiers_and_neutralises_formulas(sample) -> None:
     policies = loaded.policies.copy()
     policies["name"] = "张三丰"
     policies["phone"] = "13812345678"
-    policies.loc[policies.index[0], "name"] = "=HYPERLINK(\"http://x\")"
+    policies.loc[policies.index[0], "name"] = '=HYPERLINK("http://x")'
     due, back = action_lists(policies, risk, days=30, language="zh")
     masked = load_workbook(io.BytesIO(worklist_workbook(due, back, study_date=loaded.study_date, mask=True)), read_only=True)
     cells = [str(c) for ws in masked.worksheets for row in ws.iter_rows(values_only=True) for c in row if c is not None]
@@ -161,11 +161,21 @@ def test_cli_drivers_json_and_worklist(root, tmp_path, capsys) -> None:
     ("name", "leaks"),
     [
         ("uslapseagent", {"surrender", "death", "other", "allcause"}),  # outcome flags
-        ("eusavingULnoPS", {"rate1Y.relvar1qtr", "rate2Y.relvar1qtr", "rate10Y.relvar1qtr", "unemploy.relvar1qtr", "industry.relvar1qtr", "RTV.relvar1qtr"}),
+        (
+            "eusavingULnoPS",
+            {
+                "rate1Y.relvar1qtr",
+                "rate2Y.relvar1qtr",
+                "rate10Y.relvar1qtr",
+                "unemploy.relvar1qtr",
+                "industry.relvar1qtr",
+                "RTV.relvar1qtr",
+            },
+        ),
     ],
 )
 def test_the_real_data_sets_train_without_their_outcome_columns(root, shared_data, name, leaks) -> None:
-    from analysis.presets import load_preset
+    from analysis.ingest.presets import load_preset
 
     loaded = load_extract(shared_data / f"{name}.csv", preset=load_preset(root / "data" / "presets" / f"{name}.toml"))
     extras = candidate_features(loaded.policies)

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.calendar import add_months, add_years, as_days, whole_months, whole_years
-from analysis.exposure import StudySpec, exposures
+from analysis.study.calendar import add_months, add_years, as_days, whole_months, whole_years
+from analysis.study.exposure import StudySpec, exposures
 
 END = pd.Timestamp("2022-12-31")
 
@@ -85,7 +85,9 @@ def test_late_entry_starts_at_the_study_start() -> None:
     # Year 1 = 2019-07-01 .. 2020-06-30 (366 days, it holds 2020-02-29): in the window 182 days.
     # Year 2 = 2020-07-01 .. 2021-06-30 (365 days): in the window 184 days.
     policies = book({"issue_date": "2019-07-01", "status": "in_force"})
-    rates = exposures(policies, spec=StudySpec(study_start=pd.Timestamp("2020-01-01"), study_end=pd.Timestamp("2020-12-31")), study_date=END).set_index("period")
+    rates = exposures(
+        policies, spec=StudySpec(study_start=pd.Timestamp("2020-01-01"), study_end=pd.Timestamp("2020-12-31")), study_date=END
+    ).set_index("period")
     assert rates.loc[1, "exposure"] == pytest.approx(182 / 366, abs=1e-15)
     assert rates.loc[2, "exposure"] == pytest.approx(184 / 365, abs=1e-15)
 
@@ -122,7 +124,7 @@ def test_competing_exits_censor() -> None:
 
 def brute_force(policies: pd.DataFrame, spec: StudySpec, study_end: pd.Timestamp) -> pd.Series:
     """Day-by-day reference: walk every policy's periods one at a time."""
-    from analysis.exposure import event_dates
+    from analysis.study.exposure import event_dates
 
     exit_day, is_event = event_dates(policies, spec.events)
     totals: dict[int, list[float]] = {}
@@ -176,12 +178,16 @@ def test_regrouping_identity_and_weights() -> None:
     n = 2000
     issue = pd.Timestamp("2016-01-01") + pd.to_timedelta(rng.integers(0, 365 * 6, n), unit="D")
     status = rng.choice(["in_force", "lapsed", "surrendered"], n)
-    policies = pd.DataFrame({"issue_date": issue, "status": status, "channel": rng.choice(["个险", "银保"], n), "annual_premium": rng.uniform(1000, 5000, n)})
+    policies = pd.DataFrame(
+        {"issue_date": issue, "status": status, "channel": rng.choice(["个险", "银保"], n), "annual_premium": rng.uniform(1000, 5000, n)}
+    )
     policies["status_date"] = (issue + pd.to_timedelta(rng.integers(0, 2000, n), unit="D")).where(status != "in_force")
     policies["lapse_date"] = policies["status_date"].where(status == "lapsed")
     spec = StudySpec()
     whole = exposures(policies, spec=spec, study_date=END, weights=["annual_premium"]).set_index("period")
-    split = exposures(policies, by=["channel"], spec=spec, study_date=END, weights=["annual_premium"]).groupby("period").sum(numeric_only=True)
+    split = (
+        exposures(policies, by=["channel"], spec=spec, study_date=END, weights=["annual_premium"]).groupby("period").sum(numeric_only=True)
+    )
     pd.testing.assert_frame_equal(whole.sort_index(), split.sort_index(), rtol=1e-12)
     assert (whole["exposure"] >= 0).all() and (whole["events"] <= whole["exposure"] + 1e-9).all()
     assert whole["events"].sum() == ((policies["status"] != "in_force") & (policies["status_date"] <= END)).sum()
@@ -203,6 +209,11 @@ def test_chunks_add_up_so_the_aggregation_can_run_out_of_core() -> None:
     policies["status_date"] = (issue + pd.to_timedelta(rng.integers(0, 2000, n), unit="D")).where(status != "in_force")
     policies["lapse_date"] = policies["status_date"].where(status == "lapsed")
     whole = exposures(policies, by=["channel"], spec=StudySpec(), study_date=END).set_index(["channel", "period"]).sort_index()
-    parts = pd.concat([exposures(policies.iloc[:400], by=["channel"], spec=StudySpec(), study_date=END), exposures(policies.iloc[400:], by=["channel"], spec=StudySpec(), study_date=END)])
+    parts = pd.concat(
+        [
+            exposures(policies.iloc[:400], by=["channel"], spec=StudySpec(), study_date=END),
+            exposures(policies.iloc[400:], by=["channel"], spec=StudySpec(), study_date=END),
+        ]
+    )
     summed = parts.groupby(["channel", "period"]).sum().sort_index()
     pd.testing.assert_frame_equal(whole, summed, rtol=1e-12)

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from analysis import load_extract, load_preset
-from analysis.exposure import StudySpec, exposures
-from analysis.rates import lapse_rates
+from analysis.study.exposure import StudySpec, exposures
+from analysis.study.rates import lapse_rates
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 START, END = pd.Timestamp("1995-01-01"), pd.Timestamp("2010-07-19")

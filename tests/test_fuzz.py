@@ -38,10 +38,10 @@ from hypothesis import strategies as st
 
 from analysis import ExtractError, MappingPreset, load_extract
 from analysis import schema as S
-from analysis.account import account_table
-from analysis.catalogue import CATALOGUE, translate
-from analysis.headers import _alias_hits, find_header_row
-from analysis.parsing import TEXT
+from analysis.ingest.account import account_table
+from analysis.ingest.headers import _alias_hits, find_header_row
+from analysis.ingest.parsing import TEXT
+from analysis.report.catalogue import CATALOGUE, translate
 
 EXAMPLES = int(os.environ.get("LAPSELENS_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(
@@ -137,7 +137,9 @@ def check_account(result: Any, expected_rows: set[int] | None) -> None:
     account_table(result)
 
 
-def try_load(data: bytes, filename: str | None, expected_rows: set[int] | None = None, *, header_row: int | None = None, **options: Any) -> Any:
+def try_load(
+    data: bytes, filename: str | None, expected_rows: set[int] | None = None, *, header_row: int | None = None, **options: Any
+) -> Any:
     """Load one case; only ExtractError may escape the door, and it is checked.
 
     ``header_row``, where the case knows it, is the line the header must be found on.
@@ -166,11 +168,55 @@ def header_line(rows: list[list[object]]) -> int | None:
 
 FORMULAS = ["=cmd|' /C calc'!A0", "=1+1", "+1", "-1", "@SUM(A1:A2)", '=HYPERLINK("http://x","y")', "\t=1", "=", "+", "-", "@"]
 ABSURD_DATES = [
-    "0001-01-01", "9999-12-31", "1000000000", "1e9", "-1", "0", "99999999", "2023-02-30", "2023-13-45", "0000-00-00",
-    "1900-02-29", "10000-01-01", "２０２３年１３月１日", "2023年2月29日", "20230230", "2262-04-12", "1677-09-21", "1e308", "nan",
-    "2262-04-01", "2262-04-11", "1677-09-22", "1677-09-23", "2200-12-31", "2201-01-01", "1800-01-01", "1799-12-31", "2958465", "-693593",
+    "0001-01-01",
+    "9999-12-31",
+    "1000000000",
+    "1e9",
+    "-1",
+    "0",
+    "99999999",
+    "2023-02-30",
+    "2023-13-45",
+    "0000-00-00",
+    "1900-02-29",
+    "10000-01-01",
+    "２０２３年１３月１日",
+    "2023年2月29日",
+    "20230230",
+    "2262-04-12",
+    "1677-09-21",
+    "1e308",
+    "nan",
+    "2262-04-01",
+    "2262-04-11",
+    "1677-09-22",
+    "1677-09-23",
+    "2200-12-31",
+    "2201-01-01",
+    "1800-01-01",
+    "1799-12-31",
+    "2958465",
+    "-693593",
 ]
-HUGE_NUMBERS = ["1e308", "-1e308", "1e309", "9" * 40, "-" + "9" * 40, "1" + "0" * 400, "inf", "-inf", "nan", "1,2,3", "¥-0", "(1e308)", "0.5万亿", "9" * 40 + "万", "1e-400", "--1", "1.2.3"]
+HUGE_NUMBERS = [
+    "1e308",
+    "-1e308",
+    "1e309",
+    "9" * 40,
+    "-" + "9" * 40,
+    "1" + "0" * 400,
+    "inf",
+    "-inf",
+    "nan",
+    "1,2,3",
+    "¥-0",
+    "(1e308)",
+    "0.5万亿",
+    "9" * 40 + "万",
+    "1e-400",
+    "--1",
+    "1.2.3",
+]
 LINE_BREAKS_ARROW_IGNORES = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
 TEXT_ALPHABET = st.characters(codec="utf-8", exclude_characters="\n\r\x00", exclude_categories=("Cs",))
 FOOTERS = ["合计", "总计：1234", "小计", "注：本表由系统生成", "说明", "制表人：张三", "Total", "note: generated", "  合计  "]
@@ -216,7 +262,19 @@ def number_cells(draw: st.DrawFn) -> object:
     if kind == "plain":
         return f"{value:.2f}"
     if kind == "written":
-        return draw(st.sampled_from([f"{value:,.2f}", f"¥{value:.0f}", f"{value:.0f}元", f"{value / 1e4:.2f}万", f"({abs(value):.0f})", f"{value:.1f}%", "１，０００"]))
+        return draw(
+            st.sampled_from(
+                [
+                    f"{value:,.2f}",
+                    f"¥{value:.0f}",
+                    f"{value:.0f}元",
+                    f"{value / 1e4:.2f}万",
+                    f"({abs(value):.0f})",
+                    f"{value:.1f}%",
+                    "１，０００",
+                ]
+            )
+        )
     if kind == "huge":
         return draw(st.sampled_from(HUGE_NUMBERS))
     if kind == "blank":
@@ -279,7 +337,9 @@ CELLS: dict[str, st.SearchStrategy[object]] = {
     S.SUM_ASSURED: number_cells(),
     S.AGE: number_cells(),
     S.INCOME: st.one_of(number_cells(), st.sampled_from(["5-10万", "5万以下", "20-50万"])),
-    S.ID_NUMBER: st.one_of(st.from_regex(r"[1-6][0-9]{5}(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9X]", fullmatch=True), TEXT_CELLS),
+    S.ID_NUMBER: st.one_of(
+        st.from_regex(r"[1-6][0-9]{5}(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9X]", fullmatch=True), TEXT_CELLS
+    ),
     **{c: date_cells() for c in S.DATE_COLUMNS},
 }
 OPTIONAL = [c for c in S.HEADER_ALIASES if c not in S.REQUIRED_COLUMNS]
@@ -312,7 +372,19 @@ def extracts(draw: st.DrawFn) -> tuple[list[list[object]], list[str | None], int
     width = len(names)
     rows: list[list[object]] = []
     for _ in range(draw(st.integers(0, 2))):
-        title = draw(st.sampled_from(["某某人寿 个人保单明细", "统计截止日：2024年6月30日", "统计截止日:2024-06-30", "as of 2023/12/31", "截至 20240101", "统计截止日：2024-02-30", "报表"]))
+        title = draw(
+            st.sampled_from(
+                [
+                    "某某人寿 个人保单明细",
+                    "统计截止日：2024年6月30日",
+                    "统计截止日:2024-06-30",
+                    "as of 2023/12/31",
+                    "截至 20240101",
+                    "统计截止日：2024-02-30",
+                    "报表",
+                ]
+            )
+        )
         rows.append([title] + [None] * draw(st.integers(0, width)))
     if draw(st.booleans()):
         rows.append([draw(st.sampled_from(["基本信息", "状态信息", None])) for _ in range(width)])
@@ -422,7 +494,9 @@ def _presets(draw: st.DrawFn, names: list[str]) -> dict[str, Any]:
     if names and draw(st.integers(0, 4)) == 0:  # a column mapped by hand, rightly or wrongly
         columns[draw(st.sampled_from(list(S.HEADER_ALIASES)))] = draw(st.sampled_from([*names, "", "没有这一列"]))
     if draw(st.integers(0, 4)) == 0:
-        statuses[draw(st.sampled_from(["A9", "unknown", "有效", "未知状态"]))] = draw(st.sampled_from(sorted(set(S.STATUSES) - {S.UNMAPPED})))
+        statuses[draw(st.sampled_from(["A9", "unknown", "有效", "未知状态"]))] = draw(
+            st.sampled_from(sorted(set(S.STATUSES) - {S.UNMAPPED}))
+        )
     if draw(st.integers(0, 5)) == 0:
         options["study_date"] = draw(st.sampled_from(["2024-06-30", "2099-01-01", "1990-01-01", "not a date", "2023-02-30"]))
     if settings_ or columns or statuses:
@@ -440,7 +514,13 @@ def test_generated_csv_extracts_are_accounted_for(data: st.DataObject) -> None:
     quoting = data.draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
     body, lines = csv_bytes(rows, delimiter=delimiter, encoding=encoding, newline=newline, quoting=quoting)
     header = header_line(rows) if delimiter == "," else None  # another delimiter may split the header differently
-    try_load(body, data.draw(st.sampled_from(["extract.csv", "extract.txt", None])), set(range(1, lines + 1)), header_row=header, **_presets(data.draw, _names(rows)))
+    try_load(
+        body,
+        data.draw(st.sampled_from(["extract.csv", "extract.txt", None])),
+        set(range(1, lines + 1)),
+        header_row=header,
+        **_presets(data.draw, _names(rows)),
+    )
 
 
 @FUZZ
@@ -475,7 +555,13 @@ def test_generated_parquet_extracts_are_accounted_for(data: st.DataObject) -> No
     body = [[None if v is None else _text(v) for v in (list(row) + [None] * width)[:width]] for row in rows[header_at + 1 :]]
     frame = pd.DataFrame({name: pd.Series([row[i] for row in body], dtype=object) for i, name in enumerate(names)})
     if width and data.draw(st.booleans()):  # a real timestamp column, far dates included
-        days = data.draw(st.lists(st.one_of(st.none(), st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31))), min_size=len(frame), max_size=len(frame)))
+        days = data.draw(
+            st.lists(
+                st.one_of(st.none(), st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31))),
+                min_size=len(frame),
+                max_size=len(frame),
+            )
+        )
         frame[names[data.draw(st.integers(0, width - 1))]] = pd.Series(days, dtype=object)
     buffer = io.BytesIO()
     frame.to_parquet(buffer)
@@ -483,9 +569,19 @@ def test_generated_parquet_extracts_are_accounted_for(data: st.DataObject) -> No
 
 
 @FUZZ
-@given(st.lists(st.lists(st.one_of(TEXT_CELLS, st.sampled_from(["1", " 2 ", "3.5", "inf", "-Infinity", "nan", "1e999", "(3)", "", "\xa01\xa0"])), min_size=3, max_size=3), min_size=1, max_size=12))
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(TEXT_CELLS, st.sampled_from(["1", " 2 ", "3.5", "inf", "-Infinity", "nan", "1e999", "(3)", "", "\xa01\xa0"])),
+            min_size=3,
+            max_size=3,
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
 def test_wide_attributes_read_together_equal_one_by_one(columns: list[list[object]]) -> None:
-    from analysis.ingest import _attribute, _attributes
+    from analysis.ingest.pipeline import _attribute, _attributes
 
     cells = pd.DataFrame({f"c{i}": pd.Series(values, dtype=object).astype(TEXT) for i, values in enumerate(columns)})
     together = _attributes(cells, list(cells.columns))
@@ -495,9 +591,32 @@ def test_wide_attributes_read_together_equal_one_by_one(columns: list[list[objec
     COLUMNS_COMPARED[0] += len(together)
 
 
-TOML_KEYS = st.one_of(st.sampled_from([*S.CANONICAL_COLUMNS, "grace_days", "reinstatement_years", "study_date", "duration_column", "duration_unit", "grain", "sheet", "auto_map", "policy_id_from_row", "有效", "A9"]), st.text(max_size=8))
+TOML_KEYS = st.one_of(
+    st.sampled_from(
+        [
+            *S.CANONICAL_COLUMNS,
+            "grace_days",
+            "reinstatement_years",
+            "study_date",
+            "duration_column",
+            "duration_unit",
+            "grain",
+            "sheet",
+            "auto_map",
+            "policy_id_from_row",
+            "有效",
+            "A9",
+        ]
+    ),
+    st.text(max_size=8),
+)
 TOML_VALUES = st.one_of(
-    st.text(max_size=12), st.integers(-(10**20), 10**20), st.floats(), st.booleans(), st.dates(), st.datetimes(),
+    st.text(max_size=12),
+    st.integers(-(10**20), 10**20),
+    st.floats(),
+    st.booleans(),
+    st.dates(),
+    st.datetimes(),
     st.sampled_from(["lapsed", "in_force", "保单号", "生效日期", "years", "quarters", "policy+coverage", "2024-06-30", "9999-12-31"]),
     st.lists(st.integers(), max_size=3),
 )
@@ -505,7 +624,11 @@ TOML_VALUES = st.one_of(
 
 @FUZZ
 @given(
-    st.dictionaries(st.sampled_from(["columns", "status_values", "settings", "other"]), st.one_of(st.dictionaries(TOML_KEYS, TOML_VALUES, max_size=5), TOML_VALUES), max_size=3),
+    st.dictionaries(
+        st.sampled_from(["columns", "status_values", "settings", "other"]),
+        st.one_of(st.dictionaries(TOML_KEYS, TOML_VALUES, max_size=5), TOML_VALUES),
+        max_size=3,
+    ),
     st.one_of(st.none(), st.text(max_size=200)),
 )
 def test_presets_from_anywhere_are_refused_or_load_the_messy_file(document: dict[str, Any], garbage: str | None) -> None:
@@ -535,9 +658,21 @@ def test_presets_from_anywhere_are_refused_or_load_the_messy_file(document: dict
 
 def _sample_rows(seed: int, n: int = 12) -> list[list[object]]:
     rnd = random.Random(seed)
-    rows: list[list[object]] = [["某某人寿 保单明细", "统计截止日：2024-06-30"], ["保单号", "生效日期", "保单状态", "状态日期", "年化保费（元）", "备注"]]
+    rows: list[list[object]] = [
+        ["某某人寿 保单明细", "统计截止日：2024-06-30"],
+        ["保单号", "生效日期", "保单状态", "状态日期", "年化保费（元）", "备注"],
+    ]
     for i in range(n):
-        rows.append([f"88610000000{i:04d}", f"2020-0{rnd.randint(1, 9)}-1{rnd.randint(0, 9)}", rnd.choice(["有效", "失效", "退保"]), "2022-01-01", "3,231.46", rnd.choice(FORMULAS)])
+        rows.append(
+            [
+                f"88610000000{i:04d}",
+                f"2020-0{rnd.randint(1, 9)}-1{rnd.randint(0, 9)}",
+                rnd.choice(["有效", "失效", "退保"]),
+                "2022-01-01",
+                "3,231.46",
+                rnd.choice(FORMULAS),
+            ]
+        )
     rows.append(["合计", None, None, None, "38777.52"])
     return rows
 
@@ -582,7 +717,10 @@ def test_random_bytes_are_refused_or_accounted_for(body: bytes, name: str | None
 
 
 @FUZZ
-@given(st.binary(min_size=1, max_size=600), st.sampled_from([b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"PAR1", b"\xef\xbb\xbf", b"\xff\xfe"]))
+@given(
+    st.binary(min_size=1, max_size=600),
+    st.sampled_from([b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"PAR1", b"\xef\xbb\xbf", b"\xff\xfe"]),
+)
 def test_random_bytes_behind_a_known_signature_are_refused_or_accounted_for(body: bytes, magic: bytes) -> None:
     try_load(magic + body, "extract.bin")
 
@@ -592,7 +730,9 @@ def test_random_bytes_behind_a_known_signature_are_refused_or_accounted_for(body
 def test_extracts_in_the_wrong_encoding_are_refused_or_accounted_for(data: st.DataObject) -> None:
     rows, _, _ = data.draw(extracts())
     text = "\n".join(",".join(_text(v).replace(",", " ").replace('"', " ") for v in row) for row in rows)
-    encoding = data.draw(st.sampled_from(["big5", "shift_jis", "cp1252", "latin-1", "utf-16-le", "utf-16-be", "utf-32", "euc-kr", "cp437", "koi8-r"]))
+    encoding = data.draw(
+        st.sampled_from(["big5", "shift_jis", "cp1252", "latin-1", "utf-16-le", "utf-16-be", "utf-32", "euc-kr", "cp437", "koi8-r"])
+    )
     body = text.encode(encoding, errors="replace")
     try_load(body, "extract.csv")
 
@@ -606,7 +746,9 @@ def test_every_absurd_date_and_huge_number_in_one_file() -> None:
     body, lines = csv_bytes(rows, delimiter=",", encoding="utf-8", newline="\n", quoting=csv.QUOTE_MINIMAL)
     result = try_load(body, "absurd.csv", set(range(1, lines + 1)))
     assert result is not None and result.accepted + result.repaired >= 1
-    workbook, filled = xlsx_bytes([header] + [[f"Q{i}", 10**9, "有效", -1, 2958466, 1e308, 10**40, -5, 1e9] for i in range(3)] + rows[1:], date1904=False)
+    workbook, filled = xlsx_bytes(
+        [header] + [[f"Q{i}", 10**9, "有效", -1, 2958466, 1e308, 10**40, -5, 1e9] for i in range(3)] + rows[1:], date1904=False
+    )
     try_load(workbook, "absurd.xlsx", set(range(min(filled), max(filled) + 1)))
 
 
@@ -624,7 +766,9 @@ def test_a_file_with_ten_thousand_columns(kind: str) -> None:
     assert result is not None and result.accepted == 3
     assert len(result.attributes) == 9_997
     # Without a policy-number column the refusal lists a readable slice of what it found.
-    body, _ = csv_bytes([[f"列{i}" for i in range(10_000)], ["x"] * 10_000], delimiter=",", encoding="utf-8", newline="\n", quoting=csv.QUOTE_MINIMAL)
+    body, _ = csv_bytes(
+        [[f"列{i}" for i in range(10_000)], ["x"] * 10_000], delimiter=",", encoding="utf-8", newline="\n", quoting=csv.QUOTE_MINIMAL
+    )
     with pytest.raises(ExtractError) as refused:
         load_extract(body, filename="wide.csv")
     check_error(refused.value)

@@ -13,8 +13,8 @@ import pytest
 from messy import EXPECTED, messy_csv, messy_workbook
 
 from analysis import ExtractError, MappingPreset, load_extract
-from analysis.account import account_table
-from analysis.presets import load_preset
+from analysis.ingest.account import account_table
+from analysis.ingest.presets import load_preset
 
 
 def assert_every_row_accounted(result, total_rows: int) -> None:
@@ -76,7 +76,7 @@ def test_duplicate_headers_are_renamed_and_reported() -> None:
 
 def test_column_notes_have_their_text_in_both_languages() -> None:
     """Every whole-column note names its catalogue text; the English detail is that text filled in."""
-    from analysis.catalogue import CATALOGUE, translate
+    from analysis.report.catalogue import CATALOGUE, translate
 
     notes = load_extract(messy_workbook(), filename="m.xlsx").column_notes
     assert {"duplicate_header", "dates_reformatted", "numbers_reformatted"} <= set(notes["note"])
@@ -159,7 +159,12 @@ def test_mixed_encodings_in_one_csv_are_decoded_line_by_line() -> None:
 
 def test_parquet_is_read() -> None:
     frame = pd.DataFrame(
-        {"保单号": ["1", "2"], "生效日期": pd.to_datetime(["2020-01-01", "2021-01-01"]), "保单状态": ["有效", "退保"], "状态日期": pd.to_datetime([None, "2022-01-01"])}
+        {
+            "保单号": ["1", "2"],
+            "生效日期": pd.to_datetime(["2020-01-01", "2021-01-01"]),
+            "保单状态": ["有效", "退保"],
+            "状态日期": pd.to_datetime([None, "2022-01-01"]),
+        }
     )
     buffer = io.BytesIO()
     frame.to_parquet(buffer)
@@ -174,7 +179,12 @@ def _png() -> bytes:
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(b"\x00\x00\x00\x00")) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00\x00\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize(
@@ -186,7 +196,12 @@ def _png() -> bytes:
         ("photo.xlsx", _png(), "not_a_table", "PNG image"),
         ("broken.xlsx", messy_workbook()[:3000], "corrupt_workbook", "corrupt"),
         ("noise.xlsx", b"not a workbook at all", "corrupt_workbook", "not one"),
-        ("locked.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600 + "EncryptedPackage".encode("utf-16-le"), "encrypted_workbook", "password"),
+        (
+            "locked.xlsx",
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600 + "EncryptedPackage".encode("utf-16-le"),
+            "encrypted_workbook",
+            "password",
+        ),
         ("noid.csv", "姓名,生效日期,保单状态\n张三,2020-01-01,有效\n".encode(), "missing_required", "policy number"),
         ("nodates.csv", "保单号,生效日期,保单状态\n1,abc,有效\n2,xyz,有效\n".encode(), "no_valid_dates", "none of them is a date"),
     ],
@@ -353,7 +368,13 @@ def test_a_blank_header_cell_in_a_workbook_is_named_and_noted() -> None:
 
 
 def test_a_parquet_date_beyond_2262_is_an_invalid_date_not_a_crash() -> None:
-    frame = pd.DataFrame({"保单号": ["1", "2"], "生效日期": pd.Series([dt.datetime(2020, 1, 1), dt.datetime(2263, 1, 1)], dtype=object), "保单状态": ["有效", "有效"]})
+    frame = pd.DataFrame(
+        {
+            "保单号": ["1", "2"],
+            "生效日期": pd.Series([dt.datetime(2020, 1, 1), dt.datetime(2263, 1, 1)], dtype=object),
+            "保单状态": ["有效", "有效"],
+        }
+    )
     buffer = io.BytesIO()
     frame.to_parquet(buffer)
     result = load_extract(buffer.getvalue(), filename="a.parquet")

@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 
 from analysis import ExtractError, load_extract
-from analysis.cohorts import YOUNG_NEW_EARNERS, Condition
-from analysis.interventions import (
+from analysis.interventions.scenario import (
     FIGURES,
     Baseline,
     Economics,
@@ -38,14 +37,20 @@ from analysis.interventions import (
     survival_by_month,
     with_measured_effect,
 )
+from analysis.study.cohorts import YOUNG_NEW_EARNERS, Condition
 
 
 def tiny_baseline() -> Baseline:
     """100 new policies on a curve losing 10 % a month, annual premium 1,200 (100 a month)."""
     return Baseline(
-        survival=0.9 ** np.arange(40.0), durations=np.array([0]), weights=np.array([100.0]), mean_premium=1200.0,
-        reliable_months=39, population="new_business", target_policies=100,
-    )  # fmt: skip
+        survival=0.9 ** np.arange(40.0),
+        durations=np.array([0]),
+        weights=np.array([100.0]),
+        mean_premium=1200.0,
+        reliable_months=39,
+        population="new_business",
+        target_policies=100,
+    )
 
 
 def two_months(**economics: float) -> Economics:
@@ -59,7 +64,9 @@ def test_economics_hand_worked_on_margin() -> None:
     # value at a 50 % margin 693.42; cost 100 fixed + 2 × 100 contacts = 300 → NPV 393.42, ROI 1.311389.
     # Break-even: 0.5 × 100 × 100 × ((a − 0.9) + (a² − 0.81)) = 300 with a = 0.9^h → a² + a − 1.77 = 0
     # → a = 0.921267 → h = ln a / ln 0.9 = 0.778331; uplift at the horizon a² − 0.81 = 0.038733.
-    scenario = Scenario("hand", "education", Effect("hazard_ratio", 0.5), economics=two_months(margin=0.5, fixed_cost=100, cost_per_contact=2))
+    scenario = Scenario(
+        "hand", "education", Effect("hazard_ratio", 0.5), economics=two_months(margin=0.5, fixed_cost=100, cost_per_contact=2)
+    )
     f = project(scenario, tiny_baseline(), draws=0).figures
     assert f["retained_policies"] == pytest.approx(9.0)
     assert f["policy_years"] == pytest.approx(1.155694, abs=1e-6)
@@ -80,7 +87,9 @@ def test_economics_hand_worked_on_value_per_policy() -> None:
     # Value 50 per policy kept at the horizon: 50 × 9 = 450, cost 300 → NPV 150, ROI 0.5.
     # Break-even 50 × 100 × (0.81^h − 0.81) = 300 → 0.81^h = 0.87 → h = ln 0.87 / ln 0.81 = 0.660884,
     # and the uplift needed is DOMAIN.md's cost per contacted policy / V = 3 / 50 = 0.06.
-    scenario = Scenario("hand", "reminder", Effect("hazard_ratio", 0.5), economics=two_months(value_per_policy=50, fixed_cost=100, cost_per_contact=2))
+    scenario = Scenario(
+        "hand", "reminder", Effect("hazard_ratio", 0.5), economics=two_months(value_per_policy=50, fixed_cost=100, cost_per_contact=2)
+    )
     f = project(scenario, tiny_baseline(), draws=0).figures
     assert (f["value"], f["npv"], f["roi"]) == pytest.approx((450.0, 150.0, 0.5))
     assert f["break_even_hazard_ratio"] == pytest.approx(0.660884, abs=1e-6)
@@ -122,7 +131,9 @@ def young(sample) -> Baseline:
 
 def education(hr: float = 0.75, lower: float | None = 0.67, upper: float | None = 0.84, **economics: float) -> Scenario:
     spec = {"take_up": 0.6, "cost_per_participant": 80.0, "fixed_cost": 50_000.0, **economics}
-    return Scenario("edu", "education", Effect("hazard_ratio", hr, lower, upper), target=Target(YOUNG_NEW_EARNERS), economics=Economics(**spec))
+    return Scenario(
+        "edu", "education", Effect("hazard_ratio", hr, lower, upper), target=Target(YOUNG_NEW_EARNERS), economics=Economics(**spec)
+    )
 
 
 def test_baseline_on_the_sample(sample, young) -> None:
@@ -227,12 +238,18 @@ def test_scenarios_round_trip_through_json() -> None:
     scenarios = [
         education(),
         Scenario(
-            "低保费", "low_premium", Effect("elasticity", 0.6, 0.3, 0.9, premium_cut=0.4),
-            target=Target(YOUNG_NEW_EARNERS, (Condition("channel", "in", ["个险", "互联网"]),)), population="new_business", new_policies=1200,
-            economics=Economics(take_up=0.35, fixed_cost=200_000, horizon_years=10, discount_rate=0.04, margin=0.12, value_per_policy=3000.0),
+            "低保费",
+            "low_premium",
+            Effect("elasticity", 0.6, 0.3, 0.9, premium_cut=0.4),
+            target=Target(YOUNG_NEW_EARNERS, (Condition("channel", "in", ["个险", "互联网"]),)),
+            population="new_business",
+            new_policies=1200,
+            economics=Economics(
+                take_up=0.35, fixed_cost=200_000, horizon_years=10, discount_rate=0.04, margin=0.12, value_per_policy=3000.0
+            ),
         ),
         Scenario("campaign", "education", Effect("measured", treatment="教育活动", campaign_start="2024-03-01", window_months=12)),
-    ]  # fmt: skip
+    ]
     text = scenarios_to_json(scenarios)
     assert "刚入职场的年轻客户" in text  # Chinese kept readable
     assert scenarios_from_json(text) == scenarios
@@ -264,12 +281,20 @@ def test_bad_scenarios_are_refused(change, message) -> None:
 
 def test_comparison_table_and_curves(young, sample) -> None:
     new = baseline_for(sample.policies, study_date=sample.study_date, target=Target(YOUNG_NEW_EARNERS), population="new_business")
-    cheap = Scenario("cheap", "low_premium", Effect("hazard_ratio", 0.7, 0.6, 0.8, premium_cut=0.6), target=Target(YOUNG_NEW_EARNERS), population="new_business")
+    cheap = Scenario(
+        "cheap",
+        "low_premium",
+        Effect("hazard_ratio", 0.7, 0.6, 0.8, premium_cut=0.6),
+        target=Target(YOUNG_NEW_EARNERS),
+        population="new_business",
+    )
     results = [project(education(), young, draws=200), project(cheap, new, draws=200)]
     table = compare_scenarios(results)
     assert table["name"].tolist() == ["edu", "cheap"] and list(table.columns[5:]) == list(FIGURES)
     assert table.loc[1, "premium_given_up"] > 0 and table.loc[0, "premium_given_up"] == 0
-    assert table.loc[0, "target"] == "Young new earners" and compare_scenarios(results, language="zh").loc[0, "target"] == "刚入职场的年轻客户"
+    assert (
+        table.loc[0, "target"] == "Young new earners" and compare_scenarios(results, language="zh").loc[0, "target"] == "刚入职场的年轻客户"
+    )
     curves = comparison_curves(results)
     assert len(curves) == 2 * 61 and set(curves["name"]) == {"edu", "cheap"}
 
@@ -300,29 +325,53 @@ def test_cli_scenario_prints_the_projection(root, tmp_path) -> None:
     path = tmp_path / "scenario.json"
     path.write_text(json.dumps(scenario_to_dict(spec), ensure_ascii=False), encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "analysis", "scenario", "data/sample_policies.csv", "--spec", str(path), "--format", "json", "--draws", "200"],
-        cwd=root, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "scenario",
+            "data/sample_policies.csv",
+            "--spec",
+            str(path),
+            "--format",
+            "json",
+            "--draws",
+            "200",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["name"] == "edu" and list(result["figures"]) == list(FIGURES)
     assert len(result["curve"]) == 37 and set(result["curve"][0]) == {"month", "baseline", "scenario", "scenario_lower", "scenario_upper"}
     assert result["figures"]["retained_policies"] > 0
     path.write_text('{"name": "x", "lever": "magic", "effect": {}}', encoding="utf-8")
-    bad = subprocess.run([sys.executable, "-m", "analysis", "scenario", "data/sample_policies.csv", "--spec", str(path)], cwd=root, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "analysis", "scenario", "data/sample_policies.csv", "--spec", str(path)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "Unknown lever" in bad.stderr
 
 
 def test_every_refusal_translates(young) -> None:
-    from analysis.catalogue import translate
+    from analysis.report.catalogue import translate
 
     caught = []
     for work in (
         lambda: scenario_from_dict({"name": "x", "lever": "magic", "effect": {}}),
         lambda: resolve_effect(Scenario("m", "low_premium", Effect("model", premium_cut=0.4)), young),
-        lambda: baseline_for(pd.DataFrame({"policy_id": ["A"], "issue_date": [pd.Timestamp("2020-01-01")], "status": ["in_force"], "age": [90.0]}),
-                             study_date=pd.Timestamp("2021-01-01"), target=Target(conditions=(Condition("age", "<", 18),))),
-    ):  # fmt: skip
+        lambda: baseline_for(
+            pd.DataFrame({"policy_id": ["A"], "issue_date": [pd.Timestamp("2020-01-01")], "status": ["in_force"], "age": [90.0]}),
+            study_date=pd.Timestamp("2021-01-01"),
+            target=Target(conditions=(Condition("age", "<", 18),)),
+        ),
+    ):
         with pytest.raises(ExtractError) as error:
             work()
         caught.append(error.value)
@@ -344,9 +393,9 @@ def test_no_policies_reasons_read_in_both_languages() -> None:
     import re
     from pathlib import Path
 
-    from analysis.catalogue import CATALOGUE, translate
+    from analysis.report.catalogue import CATALOGUE, translate
 
-    source = (Path(__file__).resolve().parent.parent / "analysis" / "interventions.py").read_text(encoding="utf-8")
+    source = (Path(__file__).resolve().parent.parent / "analysis" / "interventions" / "scenario.py").read_text(encoding="utf-8")
     reasons = set(re.findall(r'code="no_policies",\s*detail="(\w+)"', source))
     assert reasons == {"regular_premium", "in_force", "new_business", "at_risk"}
     for reason in reasons:
@@ -361,11 +410,23 @@ def test_every_scenario_error_reason_reads_in_both_languages() -> None:
     import re
     from pathlib import Path
 
-    from analysis.catalogue import CATALOGUE
+    from analysis.report.catalogue import CATALOGUE
 
-    source = (Path(__file__).resolve().parent.parent / "analysis" / "interventions.py").read_text(encoding="utf-8")
+    source = (Path(__file__).resolve().parent.parent / "analysis" / "interventions" / "scenario.py").read_text(encoding="utf-8")
     reasons = set(re.findall(r'_bad\([^\n]*, "([^"]+)"\)', source)) | set(re.findall(r'code="needs_input",\s*detail="(\w+)"', source))
-    reasons |= {"value", "lower", "upper", "take_up", "cost_per_contact", "cost_per_participant", "fixed_cost", "horizon_years", "discount_rate", "margin", "value_per_policy"}
+    reasons |= {
+        "value",
+        "lower",
+        "upper",
+        "take_up",
+        "cost_per_contact",
+        "cost_per_participant",
+        "fixed_cost",
+        "horizon_years",
+        "discount_rate",
+        "margin",
+        "value_per_policy",
+    }
     assert {"effect interval", "premium_cut", "model", "premium", "not_json"} <= reasons
     for reason in reasons:
         entry = CATALOGUE[f"error_detail.{reason}"]

@@ -9,7 +9,7 @@ from messy import messy_workbook
 from shown import shown
 
 from analysis import ExtractError, load_extract
-from analysis.presets import MappingPreset
+from analysis.ingest.presets import MappingPreset
 from ui.datasets import error_text
 from ui.study import named_cohort
 from ui.tables import localised_detail
@@ -102,7 +102,13 @@ def test_every_multiselect_has_a_translated_placeholder() -> None:
     missing = []
     for path in [*sorted((root / "views").glob("*.py")), *sorted((root / "ui").glob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "multiselect" and isinstance(node.func.value, ast.Name) and node.func.value.id == "st":
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "multiselect"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "st"
+            ):
                 if not any(k.arg == "placeholder" for k in node.keywords):
                     missing.append(f"{path.name}:{node.lineno}")
     assert missing == []

@@ -11,7 +11,7 @@ from shown import shown as markdown_text
 from streamlit.testing.v1 import AppTest
 
 from analysis import load_extract
-from analysis.overview import (
+from analysis.persistency.overview import (
     collections_funnel,
     heading,
     league_table,
@@ -22,7 +22,7 @@ from analysis.overview import (
     status_snapshot,
     triangle_and_projection,
 )
-from analysis.persistency import PersistencyOptions, persistency_ratios
+from analysis.persistency.ratios import PersistencyOptions, persistency_ratios
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +34,9 @@ def sample():
 
 def test_triangle_equals_the_persistency_ratios_at_every_reached_cell(sample) -> None:
     triangle = persistency_triangle(sample.policies, study_date=sample.study_date, max_month=25, last_cohorts=60)
-    ratios = persistency_ratios(sample.policies, study_date=sample.study_date, options=PersistencyOptions(months=(1, 7, 13, 25), cohort="month"))
+    ratios = persistency_ratios(
+        sample.policies, study_date=sample.study_date, options=PersistencyOptions(months=(1, 7, 13, 25), cohort="month")
+    )
     for month in (1, 7, 13, 25):
         expected = ratios[ratios["month"] == month].set_index("cohort")["persistency"]
         shown = triangle[month].dropna()
@@ -80,7 +82,7 @@ def test_one_pass_gives_the_triangle_and_the_projection(sample) -> None:
 
 def test_issue_periods_from_month_counts_equal_calendar_labels() -> None:
     """issue_period counts months since 1970 (fast); it must equal labels built from year and month, before 1970 too."""
-    from analysis.cohorts import issue_period
+    from analysis.study.cohorts import issue_period
 
     dates = pd.Series(pd.to_datetime(["1965-02-03", "1969-12-31", "1970-01-01", "2001-11-30", "2024-02-29", "2001-11-01", None]))
     calendar = {

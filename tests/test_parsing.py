@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.parsing import id_number_facts, map_codes, parse_dates, parse_ids, parse_numbers
+from analysis.ingest.parsing import id_number_facts, map_codes, parse_dates, parse_ids, parse_numbers
 from analysis.schema import FREQUENCY_ALIASES, GENDER_ALIASES, STATUS_ALIASES
 
 
@@ -16,7 +16,18 @@ def text(*values: object) -> pd.Series:
 
 @pytest.mark.parametrize(
     "written",
-    ["2023-05-06", "2023/5/6", "2023/05/06", "2023年5月6日", "20230506", "2023.5.6", "2023-05-06 00:00:00", "２０２３－０５－０６", "45052", "45052.0"],
+    [
+        "2023-05-06",
+        "2023/5/6",
+        "2023/05/06",
+        "2023年5月6日",
+        "20230506",
+        "2023.5.6",
+        "2023-05-06 00:00:00",
+        "２０２３－０５－０６",
+        "45052",
+        "45052.0",
+    ],
 )
 def test_every_date_form_reads_as_the_same_day(written: str) -> None:
     parsed = parse_dates(text(written))

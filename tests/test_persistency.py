@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from analysis import load_extract, load_preset
-from analysis.exposure import StudySpec, exposures
-from analysis.persistency import EXCLUSIONS, PersistencyOptions, persistency_ratios, pooled_persistency
-from analysis.rates import cumulative_exit_probability, lapse_rates
+from analysis.persistency.ratios import EXCLUSIONS, PersistencyOptions, persistency_ratios, pooled_persistency
+from analysis.study.exposure import StudySpec, exposures
+from analysis.study.rates import cumulative_exit_probability, lapse_rates
 
 STUDY = pd.Timestamp("2023-12-31")
 
@@ -28,7 +28,9 @@ def book() -> pd.DataFrame:
         ("P5", "2021-05-01", "in_force", None, None, 0, 5000.0),  # excluded (single premium)
         ("P6", "2021-06-01", "free_look_cancelled", "2021-06-08", None, 12, 6000.0),  # excluded (free look)
     ]
-    frame = pd.DataFrame(rows, columns=["policy_id", "issue_date", "status", "status_date", "lapse_date", "payment_frequency", "annual_premium"])
+    frame = pd.DataFrame(
+        rows, columns=["policy_id", "issue_date", "status", "status_date", "lapse_date", "payment_frequency", "annual_premium"]
+    )
     for column in ("issue_date", "status_date", "lapse_date"):
         frame[column] = pd.to_datetime(frame[column])
     return frame
@@ -89,7 +91,9 @@ def test_measuring_at_n_plus_1_includes_the_grace_month() -> None:
 
 
 def test_only_cohorts_that_reached_the_month_count() -> None:
-    frame = pd.DataFrame({"policy_id": ["A", "B"], "issue_date": pd.to_datetime(["2021-06-01", "2022-12-01"]), "status": ["in_force", "in_force"]})
+    frame = pd.DataFrame(
+        {"policy_id": ["A", "B"], "issue_date": pd.to_datetime(["2021-06-01", "2022-12-01"]), "status": ["in_force", "in_force"]}
+    )
     ratios = persistency_ratios(frame, study_date=STUDY, options=PersistencyOptions(months=(13,)))
     assert ratios["cohort"].tolist() == ["2021"]  # 2022 cohort reaches month 13 only in 2024
 
@@ -141,7 +145,9 @@ def test_p13_equals_one_minus_the_13_month_cumulative_exit_of_the_rates_engine()
             "status_date": exit_date.where(surrendered),
         }
     )
-    p13_value = pooled_persistency(persistency_ratios(policies, study_date=STUDY, options=PersistencyOptions(months=(13,)))).loc[0, "persistency"]
+    p13_value = pooled_persistency(persistency_ratios(policies, study_date=STUDY, options=PersistencyOptions(months=(13,)))).loc[
+        0, "persistency"
+    ]
     monthly = lapse_rates(exposures(policies, spec=StudySpec(period="policy_month"), study_date=STUDY))
     exit13 = cumulative_exit_probability(monthly, periods=13).loc[0, "cumulative_exit"]
     assert p13_value == pytest.approx(1 - exit13, abs=1e-12)
@@ -149,19 +155,68 @@ def test_p13_equals_one_minus_the_13_month_cumulative_exit_of_the_rates_engine()
 
 def test_cli_persistency_columns(root) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "analysis", "persistency", "data/sample_policies.csv", "--months", "13,25", "--basis", "premium", "--by", "channel", "--format", "json"],
-        cwd=root, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "persistency",
+            "data/sample_policies.csv",
+            "--months",
+            "13,25",
+            "--basis",
+            "premium",
+            "--by",
+            "channel",
+            "--format",
+            "json",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
-    assert set(rows[0]) == {"channel", "month", "cohort_policies", "persisting", "persistency", "cohort_premium", "persisting_premium", "premium_persistency"}
+    assert set(rows[0]) == {
+        "channel",
+        "month",
+        "cohort_policies",
+        "persisting",
+        "persistency",
+        "cohort_premium",
+        "persisting_premium",
+        "premium_persistency",
+    }
     assert {r["month"] for r in rows} == {13, 25}
     none = subprocess.run(
-        [sys.executable, "-m", "analysis", "persistency", "data/sample_policies.csv", "--months", "13", "--exclude", "", "--format", "json"],
-        cwd=root, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "persistency",
+            "data/sample_policies.csv",
+            "--months",
+            "13",
+            "--exclude",
+            "",
+            "--format",
+            "json",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert none.returncode == 0, none.stderr
-    assert json.loads(none.stdout)[0]["cohort_policies"] > json.loads(subprocess.run(
-        [sys.executable, "-m", "analysis", "persistency", "data/sample_policies.csv", "--months", "13", "--format", "json"],
-        cwd=root, capture_output=True, text=True, timeout=120,
-    ).stdout)[0]["cohort_policies"]
+    assert (
+        json.loads(none.stdout)[0]["cohort_policies"]
+        > json.loads(
+            subprocess.run(
+                [sys.executable, "-m", "analysis", "persistency", "data/sample_policies.csv", "--months", "13", "--format", "json"],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            ).stdout
+        )[0]["cohort_policies"]
+    )

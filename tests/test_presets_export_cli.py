@@ -13,7 +13,7 @@ import pytest
 from messy import messy_workbook
 
 from analysis import ExtractError, parse_preset, preset_to_toml
-from analysis.export import mask_identifiers, neutralise, write_workbook
+from analysis.report.export import mask_identifiers, neutralise, write_workbook
 
 PRESET = """
 [columns]
@@ -61,10 +61,10 @@ def test_formula_injection_is_neutralised_but_numbers_stay_numbers() -> None:
 
 
 def test_workbook_export_holds_no_formulas() -> None:
-    data = write_workbook({"表": pd.DataFrame({"说明": ["=HYPERLINK(\"http://x\")", "正常"]})})
+    data = write_workbook({"表": pd.DataFrame({"说明": ['=HYPERLINK("http://x")', "正常"]})})
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     values = [c.value for c in sheet["A"]]
-    assert values == ["说明", "'=HYPERLINK(\"http://x\")", "正常"]
+    assert values == ["说明", '\'=HYPERLINK("http://x")', "正常"]
     assert all(c.data_type != "f" for c in sheet["A"])
 
 
@@ -87,7 +87,17 @@ def test_cli_check_json_matches_the_documented_shape(root, tmp_path) -> None:
     done = run_cli("check", str(path), "--json", cwd=root)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert set(report) == {"rows_read", "accepted", "repaired", "rejected", "skipped_rows", "study_date", "mapping", "status_counts", "problems"}
+    assert set(report) == {
+        "rows_read",
+        "accepted",
+        "repaired",
+        "rejected",
+        "skipped_rows",
+        "study_date",
+        "mapping",
+        "status_counts",
+        "problems",
+    }
     assert (report["rows_read"], report["accepted"], report["repaired"], report["rejected"]) == (15, 6, 3, 6)
     assert report["mapping"]["policy_id"] == "保单号"
     assert {"row": 20, "reason": "summary or note row (合计/注) below the data"} in report["skipped_rows"]
@@ -114,7 +124,7 @@ def test_the_account_masks_personal_identifiers_unless_asked(tmp_path) -> None:
     import pandas as pd
 
     from analysis import load_extract
-    from analysis.account import account_table
+    from analysis.ingest.account import account_table
 
     frame = pd.DataFrame(
         {"保单号": ["P1", "P2"], "生效日期": ["2020-01-01", "bad"], "保单状态": ["有效", "有效"], "手机号": ["13812345678", "13900001111"]}
@@ -124,7 +134,9 @@ def test_the_account_masks_personal_identifiers_unless_asked(tmp_path) -> None:
     result = load_extract(path)
     assert result.mapping["phone"].source == "手机号"
     # A problem on the phone column (the door itself reports none today): its value must not leak.
-    extra = pd.DataFrame([{"row": 2, "column": "手机号", "kind": "invalid_number", "action": "flagged", "value": "13812345678", "detail": "x"}])
+    extra = pd.DataFrame(
+        [{"row": 2, "column": "手机号", "kind": "invalid_number", "action": "flagged", "value": "13812345678", "detail": "x"}]
+    )
     result = dataclasses.replace(result, problems=pd.concat([result.problems, extra], ignore_index=True))
     masked = account_table(result).set_index("column")
     shown = account_table(result, mask=False).set_index("column")

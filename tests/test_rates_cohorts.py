@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from analysis import ExtractError, load_extract
-from analysis.cohorts import YOUNG_NEW_EARNERS, Condition, band, cohort_from_dict, filter_mask, issue_period, quantile_band
-from analysis.rates import credibility, cumulative_exit_probability, lapse_rates, rate_totals, wilson_interval
-from analysis.study import StudyRequest, run_study
+from analysis.study.cohorts import YOUNG_NEW_EARNERS, Condition, band, cohort_from_dict, filter_mask, issue_period, quantile_band
+from analysis.study.rates import credibility, cumulative_exit_probability, lapse_rates, rate_totals, wilson_interval
+from analysis.study.run import StudyRequest, run_study
 
 
 def test_wilson_interval_hand_worked() -> None:
@@ -104,7 +104,9 @@ def test_young_new_earners_lapse_more_on_the_sample_with_separate_intervals(root
 
 def test_filters_report_the_share_used(root) -> None:
     loaded = load_extract(root / "data" / "sample_policies.csv")
-    result = run_study(loaded.policies, StudyRequest(by=("channel",), filters=(Condition("channel", "==", "银保"),)), study_date=loaded.study_date)
+    result = run_study(
+        loaded.policies, StudyRequest(by=("channel",), filters=(Condition("channel", "==", "银保"),)), study_date=loaded.study_date
+    )
     assert 0.1 < result.share_used < 0.3
     assert set(result.rates["channel"]) == {"银保"}
 
@@ -112,7 +114,10 @@ def test_filters_report_the_share_used(root) -> None:
 def test_cli_rates_matches_the_library(root) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "analysis", "rates", "data/sample_policies.csv", "--by", "channel,policy_year", "--format", "csv"],
-        cwd=root, capture_output=True, text=True, timeout=120,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(io.StringIO(done.stdout))
@@ -121,8 +126,23 @@ def test_cli_rates_matches_the_library(root) -> None:
     library = run_study(loaded.policies, StudyRequest(by=("channel",)), study_date=loaded.study_date).rates
     np.testing.assert_allclose(table["rate"].to_numpy(), library["rate"].to_numpy(), rtol=1e-12)
     weighted = subprocess.run(
-        [sys.executable, "-m", "analysis", "rates", "data/sample_policies.csv", "--period", "calendar_year", "--weight", "annual_premium", "--format", "json"],
-        cwd=root, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "rates",
+            "data/sample_policies.csv",
+            "--period",
+            "calendar_year",
+            "--weight",
+            "annual_premium",
+            "--format",
+            "json",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert weighted.returncode == 0, weighted.stderr
     rows = json.loads(weighted.stdout)
@@ -130,7 +150,13 @@ def test_cli_rates_matches_the_library(root) -> None:
 
 
 def test_cli_rates_rejects_unknown_events(root) -> None:
-    done = subprocess.run([sys.executable, "-m", "analysis", "rates", "data/sample_policies.csv", "--event", "vanished"], cwd=root, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "rates", "data/sample_policies.csv", "--event", "vanished"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and "Unknown or non-exit status" in done.stderr
 
 
@@ -145,7 +171,9 @@ def test_expected_table_keyed_by_period_and_a_cohort_column(root) -> None:
 
 
 def test_odd_books_do_not_crash_the_study() -> None:
-    one = pd.DataFrame({"policy_id": ["a"], "issue_date": pd.to_datetime(["2020-01-01"]), "status": ["in_force"], "annual_premium": [100.0]})
+    one = pd.DataFrame(
+        {"policy_id": ["a"], "issue_date": pd.to_datetime(["2020-01-01"]), "status": ["in_force"], "annual_premium": [100.0]}
+    )
     result = run_study(one, StudyRequest(by=("premium_band",)), study_date=pd.Timestamp("2022-01-01"))
     assert result.rates["exposure"].sum() == pytest.approx(2 + 1 / 366, abs=0.01)
     empty = run_study(one, StudyRequest(filters=(Condition("status", "==", "lapsed"),)), study_date=pd.Timestamp("2022-01-01"))

@@ -9,8 +9,8 @@ import sys
 import openpyxl
 
 from analysis import load_extract
-from analysis.overview import projected_persistency
-from analysis.report import monthly_report
+from analysis.persistency.overview import projected_persistency
+from analysis.report.monthly import monthly_report
 
 
 def cells(data: bytes) -> dict[str, list[tuple]]:
@@ -20,7 +20,13 @@ def cells(data: bytes) -> dict[str, list[tuple]]:
 
 def test_cli_report_equals_the_library_workbook(root, tmp_path) -> None:
     out = tmp_path / "report.xlsx"
-    done = subprocess.run([sys.executable, "-m", "analysis", "report", "data/sample_policies.csv", "-o", str(out), "--lang", "zh"], cwd=root, capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "report", "data/sample_policies.csv", "-o", str(out), "--lang", "zh"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr
     library = monthly_report(load_extract(root / "data" / "sample_policies.csv"), dataset="sample_policies.csv", lang="zh")
     assert cells(out.read_bytes()) == cells(library)
@@ -48,8 +54,23 @@ def test_report_on_the_real_data_sets_without_the_named_cohort(root, shared_data
     for name, preset in (("uslapseagent.csv", "uslapseagent.toml"), ("eusavingULnoPS.csv", "eusavingULnoPS.toml")):
         out = tmp_path / f"{name}.xlsx"
         done = subprocess.run(
-            [sys.executable, "-m", "analysis", "report", str(shared_data / name), "--mapping", f"data/presets/{preset}", "-o", str(out), "--lang", "en"],
-            cwd=root, capture_output=True, text=True, timeout=180,
+            [
+                sys.executable,
+                "-m",
+                "analysis",
+                "report",
+                str(shared_data / name),
+                "--mapping",
+                f"data/presets/{preset}",
+                "-o",
+                str(out),
+                "--lang",
+                "en",
+            ],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
         assert done.returncode == 0, done.stderr
         assert "KPIs" in cells(out.read_bytes())

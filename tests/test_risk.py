@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import load_extract
-from analysis.risk import as_of_dates, training_rows
+from analysis.risk.model import as_of_dates, training_rows
 
 
 def book() -> pd.DataFrame:
@@ -86,7 +86,7 @@ def planted(n: int = 6000, seed: int = 0) -> pd.DataFrame:
 
 
 def test_a_planted_driver_ranks_first_and_shap_adds_up() -> None:
-    from analysis.risk import explain, explain_rows, fit_lapse_model, model_matrix
+    from analysis.risk.model import explain, explain_rows, fit_lapse_model, model_matrix
 
     rows = planted()
     model = fit_lapse_model(rows)
@@ -101,7 +101,7 @@ def test_a_planted_driver_ranks_first_and_shap_adds_up() -> None:
 
 
 def test_shuffled_outcomes_collapse_the_metrics() -> None:
-    from analysis.risk import fit_lapse_model
+    from analysis.risk.model import fit_lapse_model
 
     rows = planted(seed=1)
     rows["lapsed_within"] = rows["lapsed_within"].sample(frac=1.0, random_state=3).to_numpy()
@@ -113,7 +113,7 @@ def test_lightgbm_contributions_equal_shap_tree_explainer() -> None:
     import numpy as np
     import shap
 
-    from analysis.risk import explain, fit_lapse_model, model_matrix
+    from analysis.risk.model import explain, fit_lapse_model, model_matrix
 
     rows = planted(seed=2)
     model = fit_lapse_model(rows)

@@ -8,8 +8,16 @@ import pytest
 from lifelines import KaplanMeierFitter
 
 from analysis import load_extract, load_preset
-from analysis.study import StudyRequest, study_frame
-from analysis.survival import MAX_PAIRWISE_COHORTS, holm, km_curves, logrank_tests, multivariate_logrank, survival_data, survival_summary
+from analysis.study.run import StudyRequest, study_frame
+from analysis.survival.curves import (
+    MAX_PAIRWISE_COHORTS,
+    holm,
+    km_curves,
+    logrank_tests,
+    multivariate_logrank,
+    survival_data,
+    survival_summary,
+)
 
 
 def lifelines_curve(data: pd.DataFrame) -> pd.DataFrame:
@@ -88,13 +96,17 @@ def test_k_sample_log_rank_equals_lifelines(root, by: str) -> None:
 
     loaded = load_extract(root / "data" / "sample_policies.csv")
     frame = study_frame(loaded.policies, StudyRequest(by=(by,)))
-    data = survival_data(frame, events=frozenset({"lapsed", "surrendered", "terminated_after_lapse", "reinstated"}), study_date=loaded.study_date, by=[by])
+    data = survival_data(
+        frame, events=frozenset({"lapsed", "surrendered", "terminated_after_lapse", "reinstated"}), study_date=loaded.study_date, by=[by]
+    )
     groups = data[by].astype(str)
     if by == "agent":  # lifelines takes a minute for all 1,500 agents; 40 is enough to compare
         keep = groups.isin(groups.value_counts().index[:40])
         data, groups = data[keep], groups[keep]
     expected = multivariate_logrank_test(data["duration"], groups, data["event"])
-    statistic, p_value, dof = multivariate_logrank(data["duration"].to_numpy(dtype=float), data["event"].to_numpy(dtype=float), groups.to_numpy())
+    statistic, p_value, dof = multivariate_logrank(
+        data["duration"].to_numpy(dtype=float), data["event"].to_numpy(dtype=float), groups.to_numpy()
+    )
     assert statistic == pytest.approx(float(expected.test_statistic), rel=1e-9)
     assert p_value == pytest.approx(float(expected.p_value), rel=1e-6)
     assert dof == groups.nunique() - 1
@@ -135,7 +147,13 @@ def test_cli_survival_prints_the_curve_table(root) -> None:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "analysis", "survival", "data/sample_policies.csv", "--by", "channel"], cwd=root, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "survival", "data/sample_policies.csv", "--by", "channel"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(io.StringIO(done.stdout))
     assert table.columns.tolist() == ["cohort", "month", "at_risk", "events", "survival", "lower", "upper"]
@@ -143,7 +161,7 @@ def test_cli_survival_prints_the_curve_table(root) -> None:
 
 
 def test_cox_recovers_the_sample_true_effects_with_the_right_sign(root) -> None:
-    from analysis.survival import fit_cox
+    from analysis.survival.curves import fit_cox
 
     loaded = load_extract(root / "data" / "sample_policies.csv")
     frame = study_frame(loaded.policies, StudyRequest(by=("young_new_earners", "channel", "auto_debit")))
@@ -161,7 +179,7 @@ def test_cox_recovers_the_sample_true_effects_with_the_right_sign(root) -> None:
 
 
 def test_cox_samples_large_books_and_states_it(root) -> None:
-    from analysis.survival import fit_cox
+    from analysis.survival.curves import fit_cox
 
     loaded = load_extract(root / "data" / "sample_policies.csv")
     data = survival_data(loaded.policies, study_date=loaded.study_date, by=["channel"])
@@ -170,7 +188,7 @@ def test_cox_samples_large_books_and_states_it(root) -> None:
 
 
 def test_cumulative_incidences_add_up_to_all_exits(root) -> None:
-    from analysis.survival import cumulative_incidence
+    from analysis.survival.curves import cumulative_incidence
 
     loaded = load_extract(root / "data" / "sample_policies.csv")
     cif = cumulative_incidence(loaded.policies, study_date=loaded.study_date)
@@ -185,11 +203,13 @@ def test_cumulative_incidences_add_up_to_all_exits(root) -> None:
 
 def test_cox_groups_rare_levels_and_refuses_too_many_strata(root) -> None:
     from analysis import ExtractError
-    from analysis.survival import MAX_COX_LEVELS, OTHER, design_matrix, fit_cox
+    from analysis.survival.curves import MAX_COX_LEVELS, OTHER, design_matrix, fit_cox
 
     loaded = load_extract(root / "data" / "sample_policies.csv")
     frame = study_frame(loaded.policies, StudyRequest(by=("agent", "channel")))
-    data = survival_data(frame, events=frozenset({"lapsed", "surrendered", "terminated_after_lapse"}), study_date=loaded.study_date, by=["agent", "channel"])
+    data = survival_data(
+        frame, events=frozenset({"lapsed", "surrendered", "terminated_after_lapse"}), study_date=loaded.study_date, by=["agent", "channel"]
+    )
     matrix, references, levels = design_matrix(data, ["agent"])
     assert matrix.shape[1] == MAX_COX_LEVELS - 1  # 19 largest agents and (other), one of them the reference
     assert OTHER in {level for _, level in levels.values()} | set(references.values())

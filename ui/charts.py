@@ -25,12 +25,39 @@ def rate_lines(rates: pd.DataFrame, *, cohort: str | None, x_title: str, y_title
         group = group.sort_values("period")
         label = str(name) or y_title
         x = group["period"].astype(str).tolist()
-        figure.add_trace(go.Scatter(x=x + x[::-1], y=group["upper"].tolist() + group["lower"].tolist()[::-1], fill="toself", mode="lines",
-                                    fillcolor=_rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=label))
-        figure.add_trace(go.Scatter(x=x, y=group["rate"], mode="lines+markers", name=label, line={"color": colour}, legendgroup=label,
-                                    hovertemplate="%{x}: %{y:.2%}<extra>%{fullData.name}</extra>"))
-    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".1%", hovermode="x unified",
-                         margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": -0.2}, xaxis_type="category")
+        figure.add_trace(
+            go.Scatter(
+                x=x + x[::-1],
+                y=group["upper"].tolist() + group["lower"].tolist()[::-1],
+                fill="toself",
+                mode="lines",
+                fillcolor=_rgba(colour, 0.15),
+                line={"width": 0},
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=label,
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=group["rate"],
+                mode="lines+markers",
+                name=label,
+                line={"color": colour},
+                legendgroup=label,
+                hovertemplate="%{x}: %{y:.2%}<extra>%{fullData.name}</extra>",
+            )
+        )
+    figure.update_layout(
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        yaxis_tickformat=".1%",
+        hovermode="x unified",
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "y": -0.2},
+        xaxis_type="category",
+    )
     return figure
 
 
@@ -38,9 +65,19 @@ def rate_heatmap(rates: pd.DataFrame, *, cohort: str, x_title: str, y_title: str
     """Cohort × period heatmap of rates (levels already in words; cells without exposure left blank)."""
     grid = rates.pivot_table(index=cohort, columns="period", values="rate", observed=True, aggfunc="first")
     y = [str(v) for v in grid.index]
-    figure = go.Figure(go.Heatmap(z=grid.to_numpy(), x=[str(c) for c in grid.columns], y=y, colorscale="Reds",
-                                  colorbar={"tickformat": ".0%"}, hovertemplate="%{y} · %{x}: %{z:.2%}<extra></extra>"))
-    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_type="category", yaxis_type="category")
+    figure = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(),
+            x=[str(c) for c in grid.columns],
+            y=y,
+            colorscale="Reds",
+            colorbar={"tickformat": ".0%"},
+            hovertemplate="%{y} · %{x}: %{z:.2%}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        xaxis_title=x_title, yaxis_title=y_title, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_type="category", yaxis_type="category"
+    )
     return figure
 
 
@@ -56,7 +93,7 @@ def trend_lines(
 ) -> go.Figure:
     """Persistency by issue cohort, one line per month, with dotted target lines.
 
-    ``projection`` (from :func:`analysis.overview.projected_persistency`) adds, per month, a
+    ``projection`` (from :func:`analysis.persistency.overview.projected_persistency`) adds, per month, a
     dashed line with open markers for the cohorts that have not reached it yet, starting at
     the last cohort that has.
     """
@@ -65,27 +102,63 @@ def trend_lines(
     for i, month in enumerate(months):
         colour = PALETTE[i % len(PALETTE)]
         group = trend[trend["month"] == month]
-        figure.add_trace(go.Scatter(x=group["cohort"].astype(str), y=group["persistency"], mode="lines+markers", name=names.get(month, str(month)), line={"color": colour},
-                                    legendgroup=str(month), hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
+        figure.add_trace(
+            go.Scatter(
+                x=group["cohort"].astype(str),
+                y=group["persistency"],
+                mode="lines+markers",
+                name=names.get(month, str(month)),
+                line={"color": colour},
+                legendgroup=str(month),
+                hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+            )
+        )
         ahead = projection[projection["month"] == month] if projection is not None else pd.DataFrame()
         if len(ahead):
             x = [*group["cohort"].astype(str).tail(1), *ahead["cohort"].astype(str)]
             y = [*group["persistency"].tail(1), *ahead["projected"]]
-            figure.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=(projected_names or {}).get(month, f"{month} projected"), legendgroup=str(month),
-                                        line={"color": colour, "dash": "dash"}, marker={"symbol": "circle-open", "size": 8},
-                                        hovertemplate="%{x}: %{y:.1%}<extra>%{fullData.name}</extra>"))
+            figure.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    mode="lines+markers",
+                    name=(projected_names or {}).get(month, f"{month} projected"),
+                    legendgroup=str(month),
+                    line={"color": colour, "dash": "dash"},
+                    marker={"symbol": "circle-open", "size": 8},
+                    hovertemplate="%{x}: %{y:.1%}<extra>%{fullData.name}</extra>",
+                )
+            )
         if month in targets:
             figure.add_hline(y=targets[month], line={"color": colour, "dash": "dot", "width": 1})
-    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%", margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                         legend={"orientation": "h", "y": -0.25}, xaxis={"type": "category", "categoryorder": "category ascending"})
+    figure.update_layout(
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        yaxis_tickformat=".0%",
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "y": -0.25},
+        xaxis={"type": "category", "categoryorder": "category ascending"},
+    )
     return figure
 
 
 def triangle_heatmap(triangle: pd.DataFrame, *, x_title: str, y_title: str) -> go.Figure:
     """Issue month × duration persistency triangle."""
-    figure = go.Figure(go.Heatmap(z=triangle.to_numpy(), x=[str(c) for c in triangle.columns], y=[str(i) for i in triangle.index], colorscale="RdYlGn",
-                                  zmin=0.6, zmax=1.0, colorbar={"tickformat": ".0%"}, hovertemplate="%{y} · %{x}: %{z:.1%}<extra></extra>"))
-    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, margin={"l": 10, "r": 10, "t": 30, "b": 10}, height=600, yaxis_type="category")
+    figure = go.Figure(
+        go.Heatmap(
+            z=triangle.to_numpy(),
+            x=[str(c) for c in triangle.columns],
+            y=[str(i) for i in triangle.index],
+            colorscale="RdYlGn",
+            zmin=0.6,
+            zmax=1.0,
+            colorbar={"tickformat": ".0%"},
+            hovertemplate="%{y} · %{x}: %{z:.1%}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        xaxis_title=x_title, yaxis_title=y_title, margin={"l": 10, "r": 10, "t": 30, "b": 10}, height=600, yaxis_type="category"
+    )
     return figure
 
 
@@ -103,24 +176,66 @@ def survival_curves(curves: pd.DataFrame, *, unit: float, x_title: str, y_title:
         colour = PALETTE[i % len(PALETTE)]
         label = (labels or {}).get(str(name), str(name))
         x = (curve["month"] / unit).tolist()
-        figure.add_trace(go.Scatter(x=x + x[::-1], y=curve["upper"].tolist() + curve["lower"].tolist()[::-1], fill="toself", mode="lines",
-                                    fillcolor=_rgba(colour, 0.15), line={"width": 0, "shape": "hv"}, hoverinfo="skip", showlegend=False, legendgroup=label))
-        figure.add_trace(go.Scatter(x=x, y=curve["survival"], mode="lines", name=label, line={"color": colour, "shape": "hv"}, legendgroup=label,
-                                    hovertemplate="%{x:.1f}: %{y:.1%}<extra>%{fullData.name}</extra>"))
-    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%", margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                         legend={"orientation": "h", "y": -0.2}, hovermode="x unified")
+        figure.add_trace(
+            go.Scatter(
+                x=x + x[::-1],
+                y=curve["upper"].tolist() + curve["lower"].tolist()[::-1],
+                fill="toself",
+                mode="lines",
+                fillcolor=_rgba(colour, 0.15),
+                line={"width": 0, "shape": "hv"},
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=label,
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=curve["survival"],
+                mode="lines",
+                name=label,
+                line={"color": colour, "shape": "hv"},
+                legendgroup=label,
+                hovertemplate="%{x:.1f}: %{y:.1%}<extra>%{fullData.name}</extra>",
+            )
+        )
+    figure.update_layout(
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        yaxis_tickformat=".0%",
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "y": -0.2},
+        hovermode="x unified",
+    )
     return figure
 
 
 def forest_plot(hazard_ratios: pd.DataFrame, *, labels: list[str], x_title: str) -> go.Figure:
     """Hazard ratios with 95 % intervals on a log axis, 1 marked."""
-    figure = go.Figure(go.Scatter(
-        x=hazard_ratios["hazard_ratio"], y=labels, mode="markers",
-        error_x={"type": "data", "symmetric": False, "array": hazard_ratios["upper"] - hazard_ratios["hazard_ratio"], "arrayminus": hazard_ratios["hazard_ratio"] - hazard_ratios["lower"]},
-        marker={"color": PALETTE[0], "size": 9}, hovertemplate="%{y}: %{x:.2f}<extra></extra>",
-    ))
+    figure = go.Figure(
+        go.Scatter(
+            x=hazard_ratios["hazard_ratio"],
+            y=labels,
+            mode="markers",
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": hazard_ratios["upper"] - hazard_ratios["hazard_ratio"],
+                "arrayminus": hazard_ratios["hazard_ratio"] - hazard_ratios["lower"],
+            },
+            marker={"color": PALETTE[0], "size": 9},
+            hovertemplate="%{y}: %{x:.2f}<extra></extra>",
+        )
+    )
     figure.add_vline(x=1.0, line={"color": "#7f8c8d", "dash": "dot"})
-    figure.update_layout(xaxis_type="log", xaxis_title=x_title, margin={"l": 10, "r": 10, "t": 30, "b": 10}, height=120 + 32 * len(labels), yaxis={"autorange": "reversed"})
+    figure.update_layout(
+        xaxis_type="log",
+        xaxis_title=x_title,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=120 + 32 * len(labels),
+        yaxis={"autorange": "reversed"},
+    )
     return figure
 
 
@@ -129,8 +244,22 @@ def incidence_curves(incidence: pd.DataFrame, *, names: dict[str, str], x_title:
     figure = go.Figure()
     for i, (cause, curve) in enumerate(incidence.groupby("cause", sort=False)):
         colour = PALETTE[i % len(PALETTE)]
-        figure.add_trace(go.Scatter(x=curve["month"], y=curve["incidence"], mode="lines", name=names.get(str(cause), str(cause)), line={"color": colour, "shape": "hv"}))
-    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%", margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": -0.2})
+        figure.add_trace(
+            go.Scatter(
+                x=curve["month"],
+                y=curve["incidence"],
+                mode="lines",
+                name=names.get(str(cause), str(cause)),
+                line={"color": colour, "shape": "hv"},
+            )
+        )
+    figure.update_layout(
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        yaxis_tickformat=".0%",
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "y": -0.2},
+    )
     return figure
 
 
@@ -139,7 +268,15 @@ _MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
 
 def importance_bar(importance: pd.DataFrame, *, labels: list[str], x_title: str) -> go.Figure:
     """Mean |SHAP| per feature, largest on top."""
-    figure = go.Figure(go.Bar(x=importance["mean_abs_shap"], y=labels, orientation="h", marker={"color": PALETTE[1]}, hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
+    figure = go.Figure(
+        go.Bar(
+            x=importance["mean_abs_shap"],
+            y=labels,
+            orientation="h",
+            marker={"color": PALETTE[1]},
+            hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+        )
+    )
     figure.update_layout(xaxis_title=x_title, margin=_MARGIN, height=120 + 26 * len(labels), yaxis={"autorange": "reversed"})
     return figure
 
@@ -156,23 +293,58 @@ def beeswarm(points: pd.DataFrame, *, x_title: str, colour_title: str, ends: tup
     y = points["label"].map(position).to_numpy(dtype=float) + rng.uniform(-0.3, 0.3, len(points))
     numeric = points["colour"].notna().to_numpy()
     figure = go.Figure()
-    figure.add_trace(go.Scattergl(x=points["shap"][~numeric], y=y[~numeric], mode="markers", marker={"color": "#95a5a6", "size": 4, "opacity": 0.6},
-                                  text=points["hover"][~numeric], hovertemplate="%{text}: %{x:.3f}<extra></extra>", showlegend=False))
-    figure.add_trace(go.Scattergl(x=points["shap"][numeric], y=y[numeric], mode="markers",
-                                  marker={"color": points["colour"][numeric], "colorscale": "RdBu_r", "cmin": 0, "cmax": 1, "size": 4, "opacity": 0.7,
-                                          "colorbar": {"title": colour_title, "tickvals": [0, 1], "ticktext": list(ends)}},
-                                  text=points["hover"][numeric], hovertemplate="%{text}: %{x:.3f}<extra></extra>", showlegend=False))
+    figure.add_trace(
+        go.Scattergl(
+            x=points["shap"][~numeric],
+            y=y[~numeric],
+            mode="markers",
+            marker={"color": "#95a5a6", "size": 4, "opacity": 0.6},
+            text=points["hover"][~numeric],
+            hovertemplate="%{text}: %{x:.3f}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    figure.add_trace(
+        go.Scattergl(
+            x=points["shap"][numeric],
+            y=y[numeric],
+            mode="markers",
+            marker={
+                "color": points["colour"][numeric],
+                "colorscale": "RdBu_r",
+                "cmin": 0,
+                "cmax": 1,
+                "size": 4,
+                "opacity": 0.7,
+                "colorbar": {"title": colour_title, "tickvals": [0, 1], "ticktext": list(ends)},
+            },
+            text=points["hover"][numeric],
+            hovertemplate="%{text}: %{x:.3f}<extra></extra>",
+            showlegend=False,
+        )
+    )
     figure.add_vline(x=0.0, line={"color": "#7f8c8d", "dash": "dot"})
-    figure.update_layout(xaxis_title=x_title, margin=_MARGIN, height=120 + 40 * len(order),
-                         yaxis={"tickvals": list(range(len(order))), "ticktext": order, "autorange": "reversed"})
+    figure.update_layout(
+        xaxis_title=x_title,
+        margin=_MARGIN,
+        height=120 + 40 * len(order),
+        yaxis={"tickvals": list(range(len(order))), "ticktext": order, "autorange": "reversed"},
+    )
     return figure
 
 
 def dependence(values: pd.Series, shap_values: pd.Series, *, numeric: bool, x_title: str, y_title: str) -> go.Figure:
     """A feature's value against its SHAP value: scatter for numbers, box per level for categories."""
     if numeric:
-        figure = go.Figure(go.Scattergl(x=values, y=shap_values, mode="markers", marker={"size": 4, "opacity": 0.5, "color": PALETTE[1]},
-                                        hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
+        figure = go.Figure(
+            go.Scattergl(
+                x=values,
+                y=shap_values,
+                mode="markers",
+                marker={"size": 4, "opacity": 0.5, "color": PALETTE[1]},
+                hovertemplate="%{x}: %{y:.3f}<extra></extra>",
+            )
+        )
     else:
         figure = go.Figure(go.Box(x=values.astype(str), y=shap_values, marker={"color": PALETTE[1]}, boxpoints=False))
         figure.update_layout(xaxis_type="category")
@@ -185,11 +357,25 @@ def cohort_comparison(table: pd.DataFrame, *, labels: list[str], names: tuple[st
     """Mean SHAP value (probability points) per feature in two cohorts, side by side."""
     figure = go.Figure()
     for i, (column, name) in enumerate(zip(("in", "rest"), names)):
-        figure.add_trace(go.Bar(x=table[column] * 100, y=labels, orientation="h", name=name, marker={"color": PALETTE[i]},
-                                hovertemplate="%{y}: %{x:+.2f}<extra>%{fullData.name}</extra>"))
+        figure.add_trace(
+            go.Bar(
+                x=table[column] * 100,
+                y=labels,
+                orientation="h",
+                name=name,
+                marker={"color": PALETTE[i]},
+                hovertemplate="%{y}: %{x:+.2f}<extra>%{fullData.name}</extra>",
+            )
+        )
     figure.add_vline(x=0.0, line={"color": "#7f8c8d", "dash": "dot"})
-    figure.update_layout(barmode="group", xaxis_title=x_title, margin=_MARGIN, height=140 + 40 * len(labels), yaxis={"autorange": "reversed"},
-                         legend={"orientation": "h", "y": -0.15})
+    figure.update_layout(
+        barmode="group",
+        xaxis_title=x_title,
+        margin=_MARGIN,
+        height=140 + 40 * len(labels),
+        yaxis={"autorange": "reversed"},
+        legend={"orientation": "h", "y": -0.15},
+    )
     return figure
 
 
@@ -198,9 +384,18 @@ def waterfall(base: float, steps: list[tuple[str, float]], final: float, *, base
     x = [base_label, *(s[0] for s in steps), final_label]
     y = [base * 100, *(s[1] * 100 for s in steps), final * 100]
     measure = ["absolute", *("relative" for _ in steps), "total"]
-    figure = go.Figure(go.Waterfall(x=x, y=y, measure=measure, text=[f"{v:+.1f}" if m == "relative" else f"{v:.1f}" for v, m in zip(y, measure)],
-                                    increasing={"marker": {"color": PALETTE[0]}}, decreasing={"marker": {"color": PALETTE[2]}},
-                                    totals={"marker": {"color": PALETTE[1]}}, connector={"line": {"color": "#bdc3c7"}}))
+    figure = go.Figure(
+        go.Waterfall(
+            x=x,
+            y=y,
+            measure=measure,
+            text=[f"{v:+.1f}" if m == "relative" else f"{v:.1f}" for v, m in zip(y, measure)],
+            increasing={"marker": {"color": PALETTE[0]}},
+            decreasing={"marker": {"color": PALETTE[2]}},
+            totals={"marker": {"color": PALETTE[1]}},
+            connector={"line": {"color": "#bdc3c7"}},
+        )
+    )
     figure.update_layout(yaxis_title=y_title, margin=_MARGIN, xaxis_type="category", showlegend=False)
     return figure
 
@@ -209,11 +404,28 @@ def calibration(table: pd.DataFrame, *, x_title: str, y_title: str, names: tuple
     """Predicted vs observed lapse by decile of predicted risk, with the diagonal."""
     top = float(max(table["predicted"].max(), table["observed"].max()))
     figure = go.Figure()
-    figure.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", line={"color": "#7f8c8d", "dash": "dot"}, name=names[1], hoverinfo="skip"))
-    figure.add_trace(go.Scatter(x=table["predicted"], y=table["observed"], mode="lines+markers", name=names[0], line={"color": PALETTE[0]},
-                                text=table["decile"], hovertemplate="%{text}: %{x:.1%} → %{y:.1%}<extra></extra>"))
-    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, xaxis_tickformat=".0%", yaxis_tickformat=".0%", margin=_MARGIN,
-                         legend={"orientation": "h", "y": -0.2})
+    figure.add_trace(
+        go.Scatter(x=[0, top], y=[0, top], mode="lines", line={"color": "#7f8c8d", "dash": "dot"}, name=names[1], hoverinfo="skip")
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=table["predicted"],
+            y=table["observed"],
+            mode="lines+markers",
+            name=names[0],
+            line={"color": PALETTE[0]},
+            text=table["decile"],
+            hovertemplate="%{text}: %{x:.1%} → %{y:.1%}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        xaxis_tickformat=".0%",
+        yaxis_tickformat=".0%",
+        margin=_MARGIN,
+        legend={"orientation": "h", "y": -0.2},
+    )
     return figure
 
 
@@ -221,11 +433,41 @@ def scenario_curve(curve: pd.DataFrame, *, names: tuple[str, str], x_title: str,
     """Baseline vs scenario share in force by month, the scenario's 95 % band shaded."""
     x = curve["month"].tolist()
     figure = go.Figure()
-    figure.add_trace(go.Scatter(x=x + x[::-1], y=curve["scenario_upper"].tolist() + curve["scenario_lower"].tolist()[::-1], fill="toself", mode="lines",
-                                fillcolor=_rgba(PALETTE[2], 0.2), line={"width": 0}, hoverinfo="skip", showlegend=False))
-    figure.add_trace(go.Scatter(x=x, y=curve["baseline"], mode="lines", name=names[0], line={"color": "#7f8c8d", "dash": "dot"}, hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
-    figure.add_trace(go.Scatter(x=x, y=curve["scenario"], mode="lines", name=names[1], line={"color": PALETTE[2]}, hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
-    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%", margin=_MARGIN, legend={"orientation": "h", "y": -0.2}, hovermode="x unified")
+    figure.add_trace(
+        go.Scatter(
+            x=x + x[::-1],
+            y=curve["scenario_upper"].tolist() + curve["scenario_lower"].tolist()[::-1],
+            fill="toself",
+            mode="lines",
+            fillcolor=_rgba(PALETTE[2], 0.2),
+            line={"width": 0},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=x,
+            y=curve["baseline"],
+            mode="lines",
+            name=names[0],
+            line={"color": "#7f8c8d", "dash": "dot"},
+            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=x, y=curve["scenario"], mode="lines", name=names[1], line={"color": PALETTE[2]}, hovertemplate="%{x}: %{y:.1%}<extra></extra>"
+        )
+    )
+    figure.update_layout(
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        yaxis_tickformat=".0%",
+        margin=_MARGIN,
+        legend={"orientation": "h", "y": -0.2},
+        hovermode="x unified",
+    )
     return figure
 
 
@@ -235,13 +477,45 @@ def comparison_curves(curves: pd.DataFrame, *, x_title: str, y_title: str, basel
     for i, (name, curve) in enumerate(curves.groupby("name", sort=False)):
         colour = PALETTE[i % len(PALETTE)]
         x = curve["month"].tolist()
-        figure.add_trace(go.Scatter(x=x + x[::-1], y=curve["scenario_upper"].tolist() + curve["scenario_lower"].tolist()[::-1], fill="toself", mode="lines",
-                                    fillcolor=_rgba(colour, 0.12), line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=str(name)))
-        figure.add_trace(go.Scatter(x=x, y=curve["scenario"], mode="lines", name=str(name), line={"color": colour}, legendgroup=str(name),
-                                    hovertemplate="%{x}: %{y:.1%}<extra>%{fullData.name}</extra>"))
-        figure.add_trace(go.Scatter(x=x, y=curve["baseline"], mode="lines", name=f"{name} · {baseline}", line={"color": colour, "dash": "dot", "width": 1},
-                                    legendgroup=str(name), showlegend=False, hovertemplate="%{x}: %{y:.1%}<extra>" + baseline + "</extra>"))
-    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%", margin=_MARGIN, legend={"orientation": "h", "y": -0.2})
+        figure.add_trace(
+            go.Scatter(
+                x=x + x[::-1],
+                y=curve["scenario_upper"].tolist() + curve["scenario_lower"].tolist()[::-1],
+                fill="toself",
+                mode="lines",
+                fillcolor=_rgba(colour, 0.12),
+                line={"width": 0},
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=str(name),
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=curve["scenario"],
+                mode="lines",
+                name=str(name),
+                line={"color": colour},
+                legendgroup=str(name),
+                hovertemplate="%{x}: %{y:.1%}<extra>%{fullData.name}</extra>",
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=curve["baseline"],
+                mode="lines",
+                name=f"{name} · {baseline}",
+                line={"color": colour, "dash": "dot", "width": 1},
+                legendgroup=str(name),
+                showlegend=False,
+                hovertemplate="%{x}: %{y:.1%}<extra>" + baseline + "</extra>",
+            )
+        )
+    figure.update_layout(
+        xaxis_title=x_title, yaxis_title=y_title, yaxis_tickformat=".0%", margin=_MARGIN, legend={"orientation": "h", "y": -0.2}
+    )
     return figure
 
 
@@ -249,6 +523,10 @@ def qini(table: pd.DataFrame, *, x_title: str, y_title: str, names: tuple[str, s
     """The Qini curve against random targeting."""
     figure = go.Figure()
     figure.add_trace(go.Scatter(x=table["share_targeted"], y=table["qini"], mode="lines", name=names[0], line={"color": PALETTE[0]}))
-    figure.add_trace(go.Scatter(x=table["share_targeted"], y=table["random"], mode="lines", name=names[1], line={"color": "#7f8c8d", "dash": "dot"}))
-    figure.update_layout(xaxis_title=x_title, yaxis_title=y_title, xaxis_tickformat=".0%", margin=_MARGIN, legend={"orientation": "h", "y": -0.2})
+    figure.add_trace(
+        go.Scatter(x=table["share_targeted"], y=table["random"], mode="lines", name=names[1], line={"color": "#7f8c8d", "dash": "dot"})
+    )
+    figure.update_layout(
+        xaxis_title=x_title, yaxis_title=y_title, xaxis_tickformat=".0%", margin=_MARGIN, legend={"orientation": "h", "y": -0.2}
+    )
     return figure

@@ -8,8 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 from analysis import ExtractError, LoadResult, load_extract, parse_preset
-from analysis.catalogue import column_label
-from analysis.presets import MappingPreset
+from analysis.ingest.presets import MappingPreset
+from analysis.report.catalogue import column_label
 from analysis.schema import CANONICAL_COLUMNS
 from ui import state
 from ui.i18n import Markdown, has, language, md_escape, t, tm

@@ -1,6 +1,6 @@
 """Translations for the UI: the session's language over the shared catalogue.
 
-The catalogue itself lives in :mod:`analysis.catalogue` so headless reports use the
+The catalogue itself lives in :mod:`analysis.report.catalogue` so headless reports use the
 same words. A key missing from it is a bug: tests check that every key used by the
 pages exists in both languages.
 """
@@ -11,7 +11,7 @@ import re
 
 import streamlit as st
 
-from analysis.catalogue import CATALOGUE, LANGUAGES, translate
+from analysis.report.catalogue import CATALOGUE, LANGUAGES, translate
 from ui.state import LANGUAGE
 
 __all__ = ["CATALOGUE", "LANGUAGES", "Markdown", "has", "language", "md_escape", "t", "tm"]

@@ -18,10 +18,10 @@ import pandas as pd
 import streamlit as st
 
 from analysis import schema as S
-from analysis.campaign import CONTROL, TREATED, CampaignResult, evaluate_campaign, has_concurrent_control, treatment_arms
 from analysis.errors import ExtractError
-from analysis.ingest import LoadResult
-from analysis.interventions import (
+from analysis.ingest.pipeline import LoadResult
+from analysis.interventions.campaign import CONTROL, TREATED, CampaignResult, evaluate_campaign, has_concurrent_control, treatment_arms
+from analysis.interventions.scenario import (
     MAX_SCENARIOS,
     Baseline,
     PremiumResponse,
@@ -33,7 +33,7 @@ from analysis.interventions import (
     scenario_to_dict,
     scenarios_from_json,
 )
-from analysis.risk import RiskResult
+from analysis.risk.model import RiskResult
 from ui.state import DataSetChoice
 from ui.study import dataset_key
 

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import LoadResult
-from analysis.overview import (
+from analysis.persistency.overview import (
     Kpi,
     collections_funnel,
     league_table,
@@ -17,8 +17,8 @@ from analysis.overview import (
     status_snapshot,
     triangle_and_projection,
 )
-from analysis.persistency import PersistencyOptions
-from analysis.report import monthly_report
+from analysis.persistency.ratios import PersistencyOptions
+from analysis.report.monthly import monthly_report
 from ui.state import DataSetChoice
 from ui.study import dataset_key
 
@@ -36,7 +36,9 @@ class OverviewFigures:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _figures(key: str, options: PersistencyOptions, targets: tuple[tuple[int, float], ...], trend_cohort: str, _result: LoadResult) -> OverviewFigures:
+def _figures(
+    key: str, options: PersistencyOptions, targets: tuple[tuple[int, float], ...], trend_cohort: str, _result: LoadResult
+) -> OverviewFigures:
     policies, study = _result.policies, _result.study_date
     triangle, projection = triangle_and_projection(policies, study_date=study, cohort=trend_cohort, options=options)
     return OverviewFigures(
@@ -49,7 +51,9 @@ def _figures(key: str, options: PersistencyOptions, targets: tuple[tuple[int, fl
     )
 
 
-def overview_figures(choice: DataSetChoice, result: LoadResult, options: PersistencyOptions, targets: dict[int, float], trend_cohort: str) -> OverviewFigures:
+def overview_figures(
+    choice: DataSetChoice, result: LoadResult, options: PersistencyOptions, targets: dict[int, float], trend_cohort: str
+) -> OverviewFigures:
     """The overview's figures (cached by data-set version and options)."""
     return _figures(dataset_key(choice), options, tuple(sorted(targets.items())), trend_cohort, result)
 
@@ -59,16 +63,22 @@ def _league(key: str, column: str, month: int, min_policies: int, options: Persi
     return league_table(_result.policies, column, study_date=_result.study_date, month=month, min_policies=min_policies, options=options)
 
 
-def league(choice: DataSetChoice, result: LoadResult, column: str, month: int, min_policies: int, options: PersistencyOptions) -> pd.DataFrame:
+def league(
+    choice: DataSetChoice, result: LoadResult, column: str, month: int, min_policies: int, options: PersistencyOptions
+) -> pd.DataFrame:
     """A league table by one column (cached)."""
     return _league(dataset_key(choice), column, month, min_policies, options, result)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _report(key: str, dataset: str, options: PersistencyOptions, targets: tuple[tuple[int, float], ...], lang: str, _result: LoadResult) -> bytes:
+def _report(
+    key: str, dataset: str, options: PersistencyOptions, targets: tuple[tuple[int, float], ...], lang: str, _result: LoadResult
+) -> bytes:
     return monthly_report(_result, dataset=dataset, lang=lang, options=options, targets=dict(targets))
 
 
-def monthly_report_bytes(choice: DataSetChoice, result: LoadResult, options: PersistencyOptions, targets: dict[int, float], lang: str) -> bytes:
+def monthly_report_bytes(
+    choice: DataSetChoice, result: LoadResult, options: PersistencyOptions, targets: dict[int, float], lang: str
+) -> bytes:
     """The monthly workbook for the session's data set and language (cached)."""
     return _report(dataset_key(choice), choice.name, options, tuple(sorted(targets.items())), lang, result)

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 import streamlit as st
 
-from analysis.actions import action_lists, worklist_workbook
 from analysis.errors import ExtractError
-from analysis.ingest import LoadResult
-from analysis.risk import RiskOptions, RiskResult, build_risk, candidate_features, suspected_leaks
+from analysis.ingest.pipeline import LoadResult
+from analysis.risk.actions import action_lists, worklist_workbook
+from analysis.risk.model import RiskOptions, RiskResult, build_risk, candidate_features, suspected_leaks
 from ui import datasets as ds
 from ui.i18n import t, tm
 from ui.state import DataSetChoice
@@ -74,7 +74,12 @@ def job_for(choice: DataSetChoice, result: LoadResult, options: RiskOptions) -> 
     registry = _registry()
     with registry.lock:
         job = registry.jobs.get(key)
-        if job is not None and job.future.done() and job.future.exception() is not None and not isinstance(job.future.exception(), ExtractError):
+        if (
+            job is not None
+            and job.future.done()
+            and job.future.exception() is not None
+            and not isinstance(job.future.exception(), ExtractError)
+        ):
             job = None  # an unexpected failure: try again on the next visit
         if job is None:
             holder: dict[str, Job] = {}
@@ -132,7 +137,9 @@ def options_for(choice: DataSetChoice, result: LoadResult) -> RiskOptions:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _lists(key: str, days: int, lang: str, grace_days: int, years: int, _result: LoadResult, _risk: RiskResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _lists(
+    key: str, days: int, lang: str, grace_days: int, years: int, _result: LoadResult, _risk: RiskResult
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     return action_lists(_result.policies, _risk, days=days, grace_days=grace_days, reinstatement_years=years, language=lang)
 
 
@@ -143,13 +150,26 @@ def lists_for(choice: DataSetChoice, result: LoadResult, risk: RiskResult, days:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _workbook(key: str, days: int, lang: str, mask: bool, grace_days: int, years: int, _due: pd.DataFrame, _back: pd.DataFrame, _risk: RiskResult) -> bytes:
-    return worklist_workbook(_due, _back, study_date=_risk.study_date, days=days, grace_days=grace_days, reinstatement_years=years,
-                             horizon_months=_risk.options.horizon_months, language=lang, mask=mask)
+def _workbook(
+    key: str, days: int, lang: str, mask: bool, grace_days: int, years: int, _due: pd.DataFrame, _back: pd.DataFrame, _risk: RiskResult
+) -> bytes:
+    return worklist_workbook(
+        _due,
+        _back,
+        study_date=_risk.study_date,
+        days=days,
+        grace_days=grace_days,
+        reinstatement_years=years,
+        horizon_months=_risk.options.horizon_months,
+        language=lang,
+        mask=mask,
+    )
 
 
 def workbook_for(choice: DataSetChoice, result: LoadResult, risk: RiskResult, days: int, lang: str, *, mask: bool) -> bytes:
     """The action lists as Excel (identifiers masked unless ``mask`` is False)."""
     due, back = lists_for(choice, result, risk, days, lang)
     preset = result.preset
-    return _workbook(f"{dataset_key(choice)}|{risk.options!r}", days, lang, mask, preset.grace_days, preset.reinstatement_years, due, back, risk)
+    return _workbook(
+        f"{dataset_key(choice)}|{risk.options!r}", days, lang, mask, preset.grace_days, preset.reinstatement_years, due, back, risk
+    )

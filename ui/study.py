@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from analysis import LoadResult
-from analysis.cohorts import NamedCohort, derived_columns
-from analysis.study import StudyRequest, StudyResult, run_study
+from analysis.study.cohorts import NamedCohort, derived_columns
+from analysis.study.run import StudyRequest, StudyResult, run_study
 from ui.state import DataSetChoice
 
 
@@ -35,11 +35,15 @@ def read_expected(text: str) -> pd.DataFrame:
     except (ValueError, pd.errors.ParserError) as exc:  # EmptyDataError is a ValueError
         raise ExtractError(f"The expected basis is not a readable CSV: {exc}.", code="bad_expected", detail=str(exc)) from exc
     if not {"period", "expected_rate"} <= set(table.columns) or table.empty:
-        raise ExtractError("The expected basis needs the columns period and expected_rate.", code="bad_expected", detail="period, expected_rate")
+        raise ExtractError(
+            "The expected basis needs the columns period and expected_rate.", code="bad_expected", detail="period, expected_rate"
+        )
     table["period"] = pd.to_numeric(table["period"], errors="coerce")
     table["expected_rate"] = pd.to_numeric(table["expected_rate"], errors="coerce")
     if table[["period", "expected_rate"]].isna().any().any():
-        raise ExtractError("period and expected_rate must be numbers (a rate as 0.05, not 5%).", code="bad_expected", detail="period, expected_rate")
+        raise ExtractError(
+            "period and expected_rate must be numbers (a rate as 0.05, not 5%).", code="bad_expected", detail="period, expected_rate"
+        )
     table["period"] = table["period"].astype(int)
     return table
 
@@ -50,7 +54,9 @@ def cohort_study(choice: DataSetChoice, result: LoadResult, request: StudyReques
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _values(key: str, named: tuple[NamedCohort, ...], column: str, age_edges: tuple[float, ...], limit: int, _result: LoadResult) -> list[str]:
+def _values(
+    key: str, named: tuple[NamedCohort, ...], column: str, age_edges: tuple[float, ...], limit: int, _result: LoadResult
+) -> list[str]:
     policies = _result.policies
     if column in policies.columns:
         values = policies[column]
@@ -61,7 +67,12 @@ def _values(key: str, named: tuple[NamedCohort, ...], column: str, age_edges: tu
 
 
 def filter_values(
-    choice: DataSetChoice, result: LoadResult, named: tuple[NamedCohort, ...], column: str, age_edges: tuple[float, ...] = (0, 25, 30, 35, 40, 45, 50, 55, 60), limit: int = 500
+    choice: DataSetChoice,
+    result: LoadResult,
+    named: tuple[NamedCohort, ...],
+    column: str,
+    age_edges: tuple[float, ...] = (0, 25, 30, 35, 40, 45, 50, 55, 60),
+    limit: int = 500,
 ) -> list[str]:
     """The distinct values of a (possibly derived) cohort column, most frequent first."""
     return _values(dataset_key(choice), named, column, tuple(age_edges), limit, result)
@@ -76,7 +87,7 @@ def named_cohort(text: str | None = None) -> tuple[NamedCohort, str | None]:
     import json
 
     from analysis import ExtractError
-    from analysis.cohorts import YOUNG_NEW_EARNERS, cohort_from_dict
+    from analysis.study.cohorts import YOUNG_NEW_EARNERS, cohort_from_dict
     from ui.datasets import error_text
     from ui.i18n import t
 

@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from analysis import LoadResult
-from analysis.cohorts import NamedCohort
-from analysis.study import StudyRequest, study_frame
-from analysis.survival import CoxResult, cumulative_incidence, fit_cox, km_curves, logrank_tests, survival_data, survival_summary
+from analysis.study.cohorts import NamedCohort
+from analysis.study.run import StudyRequest, study_frame
+from analysis.survival.curves import CoxResult, cumulative_incidence, fit_cox, km_curves, logrank_tests, survival_data, survival_summary
 from ui.state import DataSetChoice
 from ui.study import dataset_key
 
@@ -30,7 +30,9 @@ def _survival(
     key: str, by: str | None, events: frozenset[str], named: tuple[NamedCohort, ...], horizon: float, start: str | None, _result: LoadResult
 ) -> SurvivalResult:
     frame = study_frame(_result.policies, StudyRequest(by=(by,) if by else (), named=named))
-    data = survival_data(frame, events=events, study_date=_result.study_date, study_start=pd.Timestamp(start) if start else None, by=[by] if by else [])
+    data = survival_data(
+        frame, events=events, study_date=_result.study_date, study_start=pd.Timestamp(start) if start else None, by=[by] if by else []
+    )
     curves = km_curves(data, by=by)
     summary = survival_summary(curves, horizon=horizon)
     overall = pairwise = None
@@ -40,21 +42,41 @@ def _survival(
 
 
 def survival_result(
-    choice: DataSetChoice, result: LoadResult, by: str | None, events: frozenset[str], named: tuple[NamedCohort, ...], horizon: float, start: str | None = None
+    choice: DataSetChoice,
+    result: LoadResult,
+    by: str | None,
+    events: frozenset[str],
+    named: tuple[NamedCohort, ...],
+    horizon: float,
+    start: str | None = None,
 ) -> SurvivalResult:
     """Kaplan–Meier curves, summary and log-rank tests (cached by data set and options)."""
     return _survival(dataset_key(choice), by, events, named, horizon, start, result)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _cox(key: str, covariates: tuple[str, ...], strata: tuple[str, ...], events: frozenset[str], named: tuple[NamedCohort, ...], _result: LoadResult) -> CoxResult:
+def _cox(
+    key: str,
+    covariates: tuple[str, ...],
+    strata: tuple[str, ...],
+    events: frozenset[str],
+    named: tuple[NamedCohort, ...],
+    _result: LoadResult,
+) -> CoxResult:
     columns = tuple(dict.fromkeys([*covariates, *strata]))
     frame = study_frame(_result.policies, StudyRequest(by=columns, named=named))
     data = survival_data(frame, events=events, study_date=_result.study_date, by=list(columns))
     return fit_cox(data, covariates, strata=strata)
 
 
-def cox_result(choice: DataSetChoice, result: LoadResult, covariates: tuple[str, ...], strata: tuple[str, ...], events: frozenset[str], named: tuple[NamedCohort, ...]) -> CoxResult:
+def cox_result(
+    choice: DataSetChoice,
+    result: LoadResult,
+    covariates: tuple[str, ...],
+    strata: tuple[str, ...],
+    events: frozenset[str],
+    named: tuple[NamedCohort, ...],
+) -> CoxResult:
     """A Cox model on the chosen covariates (cached)."""
     return _cox(dataset_key(choice), covariates, strata, events, named, result)
 

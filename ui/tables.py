@@ -8,10 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from analysis import LoadResult
-from analysis.catalogue import column_label, value_word
-from analysis.cohorts import DERIVED_SOURCES, NamedCohort
-from analysis.presets import MappingPreset
+from analysis.ingest.presets import MappingPreset
+from analysis.report.catalogue import column_label, value_word
 from analysis.schema import CANONICAL_COLUMNS, STATUSES
+from analysis.study.cohorts import DERIVED_SOURCES, NamedCohort
 from ui.i18n import has, language, t
 
 
@@ -143,7 +143,14 @@ def cohort_dimensions(policies: pd.DataFrame, named: NamedCohort | None) -> dict
 def rate_column_config(frame: pd.DataFrame) -> dict[str, object]:
     """Formats for a translated rate table: rates as percentages, exposure with separators."""
     config: dict[str, object] = {}
-    for key, fmt in (("rate", "percent"), ("lower", "percent"), ("upper", "percent"), ("exposure", "localized"), ("events", "localized"), ("expected", "localized")):
+    for key, fmt in (
+        ("rate", "percent"),
+        ("lower", "percent"),
+        ("upper", "percent"),
+        ("exposure", "localized"),
+        ("events", "localized"),
+        ("expected", "localized"),
+    ):
         label = header_label(key)
         if label in frame.columns:
             config[label] = st.column_config.NumberColumn(label, format=fmt)
@@ -156,6 +163,7 @@ def rate_column_config(frame: pd.DataFrame) -> dict[str, object]:
 
 #: What an empty table cell shows (Streamlit's own placeholder is the English word "None").
 EMPTY_CELL = "—"
+
 
 def level_label(value: object, labels: dict[str, str] | None = None, column: str = "") -> str:
     """A cohort level as a reader sees it: named codes from ``labels``, else the value's words (blanks, yes/no, codes of ``column``)."""
@@ -183,7 +191,9 @@ def display_levels(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], la
         words = {v: level_label(v, labels, column) for v in order if v is not None}  # once per level, not per row
         blank = level_label(None, labels, column)
         shown = values.astype(object).map(words).where(values.notna(), blank)
-        out[column] = pd.Categorical(shown, categories=list(dict.fromkeys([*words.values(), *([blank] if None in order else [])])), ordered=True)
+        out[column] = pd.Categorical(
+            shown, categories=list(dict.fromkeys([*words.values(), *([blank] if None in order else [])])), ordered=True
+        )
     return out
 
 
@@ -208,5 +218,3 @@ def percent_config(frame: pd.DataFrame, keys: tuple[str, ...]) -> dict[str, obje
         if label in frame.columns:
             config[label] = st.column_config.NumberColumn(label, format="percent")
     return config
-
-

@@ -16,7 +16,15 @@ def select(label: str, options: dict[str, str], *, key: str) -> str:
     """A selectbox over ``options`` (value → translated label)."""
     values = list(options)
     return str(
-        st.selectbox(label, values, format_func=options.__getitem__, key=lang_key(key), index=carried_index(key, values), on_change=carry_over, args=(key,))
+        st.selectbox(
+            label,
+            values,
+            format_func=options.__getitem__,
+            key=lang_key(key),
+            index=carried_index(key, values),
+            on_change=carry_over,
+            args=(key,),
+        )
     )
 
 
@@ -24,7 +32,16 @@ def radio(label: str, options: dict[str, str], *, key: str) -> str:
     """A horizontal radio over ``options`` (value → translated label)."""
     values = list(options)
     return str(
-        st.radio(label, values, format_func=options.__getitem__, key=lang_key(key), index=carried_index(key, values), on_change=carry_over, args=(key,), horizontal=True)
+        st.radio(
+            label,
+            values,
+            format_func=options.__getitem__,
+            key=lang_key(key),
+            index=carried_index(key, values),
+            on_change=carry_over,
+            args=(key,),
+            horizontal=True,
+        )
     )
 
 

@@ -7,8 +7,8 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from analysis.actions import translated
-from analysis.export import mask_identifiers, neutralise
+from analysis.report.export import mask_identifiers, neutralise
+from analysis.risk.actions import translated
 from analysis.schema import PAID_TO_DATE
 from ui import datasets as ds
 from ui import risk as ui_risk
@@ -55,7 +55,13 @@ with due_tab:
         cols[1].metric(t("actions.in_grace_count"), f"{int((due['state'] == t('action_list.in_grace')).sum()):,}")
         cols[2].metric(t("actions.at_risk_total"), f"¥{due['premium_at_risk'].sum():,.0f}")
         shown = on_screen(due)
-        st.dataframe(placeholder=EMPTY_CELL, data=shown, hide_index=True, column_config=percent_config(shown, ("probability",)), key="actions_due_table")
+        st.dataframe(
+            placeholder=EMPTY_CELL,
+            data=shown,
+            hide_index=True,
+            column_config=percent_config(shown, ("probability",)),
+            key="actions_due_table",
+        )
 
 with back_tab:
     if back.empty:
@@ -68,5 +74,10 @@ with back_tab:
         st.dataframe(placeholder=EMPTY_CELL, data=shown, hide_index=True, column_config=percent_config(shown, ()), key="actions_back_table")
 
 # Built when the button is pressed, not on every rerun.
-st.download_button(t("actions.download"), partial(ui_risk.workbook_for, choice, result, risk, days, lang, mask=not show), file_name=f"lapselens_action_lists_{study}.xlsx",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="actions_download")
+st.download_button(
+    t("actions.download"),
+    partial(ui_risk.workbook_for, choice, result, risk, days, lang, mask=not show),
+    file_name=f"lapselens_action_lists_{study}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="actions_download",
+)

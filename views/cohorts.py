@@ -9,11 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from analysis import ExtractError
-from analysis.catalogue import column_label
-from analysis.cohorts import YOUNG_NEW_EARNERS, Condition
-from analysis.export import write_workbook
+from analysis.report.catalogue import column_label
+from analysis.report.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
-from analysis.study import StudyRequest
+from analysis.study.cohorts import YOUNG_NEW_EARNERS, Condition
+from analysis.study.run import StudyRequest
 from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
@@ -45,7 +45,13 @@ with st.expander(t("cohort.named"), expanded=False):
         st.caption(tm("cohort.named_reads", name=named.label(language()), text=named.text(language())))
 named_ok = all(c.column in policies.columns for c in named.conditions)
 if not named_ok:
-    st.info(tm("cohort.named_missing", name=named.label(language()), columns="、".join(column_label(c.column, language()) for c in named.conditions if c.column not in policies.columns)))
+    st.info(
+        tm(
+            "cohort.named_missing",
+            name=named.label(language()),
+            columns="、".join(column_label(c.column, language()) for c in named.conditions if c.column not in policies.columns),
+        )
+    )
 
 # --- widgets -----------------------------------------------------------------------
 dimensions = cohort_dimensions(policies, named if named_ok else None)
@@ -69,17 +75,25 @@ with right:
 
 with st.expander(t("cohort.filters"), expanded=False):
     filter_column = widgets.select(
-        t("cohort.filter_column"), {"": t("cohort.none")} | {k: v for k, v in dimensions.items() if k != "policy_year"}, key="cohort_filter_column"
+        t("cohort.filter_column"),
+        {"": t("cohort.none")} | {k: v for k, v in dimensions.items() if k != "policy_year"},
+        key="cohort_filter_column",
     )
     chosen: list[str] = []
     if filter_column:
-        options = filter_values(choice, result, (named,) if named_ok else (), filter_column, age_edges_from(st.session_state.get("cohort_age_edges", "")))
-        chosen = st.multiselect(t("cohort.filter_values"), options, key=f"cohort_filter_values_{filter_column}", placeholder=t("widget.choose"))
+        options = filter_values(
+            choice, result, (named,) if named_ok else (), filter_column, age_edges_from(st.session_state.get("cohort_age_edges", ""))
+        )
+        chosen = st.multiselect(
+            t("cohort.filter_values"), options, key=f"cohort_filter_values_{filter_column}", placeholder=t("widget.choose")
+        )
     edges_text = st.text_input(t("cohort.age_edges"), value="0, 25, 30, 35, 40, 45, 50, 55, 60", key="cohort_age_edges")
     age_edges = age_edges_from(edges_text)
     if not edges_are_numbers(edges_text):
         st.warning(tm("cohort.age_edges_invalid"))
-    expected_rate = st.number_input(t("cohort.expected_rate"), min_value=0.0, max_value=1.0, value=0.0, step=0.005, format="%.3f", key="cohort_expected_rate")
+    expected_rate = st.number_input(
+        t("cohort.expected_rate"), min_value=0.0, max_value=1.0, value=0.0, step=0.005, format="%.3f", key="cohort_expected_rate"
+    )
     expected_file = st.file_uploader(t("cohort.expected_table"), type=["csv"], key="cohort_expected_file")
 
 if not events:
@@ -128,7 +142,9 @@ shown_rates = display_levels(study.rates, study.by, legend)
 if len(study.by) == 2:
     pair = list(study.by)
     ordered = shown_rates.sort_values(pair, kind="stable")[pair].astype(str).agg(" · ".join, axis=1)
-    shown_rates = shown_rates.assign(_cohort=pd.Categorical(shown_rates[pair].astype(str).agg(" · ".join, axis=1), categories=list(dict.fromkeys(ordered))))
+    shown_rates = shown_rates.assign(
+        _cohort=pd.Categorical(shown_rates[pair].astype(str).agg(" · ".join, axis=1), categories=list(dict.fromkeys(ordered)))
+    )
 line_column = "_cohort" if len(study.by) == 2 else cohort_column
 line_rates, heat_rates = shown_rates, shown_rates
 if line_column:

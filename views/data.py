@@ -9,10 +9,10 @@ from functools import partial
 import streamlit as st
 
 from analysis import ExtractError
-from analysis.account import account_table
-from analysis.export import mask_identifiers, to_csv_bytes, write_workbook
-from analysis.presets import preset_to_toml
-from analysis.reading import list_sheets
+from analysis.ingest.account import account_table
+from analysis.ingest.presets import preset_to_toml
+from analysis.ingest.reading import list_sheets
+from analysis.report.export import mask_identifiers, to_csv_bytes, write_workbook
 from ui import datasets as ds
 from ui import state
 from ui.i18n import t, tm
@@ -100,7 +100,9 @@ if uploaded is not None:
         st.error(tm("data.load_failed", name=uploaded.name, message=st.session_state.get("data_failed_message", "")))
         st.info(tm("data.kept_previous", name=t("app.sample_name") if choice.is_sample else choice.name))
 elif choice.is_sample and (preset_name or override):
-    wanted = replace(choice, preset_toml=presets.get(preset_name, ""), study_date=study_date.isoformat() if isinstance(study_date, dt.date) else None)
+    wanted = replace(
+        choice, preset_toml=presets.get(preset_name, ""), study_date=study_date.isoformat() if isinstance(study_date, dt.date) else None
+    )
     if wanted != choice:
         try:
             result = ds.load_choice(wanted)
@@ -183,8 +185,9 @@ with tab_mapping:
     editor_key = f"{choice.version}_{ds.content_version(choice.preset_toml.encode())}"
     st.markdown(f"**{t('data.mapping')}**")
     st.caption(tm("data.mapping_help"))
-    edited_mapping = st.data_editor(placeholder=EMPTY_CELL, data=
-        mapping_rows(result),
+    edited_mapping = st.data_editor(
+        placeholder=EMPTY_CELL,
+        data=mapping_rows(result),
         column_config={
             "canonical": None,  # the code stays in the data, the reader sees the field in words
             "label": st.column_config.TextColumn(t("col.canonical"), disabled=True),
@@ -197,8 +200,9 @@ with tab_mapping:
     )
     st.markdown(f"**{t('data.statuses')}**")
     st.caption(tm("data.statuses_help"))
-    edited_status = st.data_editor(placeholder=EMPTY_CELL, data=
-        status_rows(result),
+    edited_status = st.data_editor(
+        placeholder=EMPTY_CELL,
+        data=status_rows(result),
         column_config={
             "value": st.column_config.TextColumn(t("col.status_value"), disabled=True),
             "count": st.column_config.NumberColumn(t("col.count"), disabled=True, format="%d"),
@@ -222,7 +226,11 @@ with tab_mapping:
         except ExtractError as exc:
             st.error(tm("data.load_failed", name=choice.name, message=ds.error_text(exc)))
     apply_cols[1].download_button(
-        t("data.download_preset"), data=new_toml.encode("utf-8"), file_name="mapping.toml", mime="application/toml", key="data_download_preset"
+        t("data.download_preset"),
+        data=new_toml.encode("utf-8"),
+        file_name="mapping.toml",
+        mime="application/toml",
+        key="data_download_preset",
     )
 
 with tab_notes:

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis.actions import feature_label, lever_for, reason_text, value_text
-from analysis.cohorts import filter_mask
 from analysis.errors import ExtractError
-from analysis.risk import as_of_dates, explain_policy, observation_end, shap_by_cohort
+from analysis.risk.actions import feature_label, lever_for, reason_text, value_text
+from analysis.risk.model import as_of_dates, explain_policy, observation_end, shap_by_cohort
+from analysis.study.cohorts import filter_mask
 from ui import charts
 from ui import datasets as ds
 from ui import risk as ui_risk
@@ -34,15 +34,26 @@ candidates, leaks = ui_risk.feature_choices(choice, result)
 with st.expander(t("risk.settings")):
     if candidates:
         st.multiselect(
-            t("risk.extra_features"), candidates, default=[c for c in candidates if c not in leaks],
-            key=f"{ui_risk.FEATURES}_{dataset_key(choice)}", help=t("risk.extra_help"), placeholder=t("widget.choose"),
+            t("risk.extra_features"),
+            candidates,
+            default=[c for c in candidates if c not in leaks],
+            key=f"{ui_risk.FEATURES}_{dataset_key(choice)}",
+            help=t("risk.extra_help"),
+            placeholder=t("widget.choose"),
         )
     if leaks:
         st.caption(tm("risk.leak_note", columns=md_escape("、".join(leaks) if lang == "zh" else ", ".join(leaks))))
 options = ui_risk.options_for(choice, result)
-dates = as_of_dates(observation_end(policies, result.study_date), horizon_months=options.horizon_months, step_months=options.step_months, count=options.as_of_count)
+dates = as_of_dates(
+    observation_end(policies, result.study_date),
+    horizon_months=options.horizon_months,
+    step_months=options.step_months,
+    count=options.as_of_count,
+)
 st.caption(tm("risk.target_text", months=options.horizon_months))
-st.caption(tm("risk.method", dates=len(dates), step=options.step_months, latest=dates[0].date().isoformat(), rows=options.max_training_rows))
+st.caption(
+    tm("risk.method", dates=len(dates), step=options.step_months, latest=dates[0].date().isoformat(), rows=options.max_training_rows)
+)
 
 risk = ui_risk.model_for(choice, result, options)
 if risk is None:
@@ -58,18 +69,40 @@ cols[3].metric(t("risk.base_rate"), f"{metrics['base_rate']:.1%}")
 gap = metrics["auc"] - metrics["baseline_auc"]
 verdict = "risk.beats_baseline" if gap >= 0.02 else "risk.close_to_baseline" if gap > -0.02 else "risk.below_baseline"
 st.markdown(tm(verdict, gap=gap))
-st.caption(tm("risk.rows_line", train=int(metrics["train_rows"]), validation=int(metrics["validation_rows"]), holdout=int(metrics["holdout_rows"]),
-             date=model.holdout_as_of.date().isoformat(), trees=int(metrics["trees"])))
+st.caption(
+    tm(
+        "risk.rows_line",
+        train=int(metrics["train_rows"]),
+        validation=int(metrics["validation_rows"]),
+        holdout=int(metrics["holdout_rows"]),
+        date=model.holdout_as_of.date().isoformat(),
+        trees=int(metrics["trees"]),
+    )
+)
 
 if risk.explained_population == "holdout":
     st.caption(tm("risk.sample_note_holdout", n=len(explained.matrix), date=model.holdout_as_of.date().isoformat()))
 else:
     st.caption(tm("risk.sample_note", n=len(explained.matrix), total=len(risk.scores)))
-tabs = st.tabs([t("risk.tab_validation"), t("risk.tab_importance"), t("risk.tab_beeswarm"), t("risk.tab_dependence"), t("risk.tab_cohorts"), t("risk.tab_policy")])
+tabs = st.tabs(
+    [
+        t("risk.tab_validation"),
+        t("risk.tab_importance"),
+        t("risk.tab_beeswarm"),
+        t("risk.tab_dependence"),
+        t("risk.tab_cohorts"),
+        t("risk.tab_policy"),
+    ]
+)
 
 with tabs[0]:
     st.caption(tm("risk.calibration"))
-    st.plotly_chart(charts.calibration(model.calibration, x_title=t("risk.predicted"), y_title=t("risk.observed"), names=(t("risk.model"), t("risk.perfect"))), key="risk_calibration")
+    st.plotly_chart(
+        charts.calibration(
+            model.calibration, x_title=t("risk.predicted"), y_title=t("risk.observed"), names=(t("risk.model"), t("risk.perfect"))
+        ),
+        key="risk_calibration",
+    )
     st.caption(tm("risk.lift"))
     lift = translate_columns(model.lift)
     st.dataframe(placeholder=EMPTY_CELL, data=lift, hide_index=True, column_config=percent_config(lift, ("observed",)))
@@ -77,9 +110,14 @@ with tabs[0]:
 importance = explained.importance
 
 with tabs[1]:
-    st.plotly_chart(charts.importance_bar(importance, labels=[label(f) for f in importance["feature"]], x_title=t("risk.mean_abs_shap")), key="risk_importance")
-    direction = [t(f"risk.direction.{k}", level=value_text(f, v, lang) if v not in (None, "") else v)
-                 for f, k, v in zip(importance["feature"], importance["direction_kind"], importance["direction_level"])]
+    st.plotly_chart(
+        charts.importance_bar(importance, labels=[label(f) for f in importance["feature"]], x_title=t("risk.mean_abs_shap")),
+        key="risk_importance",
+    )
+    direction = [
+        t(f"risk.direction.{k}", level=value_text(f, v, lang) if v not in (None, "") else v)
+        for f, k, v in zip(importance["feature"], importance["direction_kind"], importance["direction_level"])
+    ]
     shown = importance.assign(feature=importance["feature"].map(label), direction=direction)[["feature", "mean_abs_shap", "direction"]]
     st.dataframe(placeholder=EMPTY_CELL, data=translate_columns(shown), hide_index=True)
 
@@ -91,8 +129,22 @@ with tabs[2]:
         values = explained.matrix.loc[drawn, feature]
         numeric = not isinstance(values.dtype, pd.CategoricalDtype)
         colour = values.rank(pct=True) if numeric else pd.Series(np.nan, index=drawn)
-        parts.append(pd.DataFrame({"label": label(feature), "shap": explained.contributions.loc[drawn, feature], "colour": colour, "hover": [value_text(feature, v, lang) for v in values.astype(object)]}))
-    st.plotly_chart(charts.beeswarm(pd.concat(parts), x_title=t("risk.shap"), colour_title=t("risk.feature_value"), ends=(t("risk.low"), t("risk.high"))), key="risk_beeswarm")
+        parts.append(
+            pd.DataFrame(
+                {
+                    "label": label(feature),
+                    "shap": explained.contributions.loc[drawn, feature],
+                    "colour": colour,
+                    "hover": [value_text(feature, v, lang) for v in values.astype(object)],
+                }
+            )
+        )
+    st.plotly_chart(
+        charts.beeswarm(
+            pd.concat(parts), x_title=t("risk.shap"), colour_title=t("risk.feature_value"), ends=(t("risk.low"), t("risk.high"))
+        ),
+        key="risk_beeswarm",
+    )
     st.caption(tm("risk.beeswarm_note", n=len(drawn)))
 
 with tabs[3]:
@@ -102,7 +154,10 @@ with tabs[3]:
     words = [value_text(feature, v, lang) for v in values.cat.categories] if not numeric else []
     if words and len(set(words)) == len(words):  # categories in words: blanks, yes/no, payment modes
         values = values.cat.rename_categories(words)
-    st.plotly_chart(charts.dependence(values, explained.contributions[feature], numeric=numeric, x_title=label(feature), y_title=t("risk.shap")), key="risk_dependence_plot")
+    st.plotly_chart(
+        charts.dependence(values, explained.contributions[feature], numeric=numeric, x_title=label(feature), y_title=t("risk.shap")),
+        key="risk_dependence_plot",
+    )
 
 with tabs[4]:
     named, _ = named_cohort()
@@ -113,7 +168,10 @@ with tabs[4]:
     else:
         table = shap_by_cohort(explained, filter_mask(policies, named.conditions))
         names = (named.label(lang), t("cohort.rest"))
-        st.plotly_chart(charts.cohort_comparison(table, labels=[label(f) for f in table["feature"]], names=names, x_title=t("risk.cohort_points")), key="risk_cohorts")
+        st.plotly_chart(
+            charts.cohort_comparison(table, labels=[label(f) for f in table["feature"]], names=names, x_title=t("risk.cohort_points")),
+            key="risk_cohorts",
+        )
         n_in, n_rest = table.attrs["counts"]
         st.caption(tm("risk.cohort_counts", inside=names[0], n_in=n_in, n_rest=n_rest))
 
@@ -130,14 +188,31 @@ with tabs[5]:
         except ExtractError:
             st.warning(tm("risk.not_in_force", policy=policy))
         else:
-            st.markdown(tm("risk.policy_line", policy=md_escape(policy), months=options.horizon_months, p=one.probability, base=one.base_probability))
+            st.markdown(
+                tm(
+                    "risk.policy_line",
+                    policy=md_escape(policy),
+                    months=options.horizon_months,
+                    p=one.probability,
+                    base=one.base_probability,
+                )
+            )
             shown_rows = one.table.head(8)
             rest = float(one.table["points"].iloc[8:].sum())
             steps = [(f"{label(r.feature)}={value_text(r.feature, r.value, lang)}", float(r.points)) for r in shown_rows.itertuples()]
             if len(one.table) > 8:
                 steps.append((t("risk.other_features"), rest))
-            st.plotly_chart(charts.waterfall(one.base_probability, steps, one.probability, base_label=t("risk.base"), final_label=t("risk.this_policy"),
-                                             y_title=t("risk.probability_points")), key="risk_waterfall")
+            st.plotly_chart(
+                charts.waterfall(
+                    one.base_probability,
+                    steps,
+                    one.probability,
+                    base_label=t("risk.base"),
+                    final_label=t("risk.this_policy"),
+                    y_title=t("risk.probability_points"),
+                ),
+                key="risk_waterfall",
+            )
             raising = one.table[one.table["points"] >= 0.0005].head(3)  # at least 0.05 points
             lowering = one.table[one.table["points"] <= -0.0005].head(3)
             left, right = st.columns(2)

@@ -7,11 +7,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from analysis.actions import value_text
-from analysis.campaign import CONTROL, TREATED, default_start, treatment_arms
-from analysis.catalogue import column_label
 from analysis.errors import ExtractError
-from analysis.interventions import (
+from analysis.interventions.campaign import CONTROL, TREATED, default_start, treatment_arms
+from analysis.interventions.scenario import (
     DRAWS,
     LEVER_SOURCES,
     LEVERS,
@@ -30,7 +28,9 @@ from analysis.interventions import (
     scenarios_to_json,
     with_measured_effect,
 )
-from analysis.survival import format_p
+from analysis.report.catalogue import column_label
+from analysis.risk.actions import value_text
+from analysis.survival.curves import format_p
 from ui import charts, widgets
 from ui import datasets as ds
 from ui import interventions as ui_iv
@@ -77,7 +77,9 @@ with campaign_tab:
         st.info(tm("interv.no_campaign_column"))
     else:
         left, middle, right = st.columns(3)
-        treatment = left.selectbox(t("interv.treatment_column"), columns, format_func=lambda c: column_label(c, lang), key="campaign_column")
+        treatment = left.selectbox(
+            t("interv.treatment_column"), columns, format_func=lambda c: column_label(c, lang), key="campaign_column"
+        )
         proposed = default_start(policies, treatment_arms(policies[treatment])).date()
         start = middle.date_input(t("interv.campaign_start"), value=proposed, key=f"campaign_start_{treatment}")
         window = right.number_input(t("interv.window_months"), min_value=1, max_value=60, value=12, step=1, key="campaign_window")
@@ -91,37 +93,94 @@ with campaign_tab:
             cols = st.columns(4)
             cols[0].metric(t("campaign.treated"), f"{measured.treated:,}")
             cols[1].metric(t("campaign.control"), f"{measured.control:,}")
-            cols[2].metric(t("interv.difference"), t("interv.points", points=f"{measured.difference * 100:.1f}"), help=t("interv.difference_help"))
+            cols[2].metric(
+                t("interv.difference"), t("interv.points", points=f"{measured.difference * 100:.1f}"), help=t("interv.difference_help")
+            )
             cols[3].metric(t("interv.hazard_ratio"), f"{measured.hazard_ratio:.2f}")
-            st.markdown(tm("campaign.difference_sentence", window=int(window), treated=summary["lapse_treated"], control=summary["lapse_control"],
-                          difference=measured.difference, lower=measured.difference_lower, upper=measured.difference_upper))
-            st.markdown(tm("campaign.hazard_sentence", hr=measured.hazard_ratio, lower=measured.hazard_ratio_lower, upper=measured.hazard_ratio_upper))
+            st.markdown(
+                tm(
+                    "campaign.difference_sentence",
+                    window=int(window),
+                    treated=summary["lapse_treated"],
+                    control=summary["lapse_control"],
+                    difference=measured.difference,
+                    lower=measured.difference_lower,
+                    upper=measured.difference_upper,
+                )
+            )
+            st.markdown(
+                tm(
+                    "campaign.hazard_sentence",
+                    hr=measured.hazard_ratio,
+                    lower=measured.hazard_ratio_lower,
+                    upper=measured.hazard_ratio_upper,
+                )
+            )
             p_value = float(measured.logrank["p_value"].iloc[0])
             st.markdown(tm("interv.logrank_sentence", p=format_p(p_value)))
-            st.plotly_chart(charts.survival_curves(measured.curves, unit=1.0, x_title=t("interv.months_from_start"), y_title=t("survival.survival"), labels=arm_names),
-                            key="campaign_km")
+            st.plotly_chart(
+                charts.survival_curves(
+                    measured.curves, unit=1.0, x_title=t("interv.months_from_start"), y_title=t("survival.survival"), labels=arm_names
+                ),
+                key="campaign_km",
+            )
             window_table = translate_columns(ui_iv.arms_frame(measured, arm_names))
-            st.dataframe(placeholder=EMPTY_CELL, data=window_table, hide_index=True, column_config=percent_config(window_table, ("lapse", "lower", "upper")))
+            st.dataframe(
+                placeholder=EMPTY_CELL,
+                data=window_table,
+                hide_index=True,
+                column_config=percent_config(window_table, ("lapse", "lower", "upper")),
+            )
             st.subheader(t("interv.balance"))
-            unbalanced = measured.balance.loc[measured.balance["smd"].abs() > 0.1, "covariate"].astype(str).tolist() if "smd" in measured.balance else []
+            unbalanced = (
+                measured.balance.loc[measured.balance["smd"].abs() > 0.1, "covariate"].astype(str).tolist()
+                if "smd" in measured.balance
+                else []
+            )
             if unbalanced:
-                st.warning(tm("campaign.imbalance_warning", covariates=md_escape(", ".join(column_label(c, lang) for c in dict.fromkeys(unbalanced)))))
+                st.warning(
+                    tm(
+                        "campaign.imbalance_warning",
+                        covariates=md_escape(", ".join(column_label(c, lang) for c in dict.fromkeys(unbalanced))),
+                    )
+                )
             else:
                 st.caption(tm("interv.balanced"))
-            balance = measured.balance.assign(level=[value_text(c, v, lang) if v not in (None, "") else v for c, v in zip(measured.balance["covariate"], measured.balance["level"])])
-            st.dataframe(placeholder=EMPTY_CELL, data=translate_columns(balance.assign(covariate=balance["covariate"].map(lambda c: column_label(c, lang)))), hide_index=True)
+            balance = measured.balance.assign(
+                level=[
+                    value_text(c, v, lang) if v not in (None, "") else v
+                    for c, v in zip(measured.balance["covariate"], measured.balance["level"])
+                ]
+            )
+            st.dataframe(
+                placeholder=EMPTY_CELL,
+                data=translate_columns(balance.assign(covariate=balance["covariate"].map(lambda c: column_label(c, lang)))),
+                hide_index=True,
+            )
             if measured.uplift is not None:
                 st.subheader(t("interv.uplift"))
                 st.caption(tm("interv.qini_note", coefficient=f"{measured.uplift.qini_coefficient:.4f}"))
-                st.plotly_chart(charts.qini(measured.uplift.qini, x_title=t("interv.share_targeted"), y_title=t("interv.prevented_per_treated"),
-                                            names=(t("interv.by_uplift"), t("interv.random"))), key="campaign_qini")
+                st.plotly_chart(
+                    charts.qini(
+                        measured.uplift.qini,
+                        x_title=t("interv.share_targeted"),
+                        y_title=t("interv.prevented_per_treated"),
+                        names=(t("interv.by_uplift"), t("interv.random")),
+                    ),
+                    key="campaign_qini",
+                )
                 segments = measured.uplift.segments.copy()
                 segments["level"] = [value_text(c, v, lang) for c, v in zip(segments["covariate"], segments["level"])]
                 segments["covariate"] = segments["covariate"].map(lambda c: column_label(c, lang))
                 segments["recommendation"] = segments["recommendation"].map(lambda r: t(f"campaign.recommendation.{r}"))
                 segments["harmful"] = segments["harmful"].map(lambda h: t("campaign.harmful") if h else "")
                 shown = translate_columns(segments)
-                st.dataframe(placeholder=EMPTY_CELL, data=shown, hide_index=True, column_config=percent_config(shown, ("lapse_treated", "lapse_control", "uplift", "lower", "upper", "predicted_uplift")))
+                st.dataframe(
+                    placeholder=EMPTY_CELL,
+                    data=shown,
+                    hide_index=True,
+                    column_config=percent_config(shown, ("lapse_treated", "lapse_control", "uplift", "lower", "upper", "predicted_uplift")),
+                )
 
 with planner_tab:
     st.caption(tm("interv.planner_caption"))
@@ -147,8 +206,15 @@ with scenario_tab:
         levers = ["education", *(lv for lv in LEVERS if lv != "education")]
         lever = widgets.select(t("interv.lever"), {lv: t(f"interv.lever.{lv}") for lv in levers}, key="interv_lever")
         # The first choice needs nothing slow: an elasticity for a cheaper product, the measured campaign for education.
-        order = {"low_premium": ("elasticity", "model", "hazard_ratio", "relative_reduction"), "education": ("measured", "hazard_ratio", "relative_reduction")}
-        sources = {s: t(f"interv.source.{s}") for s in order.get(lever, LEVER_SOURCES[lever]) if s in LEVER_SOURCES[lever] and (s != "measured" or measured is not None)}
+        order = {
+            "low_premium": ("elasticity", "model", "hazard_ratio", "relative_reduction"),
+            "education": ("measured", "hazard_ratio", "relative_reduction"),
+        }
+        sources = {
+            s: t(f"interv.source.{s}")
+            for s in order.get(lever, LEVER_SOURCES[lever])
+            if s in LEVER_SOURCES[lever] and (s != "measured" or measured is not None)
+        }
         source = widgets.select(t("interv.effect_source"), sources, key=f"interv_source_{lever}")
     with middle:
         cut = st.slider(t("interv.premium_cut"), 0, 80, 40, 5, key="interv_cut") / 100 if lever == "low_premium" else 0.0
@@ -157,37 +223,70 @@ with scenario_tab:
             value = st.number_input(t("interv.hr_value"), 0.05, 2.0, 0.85, 0.01, key="interv_hr")
             if st.checkbox(t("interv.with_interval"), value=True, key="interv_hr_ci"):
                 # Keyed by the value, so a new point estimate brings a fresh interval around it.
-                lower = st.number_input(t("interv.lower"), 0.01, 2.0, max(0.01, round(value - 0.1, 2)), 0.01, key=f"interv_hr_lower_{value}")
+                lower = st.number_input(
+                    t("interv.lower"), 0.01, 2.0, max(0.01, round(value - 0.1, 2)), 0.01, key=f"interv_hr_lower_{value}"
+                )
                 upper = st.number_input(t("interv.upper"), 0.01, 3.0, round(value + 0.1, 2), 0.01, key=f"interv_hr_upper_{value}")
         elif source == "relative_reduction":
             value = st.number_input(t("interv.reduction_value"), 0.0, 0.99, 0.15, 0.01, key="interv_reduction")
             if st.checkbox(t("interv.with_interval"), value=True, key="interv_reduction_ci"):
-                lower = st.number_input(t("interv.lower"), 0.0, 0.99, max(0.0, round(value - 0.1, 2)), 0.01, key=f"interv_reduction_lower_{value}")
-                upper = st.number_input(t("interv.upper"), 0.0, 0.99, min(0.99, round(value + 0.1, 2)), 0.01, key=f"interv_reduction_upper_{value}")
+                lower = st.number_input(
+                    t("interv.lower"), 0.0, 0.99, max(0.0, round(value - 0.1, 2)), 0.01, key=f"interv_reduction_lower_{value}"
+                )
+                upper = st.number_input(
+                    t("interv.upper"), 0.0, 0.99, min(0.99, round(value + 0.1, 2)), 0.01, key=f"interv_reduction_upper_{value}"
+                )
         elif source == "elasticity":
             value = st.number_input(t("interv.elasticity_value"), 0.0, 5.0, 0.5, 0.05, key="interv_elasticity")
         elif source == "measured" and measured is not None:
-            st.caption(tm("campaign.hazard_sentence", hr=measured.hazard_ratio, lower=measured.hazard_ratio_lower, upper=measured.hazard_ratio_upper))
+            st.caption(
+                tm(
+                    "campaign.hazard_sentence",
+                    hr=measured.hazard_ratio,
+                    lower=measured.hazard_ratio_lower,
+                    upper=measured.hazard_ratio_upper,
+                )
+            )
         take_up = st.slider(t("interv.take_up"), 0, 100, 100 if lever == "low_premium" else 60, 5, key=f"interv_take_up_{lever}") / 100
     with right:
         cost_contact = st.number_input(t("interv.cost_per_contact"), 0.0, 1e6, 5.0, 1.0, key="interv_cost_contact")
-        cost_participant = st.number_input(t("interv.cost_per_participant"), 0.0, 1e6, 0.0 if lever == "low_premium" else 50.0, 5.0, key=f"interv_cost_participant_{lever}")
+        cost_participant = st.number_input(
+            t("interv.cost_per_participant"), 0.0, 1e6, 0.0 if lever == "low_premium" else 50.0, 5.0, key=f"interv_cost_participant_{lever}"
+        )
         fixed = st.number_input(t("interv.fixed_cost"), 0.0, 1e9, 20_000.0, 1_000.0, key="interv_fixed")
         horizon = st.slider(t("interv.horizon"), 1, 30, 5, 1, key="interv_horizon")
         rate = st.number_input(t("interv.discount_rate"), 0.0, 0.3, 0.03, 0.005, format="%.3f", key="interv_rate")
-        basis = widgets.radio(t("interv.value_basis"), {"margin": t("interv.margin_basis"), "value": t("interv.value_basis_policy")}, key="interv_basis")
+        basis = widgets.radio(
+            t("interv.value_basis"), {"margin": t("interv.margin_basis"), "value": t("interv.value_basis_policy")}, key="interv_basis"
+        )
         margin = st.number_input(t("interv.margin"), 0.0, 1.0, 0.10, 0.01, key="interv_margin") if basis == "margin" else 0.10
-        per_policy = st.number_input(t("interv.value_per_policy"), 0.0, 1e7, 3_000.0, 100.0, key="interv_value_per_policy") if basis == "value" else None
+        per_policy = (
+            st.number_input(t("interv.value_per_policy"), 0.0, 1e7, 3_000.0, 100.0, key="interv_value_per_policy")
+            if basis == "value"
+            else None
+        )
     target = Target(cohort=named) if target_kind == "named" else Target()
     default_name = f"{t(f'interv.lever.{lever}')} · {named.label(lang) if target_kind == 'named' else t('interv.whole_book')}"
     name = st.text_input(t("interv.name"), value=default_name, key=f"interv_name_{lever}_{target_kind}").strip() or default_name
 
     current = None
     try:
-        campaign_of = {"treatment": measured.treatment, "campaign_start": measured.start.date().isoformat(), "window_months": measured.window_months} if source == "measured" and measured else {}
+        campaign_of = (
+            {"treatment": measured.treatment, "campaign_start": measured.start.date().isoformat(), "window_months": measured.window_months}
+            if source == "measured" and measured
+            else {}
+        )
         effect = Effect(source=source, value=value, lower=lower, upper=upper, premium_cut=cut, **campaign_of)
-        economics = Economics(take_up=take_up, cost_per_contact=cost_contact, cost_per_participant=cost_participant, fixed_cost=fixed,
-                              horizon_years=float(horizon), discount_rate=float(rate), margin=float(margin), value_per_policy=per_policy)
+        economics = Economics(
+            take_up=take_up,
+            cost_per_contact=cost_contact,
+            cost_per_participant=cost_participant,
+            fixed_cost=fixed,
+            horizon_years=float(horizon),
+            discount_rate=float(rate),
+            margin=float(margin),
+            value_per_policy=per_policy,
+        )
         current = Scenario(name=name, lever=lever, effect=effect, target=target, population=population, economics=economics)
         if source == "measured" and measured is not None:
             current = with_measured_effect(current, measured)
@@ -219,22 +318,42 @@ with scenario_tab:
         elif not outcome.effect.has_interval:
             st.caption(tm("interv.warn_no_interval"))
         cols = st.columns(4)
-        cols[0].metric(t("interv.retained_policies"), f"{f['retained_policies']:,.0f}", help=interval(f["retained_policies_lower"], f["retained_policies_upper"]))
+        cols[0].metric(
+            t("interv.retained_policies"),
+            f"{f['retained_policies']:,.0f}",
+            help=interval(f["retained_policies_lower"], f["retained_policies_upper"]),
+        )
         cols[1].metric(t("interv.npv"), money(f["npv"]), help=interval(f["npv_lower"], f["npv_upper"], True))
         cols[2].metric(t("interv.roi"), "—" if pd.isna(f["roi"]) else f"{f['roi']:.1%}")
         cols[3].metric(t("interv.cost"), money(f["cost"]))
-        st.markdown(tm("interv.result_sentence", policies=f"{f['policies']:,.0f}", hr=f["hazard_ratio"], kept=f"{f['retained_policies']:,.0f}",
-                      kept_interval=interval(f["retained_policies_lower"], f["retained_policies_upper"]), npv=money(f["npv"]),
-                      npv_interval=interval(f["npv_lower"], f["npv_upper"], True), share=f["probability_positive"], years=horizon))
-        st.markdown(tm("interv.premium_line", kept=money(f["retained_premium"]), given_up=money(f["premium_given_up"]), value=money(f["value"])))
+        st.markdown(
+            tm(
+                "interv.result_sentence",
+                policies=f"{f['policies']:,.0f}",
+                hr=f["hazard_ratio"],
+                kept=f"{f['retained_policies']:,.0f}",
+                kept_interval=interval(f["retained_policies_lower"], f["retained_policies_upper"]),
+                npv=money(f["npv"]),
+                npv_interval=interval(f["npv_lower"], f["npv_upper"], True),
+                share=f["probability_positive"],
+                years=horizon,
+            )
+        )
+        st.markdown(
+            tm("interv.premium_line", kept=money(f["retained_premium"]), given_up=money(f["premium_given_up"]), value=money(f["value"]))
+        )
         if lever == "low_premium":
             st.caption(tm("interv.premium_given_up_note", amount=money(f["premium_given_up"])))
         if pd.isna(f["break_even_hazard_ratio"]):
             st.markdown(tm("interv.break_even_unreachable"))
         else:
             st.markdown(tm("interv.break_even_sentence", hr=f["break_even_hazard_ratio"], reduction=f["break_even_relative_reduction"]))
-        st.plotly_chart(charts.scenario_curve(outcome.curve, names=(t("interv.baseline"), name), x_title=t("interv.months_ahead"), y_title=t("interv.in_force_share")),
-                        key="interv_curve")
+        st.plotly_chart(
+            charts.scenario_curve(
+                outcome.curve, names=(t("interv.baseline"), name), x_title=t("interv.months_ahead"), y_title=t("interv.in_force_share")
+            ),
+            key="interv_curve",
+        )
         kept = ui_iv.saved()
         if st.button(t("interv.add"), key="interv_add", disabled=len(kept) >= MAX_SCENARIOS):
             ui_iv.store([*[s for s in kept if s.get("name") != current.name], scenario_to_dict(current)])
@@ -260,22 +379,64 @@ with scenario_tab:
         if results:
             table = compare_scenarios(results, language=lang)
             table["lever"] = table["lever"].map(lambda lv: t(f"interv.lever.{lv}"))
-            shown_columns = ["name", "lever", "target", "hazard_ratio", "retained_policies", "retained_policies_lower", "retained_policies_upper",
-                             "retained_premium", "premium_given_up", "cost", "npv", "npv_lower", "npv_upper", "roi", "probability_positive", "break_even_hazard_ratio"]
+            shown_columns = [
+                "name",
+                "lever",
+                "target",
+                "hazard_ratio",
+                "retained_policies",
+                "retained_policies_lower",
+                "retained_policies_upper",
+                "retained_premium",
+                "premium_given_up",
+                "cost",
+                "npv",
+                "npv_lower",
+                "npv_upper",
+                "roi",
+                "probability_positive",
+                "break_even_hazard_ratio",
+            ]
             shown = translate_columns(table[shown_columns].rename(columns={"name": "scenario", "lever": "intervention"}))
-            st.dataframe(placeholder=EMPTY_CELL, data=shown, hide_index=True, column_config=percent_config(shown, ("roi", "probability_positive")), key="interv_comparison_table")
+            st.dataframe(
+                placeholder=EMPTY_CELL,
+                data=shown,
+                hide_index=True,
+                column_config=percent_config(shown, ("roi", "probability_positive")),
+                key="interv_comparison_table",
+            )
             best = table.loc[table["npv"].idxmax()] if table["npv"].notna().any() else None
             if best is not None:
-                st.markdown(tm("interv.winner", name=md_escape(str(best["name"])), npv=money(float(best["npv"])),
-                              low=money(float(best["npv_lower"])), high=money(float(best["npv_upper"]))))
-            st.plotly_chart(charts.comparison_curves(comparison_curves(results), x_title=t("interv.months_ahead"), y_title=t("interv.in_force_share"),
-                                                     baseline=t("interv.baseline")), key="interv_comparison_chart")
+                st.markdown(
+                    tm(
+                        "interv.winner",
+                        name=md_escape(str(best["name"])),
+                        npv=money(float(best["npv"])),
+                        low=money(float(best["npv_lower"])),
+                        high=money(float(best["npv_upper"])),
+                    )
+                )
+            st.plotly_chart(
+                charts.comparison_curves(
+                    comparison_curves(results),
+                    x_title=t("interv.months_ahead"),
+                    y_title=t("interv.in_force_share"),
+                    baseline=t("interv.baseline"),
+                ),
+                key="interv_comparison_chart",
+            )
         left, middle, right = st.columns(3)
         remove = left.selectbox(t("interv.remove_which"), [s.name for s in chosen], key="interv_remove_which")
         if left.button(t("interv.remove"), key="interv_remove"):
             ui_iv.store([s for s in ui_iv.saved() if s.get("name") != remove])
             st.rerun()
-        middle.download_button(t("interv.download_json"), scenarios_to_json(chosen), file_name="lapselens_scenarios.json", mime="application/json", key="interv_download")
+        middle.download_button(
+            t("interv.download_json"),
+            scenarios_to_json(chosen),
+            file_name="lapselens_scenarios.json",
+            mime="application/json",
+            key="interv_download",
+        )
         if right.button(t("interv.clear"), key="interv_clear"):
             ui_iv.store([])
             st.rerun()

@@ -6,8 +6,8 @@ from functools import partial
 
 import streamlit as st
 
-from analysis.overview import heading
-from analysis.persistency import EXCLUSIONS, PersistencyOptions
+from analysis.persistency.overview import heading
+from analysis.persistency.ratios import EXCLUSIONS, PersistencyOptions
 from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
@@ -22,10 +22,16 @@ policies = result.policies
 
 with st.expander(t("overview.settings"), expanded=False):
     left, right = st.columns(2)
-    target13 = left.number_input(t("overview.target", month=13), min_value=0.0, max_value=1.0, value=0.85, step=0.01, format="%.2f", key="overview_target13")
-    target25 = right.number_input(t("overview.target", month=25), min_value=0.0, max_value=1.0, value=0.80, step=0.01, format="%.2f", key="overview_target25")
+    target13 = left.number_input(
+        t("overview.target", month=13), min_value=0.0, max_value=1.0, value=0.85, step=0.01, format="%.2f", key="overview_target13"
+    )
+    target25 = right.number_input(
+        t("overview.target", month=25), min_value=0.0, max_value=1.0, value=0.80, step=0.01, format="%.2f", key="overview_target25"
+    )
     at = widgets.radio(t("overview.measure_at"), {"N": t("overview.at_n"), "N+1": t("overview.at_n1")}, key="overview_at")
-    grain = widgets.select(t("overview.trend_grain"), {g: t(f"overview.grain.{g}") for g in ("quarter", "month", "year")}, key="overview_grain")
+    grain = widgets.select(
+        t("overview.trend_grain"), {g: t(f"overview.grain.{g}") for g in ("quarter", "month", "year")}, key="overview_grain"
+    )
     excluded = widgets.multiselect(
         t("overview.exclusions"), {e: t(f"report.exclusion.{e}") for e in EXCLUSIONS}, default=list(EXCLUSIONS), key="overview_exclusions"
     )
@@ -54,16 +60,26 @@ for i, kpi in enumerate(figures.kpis):
         t("overview.kpi_count", month=kpi.month),
         f"{kpi.count:.1%}",
         delta=t("overview.delta_pp", value=kpi.count_vs_last_year * 100) if kpi.count_vs_last_year == kpi.count_vs_last_year else None,
-        help=t("overview.kpi_help", start=kpi.window[0], end=kpi.window[1], n=kpi.policies, target=kpi.target, gap=(kpi.count - kpi.target) * 100),
+        help=t(
+            "overview.kpi_help",
+            start=kpi.window[0],
+            end=kpi.window[1],
+            n=kpi.policies,
+            target=kpi.target,
+            gap=(kpi.count - kpi.target) * 100,
+        ),
     )
     cards[2 * i + 1].metric(
         t("overview.kpi_premium", month=kpi.month),
         f"{kpi.premium:.1%}" if kpi.premium == kpi.premium else "—",
-        delta=t("overview.delta_pp", value=kpi.premium_vs_last_year * 100) if kpi.premium_vs_last_year == kpi.premium_vs_last_year else None,
+        delta=t("overview.delta_pp", value=kpi.premium_vs_last_year * 100)
+        if kpi.premium_vs_last_year == kpi.premium_vs_last_year
+        else None,
     )
 st.caption(
     " · ".join(
-        tm("overview.vs_target", month=k.month, start=k.window[0], end=k.window[1], gap=(k.count - k.target) * 100, target=k.target) for k in figures.kpis
+        tm("overview.vs_target", month=k.month, start=k.window[0], end=k.window[1], gap=(k.count - k.target) * 100, target=k.target)
+        for k in figures.kpis
     )
 )
 
@@ -72,22 +88,41 @@ st.subheader(t("overview.trend"))
 names = {13: t("overview.p", month=13), 25: t("overview.p", month=25)}
 projected_names = {13: t("overview.p_projected", month=13), 25: t("overview.p_projected", month=25)}
 st.plotly_chart(
-    charts.trend_lines(figures.trend, x_title=t(f"overview.grain.{grain}"), y_title=t("overview.persistency"), names=names, targets={13: target13, 25: target25},
-                       projection=figures.projection, projected_names=projected_names),
+    charts.trend_lines(
+        figures.trend,
+        x_title=t(f"overview.grain.{grain}"),
+        y_title=t("overview.persistency"),
+        names=names,
+        targets={13: target13, 25: target25},
+        projection=figures.projection,
+        projected_names=projected_names,
+    ),
     key="overview_trend",
 )
 for month, target in ((13, target13), (25, target25)):
     ahead = heading(figures.projection, month)
     if ahead is not None:
         value, count, first, last = ahead
-        st.markdown(tm("overview.heading", month=month, first=first, last=last, policies=f"{count:,}", value=value, target=target,
-                       verdict=t("overview.above_target") if value >= target else t("overview.below_target")))
+        st.markdown(
+            tm(
+                "overview.heading",
+                month=month,
+                first=first,
+                last=last,
+                policies=f"{count:,}",
+                value=value,
+                target=target,
+                verdict=t("overview.above_target") if value >= target else t("overview.below_target"),
+            )
+        )
 if len(figures.projection):
     st.caption(tm("overview.projection_help", months=12))
 st.subheader(t("overview.triangle"))
 st.caption(tm("overview.triangle_help"))
 if not figures.triangle.empty:
-    st.plotly_chart(charts.triangle_heatmap(figures.triangle, x_title=t("overview.duration"), y_title=t("col.issue_month")), key="overview_triangle")
+    st.plotly_chart(
+        charts.triangle_heatmap(figures.triangle, x_title=t("overview.duration"), y_title=t("col.issue_month")), key="overview_triangle"
+    )
 
 # --- league tables ------------------------------------------------------------------
 st.subheader(t("overview.league"))
@@ -101,10 +136,17 @@ if dimensions:
     min_policies = cols[2].number_input(t("overview.min_volume"), min_value=1, value=50, step=10, key="overview_min_volume")
     table = league(choice, result, dimension, int(league_month), int(min_policies), options)
     view = translate_columns(table)
-    st.dataframe(placeholder=EMPTY_CELL, data=view, hide_index=True, width="stretch", column_config=column_config(view) | {
-        t("col.persistency"): st.column_config.ProgressColumn(t("col.persistency"), format="percent", min_value=0.0, max_value=1.0),
-        t("col.premium_persistency"): st.column_config.NumberColumn(t("col.premium_persistency"), format="percent"),
-    })
+    st.dataframe(
+        placeholder=EMPTY_CELL,
+        data=view,
+        hide_index=True,
+        width="stretch",
+        column_config=column_config(view)
+        | {
+            t("col.persistency"): st.column_config.ProgressColumn(t("col.persistency"), format="percent", min_value=0.0, max_value=1.0),
+            t("col.premium_persistency"): st.column_config.NumberColumn(t("col.premium_persistency"), format="percent"),
+        },
+    )
     st.caption(tm("overview.league_help", n=int(min_policies)))
 
 # --- status snapshot and collections -------------------------------------------------------------
@@ -119,5 +161,8 @@ with right:
     if figures.funnel is None:
         st.info(tm("overview.no_paid_to"))
     else:
-        st.plotly_chart(charts.funnel([t(f"overview.stage.{s}") for s in figures.funnel["stage"]], figures.funnel["policies"].tolist()), key="overview_funnel")
+        st.plotly_chart(
+            charts.funnel([t(f"overview.stage.{s}") for s in figures.funnel["stage"]], figures.funnel["policies"].tolist()),
+            key="overview_funnel",
+        )
         st.caption(tm("overview.funnel_help"))

@@ -8,11 +8,11 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from analysis.catalogue import BLANK_WORDS
 from analysis.errors import ExtractError
-from analysis.export import write_workbook
+from analysis.report.catalogue import BLANK_WORDS
+from analysis.report.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
-from analysis.survival import MAX_COX_LEVELS, MAX_PAIRWISE_COHORTS, at_risk_table, format_p
+from analysis.survival.curves import MAX_COX_LEVELS, MAX_PAIRWISE_COHORTS, at_risk_table, format_p
 from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
@@ -43,7 +43,11 @@ with right:
         t("cohort.events"), {s: t(f"status.{s}") for s in EXIT_STATUSES}, default=sorted(VOLUNTARY_EXITS), key="survival_events"
     )
     late_entry = st.checkbox(t("survival.window"), key="survival_window")
-    window_start = st.date_input(t("survival.window_start"), value=dt.date(result.study_date.year - 3, 1, 1), key="survival_window_start") if late_entry else None
+    window_start = (
+        st.date_input(t("survival.window_start"), value=dt.date(result.study_date.year - 3, 1, 1), key="survival_window_start")
+        if late_entry
+        else None
+    )
 if not events:
     st.info(tm("cohort.no_events"))
     st.stop()
@@ -67,7 +71,9 @@ drawn = outcome.curves
 if len(sizes) > MAX_CURVES:
     drawn = outcome.curves[outcome.curves["cohort"].isin(sizes.nlargest(MAX_CURVES).index)]
     st.caption(tm("survival.curves_trimmed", shown=MAX_CURVES, total=len(sizes)))
-st.plotly_chart(charts.survival_curves(drawn, unit=scale, x_title=x_title, y_title=t("survival.survival"), labels=labels), key="survival_plot")
+st.plotly_chart(
+    charts.survival_curves(drawn, unit=scale, x_title=x_title, y_title=t("survival.survival"), labels=labels), key="survival_plot"
+)
 
 last = float(outcome.curves["month"].max())
 ticks = list(np.arange(0, last + 1e-9, 12.0))
@@ -81,14 +87,22 @@ st.dataframe(placeholder=EMPTY_CELL, data=risk, width="stretch")
 if outcome.overall is not None and outcome.pairwise is not None:
     st.subheader(t("survival.tests"))
     p_all = float(outcome.overall.loc[0, "p_value"])
-    st.markdown(tm("survival.overall_sentence", p=format_p(p_all), significant=t("survival.differ") if p_all < 0.05 else t("survival.no_difference")))
+    st.markdown(
+        tm(
+            "survival.overall_sentence",
+            p=format_p(p_all),
+            significant=t("survival.differ") if p_all < 0.05 else t("survival.no_difference"),
+        )
+    )
     rmst = outcome.summary.set_index("cohort")["rmst"]
     if outcome.pairwise.empty:
         st.caption(tm("survival.pairwise_skipped", n=len(sizes), most=MAX_PAIRWISE_COHORTS))
     elif len(outcome.pairwise) > MAX_SENTENCES:
         # Many pairs: the significant ones first, as a table.
         pairs = outcome.pairwise.sort_values("p_holm", kind="stable")
-        pairs = pairs.assign(cohort_a=pairs["cohort_a"].map(lambda c: labels[str(c)]), cohort_b=pairs["cohort_b"].map(lambda c: labels[str(c)]))
+        pairs = pairs.assign(
+            cohort_a=pairs["cohort_a"].map(lambda c: labels[str(c)]), cohort_b=pairs["cohort_b"].map(lambda c: labels[str(c)])
+        )
         st.dataframe(placeholder=EMPTY_CELL, data=translate_columns(pairs), hide_index=True, width="stretch")
     else:
         for row in outcome.pairwise.itertuples(index=False):
@@ -101,12 +115,19 @@ if outcome.overall is not None and outcome.pairwise is not None:
 st.subheader(t("survival.summary"))
 summary = outcome.summary.assign(cohort=outcome.summary["cohort"].map(lambda c: labels[str(c)])).rename(columns={"cohort": "group"})
 summary_view = translate_columns(summary)
-st.dataframe(placeholder=EMPTY_CELL, data=summary_view, hide_index=True, width="stretch", column_config=column_config(summary_view) | {
-    t(f"col.survival_{m}"): st.column_config.NumberColumn(t(f"col.survival_{m}"), format="percent") for m in (13, 25, 37, 61)
-})
+st.dataframe(
+    placeholder=EMPTY_CELL,
+    data=summary_view,
+    hide_index=True,
+    width="stretch",
+    column_config=column_config(summary_view)
+    | {t(f"col.survival_{m}"): st.column_config.NumberColumn(t(f"col.survival_{m}"), format="percent") for m in (13, 25, 37, 61)},
+)
 st.caption(tm("survival.summary_help", horizon=int(horizon)))
 
-curve_view = translate_columns(outcome.curves.assign(cohort=outcome.curves["cohort"].map(lambda c: labels[str(c)])).rename(columns={"cohort": "group"}))
+curve_view = translate_columns(
+    outcome.curves.assign(cohort=outcome.curves["cohort"].map(lambda c: labels[str(c)])).rename(columns={"cohort": "group"})
+)
 sheets = {t("survival.sheet_curves"): curve_view, t("survival.summary"): summary_view}
 if outcome.pairwise is not None:
     sheets[t("survival.tests")] = translate_columns(outcome.pairwise)
@@ -144,9 +165,18 @@ if cox is not None:
     hr = cox.hazard_ratios
     levels = [level_label(lv, named_labels, c) if lv else "" for c, lv in zip(hr["covariate"], hr["level"])]
     # "销售渠道 = 银保"; a named cohort's own level is its name already.
-    names = [covariate_options.get(c, c) if level in ("", covariate_options.get(c, c)) else f"{covariate_options.get(c, c)} = {level}" for c, level in zip(hr["covariate"], levels)]
+    names = [
+        covariate_options.get(c, c) if level in ("", covariate_options.get(c, c)) else f"{covariate_options.get(c, c)} = {level}"
+        for c, level in zip(hr["covariate"], levels)
+    ]
     st.plotly_chart(charts.forest_plot(hr, labels=names, x_title=t("survival.hazard_ratio")), key="survival_forest")
-    hr_view = translate_columns(hr.assign(covariate=hr["covariate"].map(lambda c: covariate_options.get(c, c)), level=levels, reference=[level_label(r, named_labels, c) if r else r for c, r in zip(hr["covariate"], hr["reference"])]))
+    hr_view = translate_columns(
+        hr.assign(
+            covariate=hr["covariate"].map(lambda c: covariate_options.get(c, c)),
+            level=levels,
+            reference=[level_label(r, named_labels, c) if r else r for c, r in zip(hr["covariate"], hr["reference"])],
+        )
+    )
     st.dataframe(placeholder=EMPTY_CELL, data=hr_view, hide_index=True, width="stretch", column_config=column_config(hr_view))
     st.caption(tm("survival.sample", used=cox.policies_used, total=cox.policies_total, ph=cox.ph_policies, c=cox.concordance))
     violated = cox.ph_test[cox.ph_test["violated"]]
@@ -163,6 +193,11 @@ st.caption(tm("survival.cif_help"))
 cif = incidence(choice, result)
 if not cif.empty:
     st.plotly_chart(
-        charts.incidence_curves(cif, names={c: t(f"survival.cause.{c}") for c in ("lapse", "surrender", "death")}, x_title=t("survival.months"), y_title=t("survival.incidence")),
+        charts.incidence_curves(
+            cif,
+            names={c: t(f"survival.cause.{c}") for c in ("lapse", "surrender", "death")},
+            x_title=t("survival.months"),
+            y_title=t("survival.incidence"),
+        ),
         key="survival_cif",
     )

@@ -147,7 +147,7 @@ def test_smoke(page: Page, app_url: str, screenshot_dir: Path, tmp_path: Path) -
     assert set(EXPECTED["repaired_rows"]) <= {r for r, v in verdicts if v in ("repaired", "flagged")}, verdicts
     with page.expect_download() as download:
         page.get_by_test_id("stDownloadButton").filter(has_text="Download the account (CSV)").locator("button").click()
-    text = (tmp_path / "account.csv")
+    text = tmp_path / "account.csv"
     download.value.save_as(text)
     lines = list(csv.reader(text.read_text(encoding="utf-8-sig").splitlines()))
     assert lines[0][0] == "Row" and len(lines) - 1 == len(rows) - header_at - 1, (lines[:3], len(lines))

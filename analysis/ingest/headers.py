@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from analysis.parsing import normalise_key
+from analysis.ingest.parsing import normalise_key
 from analysis.schema import CANONICAL_COLUMNS, HEADER_ALIASES
 
 _UNIT = re.compile(r"[\(（\[【][^\)）\]】]*[\)）\]】]")

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.catalogue import column_label, translate
-from analysis.cohorts import YOUNG_NEW_EARNERS
-from analysis.export import write_workbook
-from analysis.ingest import LoadResult
-from analysis.overview import (
+from analysis.ingest.pipeline import LoadResult
+from analysis.persistency.overview import (
     collections_funnel,
     league_table,
     persistency_kpis,
@@ -22,8 +19,11 @@ from analysis.overview import (
     projected_persistency,
     status_snapshot,
 )
-from analysis.persistency import EXCLUSIONS, PersistencyOptions
-from analysis.study import StudyRequest, run_study
+from analysis.persistency.ratios import EXCLUSIONS, PersistencyOptions
+from analysis.report.catalogue import column_label, translate
+from analysis.report.export import write_workbook
+from analysis.study.cohorts import YOUNG_NEW_EARNERS
+from analysis.study.run import StudyRequest, run_study
 
 LEAGUE_COLUMNS = ("channel", "branch", "product", "agent")
 
@@ -108,7 +108,10 @@ def report_sheets(
     has_named = all(c.column in policies.columns for c in YOUNG_NEW_EARNERS.conditions)
     study_result = run_study(policies, StudyRequest(by=("young_new_earners",) if has_named else ()), study_date=study)
     labels = {"in": tr("col.young_new_earners"), "rest": tr("cohort.rest")}
-    for name, frame in ((tr("report.sheet.cohort_totals"), study_result.totals.drop(columns="period", errors="ignore")), (tr("report.sheet.cohort_detail"), study_result.rates)):
+    for name, frame in (
+        (tr("report.sheet.cohort_totals"), study_result.totals.drop(columns="period", errors="ignore")),
+        (tr("report.sheet.cohort_detail"), study_result.rates),
+    ):
         if "young_new_earners" in frame:
             frame = frame.assign(young_new_earners=frame["young_new_earners"].map(lambda v: labels.get(str(v), v)))
         sheets[name] = _headers(frame, lang)
@@ -121,9 +124,18 @@ def report_sheets(
     return sheets, notes
 
 
-def monthly_report(result: LoadResult, *, dataset: str, lang: str = "zh", options: PersistencyOptions | None = None, targets: dict[int, float] | None = None) -> bytes:
+def monthly_report(
+    result: LoadResult,
+    *,
+    dataset: str,
+    lang: str = "zh",
+    options: PersistencyOptions | None = None,
+    targets: dict[int, float] | None = None,
+) -> bytes:
     """The monthly report as ``.xlsx`` bytes (formula injection neutralised)."""
     sheets, notes = report_sheets(result, dataset=dataset, lang=lang, options=options, targets=targets)
-    percent = [column_label(c, lang) for c in ("persistency", "premium_persistency", "rate", "lower", "upper", "observed_persistency", "projected")]
+    percent = [
+        column_label(c, lang) for c in ("persistency", "premium_persistency", "rate", "lower", "upper", "observed_persistency", "projected")
+    ]
     percent += [translate(k, lang) for k in ("report.last_year_count", "report.last_year_premium", "report.target")]
     return write_workbook(sheets, notes=notes, percent=percent)

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
-from analysis.calendar import add_years, as_days
-from analysis.catalogue import CATALOGUE, column_label, translate, value_word
-from analysis.risk import POLICY_YEAR, PREMIUM_TO_INCOME, RiskResult, explain, probability_points
+from analysis.report.catalogue import CATALOGUE, column_label, translate, value_word
+from analysis.risk.model import POLICY_YEAR, PREMIUM_TO_INCOME, RiskResult, explain, probability_points
+from analysis.study.calendar import add_years, as_days
 
 #: Which cause a positive reason points to.
 FORGOT = frozenset({S.AUTO_DEBIT, S.PAYMENT_FREQUENCY})
@@ -74,7 +74,13 @@ def feature_label(feature: str, language: str) -> str:
 
 def reason_text(feature: str, value: Any, points: float, language: str) -> str:
     """One reason in plain words: "自动扣款为否：失效概率 +4.1 个百分点"."""
-    return translate("risk.reason", language, feature=feature_label(feature, language), value=value_text(feature, value, language), points=f"{points * 100:+.1f}")
+    return translate(
+        "risk.reason",
+        language,
+        feature=feature_label(feature, language),
+        value=value_text(feature, value, language),
+        points=f"{points * 100:+.1f}",
+    )
 
 
 def lever_for(features: list[str], values: list[Any]) -> str:
@@ -110,7 +116,9 @@ def reasons(result: RiskResult, rows: pd.DataFrame, language: str, *, top: int =
         raising = [j for j in ranked if values[i, j] >= MIN_POINTS]
         features = [names[j] for j in raising]
         for k in range(top):
-            out[columns[k]].append(reason_text(features[k], raw[features[k]][i], float(values[i, raising[k]]), language) if k < len(features) else "")
+            out[columns[k]].append(
+                reason_text(features[k], raw[features[k]][i], float(values[i, raising[k]]), language) if k < len(features) else ""
+            )
         out["lever"].append(translate(f"lever.{lever_for(features, [seen[f][i] for f in features])}", language))
     return pd.DataFrame(out, index=rows.index)
 
@@ -140,7 +148,11 @@ def due_list(
     upcoming = ~in_grace & (to_due >= 0) & (to_due <= days)
     keep = in_grace | upcoming
     chosen = scores[keep]
-    premium = pd.to_numeric(book[S.ANNUAL_PREMIUM], errors="coerce").to_numpy(dtype=float)[keep] if S.ANNUAL_PREMIUM in book else np.full(int(keep.sum()), np.nan)
+    premium = (
+        pd.to_numeric(book[S.ANNUAL_PREMIUM], errors="coerce").to_numpy(dtype=float)[keep]
+        if S.ANNUAL_PREMIUM in book
+        else np.full(int(keep.sum()), np.nan)
+    )
     out = pd.DataFrame(index=chosen.index)
     out["policy_id"] = chosen["policy_id"].to_numpy()
     for column in CONTACT_COLUMNS:
@@ -155,11 +167,26 @@ def due_list(
     out["premium_at_risk"] = out["probability"] * premium  # blank when the premium is unknown
     out = out.sort_values(["premium_at_risk", "days_left_in_grace"], ascending=[False, True], na_position="last")
     out = out.join(reasons(result, scores.loc[out.index], language)).reset_index(drop=True)
-    first = ["policy_id", "state", "days_to_due", "days_left_in_grace", "probability", "premium_at_risk", "annual_premium", "reason_1", "reason_2", "reason_3", "lever", "paid_to_date"]
+    first = [
+        "policy_id",
+        "state",
+        "days_to_due",
+        "days_left_in_grace",
+        "probability",
+        "premium_at_risk",
+        "annual_premium",
+        "reason_1",
+        "reason_2",
+        "reason_3",
+        "lever",
+        "paid_to_date",
+    ]
     return out[[c for c in first if c in out] + [c for c in out if c not in first]]
 
 
-def reinstatable_list(policies: pd.DataFrame, study_date: pd.Timestamp, *, reinstatement_years: int = 2, language: str = "zh") -> pd.DataFrame:
+def reinstatable_list(
+    policies: pd.DataFrame, study_date: pd.Timestamp, *, reinstatement_years: int = 2, language: str = "zh"
+) -> pd.DataFrame:
     """Lapsed policies still inside the reinstatement window, by annual premium then time left."""
     study = np.datetime64(pd.Timestamp(study_date).date(), "D")
     lapsed = policies[policies[S.STATUS] == S.LAPSED]
@@ -179,7 +206,9 @@ def reinstatable_list(policies: pd.DataFrame, study_date: pd.Timestamp, *, reins
     out["lapse_date"] = pd.to_datetime(start[keep])
     out["reinstate_by"] = pd.to_datetime(deadline[keep])
     out["days_left"] = left[keep]
-    out["annual_premium"] = pd.to_numeric(chosen[S.ANNUAL_PREMIUM], errors="coerce").to_numpy(dtype=float) if S.ANNUAL_PREMIUM in chosen else np.nan
+    out["annual_premium"] = (
+        pd.to_numeric(chosen[S.ANNUAL_PREMIUM], errors="coerce").to_numpy(dtype=float) if S.ANNUAL_PREMIUM in chosen else np.nan
+    )
     out["months_lapsed"] = np.floor((study - start[keep]).astype("timedelta64[D]").astype(float) / 30.4375)
     out = out.sort_values(["annual_premium", "days_left"], ascending=[False, True], na_position="last").reset_index(drop=True)
     first = ["policy_id", "annual_premium", "days_left", "reinstate_by", "lapse_date", "months_lapsed"]
@@ -213,7 +242,7 @@ def worklist_workbook(
     mask: bool = True,
 ) -> bytes:
     """Both action lists as one ``.xlsx``: personal identifiers masked unless ``mask`` is False."""
-    from analysis.export import mask_identifiers, write_workbook
+    from analysis.report.export import mask_identifiers, write_workbook
 
     due, back = (mask_identifiers(due), mask_identifiers(back)) if mask else (due.copy(), back.copy())
     for frame in (due, back):

@@ -23,13 +23,38 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
-from analysis.catalogue import column_label, translate
 from analysis.errors import ExtractError
+from analysis.report.catalogue import column_label, translate
 
 #: Names a named cohort's key may not take: the columns of study and survival tables, and the derived cohorts.
 RESERVED_KEYS = frozenset(
-    {"period", "events", "exposure", "rate", "lower", "upper", "credibility", "low_credibility", "cohort", "month", "duration", "event", "entry",
-     "weight", "all", "in", "rest", "age_band", "premium_band", "issue_year", "issue_quarter", "issue_month", "policy_year", "policy_month", "calendar_year"}
+    {
+        "period",
+        "events",
+        "exposure",
+        "rate",
+        "lower",
+        "upper",
+        "credibility",
+        "low_credibility",
+        "cohort",
+        "month",
+        "duration",
+        "event",
+        "entry",
+        "weight",
+        "all",
+        "in",
+        "rest",
+        "age_band",
+        "premium_band",
+        "issue_year",
+        "issue_quarter",
+        "issue_month",
+        "policy_year",
+        "policy_month",
+        "calendar_year",
+    }
 )
 OPERATORS = ("==", "!=", "in", "not in", "between", "<", "<=", ">", ">=", "is blank", "not blank")
 #: Default editable age-band edges (age at issue, years); the last band is open-ended.
@@ -89,7 +114,11 @@ class NamedCohort:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form (see the module docstring)."""
-        return {"key": self.key, "name": dict(self.name), "all": [{"column": c.column, "op": c.op, "value": c.value} for c in self.conditions]}
+        return {
+            "key": self.key,
+            "name": dict(self.name),
+            "all": [{"column": c.column, "op": c.op, "value": c.value} for c in self.conditions],
+        }
 
 
 def cohort_from_dict(data: dict[str, Any]) -> NamedCohort:
@@ -97,19 +126,35 @@ def cohort_from_dict(data: dict[str, Any]) -> NamedCohort:
     try:
         # One value for in / not in is a list of one.
         conditions = tuple(
-            Condition(str(c["column"]), str(c["op"]), [c.get("value")] if str(c["op"]) in ("in", "not in") and not isinstance(c.get("value"), (list, tuple)) else c.get("value"))
+            Condition(
+                str(c["column"]),
+                str(c["op"]),
+                [c.get("value")] if str(c["op"]) in ("in", "not in") and not isinstance(c.get("value"), (list, tuple)) else c.get("value"),
+            )
             for c in data.get("all", [])
         )
         cohort = NamedCohort(key=str(data["key"]), name={str(k): str(v) for k, v in data.get("name", {}).items()}, conditions=conditions)
     except (KeyError, TypeError, AttributeError) as exc:
-        raise ExtractError(f"A named cohort needs 'key', 'name' and 'all' conditions with 'column' and 'op': {exc}.", code="bad_cohort", detail="cohort_keys") from exc
+        raise ExtractError(
+            f"A named cohort needs 'key', 'name' and 'all' conditions with 'column' and 'op': {exc}.",
+            code="bad_cohort",
+            detail="cohort_keys",
+        ) from exc
     if cohort.key in RESERVED_KEYS or cohort.key in S.CANONICAL_COLUMNS or not cohort.key.strip():
-        raise ExtractError(f"The cohort key {cohort.key!r} is a name LapseLens uses itself; choose another.", code="bad_cohort", detail="reserved_key")
+        raise ExtractError(
+            f"The cohort key {cohort.key!r} is a name LapseLens uses itself; choose another.", code="bad_cohort", detail="reserved_key"
+        )
     for c in conditions:
         if c.op not in OPERATORS:
-            raise ExtractError(f"Unknown operator {c.op!r} in cohort {cohort.key!r}; use one of {', '.join(OPERATORS)}.", code="bad_cohort", detail="operator")
+            raise ExtractError(
+                f"Unknown operator {c.op!r} in cohort {cohort.key!r}; use one of {', '.join(OPERATORS)}.",
+                code="bad_cohort",
+                detail="operator",
+            )
         if c.op == "between" and (not isinstance(c.value, (list, tuple)) or len(c.value) != 2 or any(v is None for v in c.value)):
-            raise ExtractError(f"'between' needs two values in cohort {cohort.key!r}, got {c.value!r}.", code="bad_cohort", detail="between")
+            raise ExtractError(
+                f"'between' needs two values in cohort {cohort.key!r}, got {c.value!r}.", code="bad_cohort", detail="between"
+            )
     return cohort
 
 
@@ -191,7 +236,10 @@ def band(values: pd.Series, edges: Sequence[float]) -> pd.Series:
     """
     edges = sorted(float(e) for e in edges)
     bins = [*edges, np.inf]
-    labels = [f"{_num(a)}–{_num(b - 1)}" if np.isfinite(b) and float(a).is_integer() and float(b).is_integer() else f"{_num(a)}–{_num(b)}" for a, b in zip(bins[:-2], bins[1:-1])]
+    labels = [
+        f"{_num(a)}–{_num(b - 1)}" if np.isfinite(b) and float(a).is_integer() and float(b).is_integer() else f"{_num(a)}–{_num(b)}"
+        for a, b in zip(bins[:-2], bins[1:-1])
+    ]
     labels.append(f"{_num(edges[-1])}+")
     return pd.cut(pd.to_numeric(values, errors="coerce"), bins=bins, right=False, labels=labels)
 
@@ -199,7 +247,11 @@ def band(values: pd.Series, edges: Sequence[float]) -> pd.Series:
 def quantile_band(values: pd.Series, quantiles: int = 4) -> pd.Series:
     """Numeric values cut at their quantiles (quartiles by default), labelled with the ranges."""
     numbers = pd.to_numeric(values, errors="coerce")
-    cuts = np.unique(np.nanquantile(numbers.to_numpy(dtype=float), np.linspace(0, 1, quantiles + 1))) if numbers.notna().any() else np.array([])
+    cuts = (
+        np.unique(np.nanquantile(numbers.to_numpy(dtype=float), np.linspace(0, 1, quantiles + 1)))
+        if numbers.notna().any()
+        else np.array([])
+    )
     if len(cuts) < 2:  # one distinct value (or none): one band, not an empty categorical
         label = _num(float(cuts[0])) if len(cuts) else "—"
         return pd.Series(label, index=values.index, dtype="string").where(numbers.notna())
@@ -240,7 +292,13 @@ def issue_period(issue_dates: pd.Series, kind: str) -> pd.Series:
 
 
 #: Derived cohort columns and the source column each needs.
-DERIVED_SOURCES = {"age_band": S.AGE, "premium_band": S.ANNUAL_PREMIUM, "issue_year": S.ISSUE_DATE, "issue_quarter": S.ISSUE_DATE, "issue_month": S.ISSUE_DATE}
+DERIVED_SOURCES = {
+    "age_band": S.AGE,
+    "premium_band": S.ANNUAL_PREMIUM,
+    "issue_year": S.ISSUE_DATE,
+    "issue_quarter": S.ISSUE_DATE,
+    "issue_month": S.ISSUE_DATE,
+}
 
 
 def derived_columns(

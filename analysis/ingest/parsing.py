@@ -319,9 +319,7 @@ def _parse_dates(raw: pd.Series, *, date1904: bool) -> tuple[pd.Series, pd.Serie
         rest = text[todo]
         # 2023年5月6日 / 2023/5/6 / 2023.5.6 → 2023-5-6, dropping any time part.
         dashed = (
-            rest.str.replace(r"[年月/.]", "-", regex=True)
-            .str.replace(r"日.*$", "", regex=True)
-            .str.replace(r"[T\s].*$", "", regex=True)
+            rest.str.replace(r"[年月/.]", "-", regex=True).str.replace(r"日.*$", "", regex=True).str.replace(r"[T\s].*$", "", regex=True)
         )
         parts = dashed.str.extract(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
         compact = rest.str.extract(r"^(\d{4})(\d{2})(\d{2})$")
@@ -508,7 +506,10 @@ def parse_ids(raw: pd.Series, *, from_workbook: bool = False) -> tuple[pd.Series
             mangled = mangled | padded
         elif from_workbook:
             # Above 2**53 not every integer is a double: 17+ digits always are above, 16 digits compare as text.
-            above = pc.or_(pc.greater(lengths, 16), pc.and_(pc.equal(lengths, 16), pc.fill_null(pc.greater(array, pa.scalar("9007199254740992", array.type)), False)))
+            above = pc.or_(
+                pc.greater(lengths, 16),
+                pc.and_(pc.equal(lengths, 16), pc.fill_null(pc.greater(array, pa.scalar("9007199254740992", array.type)), False)),
+            )
             big = ids[long_ids & above.to_numpy(zero_copy_only=False)]
             probe = big.head(2000)
             if len(probe) >= 3 and sum(_is_double(str(v)) for v in probe) >= 0.9 * len(probe):

@@ -27,10 +27,9 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
-from analysis.catalogue import translate
 from analysis.errors import ExtractError
-from analysis.headers import ColumnMatch, resolve_mapping
-from analysis.parsing import (
+from analysis.ingest.headers import ColumnMatch, resolve_mapping
+from analysis.ingest.parsing import (
     DATE_RANGE,
     PLAIN_NUMBER,
     TEXT,
@@ -49,8 +48,9 @@ from analysis.parsing import (
     stripped_text,
     to_float,
 )
-from analysis.presets import DURATION_UNITS, MappingPreset, check_contract_terms
-from analysis.reading import RawTable, read_table
+from analysis.ingest.presets import DURATION_UNITS, MappingPreset, check_contract_terms
+from analysis.ingest.reading import RawTable, read_table
+from analysis.report.catalogue import translate
 
 PROBLEM_COLUMNS = ["row", "column", "kind", "action", "value", "detail"]
 #: Threads for work on whole columns (Arrow's and numpy's kernels release the GIL) …
@@ -83,7 +83,7 @@ class LoadResult:
         ``[column, kind, count, detail]``: what was done to whole columns
         (values reformatted, derived, left unmapped).
     mapping : dict
-        canonical column → :class:`~analysis.headers.ColumnMatch`.
+        canonical column → :class:`~analysis.ingest.headers.ColumnMatch`.
     study_date : pandas.Timestamp
         The extract's study date (统计截止日); ``study_date_source`` says where
         it came from: argument, preset, title row or latest date.
@@ -204,7 +204,9 @@ class _Ledger:
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
-            return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("position", "row") else "object") for c in ["position", *PROBLEM_COLUMNS]})
+            return pd.DataFrame(
+                {c: pd.Series(dtype="int64" if c in ("position", "row") else "object") for c in ["position", *PROBLEM_COLUMNS]}
+            )
         frame = pd.concat(self.parts, ignore_index=True)
         return frame.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
 
@@ -486,9 +488,25 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         first, last = (day.year for day in DATE_RANGE)
         action, left = (REJECTED, "") if canonical == S.ISSUE_DATE else (REPAIRED, "; left blank")
         if canonical == S.ISSUE_DATE:
-            ledger.add(blank_mask(column), column=label(canonical), kind="missing_required", action=REJECTED, detail="the issue date is empty")
-        ledger.add(parsed.invalid & ~outside, column=label(canonical), kind="invalid_date", action=action, value=column, detail="{value} is not a date" + left)
-        ledger.add(outside, column=label(canonical), kind="invalid_date", action=action, value=column, detail=f"{{value}} is not a date between the years {first} and {last}" + left)
+            ledger.add(
+                blank_mask(column), column=label(canonical), kind="missing_required", action=REJECTED, detail="the issue date is empty"
+            )
+        ledger.add(
+            parsed.invalid & ~outside,
+            column=label(canonical),
+            kind="invalid_date",
+            action=action,
+            value=column,
+            detail="{value} is not a date" + left,
+        )
+        ledger.add(
+            outside,
+            column=label(canonical),
+            kind="invalid_date",
+            action=action,
+            value=column,
+            detail=f"{{value}} is not a date between the years {first} and {last}" + left,
+        )
         out[canonical] = parsed.values
 
     # status
@@ -508,18 +526,46 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         column = source(canonical)
         parsed = ahead.result(canonical, parse_numbers, column)
         ledger.note(label(canonical), "reformatted", parsed.reformatted, "numbers_reformatted")
-        ledger.add(parsed.invalid, column=label(canonical), kind="invalid_number", action=REPAIRED, value=column, detail="{value} is not a number; left blank")
+        ledger.add(
+            parsed.invalid,
+            column=label(canonical),
+            kind="invalid_number",
+            action=REPAIRED,
+            value=column,
+            detail="{value} is not a number; left blank",
+        )
         negative = (parsed.values < 0).fillna(False)
-        ledger.add(negative, column=label(canonical), kind="negative_amount", action=REPAIRED, value=column, detail="negative amount {value} is impossible; left blank")
+        ledger.add(
+            negative,
+            column=label(canonical),
+            kind="negative_amount",
+            action=REPAIRED,
+            value=column,
+            detail="negative amount {value} is impossible; left blank",
+        )
         out[canonical] = parsed.values.where(~negative)
 
     # age
     if S.AGE in mapping:
         column = source(S.AGE)
         parsed = ahead.result(S.AGE, parse_numbers, column)
-        ledger.add(parsed.invalid, column=label(S.AGE), kind="invalid_number", action=REPAIRED, value=column, detail="{value} is not an age; left blank")
+        ledger.add(
+            parsed.invalid,
+            column=label(S.AGE),
+            kind="invalid_number",
+            action=REPAIRED,
+            value=column,
+            detail="{value} is not an age; left blank",
+        )
         absurd = ((parsed.values < 0) | (parsed.values > 120)).fillna(False)
-        ledger.add(absurd, column=label(S.AGE), kind="implausible_age", action=REPAIRED, value=column, detail="age {value} is outside 0–120; left blank")
+        ledger.add(
+            absurd,
+            column=label(S.AGE),
+            kind="implausible_age",
+            action=REPAIRED,
+            value=column,
+            detail="age {value} is outside 0–120; left blank",
+        )
         out[S.AGE] = np.floor(parsed.values.where(~absurd))
 
     # id number → birth date and sex where those are missing
@@ -533,22 +579,52 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     if S.PAYMENT_FREQUENCY in mapping:
         column = source(S.PAYMENT_FREQUENCY)
         codes = ahead.result(S.PAYMENT_FREQUENCY, code_lookup, column, S.FREQUENCY_ALIASES, clean=_CODE_CLEANERS[S.PAYMENT_FREQUENCY])
-        ledger.add(codes.unknown(cells.index), column=label(S.PAYMENT_FREQUENCY), kind="unknown_code", action=REPAIRED, value=column, detail="{value} is not a payment frequency (趸交/月交/季交/半年交/年交 or 0/1/3/6/12); left blank")
-        out[S.PAYMENT_FREQUENCY] = codes.spread(pd.to_numeric(pd.Series(codes.mapped, dtype=object), errors="coerce").astype("Int64"), cells.index)
+        ledger.add(
+            codes.unknown(cells.index),
+            column=label(S.PAYMENT_FREQUENCY),
+            kind="unknown_code",
+            action=REPAIRED,
+            value=column,
+            detail="{value} is not a payment frequency (趸交/月交/季交/半年交/年交 or 0/1/3/6/12); left blank",
+        )
+        out[S.PAYMENT_FREQUENCY] = codes.spread(
+            pd.to_numeric(pd.Series(codes.mapped, dtype=object), errors="coerce").astype("Int64"), cells.index
+        )
     if S.AUTO_DEBIT in mapping:
         column = source(S.AUTO_DEBIT)
         codes = ahead.result(S.AUTO_DEBIT, code_lookup, column, S.AUTO_DEBIT_ALIASES)
-        ledger.add(codes.unknown(cells.index), column=label(S.AUTO_DEBIT), kind="unknown_code", action=REPAIRED, value=column, detail="{value} does not say whether premiums are auto-debited; left blank")
+        ledger.add(
+            codes.unknown(cells.index),
+            column=label(S.AUTO_DEBIT),
+            kind="unknown_code",
+            action=REPAIRED,
+            value=column,
+            detail="{value} does not say whether premiums are auto-debited; left blank",
+        )
         out[S.AUTO_DEBIT] = codes.spread(pd.Series(codes.mapped, dtype=object).astype("boolean"), cells.index)
     if S.WAIVER in mapping:
         column = source(S.WAIVER)
         codes = ahead.result(S.WAIVER, code_lookup, column, S.YES_NO_ALIASES)
-        ledger.add(codes.unknown(cells.index), column=label(S.WAIVER), kind="unknown_code", action=REPAIRED, value=column, detail="{value} is not yes or no (是/否); left blank")
+        ledger.add(
+            codes.unknown(cells.index),
+            column=label(S.WAIVER),
+            kind="unknown_code",
+            action=REPAIRED,
+            value=column,
+            detail="{value} is not yes or no (是/否); left blank",
+        )
         out[S.WAIVER] = codes.spread(pd.Series(codes.mapped, dtype=object).astype("boolean"), cells.index)
     if S.GENDER in mapping:
         column = source(S.GENDER)
         codes = ahead.result(S.GENDER, code_lookup, column, S.GENDER_ALIASES)
-        ledger.add(codes.unknown(cells.index), column=label(S.GENDER), kind="unknown_code", action=REPAIRED, value=column, detail="{value} is not a sex (男/女, M/F, 1/2); left blank")
+        ledger.add(
+            codes.unknown(cells.index),
+            column=label(S.GENDER),
+            kind="unknown_code",
+            action=REPAIRED,
+            value=column,
+            detail="{value} is not a sex (男/女, M/F, 1/2); left blank",
+        )
         out[S.GENDER] = codes.spread(_texts(codes.mapped), cells.index)
     if id_sex is not None:
         if S.GENDER in out:
@@ -584,7 +660,14 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         parsed = ahead.result(S.INCOME, parse_numbers, column)
         non_blank = int((~blank_mask(column)).sum())
         if non_blank and parsed.invalid.sum() <= 0.1 * non_blank:
-            ledger.add(parsed.invalid, column=label(S.INCOME), kind="invalid_number", action=REPAIRED, value=column, detail="{value} is not an income; left blank")
+            ledger.add(
+                parsed.invalid,
+                column=label(S.INCOME),
+                kind="invalid_number",
+                action=REPAIRED,
+                value=column,
+                detail="{value} is not an income; left blank",
+            )
             out[S.INCOME] = parsed.values
         else:
             out[S.INCOME] = stripped_text(column)
@@ -609,7 +692,14 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
         # A duration that ends after the last date read as a date is not a policy's (nor, without an
         # issue date, one of more than a century: no date arithmetic could hold it).
         bad |= (days > (DATE_RANGE[1] - out[S.ISSUE_DATE]).dt.days.fillna(36525)).fillna(False)
-        ledger.add(bad, column=duration_column, kind="invalid_number", action=REPAIRED, value=cells[duration_column], detail="{value} is not a duration; left blank")
+        ledger.add(
+            bad,
+            column=duration_column,
+            kind="invalid_number",
+            action=REPAIRED,
+            value=cells[duration_column],
+            detail="{value} is not a duration; left blank",
+        )
         days = days.where(~bad)
         derived = out[S.ISSUE_DATE] + pd.to_timedelta(days, unit="D")
         active = out[S.STATUS].isin(list(S.ACTIVE_STATUSES)).to_numpy()
@@ -630,12 +720,21 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
             kind="date_order",
             action=REJECTED,
             value=out[S.STATUS_DATE],
-            detail=lambda at: "status date " + _fmt_dates(out[S.STATUS_DATE].iloc[at]) + " is before the issue date " + _fmt_dates(issue.iloc[at]),
+            detail=lambda at: (
+                "status date " + _fmt_dates(out[S.STATUS_DATE].iloc[at]) + " is before the issue date " + _fmt_dates(issue.iloc[at])
+            ),
         )
     if S.REINSTATEMENT_DATE in out:
         reinstated_on = out[S.REINSTATEMENT_DATE]
         before_issue = (reinstated_on <= issue).fillna(False)
-        ledger.add(before_issue, column=label(S.REINSTATEMENT_DATE), kind="date_order", action=REPAIRED, value=reinstated_on, detail="reinstatement date is not after the issue date; left blank")
+        ledger.add(
+            before_issue,
+            column=label(S.REINSTATEMENT_DATE),
+            kind="date_order",
+            action=REPAIRED,
+            value=reinstated_on,
+            detail="reinstatement date is not after the issue date; left blank",
+        )
         reinstated_on = reinstated_on.where(~before_issue)
         out[S.REINSTATEMENT_DATE] = reinstated_on
         in_force_again = (status == S.IN_FORCE).fillna(False) & reinstated_on.notna()
@@ -725,7 +824,11 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
             kind="after_study_date",
             action=FLAGGED,
             value=out[S.STATUS_DATE],
-            detail=lambda at: "status date " + _fmt_dates(out[S.STATUS_DATE].iloc[at]) + f" is after the study date {study.date().isoformat()}: the change is not counted",
+            detail=lambda at: (
+                "status date "
+                + _fmt_dates(out[S.STATUS_DATE].iloc[at])
+                + f" is after the study date {study.date().isoformat()}: the change is not counted"
+            ),
         )
 
     # duplicates, among rows not already rejected
@@ -734,7 +837,9 @@ def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.
     _duplicates(out, rows, ledger, rejected_pos, grain=str(settings.get("grain", "policy")), id_label=label(S.POLICY_ID))
     problems = ledger.frame()
     if raw.other_encoding_rows:
-        ledger.note("*", "other_encoding", len(raw.other_encoding_rows), "other_encoding", rows=", ".join(map(str, raw.other_encoding_rows[:20])))
+        ledger.note(
+            "*", "other_encoding", len(raw.other_encoding_rows), "other_encoding", rows=", ".join(map(str, raw.other_encoding_rows[:20]))
+        )
 
     rejected_mask = np.zeros(n, dtype=bool)
     rejected_mask[problems.loc[problems["action"] == REJECTED, "position"].to_numpy(dtype=np.int64)] = True
@@ -998,11 +1103,15 @@ def _study_date(
             try:
                 return pd.Timestamp(value).normalize(), origin
             except (ValueError, TypeError) as exc:
-                raise ExtractError(f"The study date {value!r} is not a date (expected YYYY-MM-DD).", code="bad_study_date", value=str(value)) from exc
+                raise ExtractError(
+                    f"The study date {value!r} is not a date (expected YYYY-MM-DD).", code="bad_study_date", value=str(value)
+                ) from exc
     titled = find_title_date(raw.preamble)
     if titled is not None:
         return titled, "title row"
-    dates = pd.concat([pd.Series(policies[c]) for c in (S.ISSUE_DATE, S.STATUS_DATE, S.LAPSE_DATE, S.REINSTATEMENT_DATE, S.OBSERVED_TO) if c in policies]).dropna()
+    dates = pd.concat(
+        [pd.Series(policies[c]) for c in (S.ISSUE_DATE, S.STATUS_DATE, S.LAPSE_DATE, S.REINSTATEMENT_DATE, S.OBSERVED_TO) if c in policies]
+    ).dropna()
     latest = pd.NaT
     if len(dates):
         # One mistyped year (2099) must not move the study date of the whole file: take the
@@ -1010,7 +1119,9 @@ def _study_date(
         bulk = pd.Timestamp(dates.quantile(0.999))
         latest = dates[dates <= bulk + pd.Timedelta(days=31)].max()
     if pd.isna(latest):
-        raise ExtractError("The study date cannot be found: no title row names it and the file has no valid dates.", code="bad_study_date", value="")
+        raise ExtractError(
+            "The study date cannot be found: no title row names it and the file has no valid dates.", code="bad_study_date", value=""
+        )
     return pd.Timestamp(latest), "latest date"
 
 
@@ -1040,9 +1151,7 @@ def _duplicates(
     positions = frame.index.to_numpy()[later.to_numpy()]
     pointers = first_of_group.to_numpy()[later.to_numpy()]
     compare = [c for c in policies if c != S.SOURCE_ROW]
-    differs = pd.DataFrame(
-        {c: ~(_same(policies[c].to_numpy()[positions], policies[c].to_numpy()[pointers])) for c in compare}
-    )
+    differs = pd.DataFrame({c: ~(_same(policies[c].to_numpy()[positions], policies[c].to_numpy()[pointers])) for c in compare})
     diff_names = differs.apply(lambda r: ", ".join(r.index[r.to_numpy()]), axis=1) if len(differs) else pd.Series(dtype=str)
     mask = np.zeros(size, dtype=bool)
     mask[positions] = True
@@ -1075,7 +1184,7 @@ def _may_repeat(ids: pd.Series) -> bool:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from analysis.parsing import arrow_text
+    from analysis.ingest.parsing import arrow_text
 
     missing = int(ids.isna().sum())
     if missing > 1:

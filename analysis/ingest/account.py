@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.export import mask_value
-from analysis.ingest import LoadResult
+from analysis.ingest.pipeline import LoadResult
+from analysis.report.export import mask_value
 from analysis.schema import PERSONAL_COLUMNS
 
 ACCOUNT_COLUMNS = ["row", "verdict", "column", "kind", "value", "detail"]

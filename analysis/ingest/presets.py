@@ -110,8 +110,7 @@ def parse_preset(text: str, *, source: str = "preset") -> MappingPreset:
     bad_statuses = sorted({v for v in statuses.values() if v not in STATUSES})
     if bad_statuses:
         raise ExtractError(
-            f"The mapping preset {source} uses unknown status(es) {bad_statuses}; "
-            f"the canonical statuses are {', '.join(STATUSES)}.",
+            f"The mapping preset {source} uses unknown status(es) {bad_statuses}; the canonical statuses are {', '.join(STATUSES)}.",
             code="bad_preset",
             detail=str(bad_statuses),
         )

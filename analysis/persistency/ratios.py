@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
-from analysis.calendar import add_months, as_days
-from analysis.cohorts import issue_period
 from analysis.errors import ExtractError
-from analysis.exposure import cohort_codes
+from analysis.study.calendar import add_months, as_days
+from analysis.study.cohorts import issue_period
+from analysis.study.exposure import cohort_codes
 
 MONTHS = (13, 25, 37, 49, 61)
 EXCLUSIONS = ("single_premium", "free_look", "death", "maturity", "waiver")
@@ -96,7 +96,9 @@ def voluntary_exit_days(policies: pd.DataFrame, *, grace_days: int = 60) -> tupl
     reinstated_day = as_days(policies[S.REINSTATEMENT_DATE]) if S.REINSTATEMENT_DATE in policies else nat
     lapse_like = status.isin([S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.REINSTATED]).to_numpy(dtype=bool)
     surrendered = (status == S.SURRENDERED).to_numpy(dtype=bool)
-    missed_due = np.where(~np.isnat(paid_to) & (status != S.REINSTATED).to_numpy(dtype=bool), paid_to, lapse_day - np.timedelta64(grace_days + 1, "D"))
+    missed_due = np.where(
+        ~np.isnat(paid_to) & (status != S.REINSTATED).to_numpy(dtype=bool), paid_to, lapse_day - np.timedelta64(grace_days + 1, "D")
+    )
     missed_due = np.where(np.isnat(lapse_day) & ~np.isnat(paid_to), paid_to, missed_due)
     exit_day = np.where(lapse_like, missed_due, nat)
     exit_day = np.where(surrendered, status_day, exit_day)
@@ -141,7 +143,9 @@ def persistency_ratios(
         raise ExtractError(f"cohort must be month, quarter or year, got {options.cohort!r}.", code="bad_option", detail=options.cohort)
     unknown = set(options.exclude) - set(EXCLUSIONS)
     if unknown:
-        raise ExtractError(f"Unknown exclusion(s) {sorted(unknown)}; use {', '.join(EXCLUSIONS)}.", code="bad_option", detail=str(sorted(unknown)))
+        raise ExtractError(
+            f"Unknown exclusion(s) {sorted(unknown)}; use {', '.join(EXCLUSIONS)}.", code="bad_option", detail=str(sorted(unknown))
+        )
     missing = [c for c in by if c not in policies.columns]
     if missing:
         raise ExtractError(f"No column {missing[0]!r} in the policies.", code="missing_column", column=missing[0])
@@ -150,12 +154,26 @@ def persistency_ratios(
     keep = ~excluded_mask(policies, options.exclude)
     if not keep.all():
         frame = frame.loc[keep]
-    columns = [*by, "cohort", "month", "cohort_policies", "persisting", "persistency", "cohort_premium", "persisting_premium", "premium_persistency"]
+    columns = [
+        *by,
+        "cohort",
+        "month",
+        "cohort_policies",
+        "persisting",
+        "persistency",
+        "cohort_premium",
+        "persisting_premium",
+        "premium_persistency",
+    ]
     if frame.empty:
         return pd.DataFrame(columns=columns)
     issue = as_days(frame[S.ISSUE_DATE])
     exit_day, reinstated_day = voluntary_exit_days(frame, grace_days=options.grace_days)
-    premium = pd.to_numeric(frame[S.ANNUAL_PREMIUM], errors="coerce").fillna(0).to_numpy(dtype=float) if S.ANNUAL_PREMIUM in frame else np.zeros(len(frame))
+    premium = (
+        pd.to_numeric(frame[S.ANNUAL_PREMIUM], errors="coerce").fillna(0).to_numpy(dtype=float)
+        if S.ANNUAL_PREMIUM in frame
+        else np.zeros(len(frame))
+    )
     cohort = issue_period(frame[S.ISSUE_DATE], COHORT_GRAINS[options.cohort])
     labels = np.asarray(cohort.cat.categories, dtype=object)
     cohort_code = cohort.cat.codes.to_numpy(dtype=np.int64)

@@ -1,7 +1,7 @@
 """The management overview: persistency KPIs, trend, triangle, league tables, status and collections.
 
 Everything is computed from the canonical policies and the study date; the page only
-shows it. Definitions are those of :mod:`analysis.persistency`.
+shows it. Definitions are those of :mod:`analysis.persistency.ratios`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
-from analysis.calendar import add_months, as_days, whole_months
-from analysis.cohorts import issue_period
-from analysis.persistency import (
+from analysis.persistency.ratios import (
     PersistencyOptions,
     cohort_end_days,
     excluded_mask,
@@ -23,6 +21,8 @@ from analysis.persistency import (
     pooled_persistency,
     voluntary_exit_days,
 )
+from analysis.study.calendar import add_months, as_days, whole_months
+from analysis.study.cohorts import issue_period
 
 #: Stated defaults: agency 13-month targets are ≥ 85 % in China (DOMAIN.md §4); 25-month 80 %.
 DEFAULT_TARGETS = {13: 0.85, 25: 0.80}
@@ -96,7 +96,14 @@ def persistency_kpis(
     return out
 
 
-def persistency_trend(policies: pd.DataFrame, *, study_date: pd.Timestamp, months: Sequence[int] = (13, 25), cohort: str = "quarter", options: PersistencyOptions = DEFAULT_OPTIONS) -> pd.DataFrame:
+def persistency_trend(
+    policies: pd.DataFrame,
+    *,
+    study_date: pd.Timestamp,
+    months: Sequence[int] = (13, 25),
+    cohort: str = "quarter",
+    options: PersistencyOptions = DEFAULT_OPTIONS,
+) -> pd.DataFrame:
     """Persistency by issue cohort (``[cohort, month, persistency, premium_persistency, cohort_policies]``)."""
     opts = replace(options, months=tuple(months), cohort=cohort)
     ratios = persistency_ratios(policies, study_date=study_date, options=opts)
@@ -157,17 +164,23 @@ def _development(
 
     Returns, per grain, ``(labels, persisting, reached)``: the cohort labels, persisting counts
     ``[cohort, month]`` and whether the whole cohort has reached that month by the study date
-    (definitions of :func:`analysis.persistency.persistency_ratios`).
+    (definitions of :func:`analysis.persistency.ratios.persistency_ratios`).
     """
     issue = as_days(frame[S.ISSUE_DATE])
     exit_day, back_day = voluntary_exit_days(frame, grace_days=options.grace_days)
     shift = 1 if options.include_grace else 0
     # Left at month m when exit < issue + (m + shift) months, i.e. m > whole_months(issue, exit) - shift.
     width = max_month + 2
-    first_out = np.where(np.isnat(exit_day), width - 1, np.clip(whole_months(issue, np.where(np.isnat(exit_day), issue, exit_day)) + 1 - shift, 1, width - 1))
+    first_out = np.where(
+        np.isnat(exit_day), width - 1, np.clip(whole_months(issue, np.where(np.isnat(exit_day), issue, exit_day)) + 1 - shift, 1, width - 1)
+    )
     # Back in force from the first month m with reinstatement <= issue + (m + shift) months.
     back_months = whole_months(issue, np.where(np.isnat(back_day), issue, back_day))
-    back_at = np.where(np.isnat(back_day), width - 1, np.clip(back_months + (np.where(np.isnat(back_day), issue, back_day) > add_months(issue, back_months)) - shift, 1, width - 1))
+    back_at = np.where(
+        np.isnat(back_day),
+        width - 1,
+        np.clip(back_months + (np.where(np.isnat(back_day), issue, back_day) > add_months(issue, back_months)) - shift, 1, width - 1),
+    )
     back_at = np.maximum(back_at, first_out)
     study_day = np.datetime64(pd.Timestamp(study_date).date(), "D")
     out = []
@@ -302,7 +315,9 @@ def league_table(
     opts = replace(options, months=(month,))
     pooled = pooled_persistency(persistency_ratios(policies, study_date=study_date, options=opts, by=(by,)), by=(by,))
     pooled = pooled[pooled["cohort_policies"] >= min_policies]
-    return pooled.sort_values("persistency").reset_index(drop=True)[[by, "cohort_policies", "persisting", "persistency", "premium_persistency"]]
+    return pooled.sort_values("persistency").reset_index(drop=True)[
+        [by, "cohort_policies", "persisting", "persistency", "premium_persistency"]
+    ]
 
 
 def status_snapshot(policies: pd.DataFrame, *, study_date: pd.Timestamp) -> pd.DataFrame:
@@ -312,7 +327,11 @@ def status_snapshot(policies: pd.DataFrame, *, study_date: pd.Timestamp) -> pd.D
     reinstated this month, surrendered this month, surrendered (all).
     """
     status = policies[S.STATUS]
-    premium = pd.to_numeric(policies[S.ANNUAL_PREMIUM], errors="coerce").fillna(0.0) if S.ANNUAL_PREMIUM in policies else pd.Series(0.0, index=policies.index)
+    premium = (
+        pd.to_numeric(policies[S.ANNUAL_PREMIUM], errors="coerce").fillna(0.0)
+        if S.ANNUAL_PREMIUM in policies
+        else pd.Series(0.0, index=policies.index)
+    )
     month = pd.Timestamp(study_date).to_period("M")
 
     def in_month(column: str) -> pd.Series:
@@ -329,7 +348,11 @@ def status_snapshot(policies: pd.DataFrame, *, study_date: pd.Timestamp) -> pd.D
         "surrendered": status == S.SURRENDERED,
     }
     return pd.DataFrame(
-        {"item": list(groups), "policies": [int(m.sum()) for m in groups.values()], "premium": [float(premium[m.fillna(False)].sum()) for m in groups.values()]}
+        {
+            "item": list(groups),
+            "policies": [int(m.sum()) for m in groups.values()],
+            "premium": [float(premium[m.fillna(False)].sum()) for m in groups.values()],
+        }
     )
 
 
@@ -345,14 +368,23 @@ def collections_funnel(policies: pd.DataFrame, *, study_date: pd.Timestamp, grac
     month = pd.Timestamp(study_date).to_period("M")
     status = policies[S.STATUS]
     paid_to = policies[S.PAID_TO_DATE]
-    frequency = pd.to_numeric(policies.get(S.PAYMENT_FREQUENCY, pd.Series(12, index=policies.index)), errors="coerce").fillna(12).astype(int)
+    frequency = (
+        pd.to_numeric(policies.get(S.PAYMENT_FREQUENCY, pd.Series(12, index=policies.index)), errors="coerce").fillna(12).astype(int)
+    )
     regular = frequency > 0
     previous_due = pd.Series(add_months(as_days(paid_to.fillna(pd.Timestamp("1900-01-01"))), -frequency.to_numpy()), index=policies.index)
-    paid = regular & status.isin([S.IN_FORCE, S.REINSTATED, S.APL]) & (pd.to_datetime(previous_due).dt.to_period("M") == month) & paid_to.notna()
+    paid = (
+        regular
+        & status.isin([S.IN_FORCE, S.REINSTATED, S.APL])
+        & (pd.to_datetime(previous_due).dt.to_period("M") == month)
+        & paid_to.notna()
+    )
     grace = regular & (status == S.GRACE) & (paid_to.dt.to_period("M") == month).fillna(False)
     lapse_month = policies[S.LAPSE_DATE].dt.to_period("M") if S.LAPSE_DATE in policies else pd.Series(pd.NaT, index=policies.index)
     suspended = (status == S.LAPSED) & (lapse_month == month).fillna(False)
-    reinstated = (status == S.REINSTATED) & ((policies[S.REINSTATEMENT_DATE].dt.to_period("M") == month).fillna(False) if S.REINSTATEMENT_DATE in policies else False)
+    reinstated = (status == S.REINSTATED) & (
+        (policies[S.REINSTATEMENT_DATE].dt.to_period("M") == month).fillna(False) if S.REINSTATEMENT_DATE in policies else False
+    )
     due = int(paid.sum() + grace.sum())
     return pd.DataFrame(
         {

@@ -15,7 +15,7 @@ the true date. The page should show it as an editable default.
 
 **Population.** The campaign's policies in force on the start date: issued on or before it
 and not yet gone by a voluntary or a competing exit (the late-entry rule of
-:func:`analysis.survival.survival_data`). In grace and APL count as in force; a policy
+:func:`analysis.survival.curves.survival_data`). In grace and APL count as in force; a policy
 suspended on the start date does not; a policy reinstated on or before the start counts
 as in force from then on (its lapse before the start is not an outcome; the extract records
 no later exit for it). Time runs in months from the start.
@@ -31,10 +31,10 @@ no later exit for it). Time runs in months from the start.
   Newcombe's hybrid score interval (his method 10: the Wilson limits of each arm combined),
   which keeps its coverage near 95 % for small lapse rates where the Wald interval does not.
 * *Kaplan–Meier curves* of each arm from the start, with the log-rank test
-  (:func:`analysis.survival.km_curves`, :func:`analysis.survival.logrank_tests`).
+  (:func:`analysis.survival.curves.km_curves`, :func:`analysis.survival.curves.logrank_tests`).
 * *Cox hazard ratio* treated vs control, adjusted for the covariates the extract has (age at
   the start, months in force at the start, payment frequency, auto-debit, channel, product,
-  branch, gender, income), fitted by :func:`analysis.survival.fit_cox` with its
+  branch, gender, income), fitted by :func:`analysis.survival.curves.fit_cox` with its
   proportional-hazards check.
 * *Balance*: the standardised mean difference of every covariate (each level of a category
   as a proportion); ``|SMD| > 0.1`` is flagged. Randomisation should leave every covariate
@@ -67,14 +67,16 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
-from analysis.calendar import add_months, as_days, whole_years
-from analysis.cohorts import quantile_band
 from analysis.errors import ExtractError
-from analysis.rates import Z95, wilson_interval
-from analysis.survival import DAYS_PER_MONTH, CoxResult, design_matrix, fit_cox, km_curves, logrank_tests, survival_data
+from analysis.study.calendar import add_months, as_days, whole_years
+from analysis.study.cohorts import quantile_band
+from analysis.study.rates import Z95, wilson_interval
+from analysis.survival.curves import DAYS_PER_MONTH, CoxResult, design_matrix, fit_cox, km_curves, logrank_tests, survival_data
 
 #: Treatment-column values read as "treated" (compared after stripping and lower-casing).
-TREATED_WORDS = frozenset({"treated", "treatment", "test", "t", "实验组", "试验组", "处理组", "干预组", "参与", "是", "yes", "y", "true", "1", "1.0"})
+TREATED_WORDS = frozenset(
+    {"treated", "treatment", "test", "t", "实验组", "试验组", "处理组", "干预组", "参与", "是", "yes", "y", "true", "1", "1.0"}
+)
 #: Treatment-column values read as "control".
 CONTROL_WORDS = frozenset({"control", "holdout", "c", "对照组", "控制组", "未参与", "否", "no", "n", "false", "0", "0.0"})
 TREATED, CONTROL = "treated", "control"
@@ -90,7 +92,9 @@ MIN_ARM = 30
 MIN_SEGMENT = 100
 
 
-def treatment_arms(values: pd.Series, *, treated_values: Sequence[str] | None = None, control_values: Sequence[str] | None = None) -> pd.Series:
+def treatment_arms(
+    values: pd.Series, *, treated_values: Sequence[str] | None = None, control_values: Sequence[str] | None = None
+) -> pd.Series:
     """Each policy's arm: ``treated``, ``control`` or missing (not in the campaign).
 
     Parameters
@@ -211,7 +215,16 @@ def lapse_within_window(data: pd.DataFrame) -> pd.DataFrame:
         group = known[known["arm"] == arm]
         lapses, n = int(group["lapsed_within"].sum()), len(group)
         lower, upper = wilson_interval(np.array([lapses]), np.array([n]))
-        rows.append({"arm": arm, "policies": n, "lapses": lapses, "lapse": lapses / n if n else np.nan, "lower": float(lower[0]), "upper": float(upper[0])})
+        rows.append(
+            {
+                "arm": arm,
+                "policies": n,
+                "lapses": lapses,
+                "lapse": lapses / n if n else np.nan,
+                "lower": float(lower[0]),
+                "upper": float(upper[0]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -243,12 +256,24 @@ def balance_table(data: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame
             parts = [("", x[treated], x[~treated])]
         else:
             text = values.astype("string").fillna("(blank)").astype(str)
-            parts = [(str(level), (text[treated] == level).astype(float), (text[~treated] == level).astype(float)) for level in sorted(text.unique())]
+            parts = [
+                (str(level), (text[treated] == level).astype(float), (text[~treated] == level).astype(float))
+                for level in sorted(text.unique())
+            ]
         for level, a, b in parts:
             mean_a, mean_b = float(a.mean()), float(b.mean())
             spread = np.sqrt((float(a.var(ddof=1)) + float(b.var(ddof=1))) / 2) if len(a) > 1 and len(b) > 1 else 0.0
             smd = (mean_a - mean_b) / spread if spread > 0 else 0.0
-            rows.append({"covariate": covariate, "level": level, "treated": mean_a, "control": mean_b, "smd": smd, "imbalanced": abs(smd) > SMD_LIMIT})
+            rows.append(
+                {
+                    "covariate": covariate,
+                    "level": level,
+                    "treated": mean_a,
+                    "control": mean_b,
+                    "smd": smd,
+                    "imbalanced": abs(smd) > SMD_LIMIT,
+                }
+            )
     return pd.DataFrame(rows, columns=["covariate", "level", "treated", "control", "smd", "imbalanced"])
 
 
@@ -287,7 +312,9 @@ def _design(data: pd.DataFrame, covariates: Sequence[str]) -> np.ndarray:
     return np.asarray((values - values.mean(axis=0)) / spread)
 
 
-def uplift_t_learner(data: pd.DataFrame, covariates: Sequence[str], *, folds: int = 5, random_state: int = 0, min_segment: int = MIN_SEGMENT) -> UpliftResult:
+def uplift_t_learner(
+    data: pd.DataFrame, covariates: Sequence[str], *, folds: int = 5, random_state: int = 0, min_segment: int = MIN_SEGMENT
+) -> UpliftResult:
     """Out-of-fold T-learner uplift, its Qini curve, and uplift by segment (see the module docstring)."""
     from sklearn.linear_model import LogisticRegression
 
@@ -363,12 +390,34 @@ def uplift_segments(known: pd.DataFrame, scores: pd.Series, covariates: Sequence
                 recommendation = "unclear"
             rows.append(
                 {
-                    "covariate": covariate, "level": level, "treated": n_t, "control": n_c, "lapse_treated": k_t / n_t, "lapse_control": k_c / n_c,
-                    "uplift": uplift, "lower": lower, "upper": upper, "predicted_uplift": predicted, "recommendation": recommendation,
+                    "covariate": covariate,
+                    "level": level,
+                    "treated": n_t,
+                    "control": n_c,
+                    "lapse_treated": k_t / n_t,
+                    "lapse_control": k_c / n_c,
+                    "uplift": uplift,
+                    "lower": lower,
+                    "upper": upper,
+                    "predicted_uplift": predicted,
+                    "recommendation": recommendation,
                     "harmful": upper < 0,
                 }
             )
-    columns = ["covariate", "level", "treated", "control", "lapse_treated", "lapse_control", "uplift", "lower", "upper", "predicted_uplift", "recommendation", "harmful"]
+    columns = [
+        "covariate",
+        "level",
+        "treated",
+        "control",
+        "lapse_treated",
+        "lapse_control",
+        "uplift",
+        "lower",
+        "upper",
+        "predicted_uplift",
+        "recommendation",
+        "harmful",
+    ]
     table = pd.DataFrame(rows, columns=columns)
     return table.sort_values("predicted_uplift", ascending=False).reset_index(drop=True)
 
@@ -477,7 +526,11 @@ def evaluate_campaign(
         when the window ends after the study date.
     """
     if treatment not in policies.columns:
-        raise ExtractError(f"No treatment column {treatment!r} in the policies; columns: {', '.join(map(str, policies.columns[:40]))}.", code="missing_column", column=treatment)
+        raise ExtractError(
+            f"No treatment column {treatment!r} in the policies; columns: {', '.join(map(str, policies.columns[:40]))}.",
+            code="missing_column",
+            column=treatment,
+        )
     if window_months < 1:
         raise ExtractError(f"The window must be at least one month, got {window_months}.", code="bad_option", detail="window_months")
     arms = treatment_arms(policies[treatment], treated_values=treated_values, control_values=control_values)
@@ -502,7 +555,9 @@ def evaluate_campaign(
         )
     # The treatment column is never its own covariate (perfectly collinear with the arm).
     chosen = tuple(
-        c for c in (covariates if covariates is not None else COVARIATES) if c != treatment and c in data.columns and data[c].nunique(dropna=False) > 1
+        c
+        for c in (covariates if covariates is not None else COVARIATES)
+        if c != treatment and c in data.columns and data[c].nunique(dropna=False) > 1
     )
     window = lapse_within_window(data)
     lapses = dict(zip(window["arm"], window["lapses"].astype(int)))
@@ -516,7 +571,8 @@ def evaluate_campaign(
         raise
     except Exception as exc:  # lifelines' ConvergenceError and numerical failures: a clear message, not a crash
         raise ExtractError(
-            f"The Cox model of {treatment!r} did not converge ({type(exc).__name__}); the arms may be separated perfectly by the outcome or a covariate.",
+            f"The Cox model of {treatment!r} did not converge ({type(exc).__name__}); "
+            "the arms may be separated perfectly by the outcome or a covariate.",
             code="bad_option",
             detail=f"{treatment}: Cox model did not converge",
         ) from exc

@@ -38,9 +38,9 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
-from analysis.calendar import add_months, as_days, whole_months
 from analysis.errors import ExtractError
-from analysis.exposure import event_dates
+from analysis.study.calendar import add_months, as_days, whole_months
+from analysis.study.exposure import event_dates
 
 #: Static features taken as they are (when the extract has them).
 STATIC_FEATURES = (S.ANNUAL_PREMIUM, S.PAYMENT_FREQUENCY, S.AUTO_DEBIT, S.CHANNEL, S.PRODUCT, S.INCOME, S.OCCUPATION, S.GENDER, S.BRANCH)
@@ -110,7 +110,9 @@ def candidate_features(policies: pd.DataFrame) -> list[str]:
     return out
 
 
-def suspected_leaks(policies: pd.DataFrame, study_date: pd.Timestamp, columns: Sequence[str], options: RiskOptions = RiskOptions()) -> list[str]:
+def suspected_leaks(
+    policies: pd.DataFrame, study_date: pd.Timestamp, columns: Sequence[str], options: RiskOptions = RiskOptions()
+) -> list[str]:
     """User columns whose values look recorded after the fact, so they would leak the future.
 
     A column is suspect when one of its values (blank included) is held by at least 10 %
@@ -124,7 +126,12 @@ def suspected_leaks(policies: pd.DataFrame, study_date: pd.Timestamp, columns: S
     followed by a lapse within the horizon while the book does lapse: an outcome in disguise
     (``death = 1``).
     """
-    dates = as_of_dates(observation_end(policies, study_date), horizon_months=options.horizon_months, step_months=options.step_months, count=options.as_of_count)
+    dates = as_of_dates(
+        observation_end(policies, study_date),
+        horizon_months=options.horizon_months,
+        step_months=options.step_months,
+        count=options.as_of_count,
+    )
     book = _Book.of(policies)
     earliest = np.datetime64(min(dates).date(), "D")
     latest = np.datetime64(max(dates).date(), "D")
@@ -150,7 +157,14 @@ def suspected_leaks(policies: pd.DataFrame, study_date: pd.Timestamp, columns: S
     # book lapses: an outcome in disguise (a "death = 1" flag is never followed by a lapse).
     rest = [c for c in columns if c not in suspects]
     if rest:
-        rows = training_rows(policies, as_of=dates, horizon_months=options.horizon_months, extra_features=rest, max_rows=200_000, random_state=options.random_state)
+        rows = training_rows(
+            policies,
+            as_of=dates,
+            horizon_months=options.horizon_months,
+            extra_features=rest,
+            max_rows=200_000,
+            random_state=options.random_state,
+        )
         overall = float(rows[TARGET].mean()) if len(rows) else 0.0
         if 0.01 <= overall <= 0.99:
             for column in rest:
@@ -200,7 +214,12 @@ class _Book:
         ``day`` is not known to be in force then.
         """
         gone = ~np.isnat(self.exit_day) & (self.exit_day <= day) & ~self.is_reinstated  # reinstated: in force again
-        suspended = self.is_reinstated & ~np.isnat(self.lapse_day) & (self.lapse_day <= day) & (np.isnat(self.reinstated_day) | (self.reinstated_day > day))
+        suspended = (
+            self.is_reinstated
+            & ~np.isnat(self.lapse_day)
+            & (self.lapse_day <= day)
+            & (np.isnat(self.reinstated_day) | (self.reinstated_day > day))
+        )
         unobserved = ~np.isnat(self.observed) & (self.observed < day)
         return np.asarray((self.issue <= day) & ~gone & ~suspended & ~unobserved)
 
@@ -208,7 +227,9 @@ class _Book:
 def _features(policies: pd.DataFrame, book: _Book, positions: np.ndarray, days: np.ndarray, extra_features: Sequence[str]) -> pd.DataFrame:
     """The known-then features of the policies at ``positions`` on ``days`` (one day per row)."""
     years = whole_months(book.issue[positions], days) // 12
-    out = pd.DataFrame({"policy_id": policies[S.POLICY_ID].to_numpy()[positions], POLICY_YEAR: years + 1, S.AGE: book.age[positions] + years})
+    out = pd.DataFrame(
+        {"policy_id": policies[S.POLICY_ID].to_numpy()[positions], POLICY_YEAR: years + 1, S.AGE: book.age[positions] + years}
+    )
     for column in (*(c for c in STATIC_FEATURES if c in policies.columns), *extra_features):
         out[column] = policies[column].iloc[positions].reset_index(drop=True)
     if S.ANNUAL_PREMIUM in policies and S.INCOME in policies and pd.api.types.is_numeric_dtype(policies[S.INCOME]):
@@ -329,7 +350,9 @@ class RiskModel:
         return np.asarray(self.model.predict_proba(self.matrix(rows), num_threads=self.threads))[:, 1]
 
 
-def model_matrix(rows: pd.DataFrame, features: Sequence[str], categories: dict[str, list[str]] | None = None) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+def model_matrix(
+    rows: pd.DataFrame, features: Sequence[str], categories: dict[str, list[str]] | None = None
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """Features for LightGBM: numbers as floats, everything else as categoricals with fixed levels.
 
     Levels unseen in training become missing (LightGBM sends them down the default branch).
@@ -370,18 +393,24 @@ def fit_lapse_model(
 
     report = progress or (lambda fraction, stage: None)
     if rows.empty or rows["as_of"].nunique() < 2:
-        raise ExtractError("The risk model needs policies at two or more as-of dates (a longer history).", code="bad_option", detail="as-of dates")
+        raise ExtractError(
+            "The risk model needs policies at two or more as-of dates (a longer history).", code="bad_option", detail="as-of dates"
+        )
     # A feature with no values or a single value carries no information.
     features = tuple(c for c in rows.columns if c not in ROW_KEYS and rows[c].nunique(dropna=True) > 1)
     if not features:
-        raise ExtractError("No column varies between policies, so there is nothing to learn lapse risk from.", code="bad_option", detail="features")
+        raise ExtractError(
+            "No column varies between policies, so there is nothing to learn lapse risk from.", code="bad_option", detail="features"
+        )
     holdout_date = rows["as_of"].max()
     test = (rows["as_of"] == holdout_date).to_numpy()
     matrix, levels = model_matrix(rows, features)
     target = rows[TARGET].astype(int).to_numpy()
     if target[~test].sum() == 0 or target[test].sum() == 0 or target[test].all() or target[~test].all():
         raise ExtractError(
-            "The training or the holdout period has only lapses or no lapses at all, so the model cannot be learned or checked.", code="bad_option", detail="no events"
+            "The training or the holdout period has only lapses or no lapses at all, so the model cannot be learned or checked.",
+            code="bad_option",
+            detail="no events",
         )
     bucket = pd.util.hash_array(rows["policy_id"].astype(str).to_numpy(dtype=object)) % 100
     validation = ~test & (bucket < 15)
@@ -393,8 +422,19 @@ def fit_lapse_model(
         report(0.1 + 0.7 * (env.iteration + 1) / max_trees, "training")
 
     model = lgb.LGBMClassifier(
-        n_estimators=max_trees, learning_rate=0.07, num_leaves=15, max_depth=6, min_child_samples=200, subsample=0.8, subsample_freq=1,
-        colsample_bytree=0.9, random_state=random_state, n_jobs=threads, deterministic=True, force_row_wise=True, verbose=-1,
+        n_estimators=max_trees,
+        learning_rate=0.07,
+        num_leaves=15,
+        max_depth=6,
+        min_child_samples=200,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.9,
+        random_state=random_state,
+        n_jobs=threads,
+        deterministic=True,
+        force_row_wise=True,
+        verbose=-1,
     )
     callbacks: list[Any] = [tick]
     fit_kwargs: dict[str, Any] = {}
@@ -430,9 +470,20 @@ def fit_lapse_model(
     decile = pd.qcut(pd.Series(probability).rank(method="first"), 10, labels=False) + 1
     by_decile = pd.DataFrame({"decile": decile, "predicted": probability, "observed": observed}).groupby("decile").mean().reset_index()
     calibration = by_decile[["decile", "predicted", "observed"]]
-    lift = by_decile.assign(lift=by_decile["observed"] / max(observed.mean(), 1e-12))[["decile", "observed", "lift"]].sort_values("decile", ascending=False)
+    lift = by_decile.assign(lift=by_decile["observed"] / max(observed.mean(), 1e-12))[["decile", "observed", "lift"]].sort_values(
+        "decile", ascending=False
+    )
     report(0.85, "validating")
-    return RiskModel(model, features, levels, metrics, calibration.reset_index(drop=True), lift.reset_index(drop=True), pd.Timestamp(holdout_date), threads)
+    return RiskModel(
+        model,
+        features,
+        levels,
+        metrics,
+        calibration.reset_index(drop=True),
+        lift.reset_index(drop=True),
+        pd.Timestamp(holdout_date),
+        threads,
+    )
 
 
 def explain(model: Any, matrix: pd.DataFrame, *, threads: int = 1) -> pd.DataFrame:
@@ -513,10 +564,22 @@ def importance(contributions: pd.DataFrame, matrix: pd.DataFrame) -> pd.DataFram
         else:
             numbers = values.to_numpy(dtype=float)
             ok = ~np.isnan(numbers)
-            corr = np.corrcoef(numbers[ok], shap_values[ok])[0, 1] if ok.sum() > 2 and np.std(numbers[ok]) > 0 and np.std(shap_values[ok]) > 0 else 0.0
+            corr = (
+                np.corrcoef(numbers[ok], shap_values[ok])[0, 1]
+                if ok.sum() > 2 and np.std(numbers[ok]) > 0 and np.std(shap_values[ok]) > 0
+                else 0.0
+            )
             kind = "up" if corr > 0 else "down"
         direction = {"none": "", "level": f"highest for {level}", "up": "higher raises risk", "down": "higher lowers risk"}[kind]
-        rows.append({"feature": feature, "mean_abs_shap": float(np.abs(shap_values).mean()), "direction": direction, "direction_kind": kind, "direction_level": level})
+        rows.append(
+            {
+                "feature": feature,
+                "mean_abs_shap": float(np.abs(shap_values).mean()),
+                "direction": direction,
+                "direction_kind": kind,
+                "direction_level": level,
+            }
+        )
     columns = ["feature", "mean_abs_shap", "direction", "direction_kind", "direction_level"]
     return pd.DataFrame(rows, columns=columns).sort_values("mean_abs_shap", ascending=False).reset_index(drop=True)
 
@@ -571,16 +634,27 @@ class RiskResult:
     explained_population: str = "in_force"
 
 
-def build_risk(policies: pd.DataFrame, study_date: pd.Timestamp, options: RiskOptions = RiskOptions(), progress: Progress | None = None) -> RiskResult:
+def build_risk(
+    policies: pd.DataFrame, study_date: pd.Timestamp, options: RiskOptions = RiskOptions(), progress: Progress | None = None
+) -> RiskResult:
     """Training rows → model → today's scores → SHAP on a sample, reporting progress from 0 to 1."""
     report = progress or (lambda fraction, stage: None)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     report(0.0, "rows")
-    dates = as_of_dates(observation_end(policies, study_date), horizon_months=options.horizon_months, step_months=options.step_months, count=options.as_of_count)
+    dates = as_of_dates(
+        observation_end(policies, study_date),
+        horizon_months=options.horizon_months,
+        step_months=options.step_months,
+        count=options.as_of_count,
+    )
     rows = training_rows(
-        policies, as_of=dates, horizon_months=options.horizon_months, extra_features=options.extra_features,
-        max_rows=options.max_training_rows, random_state=options.random_state,
+        policies,
+        as_of=dates,
+        horizon_months=options.horizon_months,
+        extra_features=options.extra_features,
+        max_rows=options.max_training_rows,
+        random_state=options.random_state,
     )
     timings["rows"] = time.perf_counter() - started
     report(0.1, "training")

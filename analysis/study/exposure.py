@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
-from analysis.calendar import DAY, add_months, as_days, calendar_year, calendar_year_start, whole_months
 from analysis.errors import ExtractError
+from analysis.study.calendar import DAY, add_months, as_days, calendar_year, calendar_year_start, whole_months
 
 PERIODS = ("policy_year", "policy_month", "calendar_year")
 BASES = ("initial", "central")
@@ -160,10 +160,16 @@ def exposures(
         raise ExtractError(f"basis must be initial or central, got {spec.basis!r}.", code="bad_option", detail=spec.basis)
     missing = [c for c in [*by, *weights] if c not in policies.columns]
     if missing:
-        raise ExtractError(f"No column {missing[0]!r} in the policies; columns are {', '.join(map(str, policies.columns))}.", code="missing_column", column=missing[0])
+        raise ExtractError(
+            f"No column {missing[0]!r} in the policies; columns are {', '.join(map(str, policies.columns))}.",
+            code="missing_column",
+            column=missing[0],
+        )
     end_day = np.datetime64(pd.Timestamp(spec.study_end if spec.study_end is not None else study_date).date(), "D")
     issue = as_days(policies[S.ISSUE_DATE])
-    empty = pd.DataFrame(columns=[*by, "period", "exposure", "events", *(f"exposure_{w}" for w in weights), *(f"events_{w}" for w in weights)])
+    empty = pd.DataFrame(
+        columns=[*by, "period", "exposure", "events", *(f"exposure_{w}" for w in weights), *(f"events_{w}" for w in weights)]
+    )
     if len(issue) == 0 or np.isnat(issue).all():
         return empty
     if spec.study_start is not None and pd.Timestamp(spec.study_start) > pd.Timestamp(end_day):
@@ -240,7 +246,9 @@ def exposures(
     table = {"exposure": exposure, "events": events}
     for w, (w_exposure, w_events) in weighted_cols.items():
         w_runs = np.cumsum(
-            np.bincount(run_flat, weights=np.concatenate([weight_values[w][span], -weight_values[w][span]]), minlength=size).reshape(n_cohorts, width),
+            np.bincount(run_flat, weights=np.concatenate([weight_values[w][span], -weight_values[w][span]]), minlength=size).reshape(
+                n_cohorts, width
+            ),
             axis=1,
         )
         table[f"exposure_{w}"] = np.bincount(flat, weights=w_exposure, minlength=size).reshape(n_cohorts, width) + w_runs

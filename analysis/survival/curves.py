@@ -22,9 +22,9 @@ import pandas as pd
 from scipy import stats
 
 from analysis import schema as S
-from analysis.calendar import as_days
 from analysis.errors import ExtractError
-from analysis.exposure import cohort_codes, event_dates
+from analysis.study.calendar import as_days
+from analysis.study.exposure import cohort_codes, event_dates
 
 DAYS_PER_MONTH = 365.25 / 12
 Z95 = stats.norm.ppf(0.975)
@@ -212,7 +212,9 @@ def logrank_tests(data: pd.DataFrame, *, by: str) -> tuple[pd.DataFrame, pd.Data
     from lifelines.statistics import pairwise_logrank_test
 
     groups = data[by].astype(str)
-    statistic, p_value, dof = multivariate_logrank(data["duration"].to_numpy(dtype=float), data["event"].to_numpy(dtype=float), groups.to_numpy())
+    statistic, p_value, dof = multivariate_logrank(
+        data["duration"].to_numpy(dtype=float), data["event"].to_numpy(dtype=float), groups.to_numpy()
+    )
     table = pd.DataFrame({"test_statistic": [statistic], "p_value": [p_value], "degrees_of_freedom": [dof]})
     if groups.nunique() > MAX_PAIRWISE_COHORTS:
         return table, pd.DataFrame(columns=["cohort_a", "cohort_b", "test_statistic", "p_value", "p_holm"])
@@ -408,14 +410,26 @@ def fit_cox(
     for column in strata:
         model_data[f"stratum_{column}"] = frame[column].astype("string").fillna("(blank)").astype(str)
     if strata and model_data.groupby([f"stratum_{c}" for c in strata], observed=True).ngroups > MAX_STRATA:
-        raise ExtractError(f"The strata make more than {MAX_STRATA} groups; stratify on columns with few values.", code="bad_option", detail="too_many_strata")
+        raise ExtractError(
+            f"The strata make more than {MAX_STRATA} groups; stratify on columns with few values.",
+            code="bad_option",
+            detail="too_many_strata",
+        )
     if not model_data["event"].any():
         raise ExtractError("No policy in the Cox model's data has the chosen event.", code="bad_option", detail="no_cox_events")
     fitter = CoxPHFitter(penalizer=1e-5)
     try:
-        fitter.fit(model_data, duration_col="duration", event_col="event", entry_col="entry" if late_entry else None, strata=[f"stratum_{c}" for c in strata] or None)
+        fitter.fit(
+            model_data,
+            duration_col="duration",
+            event_col="event",
+            entry_col="entry" if late_entry else None,
+            strata=[f"stratum_{c}" for c in strata] or None,
+        )
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:  # lifelines' ConvergenceError is a ValueError
-        raise ExtractError(f"The Cox model could not be fitted on these covariates ({type(exc).__name__}).", code="bad_option", detail="cox_failed") from exc
+        raise ExtractError(
+            f"The Cox model could not be fitted on these covariates ({type(exc).__name__}).", code="bad_option", detail="cox_failed"
+        ) from exc
     summary = fitter.summary
     hr = pd.DataFrame(
         {
@@ -434,8 +448,12 @@ def fit_cox(
     # The Schoenfeld test costs far more than the fit (45 s at 200,000 policies), so it runs on
     # a refit to a seeded sample of at most ``ph_sample`` policies.
     ph_data = model_data.sample(n=ph_sample, random_state=random_state) if len(model_data) > ph_sample else model_data
-    ph_fitter = fitter if ph_data is model_data else CoxPHFitter(penalizer=1e-5).fit(
-        ph_data, duration_col="duration", event_col="event", strata=[f"stratum_{c}" for c in strata] or None
+    ph_fitter = (
+        fitter
+        if ph_data is model_data
+        else CoxPHFitter(penalizer=1e-5).fit(
+            ph_data, duration_col="duration", event_col="event", strata=[f"stratum_{c}" for c in strata] or None
+        )
     )
     ph = proportional_hazard_test(ph_fitter, ph_data, time_transform="rank").summary
     ph_table = pd.DataFrame(

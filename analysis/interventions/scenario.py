@@ -18,7 +18,7 @@ A **scenario** (:class:`Scenario`, JSON round-trip through :func:`scenario_to_di
     turned into ``HR = ln(1 − (1 − r)·q) / ln(1 − q)`` (exact for a hazard constant over the
     year) with q the projected policies' baseline 12-month lapse probability;
   - ``measured``: the Cox hazard ratio and interval of a campaign evaluated on the data
-    (:func:`analysis.campaign.evaluate_campaign`);
+    (:func:`analysis.interventions.campaign.evaluate_campaign`);
   - low premium only — ``model``: the lapse model's response to the premium cut x
     (:func:`premium_response`: the target's in-force policies scored with
     ``annual_premium × (1 − x)`` and as they are; ``HR = Σ ln(1 − p_cut) / Σ ln(1 − p_now)``,
@@ -33,7 +33,7 @@ A **scenario** (:class:`Scenario`, JSON round-trip through :func:`scenario_to_di
 
 **Baseline** (:func:`baseline_for`, the expensive part: compute once per target and cache).
 The Kaplan–Meier curve of voluntary exits of the target's policies by months since issue
-(:func:`analysis.survival.survival_data`, :func:`analysis.survival.km_curves`), read at
+(:func:`analysis.survival.curves.survival_data`, :func:`analysis.survival.curves.km_curves`), read at
 whole months while at least 30 policies are at risk; beyond that it goes on at the constant
 hazard of its last 12 reliable months. Each projected policy follows the curve's conditional
 survival from its current duration d: ``c(t) = S(d + t) / S(d)`` (new business: d = 0). The
@@ -88,11 +88,11 @@ import pandas as pd
 from scipy import stats
 
 from analysis import schema as S
-from analysis.calendar import as_days
-from analysis.catalogue import translate
-from analysis.cohorts import Condition, NamedCohort, cohort_from_dict, filter_mask
 from analysis.errors import ExtractError
-from analysis.survival import DAYS_PER_MONTH, km_curves, survival_data
+from analysis.report.catalogue import translate
+from analysis.study.calendar import as_days
+from analysis.study.cohorts import Condition, NamedCohort, cohort_from_dict, filter_mask
+from analysis.survival.curves import DAYS_PER_MONTH, km_curves, survival_data
 
 LEVERS = ("low_premium", "education", "reminder", "flexible_payment", "auto_debit")
 SOURCES = ("hazard_ratio", "relative_reduction", "measured", "model", "elasticity")
@@ -115,12 +115,36 @@ Z95 = float(stats.norm.ppf(0.975))
 PROJECTED_STATUSES = frozenset(S.ACTIVE_STATUSES - {S.PAID_UP})
 #: Figures of a scenario, in the comparison table's order.
 FIGURES = (
-    "policies", "participants", "hazard_ratio", "hazard_ratio_lower", "hazard_ratio_upper", "baseline_lapse_12m",
-    "baseline_in_force", "retained_policies", "retained_policies_lower", "retained_policies_upper",
-    "policy_years", "policy_years_lower", "policy_years_upper", "retained_premium", "premium_given_up",
-    "value", "value_lower", "value_upper", "cost", "npv", "npv_lower", "npv_upper", "roi", "roi_lower", "roi_upper",
-    "probability_positive", "break_even_hazard_ratio", "break_even_relative_reduction", "break_even_uplift",
-)  # fmt: skip
+    "policies",
+    "participants",
+    "hazard_ratio",
+    "hazard_ratio_lower",
+    "hazard_ratio_upper",
+    "baseline_lapse_12m",
+    "baseline_in_force",
+    "retained_policies",
+    "retained_policies_lower",
+    "retained_policies_upper",
+    "policy_years",
+    "policy_years_lower",
+    "policy_years_upper",
+    "retained_premium",
+    "premium_given_up",
+    "value",
+    "value_lower",
+    "value_upper",
+    "cost",
+    "npv",
+    "npv_lower",
+    "npv_upper",
+    "roi",
+    "roi_lower",
+    "roi_upper",
+    "probability_positive",
+    "break_even_hazard_ratio",
+    "break_even_relative_reduction",
+    "break_even_uplift",
+)
 #: Figures that vary with the hazard ratio and get a 95 % interval from the draws.
 UNCERTAIN = ("retained_policies", "policy_years", "value", "npv", "roi")
 
@@ -230,14 +254,27 @@ def check_scenario(scenario: Scenario) -> None:
     if scenario.lever == "low_premium" and not 0 < e.premium_cut < 1:
         raise _bad(f"The premium cut must be between 0 and 1 (0.3 = 30 % cheaper), got {e.premium_cut}.", "premium_cut")
     if scenario.lever != "low_premium" and e.premium_cut != 0:
-        raise _bad(f"Only the low-premium lever cuts the premium; the {scenario.lever} lever has premium_cut {e.premium_cut}.", "premium_cut")
+        raise _bad(
+            f"Only the low-premium lever cuts the premium; the {scenario.lever} lever has premium_cut {e.premium_cut}.", "premium_cut"
+        )
     if e.source in ("hazard_ratio", "relative_reduction", "elasticity") and e.value is None:
         raise _bad(f"The effect source {e.source!r} needs a value.", "effect value")
     if e.source == "measured" and e.value is None and not e.treatment:
         raise _bad("A measured effect needs the campaign's treatment column (or a saved hazard ratio).", "treatment")
-    numbers = {"value": e.value, "lower": e.lower, "upper": e.upper, "premium_cut": e.premium_cut, "take_up": m.take_up, "cost_per_contact": m.cost_per_contact,
-               "cost_per_participant": m.cost_per_participant, "fixed_cost": m.fixed_cost, "horizon_years": m.horizon_years, "discount_rate": m.discount_rate,
-               "margin": m.margin, "value_per_policy": m.value_per_policy}  # fmt: skip
+    numbers = {
+        "value": e.value,
+        "lower": e.lower,
+        "upper": e.upper,
+        "premium_cut": e.premium_cut,
+        "take_up": m.take_up,
+        "cost_per_contact": m.cost_per_contact,
+        "cost_per_participant": m.cost_per_participant,
+        "fixed_cost": m.fixed_cost,
+        "horizon_years": m.horizon_years,
+        "discount_rate": m.discount_rate,
+        "margin": m.margin,
+        "value_per_policy": m.value_per_policy,
+    }
     for name, number in numbers.items():
         if number is not None and not (isinstance(number, (int, float)) and math.isfinite(number)):
             raise _bad(f"{name} must be a finite number, got {number!r}.", name)
@@ -310,9 +347,14 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
         if unknown:
             raise TypeError(f"unknown keys {sorted(unknown)}")
         return Scenario(
-            name=str(data["name"]), lever=str(data["lever"]), effect=effect, target=target,
-            population=str(data.get("population", "in_force")), new_policies=data.get("new_policies"), economics=economics,
-        )  # fmt: skip
+            name=str(data["name"]),
+            lever=str(data["lever"]),
+            effect=effect,
+            target=target,
+            population=str(data.get("population", "in_force")),
+            new_policies=data.get("new_policies"),
+            economics=economics,
+        )
     except (KeyError, TypeError, AttributeError) as exc:
         raise _bad(f"A scenario needs 'name', 'lever' and 'effect' with known keys: {exc}.", "scenario_keys") from exc
 
@@ -372,7 +414,11 @@ class Baseline:
     def conditional(self, months: int) -> np.ndarray:
         """Conditional survival ``S(d + t) / S(d)`` per duration d (rows), t = 0..months (columns)."""
         if int(self.durations.max()) + months >= len(self.survival):
-            raise _bad(f"The baseline was built for horizons up to {len(self.survival) - int(self.durations.max()) - 1} months; rebuild it for {months}.", "horizon")
+            raise _bad(
+                "The baseline was built for horizons up to "
+                f"{len(self.survival) - int(self.durations.max()) - 1} months; rebuild it for {months}.",
+                "horizon",
+            )
         index = self.durations[:, None] + np.arange(months + 1)[None, :]
         start = self.survival[self.durations][:, None]
         return np.asarray(self.survival[index] / start)
@@ -453,7 +499,11 @@ def baseline_for(
         raise ExtractError("No regular-premium policy is in the target; widen the target.", code="no_policies", detail="regular_premium")
     study_day = np.datetime64(pd.Timestamp(study_date).date(), "D")
     issue = as_days(chosen[S.ISSUE_DATE])
-    premium = pd.to_numeric(chosen[S.ANNUAL_PREMIUM], errors="coerce").to_numpy(dtype=float) if S.ANNUAL_PREMIUM in chosen else np.full(len(chosen), np.nan)
+    premium = (
+        pd.to_numeric(chosen[S.ANNUAL_PREMIUM], errors="coerce").to_numpy(dtype=float)
+        if S.ANNUAL_PREMIUM in chosen
+        else np.full(len(chosen), np.nan)
+    )
     if population == "in_force":
         projected = chosen[S.STATUS].isin(list(PROJECTED_STATUSES)).to_numpy(dtype=bool) & (issue <= study_day)
         if not projected.any():
@@ -466,7 +516,11 @@ def baseline_for(
         recent = (issue > study_day - np.timedelta64(365, "D")) & (issue <= study_day)
         size = new_policies if new_policies is not None else int(recent.sum())
         if size < 1:
-            raise ExtractError("The target issued no policy in the last 12 months; give the number of new policies.", code="no_policies", detail="new_business")
+            raise ExtractError(
+                "The target issued no policy in the last 12 months; give the number of new policies.",
+                code="no_policies",
+                detail="new_business",
+            )
         durations, weights = np.array([0]), np.array([float(size)])
         premiums = premium[recent] if recent.any() else premium
     mean_premium = float(np.nanmean(premiums)) if np.isfinite(premiums).any() else float("nan")
@@ -515,7 +569,7 @@ def premium_response(model: LapseScorer, rows: pd.DataFrame, *, premium_cut: flo
     model : LapseScorer
         The fitted lapse model (``RiskResult.model``).
     rows : DataFrame
-        Its scoring rows (``RiskResult.scores`` or :func:`analysis.risk.scoring_rows`):
+        Its scoring rows (``RiskResult.scores`` or :func:`analysis.risk.model.scoring_rows`):
         features of the policies in force on the study date, indexed like the policies.
     premium_cut : float
         The cut as a fraction (0.3 = 30 % cheaper): ``annual_premium`` (and
@@ -527,7 +581,9 @@ def premium_response(model: LapseScorer, rows: pd.DataFrame, *, premium_cut: flo
     if not 0 < premium_cut < 1:
         raise _bad(f"The premium cut must be between 0 and 1, got {premium_cut}.", "premium_cut")
     if S.ANNUAL_PREMIUM not in rows.columns:
-        raise ExtractError("The lapse model has no premium to respond to (no annual_premium column).", code="missing_column", column=S.ANNUAL_PREMIUM)
+        raise ExtractError(
+            "The lapse model has no premium to respond to (no annual_premium column).", code="missing_column", column=S.ANNUAL_PREMIUM
+        )
     if mask is not None:
         rows = rows.loc[mask.reindex(rows.index, fill_value=False).to_numpy(dtype=bool)]
     if S.PAYMENT_FREQUENCY in rows.columns:  # regular premiums only, as in the baseline
@@ -563,7 +619,7 @@ def reduction_from_hazard_ratio(hazard_ratio: float, lapse: float) -> float:
 
 
 class MeasuredEffect(Protocol):
-    """A measured campaign's hazard ratio and interval (``analysis.campaign.CampaignResult``)."""
+    """A measured campaign's hazard ratio and interval (``analysis.interventions.campaign.CampaignResult``)."""
 
     @property
     def hazard_ratio(self) -> float: ...  # noqa: D102
@@ -590,7 +646,9 @@ class ResolvedEffect:
         return bool(np.isfinite(self.lower) and np.isfinite(self.upper) and self.upper > self.lower)
 
 
-def resolve_effect(scenario: Scenario, baseline: Baseline, *, response: PremiumResponse | None = None, campaign: MeasuredEffect | None = None) -> ResolvedEffect:
+def resolve_effect(
+    scenario: Scenario, baseline: Baseline, *, response: PremiumResponse | None = None, campaign: MeasuredEffect | None = None
+) -> ResolvedEffect:
     """The scenario's effect as a hazard ratio with its interval.
 
     ``response`` (from :func:`premium_response` with the scenario's cut) is needed for the
@@ -613,20 +671,37 @@ def resolve_effect(scenario: Scenario, baseline: Baseline, *, response: PremiumR
         return scaled(lambda eps: hazard_ratio_from_reduction(float(eps) * e.premium_cut, baseline.lapse_12m))
     if e.source == "model":
         if response is None:
-            raise ExtractError("This scenario takes its effect from the lapse model: fit the model and pass its premium response.", code="needs_input", detail="model")
+            raise ExtractError(
+                "This scenario takes its effect from the lapse model: fit the model and pass its premium response.",
+                code="needs_input",
+                detail="model",
+            )
         if abs(response.premium_cut - e.premium_cut) > 1e-12:
-            raise _bad(f"The model's response was computed for a cut of {response.premium_cut}, the scenario cuts {e.premium_cut}.", "premium_cut")
+            raise _bad(
+                f"The model's response was computed for a cut of {response.premium_cut}, the scenario cuts {e.premium_cut}.", "premium_cut"
+            )
         return ResolvedEffect(response.hazard_ratio, nan, nan, e.source)
     if campaign is not None:
-        return ResolvedEffect(float(campaign.hazard_ratio), float(campaign.hazard_ratio_lower), float(campaign.hazard_ratio_upper), e.source)
+        return ResolvedEffect(
+            float(campaign.hazard_ratio), float(campaign.hazard_ratio_lower), float(campaign.hazard_ratio_upper), e.source
+        )
     if e.value is None:
-        raise ExtractError("This scenario takes its effect from a measured campaign: evaluate the campaign and pass its result.", code="needs_input", detail="campaign")
+        raise ExtractError(
+            "This scenario takes its effect from a measured campaign: evaluate the campaign and pass its result.",
+            code="needs_input",
+            detail="campaign",
+        )
     return scaled(float)
 
 
 def with_measured_effect(scenario: Scenario, campaign: MeasuredEffect) -> Scenario:
     """The scenario with the campaign's hazard ratio and interval saved in it (so its JSON carries them)."""
-    effect = replace(scenario.effect, value=float(campaign.hazard_ratio), lower=float(campaign.hazard_ratio_lower), upper=float(campaign.hazard_ratio_upper))
+    effect = replace(
+        scenario.effect,
+        value=float(campaign.hazard_ratio),
+        lower=float(campaign.hazard_ratio_lower),
+        upper=float(campaign.hazard_ratio_upper),
+    )
     return replace(scenario, effect=effect)
 
 
@@ -668,7 +743,9 @@ def _mean_powers(log_conditional: np.ndarray, weights: np.ndarray, hazard_ratios
     return out
 
 
-def _economics(base: np.ndarray, powered: np.ndarray, *, policies: int, premium: float, economics: Economics, cut: float) -> dict[str, np.ndarray]:
+def _economics(
+    base: np.ndarray, powered: np.ndarray, *, policies: int, premium: float, economics: Economics, cut: float
+) -> dict[str, np.ndarray]:
     """The HR-dependent figures for each row of ``powered`` (c̄^HR by month), as arrays."""
     u, n = economics.take_up, float(policies)
     months = len(base) - 1
@@ -697,7 +774,9 @@ def _economics(base: np.ndarray, powered: np.ndarray, *, policies: int, premium:
     }
 
 
-def _break_even(log_conditional: np.ndarray, weights: np.ndarray, base: np.ndarray, *, policies: int, premium: float, economics: Economics, cut: float) -> float:
+def _break_even(
+    log_conditional: np.ndarray, weights: np.ndarray, base: np.ndarray, *, policies: int, premium: float, economics: Economics, cut: float
+) -> float:
     """The hazard ratio at which npv = 0 (bisection on log HR over [1e-6, 1])."""
 
     def npv(log_hr: float) -> float:
@@ -745,7 +824,8 @@ def project(
     economics = scenario.economics
     if economics.value_per_policy is None and not np.isfinite(baseline.mean_premium):
         raise ExtractError(
-            "The value of a retained policy is a margin on premium, but the data has no annual premium; enter a value per retained policy instead.",
+            "The value of a retained policy is a margin on premium, but the data "
+            "has no annual premium; enter a value per retained policy instead.",
             code="needs_input",
             detail="premium",
         )
@@ -798,7 +878,9 @@ def project(
         baseline_in_force=float(n * base[-1]),
         break_even_hazard_ratio=break_even,
     )
-    curve = pd.DataFrame({"month": np.arange(months + 1), "baseline": base, "scenario": scenario_curve, "scenario_lower": band[0], "scenario_upper": band[1]})
+    curve = pd.DataFrame(
+        {"month": np.arange(months + 1), "baseline": base, "scenario": scenario_curve, "scenario_lower": band[0], "scenario_upper": band[1]}
+    )
     table = pd.DataFrame({"hazard_ratio": drawn_hr, **{k: drawn[k] for k in ("retained_policies", "policy_years", "value", "npv")}})
     return ScenarioResult(scenario, effect, {name: figures[name] for name in FIGURES}, curve, table)
 
@@ -837,7 +919,9 @@ def sample_size_per_arm(lapse_control: float, lapse_treated: float, *, alpha: fl
     """
     p1, p2 = float(lapse_control), float(lapse_treated)
     if not (0 < p1 < 1 and 0 < p2 < 1) or p1 == p2:
-        raise ExtractError(f"Give two different lapse probabilities between 0 and 1, got {p1} and {p2}.", code="bad_option", detail="lapse probabilities")
+        raise ExtractError(
+            f"Give two different lapse probabilities between 0 and 1, got {p1} and {p2}.", code="bad_option", detail="lapse probabilities"
+        )
     if not (0 < alpha < 1 and 0 < power < 1):
         raise ExtractError(f"alpha and power must be between 0 and 1, got {alpha} and {power}.", code="bad_option", detail="alpha, power")
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)

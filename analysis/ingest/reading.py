@@ -2,7 +2,7 @@
 
 This layer knows file formats (CSV in any common encoding, ``.xlsx``/``.xls``,
 Parquet) and nothing about insurance: it finds the header row with the help of
-:mod:`analysis.headers`, and hands back every row below it together with the
+:mod:`analysis.ingest.headers`, and hands back every row below it together with the
 row number a user sees in the source (the spreadsheet row, or the CSV line).
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import ExtractError
-from analysis.headers import find_header_row
+from analysis.ingest.headers import find_header_row
 
 _PREAMBLE_LINES = 60
 
@@ -381,7 +381,9 @@ def _read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
     header_index = find_header_row(parsed_head)
     header_line, header_end, header = records[header_index]
     if not any(str(cell).strip() for cell in header):
-        raise ExtractError("The file is empty: it has no rows, only separators or blank lines. Export the extract again.", code="empty_file")
+        raise ExtractError(
+            "The file is empty: it has no rows, only separators or blank lines. Export the extract again.", code="empty_file"
+        )
     names, renamed = _unique_headers(header)
     width = len(names)
     bad: list[tuple[int, str, str]] = []
@@ -411,7 +413,9 @@ def _read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
     try:
         # Threads are fast but leave bad rows unnumbered: read again on one thread if there are any.
         try:
-            table = pacsv.read_csv(io.BytesIO(data), read_options=read_options(True), parse_options=parse_opts, convert_options=convert_opts)
+            table = pacsv.read_csv(
+                io.BytesIO(data), read_options=read_options(True), parse_options=parse_opts, convert_options=convert_opts
+            )
         except pa.ArrowInvalid as exc:
             if "could not skip initial" in str(exc).lower() and len(data) < _BLOCK_SIZE:
                 # Nothing below the header (its line has no line break): no rows.
@@ -423,7 +427,9 @@ def _read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
                 return _read_csv_validated(original)
         if bad:
             bad.clear()
-            table = pacsv.read_csv(io.BytesIO(data), read_options=read_options(False), parse_options=parse_opts, convert_options=convert_opts)
+            table = pacsv.read_csv(
+                io.BytesIO(data), read_options=read_options(False), parse_options=parse_opts, convert_options=convert_opts
+            )
     except pa.ArrowInvalid as exc:
         raise ExtractError(f"The CSV file could not be split into columns: {exc}", code="bad_csv", detail=str(exc)) from exc
     cells = table.to_pandas(types_mapper=_ARROW_TEXT.get)
@@ -656,9 +662,7 @@ def _read_parquet(data: bytes) -> RawTable:
     try:
         table = pq.read_table(io.BytesIO(data))
     except Exception as exc:
-        raise ExtractError(
-            "The Parquet file is corrupt or truncated and cannot be read.", code="corrupt_workbook"
-        ) from exc
+        raise ExtractError("The Parquet file is corrupt or truncated and cannot be read.", code="corrupt_workbook") from exc
     cells = table.to_pandas()
     names, renamed = _unique_headers(list(cells.columns))
     cells.columns = names

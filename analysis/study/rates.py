@@ -1,6 +1,6 @@
 """Lapse rates from exposure tables: confidence intervals, credibility and actual-to-expected.
 
-Input is the output of :func:`analysis.exposure.exposures`; everything here works on
+Input is the output of :func:`analysis.study.exposure.exposures`; everything here works on
 that small aggregated table, never on policies.
 """
 
@@ -52,7 +52,7 @@ def lapse_rates(
     Parameters
     ----------
     table : DataFrame
-        From :func:`analysis.exposure.exposures`: ``[*by, *keys, period, exposure,
+        From :func:`analysis.study.exposure.exposures`: ``[*by, *keys, period, exposure,
         events]`` and ``exposure_<w>, events_<w>`` for a weight ``w``.
     by : sequence of str
         The cohort columns to report by (a subset of the table's; the rest are
@@ -81,7 +81,8 @@ def lapse_rates(
             missing = [k for k in expected_keys if k not in work.columns or k not in expected.columns]
             if missing or "expected_rate" not in expected.columns:
                 raise ExtractError(
-                    f"The expected basis must have columns {', '.join(expected_keys)} and expected_rate, and the study must be grouped by them; missing: {', '.join(missing) or 'expected_rate'}.",
+                    f"The expected basis must have columns {', '.join(expected_keys)} and expected_rate, and "
+                    f"the study must be grouped by them; missing: {', '.join(missing) or 'expected_rate'}.",
                     code="bad_expected",
                     detail=", ".join(missing),
                 )
@@ -95,9 +96,15 @@ def lapse_rates(
         work["expected"] = work[exposure_column] * work["expected_rate"]
         # A/E compares the actual events of the cells the basis covers with their expectation.
         work["actual_for_ae"] = (work[f"events_{weight}"] if weight else work["events"]).where(work["expected"].notna())
-    sums = ["exposure", "events"] + ([f"exposure_{weight}", f"events_{weight}"] if weight else []) + (["expected", "actual_for_ae"] if expected is not None else [])
+    sums = (
+        ["exposure", "events"]
+        + ([f"exposure_{weight}", f"events_{weight}"] if weight else [])
+        + (["expected", "actual_for_ae"] if expected is not None else [])
+    )
     if weight and f"exposure_{weight}" not in work.columns:
-        raise ExtractError(f"The exposure table has no weight {weight!r}; compute it with weights=[{weight!r}].", code="bad_option", detail=weight)
+        raise ExtractError(
+            f"The exposure table has no weight {weight!r}; compute it with weights=[{weight!r}].", code="bad_option", detail=weight
+        )
     grouped = work.groupby([*by, "period"], observed=True, dropna=False, sort=True)[sums].sum(min_count=1).reset_index()
     grouped[["exposure", "events"]] = grouped[["exposure", "events"]].fillna(0)
     return _with_rates(grouped, weight=weight)
@@ -108,7 +115,11 @@ def _with_rates(grouped: pd.DataFrame, *, weight: str | None) -> pd.DataFrame:
     exposure = grouped["exposure"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         count_rate = np.where(exposure > 0, events / exposure, np.nan)
-        rate = count_rate if not weight else np.where(grouped[f"exposure_{weight}"] > 0, grouped[f"events_{weight}"] / grouped[f"exposure_{weight}"], np.nan)
+        rate = (
+            count_rate
+            if not weight
+            else np.where(grouped[f"exposure_{weight}"] > 0, grouped[f"events_{weight}"] / grouped[f"exposure_{weight}"], np.nan)
+        )
     lower, upper = wilson_interval(events, exposure)
     if weight:
         # Same relative width as the count basis, centred on the weighted rate.
@@ -133,7 +144,18 @@ def rate_totals(rates: pd.DataFrame, *, by: Sequence[str] = (), weight: str | No
     work = rates.copy()
     if "expected" in work:
         work["actual_for_ae"] = (work[f"events_{weight}"] if weight else work["events"]).where(work["expected"].notna())
-    sums = [c for c in ["exposure", "events", f"exposure_{weight}" if weight else "", f"events_{weight}" if weight else "", "expected", "actual_for_ae"] if c and c in work]
+    sums = [
+        c
+        for c in [
+            "exposure",
+            "events",
+            f"exposure_{weight}" if weight else "",
+            f"events_{weight}" if weight else "",
+            "expected",
+            "actual_for_ae",
+        ]
+        if c and c in work
+    ]
     if by:
         grouped = work.groupby(list(by), observed=True, dropna=False)[sums].sum(min_count=1).reset_index()
     else:

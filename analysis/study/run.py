@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analysis import schema as S
-from analysis.cohorts import YOUNG_NEW_EARNERS, Condition, NamedCohort, derived_columns, filter_mask
-from analysis.exposure import PERIODS, StudySpec, exposures
-from analysis.rates import lapse_rates, rate_totals
+from analysis.study.cohorts import YOUNG_NEW_EARNERS, Condition, NamedCohort, derived_columns, filter_mask
+from analysis.study.exposure import PERIODS, StudySpec, exposures
+from analysis.study.rates import lapse_rates, rate_totals
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,9 @@ class StudyRequest:
     expected_rate: float | None = None
 
 
-def run_study(policies: pd.DataFrame, request: StudyRequest, *, study_date: pd.Timestamp, expected: pd.DataFrame | None = None) -> StudyResult:
+def run_study(
+    policies: pd.DataFrame, request: StudyRequest, *, study_date: pd.Timestamp, expected: pd.DataFrame | None = None
+) -> StudyResult:
     """Cohort columns → filters → exposure → rates, as one pure function.
 
     ``by`` may name the period itself (``policy_year``, ``policy_month`` or
@@ -90,7 +92,7 @@ def study_frame(policies: pd.DataFrame, request: StudyRequest) -> pd.DataFrame:
     """
     wanted = [*request.by, *(c.column for c in request.filters)]
     base = [c for c in (S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.OBSERVED_TO) if c in policies.columns]
-    own = [c for c in dict.fromkeys([*wanted, *( [request.weight] if request.weight else [])]) if c in policies.columns and c not in base]
+    own = [c for c in dict.fromkeys([*wanted, *([request.weight] if request.weight else [])]) if c in policies.columns and c not in base]
     frame = pd.DataFrame({c: policies[c] for c in [*base, *own]}, index=policies.index)
     derived = derived_columns(policies, [w for w in wanted if w not in policies.columns], named=request.named, age_edges=request.age_edges)
     for name, values in derived.items():

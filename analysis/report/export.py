@@ -72,7 +72,9 @@ def write_workbook(
     in ``percent`` are shown as percentages.
     """
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}) as writer:
+    with pd.ExcelWriter(
+        buffer, engine="xlsxwriter", engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}}
+    ) as writer:
         book = writer.book
         header_format = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1, "text_wrap": True, "valign": "top"})
         percent_format = book.add_format({"num_format": "0.0%"})

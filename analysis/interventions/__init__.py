@@ -1,0 +1,1 @@
+"""Interventions: scenarios and their economics, campaign evaluation and study design."""

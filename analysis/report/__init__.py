@@ -1,0 +1,1 @@
+"""Words and files: the translation catalogue, exports and the monthly report workbook."""

@@ -1,0 +1,95 @@
+"""The one translation catalogue of LapseLens: every label in 中文 and English.
+
+The words live in data files, one per language (``locales/zh.toml``, ``locales/en.toml``):
+TOML because Python reads it without a dependency (``tomllib``), translators can edit it
+with comments beside the entries, and our dotted keys (``error.bad_scenario``) stay as they
+are, quoted, with no compile step as gettext's ``.mo`` files would need. The app (through
+:mod:`ui.i18n`), the CLI and headless reports use the same words.
+
+Lookups are lenient by default (a missing entry falls back to the other language, then to a
+readable form of the key) and strict when ``LAPSELENS_STRICT_CATALOGUE`` is set, as the tests
+do: then a missing key or language raises ``KeyError``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+LANGUAGES: Final = {"zh": "中文", "en": "English"}
+LOCALE_DIR: Final = Path(__file__).with_name("locales")
+#: Set (to anything but "" or "0") to make a missing key or language an error, as the tests do.
+STRICT_ENV: Final = "LAPSELENS_STRICT_CATALOGUE"
+
+
+def load_catalogue(directory: Path = LOCALE_DIR) -> dict[str, dict[str, str]]:
+    """Key → {language: text}, read from one TOML file per language in ``directory``."""
+    catalogue: dict[str, dict[str, str]] = {}
+    for language in LANGUAGES:
+        with open(directory / f"{language}.toml", "rb") as handle:
+            for key, text in tomllib.load(handle).items():
+                catalogue.setdefault(key, {})[language] = str(text)
+    return catalogue
+
+
+CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = load_catalogue()
+
+
+def _strict() -> bool:
+    return os.environ.get(STRICT_ENV, "") not in ("", "0")
+
+
+def _readable(key: str) -> str:
+    """A missing key shown to a person: its last part in words (``error.bad_scenario`` → "bad scenario")."""
+    return key.rsplit(".", 1)[-1].replace("_", " ")
+
+
+def translate(key: str, language: str, **params: object) -> str:
+    """``key`` in ``language`` with ``{params}`` filled.
+
+    Strict (``LAPSELENS_STRICT_CATALOGUE``): a key or language the catalogue lacks raises
+    ``KeyError``. Lenient: the other language's text, then a readable form of the key.
+    """
+    entry = CATALOGUE.get(key)
+    text = entry.get(language) if entry is not None else None
+    if text is None:
+        if _strict():
+            raise KeyError(f"catalogue has no {language!r} text for {key!r}")
+        text = next(iter(entry.values()), None) if entry else None
+        if text is None:
+            return _readable(key)
+    return text.format(**params) if params else text
+
+
+#: How a missing value reads once turned into text (by the analysis core, pandas or numpy).
+BLANK_WORDS = frozenset({"(blank)", "nan", "NaN", "None", "<NA>", "NaT", ""})
+
+
+def value_word(column: str, value: object, language: str) -> str | None:
+    """A coded value in words, or None when it is no code.
+
+    Blanks, yes/no (True/False), the ``(other)`` group, and the codes of canonical columns
+    that have words in the catalogue (``value.<column>.<code>``: gender M/F, payment
+    frequency 0/1/3/6/12). Shared by tables, charts, sentences and the model's reasons.
+    """
+    text = str(value)
+    if value is None or (isinstance(value, float) and value != value) or text in BLANK_WORDS:
+        return translate("value.blank", language)
+    if text in ("True", "False"):
+        return translate("value.yes" if text == "True" else "value.no", language)
+    if text == "(other)":
+        return translate("value.other", language)
+    key = f"value.{column}.{text.removesuffix('.0')}"
+    return translate(key, language) if key in CATALOGUE else None
+
+
+def column_label(name: object, language: str) -> str:
+    """The header of a known column (a table column or a canonical one) in ``language``."""
+    text = str(name)
+    for prefix in ("col.", "canon."):
+        if prefix + text in CATALOGUE:
+            return translate(prefix + text, language)
+    return text
