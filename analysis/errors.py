@@ -1,4 +1,4 @@
-"""The one domain exception of LapseLens."""
+"""The one domain exception of LapseLens: a code and its particulars, words only in the catalogue."""
 
 from __future__ import annotations
 
@@ -6,13 +6,47 @@ from __future__ import annotations
 class ExtractError(ValueError):
     """A policy extract (or a setting applied to it) cannot be used as given.
 
-    The message says what was expected, what was found and how to fix it, in
-    the shape scikit-learn uses for its errors, so it can be shown to a user as
-    is. ``code`` names the kind of problem and ``params`` its particulars, so a
-    user interface can say the same thing in another language.
+    ``code`` names the kind of problem (``bad_scenario``, ``missing_column`` …) and stays
+    stable for callers and tests; ``reason`` (optional) names the particular rule inside that
+    kind (``premium_cut``); ``params`` are its particulars as text. The sentence itself —
+    what was expected, what was found and how to fix it, in the shape scikit-learn uses —
+    exists only in the catalogue, under :attr:`key` (``error.<code>`` or
+    ``error.<code>.<reason>``), in every language. ``str(error)`` is the English sentence, for
+    logs and the command line; a page asks :meth:`text` for the user's language.
+
+    Examples
+    --------
+    >>> str(ExtractError("missing_column", column="age"))
+    "The data has no column 'age'."
     """
 
-    def __init__(self, message: str, *, code: str = "extract_error", **params: object) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, /, *, reason: str | None = None, **params: object) -> None:
+        # TRANSITION (removed once every raise site passes a code): ExtractError(message, code=...).
+        self.legacy_message = None
+        if "code" in params:
+            self.legacy_message, code = code, str(params.pop("code"))
         self.code = code
-        self.params = {k: str(v) for k, v in params.items()}
+        self.reason = reason
+        self.params = {name: str(value) for name, value in params.items()}
+        super().__init__(code if reason is None else f"{code}.{reason}")
+
+    @property
+    def key(self) -> str:
+        """The catalogue key of this error's sentence."""
+        return f"error.{self.code}" if self.reason is None else f"error.{self.code}.{self.reason}"
+
+    def text(self, language: str) -> str:
+        """The sentence in ``language`` with the particulars filled in."""
+        from analysis.report.catalogue import CATALOGUE, strict, translate
+
+        if self.legacy_message is not None and (language == "en" or self.key not in CATALOGUE):
+            return self.legacy_message
+        try:
+            return translate(self.key, language, **self.params)
+        except (KeyError, IndexError, ValueError):  # a sentence whose placeholders the raise site did not fill
+            if strict():
+                raise
+            return f"{self.key} {self.params}"
+
+    def __str__(self) -> str:
+        return self.text("en")

@@ -84,7 +84,7 @@ def error_text(exc: ExtractError) -> Markdown:
     The message quotes the user's own text (file names, headers, values); it is escaped, so
     st.error shows it as typed.
     """
-    key = f"error.{exc.code}"
+    key = exc.key
     if has(key):
         params = dict(exc.params)
         for name, value in exc.params.items():
@@ -95,5 +95,5 @@ def error_text(exc: ExtractError) -> Markdown:
         try:
             return tm(key, **params)
         except (KeyError, IndexError):
-            return md_escape(str(exc))
-    return md_escape(str(exc))
+            return md_escape(exc.text(language()))
+    return md_escape(exc.text(language()))

@@ -38,7 +38,8 @@ def load_catalogue(directory: Path = LOCALE_DIR) -> dict[str, dict[str, str]]:
 CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = load_catalogue()
 
 
-def _strict() -> bool:
+def strict() -> bool:
+    """True when a missing key or language must raise (``LAPSELENS_STRICT_CATALOGUE``)."""
     return os.environ.get(STRICT_ENV, "") not in ("", "0")
 
 
@@ -56,7 +57,7 @@ def translate(key: str, language: str, **params: object) -> str:
     entry = CATALOGUE.get(key)
     text = entry.get(language) if entry is not None else None
     if text is None:
-        if _strict():
+        if strict():
             raise KeyError(f"catalogue has no {language!r} text for {key!r}")
         text = next(iter(entry.values()), None) if entry else None
         if text is None:
