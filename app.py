@@ -10,11 +10,14 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 import streamlit as st  # noqa: E402
 
+from analysis.ingest.reading import prefer_jemalloc  # noqa: E402
 from ui import state  # noqa: E402
 from ui.auth import require_sign_in  # noqa: E402
 from ui.datasets import active_result  # noqa: E402
 from ui.i18n import LANGUAGES, t, tm  # noqa: E402
 
+# A process setting, made once here rather than on import: Arrow's memory pool (jemalloc loads faster).
+prefer_jemalloc()
 st.set_page_config(page_title="LapseLens 失效保单洞察", page_icon="📉", layout="wide")
 state.init_session()
 require_sign_in()

@@ -11,11 +11,18 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     import pandas as pd
 
-    from analysis.risk.model import RiskResult
-
 from analysis.errors import ExtractError
 from analysis.ingest.pipeline import LoadResult, load_extract
 from analysis.ingest.presets import MappingPreset, load_preset
+from analysis.interventions.arms import WINDOW_MONTHS
+from analysis.interventions.projection import DRAWS
+from analysis.persistency import ratios as persistency_ratios
+from analysis.report.catalogue import LANGUAGES
+from analysis.risk.actions import DUE_WITHIN_DAYS
+from analysis.study.exposure import BASES, PERIODS
+
+#: ``--at``: persistency measured at month N, or at N + 1 to include grace.
+AT_MONTHS = ("N", "N+1")
 
 
 def _emit(table: pd.DataFrame, fmt: str) -> None:
@@ -40,7 +47,7 @@ def _check_date(flag: str, value: str | None) -> None:
     try:
         pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
-        raise ExtractError(f"{flag} {value!r} is not a date (expected YYYY-MM-DD).", code="bad_option", detail=flag) from exc
+        raise ExtractError("bad_option", reason="not_a_date", option=flag, value=repr(value)) from exc
 
 
 def _preset(path: str | None) -> MappingPreset | None:
@@ -81,9 +88,7 @@ def _rates(args: argparse.Namespace) -> int:
     events = parse_events(args.event)
     unknown = sorted(events - set(EXIT_STATUSES))
     if unknown:
-        raise ExtractError(
-            f"Unknown or non-exit status(es) {unknown} in --event; use {', '.join(EXIT_STATUSES)}.", code="bad_option", detail=str(unknown)
-        )
+        raise ExtractError("bad_option", reason="cli_events", unknown=unknown, allowed=", ".join(EXIT_STATUSES))
     for flag, value in (("--study-start", args.study_start), ("--study-end", args.study_end)):
         _check_date(flag, value)
     request = StudyRequest(
@@ -101,33 +106,27 @@ def _rates(args: argparse.Namespace) -> int:
 
 
 def _persistency(args: argparse.Namespace) -> int:
-    from analysis.persistency.ratios import EXCLUSIONS, PersistencyOptions, persistency_ratios, pooled_persistency
+    from analysis.persistency.ratios import EXCLUSIONS, PersistencyOptions, persistency_table
 
     loaded = _load(args)
     try:
         months = tuple(int(m) for m in args.months.split(",") if m.strip())
     except ValueError as exc:
-        raise ExtractError(
-            f"--months must be whole months separated by commas, got {args.months!r}.", code="bad_option", detail=args.months
-        ) from exc
+        raise ExtractError("bad_option", reason="cli_months", value=repr(args.months)) from exc
     if not months or min(months) < 1:
-        raise ExtractError(f"--months must be positive whole months, got {args.months!r}.", code="bad_option", detail=args.months)
+        raise ExtractError("bad_option", reason="cli_months_positive", value=repr(args.months))
     exclude = (
         frozenset(part.strip() for part in args.exclude.split(",") if part.strip()) if args.exclude is not None else frozenset(EXCLUSIONS)
     )
     options = PersistencyOptions(
         months=months,
         cohort=args.cohort,
-        include_grace=args.at == "N+1",
+        include_grace=args.at == AT_MONTHS[1],
         grace_days=loaded.preset.grace_days,
         exclude=exclude,
     )
     by = tuple(part.strip() for part in (args.by or "").split(",") if part.strip())
-    ratios = pooled_persistency(persistency_ratios(loaded.policies, study_date=loaded.study_date, options=options, by=by), by=by)
-    columns = [*by, "month", "cohort_policies", "persisting", "persistency"]
-    if args.basis == "premium":
-        columns += ["cohort_premium", "persisting_premium", "premium_persistency"]
-    table = ratios[columns]
+    table = persistency_table(loaded.policies, study_date=loaded.study_date, options=options, by=by, basis=args.basis)
     _emit(table, args.format)
     return 0
 
@@ -145,38 +144,28 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _survival(args: argparse.Namespace) -> int:
-    from analysis.study.run import StudyRequest, parse_by, parse_events, study_frame
-    from analysis.survival.curves import km_curves, survival_data
+    from analysis.study.run import parse_by, parse_events
+    from analysis.survival.result import survival_study
 
     loaded = _load(args)
     by = parse_by(args.by)[:1]
-    events = parse_events(args.event)
-    frame = study_frame(loaded.policies, StudyRequest(by=by)) if by else loaded.policies
-    data = survival_data(frame, events=events, study_date=loaded.study_date, by=list(by))
-    curves = km_curves(data, by=by[0] if by else None)[["cohort", "month", "at_risk", "events", "survival", "lower", "upper"]]
-    _emit(curves, args.format)
+    result = survival_study(
+        loaded.policies, study_date=loaded.study_date, by=by[0] if by else None, events=parse_events(args.event), compare=False
+    )
+    _emit(result.curves[["cohort", "month", "at_risk", "events", "survival", "lower", "upper"]], args.format)
     return 0
-
-
-def _risk(loaded: LoadResult) -> RiskResult:
-    """The risk model on the extract, with every user column that does not look recorded after the fact."""
-    from analysis.risk.model import RiskOptions, build_risk, candidate_features, suspected_leaks
-
-    extras = candidate_features(loaded.policies)
-    leaks = set(suspected_leaks(loaded.policies, loaded.study_date, extras))
-    options = RiskOptions(extra_features=tuple(c for c in extras if c not in leaks))
-    return build_risk(loaded.policies, loaded.study_date, options)
 
 
 def _drivers(args: argparse.Namespace) -> int:
     from analysis.report.catalogue import translate
+    from analysis.risk.model import default_risk
+    from analysis.risk.words import importance_words
 
     loaded = _load(args)
-    result = _risk(loaded)
+    result = default_risk(loaded.policies, loaded.study_date)
     sources = {canonical: match.source for canonical, match in loaded.mapping.items()}
-    table = result.explained.importance.assign(feature=lambda t: t["feature"].map(lambda f: sources.get(f, f)))[
-        ["feature", "mean_abs_shap", "direction"]
-    ]
+    table = importance_words(result.explained.importance, "en")
+    table = table.assign(feature=table["feature"].map(lambda f: sources.get(f, f)))
     if args.format == "csv":
         _emit(table, "csv")
         return 0
@@ -197,14 +186,16 @@ def _drivers(args: argparse.Namespace) -> int:
 def _worklist(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from analysis.risk.actions import action_lists, worklist_workbook
+    from analysis.risk.actions import action_lists
+    from analysis.risk.model import default_risk
+    from analysis.risk.words import worklist_workbook
 
     if args.days < 0:
-        raise ExtractError(f"--days {args.days} must be zero or more.", code="bad_option", detail="--days")
+        raise ExtractError("bad_option", reason="worklist_days", days=args.days)
     loaded = _load(args)
-    result = _risk(loaded)
+    result = default_risk(loaded.policies, loaded.study_date)
     clock = {"days": args.days, "grace_days": loaded.preset.grace_days, "reinstatement_years": loaded.preset.reinstatement_years}
-    due, back = action_lists(loaded.policies, result, language=args.lang, **clock)
+    due, back = action_lists(loaded.policies, result, **clock)
     data = worklist_workbook(
         due,
         back,
@@ -227,7 +218,7 @@ def _column(loaded: LoadResult, name: str) -> str:
         if match.source == name and canonical in loaded.policies.columns:
             return str(canonical)
     columns = ", ".join(str(c) for c in loaded.policies.columns[:40])
-    raise ExtractError(f"No column {name!r} in the extract; its columns: {columns}.", code="missing_column", column=name)
+    raise ExtractError("missing_column", reason="in_extract", column=name, columns=columns)
 
 
 def _finite(value: object) -> object:
@@ -240,7 +231,7 @@ def _campaign(args: argparse.Namespace) -> int:
 
     _check_date("--start", args.start)
     if args.window_months < 1:
-        raise ExtractError(f"--window-months {args.window_months} must be at least 1.", code="bad_option", detail="--window-months")
+        raise ExtractError("bad_option", reason="campaign_window_flag", months=args.window_months)
     loaded = _load(args)
     result = evaluate_campaign(
         loaded.policies,
@@ -261,44 +252,26 @@ def _campaign(args: argparse.Namespace) -> int:
 
 
 def _scenario(args: argparse.Namespace) -> int:
+    from dataclasses import replace
     from pathlib import Path
 
-    from analysis.interventions.campaign import evaluate_campaign
-    from analysis.interventions.scenario import baseline_for, compare_scenarios, premium_response, project, scenarios_from_json
+    from analysis.interventions.projection import compare_scenarios, project_scenarios
+    from analysis.interventions.scenario import scenarios_from_json
 
     try:
         text = Path(args.spec).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ExtractError(f"Cannot read the scenario file {args.spec!r}: {exc.strerror}.", code="bad_option", detail="--spec") from exc
+        raise ExtractError("bad_option", reason="scenario_spec", path=args.spec, problem=exc.strerror) from exc
     scenarios = scenarios_from_json(text)
     if args.draws < 0:
-        raise ExtractError(f"--draws {args.draws} must be zero or more.", code="bad_option", detail="--draws")
+        raise ExtractError("bad_option", reason="scenario_draws", draws=args.draws)
     loaded = _load(args)
-    risk = None
-    results = []
-    for scenario in scenarios:
-        baseline = baseline_for(
-            loaded.policies,
-            study_date=loaded.study_date,
-            target=scenario.target,
-            population=scenario.population,
-            new_policies=scenario.new_policies,
-        )
-        effect = scenario.effect
-        response = campaign = None
-        if effect.source == "model":
-            risk = risk or _risk(loaded)
-            response = premium_response(risk.model, risk.scores, premium_cut=effect.premium_cut, mask=scenario.target.mask(loaded.policies))
-        if effect.source == "measured" and effect.treatment:
-            campaign = evaluate_campaign(
-                loaded.policies,
-                treatment=_column(loaded, effect.treatment),
-                study_date=loaded.study_date,
-                start=effect.campaign_start,
-                window_months=effect.window_months,
-                uplift=False,
-            )
-        results.append(project(scenario, baseline, response=response, campaign=campaign, draws=args.draws))
+    # A measured campaign's column may be named by its source header (交费方式 → auto_debit).
+    scenarios = [
+        replace(s, effect=replace(s.effect, treatment=_column(loaded, str(s.effect.treatment)))) if s.measures_campaign else s
+        for s in scenarios
+    ]
+    results = project_scenarios(loaded.policies, scenarios, study_date=loaded.study_date, draws=args.draws)
     if args.format == "csv":
         _emit(compare_scenarios(results), "csv")
         return 0
@@ -340,9 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     rates = _command(commands, "rates", "exposure-based lapse rates by cohort and period")
     rates.add_argument("--by", help="cohort columns, comma-separated (policy_year etc. groups by the period itself)")
-    rates.add_argument("--period", choices=["policy_year", "policy_month", "calendar_year"], default="policy_year")
+    rates.add_argument("--period", choices=PERIODS, default=PERIODS[0])
     rates.add_argument("--event", help="studied statuses, comma-separated (default: lapsed,surrendered,terminated_after_lapse)")
-    rates.add_argument("--basis", choices=["initial", "central"], default="initial")
+    rates.add_argument("--basis", choices=BASES, default=BASES[0])
     rates.add_argument("--weight", help="weight column, e.g. annual_premium or sum_assured")
     rates.add_argument("--study-start", help="study window start (YYYY-MM-DD; default: the first issue date)")
     rates.add_argument("--study-end", help="study window end (YYYY-MM-DD; default: the study date)")
@@ -350,12 +323,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     persistency = _command(commands, "persistency", "13/25/...-month persistency (继续率) of the issue cohorts that reached the month")
     persistency.add_argument("--months", default="13,25", help="months, comma-separated (default 13,25)")
-    persistency.add_argument("--basis", choices=["count", "premium"], default="count")
+    persistency.add_argument("--basis", choices=persistency_ratios.BASES, default=persistency_ratios.BASES[0])
     persistency.add_argument("--by", help="group columns, comma-separated")
     persistency.add_argument(
-        "--cohort", choices=["month", "quarter", "year"], default="year", help="issue-cohort grain that must have reached the month"
+        "--cohort",
+        choices=list(persistency_ratios.COHORT_GRAINS),
+        default=persistency_ratios.DEFAULT_OPTIONS.cohort,
+        help="issue-cohort grain that must have reached the month",
     )
-    persistency.add_argument("--at", choices=["N", "N+1"], default="N", help="measure at month N, or N+1 to include grace")
+    persistency.add_argument("--at", choices=AT_MONTHS, default=AT_MONTHS[0], help="measure at month N, or N+1 to include grace")
     persistency.add_argument(
         "--exclude",
         help="exclusions, comma-separated: single_premium,free_look,death,maturity,waiver (the default: all; '' for none)",
@@ -364,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = _command(commands, "report", "the monthly report workbook (overview and cohort study)", formats=False)
     report.add_argument("-o", "--output", required=True, help="the .xlsx to write")
-    report.add_argument("--lang", choices=["zh", "en"], default="zh", help="header language")
+    report.add_argument("--lang", choices=list(LANGUAGES), default="zh", help="header language")
     report.set_defaults(run=_report)
 
     survival = _command(commands, "survival", "Kaplan–Meier curves by cohort (months since issue)")
@@ -378,9 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
     worklist = _command(
         commands, "worklist", "action lists: policies due soon or in grace, and reinstatable lapsed policies", formats=False
     )
-    worklist.add_argument("--days", type=int, default=30, help="list policies due within this many days (default 30)")
+    worklist.add_argument(
+        "--days", type=int, default=DUE_WITHIN_DAYS, help=f"list policies due within this many days (default {DUE_WITHIN_DAYS})"
+    )
     worklist.add_argument("-o", "--output", required=True, help="the .xlsx to write")
-    worklist.add_argument("--lang", choices=["zh", "en"], default="zh", help="header language")
+    worklist.add_argument("--lang", choices=list(LANGUAGES), default="zh", help="header language")
     worklist.add_argument("--show-identifiers", action="store_true", help="do not mask names, phone and ID numbers")
     worklist.set_defaults(run=_worklist)
 
@@ -389,14 +367,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     campaign.add_argument("--treatment", required=True, help="treatment column (values such as 实验组/对照组, treated/control, 是/否, 1/0)")
     campaign.add_argument("--start", help="campaign start (YYYY-MM-DD; default: the latest issue date among the campaign's policies)")
-    campaign.add_argument("--window-months", type=int, default=12, help="outcome window after the start (default 12)")
+    campaign.add_argument(
+        "--window-months", type=int, default=WINDOW_MONTHS, help=f"outcome window after the start (default {WINDOW_MONTHS})"
+    )
     campaign.set_defaults(run=_campaign)
 
     scenario = _command(
         commands, "scenario", "project retention scenarios from a JSON spec: persistency, premium, cost, NPV with intervals"
     )
     scenario.add_argument("--spec", required=True, help="scenario JSON (one scenario object or an array of them)")
-    scenario.add_argument("--draws", type=int, default=1000, help="effect draws for the intervals (default 1000)")
+    scenario.add_argument("--draws", type=int, default=DRAWS, help=f"effect draws for the intervals (default {DRAWS})")
     scenario.set_defaults(run=_scenario)
     return parser
 

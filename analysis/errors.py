@@ -16,15 +16,11 @@ class ExtractError(ValueError):
 
     Examples
     --------
-    >>> str(ExtractError("missing_column", column="age"))
-    "The data has no column 'age'."
+    >>> str(ExtractError("missing_column", reason="in_policies", column="age"))
+    "No column 'age' in the policies."
     """
 
     def __init__(self, code: str, /, *, reason: str | None = None, **params: object) -> None:
-        # TRANSITION (removed once every raise site passes a code): ExtractError(message, code=...).
-        self.legacy_message = None
-        if "code" in params:
-            self.legacy_message, code = code, str(params.pop("code"))
         self.code = code
         self.reason = reason
         self.params = {name: str(value) for name, value in params.items()}
@@ -37,10 +33,8 @@ class ExtractError(ValueError):
 
     def text(self, language: str) -> str:
         """The sentence in ``language`` with the particulars filled in."""
-        from analysis.report.catalogue import CATALOGUE, strict, translate
+        from analysis.report.catalogue import strict, translate
 
-        if self.legacy_message is not None and (language == "en" or self.key not in CATALOGUE):
-            return self.legacy_message
         try:
             return translate(self.key, language, **self.params)
         except (KeyError, IndexError, ValueError):  # a sentence whose placeholders the raise site did not fill

@@ -47,18 +47,6 @@ DATE_COLUMNS: Final = (
     REINSTATEMENT_DATE,
     BIRTH_DATE,
 )
-NUMERIC_COLUMNS: Final = (ANNUAL_PREMIUM, SUM_ASSURED, AGE)
-TEXT_COLUMNS: Final = (
-    COVERAGE,
-    PRODUCT,
-    CHANNEL,
-    OCCUPATION,
-    BRANCH,
-    AGENT,
-    NAME,
-    PHONE,
-    ID_NUMBER,
-)
 #: Columns that identify a person: masked in every export unless the user opts out.
 PERSONAL_COLUMNS: Final = (NAME, PHONE, ID_NUMBER)
 
@@ -90,6 +78,12 @@ CANONICAL_COLUMNS: Final = (
     NAME,
     PHONE,
 )
+
+# --- contract terms (defaults; a mapping preset may set its own, DOMAIN.md §1) -------
+#: Grace period after a missed due date, in days (宽限期).
+GRACE_DAYS: Final = 60
+#: Reinstatement window after suspension, in years (复效期): how long a lapsed policy may still be reinstated.
+REINSTATEMENT_YEARS: Final = 2
 
 # --- statuses ----------------------------------------------------------------
 IN_FORCE: Final = "in_force"
@@ -125,8 +119,6 @@ ACTIVE_STATUSES: Final = frozenset({IN_FORCE, GRACE, APL, REINSTATED, PAID_UP})
 VOLUNTARY_EXITS: Final = frozenset({LAPSED, SURRENDERED, TERMINATED_AFTER_LAPSE})
 #: Statuses that end a policy's exposure, so they can be studied as events.
 EXIT_STATUSES: Final = (LAPSED, SURRENDERED, TERMINATED_AFTER_LAPSE, DEATH_CLAIM, MATURED, FREE_LOOK_CANCELLED)
-#: Competing exits: they censor lapse curves and are never counted as lapses.
-COMPETING_EXITS: Final = frozenset({DEATH_CLAIM, MATURED, FREE_LOOK_CANCELLED})
 
 #: Source status words → canonical status. Keys are compared after
 #: :func:`analysis.ingest.parsing.normalise_key` (lower case, no spaces, half-width).

@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from analysis import load_extract  # noqa: E402
 from analysis.ingest.presets import load_preset  # noqa: E402
-from analysis.persistency.overview import persistency_trend, projected_persistency  # noqa: E402
+from analysis.persistency.overview import persistency_trend  # noqa: E402
+from analysis.persistency.projection import projected_persistency  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 BOOKS = [
@@ -33,6 +34,9 @@ BOOKS = [
 
 
 def main() -> None:
+    from analysis.ingest.reading import prefer_jemalloc
+
+    prefer_jemalloc()  # as the app and the command line do
     print(f"{'book':<16} {'back':>5} {'month':>5} {'cells':>5} {'mean pp':>8} {'mean |pp|':>9} {'max |pp|':>8}")
     for name, path, preset in BOOKS:
         if not path.exists():

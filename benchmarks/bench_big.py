@@ -43,14 +43,18 @@ from analysis.persistency.overview import (  # noqa: E402
     league_table,
     persistency_kpis,
     persistency_trend,
-    persistency_triangle,
     status_snapshot,
 )
+from analysis.persistency.projection import persistency_triangle  # noqa: E402
 from analysis.persistency.ratios import PersistencyOptions, persistency_ratios  # noqa: E402
 from analysis.report.monthly import monthly_report  # noqa: E402
-from analysis.risk.model import RiskOptions, build_risk, candidate_features, suspected_leaks  # noqa: E402
+from analysis.risk.model import build_risk  # noqa: E402
+from analysis.risk.rows import RiskOptions, candidate_features, suspected_leaks  # noqa: E402
 from analysis.study.run import StudyRequest, run_study, study_frame  # noqa: E402
-from analysis.survival.curves import cumulative_incidence, fit_cox, km_curves, logrank_tests, survival_data  # noqa: E402
+from analysis.survival.cox import fit_cox  # noqa: E402
+from analysis.survival.curves import km_curves, survival_data  # noqa: E402
+from analysis.survival.incidence import cumulative_incidence  # noqa: E402
+from analysis.survival.tests import logrank_tests  # noqa: E402
 from benchmarks.extracts import OUT, big_csv, big_table  # noqa: E402
 
 BUDGET_MB = 8 * 1024
@@ -136,6 +140,9 @@ def parquet_extract(n: int) -> Path:
 
 
 def main() -> None:
+    from analysis.ingest.reading import prefer_jemalloc
+
+    prefer_jemalloc()  # as the app and the command line do
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--policies", type=int, default=5_000_000, help="policies in the extract (default 5,000,000)")
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv", help="file format of the extract (default csv)")

@@ -32,6 +32,8 @@ CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from analysis import load_extract
+from analysis.ingest.reading import prefer_jemalloc
+prefer_jemalloc()  # as the app and the command line do
 def cpu():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime

@@ -17,14 +17,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis import load_extract  # noqa: E402
+from analysis.interventions.baseline import baseline_for  # noqa: E402
 from analysis.interventions.campaign import evaluate_campaign  # noqa: E402
-from analysis.interventions.scenario import Economics, Effect, Scenario, Target, baseline_for, premium_response, project  # noqa: E402
-from analysis.risk.model import RiskOptions, build_risk  # noqa: E402
+from analysis.interventions.effects import premium_response  # noqa: E402
+from analysis.interventions.projection import project  # noqa: E402
+from analysis.interventions.scenario import Economics, Effect, Scenario, Target  # noqa: E402
+from analysis.risk.model import build_risk  # noqa: E402
+from analysis.risk.rows import RiskOptions  # noqa: E402
 from analysis.study.cohorts import YOUNG_NEW_EARNERS  # noqa: E402
 from benchmarks.extracts import median_time  # noqa: E402
 
 
 def main() -> None:
+    from analysis.ingest.reading import prefer_jemalloc
+
+    prefer_jemalloc()  # as the app and the command line do
     loaded = load_extract(ROOT / "data" / "sample_policies.csv")
     policies, study_date = loaded.policies, loaded.study_date
     young = Target(YOUNG_NEW_EARNERS)

@@ -21,10 +21,9 @@ from analysis.persistency.overview import (  # noqa: E402
     league_table,
     persistency_kpis,
     persistency_trend,
-    projected_persistency,
     status_snapshot,
-    triangle_and_projection,
 )
+from analysis.persistency.projection import projected_persistency, triangle_and_projection  # noqa: E402
 from analysis.report.monthly import monthly_report  # noqa: E402
 from benchmarks.extracts import big_csv, median_time  # noqa: E402
 
@@ -32,6 +31,9 @@ N = 1_000_000
 
 
 def main() -> None:
+    from analysis.ingest.reading import prefer_jemalloc
+
+    prefer_jemalloc()  # as the app and the command line do
     path = big_csv(N)
     loaded = load_extract(path)
     policies, study = loaded.policies, loaded.study_date

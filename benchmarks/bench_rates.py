@@ -85,6 +85,9 @@ def actxps(stage: str) -> dict[str, float] | None:
 
 
 def main() -> None:
+    from analysis.ingest.reading import prefer_jemalloc
+
+    prefer_jemalloc()  # as the app and the command line do
     print(f"US agency book tiled to {N:,} policies (the book actxps is timed on)")
     book, study_date = tiled_us_book()
     ours_py = timed(

@@ -19,13 +19,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis import load_extract  # noqa: E402
-from analysis.risk.model import RiskOptions, build_risk, candidate_features, explain_policy, explain_rows, suspected_leaks  # noqa: E402
+from analysis.risk.explain import explain_policy, explain_rows  # noqa: E402
+from analysis.risk.model import build_risk  # noqa: E402
+from analysis.risk.rows import RiskOptions, candidate_features, suspected_leaks  # noqa: E402
 from benchmarks.extracts import big_csv, median_time  # noqa: E402
 
 N = 1_000_000
 
 
 def main() -> None:
+    from analysis.ingest.reading import prefer_jemalloc
+
+    prefer_jemalloc()  # as the app and the command line do
     loaded = load_extract(big_csv(N))
     policies = loaded.policies
     extras = candidate_features(policies)

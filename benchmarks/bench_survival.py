@@ -17,13 +17,17 @@ sys.path.insert(0, str(ROOT))
 
 from analysis import load_extract  # noqa: E402
 from analysis.study.run import StudyRequest, study_frame  # noqa: E402
-from analysis.survival.curves import fit_cox, km_curves, survival_data  # noqa: E402
+from analysis.survival.cox import fit_cox  # noqa: E402
+from analysis.survival.curves import km_curves, survival_data  # noqa: E402
 from benchmarks.extracts import big_csv, median_time  # noqa: E402
 
 N = 1_000_000
 
 
 def main() -> None:
+    from analysis.ingest.reading import prefer_jemalloc
+
+    prefer_jemalloc()  # as the app and the command line do
     loaded = load_extract(big_csv(N))
     cox_covariates = [
         "young_new_earners",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,6 @@ from shown import shown
 from streamlit.testing.v1 import AppTest
 
 from analysis import load_extract
-from analysis.schema import CANONICAL_COLUMNS, STATUSES
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -68,23 +66,3 @@ def test_study_date_override_changes_the_account_source() -> None:
     at.checkbox(key="data_override").check().run()
     assert not at.exception
     assert any("手动指定" in c.value for c in at.caption)
-
-
-def test_every_ui_label_exists_in_both_languages() -> None:
-    from ui.i18n import CATALOGUE
-
-    for key, entry in CATALOGUE.items():
-        # detail.* are Chinese wordings of problems whose English text comes from analysis/
-        assert entry.get("zh") and (entry.get("en") or key.startswith("detail.")), key
-    used: set[str] = set()
-    for path in [ROOT / "app.py", *(ROOT / "views").glob("*.py"), *(ROOT / "ui").glob("*.py"), *(ROOT / "analysis").rglob("*.py")]:
-        used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[A-Za-z_ .]+)["']""", path.read_text(encoding="utf-8")))
-    missing = sorted(k for k in used if k not in CATALOGUE)
-    assert not missing, missing
-    kinds = set(re.findall(r'column=[^,]+, kind="([a-z_]+)"', (ROOT / "analysis" / "ingest" / "pipeline.py").read_text(encoding="utf-8")))
-    for kind in kinds:
-        assert f"kind.{kind}" in CATALOGUE, kind
-    for status in STATUSES:
-        assert f"status.{status}" in CATALOGUE
-    for column in CANONICAL_COLUMNS:
-        assert f"canon.{column}" in CATALOGUE

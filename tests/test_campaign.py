@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
+from clirun import run_cli
 
 from analysis import ExtractError, load_extract
-from analysis.interventions.campaign import (
+from analysis.interventions.arms import (
     CONTROL,
     TREATED,
-    campaign_data,
+    campaign_columns,
     default_start,
-    evaluate_campaign,
     has_concurrent_control,
     is_before_after,
-    lapse_within_window,
-    newcombe_difference,
-    qini_curve,
+    proposed_start,
     treatment_arms,
 )
+from analysis.interventions.campaign import SMD_LIMIT, campaign_data, evaluate_campaign, lapse_within_window
+from analysis.interventions.uplift import newcombe_difference, qini_curve
 
 TRUE_HR = 0.75  # data/README.md: 教育活动 实验组 vs 对照组, HR 0.75 on both voluntary decrements from 2024-03-01
 
@@ -181,25 +180,7 @@ def test_a_window_past_the_study_date_is_refused(sample) -> None:
 
 
 def test_cli_campaign_prints_one_object(root) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "analysis",
-            "campaign",
-            "data/sample_policies.csv",
-            "--treatment",
-            "教育活动",
-            "--start",
-            "2024-03-01",
-            "--format",
-            "json",
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli("campaign", "data/sample_policies.csv", "--treatment", "教育活动", "--start", "2024-03-01", "--format", "json", cwd=root)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert list(result) == [
@@ -224,13 +205,7 @@ def test_cli_campaign_errors_exit_2(root) -> None:
         ["--treatment", "教育活动", "--start", "2024-13-01"],
         ["--treatment", "教育活动", "--window-months", "0"],
     ):
-        done = subprocess.run(
-            [sys.executable, "-m", "analysis", "campaign", "data/sample_policies.csv", *extra],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = run_cli("campaign", "data/sample_policies.csv", *extra, cwd=root)
         assert done.returncode == 2, (extra, done.stderr)
         assert done.stderr.startswith("error:")
 
@@ -248,5 +223,27 @@ def test_campaign_refusals_translate(sample) -> None:
         evaluate_campaign(tiny_book().assign(arm="实验组"), treatment="arm", study_date=pd.Timestamp("2023-01-01"))
     errors.append(caught.value)
     assert [e.code for e in errors] == ["window_not_observed", "no_control", "no_control"]
-    texts = [translate(f"error.{e.code}", language, **e.params) for e in errors for language in ("zh", "en")]
+    texts = [translate(e.key, language, **e.params) for e in errors for language in ("zh", "en")]
     assert all(not text.startswith("error.") and "{" not in text for text in texts)
+    assert texts == [e.text(language) for e in errors for language in ("zh", "en")]
+
+
+def test_campaign_columns_are_found_and_outcome_flags_left_out(sample) -> None:
+    # The sample's 教育活动 names its arms (实验组/对照组) and comes first; yes/no and 1/0 columns follow in column order.
+    found = campaign_columns(sample.policies)
+    assert found[0] == "教育活动" and {"auto_debit", "短信提醒", "灵活缴费"} <= set(found[1:])
+    # An outcome flag splits the book in two, but nearly all of one arm has already left: not a campaign.
+    book = sample.policies.assign(surrender=sample.policies["status"].eq("surrendered").map({True: "1", False: "0"}))
+    assert has_concurrent_control(treatment_arms(book["surrender"])) and campaign_columns(book) == found
+    # Values that are neither arm (branches) or too many of them (policy numbers): no campaign.
+    assert "branch" not in found and "policy_id" not in found
+    assert proposed_start(sample.policies, "教育活动") == pd.Timestamp("2024-03-01")
+
+
+def test_imbalance_is_flagged_by_the_one_limit(education) -> None:
+    balance = education.balance
+    assert (balance["imbalanced"] == (balance["smd"].abs() > SMD_LIMIT)).all()
+    assert education.imbalanced_covariates == []
+    skewed = balance.assign(smd=0.0, imbalanced=False)
+    skewed.loc[skewed["covariate"] == "channel", "imbalanced"] = True
+    assert replace(education, balance=skewed).imbalanced_covariates == ["channel"]  # each covariate once

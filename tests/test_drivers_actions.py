@@ -8,19 +8,20 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from clirun import run_cli
 
 from analysis import load_extract
-from analysis.risk.actions import action_lists, reinstatable_list, worklist_workbook
-from analysis.risk.model import RiskOptions, build_risk, candidate_features, explain_policy, probability_points, suspected_leaks
+from analysis.risk.actions import IN_GRACE, LEVERS, action_lists, policy_reasons, reason_columns, reinstatable_list
+from analysis.risk.explain import explain_policy, probability_points
+from analysis.risk.model import build_risk
+from analysis.risk.rows import candidate_features, suspected_leaks
+from analysis.risk.words import importance_words, reasons_in_words, worklist_workbook
 
 
 @pytest.fixture(scope="module")
-def sample(root):
-    loaded = load_extract(root / "data" / "sample_policies.csv")
-    extras = candidate_features(loaded.policies)
-    leaks = suspected_leaks(loaded.policies, loaded.study_date, extras)
-    risk = build_risk(loaded.policies, loaded.study_date, RiskOptions(extra_features=tuple(c for c in extras if c not in leaks)))
-    return loaded, extras, leaks, risk
+def sample(sample_risk):
+    loaded, choices, risk = sample_risk
+    return loaded, list(choices.candidates), list(choices.leaks), risk
 
 
 def mean_shap_by_level(risk, feature: str) -> pd.Series:
@@ -37,7 +38,7 @@ def test_the_campaign_arm_is_recognised_as_recorded_after_the_fact(sample) -> No
 
 def test_the_documented_true_drivers_appear_with_the_right_direction(sample) -> None:
     _, _, _, risk = sample
-    ranked = risk.explained.importance.set_index("feature")
+    ranked = importance_words(risk.explained.importance, "en").set_index("feature")
     assert set(ranked.index[:3]) >= {"policy_year", "auto_debit"}  # duration and auto-debit lead
     assert ranked.loc["policy_year", "direction"] == "higher lowers risk"  # hazards fall with policy year
     assert ranked.loc["age", "direction"] == "higher lowers risk"  # < 30: 1.3, 45+: 0.8
@@ -80,14 +81,19 @@ def test_one_policy_explanation_matches_its_score(sample) -> None:
     assert one.probability == pytest.approx(float(row["probability"]), abs=1e-9)
     assert one.base_probability + one.table["points"].sum() == pytest.approx(one.probability, abs=1e-12)
     assert one.table["points"].abs().is_monotonic_decreasing
+    why = policy_reasons(one)
+    assert 1 <= len(why.raising) <= 3 and len(why.lowering) <= 3 and why.lever in LEVERS
+    assert (why.raising["points"] >= 0.0005).all() and (why.lowering["points"] <= -0.0005).all()
+    assert why.raising["points"].is_monotonic_decreasing
 
 
 def test_due_list_on_the_sample(sample) -> None:
     loaded, _, _, risk = sample
-    due, back = action_lists(loaded.policies, risk, days=30, language="en")
+    due, back = action_lists(loaded.policies, risk, days=30)
     study = loaded.study_date
     # Every 宽限期 policy in the sample has its missed due date within the last 60 days.
-    assert (due["state"] == "in grace").sum() == (loaded.policies["status"] == "grace").sum()
+    assert (due["state"] == IN_GRACE).sum() == (loaded.policies["status"] == "grace").sum()
+    assert (reasons_in_words(due, "en")["state"] == "in grace").sum() == (due["state"] == IN_GRACE).sum()
     assert due["days_to_due"].between(-60, 30).all()
     assert (due["days_left_in_grace"] == due["days_to_due"] + 60).all()
     assert due["premium_at_risk"].is_monotonic_decreasing
@@ -98,8 +104,11 @@ def test_due_list_on_the_sample(sample) -> None:
     assert len(upcoming) > 5000
     assert set(upcoming["policy_id"]) <= set(due["policy_id"])
     risky = due[due["probability"] > 0.1]  # well above the base: some feature must raise it
-    assert len(risky) > 100 and (risky["reason_1"] != "").all() and due["lever"].notna().all()
-    assert risky["reason_1"].str.contains(r"[+]\d+\.\d pp").all()
+    assert len(risky) > 100 and (risky["reason_1_feature"] != "").all() and due["lever"].isin(LEVERS).all()
+    assert (risky["reason_1_points"] >= 0.0005).all()
+    worded = reasons_in_words(risky, "en")
+    assert (worded["reason_1"] != "").all() and worded["reason_1"].str.contains(r"[+]\d+\.\d pp").all()
+    assert not {c for k in (1, 2, 3) for c in reason_columns(k)} & set(worded.columns)
     # All 2,745 suspended (失效) policies in the sample are within two years of suspension.
     assert len(back) == (loaded.policies["status"] == "lapsed").sum() == 2745
     assert back["annual_premium"].is_monotonic_decreasing and (back["days_left"] > 0).all()
@@ -129,7 +138,7 @@ def test_export_masks_identifiers_and_neutralises_formulas(sample) -> None:
     policies["name"] = "张三丰"
     policies["phone"] = "13812345678"
     policies.loc[policies.index[0], "name"] = '=HYPERLINK("http://x")'
-    due, back = action_lists(policies, risk, days=30, language="zh")
+    due, back = action_lists(policies, risk, days=30)
     masked = load_workbook(io.BytesIO(worklist_workbook(due, back, study_date=loaded.study_date, mask=True)), read_only=True)
     cells = [str(c) for ws in masked.worksheets for row in ws.iter_rows(values_only=True) for c in row if c is not None]
     assert "13812345678" not in cells and "张三丰" not in cells and "138****5678" in cells
@@ -138,23 +147,41 @@ def test_export_masks_identifiers_and_neutralises_formulas(sample) -> None:
     cells = [str(c) for ws in shown.worksheets for row in ws.iter_rows(values_only=True) for c in row if c is not None]
     assert "13812345678" in cells and "张三丰" in cells
     assert [ws.title for ws in shown.worksheets] == ["即将到期或宽限期", "可复效"]
+    due_sheet = pd.read_excel(io.BytesIO(worklist_workbook(due, back, study_date=loaded.study_date)), sheet_name=0, header=None)
+    cells = {str(c) for c in due_sheet.to_numpy().ravel()}
+    assert {"原因一", "建议措施"} <= cells and any("个百分点" in c for c in cells)  # the codes in words
 
 
-def test_cli_drivers_json_and_worklist(root, tmp_path, capsys) -> None:
-    from analysis.cli import main
-
-    assert main(["drivers", str(root / "data" / "sample_policies.csv"), "--format", "json"]) == 0
-    out = json.loads(capsys.readouterr().out)
+def test_cli_drivers_json_and_worklist(root, tmp_path, monkeypatch, sample) -> None:
+    loaded, _, _, risk = sample
+    done = run_cli("drivers", str(root / "data" / "sample_policies.csv"), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
     assert set(out) == {"target", "metrics", "importance"} and set(out["metrics"]) == {"auc", "pr_auc", "baseline_auc"}
     features = [row["feature"] for row in out["importance"]]
     assert "policy_year" in features and "交费方式" in features and "销售渠道" in features  # source headers
     values = [row["mean_abs_shap"] for row in out["importance"]]
     assert values == sorted(values, reverse=True)
+    # The command's default model is the session's model: the same pipeline, data and seed.
+    assert values == risk.explained.importance["mean_abs_shap"].tolist()
+    assert out["metrics"]["auc"] == risk.model.metrics["auc"]
+    # So the worklist command is checked with the session's model rather than training it once more.
+    trained = []
+
+    def default_risk(policies, study_date, progress=None):
+        assert policies.equals(loaded.policies) and study_date == loaded.study_date
+        trained.append(study_date)
+        return risk
+
+    monkeypatch.setattr("analysis.risk.model.default_risk", default_risk)
     target = tmp_path / "list.xlsx"
-    assert main(["worklist", str(root / "data" / "sample_policies.csv"), "--days", "10", "-o", str(target), "--lang", "en"]) == 0
+    done = run_cli("worklist", str(root / "data" / "sample_policies.csv"), "--days", "10", "-o", str(target), "--lang", "en")
+    assert done.returncode == 0, done.stderr
     sheets = pd.read_excel(target, sheet_name=None, header=None)
     assert list(sheets) == ["Due soon or in grace", "Reinstatable"]
-    assert main(["worklist", str(root / "data" / "sample_policies.csv"), "--days", "-1", "-o", str(target)]) == 2
+    bad = run_cli("worklist", str(root / "data" / "sample_policies.csv"), "--days", "-1", "-o", str(target))
+    assert bad.returncode == 2 and bad.stderr == "error: --days -1 must be zero or more.\n"
+    assert len(trained) == 1  # the worklist; the refused one trains nothing
 
 
 @pytest.mark.parametrize(
@@ -176,6 +203,7 @@ def test_cli_drivers_json_and_worklist(root, tmp_path, capsys) -> None:
 )
 def test_the_real_data_sets_train_without_their_outcome_columns(root, shared_data, name, leaks) -> None:
     from analysis.ingest.presets import load_preset
+    from analysis.risk.rows import RiskOptions
 
     loaded = load_extract(shared_data / f"{name}.csv", preset=load_preset(root / "data" / "presets" / f"{name}.toml"))
     extras = candidate_features(loaded.policies)

@@ -3,39 +3,42 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
+from clirun import run_cli
 
 from analysis import ExtractError, load_extract
-from analysis.interventions.scenario import (
-    FIGURES,
-    Baseline,
-    Economics,
-    Effect,
+from analysis.interventions.baseline import Baseline, baseline_for, survival_by_month
+from analysis.interventions.design import ALPHA, POWER, detectable_lapse, sample_size_per_arm
+from analysis.interventions.effects import (
     PremiumResponse,
-    Scenario,
-    Target,
-    baseline_for,
-    compare_scenarios,
-    comparison_curves,
-    detectable_lapse,
     hazard_ratio_from_reduction,
     premium_response,
-    project,
     reduction_from_hazard_ratio,
     resolve_effect,
-    sample_size_per_arm,
+    with_measured_effect,
+)
+from analysis.interventions.projection import (
+    FIGURES,
+    best_scenario,
+    compare_scenarios,
+    comparison_curves,
+    project,
+    project_scenario,
+    project_scenarios,
+)
+from analysis.interventions.scenario import (
+    Economics,
+    Effect,
+    Scenario,
+    Target,
     scenario_from_dict,
     scenario_to_dict,
     scenarios_from_json,
     scenarios_to_json,
-    survival_by_month,
-    with_measured_effect,
 )
 from analysis.study.cohorts import YOUNG_NEW_EARNERS, Condition
 
@@ -312,7 +315,7 @@ def test_survival_by_month_reads_the_steps_and_extends_the_tail() -> None:
 
 def test_sample_size_planner_textbook_case() -> None:
     # DOMAIN.md §5: 12 % → 10 %, α 5 % two-sided, power 80 %: (1.959964 + 0.841621)² × (0.1056 + 0.09) / 0.02² = 3,838.1 → 3,839.
-    assert sample_size_per_arm(0.12, 0.10) == 3839
+    assert sample_size_per_arm(0.12, 0.10) == 3839 and (ALPHA, POWER) == (0.05, 0.8)
     assert abs(sample_size_per_arm(0.12, 0.10) - 3840) <= 1
     assert detectable_lapse(0.12, 3839) == pytest.approx(0.10, abs=1e-4)
     assert sample_size_per_arm(0.12, 0.10, power=0.9) > 3839
@@ -324,38 +327,14 @@ def test_cli_scenario_prints_the_projection(root, tmp_path) -> None:
     spec = replace(education(), economics=Economics(horizon_years=3, take_up=0.5, cost_per_contact=20))
     path = tmp_path / "scenario.json"
     path.write_text(json.dumps(scenario_to_dict(spec), ensure_ascii=False), encoding="utf-8")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "analysis",
-            "scenario",
-            "data/sample_policies.csv",
-            "--spec",
-            str(path),
-            "--format",
-            "json",
-            "--draws",
-            "200",
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli("scenario", "data/sample_policies.csv", "--spec", str(path), "--format", "json", "--draws", "200", cwd=root)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["name"] == "edu" and list(result["figures"]) == list(FIGURES)
     assert len(result["curve"]) == 37 and set(result["curve"][0]) == {"month", "baseline", "scenario", "scenario_lower", "scenario_upper"}
     assert result["figures"]["retained_policies"] > 0
     path.write_text('{"name": "x", "lever": "magic", "effect": {}}', encoding="utf-8")
-    bad = subprocess.run(
-        [sys.executable, "-m", "analysis", "scenario", "data/sample_policies.csv", "--spec", str(path)],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    bad = run_cli("scenario", "data/sample_policies.csv", "--spec", str(path), cwd=root)
     assert bad.returncode == 2 and "Unknown lever" in bad.stderr
 
 
@@ -378,8 +357,8 @@ def test_every_refusal_translates(young) -> None:
     assert [e.code for e in caught] == ["bad_scenario", "needs_input", "no_policies"]
     for error in caught:
         for language in ("zh", "en"):
-            text = translate(f"error.{error.code}", language, **error.params)
-            assert text != f"error.{error.code}" and "{" not in text
+            text = translate(error.key, language, **error.params)
+            assert text != error.key and "{" not in text and text == error.text(language)
 
 
 def test_target_in_words() -> None:
@@ -395,14 +374,16 @@ def test_no_policies_reasons_read_in_both_languages() -> None:
 
     from analysis.report.catalogue import CATALOGUE, translate
 
-    source = (Path(__file__).resolve().parent.parent / "analysis" / "interventions" / "scenario.py").read_text(encoding="utf-8")
-    reasons = set(re.findall(r'code="no_policies",\s*detail="(\w+)"', source))
+    folder = Path(__file__).resolve().parent.parent / "analysis" / "interventions"
+    source = "".join(path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.py")))
+    reasons = set(re.findall(r'"no_policies",\s*reason="(\w+)"', source))
     assert reasons == {"regular_premium", "in_force", "new_business", "at_risk"}
     for reason in reasons:
-        entry = CATALOGUE[f"error_detail.{reason}"]
+        entry = CATALOGUE[f"error.no_policies.{reason}"]
         assert entry["zh"] and entry["en"]
-    message = translate("error.no_policies", "zh", detail=translate("error_detail.regular_premium", "zh"))
+    message = ExtractError("no_policies", reason="regular_premium").text("zh")
     assert message == "目标客群中没有可推算的保单（目标中没有期缴保单），请放宽目标。"
+    assert translate("error.no_policies.regular_premium", "zh") == message
 
 
 def test_every_scenario_error_reason_reads_in_both_languages() -> None:
@@ -412,23 +393,80 @@ def test_every_scenario_error_reason_reads_in_both_languages() -> None:
 
     from analysis.report.catalogue import CATALOGUE
 
-    source = (Path(__file__).resolve().parent.parent / "analysis" / "interventions" / "scenario.py").read_text(encoding="utf-8")
-    reasons = set(re.findall(r'_bad\([^\n]*, "([^"]+)"\)', source)) | set(re.findall(r'code="needs_input",\s*detail="(\w+)"', source))
-    reasons |= {
-        "value",
-        "lower",
-        "upper",
-        "take_up",
-        "cost_per_contact",
-        "cost_per_participant",
-        "fixed_cost",
-        "horizon_years",
-        "discount_rate",
-        "margin",
-        "value_per_policy",
+    folder = Path(__file__).resolve().parent.parent / "analysis" / "interventions"
+    source = "".join(path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.py")))
+    keys = {f"error.bad_scenario.{r}" for r in re.findall(r'_bad\(\s*"(\w+)"', source)}
+    keys |= {f"error.{code}.{r}" for code, r in re.findall(r'ExtractError\(\s*"(bad_scenario|needs_input)",\s*reason="(\w+)"', source)}
+    # The fields a number check names, in words (ui/datasets.error_text fills them in).
+    keys |= {
+        f"error_detail.{field}"
+        for field in (
+            "value",
+            "lower",
+            "upper",
+            "premium_cut",
+            "take_up",
+            "cost_per_contact",
+            "cost_per_participant",
+            "fixed_cost",
+            "horizon_years",
+            "discount_rate",
+            "margin",
+            "value_per_policy",
+        )
     }
-    assert {"effect interval", "premium_cut", "model", "premium", "not_json"} <= reasons
-    for reason in reasons:
-        entry = CATALOGUE[f"error_detail.{reason}"]
-        words = re.sub(r"\b(name|lever|effect|JSON|YYYY-MM-DD)\b", "", entry["zh"])  # the file's own keys and formats
-        assert entry["zh"] and entry["en"] and not re.search(r"[A-Za-z]{3,}", words), reason
+    expected = ("interval_order", "premium_cut_range", "not_finite", "not_json", "population", "horizon", "relative_change")
+    assert {f"error.bad_scenario.{r}" for r in expected} | {"error.needs_input.model", "error.needs_input.premium"} <= keys
+    for key in keys:
+        entry = CATALOGUE[key]
+        placeholders = [set(re.findall(r"\{(\w+)\}", entry[language])) for language in ("zh", "en")]
+        words = re.sub(r"\{\w+\}", "", entry["zh"])  # the particulars are the file's own values
+        words = re.sub(r"\b(name|lever|effect|JSON|YYYY-MM-DD)\b", "", words)  # the file's own keys and formats
+        assert entry["zh"] and entry["en"] and placeholders[0] == placeholders[1] and not re.search(r"[A-Za-z]{3,}", words), key
+
+
+def test_the_pipeline_builds_the_baseline_or_takes_the_cached_one(sample, young) -> None:
+    """project_scenario is what the page (with its cached baseline) and the command line (without) both call."""
+    direct = project(education(), young, draws=200)
+    built = project_scenario(sample.policies, education(), study_date=sample.study_date, draws=200)
+    cached = project_scenario(sample.policies, education(), study_date=sample.study_date, baseline=young, draws=200)
+    assert built.figures == direct.figures == cached.figures
+    pd.testing.assert_frame_equal(built.curve, direct.curve)
+
+
+def test_a_model_effect_takes_the_lapse_models_response_to_the_cut(sample_risk) -> None:
+    loaded, _, risk = sample_risk
+    target = Target(YOUNG_NEW_EARNERS)
+    cheap = Scenario("cheap", "low_premium", Effect("model", premium_cut=0.4), target=target, population="new_business")
+    assert cheap.needs_model and not cheap.measures_campaign
+    with pytest.raises(ExtractError) as caught:
+        project_scenario(loaded.policies, cheap, study_date=loaded.study_date, draws=0)
+    assert (caught.value.code, caught.value.reason) == ("needs_input", "model")
+    [result] = project_scenarios(loaded.policies, [cheap], study_date=loaded.study_date, risk=risk, draws=0)
+    response = premium_response(risk.model, risk.scores, premium_cut=0.4, mask=target.mask(loaded.policies))
+    assert result.effect.source == "model" and result.effect.hazard_ratio == response.hazard_ratio
+    assert 0 < response.hazard_ratio < 1  # a cheaper premium: fewer lapses, as the model learnt it
+
+
+def test_a_measured_effect_is_evaluated_again_only_when_asked(sample) -> None:
+    from analysis.interventions.campaign import evaluate_campaign
+
+    measured = Scenario("edu", "education", Effect("measured", treatment="教育活动", campaign_start="2024-03-01"))
+    assert measured.measures_campaign
+    with pytest.raises(ExtractError) as caught:
+        project_scenario(sample.policies, measured, study_date=sample.study_date, draws=0)
+    assert (caught.value.code, caught.value.reason) == ("needs_input", "campaign")
+    again = project_scenario(sample.policies, measured, study_date=sample.study_date, remeasure=True, draws=0)
+    truth = evaluate_campaign(sample.policies, treatment="教育活动", study_date=sample.study_date, start="2024-03-01", uplift=False)
+    assert (again.effect.hazard_ratio, again.effect.lower, again.effect.upper) == (
+        truth.hazard_ratio,
+        truth.hazard_ratio_lower,
+        truth.hazard_ratio_upper,
+    )
+
+
+def test_the_best_scenario_has_the_highest_npv() -> None:
+    table = pd.DataFrame({"name": ["a", "b", "c"], "npv": [1.0, 3.0, np.nan]})
+    best = best_scenario(table)
+    assert best is not None and best["name"] == "b"
+    assert best_scenario(table.assign(npv=np.nan)) is None

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.ingest.parsing import id_number_facts, map_codes, parse_dates, parse_ids, parse_numbers
+from analysis.ingest.parsing import code_lookup, id_number_facts, is_number, parse_dates, parse_ids, parse_numbers
 from analysis.schema import FREQUENCY_ALIASES, GENDER_ALIASES, STATUS_ALIASES
 
 
@@ -87,6 +87,12 @@ def test_non_numbers_are_invalid() -> None:
     assert parsed.invalid.tolist() == [True, True, False, False]
 
 
+def map_codes(raw: pd.Series, vocabulary: dict[str, object]) -> tuple[pd.Series, pd.Series]:
+    """The codes of a column through a vocabulary, and where a word is not in it (as the door reads them)."""
+    lookup = code_lookup(raw, vocabulary)
+    return pd.Series(lookup.mapped[lookup.codes], index=raw.index, dtype=object), lookup.unknown(raw.index)
+
+
 def test_code_vocabularies() -> None:
     statuses, unknown = map_codes(text("有效", "效力中止", "永久失效", "犹豫期撤单", "Lapsed", " 退保 ", "A9", ""), STATUS_ALIASES)
     assert statuses.tolist()[:6] == ["in_force", "lapsed", "terminated_after_lapse", "free_look_cancelled", "lapsed", "surrendered"]
@@ -150,3 +156,23 @@ def test_infinite_amounts_are_not_numbers() -> None:
     parsed = parse_numbers(text("1e309", "1e308万", "inf", "9" * 40, "1e308"))
     assert parsed.invalid.tolist() == [True, True, True, False, False]
     assert parsed.values.iloc[3] == pytest.approx(1e40)
+
+
+@pytest.mark.parametrize(
+    ("value", "typed", "written"),
+    [
+        (3, True, True),
+        (3.5, True, True),
+        (np.int64(3), True, True),
+        (True, True, True),  # float() reads a bool, so it counts as a number
+        ("3", False, True),  # a string counts only where text may be a number (a typed condition)
+        (" 30 ", False, True),
+        ("0101", False, True),  # a branch code: shown as written, compared as a number when typed
+        ("3a", False, False),
+        (None, False, False),
+        ([3], False, False),
+    ],
+)
+def test_is_number_tells_numbers_and_numbers_written_as_text(value: object, typed: bool, written: bool) -> None:
+    assert is_number(value, text=False) is typed
+    assert is_number(value, text=True) is written

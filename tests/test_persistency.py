@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
+from clirun import run_cli
 
 from analysis import load_extract, load_preset
 from analysis.persistency.ratios import EXCLUSIONS, PersistencyOptions, persistency_ratios, pooled_persistency
@@ -154,26 +153,18 @@ def test_p13_equals_one_minus_the_13_month_cumulative_exit_of_the_rates_engine()
 
 
 def test_cli_persistency_columns(root) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "analysis",
-            "persistency",
-            "data/sample_policies.csv",
-            "--months",
-            "13,25",
-            "--basis",
-            "premium",
-            "--by",
-            "channel",
-            "--format",
-            "json",
-        ],
+    done = run_cli(
+        "persistency",
+        "data/sample_policies.csv",
+        "--months",
+        "13,25",
+        "--basis",
+        "premium",
+        "--by",
+        "channel",
+        "--format",
+        "json",
         cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
@@ -188,35 +179,11 @@ def test_cli_persistency_columns(root) -> None:
         "premium_persistency",
     }
     assert {r["month"] for r in rows} == {13, 25}
-    none = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "analysis",
-            "persistency",
-            "data/sample_policies.csv",
-            "--months",
-            "13",
-            "--exclude",
-            "",
-            "--format",
-            "json",
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    none = run_cli("persistency", "data/sample_policies.csv", "--months", "13", "--exclude", "", "--format", "json", cwd=root)
     assert none.returncode == 0, none.stderr
     assert (
         json.loads(none.stdout)[0]["cohort_policies"]
-        > json.loads(
-            subprocess.run(
-                [sys.executable, "-m", "analysis", "persistency", "data/sample_policies.csv", "--months", "13", "--format", "json"],
-                cwd=root,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            ).stdout
-        )[0]["cohort_policies"]
+        > json.loads(run_cli("persistency", "data/sample_policies.csv", "--months", "13", "--format", "json", cwd=root).stdout)[0][
+            "cohort_policies"
+        ]
     )

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 
 import openpyxl
 import pandas as pd
 import pytest
+from clirun import run_cli
 from messy import messy_workbook
 
 from analysis import ExtractError, parse_preset, preset_to_toml
@@ -75,10 +74,6 @@ def test_personal_identifiers_are_masked() -> None:
     assert masked.loc[0, "phone"] == "138****5678"
     assert masked.loc[0, "id_number"] == "110***********123X"
     assert masked.loc[0, "policy_id"] == "P1"
-
-
-def run_cli(*args: str, cwd) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "analysis", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def test_cli_check_json_matches_the_documented_shape(root, tmp_path) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
+from clirun import run_cli
 
 from analysis import ExtractError, load_extract
 from analysis.study.cohorts import YOUNG_NEW_EARNERS, Condition, band, cohort_from_dict, filter_mask, issue_period, quantile_band
@@ -112,37 +111,15 @@ def test_filters_report_the_share_used(root) -> None:
 
 
 def test_cli_rates_matches_the_library(root) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "analysis", "rates", "data/sample_policies.csv", "--by", "channel,policy_year", "--format", "csv"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli("rates", "data/sample_policies.csv", "--by", "channel,policy_year", "--format", "csv", cwd=root)
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(io.StringIO(done.stdout))
     assert table.columns.tolist() == ["channel", "period", "events", "exposure", "rate", "lower", "upper", "credibility"]
     loaded = load_extract(root / "data" / "sample_policies.csv")
     library = run_study(loaded.policies, StudyRequest(by=("channel",)), study_date=loaded.study_date).rates
     np.testing.assert_allclose(table["rate"].to_numpy(), library["rate"].to_numpy(), rtol=1e-12)
-    weighted = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "analysis",
-            "rates",
-            "data/sample_policies.csv",
-            "--period",
-            "calendar_year",
-            "--weight",
-            "annual_premium",
-            "--format",
-            "json",
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    weighted = run_cli(
+        "rates", "data/sample_policies.csv", "--period", "calendar_year", "--weight", "annual_premium", "--format", "json", cwd=root
     )
     assert weighted.returncode == 0, weighted.stderr
     rows = json.loads(weighted.stdout)
@@ -150,13 +127,7 @@ def test_cli_rates_matches_the_library(root) -> None:
 
 
 def test_cli_rates_rejects_unknown_events(root) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "analysis", "rates", "data/sample_policies.csv", "--event", "vanished"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli("rates", "data/sample_policies.csv", "--event", "vanished", cwd=root)
     assert done.returncode == 2 and "Unknown or non-exit status" in done.stderr
 
 
@@ -197,7 +168,8 @@ def test_flat_expected_rate_is_annual_even_by_policy_month(root) -> None:
 
 
 def test_age_edges_that_are_not_finite_fall_back_to_the_defaults() -> None:
-    from ui.study import DEFAULT_AGE_EDGES, age_edges_from, edges_are_numbers
+    from analysis.study.cohorts import AGE_EDGES as DEFAULT_AGE_EDGES
+    from analysis.study.cohorts import age_edges_from, edges_are_numbers
 
     for text in ("nan", "0, inf, 30", "-inf", "NaN,25"):
         assert age_edges_from(text) == DEFAULT_AGE_EDGES and not edges_are_numbers(text)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 
 import openpyxl
+from clirun import run_cli
 
 from analysis import load_extract
-from analysis.persistency.overview import projected_persistency
+from analysis.persistency.projection import projected_persistency
 from analysis.report.monthly import monthly_report
 
 
@@ -20,13 +19,7 @@ def cells(data: bytes) -> dict[str, list[tuple]]:
 
 def test_cli_report_equals_the_library_workbook(root, tmp_path) -> None:
     out = tmp_path / "report.xlsx"
-    done = subprocess.run(
-        [sys.executable, "-m", "analysis", "report", "data/sample_policies.csv", "-o", str(out), "--lang", "zh"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    done = run_cli("report", "data/sample_policies.csv", "-o", str(out), "--lang", "zh", cwd=root)
     assert done.returncode == 0, done.stderr
     library = monthly_report(load_extract(root / "data" / "sample_policies.csv"), dataset="sample_policies.csv", lang="zh")
     assert cells(out.read_bytes()) == cells(library)
@@ -53,24 +46,6 @@ def test_report_sheets_headers_and_language(root) -> None:
 def test_report_on_the_real_data_sets_without_the_named_cohort(root, shared_data, tmp_path) -> None:
     for name, preset in (("uslapseagent.csv", "uslapseagent.toml"), ("eusavingULnoPS.csv", "eusavingULnoPS.toml")):
         out = tmp_path / f"{name}.xlsx"
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "analysis",
-                "report",
-                str(shared_data / name),
-                "--mapping",
-                f"data/presets/{preset}",
-                "-o",
-                str(out),
-                "--lang",
-                "en",
-            ],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
+        done = run_cli("report", str(shared_data / name), "--mapping", f"data/presets/{preset}", "-o", str(out), "--lang", "en", cwd=root)
         assert done.returncode == 0, done.stderr
         assert "KPIs" in cells(out.read_bytes())

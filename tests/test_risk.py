@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import load_extract
-from analysis.risk.model import as_of_dates, training_rows
+from analysis.risk.rows import as_of_dates, training_rows
 
 
 def book() -> pd.DataFrame:
@@ -86,13 +86,16 @@ def planted(n: int = 6000, seed: int = 0) -> pd.DataFrame:
 
 
 def test_a_planted_driver_ranks_first_and_shap_adds_up() -> None:
-    from analysis.risk.model import explain, explain_rows, fit_lapse_model, model_matrix
+    from analysis.risk.explain import explain, explain_rows
+    from analysis.risk.model import fit_lapse_model, model_matrix
+    from analysis.risk.words import importance_words
 
     rows = planted()
     model = fit_lapse_model(rows)
     ranked = explain_rows(model, rows, sample=2000).importance
     assert ranked.iloc[0]["feature"] == "auto_debit"
-    assert ranked.iloc[0]["direction"] == "highest for False"
+    assert (ranked.iloc[0]["direction_kind"], ranked.iloc[0]["direction_level"]) == ("level", "False")
+    assert importance_words(ranked, "en").iloc[0]["direction"] == "highest for False"
     assert model.metrics["auc"] > 0.65
     matrix, _ = model_matrix(rows.head(200), model.features, model.categories)
     contributions = explain(model.model, matrix)
@@ -113,7 +116,8 @@ def test_lightgbm_contributions_equal_shap_tree_explainer() -> None:
     import numpy as np
     import shap
 
-    from analysis.risk.model import explain, fit_lapse_model, model_matrix
+    from analysis.risk.explain import explain
+    from analysis.risk.model import fit_lapse_model, model_matrix
 
     rows = planted(seed=2)
     model = fit_lapse_model(rows)
@@ -122,3 +126,41 @@ def test_lightgbm_contributions_equal_shap_tree_explainer() -> None:
     theirs = shap.TreeExplainer(model.model.booster_).shap_values(matrix)
     theirs = theirs[1] if isinstance(theirs, list) else theirs
     assert np.allclose(ours.drop(columns="base_value").to_numpy(), np.asarray(theirs), atol=1e-6)
+
+
+def test_the_model_refuses_rows_it_cannot_learn_from() -> None:
+    import pytest
+
+    from analysis import ExtractError
+    from analysis.risk.model import fit_lapse_model
+
+    rows = planted(n=600)
+    for broken, reason, words in (
+        (rows.assign(as_of=pd.Timestamp("2024-01-01")), "risk_as_of_dates", "two or more as-of dates"),
+        (rows.assign(lapsed_within=False), "risk_events", "no lapses at all"),
+        (rows[["policy_id", "as_of", "lapsed_within"]].assign(channel="个险"), "risk_features", "No column varies"),
+    ):
+        with pytest.raises(ExtractError, match=words) as caught:
+            fit_lapse_model(broken)
+        assert (caught.value.code, caught.value.reason) == ("bad_option", reason)
+        assert caught.value.text("zh") and "{" not in caught.value.text("zh")
+
+
+def test_the_verdict_against_the_baseline_uses_one_margin() -> None:
+    from analysis.risk.model import BASELINE_MARGIN, baseline_verdict
+
+    assert BASELINE_MARGIN == 0.02
+    assert baseline_verdict({"auc": 0.75, "baseline_auc": 0.70}) == "beats_baseline"
+    assert baseline_verdict({"auc": 0.70, "baseline_auc": 0.69}) == "close_to_baseline"
+    assert baseline_verdict({"auc": 0.69, "baseline_auc": 0.70}) == "close_to_baseline"
+    assert baseline_verdict({"auc": 0.65, "baseline_auc": 0.70}) == "below_baseline"
+
+
+def test_feature_choices_default_to_the_columns_not_suspected() -> None:
+    from analysis.risk.rows import FeatureChoices
+
+    choices = FeatureChoices(candidates=("首单客户", "教育活动", "短信提醒"), leaks=("教育活动",))
+    assert choices.default == ("首单客户", "短信提醒")
+    assert choices.options().extra_features == ("首单客户", "短信提醒")
+    assert choices.options(["短信提醒", "no-such-column"]).extra_features == ("短信提醒",)
+    assert choices.options([]).extra_features == ()

@@ -9,15 +9,8 @@ from lifelines import KaplanMeierFitter
 
 from analysis import load_extract, load_preset
 from analysis.study.run import StudyRequest, study_frame
-from analysis.survival.curves import (
-    MAX_PAIRWISE_COHORTS,
-    holm,
-    km_curves,
-    logrank_tests,
-    multivariate_logrank,
-    survival_data,
-    survival_summary,
-)
+from analysis.survival.curves import km_curves, survival_data, survival_summary
+from analysis.survival.tests import MAX_PAIRWISE_COHORTS, holm, logrank_tests, multivariate_logrank
 
 
 def lifelines_curve(data: pd.DataFrame) -> pd.DataFrame:
@@ -144,16 +137,10 @@ def test_holm_adjustment_hand_worked() -> None:
 
 def test_cli_survival_prints_the_curve_table(root) -> None:
     import io
-    import subprocess
-    import sys
 
-    done = subprocess.run(
-        [sys.executable, "-m", "analysis", "survival", "data/sample_policies.csv", "--by", "channel"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    from clirun import run_cli
+
+    done = run_cli("survival", "data/sample_policies.csv", "--by", "channel", cwd=root)
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(io.StringIO(done.stdout))
     assert table.columns.tolist() == ["cohort", "month", "at_risk", "events", "survival", "lower", "upper"]
@@ -161,7 +148,7 @@ def test_cli_survival_prints_the_curve_table(root) -> None:
 
 
 def test_cox_recovers_the_sample_true_effects_with_the_right_sign(root) -> None:
-    from analysis.survival.curves import fit_cox
+    from analysis.survival.cox import fit_cox
 
     loaded = load_extract(root / "data" / "sample_policies.csv")
     frame = study_frame(loaded.policies, StudyRequest(by=("young_new_earners", "channel", "auto_debit")))
@@ -179,7 +166,7 @@ def test_cox_recovers_the_sample_true_effects_with_the_right_sign(root) -> None:
 
 
 def test_cox_samples_large_books_and_states_it(root) -> None:
-    from analysis.survival.curves import fit_cox
+    from analysis.survival.cox import fit_cox
 
     loaded = load_extract(root / "data" / "sample_policies.csv")
     data = survival_data(loaded.policies, study_date=loaded.study_date, by=["channel"])
@@ -188,7 +175,7 @@ def test_cox_samples_large_books_and_states_it(root) -> None:
 
 
 def test_cumulative_incidences_add_up_to_all_exits(root) -> None:
-    from analysis.survival.curves import cumulative_incidence
+    from analysis.survival.incidence import cumulative_incidence
 
     loaded = load_extract(root / "data" / "sample_policies.csv")
     cif = cumulative_incidence(loaded.policies, study_date=loaded.study_date)
@@ -203,7 +190,7 @@ def test_cumulative_incidences_add_up_to_all_exits(root) -> None:
 
 def test_cox_groups_rare_levels_and_refuses_too_many_strata(root) -> None:
     from analysis import ExtractError
-    from analysis.survival.curves import MAX_COX_LEVELS, OTHER, design_matrix, fit_cox
+    from analysis.survival.cox import MAX_COX_LEVELS, OTHER, design_matrix, fit_cox
 
     loaded = load_extract(root / "data" / "sample_policies.csv")
     frame = study_frame(loaded.policies, StudyRequest(by=("agent", "channel")))

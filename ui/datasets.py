@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from analysis import ExtractError, LoadResult, load_extract, parse_preset
+from analysis.ingest.pipeline import BYTES_PER_MB
 from analysis.ingest.presets import MappingPreset
 from analysis.report.catalogue import column_label
 from analysis.schema import CANONICAL_COLUMNS
@@ -17,8 +18,11 @@ from ui.i18n import Markdown, has, language, md_escape, t, tm
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PATH = ROOT / "data" / "sample_policies.csv"
 PRESET_DIR = ROOT / "data" / "presets"
-#: Upload limit in MB; keep in step with server.maxUploadSize in .streamlit/config.toml.
-UPLOAD_LIMIT_MB = 400
+
+
+def upload_limit_mb() -> int:
+    """The upload limit in MB: Streamlit's ``server.maxUploadSize`` (set in ``.streamlit/config.toml``)."""
+    return int(st.get_option("server.maxUploadSize"))
 
 
 def content_version(data: bytes) -> str:
@@ -42,7 +46,8 @@ def _load(version: str, filename: str, preset_toml: str, sheet: str | None, stud
     # Keyed by the content hash (``version``), never by hashing the bytes or a frame;
     # every session that sends the same file and mapping shares one read-only result.
     preset = parse_preset(preset_toml) if preset_toml else MappingPreset()
-    return load_extract(_data, filename=filename, preset=preset, sheet=sheet, study_date=study_date, max_bytes=UPLOAD_LIMIT_MB * 1_000_000)
+    limit = upload_limit_mb() * BYTES_PER_MB
+    return load_extract(_data, filename=filename, preset=preset, sheet=sheet, study_date=study_date, max_bytes=limit)
 
 
 def load_choice(choice: state.DataSetChoice, data: bytes | None = None) -> LoadResult:
@@ -56,7 +61,7 @@ def load_choice(choice: state.DataSetChoice, data: bytes | None = None) -> LoadR
     if data is None:
         data = sample_bytes() if choice.is_sample else state.upload_bytes(choice.version)
     if data is None:
-        raise ExtractError("The uploaded file is no longer in this session; upload it again.", code="empty_file")
+        raise ExtractError("empty_file", reason="upload_gone")
     return _load(choice.version, choice.name, choice.preset_toml, choice.sheet, choice.study_date, data)
 
 

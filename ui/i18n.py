@@ -1,8 +1,8 @@
 """Translations for the UI: the session's language over the shared catalogue.
 
 The catalogue itself lives in :mod:`analysis.report.catalogue` so headless reports use the
-same words. A key missing from it is a bug: tests check that every key used by the
-pages exists in both languages.
+same words. A key missing from it is a bug: ``tests/report/test_catalogue.py`` checks that every
+key the code uses (literal or from a declared family) exists in both languages.
 """
 
 from __future__ import annotations

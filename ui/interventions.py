@@ -17,30 +17,28 @@ import zlib
 import pandas as pd
 import streamlit as st
 
-from analysis import schema as S
 from analysis.errors import ExtractError
 from analysis.ingest.pipeline import LoadResult
-from analysis.interventions.campaign import CONTROL, TREATED, CampaignResult, evaluate_campaign, has_concurrent_control, treatment_arms
+from analysis.interventions.arms import campaign_columns as columns_of_campaigns
+from analysis.interventions.baseline import Baseline, baseline_for
+from analysis.interventions.campaign import CampaignResult, evaluate_campaign
+from analysis.interventions.effects import PremiumResponse
+from analysis.interventions.projection import ScenarioResult, model_response, project_scenario
 from analysis.interventions.scenario import (
     MAX_SCENARIOS,
-    Baseline,
-    PremiumResponse,
     Scenario,
     Target,
-    baseline_for,
-    premium_response,
     scenario_from_dict,
     scenario_to_dict,
     scenarios_from_json,
 )
 from analysis.risk.model import RiskResult
+from ui import risk as ui_risk
 from ui.state import DataSetChoice
 from ui.study import dataset_key
 
 #: Session key of the scenario set (a list of JSON-ready dicts).
 SCENARIOS = "interv_scenarios"
-#: Values that name an experiment's arms outright (as opposed to a yes/no flag).
-ARM_WORDS = frozenset({"实验组", "试验组", "对照组", "控制组", "处理组", "干预组", "treated", "treatment", "control", "holdout", "test"})
 #: The URL parameter that carries them.
 URL_PARAM = "scenarios"
 
@@ -69,11 +67,10 @@ def campaign(choice: DataSetChoice, result: LoadResult, treatment: str, start: s
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _response(key: str, target_json: str, cut: float, _result: LoadResult, _risk: RiskResult) -> PremiumResponse:
-    target = Target.from_dict(json.loads(target_json))
-    return premium_response(_risk.model, _risk.scores, premium_cut=cut, mask=target.mask(_result.policies))
+    return model_response(_result.policies, _risk, target=Target.from_dict(json.loads(target_json)), premium_cut=cut)
 
 
-def response(choice: DataSetChoice, result: LoadResult, risk: RiskResult, scenario: Scenario) -> PremiumResponse:
+def _cached_response(choice: DataSetChoice, result: LoadResult, risk: RiskResult, scenario: Scenario) -> PremiumResponse:
     """The lapse model's response to the scenario's premium cut on its target."""
     target_json = json.dumps(scenario.target.to_dict(), ensure_ascii=False, sort_keys=True)
     return _response(f"{dataset_key(choice)}|{risk.options!r}", target_json, scenario.effect.premium_cut, result, risk)
@@ -81,30 +78,29 @@ def response(choice: DataSetChoice, result: LoadResult, risk: RiskResult, scenar
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _campaign_columns(key: str, _result: LoadResult) -> list[str]:
-    named, other = [], []
-    for column in _result.policies.columns:
-        values = _result.policies[column]
-        if values.nunique(dropna=True) > 10:
-            continue
-        if has_concurrent_control(treatment_arms(values)):
-            # Columns that say "treated/control" in so many words come first; yes/no flags after.
-            words = {str(v).strip().lower() for v in values.dropna().unique()}
-            (named if words & ARM_WORDS else other).append(str(column))
-    # Outcome flags (surrender = 0/1, death = 0/1) also split policies in two; they are not
-    # campaigns: nearly every policy of one of their arms has already left.
-    exited = _result.policies[S.STATUS].isin(S.EXIT_STATUSES).to_numpy()
-    out = []
-    for column in (*named, *other):
-        arms = treatment_arms(_result.policies[column])
-        shares = [exited[(arms == arm).fillna(False).to_numpy(dtype=bool)].mean() for arm in (TREATED, CONTROL)]
-        if max(shares) < 0.95:
-            out.append(column)
-    return out
+    return columns_of_campaigns(_result.policies)
 
 
 def campaign_columns(choice: DataSetChoice, result: LoadResult) -> list[str]:
     """Columns whose values split policies into a treated and a control arm of 30 or more each."""
     return _campaign_columns(dataset_key(choice), result)
+
+
+def projection(choice: DataSetChoice, result: LoadResult, scenario: Scenario) -> ScenarioResult | None:
+    """One scenario projected with its cached inputs; ``None`` while the lapse model it needs is still training.
+
+    A measured effect travels with the scenario (``with_measured_effect`` saved its hazard
+    ratio and interval), so a saved or shared scenario keeps its own campaign's figures.
+    """
+    response = None
+    if scenario.needs_model:
+        risk = ui_risk.model_for(choice, result, ui_risk.options_for(choice, result))
+        if risk is None:
+            return None
+        response = _cached_response(choice, result, risk, scenario)
+    return project_scenario(
+        result.policies, scenario, study_date=result.study_date, baseline=baseline(choice, result, scenario), response=response
+    )
 
 
 def encode(scenarios: list[dict[str, object]]) -> str:
@@ -119,7 +115,7 @@ def decode(text: str) -> list[dict[str, object]]:
         raw = zlib.decompress(base64.urlsafe_b64decode(text.encode("ascii")), bufsize=1 << 16)
         scenarios = scenarios_from_json(raw.decode("utf-8"))
     except (binascii.Error, zlib.error, UnicodeError, ValueError) as exc:
-        raise ExtractError("The link's scenario set cannot be read.", code="bad_scenario", detail="link") from exc
+        raise ExtractError("bad_scenario", reason="link") from exc
     return [scenario_to_dict(s) for s in scenarios][:MAX_SCENARIOS]
 
 

@@ -2,52 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 import streamlit as st
 
 from analysis import LoadResult
-from analysis.persistency.overview import (
-    Kpi,
-    collections_funnel,
-    league_table,
-    persistency_kpis,
-    persistency_trend,
-    status_snapshot,
-    triangle_and_projection,
-)
+from analysis.persistency.overview import OverviewFigures, league_table
+from analysis.persistency.overview import overview_figures as _overview_figures
 from analysis.persistency.ratios import PersistencyOptions
 from analysis.report.monthly import monthly_report
 from ui.state import DataSetChoice
 from ui.study import dataset_key
 
 
-@dataclass(frozen=True)
-class OverviewFigures:
-    """Everything the Overview page shows, computed once per data set and options."""
-
-    kpis: list[Kpi]
-    trend: pd.DataFrame
-    projection: pd.DataFrame
-    triangle: pd.DataFrame
-    snapshot: pd.DataFrame
-    funnel: pd.DataFrame | None
-
-
 @st.cache_data(max_entries=16, show_spinner=False)
 def _figures(
     key: str, options: PersistencyOptions, targets: tuple[tuple[int, float], ...], trend_cohort: str, _result: LoadResult
 ) -> OverviewFigures:
-    policies, study = _result.policies, _result.study_date
-    triangle, projection = triangle_and_projection(policies, study_date=study, cohort=trend_cohort, options=options)
-    return OverviewFigures(
-        kpis=persistency_kpis(policies, study_date=study, options=options, targets=dict(targets)),
-        trend=persistency_trend(policies, study_date=study, cohort=trend_cohort, options=options),
-        projection=projection,
-        triangle=triangle,
-        snapshot=status_snapshot(policies, study_date=study),
-        funnel=collections_funnel(policies, study_date=study, grace_days=options.grace_days),
+    return _overview_figures(
+        _result.policies, study_date=_result.study_date, options=options, targets=dict(targets), trend_cohort=trend_cohort
     )
 
 

@@ -19,8 +19,10 @@ import streamlit as st
 
 from analysis.errors import ExtractError
 from analysis.ingest.pipeline import LoadResult
-from analysis.risk.actions import action_lists, worklist_workbook
-from analysis.risk.model import RiskOptions, RiskResult, build_risk, candidate_features, suspected_leaks
+from analysis.risk.actions import action_lists
+from analysis.risk.model import RiskResult, build_risk
+from analysis.risk.rows import FeatureChoices, RiskOptions, feature_choices
+from analysis.risk.words import reasons_in_words, worklist_workbook
 from ui import datasets as ds
 from ui.i18n import t, tm
 from ui.state import DataSetChoice
@@ -58,12 +60,11 @@ def _registry() -> _Registry:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _feature_choices(key: str, _result: LoadResult) -> tuple[list[str], list[str]]:
-    candidates = candidate_features(_result.policies)
-    return candidates, suspected_leaks(_result.policies, _result.study_date, candidates)
+def _feature_choices(key: str, _result: LoadResult) -> FeatureChoices:
+    return feature_choices(_result.policies, _result.study_date)
 
 
-def feature_choices(choice: DataSetChoice, result: LoadResult) -> tuple[list[str], list[str]]:
+def choices_for(choice: DataSetChoice, result: LoadResult) -> FeatureChoices:
     """The user columns that can be features, and those that look recorded after the fact."""
     return _feature_choices(dataset_key(choice), result)
 
@@ -130,23 +131,29 @@ def model_for(choice: DataSetChoice, result: LoadResult, options: RiskOptions) -
 
 def options_for(choice: DataSetChoice, result: LoadResult) -> RiskOptions:
     """Options from the page's feature picker (default: every user column not suspected of leaking)."""
-    candidates, leaks = feature_choices(choice, result)
-    chosen = st.session_state.get(f"{FEATURES}_{dataset_key(choice)}")
-    extra = tuple(c for c in (chosen if chosen is not None else [c for c in candidates if c not in leaks]) if c in candidates)
-    return RiskOptions(extra_features=extra)
+    return choices_for(choice, result).options(st.session_state.get(f"{FEATURES}_{dataset_key(choice)}"))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _lists(
-    key: str, days: int, lang: str, grace_days: int, years: int, _result: LoadResult, _risk: RiskResult
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return action_lists(_result.policies, _risk, days=days, grace_days=grace_days, reinstatement_years=years, language=lang)
+def _lists(key: str, days: int, grace_days: int, years: int, _result: LoadResult, _risk: RiskResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return action_lists(_result.policies, _risk, days=days, grace_days=grace_days, reinstatement_years=years)
 
 
-def lists_for(choice: DataSetChoice, result: LoadResult, risk: RiskResult, days: int, lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The two action lists (cached per data set, options, horizon in days and language)."""
+def lists_for(choice: DataSetChoice, result: LoadResult, risk: RiskResult, days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two action lists as codes (cached per data set, options and horizon in days)."""
     preset = result.preset
-    return _lists(f"{dataset_key(choice)}|{risk.options!r}", days, lang, preset.grace_days, preset.reinstatement_years, result, risk)
+    return _lists(f"{dataset_key(choice)}|{risk.options!r}", days, preset.grace_days, preset.reinstatement_years, result, risk)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _due_in_words(key: str, days: int, lang: str, _due: pd.DataFrame) -> pd.DataFrame:
+    return reasons_in_words(_due, lang)
+
+
+def due_in_words(choice: DataSetChoice, result: LoadResult, risk: RiskResult, days: int, lang: str) -> pd.DataFrame:
+    """The due list with its states, reasons and levers in ``lang`` (cached like :func:`lists_for`, per language)."""
+    due, _ = lists_for(choice, result, risk, days)
+    return _due_in_words(f"{dataset_key(choice)}|{risk.options!r}", days, lang, due)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -168,7 +175,7 @@ def _workbook(
 
 def workbook_for(choice: DataSetChoice, result: LoadResult, risk: RiskResult, days: int, lang: str, *, mask: bool) -> bytes:
     """The action lists as Excel (identifiers masked unless ``mask`` is False)."""
-    due, back = lists_for(choice, result, risk, days, lang)
+    due, back = lists_for(choice, result, risk, days)
     preset = result.preset
     return _workbook(
         f"{dataset_key(choice)}|{risk.options!r}", days, lang, mask, preset.grace_days, preset.reinstatement_years, due, back, risk

@@ -14,7 +14,6 @@ import streamlit as st
 LANGUAGE: Final = "app_language"
 ACTIVE: Final = "app_active_dataset"
 UPLOADS: Final = "app_uploads"
-FLASH: Final = "app_flash"
 
 
 @dataclass(frozen=True)

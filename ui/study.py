@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
 from analysis import LoadResult
-from analysis.study.cohorts import NamedCohort, derived_columns
+from analysis.study.cohorts import AGE_EDGES, CANONICAL_DIMENSIONS, DERIVED_SOURCES, NamedCohort, dimension_values
+from analysis.study.cohorts import cohort_dimensions as dimension_keys
+from analysis.study.expected import read_expected
 from analysis.study.run import StudyRequest, StudyResult, run_study
+from ui.i18n import language, t
 from ui.state import DataSetChoice
 
 
@@ -24,46 +25,31 @@ def _study(key: str, request: StudyRequest, expected_csv: str | None, _result: L
     return run_study(_result.policies, request, study_date=_result.study_date, expected=expected)
 
 
-def read_expected(text: str) -> pd.DataFrame:
-    """An uploaded expected basis (``period, expected_rate[, grouping column]``), checked."""
-    import io
-
-    from analysis import ExtractError
-
-    try:
-        table = pd.read_csv(io.StringIO(text))
-    except (ValueError, pd.errors.ParserError) as exc:  # EmptyDataError is a ValueError
-        raise ExtractError(f"The expected basis is not a readable CSV: {exc}.", code="bad_expected", detail=str(exc)) from exc
-    if not {"period", "expected_rate"} <= set(table.columns) or table.empty:
-        raise ExtractError(
-            "The expected basis needs the columns period and expected_rate.", code="bad_expected", detail="period, expected_rate"
-        )
-    table["period"] = pd.to_numeric(table["period"], errors="coerce")
-    table["expected_rate"] = pd.to_numeric(table["expected_rate"], errors="coerce")
-    if table[["period", "expected_rate"]].isna().any().any():
-        raise ExtractError(
-            "period and expected_rate must be numbers (a rate as 0.05, not 5%).", code="bad_expected", detail="period, expected_rate"
-        )
-    table["period"] = table["period"].astype(int)
-    return table
-
-
 def cohort_study(choice: DataSetChoice, result: LoadResult, request: StudyRequest, expected_csv: str | None = None) -> StudyResult:
     """The study's rates, computed once per data set and request (shared by reruns)."""
     return _study(dataset_key(choice), request, expected_csv, result)
 
 
+def cohort_dimensions(policies: pd.DataFrame, named: NamedCohort | None) -> dict[str, str]:
+    """Columns a study can be grouped by (:func:`analysis.study.cohorts.cohort_dimensions`), each with its label."""
+
+    def label(key: str) -> str:
+        if named is not None and key == named.key:
+            return named.label(language())
+        if key in DERIVED_SOURCES:
+            return t(f"col.{key}")
+        if key in CANONICAL_DIMENSIONS:
+            return t(f"canon.{key}")
+        if key == "policy_year":
+            return t("period.policy_year")
+        return key
+
+    return {key: label(key) for key in dimension_keys(policies, named=named)}
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
-def _values(
-    key: str, named: tuple[NamedCohort, ...], column: str, age_edges: tuple[float, ...], limit: int, _result: LoadResult
-) -> list[str]:
-    policies = _result.policies
-    if column in policies.columns:
-        values = policies[column]
-    else:
-        values = derived_columns(policies, [column], named=named, age_edges=age_edges).get(column, pd.Series(dtype="string"))
-    counts = values.astype("string").value_counts(dropna=True)
-    return [str(v) for v in counts.index[:limit]]
+def _values(key: str, named: tuple[NamedCohort, ...], column: str, age_edges: tuple[float, ...], _result: LoadResult) -> list[str]:
+    return dimension_values(_result.policies, column, named=named, age_edges=age_edges)
 
 
 def filter_values(
@@ -71,11 +57,10 @@ def filter_values(
     result: LoadResult,
     named: tuple[NamedCohort, ...],
     column: str,
-    age_edges: tuple[float, ...] = (0, 25, 30, 35, 40, 45, 50, 55, 60),
-    limit: int = 500,
+    age_edges: tuple[float, ...] = AGE_EDGES,
 ) -> list[str]:
-    """The distinct values of a (possibly derived) cohort column, most frequent first."""
-    return _values(dataset_key(choice), named, column, tuple(age_edges), limit, result)
+    """The distinct values of a (possibly derived) cohort column, most frequent first (cached)."""
+    return _values(dataset_key(choice), named, column, tuple(age_edges), result)
 
 
 #: Session key of the Cohort explorer's editable named-cohort definition (JSON).
@@ -89,7 +74,6 @@ def named_cohort(text: str | None = None) -> tuple[NamedCohort, str | None]:
     from analysis import ExtractError
     from analysis.study.cohorts import YOUNG_NEW_EARNERS, cohort_from_dict
     from ui.datasets import error_text
-    from ui.i18n import t
 
     definition = text if text is not None else st.session_state.get(NAMED_COHORT)
     if not definition:
@@ -101,28 +85,4 @@ def named_cohort(text: str | None = None) -> tuple[NamedCohort, str | None]:
     except json.JSONDecodeError as exc:
         return YOUNG_NEW_EARNERS, t("cohort.not_json", line=exc.lineno, column=exc.colno)
     except (ValueError, TypeError, AttributeError):
-        return YOUNG_NEW_EARNERS, t("error.bad_cohort", detail=t("error_detail.cohort_keys"))
-
-
-DEFAULT_AGE_EDGES: tuple[float, ...] = (0, 25, 30, 35, 40, 45, 50, 55, 60)
-
-
-def age_edges_from(text: str) -> tuple[float, ...]:
-    """Age-band edges typed as ``0, 25, 30`` (full-width commas too); the defaults when not numbers."""
-    try:
-        edges = tuple(sorted({float(e) for e in str(text).replace("，", ",").split(",") if e.strip()}))
-    except ValueError:
-        return DEFAULT_AGE_EDGES
-    if not all(math.isfinite(e) for e in edges):  # "nan" and "inf" read as floats but are no edges
-        return DEFAULT_AGE_EDGES
-    return edges or DEFAULT_AGE_EDGES
-
-
-def edges_are_numbers(text: str) -> bool:
-    """True when every comma-separated part of ``text`` is a number (and there is at least one)."""
-    parts = [p.strip() for p in str(text).replace("，", ",").split(",") if p.strip()]
-    try:
-        numbers = [float(p) for p in parts]
-    except ValueError:
-        return False
-    return bool(parts) and all(math.isfinite(n) for n in numbers)
+        return YOUNG_NEW_EARNERS, error_text(ExtractError("bad_cohort", reason="cohort_keys"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -11,7 +12,6 @@ from analysis import LoadResult
 from analysis.ingest.presets import MappingPreset
 from analysis.report.catalogue import column_label, value_word
 from analysis.schema import CANONICAL_COLUMNS, STATUSES
-from analysis.study.cohorts import DERIVED_SOURCES, NamedCohort
 from ui.i18n import has, language, t
 
 
@@ -117,29 +117,6 @@ def status_totals(result: LoadResult) -> pd.DataFrame:
     return pd.DataFrame({"status": counts.index.astype(str), "count": counts.to_numpy()})
 
 
-CANONICAL_DIMENSIONS = ("channel", "product", "branch", "gender", "payment_frequency", "auto_debit", "income", "occupation", "agent")
-
-
-def cohort_dimensions(policies: pd.DataFrame, named: NamedCohort | None) -> dict[str, str]:
-    """Columns a study can be grouped by (value → translated label): named cohort, bands, issue periods, attributes."""
-    options: dict[str, str] = {}
-    if named is not None:
-        options[named.key] = named.label(language())
-    for key, source in DERIVED_SOURCES.items():
-        if source in policies.columns:
-            options[key] = t(f"col.{key}")
-    for key in CANONICAL_DIMENSIONS:
-        if key in policies.columns and policies[key].notna().any():
-            options[key] = t(f"canon.{key}")
-    options["policy_year"] = t("period.policy_year")
-    for column in policies.columns:
-        if column in options or column in CANONICAL_COLUMNS or column in ("status_source", "source_row", "observed_to", "status"):
-            continue
-        if policies[column].nunique(dropna=True) <= 60:
-            options[str(column)] = str(column)
-    return options
-
-
 def rate_column_config(frame: pd.DataFrame) -> dict[str, object]:
     """Formats for a translated rate table: rates as percentages, exposure with separators."""
     config: dict[str, object] = {}
@@ -163,6 +140,20 @@ def rate_column_config(frame: pd.DataFrame) -> dict[str, object]:
 
 #: What an empty table cell shows (Streamlit's own placeholder is the English word "None").
 EMPTY_CELL = "—"
+
+
+def show_table(data: object, **options: Any) -> Any:
+    """``st.dataframe`` for every table on the pages: empty cells show :data:`EMPTY_CELL`.
+
+    The one door through which tables reach the screen (views and ui never call
+    ``st.dataframe`` themselves), so a rule for every table is written here once.
+    """
+    return st.dataframe(data, placeholder=EMPTY_CELL, **options)
+
+
+def edit_table(data: object, **options: Any) -> Any:
+    """``st.data_editor`` for every editable table: empty cells show :data:`EMPTY_CELL` (see :func:`show_table`)."""
+    return st.data_editor(data, placeholder=EMPTY_CELL, **options)
 
 
 def level_label(value: object, labels: dict[str, str] | None = None, column: str = "") -> str:

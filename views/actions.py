@@ -8,12 +8,13 @@ import pandas as pd
 import streamlit as st
 
 from analysis.report.export import mask_identifiers, neutralise
-from analysis.risk.actions import translated
+from analysis.risk.actions import DUE_WITHIN_DAYS, IN_GRACE
+from analysis.risk.words import translated
 from analysis.schema import PAID_TO_DATE
 from ui import datasets as ds
 from ui import risk as ui_risk
 from ui.i18n import language, t, tm
-from ui.tables import EMPTY_CELL, percent_config
+from ui.tables import percent_config, show_table
 
 st.title(t("actions.title"))
 st.caption(tm("actions.caption"))
@@ -24,7 +25,7 @@ preset = result.preset
 study = result.study_date.date().isoformat()
 st.caption(tm("actions.clock", grace=preset.grace_days, years=preset.reinstatement_years, study=study))
 
-days = st.slider(t("actions.days"), min_value=0, max_value=90, value=30, step=5, key="actions_days")
+days = st.slider(t("actions.days"), min_value=0, max_value=90, value=DUE_WITHIN_DAYS, step=5, key="actions_days")
 options = ui_risk.options_for(choice, result)
 st.caption(tm("risk.target_text", months=options.horizon_months))
 risk = ui_risk.model_for(choice, result, options)
@@ -32,7 +33,7 @@ if risk is None:
     st.stop()
 
 
-due, back = ui_risk.lists_for(choice, result, risk, days, lang)
+due, back = ui_risk.lists_for(choice, result, risk, days)
 show = st.checkbox(t("actions.show_identifiers"), value=False, key="actions_show_identifiers")
 if not show:
     st.caption(tm("actions.masked_note"))
@@ -52,11 +53,10 @@ with due_tab:
     else:
         cols = st.columns(3)
         cols[0].metric(t("actions.count"), f"{len(due):,}")
-        cols[1].metric(t("actions.in_grace_count"), f"{int((due['state'] == t('action_list.in_grace')).sum()):,}")
+        cols[1].metric(t("actions.in_grace_count"), f"{int((due['state'] == IN_GRACE).sum()):,}")
         cols[2].metric(t("actions.at_risk_total"), f"¥{due['premium_at_risk'].sum():,.0f}")
-        shown = on_screen(due)
-        st.dataframe(
-            placeholder=EMPTY_CELL,
+        shown = on_screen(ui_risk.due_in_words(choice, result, risk, days, lang))
+        show_table(
             data=shown,
             hide_index=True,
             column_config=percent_config(shown, ("probability",)),
@@ -71,7 +71,7 @@ with back_tab:
         cols[0].metric(t("actions.count"), f"{len(back):,}")
         cols[1].metric(t("actions.premium_total"), f"¥{back['annual_premium'].sum():,.0f}")
         shown = on_screen(back)
-        st.dataframe(placeholder=EMPTY_CELL, data=shown, hide_index=True, column_config=percent_config(shown, ()), key="actions_back_table")
+        show_table(data=shown, hide_index=True, column_config=percent_config(shown, ()), key="actions_back_table")
 
 # Built when the button is pressed, not on every rerun.
 st.download_button(

@@ -12,13 +12,13 @@ from analysis import ExtractError
 from analysis.report.catalogue import column_label
 from analysis.report.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
-from analysis.study.cohorts import YOUNG_NEW_EARNERS, Condition
+from analysis.study.cohorts import AGE_EDGES, YOUNG_NEW_EARNERS, Condition, age_edges_from, edges_are_numbers
 from analysis.study.run import StudyRequest
 from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
-from ui.study import NAMED_COHORT, age_edges_from, cohort_study, edges_are_numbers, filter_values, named_cohort
-from ui.tables import EMPTY_CELL, cohort_dimensions, display_levels, rate_column_config, translate_columns
+from ui.study import NAMED_COHORT, cohort_dimensions, cohort_study, filter_values, named_cohort
+from ui.tables import display_levels, rate_column_config, show_table, translate_columns
 
 #: Cohorts drawn at most: lines in the rate chart, rows in the heatmap (the largest by exposure).
 MAX_LINES, MAX_HEATMAP_ROWS = 12, 40
@@ -87,7 +87,7 @@ with st.expander(t("cohort.filters"), expanded=False):
         chosen = st.multiselect(
             t("cohort.filter_values"), options, key=f"cohort_filter_values_{filter_column}", placeholder=t("widget.choose")
         )
-    edges_text = st.text_input(t("cohort.age_edges"), value="0, 25, 30, 35, 40, 45, 50, 55, 60", key="cohort_age_edges")
+    edges_text = st.text_input(t("cohort.age_edges"), value=", ".join(map(str, AGE_EDGES)), key="cohort_age_edges")
     age_edges = age_edges_from(edges_text)
     if not edges_are_numbers(edges_text):
         st.warning(tm("cohort.age_edges_invalid"))
@@ -127,10 +127,9 @@ if study.rates.empty:
 overall = study.totals
 cols = st.columns(4)
 cols[0].metric(t("cohort.policies_used"), f"{study.policies_used:,}", help=t("cohort.share_used", share=study.share_used))
-cols[1].metric(t("cohort.total_events"), f"{study.rates['events'].sum():,.0f}")
-cols[2].metric(t("cohort.total_exposure"), f"{study.rates['exposure'].sum():,.0f}")
-total_rate = study.rates["events"].sum() / study.rates["exposure"].sum() if study.rates["exposure"].sum() else 0.0
-cols[3].metric(t("cohort.overall_rate"), f"{total_rate:.2%}")
+cols[1].metric(t("cohort.total_events"), f"{study.total_events:,.0f}")
+cols[2].metric(t("cohort.total_exposure"), f"{study.total_exposure:,.0f}")
+cols[3].metric(t("cohort.overall_rate"), f"{study.overall_rate:.2%}")
 if study.share_used < 1:
     st.caption(tm("cohort.share_used", share=study.share_used))
 st.caption(tm(f"cohort.meaning.{period}"))
@@ -166,10 +165,10 @@ if cohort_column:
 
 st.subheader(t("cohort.totals"))
 totals_view = translate_columns(display_levels(overall.drop(columns="period"), study.by, legend))
-st.dataframe(placeholder=EMPTY_CELL, data=totals_view, hide_index=True, column_config=rate_column_config(totals_view), width="stretch")
+show_table(data=totals_view, hide_index=True, column_config=rate_column_config(totals_view), width="stretch")
 st.subheader(t("cohort.detail"))
 detail_view = translate_columns(shown_rates.drop(columns="_cohort", errors="ignore"))
-st.dataframe(placeholder=EMPTY_CELL, data=detail_view, hide_index=True, column_config=rate_column_config(detail_view), width="stretch")
+show_table(data=detail_view, hide_index=True, column_config=rate_column_config(detail_view), width="stretch")
 if study.rates["low_credibility"].any():
     st.caption(tm("cohort.low_credibility_note"))
 

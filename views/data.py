@@ -17,12 +17,13 @@ from ui import datasets as ds
 from ui import state
 from ui.i18n import t, tm
 from ui.tables import (
-    EMPTY_CELL,
     account_view,
     column_config,
+    edit_table,
     mapping_rows,
     notes_view,
     preset_from_editors,
+    show_table,
     status_rows,
     status_totals,
     status_words,
@@ -42,7 +43,7 @@ with left:
         t("data.upload"),
         type=["csv", "txt", "xlsx", "xlsm", "xls", "parquet"],
         key=f"data_upload_{st.session_state['data_uploader_round']}",
-        help=t("data.upload_help", limit=ds.UPLOAD_LIMIT_MB),
+        help=t("data.upload_help", limit=ds.upload_limit_mb()),
     )
 with right:
     presets = ds.shipped_presets()
@@ -178,15 +179,14 @@ with tab_problems:
         on_change=state.carry_over,
         args=("data_verdict",),
     )
-    st.dataframe(placeholder=EMPTY_CELL, data=account_view(table, verdict or "all"), hide_index=True, width="stretch")
+    show_table(data=account_view(table, verdict or "all"), hide_index=True, width="stretch")
 
 with tab_mapping:
     # Editors are keyed by data set and mapping, so edits never carry over to another file.
     editor_key = f"{choice.version}_{ds.content_version(choice.preset_toml.encode())}"
     st.markdown(f"**{t('data.mapping')}**")
     st.caption(tm("data.mapping_help"))
-    edited_mapping = st.data_editor(
-        placeholder=EMPTY_CELL,
+    edited_mapping = edit_table(
         data=mapping_rows(result),
         column_config={
             "canonical": None,  # the code stays in the data, the reader sees the field in words
@@ -200,8 +200,7 @@ with tab_mapping:
     )
     st.markdown(f"**{t('data.statuses')}**")
     st.caption(tm("data.statuses_help"))
-    edited_status = st.data_editor(
-        placeholder=EMPTY_CELL,
+    edited_status = edit_table(
         data=status_rows(result),
         column_config={
             "value": st.column_config.TextColumn(t("col.status_value"), disabled=True),
@@ -213,7 +212,7 @@ with tab_mapping:
         width="stretch",
     )
     st.caption(tm("data.status_counts"))
-    st.dataframe(placeholder=EMPTY_CELL, data=translate_columns(status_totals(result)), hide_index=True)
+    show_table(data=translate_columns(status_totals(result)), hide_index=True)
 
     new_toml = preset_to_toml(preset_from_editors(result, edited_mapping, edited_status))
     apply_cols = st.columns(2)
@@ -234,11 +233,11 @@ with tab_mapping:
     )
 
 with tab_notes:
-    st.dataframe(placeholder=EMPTY_CELL, data=notes_view(result.column_notes), hide_index=True, width="stretch")
+    show_table(data=notes_view(result.column_notes), hide_index=True, width="stretch")
     if result.attributes:
         st.caption(tm("data.attributes", names=", ".join(result.attributes)))
 
 with tab_preview:
     # Personal identifiers are masked here too: the table's own toolbar can download it.
     preview = translate_columns(mask_identifiers(result.policies.head(200)))
-    st.dataframe(placeholder=EMPTY_CELL, data=preview, hide_index=True, width="stretch", column_config=column_config(preview))
+    show_table(data=preview, hide_index=True, width="stretch", column_config=column_config(preview))

@@ -7,18 +7,27 @@ import pandas as pd
 import streamlit as st
 
 from analysis.errors import ExtractError
-from analysis.risk.actions import feature_label, lever_for, reason_text, value_text
-from analysis.risk.model import as_of_dates, explain_policy, observation_end, shap_by_cohort
+from analysis.risk.actions import policy_reasons
+from analysis.risk.explain import explain_policy, shap_by_cohort
+from analysis.risk.model import baseline_verdict
+from analysis.risk.rows import training_dates
+from analysis.risk.words import direction_text, feature_label, lever_text, reason_text, value_text
 from analysis.study.cohorts import filter_mask
 from ui import charts
 from ui import datasets as ds
 from ui import risk as ui_risk
 from ui.i18n import language, md_escape, t, tm
 from ui.study import dataset_key, named_cohort
-from ui.tables import EMPTY_CELL, percent_config, translate_columns
+from ui.tables import percent_config, show_table, translate_columns
 
 BEESWARM_POINTS = 2000
 BEESWARM_FEATURES = 12
+#: The sentence for each verdict of analysis.risk.model.baseline_verdict.
+VERDICT_KEYS = {
+    "beats_baseline": "risk.beats_baseline",
+    "close_to_baseline": "risk.close_to_baseline",
+    "below_baseline": "risk.below_baseline",
+}
 
 st.title(t("risk.title"))
 choice, result = ds.active_result()
@@ -30,13 +39,14 @@ def label(feature: str) -> str:
     return feature_label(feature, lang)
 
 
-candidates, leaks = ui_risk.feature_choices(choice, result)
+choices = ui_risk.choices_for(choice, result)
+candidates, leaks = list(choices.candidates), list(choices.leaks)
 with st.expander(t("risk.settings")):
     if candidates:
         st.multiselect(
             t("risk.extra_features"),
             candidates,
-            default=[c for c in candidates if c not in leaks],
+            default=list(choices.default),
             key=f"{ui_risk.FEATURES}_{dataset_key(choice)}",
             help=t("risk.extra_help"),
             placeholder=t("widget.choose"),
@@ -44,12 +54,7 @@ with st.expander(t("risk.settings")):
     if leaks:
         st.caption(tm("risk.leak_note", columns=md_escape("、".join(leaks) if lang == "zh" else ", ".join(leaks))))
 options = ui_risk.options_for(choice, result)
-dates = as_of_dates(
-    observation_end(policies, result.study_date),
-    horizon_months=options.horizon_months,
-    step_months=options.step_months,
-    count=options.as_of_count,
-)
+dates = training_dates(policies, result.study_date, options)
 st.caption(tm("risk.target_text", months=options.horizon_months))
 st.caption(
     tm("risk.method", dates=len(dates), step=options.step_months, latest=dates[0].date().isoformat(), rows=options.max_training_rows)
@@ -66,9 +71,7 @@ cols[0].metric(t("risk.auc"), f"{metrics['auc']:.3f}")
 cols[1].metric(t("risk.pr_auc"), f"{metrics['pr_auc']:.3f}")
 cols[2].metric(t("risk.baseline_auc"), f"{metrics['baseline_auc']:.3f}")
 cols[3].metric(t("risk.base_rate"), f"{metrics['base_rate']:.1%}")
-gap = metrics["auc"] - metrics["baseline_auc"]
-verdict = "risk.beats_baseline" if gap >= 0.02 else "risk.close_to_baseline" if gap > -0.02 else "risk.below_baseline"
-st.markdown(tm(verdict, gap=gap))
+st.markdown(tm(VERDICT_KEYS[baseline_verdict(metrics)], gap=metrics["auc"] - metrics["baseline_auc"]))
 st.caption(
     tm(
         "risk.rows_line",
@@ -105,7 +108,7 @@ with tabs[0]:
     )
     st.caption(tm("risk.lift"))
     lift = translate_columns(model.lift)
-    st.dataframe(placeholder=EMPTY_CELL, data=lift, hide_index=True, column_config=percent_config(lift, ("observed",)))
+    show_table(data=lift, hide_index=True, column_config=percent_config(lift, ("observed",)))
 
 importance = explained.importance
 
@@ -115,11 +118,11 @@ with tabs[1]:
         key="risk_importance",
     )
     direction = [
-        t(f"risk.direction.{k}", level=value_text(f, v, lang) if v not in (None, "") else v)
+        direction_text(k, value_text(f, v, lang) if v not in (None, "") else v, lang)
         for f, k, v in zip(importance["feature"], importance["direction_kind"], importance["direction_level"])
     ]
     shown = importance.assign(feature=importance["feature"].map(label), direction=direction)[["feature", "mean_abs_shap", "direction"]]
-    st.dataframe(placeholder=EMPTY_CELL, data=translate_columns(shown), hide_index=True)
+    show_table(data=translate_columns(shown), hide_index=True)
 
 with tabs[2]:
     top = importance["feature"].head(BEESWARM_FEATURES).tolist()
@@ -213,14 +216,12 @@ with tabs[5]:
                 ),
                 key="risk_waterfall",
             )
-            raising = one.table[one.table["points"] >= 0.0005].head(3)  # at least 0.05 points
-            lowering = one.table[one.table["points"] <= -0.0005].head(3)
+            why = policy_reasons(one)
             left, right = st.columns(2)
             with left:
                 st.markdown("**" + tm("risk.raising") + "**")
-                st.text("\n".join(reason_text(r.feature, r.value, r.points, lang) for r in raising.itertuples()) or t("risk.none"))
+                st.text("\n".join(reason_text(r.feature, r.value, r.points, lang) for r in why.raising.itertuples()) or t("risk.none"))
             with right:
                 st.markdown("**" + tm("risk.lowering") + "**")
-                st.text("\n".join(reason_text(r.feature, r.value, r.points, lang) for r in lowering.itertuples()) or t("risk.none"))
-            lever = lever_for(raising["feature"].tolist(), [str(v) for v in raising["value"]])
-            st.success(tm("risk.suggested_lever", lever=t(f"lever.{lever}")))
+                st.text("\n".join(reason_text(r.feature, r.value, r.points, lang) for r in why.lowering.itertuples()) or t("risk.none"))
+            st.success(tm("risk.suggested_lever", lever=lever_text(why.lever, lang)))

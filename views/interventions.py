@@ -8,9 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from analysis.errors import ExtractError
-from analysis.interventions.campaign import CONTROL, TREATED, default_start, treatment_arms
+from analysis.interventions.arms import CONTROL, TREATED, WINDOW_MONTHS, proposed_start
+from analysis.interventions.design import ALPHA, POWER, sample_size_per_arm
+from analysis.interventions.effects import with_measured_effect
+from analysis.interventions.projection import DRAWS, best_scenario, compare_scenarios, comparison_curves
 from analysis.interventions.scenario import (
-    DRAWS,
     LEVER_SOURCES,
     LEVERS,
     MAX_SCENARIOS,
@@ -19,25 +21,19 @@ from analysis.interventions.scenario import (
     Effect,
     Scenario,
     Target,
-    compare_scenarios,
-    comparison_curves,
-    project,
-    sample_size_per_arm,
     scenario_to_dict,
     scenarios_from_json,
     scenarios_to_json,
-    with_measured_effect,
 )
 from analysis.report.catalogue import column_label
-from analysis.risk.actions import value_text
-from analysis.survival.curves import format_p
+from analysis.risk.words import value_text
+from analysis.survival.tests import format_p
 from ui import charts, widgets
 from ui import datasets as ds
 from ui import interventions as ui_iv
-from ui import risk as ui_risk
 from ui.i18n import language, md_escape, t, tm
 from ui.study import named_cohort
-from ui.tables import EMPTY_CELL, percent_config, translate_columns
+from ui.tables import percent_config, show_table, translate_columns
 
 st.title(t("interv.title"))
 st.caption(tm("interv.caption"))
@@ -80,9 +76,9 @@ with campaign_tab:
         treatment = left.selectbox(
             t("interv.treatment_column"), columns, format_func=lambda c: column_label(c, lang), key="campaign_column"
         )
-        proposed = default_start(policies, treatment_arms(policies[treatment])).date()
+        proposed = proposed_start(policies, treatment).date()
         start = middle.date_input(t("interv.campaign_start"), value=proposed, key=f"campaign_start_{treatment}")
-        window = right.number_input(t("interv.window_months"), min_value=1, max_value=60, value=12, step=1, key="campaign_window")
+        window = right.number_input(t("interv.window_months"), min_value=1, max_value=60, value=WINDOW_MONTHS, step=1, key="campaign_window")
         st.caption(tm("campaign.start_default", date=proposed.isoformat()))
         try:
             measured = ui_iv.campaign(choice, result, treatment, start.isoformat() if isinstance(start, dt.date) else None, int(window))
@@ -125,25 +121,15 @@ with campaign_tab:
                 key="campaign_km",
             )
             window_table = translate_columns(ui_iv.arms_frame(measured, arm_names))
-            st.dataframe(
-                placeholder=EMPTY_CELL,
+            show_table(
                 data=window_table,
                 hide_index=True,
                 column_config=percent_config(window_table, ("lapse", "lower", "upper")),
             )
             st.subheader(t("interv.balance"))
-            unbalanced = (
-                measured.balance.loc[measured.balance["smd"].abs() > 0.1, "covariate"].astype(str).tolist()
-                if "smd" in measured.balance
-                else []
-            )
+            unbalanced = measured.imbalanced_covariates
             if unbalanced:
-                st.warning(
-                    tm(
-                        "campaign.imbalance_warning",
-                        covariates=md_escape(", ".join(column_label(c, lang) for c in dict.fromkeys(unbalanced))),
-                    )
-                )
+                st.warning(tm("campaign.imbalance_warning", covariates=md_escape(", ".join(column_label(c, lang) for c in unbalanced))))
             else:
                 st.caption(tm("interv.balanced"))
             balance = measured.balance.assign(
@@ -152,8 +138,7 @@ with campaign_tab:
                     for c, v in zip(measured.balance["covariate"], measured.balance["level"])
                 ]
             )
-            st.dataframe(
-                placeholder=EMPTY_CELL,
+            show_table(
                 data=translate_columns(balance.assign(covariate=balance["covariate"].map(lambda c: column_label(c, lang)))),
                 hide_index=True,
             )
@@ -175,8 +160,7 @@ with campaign_tab:
                 segments["recommendation"] = segments["recommendation"].map(lambda r: t(f"campaign.recommendation.{r}"))
                 segments["harmful"] = segments["harmful"].map(lambda h: t("campaign.harmful") if h else "")
                 shown = translate_columns(segments)
-                st.dataframe(
-                    placeholder=EMPTY_CELL,
+                show_table(
                     data=shown,
                     hide_index=True,
                     column_config=percent_config(shown, ("lapse_treated", "lapse_control", "uplift", "lower", "upper", "predicted_uplift")),
@@ -187,11 +171,12 @@ with planner_tab:
     left, right = st.columns(2)
     p1 = left.number_input(t("interv.p_control"), min_value=0.001, max_value=0.999, value=0.12, step=0.01, format="%.3f", key="planner_p1")
     p2 = right.number_input(t("interv.p_treated"), min_value=0.001, max_value=0.999, value=0.10, step=0.01, format="%.3f", key="planner_p2")
-    if abs(p1 - p2) < 1e-9:
+    try:
+        n = sample_size_per_arm(float(p1), float(p2))
+    except ExtractError:  # the same probability twice: nothing to tell apart
         st.info(tm("interv.planner_equal"))
     else:
-        n = sample_size_per_arm(float(p1), float(p2))
-        st.markdown(tm("campaign.sample_size_sentence", power=0.8, alpha=0.05, p1=float(p1), p2=float(p2), n=n))
+        st.markdown(tm("campaign.sample_size_sentence", power=POWER, alpha=ALPHA, p1=float(p1), p2=float(p2), n=n))
     st.warning(tm("campaign.before_after_warning"))
 
 # --- scenario builder ------------------------------------------------------------------------
@@ -293,22 +278,10 @@ with scenario_tab:
     except ExtractError as exc:
         st.error(ds.error_text(exc))
 
-    def run(scenario: Scenario) -> object:
-        """Project one scenario with its cached inputs (the model's response waits for the model)."""
-        response = None
-        if scenario.effect.source == "model":
-            risk = ui_risk.model_for(choice, result, ui_risk.options_for(choice, result))
-            if risk is None:
-                return None
-            response = ui_iv.response(choice, result, risk, scenario)
-        # A measured effect travels with the scenario (with_measured_effect saved its HR and
-        # interval), so a saved or shared scenario keeps its own campaign's figures.
-        return project(scenario, ui_iv.baseline(choice, result, scenario), response=response)
-
     outcome = None
     if current is not None:
         try:
-            outcome = run(current)
+            outcome = ui_iv.projection(choice, result, current)
         except ExtractError as exc:
             st.error(ds.error_text(exc))
     if outcome is not None:
@@ -370,7 +343,7 @@ with scenario_tab:
         results = []
         for scenario in chosen:
             try:
-                projected = run(scenario)
+                projected = ui_iv.projection(choice, result, scenario)
             except ExtractError as exc:
                 st.error(f"{md_escape(scenario.name)}: {ds.error_text(exc)}")
                 continue
@@ -398,14 +371,13 @@ with scenario_tab:
                 "break_even_hazard_ratio",
             ]
             shown = translate_columns(table[shown_columns].rename(columns={"name": "scenario", "lever": "intervention"}))
-            st.dataframe(
-                placeholder=EMPTY_CELL,
+            show_table(
                 data=shown,
                 hide_index=True,
                 column_config=percent_config(shown, ("roi", "probability_positive")),
                 key="interv_comparison_table",
             )
-            best = table.loc[table["npv"].idxmax()] if table["npv"].notna().any() else None
+            best = best_scenario(table)
             if best is not None:
                 st.markdown(
                     tm(

@@ -6,13 +6,14 @@ from functools import partial
 
 import streamlit as st
 
-from analysis.persistency.overview import heading
-from analysis.persistency.ratios import EXCLUSIONS, PersistencyOptions
+from analysis.persistency.overview import DEFAULT_TARGETS, LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES
+from analysis.persistency.projection import REFERENCE_MONTHS
+from analysis.persistency.ratios import EXCLUSIONS, HEADLINE_MONTHS, PersistencyOptions
 from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
 from ui.overview import league, monthly_report_bytes, overview_figures
-from ui.tables import EMPTY_CELL, column_config, translate_columns
+from ui.tables import column_config, show_table, translate_columns
 
 st.title(t("overview.title"))
 st.caption(tm("overview.caption"))
@@ -23,10 +24,22 @@ policies = result.policies
 with st.expander(t("overview.settings"), expanded=False):
     left, right = st.columns(2)
     target13 = left.number_input(
-        t("overview.target", month=13), min_value=0.0, max_value=1.0, value=0.85, step=0.01, format="%.2f", key="overview_target13"
+        t("overview.target", month=13),
+        min_value=0.0,
+        max_value=1.0,
+        value=DEFAULT_TARGETS[13],
+        step=0.01,
+        format="%.2f",
+        key="overview_target13",
     )
     target25 = right.number_input(
-        t("overview.target", month=25), min_value=0.0, max_value=1.0, value=0.80, step=0.01, format="%.2f", key="overview_target25"
+        t("overview.target", month=25),
+        min_value=0.0,
+        max_value=1.0,
+        value=DEFAULT_TARGETS[25],
+        step=0.01,
+        format="%.2f",
+        key="overview_target25",
     )
     at = widgets.radio(t("overview.measure_at"), {"N": t("overview.at_n"), "N+1": t("overview.at_n1")}, key="overview_at")
     grain = widgets.select(
@@ -38,7 +51,9 @@ with st.expander(t("overview.settings"), expanded=False):
 st.caption(tm("overview.targets_stated", p13=target13, p25=target25))
 st.info(tm("overview.approximation"))
 
-options = PersistencyOptions(months=(13, 25), include_grace=at == "N+1", grace_days=result.preset.grace_days, exclude=frozenset(excluded))
+options = PersistencyOptions(
+    months=HEADLINE_MONTHS, include_grace=at == "N+1", grace_days=result.preset.grace_days, exclude=frozenset(excluded)
+)
 figures = overview_figures(choice, result, options, {13: target13, 25: target25}, grain)
 if not figures.kpis:
     st.info(tm("overview.no_cohorts"))
@@ -99,24 +114,21 @@ st.plotly_chart(
     ),
     key="overview_trend",
 )
-for month, target in ((13, target13), (25, target25)):
-    ahead = heading(figures.projection, month)
-    if ahead is not None:
-        value, count, first, last = ahead
-        st.markdown(
-            tm(
-                "overview.heading",
-                month=month,
-                first=first,
-                last=last,
-                policies=f"{count:,}",
-                value=value,
-                target=target,
-                verdict=t("overview.above_target") if value >= target else t("overview.below_target"),
-            )
+for ahead in figures.headings:
+    st.markdown(
+        tm(
+            "overview.heading",
+            month=ahead.month,
+            first=ahead.first,
+            last=ahead.last,
+            policies=f"{ahead.policies:,}",
+            value=ahead.persistency,
+            target=ahead.target,
+            verdict=t("overview.above_target") if ahead.meets_target else t("overview.below_target"),
         )
+    )
 if len(figures.projection):
-    st.caption(tm("overview.projection_help", months=12))
+    st.caption(tm("overview.projection_help", months=REFERENCE_MONTHS))
 st.subheader(t("overview.triangle"))
 st.caption(tm("overview.triangle_help"))
 if not figures.triangle.empty:
@@ -126,18 +138,19 @@ if not figures.triangle.empty:
 
 # --- league tables ------------------------------------------------------------------
 st.subheader(t("overview.league"))
-dimensions = {c: t(f"canon.{c}") for c in ("channel", "branch", "product", "agent") if c in policies.columns}
+dimensions = {c: t(f"canon.{c}") for c in LEAGUE_COLUMNS if c in policies.columns}
 if dimensions:
     cols = st.columns(3)
     with cols[0]:
         dimension = widgets.select(t("overview.league_by"), dimensions, key="overview_league_by")
     with cols[1]:
         league_month = widgets.select(t("overview.league_month"), {"13": names[13], "25": names[25]}, key="overview_league_month")
-    min_policies = cols[2].number_input(t("overview.min_volume"), min_value=1, value=50, step=10, key="overview_min_volume")
+    min_policies = cols[2].number_input(
+        t("overview.min_volume"), min_value=1, value=MIN_LEAGUE_POLICIES, step=10, key="overview_min_volume"
+    )
     table = league(choice, result, dimension, int(league_month), int(min_policies), options)
     view = translate_columns(table)
-    st.dataframe(
-        placeholder=EMPTY_CELL,
+    show_table(
         data=view,
         hide_index=True,
         width="stretch",
@@ -155,7 +168,7 @@ with left:
     st.subheader(t("overview.snapshot"))
     snapshot = figures.snapshot.assign(item=figures.snapshot["item"].map(lambda k: t(f"overview.item.{k}")))
     view = translate_columns(snapshot)
-    st.dataframe(placeholder=EMPTY_CELL, data=view, hide_index=True, width="stretch", column_config=column_config(view))
+    show_table(data=view, hide_index=True, width="stretch", column_config=column_config(view))
 with right:
     st.subheader(t("overview.funnel"))
     if figures.funnel is None:

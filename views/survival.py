@@ -12,13 +12,14 @@ from analysis.errors import ExtractError
 from analysis.report.catalogue import BLANK_WORDS
 from analysis.report.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
-from analysis.survival.curves import MAX_COX_LEVELS, MAX_PAIRWISE_COHORTS, at_risk_table, format_p
+from analysis.survival.curves import RMST_HORIZON, at_risk_table
+from analysis.survival.tests import MAX_PAIRWISE_COHORTS, format_p
 from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
-from ui.study import named_cohort
+from ui.study import cohort_dimensions, named_cohort
 from ui.survival import cox_result, few_valued_columns, incidence, survival_result
-from ui.tables import EMPTY_CELL, cohort_dimensions, column_config, level_label, translate_columns
+from ui.tables import column_config, level_label, show_table, translate_columns
 
 #: Curves drawn at most (the largest cohorts); sentences for pairwise tests at most (more: a table).
 MAX_CURVES, MAX_SENTENCES = 12, 15
@@ -37,7 +38,7 @@ with left:
     by = widgets.select(t("survival.by"), {"": t("survival.whole_book")} | dimensions, key="survival_by")
 with middle:
     unit = widgets.radio(t("survival.unit"), {"months": t("survival.months"), "years": t("survival.years")}, key="survival_unit")
-    horizon = st.number_input(t("survival.horizon"), min_value=6, max_value=240, value=60, step=6, key="survival_horizon")
+    horizon = st.number_input(t("survival.horizon"), min_value=6, max_value=240, value=RMST_HORIZON, step=6, key="survival_horizon")
 with right:
     events = widgets.multiselect(
         t("cohort.events"), {s: t(f"status.{s}") for s in EXIT_STATUSES}, default=sorted(VOLUNTARY_EXITS), key="survival_events"
@@ -81,20 +82,18 @@ risk = at_risk_table(outcome.curves, ticks)
 risk.index = [labels[str(i)] for i in risk.index]
 risk.columns = [f"{c / scale:g}" for c in risk.columns]
 st.caption(tm("survival.at_risk"))
-st.dataframe(placeholder=EMPTY_CELL, data=risk, width="stretch")
+show_table(data=risk, width="stretch")
 
 # --- tests in plain words -----------------------------------------------------------------
-if outcome.overall is not None and outcome.pairwise is not None:
+if outcome.overall_p is not None and outcome.pairwise is not None:
     st.subheader(t("survival.tests"))
-    p_all = float(outcome.overall.loc[0, "p_value"])
     st.markdown(
         tm(
             "survival.overall_sentence",
-            p=format_p(p_all),
-            significant=t("survival.differ") if p_all < 0.05 else t("survival.no_difference"),
+            p=format_p(outcome.overall_p),
+            significant=t("survival.differ") if outcome.cohorts_differ else t("survival.no_difference"),
         )
     )
-    rmst = outcome.summary.set_index("cohort")["rmst"]
     if outcome.pairwise.empty:
         st.caption(tm("survival.pairwise_skipped", n=len(sizes), most=MAX_PAIRWISE_COHORTS))
     elif len(outcome.pairwise) > MAX_SENTENCES:
@@ -103,20 +102,17 @@ if outcome.overall is not None and outcome.pairwise is not None:
         pairs = pairs.assign(
             cohort_a=pairs["cohort_a"].map(lambda c: labels[str(c)]), cohort_b=pairs["cohort_b"].map(lambda c: labels[str(c)])
         )
-        st.dataframe(placeholder=EMPTY_CELL, data=translate_columns(pairs), hide_index=True, width="stretch")
+        show_table(data=translate_columns(pairs), hide_index=True, width="stretch")
     else:
-        for row in outcome.pairwise.itertuples(index=False):
-            a, b = str(row.cohort_a), str(row.cohort_b)
-            worse, better = (a, b) if rmst.get(a, np.nan) < rmst.get(b, np.nan) else (b, a)
-            key = "survival.pair_higher" if row.p_holm < 0.05 else "survival.pair_not_significant"
-            st.markdown("- " + tm(key, worse=labels[worse], better=labels[better], p=format_p(float(row.p_holm))))
+        for verdict in outcome.pair_verdicts:
+            key = "survival.pair_higher" if verdict.significant else "survival.pair_not_significant"
+            st.markdown("- " + tm(key, worse=labels[verdict.worse], better=labels[verdict.better], p=format_p(verdict.p_holm)))
     st.caption(tm("survival.tests_help"))
 
 st.subheader(t("survival.summary"))
 summary = outcome.summary.assign(cohort=outcome.summary["cohort"].map(lambda c: labels[str(c)])).rename(columns={"cohort": "group"})
 summary_view = translate_columns(summary)
-st.dataframe(
-    placeholder=EMPTY_CELL,
+show_table(
     data=summary_view,
     hide_index=True,
     width="stretch",
@@ -148,7 +144,7 @@ covariate_options = {k: v for k, v in dimensions.items() if k not in ("issue_mon
 default_covariates = [c for c in (named.key, "channel", "auto_debit", "payment_frequency") if c in covariate_options]
 covariates = widgets.multiselect(t("survival.covariates"), covariate_options, default=default_covariates, key="survival_covariates")
 # Strata: covariates with few values (each combination gets its own baseline hazard).
-few = few_valued_columns(choice, result, MAX_COX_LEVELS)
+few = few_valued_columns(choice, result)
 stratifiable = {c: covariate_options[c] for c in covariates if c not in policies.columns or c in few}  # derived: bands, years
 strata = widgets.multiselect(t("survival.strata"), stratifiable, default=[], key="survival_strata")
 fit_columns = tuple(c for c in covariates if c not in strata)
@@ -177,7 +173,7 @@ if cox is not None:
             reference=[level_label(r, named_labels, c) if r else r for c, r in zip(hr["covariate"], hr["reference"])],
         )
     )
-    st.dataframe(placeholder=EMPTY_CELL, data=hr_view, hide_index=True, width="stretch", column_config=column_config(hr_view))
+    show_table(data=hr_view, hide_index=True, width="stretch", column_config=column_config(hr_view))
     st.caption(tm("survival.sample", used=cox.policies_used, total=cox.policies_total, ph=cox.ph_policies, c=cox.concordance))
     violated = cox.ph_test[cox.ph_test["violated"]]
     if cox.ph_test.empty:

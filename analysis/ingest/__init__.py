@@ -1,1 +1,17 @@
-"""The door: reading files, finding headers, parsing values, presets, the pipeline of checks and the row account."""
+"""The door: every number enters LapseLens through :func:`analysis.ingest.pipeline.load_extract`.
+
+Reading (format, encoding, header row): :mod:`~analysis.ingest.reading` tells the format and
+hands the bytes to :mod:`~analysis.ingest.csv_reader` (decoded by :mod:`~analysis.ingest.encoding`)
+or :mod:`~analysis.ingest.workbook`, which give a :class:`~analysis.ingest.raw.RawTable`;
+:mod:`~analysis.ingest.headers` finds the header row and maps headers to canonical columns.
+
+The steps (:data:`analysis.ingest.pipeline.STEPS`), each reading and writing an
+:class:`~analysis.ingest.intake.Intake`: the policy rows (:mod:`~analysis.ingest.rows`), the
+columns (:mod:`~analysis.ingest.columns`, :mod:`~analysis.ingest.identity`, parsed by
+:mod:`~analysis.ingest.parsing` over :mod:`~analysis.ingest.text`, started early by
+:mod:`~analysis.ingest.ahead`), the logic checks and duplicates (:mod:`~analysis.ingest.checks`),
+the attributes (:mod:`~analysis.ingest.attributes`) and the study date
+(:mod:`~analysis.ingest.study_date`). Every problem and column note goes to the
+:mod:`~analysis.ingest.ledger`; :mod:`~analysis.ingest.account` turns it into the downloadable
+row account. Mapping presets: :mod:`~analysis.ingest.presets`.
+"""

@@ -6,10 +6,22 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from analysis.ingest.parsing import normalise_key
+from analysis.ingest.text import normalise_key
 from analysis.schema import CANONICAL_COLUMNS, HEADER_ALIASES
 
 _UNIT = re.compile(r"[\(（\[【][^\)）\]】]*[\)）\]】]")
+#: A header row holds at least this many known headers (a title row holds one at most).
+_MIN_ALIAS_HITS = 2
+#: Without known headers, the header is the first row of at least ``_MIN_FILLED`` filled cells
+#: that is filled to this share of the widest row …
+_FILLED_SHARE = 0.8
+_MIN_FILLED = 2
+#: … with at least this share of its cells text rather than numbers or dates.
+_TEXT_SHARE = 0.7
+#: The confidence of a match: a known header as written, once units in brackets are dropped,
+#: or a header that contains a known one (of at least ``_MIN_CONTAINED`` characters).
+EXACT, WITHOUT_UNITS, CONTAINS = 1.0, 0.8, 0.6
+_MIN_CONTAINED = 2
 
 
 def header_key(text: object) -> str:
@@ -44,15 +56,15 @@ def find_header_row(rows: Sequence[Sequence[object]]) -> int:
         hits = _alias_hits(row)
         if hits > best_hits:
             best, best_hits = index, hits
-    if best_hits >= 2:
+    if best_hits >= _MIN_ALIAS_HITS:
         return best
     widths = [sum(1 for c in row if str(c or "").strip()) for row in rows]
     full = max(widths)
     for index, row in enumerate(rows):
         filled = [str(c).strip() for c in row if str(c or "").strip()]
-        if full and len(filled) >= max(2, 0.8 * full):
+        if full and len(filled) >= max(_MIN_FILLED, _FILLED_SHARE * full):
             texty = sum(1 for c in filled if not re.fullmatch(r"[\d.,:/\- ]+", c))
-            if texty >= 0.7 * len(filled):
+            if texty >= _TEXT_SHARE * len(filled):
                 return index
     # Nothing looks like a header: take the first row that holds anything.
     return next((index for index, width in enumerate(widths) if width), best)
@@ -90,14 +102,14 @@ def match_headers(headers: Sequence[str]) -> dict[str, ColumnMatch]:
         exact = _ALIAS_KEYS.get(key, [])
         for canonical, rank in exact:
             raw_exact = any(normalise_key(a) == plain for a in HEADER_ALIASES[canonical])
-            confidence = 1.0 if raw_exact else 0.8
+            confidence = EXACT if raw_exact else WITHOUT_UNITS
             candidates.append((confidence, -rank, -position, canonical, header, "alias"))
         if exact:
             continue
         for alias_key, owners in _ALIAS_KEYS.items():
-            if len(alias_key) >= 2 and alias_key in key:
+            if len(alias_key) >= _MIN_CONTAINED and alias_key in key:
                 for canonical, rank in owners:
-                    candidates.append((0.6, -rank, -position, canonical, header, "contains"))
+                    candidates.append((CONTAINS, -rank, -position, canonical, header, "contains"))
     candidates.sort(reverse=True)
     chosen: dict[str, ColumnMatch] = {}
     used: set[str] = set()
@@ -129,7 +141,7 @@ def resolve_mapping(
         if canonical in overrides:
             source = overrides[canonical]
             if source:
-                result[canonical] = ColumnMatch(canonical, source, 1.0, "user")
+                result[canonical] = ColumnMatch(canonical, source, EXACT, "user")
         elif canonical in proposed and proposed[canonical].source not in taken:
             result[canonical] = proposed[canonical]
     return result

@@ -9,33 +9,14 @@ over rows in Python except over the few distinct values of a code column.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
-#: Text columns are Arrow-backed: string methods run in Arrow's compute kernels.
-TEXT = pd.StringDtype("pyarrow")
+from analysis.ingest.text import TEXT, arrow_text, as_text, blank_mask, holds_byte, normalise_key
 
-
-def _byte_table(values: bytes) -> np.ndarray:
-    table = np.zeros(256, dtype=bool)
-    table[list(values)] = True
-    return table
-
-
-# Bytes a stripped value cannot start or end with (the check of stripped_text; U+3000 apart).
-_EDGE_SPACE = _byte_table(b" \t\r\n")
-# Bytes that can start a character Arrow's utf8_trim_whitespace removes (ASCII controls and
-# space, U+0085, U+00A0, U+1680, U+2000-U+205F, U+3000): only such values can be all blank.
-_SPACE_LEAD = _byte_table(bytes([*range(0x09, 0x0E), *range(0x1C, 0x21), 0xC2, 0xE1, 0xE2, 0xE3]))
-
-_FULLWIDTH = str.maketrans(
-    "０１２３４５６７８９．，－／：＋　（）％",
-    "0123456789.,-/:+ ()%",
-)
 _EXCEL_1900 = pd.Timestamp("1899-12-30")
 _EXCEL_1904 = pd.Timestamp("1904-01-01")
 #: The dates read as dates: a policy extract holds none outside, and date arithmetic
@@ -43,6 +24,24 @@ _EXCEL_1904 = pd.Timestamp("1904-01-01")
 DATE_RANGE = (pd.Timestamp("1800-01-01"), pd.Timestamp("2200-12-31"))
 # Excel serials we accept as dates: 1950-01-01 .. 2100-12-31 in the 1900 system.
 _SERIAL_MIN, _SERIAL_MAX = 18264, 73415
+#: Days from the 1900 system's origin to the 1904 system's (a Mac workbook's serials are this much smaller).
+_DAYS_1900_TO_1904 = 1462
+#: Columns from this many rows on are parsed once per distinct value …
+_BY_DISTINCT_FROM = 20_000
+#: … when at most one value in this many is distinct.
+_ROWS_PER_DISTINCT = 4
+#: Suffixes that scale a written number: 万 (ten thousand), 亿 (10⁸), % and 千 (thousand).
+_NUMBER_SCALES = (("万", 1e4), ("亿", 1e8), ("%", 1e-2), ("千", 1e3))
+#: Significant digits Excel keeps in a number cell: longer policy numbers lose their tail.
+EXCEL_DIGITS = 15
+#: The column-level rules for damaged IDs look at columns with at least this many long IDs …
+_MIN_LONG_IDS = 3
+#: … and fire when this share of them shows the damage (a genuine column: well under 10 %).
+_DAMAGED_SHARE = 0.9
+#: Long IDs of a workbook tested one by one for being a binary double.
+_DOUBLE_PROBE = 2000
+#: 2**53, the last integer from which on not every integer is a double, as 16 digits of text.
+_TWO_TO_53 = str(2**53)
 
 
 @dataclass(frozen=True)
@@ -75,9 +74,9 @@ def _by_distinct(raw: pd.Series, parse: Callable[[pd.Series], tuple[pd.Series, .
     issue dates), so parsing the distinct values is far cheaper than the rows.
     ``parse`` returns (values, invalid, reformatted[, outside]) for its input.
     """
-    if len(raw) >= 20_000:
+    if len(raw) >= _BY_DISTINCT_FROM:
         codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-        if len(uniques) <= len(raw) // 4:
+        if len(uniques) <= len(raw) // _ROWS_PER_DISTINCT:
             values, *masks = parse(pd.Series(uniques, dtype=raw.dtype))
             # One more slot at the end holds the result of a missing cell: code -1 points there.
             missing_value = pd.Series([None], dtype=values.dtype).to_numpy()
@@ -113,171 +112,6 @@ def to_float(values: pd.Series) -> pd.Series:
     return pd.Series(numbers.to_numpy(zero_copy_only=False), index=values.index, dtype="float64")
 
 
-def arrow_text(values: pd.Series) -> Any:
-    """The values as pyarrow strings, without a copy for Arrow-backed text.
-
-    A column read in blocks stays a chunked array (Arrow's kernels take either), so
-    no call copies the whole column to join its chunks.
-    """
-    import pyarrow as pa
-
-    text = values.astype(TEXT)
-    chunked = pa.chunked_array(text.array._pa_array) if hasattr(text.array, "_pa_array") else pa.chunked_array([pa.array(text.array)])
-    return chunked.chunk(0) if chunked.num_chunks == 1 else chunked
-
-
-def _string_chunks(values: pd.Series) -> list[Any]:
-    """The Arrow string chunks of a column (``large_string`` or ``string``), without a copy."""
-    import pyarrow as pa
-
-    array = arrow_text(values)
-    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-    return [c if pa.types.is_large_string(c.type) or pa.types.is_string(c.type) else c.cast(pa.large_string()) for c in chunks]
-
-
-def _layout(chunk: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """The ``n + 1`` offsets and the bytes of a string chunk, and its validity (None: no nulls).
-
-    Reading the buffers directly lets a check look at the first or last byte of
-    every value without building any new string.
-    """
-    import pyarrow as pa
-
-    n = len(chunk)
-    _validity, offset_buffer, data_buffer = chunk.buffers()
-    kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    offsets = np.frombuffer(offset_buffer, dtype=kind)[chunk.offset : chunk.offset + n + 1].astype(np.int64, copy=False)
-    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, dtype=np.uint8)
-    valid = chunk.is_valid().to_numpy(zero_copy_only=False) if chunk.null_count else None
-    return offsets, data, valid
-
-
-def _first_bytes(chunk: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The first byte of every value (0 where empty or missing) and the mask of non-empty values."""
-    offsets, data, valid = _layout(chunk)
-    starts, lengths = offsets[:-1], np.diff(offsets)
-    live = lengths > 0
-    if valid is not None:
-        live &= valid
-    first = np.zeros(len(chunk), dtype=np.uint8)
-    first[live] = data[starts[live]]
-    return first, live
-
-
-def strip_needed(values: pd.Series) -> np.ndarray:
-    """Per value: empty, or starting or ending with a space, tab, CR, LF or U+3000.
-
-    A column in which no value needs it is kept as it is by :func:`stripped_text`.
-    """
-    parts = []
-    for chunk in _string_chunks(values):
-        offsets, data, valid = _layout(chunk)
-        starts, ends = offsets[:-1], offsets[1:]
-        live = ends > starts
-        needed = ~live if valid is None else valid & ~live
-        if valid is not None:
-            live &= valid
-        at = np.flatnonzero(live)
-        if len(at):
-            first, last, length = data[starts[at]], data[ends[at] - 1], ends[at] - starts[at]
-            edge = _EDGE_SPACE[first] | _EDGE_SPACE[last]
-            # U+3000 is E3 80 80 in UTF-8.
-            wide = np.flatnonzero((first == 0xE3) & (length >= 3))
-            edge[wide] |= (data[starts[at[wide]] + 1] == 0x80) & (data[starts[at[wide]] + 2] == 0x80)
-            wide = np.flatnonzero((last == 0x80) & (length >= 3))
-            edge[wide] |= (data[ends[at[wide]] - 3] == 0xE3) & (data[ends[at[wide]] - 2] == 0x80)
-            needed[at] = edge
-        parts.append(needed)
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
-
-
-def starts_with_word(values: pd.Series, words: Sequence[str]) -> np.ndarray:
-    """True where a value, without its leading whitespace and in lower case, starts with one of ``words``.
-
-    Only values whose first byte could begin such a value (whitespace, or the
-    first letter of a word in either case) are lower-cased and compared.
-    """
-    import pyarrow.compute as pc
-
-    leads = _SPACE_LEAD.copy()
-    for word in words:
-        for letter in {word[:1], word[:1].upper(), word[:1].lower()} - {""}:
-            leads[letter.encode("utf-8")[0]] = True
-    parts = []
-    for chunk in _string_chunks(values):
-        first, live = _first_bytes(chunk)
-        hit = np.zeros(len(chunk), dtype=bool)
-        suspects = np.flatnonzero(live & leads[first])
-        if len(suspects):
-            text = pc.utf8_lower(pc.utf8_ltrim_whitespace(chunk.take(suspects)))
-            found = np.zeros(len(suspects), dtype=bool)
-            for word in words:
-                found |= pc.fill_null(pc.starts_with(text, word), False).to_numpy(zero_copy_only=False)
-            hit[suspects] = found
-        parts.append(hit)
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
-
-
-def _holds_byte(values: pd.Series, wanted: bytes) -> bool:
-    """False only when no value holds any of the ``wanted`` ASCII bytes (a cheap prefilter)."""
-    for chunk in _string_chunks(values):
-        _offsets, data, _valid = _layout(chunk)
-        octets = data.tobytes()  # bytes.find is a memchr: far faster than a numpy lookup per byte
-        if any(octets.find(bytes([byte])) >= 0 for byte in wanted):
-            return True
-    return False
-
-
-def normalise_key(value: object) -> str:
-    """Return the lookup key for a code word: half-width, lower case, no spaces."""
-    text = str(value).translate(_FULLWIDTH).strip().lower()
-    return re.sub(r"\s+", "", text)
-
-
-def blank_mask(raw: pd.Series) -> pd.Series:
-    """Return True where a source cell is empty (None, NaN or only spaces)."""
-    if raw.dtype == object or pd.api.types.is_string_dtype(raw):
-        import pyarrow.compute as pc
-
-        parts = []
-        for chunk in _string_chunks(raw):
-            first, live = _first_bytes(chunk)
-            blank = ~live
-            # Only a value that starts with a whitespace character can be all whitespace.
-            suspects = np.flatnonzero(live & _SPACE_LEAD[first])
-            if len(suspects):
-                trimmed = pc.utf8_trim_whitespace(chunk.take(suspects))
-                blank[suspects] = pc.equal(trimmed, "").to_numpy(zero_copy_only=False)
-            parts.append(blank)
-        mask = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
-        return pd.Series(mask, index=raw.index, dtype=bool)
-    return raw.isna()
-
-
-def stripped_text(raw: pd.Series) -> pd.Series:
-    """Values as Arrow text without surrounding spaces; blank cells become missing.
-
-    Columns that need no change are returned without a copy.
-    """
-    text = raw.astype(TEXT)
-    if not strip_needed(text).any():
-        return text
-    text = text.str.strip()
-    return text.where(text != "")
-
-
-def _as_text(raw: pd.Series) -> pd.Series:
-    """Source values as stripped text with full-width characters made half-width."""
-    import pyarrow.compute as pc
-
-    text = stripped_text(raw)
-    # Only text with non-ASCII characters can hold full-width digits: skip the search otherwise.
-    if not pc.all(pc.string_is_ascii(arrow_text(text))).as_py():
-        if text.str.contains(r"[０-９．，－／：＋　（）％]", regex=True, na=False).any():
-            text = text.str.translate(_FULLWIDTH)
-    return text
-
-
 def parse_dates(raw: pd.Series, *, date1904: bool = False) -> Parsed:
     """Parse a column of dates written in any of the forms seen in extracts.
 
@@ -305,7 +139,7 @@ def parse_dates(raw: pd.Series, *, date1904: bool = False) -> Parsed:
 
 def _parse_dates(raw: pd.Series, *, date1904: bool) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
     blank = blank_mask(raw)
-    text = _as_text(raw)
+    text = as_text(raw)
     values = _iso_dates(text)
     todo = values.isna() & ~blank
     if todo.any():
@@ -333,7 +167,7 @@ def _parse_dates(raw: pd.Series, *, date1904: bool) -> tuple[pd.Series, pd.Serie
             values.loc[built.index] = built
         serial = to_float(rest)
         serial = serial[serial.notna() & values[rest.index].isna()]
-        serial = serial[(serial >= _SERIAL_MIN - (1462 if date1904 else 0)) & (serial <= _SERIAL_MAX)]
+        serial = serial[(serial >= _SERIAL_MIN - (_DAYS_1900_TO_1904 if date1904 else 0)) & (serial <= _SERIAL_MAX)]
         if len(serial):
             origin = _EXCEL_1904 if date1904 else _EXCEL_1900
             values.loc[serial.index] = origin + pd.to_timedelta(np.floor(serial.to_numpy()), unit="D")
@@ -381,11 +215,11 @@ def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     todo = values.isna() & ~blank
     reformatted = pd.Series(False, index=raw.index)
     if todo.any():
-        rest = _as_text(raw[todo]).str.replace(_NUMBER_JUNK, "", regex=True)
+        rest = as_text(raw[todo]).str.replace(_NUMBER_JUNK, "", regex=True)
         negative = rest.str.match(r"^\(.*\)$", na=False)
         rest = rest.str.strip("()")
         scale = pd.Series(1.0, index=rest.index)
-        for suffix, factor in (("万", 1e4), ("亿", 1e8), ("%", 1e-2), ("千", 1e3)):
+        for suffix, factor in _NUMBER_SCALES:
             has = rest.str.endswith(suffix, na=False)
             scale[has] = factor
             rest = rest.where(~has, rest.str.slice(stop=-1))
@@ -399,21 +233,6 @@ def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     reformatted = reformatted & values.notna()
     invalid = values.isna() & ~blank
     return values, invalid, reformatted
-
-
-def map_codes(raw: pd.Series, vocabulary: Mapping[str, object]) -> tuple[pd.Series, pd.Series]:
-    """Map code words through ``vocabulary`` (keys as :func:`normalise_key` makes them).
-
-    Loops only over the distinct values, so it is fast on long columns.
-
-    Returns
-    -------
-    (values, unknown) : tuple of pandas.Series
-        ``values`` holds the mapped codes (missing where blank or unknown);
-        ``unknown`` is True where a non-blank value was not in the vocabulary.
-    """
-    lookup = code_lookup(raw, vocabulary)
-    return pd.Series(lookup.mapped[lookup.codes], index=raw.index, dtype=object), lookup.unknown(raw.index)
 
 
 @dataclass(frozen=True)
@@ -484,35 +303,38 @@ def parse_ids(raw: pd.Series, *, from_workbook: bool = False) -> tuple[pd.Series
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    ids = _as_text(raw)
+    ids = as_text(raw)
     nothing = pd.Series(np.zeros(len(ids), dtype=bool), index=ids.index)
     # The patterns below are searched for only where the bytes they need occur at all.
-    stripped = ids.str.fullmatch(r"\d+\.0+", na=False).astype(bool) if _holds_byte(ids, b".") else nothing
+    stripped = ids.str.fullmatch(r"\d+\.0+", na=False).astype(bool) if holds_byte(ids, b".") else nothing
     if stripped.any():
         ids = ids.where(~stripped, ids.str.replace(r"\.0+$", "", regex=True))
-    mangled = ids.str.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", na=False).astype(bool) if _holds_byte(ids, b"eE") else nothing.copy()
-    # [1-9]\d{15,}: sixteen or more ASCII digits, the first not a zero.
+    mangled = ids.str.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", na=False).astype(bool) if holds_byte(ids, b"eE") else nothing.copy()
+    # [1-9]\d{15,}: more ASCII digits than Excel keeps, the first not a zero.
     array = arrow_text(ids)
     lengths = pc.fill_null(pc.binary_length(array), 0)
     digits = pc.fill_null(pc.ascii_is_decimal(array), False)
-    long_mask = pc.and_(pc.and_(digits, pc.greater_equal(lengths, 16)), pc.invert(pc.fill_null(pc.starts_with(array, "0"), False)))
+    long_mask = pc.and_(
+        pc.and_(digits, pc.greater_equal(lengths, EXCEL_DIGITS + 1)), pc.invert(pc.fill_null(pc.starts_with(array, "0"), False))
+    )
     long_ids = pd.Series(long_mask.to_numpy(zero_copy_only=False), index=ids.index, dtype=bool)
-    if long_ids.sum() >= 3:
+    if long_ids.sum() >= _MIN_LONG_IDS:
         padded = np.zeros(len(ids), dtype=bool)
         ending_in_zero = np.flatnonzero(long_ids.to_numpy() & pc.fill_null(pc.ends_with(array, "0"), False).to_numpy(zero_copy_only=False))
         if len(ending_in_zero):
-            padded[ending_in_zero] = ids.iloc[ending_in_zero].str.fullmatch(r"\d{15}0+", na=False).to_numpy(dtype=bool)
-        if padded.sum() >= 0.9 * long_ids.sum():
+            padded[ending_in_zero] = ids.iloc[ending_in_zero].str.fullmatch(rf"\d{{{EXCEL_DIGITS}}}0+", na=False).to_numpy(dtype=bool)
+        if padded.sum() >= _DAMAGED_SHARE * long_ids.sum():
             mangled = mangled | padded
         elif from_workbook:
-            # Above 2**53 not every integer is a double: 17+ digits always are above, 16 digits compare as text.
+            # Above 2**53 not every integer is a double: longer numbers always are above, as long ones compare as text.
+            width = len(_TWO_TO_53)
             above = pc.or_(
-                pc.greater(lengths, 16),
-                pc.and_(pc.equal(lengths, 16), pc.fill_null(pc.greater(array, pa.scalar("9007199254740992", array.type)), False)),
+                pc.greater(lengths, width),
+                pc.and_(pc.equal(lengths, width), pc.fill_null(pc.greater(array, pa.scalar(_TWO_TO_53, array.type)), False)),
             )
             big = ids[long_ids & above.to_numpy(zero_copy_only=False)]
-            probe = big.head(2000)
-            if len(probe) >= 3 and sum(_is_double(str(v)) for v in probe) >= 0.9 * len(probe):
+            probe = big.head(_DOUBLE_PROBE)
+            if len(probe) >= _MIN_LONG_IDS and sum(_is_double(str(v)) for v in probe) >= _DAMAGED_SHARE * len(probe):
                 exact = {v for v in big.unique() if _is_double(str(v))}
                 mangled |= ids.isin(exact).fillna(False).astype(bool)
     return ids, stripped, mangled
@@ -523,13 +345,35 @@ def _is_double(digits: str) -> bool:
     return int(float(digits)) == int(digits)
 
 
+def is_number(value: object, *, text: bool) -> bool:
+    """True when ``float(value)`` reads ``value`` as a number.
+
+    ``text`` says whether a string that reads as a number (``"3"``) counts: a value
+    typed by a person (a cohort condition's ``30``) does; a category of the data (a
+    branch code ``"0101"``, shown as written) does not. Booleans count as numbers,
+    as ``float`` reads them.
+
+    Examples
+    --------
+    >>> is_number(3, text=False), is_number("3", text=True), is_number("3", text=False)
+    (True, True, False)
+    """
+    if isinstance(value, str) and not text:
+        return False
+    try:
+        float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def id_number_facts(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Birth date and sex derived from 18-digit PRC resident ID numbers.
 
     Digits 7–14 are the birth date (YYYYMMDD); digit 17 is odd for men and even
     for women. Values that are not 18-character IDs give missing results.
     """
-    text = _as_text(raw).str.upper()
+    text = as_text(raw).str.upper()
     valid = text.str.fullmatch(r"\d{17}[\dX]", na=False)
     birth = pd.to_datetime(text.where(valid).str.slice(6, 14), format="%Y%m%d", errors="coerce")
     digit = to_float(text.where(valid).str.slice(16, 17)).to_numpy()

@@ -21,9 +21,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from analysis.errors import ExtractError
-from analysis.schema import CANONICAL_COLUMNS, STATUSES
+from analysis.schema import CANONICAL_COLUMNS, GRACE_DAYS, REINSTATEMENT_YEARS, STATUSES
 
-DURATION_UNITS = {"days": 1.0, "months": 365.25 / 12, "quarters": 365.25 / 4, "years": 365.25}
+#: Days in an average (Julian) year.
+_YEAR_DAYS = 365.25
+#: Days per unit of a duration column.
+DURATION_UNITS = {"days": 1.0, "months": _YEAR_DAYS / 12, "quarters": _YEAR_DAYS / 4, "years": _YEAR_DAYS}
 GRAINS = ("policy", "policy+coverage")
 
 #: Every [settings] key a preset may hold, with its type and meaning.
@@ -35,9 +38,12 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "policy_id_from_row": (bool, "no policy-number column: number policies by their source row"),
     "auto_map": (bool, "map headers not listed in [columns] automatically (default true)"),
     "sheet": (str, "the workbook sheet to read (default: the first)"),
-    "grace_days": (int, "grace period after a missed due date, in days (default 60)"),
-    "reinstatement_years": (int, "reinstatement window after suspension, in years (default 2)"),
+    "grace_days": (int, f"grace period after a missed due date, in days (default {GRACE_DAYS})"),
+    "reinstatement_years": (int, f"reinstatement window after suspension, in years (default {REINSTATEMENT_YEARS})"),
 }
+
+#: The reason of ``bad_preset`` for a setting of the wrong type.
+_NOT_OF_TYPE = {str: "setting_not_str", int: "setting_not_int", bool: "setting_not_bool"}
 
 
 @dataclass(frozen=True)
@@ -60,13 +66,13 @@ class MappingPreset:
 
     @property
     def grace_days(self) -> int:
-        """Grace period in days (contract term, default 60)."""
-        return int(self.settings.get("grace_days", 60))
+        """Grace period in days (contract term, default :data:`~analysis.schema.GRACE_DAYS`)."""
+        return int(self.settings.get("grace_days", GRACE_DAYS))
 
     @property
     def reinstatement_years(self) -> int:
         """Reinstatement window in years (contract term, default 2)."""
-        return int(self.settings.get("reinstatement_years", 2))
+        return int(self.settings.get("reinstatement_years", REINSTATEMENT_YEARS))
 
 
 def parse_preset(text: str, *, source: str = "preset") -> MappingPreset:
@@ -81,70 +87,36 @@ def parse_preset(text: str, *, source: str = "preset") -> MappingPreset:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ExtractError(f"The mapping preset {source} is not valid TOML: {exc}.", code="bad_preset", detail=str(exc)) from exc
+        raise ExtractError("bad_preset", reason="toml", source=source, detail=str(exc)) from exc
     unknown_sections = set(raw) - {"columns", "status_values", "settings"}
     if unknown_sections:
-        raise ExtractError(
-            f"The mapping preset {source} has unknown section(s) {sorted(unknown_sections)}; "
-            "expected [columns], [status_values] and [settings].",
-            code="bad_preset",
-            detail=str(sorted(unknown_sections)),
-        )
+        raise ExtractError("bad_preset", reason="unknown_section", source=source, sections=sorted(unknown_sections))
     not_tables = sorted(name for name, section in raw.items() if not isinstance(section, dict))
     if not_tables:
-        raise ExtractError(
-            f"In the mapping preset {source}, {', '.join(not_tables)} should be a section ([{not_tables[0]}]) of names and values.",
-            code="bad_preset",
-            detail=", ".join(not_tables),
-        )
+        raise ExtractError("bad_preset", reason="not_a_section", source=source, names=", ".join(not_tables), first=not_tables[0])
     columns = {str(k): str(v) for k, v in raw.get("columns", {}).items()}
     bad_columns = sorted(set(columns) - set(CANONICAL_COLUMNS))
     if bad_columns:
-        raise ExtractError(
-            f"The mapping preset {source} maps unknown canonical column(s) {bad_columns}; "
-            f"the canonical columns are {', '.join(CANONICAL_COLUMNS)}.",
-            code="bad_preset",
-            detail=str(bad_columns),
-        )
+        raise ExtractError("bad_preset", reason="unknown_column", source=source, columns=bad_columns, known=", ".join(CANONICAL_COLUMNS))
     statuses = {str(k): str(v) for k, v in raw.get("status_values", {}).items()}
     bad_statuses = sorted({v for v in statuses.values() if v not in STATUSES})
     if bad_statuses:
-        raise ExtractError(
-            f"The mapping preset {source} uses unknown status(es) {bad_statuses}; the canonical statuses are {', '.join(STATUSES)}.",
-            code="bad_preset",
-            detail=str(bad_statuses),
-        )
+        raise ExtractError("bad_preset", reason="unknown_status", source=source, statuses=bad_statuses, known=", ".join(STATUSES))
     settings: dict[str, Any] = {}
     for key, value in raw.get("settings", {}).items():
         if key not in SETTINGS:
-            raise ExtractError(
-                f"The mapping preset {source} has an unknown setting {key!r}; known settings: {', '.join(SETTINGS)}.",
-                code="bad_preset",
-                detail=key,
-            )
+            raise ExtractError("bad_preset", reason="unknown_setting", source=source, setting=repr(key), known=", ".join(SETTINGS))
         kind = SETTINGS[key][0]
         if key == "study_date" and isinstance(value, dt.date):
             value = value.isoformat()
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ExtractError(
-                f"The setting {key!r} in {source} should be a {kind.__name__}, got {value!r}.",
-                code="bad_preset",
-                detail=key,
-            )
+            raise ExtractError("bad_preset", reason=_NOT_OF_TYPE[kind], source=source, setting=repr(key), value=repr(value))
         settings[key] = value
     unit = settings.get("duration_unit")
     if unit is not None and unit not in DURATION_UNITS:
-        raise ExtractError(
-            f"duration_unit {unit!r} in {source} is not one of {', '.join(DURATION_UNITS)}.",
-            code="bad_preset",
-            detail=str(unit),
-        )
+        raise ExtractError("bad_preset", reason="duration_unit", source=source, unit=repr(unit), known=", ".join(DURATION_UNITS))
     if settings.get("grain", "policy") not in GRAINS:
-        raise ExtractError(
-            f"grain {settings['grain']!r} in {source} is not one of {', '.join(GRAINS)}.",
-            code="bad_preset",
-            detail=str(settings["grain"]),
-        )
+        raise ExtractError("bad_preset", reason="grain", source=source, grain=repr(settings["grain"]), known=", ".join(GRAINS))
     preset = MappingPreset(columns=columns, status_values=statuses, settings=settings)
     check_contract_terms(preset, source=source)
     return preset
@@ -168,9 +140,7 @@ def check_contract_terms(preset: MappingPreset, *, source: str = "preset") -> No
             continue
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ExtractError(
-                f"The setting {key!r} in {source} should be a whole number from {low} to {high}, got {value!r}.",
-                code="bad_preset",
-                detail=f"{key} = {value!r}",
+                "bad_preset", reason="contract_term", source=source, setting=repr(key), low=low, high=high, value=repr(value)
             )
 
 
@@ -180,7 +150,7 @@ def load_preset(path: str | Path) -> MappingPreset:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ExtractError(f"The mapping preset {path} cannot be read: {exc}.", code="bad_preset", detail=str(exc)) from exc
+        raise ExtractError("bad_preset", reason="unreadable", source=str(path), detail=str(exc)) from exc
     return parse_preset(text, source=str(path))
 
 

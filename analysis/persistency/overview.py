@@ -1,7 +1,9 @@
-"""The management overview: persistency KPIs, trend, triangle, league tables, status and collections.
+"""The management overview: persistency KPIs, trend, league tables, status and collections, and the page's figures in one call.
 
-Everything is computed from the canonical policies and the study date; the page only
-shows it. Definitions are those of :mod:`analysis.persistency.ratios`.
+Everything is computed from the canonical policies and the study date; the Overview page
+(through ``ui/overview.py``'s cache) and the monthly report both take their figures from
+:func:`overview_figures`. Definitions are those of :mod:`analysis.persistency.ratios`; the
+triangle and the projection are in :mod:`analysis.persistency.projection`.
 """
 
 from __future__ import annotations
@@ -9,25 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-import numpy as np
 import pandas as pd
 
 from analysis import schema as S
-from analysis.persistency.ratios import (
-    PersistencyOptions,
-    cohort_end_days,
-    excluded_mask,
-    persistency_ratios,
-    pooled_persistency,
-    voluntary_exit_days,
-)
-from analysis.study.calendar import add_months, as_days, whole_months
-from analysis.study.cohorts import issue_period
+from analysis.persistency.projection import heading, triangle_and_projection
+from analysis.persistency.ratios import DEFAULT_OPTIONS, HEADLINE_MONTHS, PersistencyOptions, persistency_ratios, pooled_persistency
+from analysis.study.calendar import add_months, as_days
 
 #: Stated defaults: agency 13-month targets are ≥ 85 % in China (DOMAIN.md §4); 25-month 80 %.
 DEFAULT_TARGETS = {13: 0.85, 25: 0.80}
-DEFAULT_OPTIONS = PersistencyOptions()
-PROJECTION_COLUMNS = ["cohort", "month", "observed_month", "observed", "projected", "cohort_policies", "reference_from", "reference_to"]
+#: Columns management ranks persistency by (league tables), where the data set has them.
+LEAGUE_COLUMNS = ("channel", "branch", "product", "agent")
+#: A league table leaves out groups with fewer eligible policies than this (their ratio is noise).
+MIN_LEAGUE_POLICIES = 50
+#: The trend's issue cohorts unless asked otherwise.
+TREND_COHORT = "quarter"
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,7 @@ def persistency_kpis(
     policies: pd.DataFrame,
     *,
     study_date: pd.Timestamp,
-    months: Sequence[int] = (13, 25),
+    months: Sequence[int] = HEADLINE_MONTHS,
     options: PersistencyOptions = DEFAULT_OPTIONS,
     targets: dict[int, float] | None = None,
 ) -> list[Kpi]:
@@ -100,8 +98,8 @@ def persistency_trend(
     policies: pd.DataFrame,
     *,
     study_date: pd.Timestamp,
-    months: Sequence[int] = (13, 25),
-    cohort: str = "quarter",
+    months: Sequence[int] = HEADLINE_MONTHS,
+    cohort: str = TREND_COHORT,
     options: PersistencyOptions = DEFAULT_OPTIONS,
 ) -> pd.DataFrame:
     """Persistency by issue cohort (``[cohort, month, persistency, premium_persistency, cohort_policies]``)."""
@@ -110,205 +108,13 @@ def persistency_trend(
     return ratios[["cohort", "month", "cohort_policies", "persistency", "premium_persistency"]]
 
 
-def persistency_triangle(
-    policies: pd.DataFrame,
-    *,
-    study_date: pd.Timestamp,
-    max_month: int = 36,
-    last_cohorts: int = 36,
-    options: PersistencyOptions = DEFAULT_OPTIONS,
-) -> pd.DataFrame:
-    """Issue month × duration persistency, in one pass over the policies.
-
-    Each policy's voluntary exit falls in one duration month; a histogram of exits by
-    ``issue month × exit month`` (and of reinstatements) accumulated along the duration
-    gives persistency at every month at once. A cell is blank until the whole issue month
-    has reached that duration.
-
-    Returns
-    -------
-    DataFrame
-        Index: issue month (the latest ``last_cohorts``); columns: months 1..``max_month``.
-    """
-    frame = _persistency_frame(policies, options)
-    if frame.empty:
-        return pd.DataFrame()
-    ((labels, persisting, reached),) = _development(frame, study_date=study_date, grains=("month",), max_month=max_month, options=options)
-    return _triangle(labels, persisting, reached, max_month=max_month, last_cohorts=last_cohorts)
-
-
-def _persistency_frame(policies: pd.DataFrame, options: PersistencyOptions) -> pd.DataFrame:
-    """The columns persistency needs, without the excluded policies."""
-    needed = [S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.PAID_TO_DATE, S.REINSTATEMENT_DATE]
-    frame = policies[[c for c in needed if c in policies.columns]]
-    keep = ~excluded_mask(policies, options.exclude)
-    return frame if keep.all() else frame.loc[keep]
-
-
-def _triangle(labels: list[str], persisting: np.ndarray, reached: np.ndarray, *, max_month: int, last_cohorts: int) -> pd.DataFrame:
-    size = persisting[:, 0]
-    table = np.where(reached[:, 1 : max_month + 1], persisting[:, 1 : max_month + 1] / size[:, None], np.nan)
-    result = pd.DataFrame(table, index=pd.Index(labels, name="issue_month"), columns=pd.Index(range(1, max_month + 1), name="month"))
-    return result.tail(last_cohorts)
-
-
-def _development(
-    frame: pd.DataFrame, *, study_date: pd.Timestamp, grains: Sequence[str], max_month: int, options: PersistencyOptions
-) -> list[tuple[list[str], np.ndarray, np.ndarray]]:
-    """Policies persisting at every month 0..``max_month`` by issue period, in one pass per grain.
-
-    Each policy's voluntary exit falls in one duration month (and its reinstatement in
-    another); a histogram of both by ``issue period × month``, accumulated along the duration,
-    gives the persisting count at every month at once (month 0: the cohort's size). The
-    policies' months are worked out once for all ``grains``.
-
-    Returns, per grain, ``(labels, persisting, reached)``: the cohort labels, persisting counts
-    ``[cohort, month]`` and whether the whole cohort has reached that month by the study date
-    (definitions of :func:`analysis.persistency.ratios.persistency_ratios`).
-    """
-    issue = as_days(frame[S.ISSUE_DATE])
-    exit_day, back_day = voluntary_exit_days(frame, grace_days=options.grace_days)
-    shift = 1 if options.include_grace else 0
-    # Left at month m when exit < issue + (m + shift) months, i.e. m > whole_months(issue, exit) - shift.
-    width = max_month + 2
-    first_out = np.where(
-        np.isnat(exit_day), width - 1, np.clip(whole_months(issue, np.where(np.isnat(exit_day), issue, exit_day)) + 1 - shift, 1, width - 1)
-    )
-    # Back in force from the first month m with reinstatement <= issue + (m + shift) months.
-    back_months = whole_months(issue, np.where(np.isnat(back_day), issue, back_day))
-    back_at = np.where(
-        np.isnat(back_day),
-        width - 1,
-        np.clip(back_months + (np.where(np.isnat(back_day), issue, back_day) > add_months(issue, back_months)) - shift, 1, width - 1),
-    )
-    back_at = np.maximum(back_at, first_out)
-    study_day = np.datetime64(pd.Timestamp(study_date).date(), "D")
-    out = []
-    for grain in grains:
-        cohort = issue_period(frame[S.ISSUE_DATE], {"month": "issue_month", "quarter": "issue_quarter", "year": "issue_year"}[grain])
-        codes, labels = cohort.cat.codes.to_numpy(dtype=np.int64), [str(v) for v in cohort.cat.categories]
-        n = len(labels)
-        grid = np.bincount(codes * width + first_out, minlength=n * width).reshape(n, width).astype(float)
-        grid -= np.bincount(codes * width + back_at, minlength=n * width).reshape(n, width)
-        left = np.cumsum(grid, axis=1)[:, : max_month + 1]
-        size = np.bincount(codes, minlength=n).astype(float)
-        ends = cohort_end_days(np.asarray(labels, dtype=object), grain)
-        reached = np.stack([add_months(ends, m + shift) <= study_day for m in range(max_month + 1)], axis=1)
-        out.append((labels, size[:, None] - left, reached))
-    return out
-
-
-def projected_persistency(
-    policies: pd.DataFrame,
-    *,
-    study_date: pd.Timestamp,
-    months: Sequence[int] = (13, 25),
-    cohort: str = "quarter",
-    options: PersistencyOptions = DEFAULT_OPTIONS,
-    reference_months: int = 12,
-    min_observed: int = 1,
-) -> pd.DataFrame:
-    """Where the cohorts that have not reached a month yet are heading (chain ladder on persistency).
-
-    A cohort seen up to month ``d`` (its whole issue period has reached ``d``) is projected to
-    month ``N`` as its persistency at ``d`` times the development factors ``f_d … f_{N-1}``.
-    ``f_m`` = persisting at month m+1 / persisting at month m, summed over the latest
-    ``reference_months`` issue months whose every policy has reached month m+1 — how the most
-    recent experience developed from m to m+1. Same definitions as the trend (exclusions, N or
-    N+1); count basis. Cohorts seen for fewer than ``min_observed`` months are left out (their
-    projection would be the reference experience alone).
-
-    Returns
-    -------
-    DataFrame
-        ``[cohort, month, observed_month, observed, projected, cohort_policies, reference_from,
-        reference_to]``: one row per cohort and month not reached yet; ``observed`` is the
-        persistency at ``observed_month``; ``reference_*`` name the issue months behind the
-        last factor used. Empty when no cohort is waiting or nothing has developed yet.
-    """
-    frame = _persistency_frame(policies, options)
-    if frame.empty or not months:
-        return pd.DataFrame(columns=PROJECTION_COLUMNS)
-    grains = ("month",) if cohort == "month" else ("month", cohort)
-    developed = _development(frame, study_date=study_date, grains=grains, max_month=max(months), options=options)
-    return _projection(developed[0], developed[-1], months=months, reference_months=reference_months, min_observed=min_observed)
-
-
-def triangle_and_projection(
-    policies: pd.DataFrame,
-    *,
-    study_date: pd.Timestamp,
-    cohort: str = "quarter",
-    options: PersistencyOptions = DEFAULT_OPTIONS,
-    max_month: int = 36,
-    last_cohorts: int = 36,
-    months: Sequence[int] = (13, 25),
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`persistency_triangle` and :func:`projected_persistency` (default settings) from one pass."""
-    frame = _persistency_frame(policies, options)
-    if frame.empty:
-        return pd.DataFrame(), pd.DataFrame(columns=PROJECTION_COLUMNS)
-    grains = ("month",) if cohort == "month" else ("month", cohort)
-    developed = _development(frame, study_date=study_date, grains=grains, max_month=max(max_month, *months), options=options)
-    triangle = _triangle(*developed[0], max_month=max_month, last_cohorts=last_cohorts)
-    return triangle, _projection(developed[0], developed[-1], months=months, reference_months=12, min_observed=1)
-
-
-def _projection(
-    monthly_development: tuple[list[str], np.ndarray, np.ndarray],
-    development: tuple[list[str], np.ndarray, np.ndarray],
-    *,
-    months: Sequence[int],
-    reference_months: int,
-    min_observed: int,
-) -> pd.DataFrame:
-    month_labels, monthly, month_reached = monthly_development
-    top = max(months)
-    factors = np.full(top, np.nan)
-    reference: list[tuple[str, str]] = [("", "")] * top
-    for m in range(top):
-        ready = np.flatnonzero(month_reached[:, m + 1] & (monthly[:, m] > 0))[-reference_months:]
-        if len(ready):
-            factors[m] = monthly[ready, m + 1].sum() / monthly[ready, m].sum()
-            reference[m] = (month_labels[ready[0]], month_labels[ready[-1]])
-    labels, persisting, reached = development
-    rows = []
-    for code, label in enumerate(labels):
-        size = persisting[code, 0]
-        seen = np.flatnonzero(reached[code])
-        if size <= 0 or not len(seen):
-            continue
-        d = int(seen[-1])
-        if d < min_observed:
-            continue
-        for month in months:
-            if d >= month:
-                continue
-            path = factors[d:month]
-            if np.isnan(path).any():
-                continue
-            observed = persisting[code, d] / size
-            rows.append((label, month, d, observed, observed * float(np.prod(path)), int(size), *reference[month - 1]))
-    return pd.DataFrame(rows, columns=PROJECTION_COLUMNS)
-
-
-def heading(projection: pd.DataFrame, month: int) -> tuple[float, int, str, str] | None:
-    """The pooled projection at ``month``: (persistency, policies, first cohort, last cohort), or None."""
-    rows = projection[projection["month"] == month]
-    if rows.empty:
-        return None
-    policies = int(rows["cohort_policies"].sum())
-    pooled = float((rows["projected"] * rows["cohort_policies"]).sum() / policies)
-    return pooled, policies, str(rows["cohort"].iloc[0]), str(rows["cohort"].iloc[-1])
-
-
 def league_table(
     policies: pd.DataFrame,
     by: str,
     *,
     study_date: pd.Timestamp,
     month: int = 13,
-    min_policies: int = 50,
+    min_policies: int = MIN_LEAGUE_POLICIES,
     options: PersistencyOptions = DEFAULT_OPTIONS,
 ) -> pd.DataFrame:
     """Persistency at one month by a group column, worst first, groups below ``min_policies`` left out."""
@@ -356,7 +162,7 @@ def status_snapshot(policies: pd.DataFrame, *, study_date: pd.Timestamp) -> pd.D
     )
 
 
-def collections_funnel(policies: pd.DataFrame, *, study_date: pd.Timestamp, grace_days: int = 60) -> pd.DataFrame | None:
+def collections_funnel(policies: pd.DataFrame, *, study_date: pd.Timestamp, grace_days: int = S.GRACE_DAYS) -> pd.DataFrame | None:
     """Due this month → paid → in grace → suspended → reinstated, from the paid-to date snapshot.
 
     A premium fell due in the study month when the policy's due date (its paid-to date
@@ -391,4 +197,99 @@ def collections_funnel(policies: pd.DataFrame, *, study_date: pd.Timestamp, grac
             "stage": ["due_this_month", "paid", "in_grace", "suspended_this_month", "reinstated_this_month"],
             "policies": [due, int(paid.sum()), int(grace.sum()), int(suspended.sum()), int(reinstated.sum())],
         }
+    )
+
+
+@dataclass(frozen=True)
+class Heading:
+    """Where the cohorts that have not reached a month yet are heading, against the target.
+
+    ``persistency`` is the pooled projection of :func:`~analysis.persistency.projection.heading`
+    over ``policies`` in the cohorts ``first`` … ``last``.
+    """
+
+    month: int
+    persistency: float
+    policies: int
+    first: str
+    last: str
+    target: float
+
+    @property
+    def meets_target(self) -> bool:
+        """The projection reaches the target."""
+        return self.persistency >= self.target
+
+
+@dataclass(frozen=True)
+class OverviewFigures:
+    """Everything the Overview page shows and the monthly report writes (league tables aside).
+
+    Attributes
+    ----------
+    kpis : tuple of Kpi
+        :func:`persistency_kpis`; empty when no cohort has reached a month yet.
+    trend : DataFrame
+        :func:`persistency_trend` by the chosen issue cohort.
+    projection, triangle : DataFrame
+        :func:`~analysis.persistency.projection.triangle_and_projection`.
+    headings : tuple of Heading
+        The projection pooled per headline month that has one, against its target.
+    snapshot : DataFrame
+        :func:`status_snapshot`.
+    funnel : DataFrame or None
+        :func:`collections_funnel`; None without paid-to dates.
+    """
+
+    kpis: tuple[Kpi, ...]
+    trend: pd.DataFrame
+    projection: pd.DataFrame
+    triangle: pd.DataFrame
+    headings: tuple[Heading, ...]
+    snapshot: pd.DataFrame
+    funnel: pd.DataFrame | None
+
+
+def overview_figures(
+    policies: pd.DataFrame,
+    *,
+    study_date: pd.Timestamp,
+    options: PersistencyOptions = DEFAULT_OPTIONS,
+    targets: dict[int, float] | None = None,
+    trend_cohort: str = TREND_COHORT,
+) -> OverviewFigures:
+    """The overview's figures in one call: KPIs, trend, one-pass triangle and projection, status and collections.
+
+    Parameters
+    ----------
+    policies : DataFrame
+        Canonical policies.
+    study_date : Timestamp
+        The extract's study date.
+    options : PersistencyOptions
+        Exclusions, N or N + 1, grace period (``months`` and ``cohort`` are set per figure).
+    targets : dict of int to float, optional
+        Targets by month, over :data:`DEFAULT_TARGETS`.
+    trend_cohort : str
+        Issue cohorts of the trend and the projection: ``month``, ``quarter`` or ``year``.
+
+    Returns
+    -------
+    OverviewFigures
+    """
+    goals = {**DEFAULT_TARGETS, **(targets or {})}
+    triangle, projection = triangle_and_projection(policies, study_date=study_date, cohort=trend_cohort, options=options)
+    headings = []
+    for month in HEADLINE_MONTHS:
+        ahead = heading(projection, month)
+        if ahead is not None:
+            headings.append(Heading(month, *ahead, target=goals.get(month, float("nan"))))
+    return OverviewFigures(
+        kpis=tuple(persistency_kpis(policies, study_date=study_date, options=options, targets=targets)),
+        trend=persistency_trend(policies, study_date=study_date, cohort=trend_cohort, options=options),
+        projection=projection,
+        triangle=triangle,
+        headings=tuple(headings),
+        snapshot=status_snapshot(policies, study_date=study_date),
+        funnel=collections_funnel(policies, study_date=study_date, grace_days=options.grace_days),
     )

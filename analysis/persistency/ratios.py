@@ -32,11 +32,10 @@ from analysis.study.calendar import add_months, as_days
 from analysis.study.cohorts import issue_period
 from analysis.study.exposure import cohort_codes
 
-MONTHS = (13, 25, 37, 49, 61)
 EXCLUSIONS = ("single_premium", "free_look", "death", "maturity", "waiver")
+#: The durations management reads first: 13- and 25-month persistency.
+HEADLINE_MONTHS = (13, 25)
 COHORT_GRAINS = {"month": "issue_month", "quarter": "issue_quarter", "year": "issue_year"}
-#: Statuses whose exit is a voluntary one (a lapse or a surrender).
-VOLUNTARY = frozenset({S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.SURRENDERED, S.REINSTATED})
 
 
 @dataclass(frozen=True)
@@ -57,11 +56,16 @@ class PersistencyOptions:
         Grace period, used to date a lapse's missed premium when there is no paid-to date.
     """
 
-    months: tuple[int, ...] = (13, 25)
+    months: tuple[int, ...] = HEADLINE_MONTHS
     cohort: str = "year"
     exclude: frozenset[str] = frozenset(EXCLUSIONS)
     include_grace: bool = False
-    grace_days: int = 60
+    grace_days: int = S.GRACE_DAYS
+
+
+DEFAULT_OPTIONS = PersistencyOptions()
+#: Bases of a persistency table: share of policies, or of their annual premium.
+BASES = ("count", "premium")
 
 
 def excluded_mask(policies: pd.DataFrame, exclude: frozenset[str]) -> np.ndarray:
@@ -78,7 +82,7 @@ def excluded_mask(policies: pd.DataFrame, exclude: frozenset[str]) -> np.ndarray
     return out
 
 
-def voluntary_exit_days(policies: pd.DataFrame, *, grace_days: int = 60) -> tuple[np.ndarray, np.ndarray]:
+def voluntary_exit_days(policies: pd.DataFrame, *, grace_days: int = S.GRACE_DAYS) -> tuple[np.ndarray, np.ndarray]:
     """The day each policy stopped paying or surrendered, and the day it was reinstated.
 
     Returns
@@ -117,7 +121,7 @@ def persistency_ratios(
     policies: pd.DataFrame,
     *,
     study_date: pd.Timestamp,
-    options: PersistencyOptions = PersistencyOptions(),
+    options: PersistencyOptions = DEFAULT_OPTIONS,
     by: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Count- and premium-basis persistency at each month, by issue cohort and group.
@@ -139,32 +143,13 @@ def persistency_ratios(
         ``[*by, cohort, month, cohort_policies, persisting, persistency,
         cohort_premium, persisting_premium, premium_persistency]``.
     """
-    if options.cohort not in COHORT_GRAINS:
-        raise ExtractError(f"cohort must be month, quarter or year, got {options.cohort!r}.", code="bad_option", detail=options.cohort)
-    unknown = set(options.exclude) - set(EXCLUSIONS)
-    if unknown:
-        raise ExtractError(
-            f"Unknown exclusion(s) {sorted(unknown)}; use {', '.join(EXCLUSIONS)}.", code="bad_option", detail=str(sorted(unknown))
-        )
-    missing = [c for c in by if c not in policies.columns]
-    if missing:
-        raise ExtractError(f"No column {missing[0]!r} in the policies.", code="missing_column", column=missing[0])
+    _check_options(policies, options, by)
     needed = [S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.PAID_TO_DATE, S.REINSTATEMENT_DATE, S.ANNUAL_PREMIUM, *by]
     frame = policies[[c for c in dict.fromkeys(needed) if c in policies.columns]]
     keep = ~excluded_mask(policies, options.exclude)
     if not keep.all():
         frame = frame.loc[keep]
-    columns = [
-        *by,
-        "cohort",
-        "month",
-        "cohort_policies",
-        "persisting",
-        "persistency",
-        "cohort_premium",
-        "persisting_premium",
-        "premium_persistency",
-    ]
+    columns = [*by, "cohort", "month", *RATIO_COLUMNS]
     if frame.empty:
         return pd.DataFrame(columns=columns)
     issue = as_days(frame[S.ISSUE_DATE])
@@ -176,33 +161,25 @@ def persistency_ratios(
     )
     cohort = issue_period(frame[S.ISSUE_DATE], COHORT_GRAINS[options.cohort])
     labels = np.asarray(cohort.cat.categories, dtype=object)
-    cohort_code = cohort.cat.codes.to_numpy(dtype=np.int64)
     group_code, groups = cohort_codes(frame, by)
     n_cohorts = max(len(labels), 1)
-    key = group_code * n_cohorts + cohort_code
+    key = group_code * n_cohorts + cohort.cat.codes.to_numpy(dtype=np.int64)
     size = max(len(groups), 1) * n_cohorts
-    # A cohort counts once the last day of its issue period has reached month N.
-    ends = cohort_end_days(labels, options.cohort)
-    study_day = np.datetime64(pd.Timestamp(study_date).date(), "D")
-    policies_per_key = np.bincount(key, minlength=size)
-    premium_per_key = np.bincount(key, weights=premium, minlength=size)
-    parts = []
-    for month in options.months:
-        offset = month + (1 if options.include_grace else 0)
-        evaluation = add_months(issue, offset)
-        left = ~np.isnat(exit_day) & (exit_day < evaluation)
-        back = ~np.isnat(reinstated_day) & (reinstated_day <= evaluation)
-        persisting = (~left | back).astype(float)
-        reached = add_months(ends, offset) <= study_day
-        cells = np.flatnonzero((policies_per_key > 0) & reached[np.arange(size) % n_cohorts])
-        part = groups.iloc[cells // n_cohorts].reset_index(drop=True) if by else pd.DataFrame(index=range(len(cells)))
-        part["cohort"] = labels[cells % n_cohorts]
-        part["month"] = month
-        part["cohort_policies"] = policies_per_key[cells]
-        part["persisting"] = np.bincount(key, weights=persisting, minlength=size)[cells].round().astype(np.int64)
-        part["cohort_premium"] = premium_per_key[cells]
-        part["persisting_premium"] = np.bincount(key, weights=premium * persisting, minlength=size)[cells]
-        parts.append(part)
+    cells = _Cells(
+        key=key,
+        n_cohorts=n_cohorts,
+        labels=labels,
+        groups=groups if by else None,
+        policies=np.bincount(key, minlength=size),
+        premium=np.bincount(key, weights=premium, minlength=size),
+        # A cohort counts once the last day of its issue period has reached month N.
+        ends=cohort_end_days(labels, options.cohort),
+        study_day=np.datetime64(pd.Timestamp(study_date).date(), "D"),
+    )
+    parts = [
+        _month_part(cells, month=month, issue=issue, exit_day=exit_day, reinstated_day=reinstated_day, premium=premium, options=options)
+        for month in options.months
+    ]
     if not parts or all(p.empty for p in parts):
         return pd.DataFrame(columns=columns)
     out = pd.concat(parts, ignore_index=True)
@@ -210,6 +187,68 @@ def persistency_ratios(
     with np.errstate(divide="ignore", invalid="ignore"):
         out["premium_persistency"] = np.where(out["cohort_premium"] > 0, out["persisting_premium"] / out["cohort_premium"], np.nan)
     return out.sort_values([*by, "cohort", "month"], kind="stable").reset_index(drop=True)[columns]
+
+
+#: The columns of a persistency table after its group, cohort and month columns.
+RATIO_COLUMNS = ["cohort_policies", "persisting", "persistency", "cohort_premium", "persisting_premium", "premium_persistency"]
+
+
+def _check_options(policies: pd.DataFrame, options: PersistencyOptions, by: Sequence[str]) -> None:
+    """Refuse an unknown cohort grain or exclusion, and group columns the policies lack."""
+    if options.cohort not in COHORT_GRAINS:
+        raise ExtractError("bad_option", reason="persistency_cohort", cohort=options.cohort)
+    unknown = set(options.exclude) - set(EXCLUSIONS)
+    if unknown:
+        raise ExtractError("bad_option", reason="persistency_exclusions", unknown=sorted(unknown), allowed=", ".join(EXCLUSIONS))
+    missing = [c for c in by if c not in policies.columns]
+    if missing:
+        raise ExtractError("missing_column", reason="in_policies", column=missing[0])
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """The ``group × issue cohort`` cells of a persistency table, keyed ``group * n_cohorts + cohort``."""
+
+    key: np.ndarray
+    n_cohorts: int
+    labels: np.ndarray
+    groups: pd.DataFrame | None
+    policies: np.ndarray
+    premium: np.ndarray
+    ends: np.ndarray
+    study_day: np.datetime64
+
+
+def _month_part(
+    cells: _Cells,
+    *,
+    month: int,
+    issue: np.ndarray,
+    exit_day: np.ndarray,
+    reinstated_day: np.ndarray,
+    premium: np.ndarray,
+    options: PersistencyOptions,
+) -> pd.DataFrame:
+    """Policies and premium persisting at one month, per cell whose whole cohort has reached it (rates not yet divided)."""
+    key, n_cohorts, size = cells.key, cells.n_cohorts, len(cells.policies)
+    offset = month + (1 if options.include_grace else 0)
+    evaluation = add_months(issue, offset)
+    left = ~np.isnat(exit_day) & (exit_day < evaluation)
+    back = ~np.isnat(reinstated_day) & (reinstated_day <= evaluation)
+    persisting = (~left | back).astype(float)
+    reached = add_months(cells.ends, offset) <= cells.study_day
+    chosen = np.flatnonzero((cells.policies > 0) & reached[np.arange(size) % n_cohorts])
+    if cells.groups is not None:
+        part = cells.groups.iloc[chosen // n_cohorts].reset_index(drop=True)
+    else:
+        part = pd.DataFrame(index=range(len(chosen)))
+    part["cohort"] = cells.labels[chosen % n_cohorts]
+    part["month"] = month
+    part["cohort_policies"] = cells.policies[chosen]
+    part["persisting"] = np.bincount(key, weights=persisting, minlength=size)[chosen].round().astype(np.int64)
+    part["cohort_premium"] = cells.premium[chosen]
+    part["persisting_premium"] = np.bincount(key, weights=premium * persisting, minlength=size)[chosen]
+    return part
 
 
 def pooled_persistency(ratios: pd.DataFrame, *, by: Sequence[str] = ()) -> pd.DataFrame:
@@ -220,3 +259,27 @@ def pooled_persistency(ratios: pd.DataFrame, *, by: Sequence[str] = ()) -> pd.Da
     with np.errstate(divide="ignore", invalid="ignore"):
         out["premium_persistency"] = np.where(out["cohort_premium"] > 0, out["persisting_premium"] / out["cohort_premium"], np.nan)
     return out
+
+
+def persistency_table(
+    policies: pd.DataFrame,
+    *,
+    study_date: pd.Timestamp,
+    options: PersistencyOptions = DEFAULT_OPTIONS,
+    by: Sequence[str] = (),
+    basis: str = "count",
+) -> pd.DataFrame:
+    """Pooled persistency by group and month, as ``python -m analysis persistency`` prints it.
+
+    Returns
+    -------
+    DataFrame
+        ``[*by, month, cohort_policies, persisting, persistency]`` and, on the ``premium``
+        basis, ``cohort_premium, persisting_premium, premium_persistency``: all eligible
+        cohorts of :func:`persistency_ratios` together (:func:`pooled_persistency`).
+    """
+    ratios = pooled_persistency(persistency_ratios(policies, study_date=study_date, options=options, by=by), by=by)
+    columns = [*by, "month", "cohort_policies", "persisting", "persistency"]
+    if basis == "premium":
+        columns += ["cohort_premium", "persisting_premium", "premium_persistency"]
+    return ratios[columns]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -36,6 +36,83 @@ def load_catalogue(directory: Path = LOCALE_DIR) -> dict[str, dict[str, str]]:
 
 
 CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = load_catalogue()
+
+
+#: Families of keys built at run time whose members are codes written where they arise (in the
+#: data or in the analysis) and that no constant lists yet: a key of such a family counts as used
+#: when its member appears as a literal in the code. ``error.…`` keys are those of ExtractError
+#: (``error.<code>[.<reason>]``), found by the tests at every raise site.
+OPEN_KEY_FAMILIES: Final = frozenset(
+    {
+        "action.{}",  # a problem's verdict or action (ingest), and the page's "all"
+        "campaign.recommendation.{}",  # analysis/interventions/campaign.py
+        "col.{}",  # a table column's header (column_label): the column names the code writes
+        "data.source.{}",  # where the study date came from (ingest)
+        "detail.{}",  # a row problem's kind (ingest)
+        "error.{}",
+        "error.{}.{}",
+        "error_detail.{}",  # an error parameter that is a catalogued phrase (ui.datasets.error_text)
+        "kind.{}",  # a row problem's kind (ingest)
+        "note.{}",  # a column note's code (ingest)
+        "overview.item.{}",  # analysis/persistency/overview.py
+        "overview.stage.{}",  # analysis/persistency/overview.py
+        "reason.{}",  # why a row is not a policy row (ingest)
+        "risk.direction.{}",  # analysis/risk/model.py
+        "risk.feature.{}",  # a model feature with its own words, else its column header
+        "risk.stage.{}",  # the risk model's training stages (analysis/risk/model.py, ui/risk.py)
+    }
+)
+
+#: Row-problem wordings in 中文 only: in English the page shows the ingest step's own detail
+#: text (``ui.tables.localised_detail``), so their English entries are empty on purpose.
+CHINESE_ONLY_PREFIX: Final = "detail."
+
+
+def key_families() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """The catalogue keys built at run time, family by family: pattern → its members.
+
+    A pattern is the key with ``{}`` where the code fills in a value (``t(f"status.{s}")`` is
+    ``"status.{}"``); its members come from the domain constant that enumerates them, so the
+    tests can check every key of every family in both languages. Each member is a tuple with
+    one value per ``{}``. The families in :data:`OPEN_KEY_FAMILIES` have no such constant.
+    """
+    from analysis import schema as S
+    from analysis.ingest.presets import DURATION_UNITS
+    from analysis.interventions.scenario import LEVER_SOURCES, POPULATIONS
+    from analysis.interventions.scenario import LEVERS as SCENARIO_LEVERS
+    from analysis.persistency.ratios import COHORT_GRAINS, EXCLUSIONS
+    from analysis.risk.actions import LEVERS as RISK_LEVERS
+    from analysis.study.cohorts import OPERATORS
+    from analysis.study.exposure import BASES, PERIODS
+    from analysis.survival.curves import SUMMARY_MONTHS
+    from analysis.survival.incidence import CAUSES
+
+    def each(values: Iterable[object]) -> tuple[tuple[str, ...], ...]:
+        return tuple((str(value),) for value in dict.fromkeys(values))
+
+    amounts = (S.ANNUAL_PREMIUM, S.SUM_ASSURED)  # the amounts a cohort study can weight by
+    return {
+        "status.{}": each(S.STATUSES),
+        "canon.{}": each([*S.CANONICAL_COLUMNS, S.OBSERVED_TO, S.STATUS_RAW, S.SOURCE_ROW]),  # and the columns the door adds
+        "value.{}.{}": tuple(
+            [(S.PAYMENT_FREQUENCY, str(code)) for code in dict.fromkeys(S.FREQUENCY_ALIASES.values())]
+            + [(S.GENDER, code) for code in dict.fromkeys(S.GENDER_ALIASES.values())]
+        ),
+        "unit.{}": each(DURATION_UNITS),
+        "basis.{}": each(BASES),
+        "cohort.meaning.{}": each(PERIODS),
+        "cohort.op_{}": each(op.replace(" ", "_") for op in OPERATORS if op.replace(" ", "").isalpha()),  # the worded operators
+        "col.exposure_{}": each(amounts),
+        "col.events_{}": each(amounts),
+        "overview.grain.{}": each(COHORT_GRAINS),
+        "report.exclusion.{}": each(EXCLUSIONS),
+        "survival.cause.{}": each(CAUSES),
+        "col.survival_{}": each(SUMMARY_MONTHS),
+        "lever.{}": each(RISK_LEVERS),
+        "interv.lever.{}": each(SCENARIO_LEVERS),
+        "interv.population.{}": each(POPULATIONS),
+        "interv.source.{}": each(source for sources in LEVER_SOURCES.values() for source in sources),
+    }
 
 
 def strict() -> bool:

@@ -10,22 +10,13 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.ingest.pipeline import LoadResult
-from analysis.persistency.overview import (
-    collections_funnel,
-    league_table,
-    persistency_kpis,
-    persistency_trend,
-    persistency_triangle,
-    projected_persistency,
-    status_snapshot,
-)
+from analysis.persistency.overview import LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, Kpi, OverviewFigures, league_table, overview_figures
+from analysis.persistency.projection import REFERENCE_MONTHS
 from analysis.persistency.ratios import EXCLUSIONS, PersistencyOptions
 from analysis.report.catalogue import column_label, translate
 from analysis.report.export import write_workbook
-from analysis.study.cohorts import YOUNG_NEW_EARNERS
+from analysis.study.cohorts import IN_COHORT, REST, YOUNG_NEW_EARNERS
 from analysis.study.run import StudyRequest, run_study
-
-LEAGUE_COLUMNS = ("channel", "branch", "product", "agent")
 
 
 def _headers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -39,17 +30,48 @@ def report_sheets(
     lang: str = "zh",
     options: PersistencyOptions | None = None,
     targets: dict[int, float] | None = None,
-    min_policies: int = 50,
+    min_policies: int = MIN_LEAGUE_POLICIES,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
-    """The report's sheets (name → table, headers in ``lang``) and the notes above them."""
+    """The report's sheets (name → table, headers in ``lang``) and the notes above them.
+
+    The overview's sheets come from :func:`~analysis.persistency.overview.overview_figures`
+    (the figures the Overview page shows), then the league tables and the cohort study's
+    default view (:func:`~analysis.study.run.run_study`).
+    """
     options = options or PersistencyOptions(grace_days=result.preset.grace_days)
     policies, study = result.policies, result.study_date
 
     def tr(key: str, **params: object) -> str:
         return translate(key, lang, **params)
 
-    kpis = persistency_kpis(policies, study_date=study, options=options, targets=targets)
-    kpi_table = pd.DataFrame(
+    figures = overview_figures(policies, study_date=study, options=options, targets=targets)
+    sheets = {
+        tr("report.sheet.cover"): _cover(result, dataset=dataset, options=options, lang=lang),
+        tr("report.sheet.kpi"): _kpi_table(figures.kpis, lang),
+    }
+    sheets.update(_overview_sheets(figures, lang))
+    for column in LEAGUE_COLUMNS:
+        if column in policies.columns:
+            table = league_table(policies, column, study_date=study, min_policies=min_policies, options=options)
+            sheets[tr("report.sheet.league", name=column_label(column, lang))] = _headers(table, lang)
+    sheets.update(_status_sheets(figures, lang))
+    sheets.update(_cohort_sheets(policies, study_date=study, lang=lang))
+    notes = {
+        tr("report.sheet.kpi"): [tr("overview.approximation")],
+        tr("report.sheet.triangle"): [tr("overview.triangle_help")],
+        tr("report.sheet.projection"): [tr("overview.projection_help", months=REFERENCE_MONTHS)],
+        tr("report.sheet.cohort_detail"): [tr("cohort.meaning.policy_year")],
+    }
+    return sheets, notes
+
+
+def _kpi_table(kpis: tuple[Kpi, ...], lang: str) -> pd.DataFrame:
+    """One row per KPI: window, policies, both bases, last year, target and the gap in points."""
+
+    def tr(key: str, **params: object) -> str:
+        return translate(key, lang, **params)
+
+    return pd.DataFrame(
         {
             tr("report.measure"): [tr("overview.p", month=k.month) for k in kpis],
             tr("report.window"): [f"{k.window[0]} – {k.window[1]}" for k in kpis],
@@ -62,66 +84,64 @@ def report_sheets(
             tr("report.gap_pp"): [round((k.count - k.target) * 100, 2) for k in kpis],
         }
     )
-    cover = pd.DataFrame(
-        {
-            tr("report.item"): [
-                tr("report.dataset"),
-                tr("data.study_date"),
-                tr("report.policies"),
-                tr("report.definition"),
-                tr("report.exclusions"),
-                tr("report.measured_at"),
-                tr("report.grace"),
-                tr("report.cohort_default"),
-            ],
-            tr("report.value"): [
-                dataset,
-                study.date().isoformat(),
-                f"{len(policies):,}",
-                tr("overview.approximation"),
-                ", ".join(tr(f"report.exclusion.{e}") for e in EXCLUSIONS if e in options.exclude),
-                tr("overview.at_n1") if options.include_grace else tr("overview.at_n"),
-                str(options.grace_days),
-                tr("report.cohort_default_text"),
-            ],
-        }
-    )
-    sheets: dict[str, pd.DataFrame] = {tr("report.sheet.cover"): cover, tr("report.sheet.kpi"): kpi_table}
-    trend = persistency_trend(policies, study_date=study, options=options)
-    sheets[tr("report.sheet.trend")] = _headers(trend, lang)
-    projection = projected_persistency(policies, study_date=study, options=options)
-    if len(projection):
-        sheets[tr("report.sheet.projection")] = _headers(projection.rename(columns={"observed": "observed_persistency"}), lang)
-    triangle = persistency_triangle(policies, study_date=study, options=options)
-    sheets[tr("report.sheet.triangle")] = triangle.reset_index().rename(columns={"issue_month": column_label("issue_month", lang)})
-    for column in LEAGUE_COLUMNS:
-        if column in policies.columns:
-            table = league_table(policies, column, study_date=study, min_policies=min_policies, options=options)
-            sheets[tr("report.sheet.league", name=column_label(column, lang))] = _headers(table, lang)
-    snapshot = status_snapshot(policies, study_date=study)
-    snapshot["item"] = snapshot["item"].map(lambda k: tr(f"overview.item.{k}"))
-    sheets[tr("report.sheet.snapshot")] = _headers(snapshot, lang)
-    funnel = collections_funnel(policies, study_date=study, grace_days=options.grace_days)
-    if funnel is not None:
-        funnel["stage"] = funnel["stage"].map(lambda k: tr(f"overview.stage.{k}"))
-        sheets[tr("report.sheet.funnel")] = funnel.rename(columns={"stage": tr("report.stage"), "policies": column_label("policies", lang)})
-    has_named = all(c.column in policies.columns for c in YOUNG_NEW_EARNERS.conditions)
-    study_result = run_study(policies, StudyRequest(by=("young_new_earners",) if has_named else ()), study_date=study)
-    labels = {"in": tr("col.young_new_earners"), "rest": tr("cohort.rest")}
-    for name, frame in (
-        (tr("report.sheet.cohort_totals"), study_result.totals.drop(columns="period", errors="ignore")),
-        (tr("report.sheet.cohort_detail"), study_result.rates),
-    ):
-        if "young_new_earners" in frame:
-            frame = frame.assign(young_new_earners=frame["young_new_earners"].map(lambda v: labels.get(str(v), v)))
-        sheets[name] = _headers(frame, lang)
-    notes = {
-        tr("report.sheet.kpi"): [tr("overview.approximation")],
-        tr("report.sheet.triangle"): [tr("overview.triangle_help")],
-        tr("report.sheet.projection"): [tr("overview.projection_help", months=12)],
-        tr("report.sheet.cohort_detail"): [tr("cohort.meaning.policy_year")],
+
+
+def _cover(result: LoadResult, *, dataset: str, options: PersistencyOptions, lang: str) -> pd.DataFrame:
+    """What the report is of: data set, study date, policies and the definitions used."""
+
+    def tr(key: str, **params: object) -> str:
+        return translate(key, lang, **params)
+
+    items = {
+        "report.dataset": dataset,
+        "data.study_date": result.study_date.date().isoformat(),
+        "report.policies": f"{len(result.policies):,}",
+        "report.definition": tr("overview.approximation"),
+        "report.exclusions": ", ".join(tr(f"report.exclusion.{e}") for e in EXCLUSIONS if e in options.exclude),
+        "report.measured_at": tr("overview.at_n1") if options.include_grace else tr("overview.at_n"),
+        "report.grace": str(options.grace_days),
+        "report.cohort_default": tr("report.cohort_default_text"),
     }
-    return sheets, notes
+    return pd.DataFrame({tr("report.item"): [tr(key) for key in items], tr("report.value"): list(items.values())})
+
+
+def _overview_sheets(figures: OverviewFigures, lang: str) -> dict[str, pd.DataFrame]:
+    """Trend, projection (when a cohort is waiting) and triangle."""
+    sheets = {translate("report.sheet.trend", lang): _headers(figures.trend, lang)}
+    if len(figures.projection):
+        projection = figures.projection.rename(columns={"observed": "observed_persistency"})
+        sheets[translate("report.sheet.projection", lang)] = _headers(projection, lang)
+    triangle = figures.triangle.reset_index().rename(columns={"issue_month": column_label("issue_month", lang)})
+    sheets[translate("report.sheet.triangle", lang)] = triangle
+    return sheets
+
+
+def _status_sheets(figures: OverviewFigures, lang: str) -> dict[str, pd.DataFrame]:
+    """The status snapshot and, with paid-to dates, the collections funnel, their codes in words."""
+    snapshot = figures.snapshot.assign(item=figures.snapshot["item"].map(lambda k: translate(f"overview.item.{k}", lang)))
+    sheets = {translate("report.sheet.snapshot", lang): _headers(snapshot, lang)}
+    if figures.funnel is not None:
+        funnel = figures.funnel.assign(stage=figures.funnel["stage"].map(lambda k: translate(f"overview.stage.{k}", lang)))
+        sheets[translate("report.sheet.funnel", lang)] = funnel.rename(
+            columns={"stage": translate("report.stage", lang), "policies": column_label("policies", lang)}
+        )
+    return sheets
+
+
+def _cohort_sheets(policies: pd.DataFrame, *, study_date: pd.Timestamp, lang: str) -> dict[str, pd.DataFrame]:
+    """The cohort study's default view: young new earners against the rest when the data set has their columns."""
+    has_named = all(c.column in policies.columns for c in YOUNG_NEW_EARNERS.conditions)
+    study_result = run_study(policies, StudyRequest(by=(YOUNG_NEW_EARNERS.key,) if has_named else ()), study_date=study_date)
+    labels = {IN_COHORT: translate("col.young_new_earners", lang), REST: translate("cohort.rest", lang)}
+    sheets = {}
+    for name, frame in (
+        (translate("report.sheet.cohort_totals", lang), study_result.totals.drop(columns="period", errors="ignore")),
+        (translate("report.sheet.cohort_detail", lang), study_result.rates),
+    ):
+        if YOUNG_NEW_EARNERS.key in frame:
+            frame = frame.assign(**{YOUNG_NEW_EARNERS.key: frame[YOUNG_NEW_EARNERS.key].map(lambda v: labels.get(str(v), v))})
+        sheets[name] = _headers(frame, lang)
+    return sheets
 
 
 def monthly_report(

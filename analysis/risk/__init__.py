@@ -1,1 +1,5 @@
-"""The lapse-risk model: leakage-safe training rows, LightGBM, SHAP explanations and action lists."""
+"""The lapse-risk model.
+
+``rows`` (leakage-safe training rows, feature choices), ``model`` (LightGBM, the pipeline),
+``explain`` (SHAP), ``actions`` (action lists as codes) and ``words`` (their words, the workbook).
+"""

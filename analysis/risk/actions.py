@@ -1,33 +1,39 @@
-"""Action lists for the service team, and the plain-language reasons behind a risk score.
+"""Action lists for the service team, and the reasons and levers behind a risk score, as codes.
 
 Two lists (DOMAIN.md §1 for the clock, §5 for the levers):
 
 * **Due soon or in grace** — policies in force on the study date whose next premium is due
-  within ``days`` days, or whose due date has passed but the grace period (60 days by
-  default) has not. Ranked by the expected premium at risk, ``P(lapse) × annual premium``,
+  within ``days`` days, or whose due date has passed but the grace period (by default
+  :data:`~analysis.schema.GRACE_DAYS` days) has not. Ranked by the expected premium at risk, ``P(lapse) × annual premium``,
   where ``P(lapse)`` is the model's probability of a voluntary exit within 12 months. Each
   row has the days left in grace (for a policy not yet due: the days to the due date plus
   the whole grace period), its top three reasons, and a suggested lever.
 * **Reinstatable** — lapsed (suspended) policies still inside the reinstatement window
-  (2 years from suspension by default), ranked by annual premium, then by time left.
+  (by default :data:`~analysis.schema.REINSTATEMENT_YEARS` years from suspension), ranked by annual premium, then by time left.
 
 Levers follow the reasons: a reason from *how the premium is paid* (no auto-debit, monthly
 or quarterly payment) points to "forgot to pay" → a reminder before the due date or an
 auto-debit enrolment; a reason from *what the premium costs the customer* (premium,
 premium to income, income, young age) points to "cannot afford" → flexible payment or a
 lower-premium plan; anything else → a service call by the agent.
+
+Everything here is codes and numbers: the ``state`` (:data:`STATES`), each reason as its
+feature, the policy's value and the probability points, and the ``lever``
+(:data:`LEVERS`). :mod:`analysis.risk.words` puts them in words for the page and the workbook.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis import schema as S
-from analysis.report.catalogue import CATALOGUE, column_label, translate, value_word
-from analysis.risk.model import POLICY_YEAR, PREMIUM_TO_INCOME, RiskResult, explain, probability_points
+from analysis.risk.explain import PolicyExplanation, explain, probability_points
+from analysis.risk.model import RiskResult
+from analysis.risk.rows import PREMIUM_TO_INCOME
 from analysis.study.calendar import add_years, as_days
 
 #: Which cause a positive reason points to.
@@ -35,56 +41,29 @@ FORGOT = frozenset({S.AUTO_DEBIT, S.PAYMENT_FREQUENCY})
 AFFORD = frozenset({S.ANNUAL_PREMIUM, PREMIUM_TO_INCOME, S.INCOME, S.AGE})
 #: A reason must move the probability by at least this much (0.05 percentage points) to be named.
 MIN_POINTS = 0.0005
+#: The reasons named per policy, as the lists' columns name them once in words.
+REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
+TOP_REASONS = len(REASON_COLUMNS)
 LEVERS = ("auto_debit", "reminder", "flexible_payment", "service_call")
+#: States of a policy on the due list.
+DUE_SOON, IN_GRACE = "due_soon", "in_grace"
+STATES = (DUE_SOON, IN_GRACE)
+#: Policies due within this many days are listed by default.
+DUE_WITHIN_DAYS = 30
 #: Columns carried into the lists so the service team can act (identifiers are masked on export).
 CONTACT_COLUMNS = (S.NAME, S.PHONE, S.ID_NUMBER, S.AGENT, S.BRANCH, S.CHANNEL, S.PRODUCT)
-#: Canonical gender codes in words.
+#: Days in an average month, for the months a policy has been lapsed.
+DAYS_PER_MONTH = 30.4375
 
 
-def value_text(feature: str, value: Any, language: str) -> str:
-    """A feature's value in words (是/否, 月交, ¥12,000, 第 3 保单年度)."""
-    word = value_word(feature, value, language)
-    if word is not None:
-        return word
-    if feature == POLICY_YEAR:
-        return translate("risk.policy_year_value", language, year=int(value))
-    if feature == S.ANNUAL_PREMIUM and _is_number(value):
-        return f"¥{float(value):,.0f}"
-    if feature == PREMIUM_TO_INCOME and _is_number(value):
-        return f"{float(value):.1%}"
-    if _is_number(value):
-        number = float(value)
-        return f"{number:,.0f}" if number == int(number) else f"{number:,.2f}"
-    return str(value)
-
-
-def _is_number(value: Any) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return not isinstance(value, str)
-
-
-def feature_label(feature: str, language: str) -> str:
-    """A model feature's name in ``language`` (age is the age at the as-of date, not at issue)."""
-    key = f"risk.feature.{feature}"
-    return translate(key, language) if key in CATALOGUE else column_label(feature, language)
-
-
-def reason_text(feature: str, value: Any, points: float, language: str) -> str:
-    """One reason in plain words: "自动扣款为否：失效概率 +4.1 个百分点"."""
-    return translate(
-        "risk.reason",
-        language,
-        feature=feature_label(feature, language),
-        value=value_text(feature, value, language),
-        points=f"{points * 100:+.1f}",
-    )
+def reason_columns(k: int) -> tuple[str, str, str]:
+    """The columns of the ``k``-th reason (1-based): its feature, the policy's value, and the probability points."""
+    name = REASON_COLUMNS[k - 1]
+    return f"{name}_feature", f"{name}_value", f"{name}_points"
 
 
 def lever_for(features: list[str], values: list[Any]) -> str:
-    """The suggested lever for a policy from its risk-raising reasons, strongest first."""
+    """The suggested lever (a code of :data:`LEVERS`) from a policy's risk-raising reasons, strongest first."""
     for feature, value in zip(features, values):
         if feature == S.AUTO_DEBIT and str(value) != "True":
             return "auto_debit"
@@ -95,13 +74,15 @@ def lever_for(features: list[str], values: list[Any]) -> str:
     return "service_call"
 
 
-def reasons(result: RiskResult, rows: pd.DataFrame, language: str, *, top: int = 3) -> pd.DataFrame:
-    """Top ``top`` risk-raising reasons (plain words) and a lever for each scored row.
+def reasons(result: RiskResult, rows: pd.DataFrame, *, top: int = TOP_REASONS) -> pd.DataFrame:
+    """Top ``top`` risk-raising reasons and a lever for each scored row, as codes.
 
-    ``rows`` is a slice of ``result.scores``; returns ``[reason_1..reason_top, lever]`` on
-    its index.
+    ``rows`` is a slice of ``result.scores``; returns, on its index, the columns of
+    :func:`reason_columns` for k = 1..top — the feature (blank when fewer reasons move the
+    probability by :data:`MIN_POINTS`), the policy's value as the user wrote it, and the
+    points it adds — and ``lever``.
     """
-    columns = [f"reason_{k + 1}" for k in range(top)]
+    columns = [c for k in range(top) for c in reason_columns(k + 1)]
     if rows.empty:
         return pd.DataFrame(columns=[*columns, "lever"], index=rows.index)
     matrix = result.model.matrix(rows)
@@ -111,35 +92,74 @@ def reasons(result: RiskResult, rows: pd.DataFrame, language: str, *, top: int =
     names = [str(c) for c in points.columns]
     raw = {f: rows[f].to_numpy(dtype=object) for f in names}  # as the user wrote them
     seen = {f: matrix[f].astype(str).to_numpy(dtype=object) for f in names}  # as the model saw them
-    out: dict[str, list[str]] = {c: [] for c in (*columns, "lever")}
+    out: dict[str, list[Any]] = {c: [] for c in (*columns, "lever")}
     for i, ranked in enumerate(order):
         raising = [j for j in ranked if values[i, j] >= MIN_POINTS]
         features = [names[j] for j in raising]
         for k in range(top):
-            out[columns[k]].append(
-                reason_text(features[k], raw[features[k]][i], float(values[i, raising[k]]), language) if k < len(features) else ""
-            )
-        out["lever"].append(translate(f"lever.{lever_for(features, [seen[f][i] for f in features])}", language))
-    return pd.DataFrame(out, index=rows.index)
+            feature, value, shift = reason_columns(k + 1)
+            named = k < len(features)
+            out[feature].append(features[k] if named else "")
+            out[value].append(raw[features[k]][i] if named else None)
+            out[shift].append(float(values[i, raising[k]]) if named else np.nan)
+        out["lever"].append(lever_for(features, [seen[f][i] for f in features]))
+    frame = pd.DataFrame(index=rows.index)
+    for column, items in out.items():
+        frame[column] = pd.Series(items, index=rows.index, dtype=float if column.endswith("_points") else object)
+    return frame
 
 
-def due_list(
-    policies: pd.DataFrame,
-    result: RiskResult,
-    *,
-    days: int = 30,
-    grace_days: int = 60,
-    language: str = "zh",
-) -> pd.DataFrame:
-    """In-force policies due within ``days`` days or in grace, by expected premium at risk."""
-    study = np.datetime64(result.study_date.date(), "D")
-    scores = result.scores
-    book = policies.loc[scores.index]
+@dataclass(frozen=True)
+class PolicyReasons:
+    """What raises and what lowers one policy's risk (rows of its explanation), and the lever the raising ones suggest."""
+
+    raising: pd.DataFrame
+    lowering: pd.DataFrame
+    lever: str
+
+
+def policy_reasons(explanation: PolicyExplanation, *, top: int = TOP_REASONS) -> PolicyReasons:
+    """The ``top`` features that raise and that lower a policy's probability by at least :data:`MIN_POINTS`."""
+    table = explanation.table
+    raising = table[table["points"] >= MIN_POINTS].head(top)
+    lowering = table[table["points"] <= -MIN_POINTS].head(top)
+    return PolicyReasons(raising, lowering, lever_for(raising["feature"].tolist(), [str(v) for v in raising["value"]]))
+
+
+def _due_days(book: pd.DataFrame) -> np.ndarray:
+    """Each policy's next (or missed) due date: the paid-to date, or for a grace status without one its status date."""
     due = as_days(book[S.PAID_TO_DATE]) if S.PAID_TO_DATE in book else np.full(len(book), np.datetime64("NaT"), dtype="datetime64[D]")
     if S.STATUS_DATE in book:
         # A grace status without a paid-to date: the missed due date is the status date.
         grace_status = (book[S.STATUS] == S.GRACE).to_numpy(dtype=bool)
         due = np.where(np.isnat(due) & grace_status, as_days(book[S.STATUS_DATE]), due)
+    return np.asarray(due)
+
+
+DUE_FIRST = (
+    "policy_id",
+    "state",
+    "days_to_due",
+    "days_left_in_grace",
+    "probability",
+    "premium_at_risk",
+    "annual_premium",
+    *(c for k in range(TOP_REASONS) for c in reason_columns(k + 1)),
+    "lever",
+    "paid_to_date",
+)
+
+
+def due_list(policies: pd.DataFrame, result: RiskResult, *, days: int = DUE_WITHIN_DAYS, grace_days: int = S.GRACE_DAYS) -> pd.DataFrame:
+    """In-force policies due within ``days`` days or in grace, by expected premium at risk.
+
+    Returns :data:`DUE_FIRST` (``state`` a code of :data:`STATES`, reasons and lever as in
+    :func:`reasons`), then the contact columns the extract has.
+    """
+    study = np.datetime64(result.study_date.date(), "D")
+    scores = result.scores
+    book = policies.loc[scores.index]
+    due = _due_days(book)
     to_due = (due - study).astype("timedelta64[D]").astype(float)
     to_due[np.isnat(due)] = np.nan
     # Due today is not yet late; a policy the extract itself calls 宽限期 is in grace.
@@ -159,33 +179,19 @@ def due_list(
         if column in book:
             out[column] = book.loc[chosen.index, column].to_numpy()
     out["paid_to_date"] = pd.to_datetime(due[keep])
-    out["state"] = np.where(in_grace[keep], translate("action_list.in_grace", language), translate("action_list.due_soon", language))
+    out["state"] = np.where(in_grace[keep], IN_GRACE, DUE_SOON)
     out["days_to_due"] = to_due[keep]
     out["days_left_in_grace"] = to_due[keep] + grace_days
     out["annual_premium"] = premium
     out["probability"] = chosen["probability"].to_numpy()
     out["premium_at_risk"] = out["probability"] * premium  # blank when the premium is unknown
     out = out.sort_values(["premium_at_risk", "days_left_in_grace"], ascending=[False, True], na_position="last")
-    out = out.join(reasons(result, scores.loc[out.index], language)).reset_index(drop=True)
-    first = [
-        "policy_id",
-        "state",
-        "days_to_due",
-        "days_left_in_grace",
-        "probability",
-        "premium_at_risk",
-        "annual_premium",
-        "reason_1",
-        "reason_2",
-        "reason_3",
-        "lever",
-        "paid_to_date",
-    ]
-    return out[[c for c in first if c in out] + [c for c in out if c not in first]]
+    out = out.join(reasons(result, scores.loc[out.index])).reset_index(drop=True)
+    return out[[c for c in DUE_FIRST if c in out] + [c for c in out if c not in DUE_FIRST]]
 
 
 def reinstatable_list(
-    policies: pd.DataFrame, study_date: pd.Timestamp, *, reinstatement_years: int = 2, language: str = "zh"
+    policies: pd.DataFrame, study_date: pd.Timestamp, *, reinstatement_years: int = S.REINSTATEMENT_YEARS
 ) -> pd.DataFrame:
     """Lapsed policies still inside the reinstatement window, by annual premium then time left."""
     study = np.datetime64(pd.Timestamp(study_date).date(), "D")
@@ -209,54 +215,21 @@ def reinstatable_list(
     out["annual_premium"] = (
         pd.to_numeric(chosen[S.ANNUAL_PREMIUM], errors="coerce").to_numpy(dtype=float) if S.ANNUAL_PREMIUM in chosen else np.nan
     )
-    out["months_lapsed"] = np.floor((study - start[keep]).astype("timedelta64[D]").astype(float) / 30.4375)
+    out["months_lapsed"] = np.floor((study - start[keep]).astype("timedelta64[D]").astype(float) / DAYS_PER_MONTH)
     out = out.sort_values(["annual_premium", "days_left"], ascending=[False, True], na_position="last").reset_index(drop=True)
     first = ["policy_id", "annual_premium", "days_left", "reinstate_by", "lapse_date", "months_lapsed"]
     return out[first + [c for c in out if c not in first]]
 
 
-def translated(frame: pd.DataFrame, language: str) -> pd.DataFrame:
-    """A list with its headers in ``language``."""
-    return frame.rename(columns={c: column_label(c, language) for c in frame.columns})
-
-
 def action_lists(
-    policies: pd.DataFrame, result: RiskResult, *, days: int = 30, grace_days: int = 60, reinstatement_years: int = 2, language: str = "zh"
+    policies: pd.DataFrame,
+    result: RiskResult,
+    *,
+    days: int = DUE_WITHIN_DAYS,
+    grace_days: int = S.GRACE_DAYS,
+    reinstatement_years: int = S.REINSTATEMENT_YEARS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both lists: ``(due soon or in grace, reinstatable)``."""
-    due = due_list(policies, result, days=days, grace_days=grace_days, language=language)
-    back = reinstatable_list(policies, result.study_date, reinstatement_years=reinstatement_years, language=language)
+    due = due_list(policies, result, days=days, grace_days=grace_days)
+    back = reinstatable_list(policies, result.study_date, reinstatement_years=reinstatement_years)
     return due, back
-
-
-def worklist_workbook(
-    due: pd.DataFrame,
-    back: pd.DataFrame,
-    *,
-    study_date: pd.Timestamp,
-    days: int = 30,
-    grace_days: int = 60,
-    reinstatement_years: int = 2,
-    horizon_months: int = 12,
-    language: str = "zh",
-    mask: bool = True,
-) -> bytes:
-    """Both action lists as one ``.xlsx``: personal identifiers masked unless ``mask`` is False."""
-    from analysis.report.export import mask_identifiers, write_workbook
-
-    due, back = (mask_identifiers(due), mask_identifiers(back)) if mask else (due.copy(), back.copy())
-    for frame in (due, back):
-        for column in ("paid_to_date", "lapse_date", "reinstate_by"):
-            if column in frame:
-                frame[column] = frame[column].dt.date
-    due_sheet, back_sheet = translate("action_list.due_sheet", language), translate("action_list.reinstatable_sheet", language)
-    study = pd.Timestamp(study_date).date().isoformat()
-    notes = {
-        due_sheet: [
-            translate("action_list.due_note", language, days=days, grace=grace_days, study=study),
-            translate("risk.target_text", language, months=horizon_months),
-        ],
-        back_sheet: [translate("action_list.reinstatable_note", language, years=reinstatement_years, study=study)],
-    }
-    sheets = {due_sheet: translated(due, language), back_sheet: translated(back, language)}
-    return write_workbook(sheets, notes=notes, percent=[column_label("probability", language)])

@@ -16,6 +16,7 @@ Conditions are combined with AND. Operators: ``==``, ``!=``, ``in``, ``not in``,
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence, cast
 
@@ -24,6 +25,7 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.errors import ExtractError
+from analysis.ingest.parsing import is_number
 from analysis.report.catalogue import column_label, translate
 
 #: Names a named cohort's key may not take: the columns of study and survival tables, and the derived cohorts.
@@ -58,7 +60,18 @@ RESERVED_KEYS = frozenset(
 )
 OPERATORS = ("==", "!=", "in", "not in", "between", "<", "<=", ">", ">=", "is blank", "not blank")
 #: Default editable age-band edges (age at issue, years); the last band is open-ended.
-AGE_EDGES = (0, 25, 30, 35, 40, 45, 50, 55, 60)
+AGE_EDGES: tuple[float, ...] = (0, 25, 30, 35, 40, 45, 50, 55, 60)
+#: Canonical attributes offered as cohorts whenever the data set has values in them.
+CANONICAL_DIMENSIONS = ("channel", "product", "branch", "gender", "payment_frequency", "auto_debit", "income", "occupation", "agent")
+#: A column of the user's own is offered as a cohort when it has at most this many distinct values
+#: (more would be an identifier or a free-text field, not a grouping).
+MAX_COHORT_LEVELS = 60
+#: Distinct values a cohort filter offers at most, most frequent first.
+MAX_FILTER_VALUES = 500
+#: Columns named at most in a message that lists a data set's columns.
+MAX_LISTED_COLUMNS = 40
+#: Columns of the canonical frame that are bookkeeping, never cohorts.
+BOOKKEEPING_COLUMNS = ("status_source", "source_row", "observed_to", "status")
 ISSUE_PERIODS = {"issue_year": "Y", "issue_quarter": "Q", "issue_month": "M"}
 IN_COHORT, REST = "in", "rest"
 
@@ -135,26 +148,14 @@ def cohort_from_dict(data: dict[str, Any]) -> NamedCohort:
         )
         cohort = NamedCohort(key=str(data["key"]), name={str(k): str(v) for k, v in data.get("name", {}).items()}, conditions=conditions)
     except (KeyError, TypeError, AttributeError) as exc:
-        raise ExtractError(
-            f"A named cohort needs 'key', 'name' and 'all' conditions with 'column' and 'op': {exc}.",
-            code="bad_cohort",
-            detail="cohort_keys",
-        ) from exc
+        raise ExtractError("bad_cohort", reason="cohort_keys", problem=exc) from exc
     if cohort.key in RESERVED_KEYS or cohort.key in S.CANONICAL_COLUMNS or not cohort.key.strip():
-        raise ExtractError(
-            f"The cohort key {cohort.key!r} is a name LapseLens uses itself; choose another.", code="bad_cohort", detail="reserved_key"
-        )
+        raise ExtractError("bad_cohort", reason="reserved_key", cohort=cohort.key)
     for c in conditions:
         if c.op not in OPERATORS:
-            raise ExtractError(
-                f"Unknown operator {c.op!r} in cohort {cohort.key!r}; use one of {', '.join(OPERATORS)}.",
-                code="bad_cohort",
-                detail="operator",
-            )
+            raise ExtractError("bad_cohort", reason="operator", op=c.op, cohort=cohort.key, operators=", ".join(OPERATORS))
         if c.op == "between" and (not isinstance(c.value, (list, tuple)) or len(c.value) != 2 or any(v is None for v in c.value)):
-            raise ExtractError(
-                f"'between' needs two values in cohort {cohort.key!r}, got {c.value!r}.", code="bad_cohort", detail="between"
-            )
+            raise ExtractError("bad_cohort", reason="between", cohort=cohort.key, value=repr(c.value))
     return cohort
 
 
@@ -175,10 +176,11 @@ def condition_mask(policies: pd.DataFrame, condition: Condition) -> pd.Series:
     """True for the policies that meet one condition (missing values never match a comparison)."""
     if condition.column not in policies.columns:
         raise ExtractError(
-            f"The condition '{condition.text()}' names a column this data set does not have; "
-            f"columns: {', '.join(map(str, policies.columns[:40]))}.",
-            code="missing_column",
+            "missing_column",
+            reason="condition",
             column=condition.column,
+            condition=condition.text(),
+            columns=", ".join(map(str, policies.columns[:MAX_LISTED_COLUMNS])),
         )
     values = policies[condition.column]
     op, target = condition.op, condition.value
@@ -193,11 +195,11 @@ def condition_mask(policies: pd.DataFrame, condition: Condition) -> pd.Series:
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     if op == "between":
         low, high = target
-        if numeric and _is_number(low) and _is_number(high):
+        if numeric and is_number(low, text=True) and is_number(high, text=True):
             return values.between(float(low), float(high)).fillna(False).astype(bool)
         text = values.astype("string")
         return ((text >= str(low)) & (text <= str(high))).fillna(False).astype(bool)
-    if numeric and _is_number(target):
+    if numeric and is_number(target, text=True):  # a typed "30" compares as a number
         left: pd.Series = values.astype(float)
         right: Any = float(target)
     else:
@@ -211,14 +213,6 @@ def condition_mask(policies: pd.DataFrame, condition: Condition) -> pd.Series:
         ">=": left >= right,
     }[op]
     return pd.Series(result, index=policies.index).fillna(False).astype(bool)
-
-
-def _is_number(value: Any) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def filter_mask(policies: pd.DataFrame, conditions: Sequence[Condition]) -> pd.Series:
@@ -270,7 +264,7 @@ def issue_period(issue_dates: pd.Series, kind: str) -> pd.Series:
     per policy); labels are built once per distinct period. Missing dates have no period.
     """
     if kind not in ISSUE_PERIODS:
-        raise ExtractError(f"Issue period must be one of {', '.join(ISSUE_PERIODS)}, got {kind!r}.", code="bad_option", detail=kind)
+        raise ExtractError("bad_option", reason="issue_period", kind=kind, allowed=", ".join(ISSUE_PERIODS))
     months = pd.to_datetime(issue_dates).to_numpy(dtype="datetime64[M]")
     known = ~np.isnat(months)
     codes = np.full(len(months), -1, dtype=np.int64)
@@ -325,20 +319,69 @@ def derived_columns(
     return out
 
 
-def with_cohort_columns(
+def cohort_dimensions(policies: pd.DataFrame, *, named: NamedCohort | None = None) -> list[str]:
+    """The columns a study can be grouped by, in the order a page offers them.
+
+    The named cohort's key, the derived cohorts whose source column exists (bands, issue
+    periods), the canonical attributes with any value, ``policy_year``, then every column of
+    the user's own with at most :data:`MAX_COHORT_LEVELS` distinct values (blanks not counted).
+    """
+    options: dict[str, None] = {}
+    if named is not None:
+        options[named.key] = None
+    for key, source in DERIVED_SOURCES.items():
+        if source in policies.columns:
+            options[key] = None
+    for key in CANONICAL_DIMENSIONS:
+        if key in policies.columns and policies[key].notna().any():
+            options[key] = None
+    options["policy_year"] = None
+    for column in policies.columns:
+        if column in options or column in S.CANONICAL_COLUMNS or column in BOOKKEEPING_COLUMNS:
+            continue
+        if policies[column].nunique(dropna=True) <= MAX_COHORT_LEVELS:
+            options[str(column)] = None
+    return list(options)
+
+
+def dimension_values(
     policies: pd.DataFrame,
+    column: str,
     *,
     named: Sequence[NamedCohort] = (),
     age_edges: Sequence[float] = AGE_EDGES,
-    premium_quantiles: int = 4,
-) -> pd.DataFrame:
-    """The policies with derived cohort columns added (the input is not modified).
+    limit: int = MAX_FILTER_VALUES,
+) -> list[str]:
+    """The distinct values of a (possibly derived) cohort column as text, most frequent first, blanks left out."""
+    if column in policies.columns:
+        values = policies[column]
+    else:
+        values = derived_columns(policies, [column], named=named, age_edges=age_edges).get(column, pd.Series(dtype="string"))
+    counts = values.astype("string").value_counts(dropna=True)
+    return [str(v) for v in counts.index[:limit]]
 
-    Adds ``age_band`` (from ``age``), ``premium_band`` (quantiles of
-    ``annual_premium``), ``issue_year``, ``issue_quarter``, ``issue_month`` and,
-    for each named cohort whose columns exist, a column named by its key holding
-    ``in`` or ``rest``.
-    """
-    names = [*DERIVED_SOURCES, *(c.key for c in named)]
-    extra = derived_columns(policies, names, named=named, age_edges=age_edges, premium_quantiles=premium_quantiles)
-    return policies.assign(**extra)
+
+def _edge_texts(text: str) -> list[str]:
+    """The comma-separated parts of typed age edges (full-width commas too)."""
+    return [part for part in str(text).replace("，", ",").split(",") if part.strip()]
+
+
+def age_edges_from(text: str) -> tuple[float, ...]:
+    """Age-band edges typed as ``0, 25, 30`` (full-width commas too), sorted; :data:`AGE_EDGES` when not numbers."""
+    try:
+        edges = tuple(sorted({float(e) for e in _edge_texts(text)}))
+    except ValueError:
+        return AGE_EDGES
+    if not all(math.isfinite(e) for e in edges):  # "nan" and "inf" read as floats but are no edges
+        return AGE_EDGES
+    return edges or AGE_EDGES
+
+
+def edges_are_numbers(text: str) -> bool:
+    """True when every comma-separated part of ``text`` is a finite number (and there is at least one)."""
+    parts = [p.strip() for p in _edge_texts(text)]
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        return False
+    return bool(parts) and all(math.isfinite(n) for n in numbers)

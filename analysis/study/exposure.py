@@ -154,29 +154,56 @@ def exposures(
         row per cohort and period with any exposure or event. ``exposure`` is in
         period units (policy years, policy months or calendar years).
     """
-    if spec.period not in PERIODS:
-        raise ExtractError(f"period must be one of {', '.join(PERIODS)}, got {spec.period!r}.", code="bad_option", detail=spec.period)
-    if spec.basis not in BASES:
-        raise ExtractError(f"basis must be initial or central, got {spec.basis!r}.", code="bad_option", detail=spec.basis)
-    missing = [c for c in [*by, *weights] if c not in policies.columns]
-    if missing:
-        raise ExtractError(
-            f"No column {missing[0]!r} in the policies; columns are {', '.join(map(str, policies.columns))}.",
-            code="missing_column",
-            column=missing[0],
-        )
-    end_day = np.datetime64(pd.Timestamp(spec.study_end if spec.study_end is not None else study_date).date(), "D")
-    issue = as_days(policies[S.ISSUE_DATE])
+    _check_study(policies, spec=spec, columns=[*by, *weights])
     empty = pd.DataFrame(
         columns=[*by, "period", "exposure", "events", *(f"exposure_{w}" for w in weights), *(f"events_{w}" for w in weights)]
     )
-    if len(issue) == 0 or np.isnat(issue).all():
+    stays = _stays(policies, spec=spec, study_date=study_date)
+    if stays is None:
         return empty
+    keep, issue, entry, stop, is_event = stays
+    frame_codes, cohorts = cohort_codes(policies, by)
+    codes = frame_codes[keep]
+    weight_values = {w: np.nan_to_num(pd.to_numeric(policies[w], errors="coerce").to_numpy(dtype=float)[keep]) for w in weights}
+    parts = _period_parts(issue, entry, stop, is_event, spec=spec)
+    lo, table = _grids(codes, len(cohorts), parts, is_event, weight_values)
+    exposure, events = table["exposure"], table["events"]
+    cohort_index, period_index = np.nonzero((exposure > 1e-12) | (events > 0))
+    out = cohorts.iloc[cohort_index].reset_index(drop=True)
+    out["period"] = period_index + lo
+    for name, grid in table.items():
+        out[name] = grid[cohort_index, period_index]
+    return out
+
+
+def _check_study(policies: pd.DataFrame, *, spec: StudySpec, columns: Sequence[str]) -> None:
+    """Refuse an unknown period or basis, and cohort or weight columns the policies lack."""
+    if spec.period not in PERIODS:
+        raise ExtractError("bad_option", reason="study_period", period=spec.period, allowed=", ".join(PERIODS))
+    if spec.basis not in BASES:
+        raise ExtractError("bad_option", reason="study_basis", basis=spec.basis)
+    missing = [c for c in columns if c not in policies.columns]
+    if missing:
+        raise ExtractError("missing_column", reason="in_study", column=missing[0], columns=", ".join(map(str, policies.columns)))
+
+
+def _stays(
+    policies: pd.DataFrame, *, spec: StudySpec, study_date: pd.Timestamp
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Each policy's stay in the study window: ``(keep, issue, entry, stop, is_event)``, or None when nobody stays.
+
+    ``keep`` marks the policies with a known issue date that are in force for at least a day
+    of the window; the other arrays are for those policies only. ``entry`` is the first day of
+    exposure, ``stop`` the day after the last (the exit day itself counts, as in SOA /
+    actxps), ``is_event`` whether the stay ends in a studied event inside the window.
+    """
+    end_day = np.datetime64(pd.Timestamp(spec.study_end if spec.study_end is not None else study_date).date(), "D")
+    issue = as_days(policies[S.ISSUE_DATE])
+    if len(issue) == 0 or np.isnat(issue).all():
+        return None
     if spec.study_start is not None and pd.Timestamp(spec.study_start) > pd.Timestamp(end_day):
         raise ExtractError(
-            f"The study window starts ({pd.Timestamp(spec.study_start).date()}) after it ends ({pd.Timestamp(end_day).date()}).",
-            code="bad_option",
-            detail="study window",
+            "bad_option", reason="study_window", start=pd.Timestamp(spec.study_start).date(), end=pd.Timestamp(end_day).date()
         )
     start_day = np.datetime64(pd.Timestamp(spec.study_start).date(), "D") if spec.study_start is not None else np.nanmin(issue)
     exit_day, is_event = event_dates(policies, spec.events)
@@ -189,12 +216,23 @@ def exposures(
     alive = stop > entry
     keep = alive & ~np.isnat(issue)
     if not keep.any():
-        return empty
-    frame_codes, cohorts = cohort_codes(policies, by)
-    issue, entry, stop, is_event = issue[keep], entry[keep], stop[keep], is_event[keep]
-    codes = frame_codes[keep]
-    weight_values = {w: np.nan_to_num(pd.to_numeric(policies[w], errors="coerce").to_numpy(dtype=float)[keep]) for w in weights}
+        return None
+    return keep, issue[keep], entry[keep], stop[keep], is_event[keep]
 
+
+@dataclass(frozen=True)
+class _Parts:
+    """The periods a stay enters and leaves in, and the share of each it is exposed for."""
+
+    e_index: np.ndarray
+    x_index: np.ndarray
+    first_part: np.ndarray
+    last_part: np.ndarray
+    same: np.ndarray
+
+
+def _period_parts(issue: np.ndarray, entry: np.ndarray, stop: np.ndarray, is_event: np.ndarray, *, spec: StudySpec) -> _Parts:
+    """The entry and exit periods of each stay and its exposure in them (whole periods between come later)."""
     last = stop - DAY  # last day of exposure: the exit day, or the study end
     e_index, e_start, e_end = _period_bounds(issue, entry, spec.period)
     x_index, x_start, x_end = _period_bounds(issue, last, spec.period)
@@ -208,26 +246,29 @@ def exposures(
         # period" in the issue; actxps does the same), also for a policy that entered it late.
         first_part = np.where(is_event & same, 1.0, first_part)
         last_part = np.where(is_event & ~same, 1.0, last_part)
+    return _Parts(e_index, x_index, first_part, last_part, same)
 
-    n_cohorts = len(cohorts)
+
+def _grids(
+    codes: np.ndarray, n_cohorts: int, parts: _Parts, is_event: np.ndarray, weight_values: dict[str, np.ndarray]
+) -> tuple[int, dict[str, np.ndarray]]:
+    """``cohort × period`` grids of exposure and events (and their weighted sums), and the first period's index.
+
+    The partial entry and exit periods are summed by ``bincount``; the whole periods strictly
+    between them by a difference array (+1 from the period after entry, −1 from the exit
+    period) accumulated along the periods, so memory grows with policies, not policies × periods.
+    """
+    e_index, x_index, first_part, last_part, same = parts.e_index, parts.x_index, parts.first_part, parts.last_part, parts.same
     offset = int(min(e_index.min(initial=0), 0)) if len(e_index) else 0
-    parts = [
+    pieces = [
         (codes, e_index, first_part, np.zeros(len(codes))),
         (codes[~same], x_index[~same], last_part[~same], np.zeros(int((~same).sum()))),
         (codes[is_event], x_index[is_event], np.zeros(int(is_event.sum())), np.ones(int(is_event.sum()))),
     ]
-    cohort_col = np.concatenate([p[0] for p in parts])
-    period_col = np.concatenate([p[1] for p in parts]).astype(np.int64)
-    exposure_col = np.concatenate([p[2] for p in parts])
-    event_col = np.concatenate([p[3] for p in parts])
-    weighted_cols: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for w, values in weight_values.items():
-        ws = [values, values[~same], values[is_event]]
-        weighted_cols[w] = (
-            np.concatenate([ws[0] * first_part, ws[1] * last_part[~same], np.zeros(int(is_event.sum()))]),
-            np.concatenate([np.zeros(len(codes)), np.zeros(int((~same).sum())), ws[2]]),
-        )
-    # Whole periods strictly between the entry and exit periods: +1 from e+1, −1 from x.
+    cohort_col = np.concatenate([p[0] for p in pieces])
+    period_col = np.concatenate([p[1] for p in pieces]).astype(np.int64)
+    exposure_col = np.concatenate([p[2] for p in pieces])
+    event_col = np.concatenate([p[3] for p in pieces])
     span = x_index - e_index >= 2
     run_cohort = np.concatenate([codes[span], codes[span]])
     run_period = np.concatenate([e_index[span] + 1, x_index[span]]).astype(np.int64)
@@ -238,27 +279,19 @@ def exposures(
     width = hi - lo + 1
     flat = cohort_col * width + (period_col - lo)
     size = n_cohorts * width
-    exposure = np.bincount(flat, weights=exposure_col, minlength=size).reshape(n_cohorts, width)
-    events = np.bincount(flat, weights=event_col, minlength=size).reshape(n_cohorts, width)
+
+    def grid(values: np.ndarray, at: np.ndarray = flat) -> np.ndarray:
+        return np.bincount(at, weights=values, minlength=size).reshape(n_cohorts, width)
+
     run_flat = run_cohort * width + (run_period - lo)
-    runs = np.cumsum(np.bincount(run_flat, weights=run_delta, minlength=size).reshape(n_cohorts, width), axis=1)
-    exposure = exposure + runs
-    table = {"exposure": exposure, "events": events}
-    for w, (w_exposure, w_events) in weighted_cols.items():
-        w_runs = np.cumsum(
-            np.bincount(run_flat, weights=np.concatenate([weight_values[w][span], -weight_values[w][span]]), minlength=size).reshape(
-                n_cohorts, width
-            ),
-            axis=1,
-        )
-        table[f"exposure_{w}"] = np.bincount(flat, weights=w_exposure, minlength=size).reshape(n_cohorts, width) + w_runs
-        table[f"events_{w}"] = np.bincount(flat, weights=w_events, minlength=size).reshape(n_cohorts, width)
-    cohort_index, period_index = np.nonzero((exposure > 1e-12) | (events > 0))
-    out = cohorts.iloc[cohort_index].reset_index(drop=True)
-    out["period"] = period_index + lo
-    for name, grid in table.items():
-        out[name] = grid[cohort_index, period_index]
-    return out
+    table = {"exposure": grid(exposure_col) + np.cumsum(grid(run_delta, run_flat), axis=1), "events": grid(event_col)}
+    for w, values in weight_values.items():
+        w_exposure = np.concatenate([values * first_part, values[~same] * last_part[~same], np.zeros(int(is_event.sum()))])
+        w_events = np.concatenate([np.zeros(len(codes)), np.zeros(int((~same).sum())), values[is_event]])
+        w_runs = np.cumsum(grid(np.concatenate([values[span], -values[span]]), run_flat), axis=1)
+        table[f"exposure_{w}"] = grid(w_exposure) + w_runs
+        table[f"events_{w}"] = grid(w_events)
+    return lo, table
 
 
 def cohort_codes(policies: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:

@@ -18,7 +18,6 @@ FULL_CREDIBILITY = 1082
 #: Cells below this credibility factor are marked low-credibility (Z < 0.5: fewer than 271 events).
 LOW_CREDIBILITY = 0.5
 Z95 = 1.959963984540054
-RATE_COLUMNS = ["period", "events", "exposure", "rate", "lower", "upper", "credibility", "low_credibility"]
 
 
 def wilson_interval(events: np.ndarray, exposure: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
@@ -81,10 +80,10 @@ def lapse_rates(
             missing = [k for k in expected_keys if k not in work.columns or k not in expected.columns]
             if missing or "expected_rate" not in expected.columns:
                 raise ExtractError(
-                    f"The expected basis must have columns {', '.join(expected_keys)} and expected_rate, and "
-                    f"the study must be grouped by them; missing: {', '.join(missing) or 'expected_rate'}.",
-                    code="bad_expected",
-                    detail=", ".join(missing),
+                    "bad_expected",
+                    reason="expected_keys",
+                    keys=", ".join(expected_keys),
+                    missing=", ".join(missing) or "expected_rate",
                 )
             basis = expected[[*expected_keys, "expected_rate"]].copy()
             for key in expected_keys:
@@ -102,9 +101,7 @@ def lapse_rates(
         + (["expected", "actual_for_ae"] if expected is not None else [])
     )
     if weight and f"exposure_{weight}" not in work.columns:
-        raise ExtractError(
-            f"The exposure table has no weight {weight!r}; compute it with weights=[{weight!r}].", code="bad_option", detail=weight
-        )
+        raise ExtractError("bad_option", reason="rate_weight", weight=weight)
     grouped = work.groupby([*by, "period"], observed=True, dropna=False, sort=True)[sums].sum(min_count=1).reset_index()
     grouped[["exposure", "events"]] = grouped[["exposure", "events"]].fillna(0)
     return _with_rates(grouped, weight=weight)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analysis import schema as S
-from analysis.study.cohorts import YOUNG_NEW_EARNERS, Condition, NamedCohort, derived_columns, filter_mask
+from analysis.study.cohorts import AGE_EDGES, YOUNG_NEW_EARNERS, Condition, NamedCohort, derived_columns, filter_mask
 from analysis.study.exposure import PERIODS, StudySpec, exposures
 from analysis.study.rates import lapse_rates, rate_totals
 
@@ -33,6 +33,21 @@ class StudyResult:
         """Share of the data set's policies left after the filters."""
         return self.policies_used / self.policies_total if self.policies_total else 0.0
 
+    @property
+    def total_events(self) -> float:
+        """Events over every cohort and period (count basis)."""
+        return float(self.rates["events"].sum())
+
+    @property
+    def total_exposure(self) -> float:
+        """Exposure over every cohort and period, in period units (count basis)."""
+        return float(self.rates["exposure"].sum())
+
+    @property
+    def overall_rate(self) -> float:
+        """Events over exposure across every cohort and period (count basis); 0 without exposure."""
+        return self.total_events / self.total_exposure if self.total_exposure else 0.0
+
 
 @dataclass(frozen=True)
 class StudyRequest:
@@ -47,7 +62,7 @@ class StudyRequest:
     study_end: str | None = None
     filters: tuple[Condition, ...] = ()
     named: tuple[NamedCohort, ...] = field(default_factory=lambda: (YOUNG_NEW_EARNERS,))
-    age_edges: tuple[float, ...] = (0, 25, 30, 35, 40, 45, 50, 55, 60)
+    age_edges: tuple[float, ...] = AGE_EDGES
     expected_rate: float | None = None
 
 

@@ -1,0 +1,85 @@
+"""The raw table every reader hands over: cells below the header, with their source row numbers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+#: The header is looked for among this many rows (or CSV records) at the top of a sheet.
+PREAMBLE_LINES = 60
+
+
+def _arrow_text_types() -> dict[Any, Any]:
+    import pyarrow as pa
+
+    return {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
+
+
+#: Arrow string columns become Arrow-backed pandas text, without a copy.
+ARROW_TEXT = _arrow_text_types()
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """The cells of one table in a source file, below its header row.
+
+    Attributes
+    ----------
+    cells : pandas.DataFrame
+        One row per source row below the header, columns named by the source
+        headers (made unique), values as read (text, numbers or datetimes).
+    rows : numpy.ndarray
+        The source row number of each row of ``cells`` (1-based spreadsheet row,
+        CSV line or Parquet record).
+    preamble : list of (int, list of str)
+        The rows above the header, with their row numbers (title rows, merged
+        group headers): the study date is looked for here.
+    header_row : int
+        Source row number of the header.
+    bad_rows : list of (int, str, str)
+        Rows the reader could not split into the header's columns:
+        ``(row, text, reason)``.
+    renamed_headers : list of (str, str)
+        Duplicate or blank headers and the unique names given to them.
+    other_encoding_rows : tuple of int
+        In a CSV mixing UTF-8 and GB18030 lines, the lines decoded as GB18030.
+    """
+
+    cells: pd.DataFrame
+    rows: np.ndarray
+    preamble: list[tuple[int, list[str]]]
+    header_row: int
+    kind: str
+    encoding: str | None = None
+    sheet: str | None = None
+    sheets: tuple[str, ...] = ()
+    date1904: bool = False
+    bad_rows: list[tuple[int, str, str]] = field(default_factory=list)
+    renamed_headers: list[tuple[str, str]] = field(default_factory=list)
+    other_encoding_rows: tuple[int, ...] = ()
+
+
+def unique_headers(header: Sequence[object]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The header cells as unique names (``备注``, ``备注.1``; ``column_3`` for a blank one), and the renamings."""
+    names: list[str] = []
+    renamed: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
+    for position, cell in enumerate(header):
+        name = "" if cell is None else str(cell).strip()
+        name = re.sub(r"\s+", " ", name)
+        original = name
+        if not name:
+            name = f"column_{position + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        if name != original:
+            renamed.append((original, name))
+        names.append(name)
+    return names, renamed

@@ -1,0 +1,398 @@
+"""Training and scoring rows of the lapse-risk model: in force at past as-of dates, known-then features.
+
+**Target** (stated on the page): the probability that a policy in force at a date leaves
+by a voluntary exit — lapse (suspension for non-payment), surrender, or termination after
+lapse; a reinstated policy's lapse episode counts — within the ``horizon`` months after
+that date (12 by default).
+
+**Training rows.** For an as-of date A, the rows are the policies in force at A (issued
+by A, not yet exited, not suspended at A). A policy that leaves by a competing exit
+(death, maturity, free-look cancellation) inside the horizon is left out of that as-of
+date: its outcome is unknown. Features are those known at A: the policy year at A, the
+age at A, premium, premium to income (when income is a number), payment frequency,
+auto-debit, channel, product, income, occupation, gender, branch, and the user's own
+columns. (Whether a policy was reinstated before A is not a feature: a snapshot extract
+keeps the reinstatement date only for policies still reinstated on the study date, so it
+would leak that they did not lapse again.) Nothing dated after A (status, status date,
+paid-to date) is a feature, which the tests check by changing the future.
+
+**Leaks.** A user column recorded after the fact (a campaign arm assigned to the policies
+in force on a later day, an outcome flag) would leak the future; :func:`suspected_leaks`
+names such columns so they are left out by default (:func:`feature_choices`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis import schema as S
+from analysis.errors import ExtractError
+from analysis.study.calendar import add_months, as_days, whole_months
+from analysis.study.exposure import event_dates
+
+#: Static features taken as they are (when the extract has them).
+STATIC_FEATURES = (S.ANNUAL_PREMIUM, S.PAYMENT_FREQUENCY, S.AUTO_DEBIT, S.CHANNEL, S.PRODUCT, S.INCOME, S.OCCUPATION, S.GENDER, S.BRANCH)
+ALL_EXITS = frozenset(S.EXIT_STATUSES)
+#: Features computed at the as-of date.
+POLICY_YEAR = "policy_year"
+PREMIUM_TO_INCOME = "premium_to_income"
+TARGET = "lapsed_within"
+#: Columns of the training rows that are not features.
+ROW_KEYS = ("policy_id", "as_of", TARGET)
+#: Codes that are categories, not quantities (a payment every 12 months is not "more" than every 1).
+CATEGORICAL_CODES = frozenset({S.PAYMENT_FREQUENCY})
+#: A user column is offered as a feature when it has at least MIN_LEVELS and at most MAX_LEVELS distinct values.
+MIN_LEVELS = 2
+MAX_LEVELS = 50
+#: The as-of dates count back from the day this share of the censored in-force policies is still observed.
+OBSERVED_QUANTILE = 0.05
+#: Leak checks need at least this many early exits and survivors.
+LEAK_MIN_POLICIES = 30
+#: A value held by at least this share of one side ...
+LEAK_SHARE = 0.1
+#: ... and by under 1/LEAK_RATIO as many, proportionally, of the other side is one-sided.
+LEAK_RATIO = 5
+#: A value never (or always) followed by a lapse is an outcome in disguise when it has this many rows ...
+PURE_MIN_ROWS = 200
+#: ... and this share of the training rows, while the book's lapse rate lies inside PURE_BOOK_RATE.
+PURE_MIN_SHARE = 0.01
+PURE_BOOK_RATE = (0.01, 0.99)
+#: Training rows drawn for the outcome-in-disguise check.
+LEAK_MAX_ROWS = 200_000
+#: How a blank and "any non-blank value" read in the leak checks.
+BLANK = "(blank)"
+ANY_VALUE = "(any value)"
+
+
+@dataclass(frozen=True)
+class RiskOptions:
+    """How the model is built; every default is stated on the page.
+
+    ``max_training_rows`` caps the rows (policy × as-of date) the trees learn from, drawn
+    at random with ``random_state``; ``explain_sample`` is the number of in-force policies
+    whose SHAP values feed the global views.
+    """
+
+    horizon_months: int = 12
+    step_months: int = 6
+    as_of_count: int = 8
+    extra_features: tuple[str, ...] = ()
+    max_training_rows: int = 500_000
+    explain_sample: int = 20_000
+    threads: int = 2
+    random_state: int = 0
+
+
+#: The options every default stated on the page describes.
+DEFAULT_OPTIONS = RiskOptions()
+
+
+def as_of_dates(study_date: pd.Timestamp, *, horizon_months: int = 12, step_months: int = 6, count: int = 8) -> list[pd.Timestamp]:
+    """Past as-of dates whose whole horizon is observed by the study date, latest first."""
+    latest = pd.Timestamp(study_date) - pd.DateOffset(months=horizon_months)
+    return [latest - pd.DateOffset(months=step_months * k) for k in range(count)]
+
+
+def observation_end(policies: pd.DataFrame, study_date: pd.Timestamp) -> pd.Timestamp:
+    """The last day by which (nearly) the whole book is observed: the study date, or earlier.
+
+    Experience-study extracts (such as the CASdatasets books) censor in-force policies at
+    their own observation end (``observed_to``), spread over a few weeks; the as-of dates
+    count back from the day 95 % of those policies are still observed, so the latest
+    window does not lose its in-force policies to censoring.
+    """
+    if S.OBSERVED_TO in policies and policies[S.OBSERVED_TO].notna().any():
+        return min(pd.Timestamp(study_date), pd.Timestamp(policies[S.OBSERVED_TO].quantile(OBSERVED_QUANTILE)).normalize())
+    return pd.Timestamp(study_date)
+
+
+def training_dates(policies: pd.DataFrame, study_date: pd.Timestamp, options: RiskOptions = DEFAULT_OPTIONS) -> list[pd.Timestamp]:
+    """The as-of dates the model trains on for these policies and options, latest first.
+
+    They count back from :func:`observation_end` by ``options.step_months``; the page
+    states them, and :func:`suspected_leaks` and :func:`analysis.risk.model.build_risk` use them.
+    """
+    return as_of_dates(
+        observation_end(policies, study_date),
+        horizon_months=options.horizon_months,
+        step_months=options.step_months,
+        count=options.as_of_count,
+    )
+
+
+def candidate_features(policies: pd.DataFrame) -> list[str]:
+    """The user's own columns that can be features: kept attributes with 2..50 distinct values."""
+    known = {*S.CANONICAL_COLUMNS, "status_source", "source_row", S.LAPSE_DATE, "coverage"}
+    out = []
+    for column in policies.columns:
+        if column in known or pd.api.types.is_datetime64_any_dtype(policies[column]):
+            continue
+        levels = policies[column].nunique(dropna=True)
+        if MIN_LEVELS <= levels <= MAX_LEVELS:
+            out.append(str(column))
+    return out
+
+
+def _level_shares(values: pd.Series) -> pd.Series:
+    """Each value's share (blank included), plus the share of "any non-blank value"."""
+    shares = values.value_counts(normalize=True)
+    # Any non-blank value counts as one more level: a flag set only for survivors.
+    shares[ANY_VALUE] = 1.0 - shares.get(BLANK, 0.0)
+    return shares
+
+
+def _one_sided(survivors: pd.Series, exits: pd.Series) -> bool:
+    """Whether a value held by survivors hardly occurs among early exits, or the other way round."""
+    among_survivors, among_exits = _level_shares(survivors), _level_shares(exits)
+    # Either way round: a value only survivors hold, or one only the early exits hold
+    # (an outcome flag such as "surrender = 1").
+    return any(
+        share >= LEAK_SHARE and other.get(level, 0.0) < share / LEAK_RATIO
+        for one, other in ((among_survivors, among_exits), (among_exits, among_survivors))
+        for level, share in one.items()
+    )
+
+
+def _outcomes_in_disguise(policies: pd.DataFrame, columns: Sequence[str], dates: Sequence[pd.Timestamp], options: RiskOptions) -> list[str]:
+    """Columns with a value whose policies never (or always) lapse in the training windows, though the book lapses.
+
+    A "death = 1" flag is never followed by a lapse.
+    """
+    rows = training_rows(
+        policies,
+        as_of=dates,
+        horizon_months=options.horizon_months,
+        extra_features=columns,
+        max_rows=LEAK_MAX_ROWS,
+        random_state=options.random_state,
+    )
+    overall = float(rows[TARGET].mean()) if len(rows) else 0.0
+    if not PURE_BOOK_RATE[0] <= overall <= PURE_BOOK_RATE[1]:
+        return []
+    out = []
+    for column in columns:
+        by_level = rows.groupby(rows[column].astype("string").fillna(BLANK), observed=True)[TARGET].agg(["size", "mean"])
+        big = by_level["size"] >= max(PURE_MIN_ROWS, PURE_MIN_SHARE * len(rows))
+        pure = by_level[big & ((by_level["mean"] == 0.0) | (by_level["mean"] == 1.0))]
+        if len(pure) and len(by_level) > 1:
+            out.append(column)
+    return out
+
+
+def suspected_leaks(
+    policies: pd.DataFrame, study_date: pd.Timestamp, columns: Sequence[str], options: RiskOptions = DEFAULT_OPTIONS
+) -> list[str]:
+    """User columns whose values look recorded after the fact, so they would leak the future.
+
+    A column is suspect when one of its values (blank included) is held by at least 10 %
+    of the policies still in force at the latest as-of date but by under a fifth as many,
+    proportionally, of the policies that had already left by a voluntary exit before the
+    earliest one ("any non-blank value" counts as a value) — a value only survivors get, such as a campaign
+    arm assigned to the policies in force on a later day — or the other way round, a value
+    only the early exits hold (an outcome flag such as ``surrender = 1``). A real driver
+    shifts the mix; it does not vanish from one side. A column is also suspect when one of
+    its values, held by at least 200 training rows and 1 % of them, is never (or always)
+    followed by a lapse within the horizon while the book does lapse: an outcome in disguise
+    (``death = 1``).
+    """
+    dates = training_dates(policies, study_date, options)
+    book = _Book.of(policies)
+    earliest = np.datetime64(min(dates).date(), "D")
+    latest = np.datetime64(max(dates).date(), "D")
+    early_exits = book.voluntary & ~np.isnat(book.voluntary_day) & (book.voluntary_day <= earliest) & ~book.is_reinstated
+    survivors = book.in_force(latest) & (book.issue <= earliest)
+    if early_exits.sum() < LEAK_MIN_POLICIES or survivors.sum() < LEAK_MIN_POLICIES:
+        return []
+    suspects = []
+    for column in columns:
+        text = policies[column].astype("string").fillna(BLANK)
+        if _one_sided(text[survivors], text[early_exits]):
+            suspects.append(column)
+    rest = [c for c in columns if c not in suspects]
+    if rest:
+        suspects += _outcomes_in_disguise(policies, rest, dates, options)
+    return [c for c in columns if c in suspects]
+
+
+@dataclass(frozen=True)
+class FeatureChoices:
+    """The user columns that can be features, and those that look recorded after the fact.
+
+    The default model takes every candidate not suspected of leaking (:attr:`default`);
+    the page lets the user choose otherwise.
+    """
+
+    candidates: tuple[str, ...]
+    leaks: tuple[str, ...]
+
+    @property
+    def default(self) -> tuple[str, ...]:
+        """The candidates not suspected of leaking, in the data set's column order."""
+        return tuple(c for c in self.candidates if c not in self.leaks)
+
+    def options(self, chosen: Sequence[str] | None = None) -> RiskOptions:
+        """The model's options with ``chosen`` extra features (by default :attr:`default`); unknown columns are dropped."""
+        picked = self.default if chosen is None else chosen
+        return RiskOptions(extra_features=tuple(c for c in picked if c in self.candidates))
+
+
+def feature_choices(policies: pd.DataFrame, study_date: pd.Timestamp) -> FeatureChoices:
+    """:func:`candidate_features` and the ones :func:`suspected_leaks` names, at the default options."""
+    candidates = candidate_features(policies)
+    return FeatureChoices(tuple(candidates), tuple(suspected_leaks(policies, study_date, candidates)))
+
+
+@dataclass(frozen=True)
+class _Book:
+    """Per-policy day arrays the row builders share."""
+
+    issue: np.ndarray
+    exit_day: np.ndarray
+    voluntary_day: np.ndarray
+    voluntary: np.ndarray
+    reinstated_day: np.ndarray
+    lapse_day: np.ndarray
+    is_reinstated: np.ndarray
+    age: np.ndarray
+    observed: np.ndarray
+
+    @classmethod
+    def of(cls, policies: pd.DataFrame) -> _Book:
+        nat = np.full(len(policies), np.datetime64("NaT"), dtype="datetime64[D]")
+        exit_day, _ = event_dates(policies, ALL_EXITS)
+        voluntary_day, voluntary = event_dates(policies, S.VOLUNTARY_EXITS)
+        age = pd.to_numeric(policies[S.AGE], errors="coerce").to_numpy(dtype=float) if S.AGE in policies else np.full(len(policies), np.nan)
+        return cls(
+            issue=as_days(policies[S.ISSUE_DATE]),
+            exit_day=exit_day,
+            voluntary_day=voluntary_day,
+            voluntary=voluntary,
+            reinstated_day=as_days(policies[S.REINSTATEMENT_DATE]) if S.REINSTATEMENT_DATE in policies else nat,
+            lapse_day=as_days(policies[S.LAPSE_DATE]) if S.LAPSE_DATE in policies else nat,
+            is_reinstated=(policies[S.STATUS] == S.REINSTATED).to_numpy(dtype=bool),
+            age=age,
+            observed=as_days(policies[S.OBSERVED_TO]) if S.OBSERVED_TO in policies else nat,
+        )
+
+    def in_force(self, day: np.datetime64) -> np.ndarray:
+        """Issued by ``day``, not exited by it, not inside a lapse episode on it, and observed on it.
+
+        A policy whose observation ends (``observed_to``, a right-censoring date) before
+        ``day`` is not known to be in force then.
+        """
+        gone = ~np.isnat(self.exit_day) & (self.exit_day <= day) & ~self.is_reinstated  # reinstated: in force again
+        suspended = (
+            self.is_reinstated
+            & ~np.isnat(self.lapse_day)
+            & (self.lapse_day <= day)
+            & (np.isnat(self.reinstated_day) | (self.reinstated_day > day))
+        )
+        unobserved = ~np.isnat(self.observed) & (self.observed < day)
+        return np.asarray((self.issue <= day) & ~gone & ~suspended & ~unobserved)
+
+    def window(self, day: np.datetime64, horizon_months: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(kept, target)``: the policies with a known outcome in the horizon after ``day``, and that outcome."""
+        end = add_months(np.array([day]), horizon_months)[0]
+        # A reinstated policy whose lapse episode started after A "exits" then, for the target.
+        target = self.voluntary & ~np.isnat(self.voluntary_day) & (self.voluntary_day > day) & (self.voluntary_day <= end)
+        competing = ~np.isnat(self.exit_day) & (self.exit_day > day) & (self.exit_day <= end) & ~target
+        # Observation ending inside the window without a lapse: the outcome is unknown.
+        censored = ~np.isnat(self.observed) & (self.observed < end) & ~target
+        return self.in_force(day) & ~competing & ~censored, target
+
+
+def _features(policies: pd.DataFrame, book: _Book, positions: np.ndarray, days: np.ndarray, extra_features: Sequence[str]) -> pd.DataFrame:
+    """The known-then features of the policies at ``positions`` on ``days`` (one day per row)."""
+    years = whole_months(book.issue[positions], days) // 12
+    out = pd.DataFrame(
+        {"policy_id": policies[S.POLICY_ID].to_numpy()[positions], POLICY_YEAR: years + 1, S.AGE: book.age[positions] + years}
+    )
+    for column in (*(c for c in STATIC_FEATURES if c in policies.columns), *extra_features):
+        out[column] = policies[column].iloc[positions].reset_index(drop=True)
+    if S.ANNUAL_PREMIUM in policies and S.INCOME in policies and pd.api.types.is_numeric_dtype(policies[S.INCOME]):
+        income = pd.to_numeric(policies[S.INCOME], errors="coerce").to_numpy(dtype=float)[positions]
+        premium = policies[S.ANNUAL_PREMIUM].to_numpy(dtype=float)[positions]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[PREMIUM_TO_INCOME] = np.where(income > 0, premium / income, np.nan)
+    # No "reinstated before" feature: a snapshot extract keeps the reinstatement date only
+    # for policies still reinstated on the study date, so the flag would mean "did not lapse again".
+    return out
+
+
+def training_rows(
+    policies: pd.DataFrame,
+    *,
+    as_of: Sequence[pd.Timestamp],
+    horizon_months: int = 12,
+    extra_features: Sequence[str] = (),
+    max_rows: int | None = None,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """One row per policy in force at each as-of date, with its features then and its outcome.
+
+    Parameters
+    ----------
+    policies : DataFrame
+        Canonical policies.
+    as_of : sequence of Timestamp
+        The dates the rows are taken at (see :func:`as_of_dates`).
+    horizon_months : int
+        The target window after each as-of date.
+    extra_features : sequence of str
+        The user's own columns to add as features; only columns whose values were known
+        at the as-of date belong here (the caller's responsibility).
+    max_rows : int, optional
+        Keep at most this many rows, drawn at random (``random_state``) before the
+        features are built.
+    random_state : int
+        Seed of that draw.
+
+    Returns
+    -------
+    DataFrame
+        ``[policy_id, policy_year, age, *features, as_of, lapsed_within]``.
+
+    Raises
+    ------
+    ExtractError
+        ``missing_column`` (reason ``in_policies``) for an extra feature the policies lack.
+    """
+    missing = [c for c in extra_features if c not in policies.columns]
+    if missing:
+        raise ExtractError("missing_column", reason="in_policies", column=missing[0])
+    book = _Book.of(policies)
+    positions, days, targets = [], [], []
+    for date in as_of:
+        day = np.datetime64(pd.Timestamp(date).date(), "D")
+        kept, target = book.window(day, horizon_months)
+        keep = np.flatnonzero(kept)
+        positions.append(keep)
+        days.append(np.full(len(keep), day))
+        targets.append(target[keep])
+    position = np.concatenate(positions) if positions else np.array([], dtype=int)
+    day_of = np.concatenate(days) if days else np.array([], dtype="datetime64[D]")
+    outcome = np.concatenate(targets) if targets else np.array([], dtype=bool)
+    if max_rows is not None and len(position) > max_rows:
+        chosen = np.sort(np.random.default_rng(random_state).choice(len(position), size=max_rows, replace=False))
+        position, day_of, outcome = position[chosen], day_of[chosen], outcome[chosen]
+    rows = _features(policies, book, position, day_of, extra_features)
+    rows["as_of"] = pd.to_datetime(day_of).astype("datetime64[ns]")
+    rows[TARGET] = outcome
+    return rows
+
+
+def scoring_rows(policies: pd.DataFrame, study_date: pd.Timestamp, *, extra_features: Sequence[str] = ()) -> pd.DataFrame:
+    """The features of every policy in force on the study date (in grace, APL and reinstated included).
+
+    The index is the policies' index, so scores join back to the policies.
+    """
+    book = _Book.of(policies)
+    day = np.datetime64(pd.Timestamp(study_date).date(), "D")
+    positions = np.flatnonzero(book.in_force(day))
+    rows = _features(policies, book, positions, np.full(len(positions), day), extra_features)
+    rows.index = policies.index[positions]
+    return rows

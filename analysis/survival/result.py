@@ -1,0 +1,148 @@
+"""The survival study as one call: cohort column → durations → Kaplan–Meier, summary and tests.
+
+The Survival page (through ``ui/survival.py``'s cache) and ``python -m analysis survival``
+both call :func:`survival_study`, so the curves they show are the same; the decisions the
+page states in words (do the cohorts differ, which of two lapses sooner) are read from the
+result here, at :data:`~analysis.survival.tests.SIGNIFICANCE_LEVEL`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import pandas as pd
+
+from analysis import schema as S
+from analysis.study.cohorts import YOUNG_NEW_EARNERS, NamedCohort
+from analysis.study.run import StudyRequest, study_frame
+from analysis.survival.cox import CoxResult, fit_cox
+from analysis.survival.curves import RMST_HORIZON, km_curves, survival_data, survival_summary
+from analysis.survival.tests import SIGNIFICANCE_LEVEL, PairVerdict, logrank_tests, pair_verdicts
+
+
+@dataclass(frozen=True)
+class SurvivalResult:
+    """Curves, summary and tests for one cohort split.
+
+    Attributes
+    ----------
+    curves : DataFrame
+        :func:`~analysis.survival.curves.km_curves`' table, one curve per cohort.
+    summary : DataFrame
+        :func:`~analysis.survival.curves.survival_summary` of the curves.
+    overall, pairwise : DataFrame or None
+        :func:`~analysis.survival.tests.logrank_tests`; None without a cohort column or with
+        one cohort only.
+    alpha : float
+        The significance level the decisions below are made at.
+    """
+
+    curves: pd.DataFrame
+    summary: pd.DataFrame
+    overall: pd.DataFrame | None
+    pairwise: pd.DataFrame | None
+    alpha: float = SIGNIFICANCE_LEVEL
+
+    @property
+    def overall_p(self) -> float | None:
+        """The p-value of the k-sample log-rank test, or None when no test was run."""
+        return None if self.overall is None else float(self.overall["p_value"].iloc[0])
+
+    @property
+    def cohorts_differ(self) -> bool | None:
+        """Whether the curves differ significantly (overall test), or None when no test was run."""
+        p = self.overall_p
+        return None if p is None else p < self.alpha
+
+    @property
+    def pair_verdicts(self) -> tuple[PairVerdict, ...]:
+        """Each pairwise test as a verdict (worse, better, significant), in the pairwise table's order."""
+        if self.pairwise is None:
+            return ()
+        return pair_verdicts(self.pairwise, self.summary, alpha=self.alpha)
+
+
+def survival_study(
+    policies: pd.DataFrame,
+    *,
+    study_date: pd.Timestamp,
+    by: str | None = None,
+    events: frozenset[str] = S.VOLUNTARY_EXITS,
+    named: Sequence[NamedCohort] = (YOUNG_NEW_EARNERS,),
+    horizon: float = RMST_HORIZON,
+    study_start: pd.Timestamp | str | None = None,
+    compare: bool = True,
+) -> SurvivalResult:
+    """Kaplan–Meier curves by one cohort column, their summary and the log-rank tests between them.
+
+    Parameters
+    ----------
+    policies : DataFrame
+        Canonical policies; ``by`` may also name a derived cohort (``age_band``, ``issue_year``,
+        a named cohort's key).
+    study_date : Timestamp
+        The study end.
+    by : str, optional
+        The cohort column; one curve for the whole book when omitted.
+    events : frozenset of str
+        The studied exits (default: voluntary exits).
+    named : sequence of NamedCohort
+        Named cohorts ``by`` may name.
+    horizon : float
+        Months of the restricted mean survival time in the summary.
+    study_start : Timestamp or str, optional
+        A later study start: policies issued before it enter late (left truncation).
+    compare : bool
+        Run the log-rank tests between the cohorts (the command line, which prints the curves
+        only, skips them).
+
+    Returns
+    -------
+    SurvivalResult
+        The tests are run when asked and ``by`` splits the book into two or more cohorts.
+    """
+    columns = (by,) if by else ()
+    frame = study_frame(policies, StudyRequest(by=columns, named=tuple(named)))
+    start = pd.Timestamp(study_start) if study_start else None
+    data = survival_data(frame, events=events, study_date=study_date, study_start=start, by=list(columns))
+    curves = km_curves(data, by=by)
+    summary = survival_summary(curves, horizon=horizon)
+    overall = pairwise = None
+    if compare and by and data[by].nunique() > 1:
+        overall, pairwise = logrank_tests(data, by=by)
+    return SurvivalResult(curves, summary, overall, pairwise)
+
+
+def cox_study(
+    policies: pd.DataFrame,
+    *,
+    study_date: pd.Timestamp,
+    covariates: Sequence[str],
+    strata: Sequence[str] = (),
+    events: frozenset[str] = S.VOLUNTARY_EXITS,
+    named: Sequence[NamedCohort] = (YOUNG_NEW_EARNERS,),
+) -> CoxResult:
+    """A Cox model on covariates that may be derived cohorts (bands, issue years, named cohorts).
+
+    Parameters
+    ----------
+    policies : DataFrame
+        Canonical policies.
+    study_date : Timestamp
+        The study end.
+    covariates, strata : sequence of str
+        As :func:`~analysis.survival.cox.fit_cox` takes them.
+    events : frozenset of str
+        The studied exits.
+    named : sequence of NamedCohort
+        Named cohorts a covariate may name.
+
+    Returns
+    -------
+    CoxResult
+    """
+    columns = tuple(dict.fromkeys([*covariates, *strata]))
+    frame = study_frame(policies, StudyRequest(by=columns, named=tuple(named)))
+    data = survival_data(frame, events=events, study_date=study_date, by=list(columns))
+    return fit_cox(data, covariates, strata=strata)

@@ -1,0 +1,78 @@
+"""The door as named steps: each documented, importing it changes nothing, and the edges found while cutting it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from analysis import ExtractError, MappingPreset, load_extract
+from analysis.ingest.pipeline import STEPS
+from analysis.report.catalogue import CATALOGUE
+
+
+@pytest.mark.parametrize("step", STEPS, ids=lambda step: step.__name__)
+def test_every_step_says_what_it_reads(step) -> None:
+    doc = step.__doc__ or ""
+    assert doc.strip(), f"{step.__name__} has no docstring"
+    assert "Reads" in doc or "reads" in doc, f"{step.__name__}: say what the step reads (and writes to the ledger)"
+
+
+def test_importing_analysis_leaves_the_memory_pool_alone(root) -> None:
+    """The memory pool is a process setting the entry points make (analysis.ingest.reading.prefer_jemalloc)."""
+    code = (
+        "import pyarrow as pa\n"
+        "before = pa.default_memory_pool().backend_name\n"
+        "import analysis, analysis.cli, analysis.ingest.pipeline\n"
+        "print(before == pa.default_memory_pool().backend_name)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "True"
+
+
+def test_an_issue_date_in_the_1800s_with_a_duration_is_read_not_a_crash() -> None:
+    # 2200-12-31 minus an 1850 issue date is more than datetime64[ns] holds (about 292 years):
+    # measuring the room left for the duration overflowed before the door was cut into steps.
+    data = "保单号,生效日期,保单状态,duration\n1,1850-01-01,退保,3\n2,1850-01-01,退保,300\n3,2020-01-01,有效,2\n".encode()
+    preset = MappingPreset(settings={"duration_column": "duration", "duration_unit": "years"})
+    result = load_extract(data, filename="a.csv", preset=preset)
+    policies = result.policies.set_index("source_row")
+    assert policies.loc[2, "status_date"] == pd.Timestamp("1852-12-31")  # + 1,095 days
+    flagged = result.problems[result.problems["kind"] == "invalid_number"]
+    assert flagged["row"].tolist() == [3]  # 300 years: beyond what date arithmetic holds
+    assert policies.loc[4, "observed_to"] == pd.Timestamp("2021-12-31")
+
+
+@pytest.mark.parametrize(
+    ("columns", "reason"),
+    [
+        ("保单号,保单状态", "issue_date"),
+        ("姓名,生效日期", "policy_id_and_status"),
+        ("姓名,备注", "policy_id_and_issue_date_and_status"),
+    ],
+)
+def test_missing_required_columns_are_named_in_both_languages(columns: str, reason: str) -> None:
+    with pytest.raises(ExtractError, match="No column looks like the") as caught:
+        load_extract(f"{columns}\n1,2\n".encode(), filename="a.csv")
+    error = caught.value
+    assert (error.code, error.reason) == ("missing_required", reason)
+    assert "found: " + columns.replace(",", ", ") in str(error)
+    chinese = error.text("zh")
+    assert "找不到像是" in chinese and "policy number" not in chinese
+
+
+def test_a_picture_is_named_by_its_kind() -> None:
+    with pytest.raises(ExtractError, match="The file is a PNG image, not a table") as caught:
+        load_extract(b"\x89PNG\r\n\x1a\n" + bytes(100), filename="photo.png")
+    assert (caught.value.code, caught.value.reason) == ("not_a_table", "png_image")
+    assert "PNG 图片" in caught.value.text("zh")
+
+
+def test_every_ingest_error_sentence_exists_in_both_languages() -> None:
+    keys = [key for key in CATALOGUE if key.startswith(("error.bad_preset.", "error.missing_required.", "error.not_a_table."))]
+    assert len(keys) >= 20
+    assert all(set(CATALOGUE[key]) == {"zh", "en"} for key in keys)
