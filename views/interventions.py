@@ -78,7 +78,9 @@ with campaign_tab:
         )
         proposed = proposed_start(policies, treatment).date()
         start = middle.date_input(t("interv.campaign_start"), value=proposed, key=f"campaign_start_{treatment}")
-        window = right.number_input(t("interv.window_months"), min_value=1, max_value=60, value=WINDOW_MONTHS, step=1, key="campaign_window")
+        window = right.number_input(
+            t("interv.window_months"), min_value=1, max_value=60, value=WINDOW_MONTHS, step=1, key="campaign_window"
+        )
         st.caption(tm("campaign.start_default", date=proposed.isoformat()))
         try:
             measured = ui_iv.campaign(choice, result, treatment, start.isoformat() if isinstance(start, dt.date) else None, int(window))
