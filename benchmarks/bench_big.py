@@ -54,7 +54,7 @@ from analysis.study.run import StudyRequest, run_study, study_frame  # noqa: E40
 from analysis.survival.cox import fit_cox  # noqa: E402
 from analysis.survival.curves import km_curves, survival_data  # noqa: E402
 from analysis.survival.incidence import cumulative_incidence  # noqa: E402
-from analysis.survival.tests import logrank_tests  # noqa: E402
+from analysis.survival.logrank import logrank_tests  # noqa: E402
 from benchmarks.extracts import OUT, big_csv, big_table  # noqa: E402
 
 BUDGET_MB = 8 * 1024

@@ -49,7 +49,7 @@ from analysis.study.calendar import add_months, as_days, whole_years
 from analysis.study.rates import wilson_interval
 from analysis.survival.cox import CoxResult, fit_cox
 from analysis.survival.curves import DAYS_PER_MONTH, km_curves, survival_data
-from analysis.survival.tests import logrank_tests
+from analysis.survival.logrank import logrank_tests
 
 #: Columns derived at the start date.
 AGE_AT_START = "age_at_start"

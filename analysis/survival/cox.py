@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import ExtractError
-from analysis.survival.tests import SIGNIFICANCE_LEVEL
+from analysis.survival.logrank import SIGNIFICANCE_LEVEL
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ and derives the Kaplan–Meier curve, its exponential-Greenwood band and the num
 risk from that small table. It follows lifelines' ``KaplanMeierFitter`` exactly (a
 subject entering at t is at risk at t; the band is the log(−log) Greenwood interval), and
 the tests hold the two equal to 1e-10. Tests between cohorts are in
-:mod:`analysis.survival.tests`, the Cox model in :mod:`analysis.survival.cox`, competing
+:mod:`analysis.survival.logrank`, the Cox model in :mod:`analysis.survival.cox`, competing
 risks in :mod:`analysis.survival.incidence`; :mod:`analysis.survival.result` assembles the
 page's and the command line's result.
 """

@@ -3,7 +3,7 @@
 The Survival page (through ``ui/survival.py``'s cache) and ``python -m analysis survival``
 both call :func:`survival_study`, so the curves they show are the same; the decisions the
 page states in words (do the cohorts differ, which of two lapses sooner) are read from the
-result here, at :data:`~analysis.survival.tests.SIGNIFICANCE_LEVEL`.
+result here, at :data:`~analysis.survival.logrank.SIGNIFICANCE_LEVEL`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from analysis.study.cohorts import YOUNG_NEW_EARNERS, NamedCohort
 from analysis.study.run import StudyRequest, study_frame
 from analysis.survival.cox import CoxResult, fit_cox
 from analysis.survival.curves import RMST_HORIZON, km_curves, survival_data, survival_summary
-from analysis.survival.tests import SIGNIFICANCE_LEVEL, PairVerdict, logrank_tests, pair_verdicts
+from analysis.survival.logrank import SIGNIFICANCE_LEVEL, PairVerdict, logrank_tests, pair_verdicts
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class SurvivalResult:
     summary : DataFrame
         :func:`~analysis.survival.curves.survival_summary` of the curves.
     overall, pairwise : DataFrame or None
-        :func:`~analysis.survival.tests.logrank_tests`; None without a cohort column or with
+        :func:`~analysis.survival.logrank.logrank_tests`; None without a cohort column or with
         one cohort only.
     alpha : float
         The significance level the decisions below are made at.

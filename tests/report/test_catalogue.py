@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from paths import ROOT
 
 from analysis.report.catalogue import CHINESE_ONLY_PREFIX, LANGUAGES, LOCALE_DIR, OPEN_KEY_FAMILIES, key_families
 
-ROOT = Path(__file__).resolve().parents[2]
 LOOKUPS = frozenset({"t", "tm", "tr", "translate", "has"})
 DYNAMIC = "<dynamic>"
 

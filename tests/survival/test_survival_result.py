@@ -8,8 +8,8 @@ import pytest
 from analysis import load_extract
 from analysis.study.run import StudyRequest, study_frame
 from analysis.survival.curves import km_curves, survival_data, survival_summary
+from analysis.survival.logrank import SIGNIFICANCE_LEVEL, PairVerdict, logrank_tests, pair_verdicts
 from analysis.survival.result import SurvivalResult, survival_study
-from analysis.survival.tests import SIGNIFICANCE_LEVEL, PairVerdict, logrank_tests, pair_verdicts
 
 
 @pytest.fixture(scope="module")

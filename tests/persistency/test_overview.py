@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from paths import ROOT
 from shown import shown as markdown_text
 from streamlit.testing.v1 import AppTest
 
@@ -14,8 +13,6 @@ from analysis import load_extract
 from analysis.persistency.overview import collections_funnel, league_table, persistency_kpis, persistency_trend, status_snapshot
 from analysis.persistency.projection import heading, persistency_triangle, projected_persistency, triangle_and_projection
 from analysis.persistency.ratios import PersistencyOptions, persistency_ratios
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")

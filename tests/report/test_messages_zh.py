@@ -6,6 +6,7 @@ import re
 
 import pytest
 from messy import messy_workbook
+from paths import ROOT
 from shown import shown
 
 from analysis import ExtractError, load_extract
@@ -82,7 +83,6 @@ def test_every_table_shows_a_dash_for_an_empty_cell(monkeypatch: pytest.MonkeyPa
     """Streamlit writes "None" in empty cells unless told otherwise; every table on the pages goes through
     ui.tables.show_table / edit_table, which tell it, and views/ and ui/ call st.dataframe / st.data_editor nowhere else."""
     import ast
-    from pathlib import Path
 
     import ui.tables
     from ui.tables import EMPTY_CELL, edit_table, show_table
@@ -94,7 +94,7 @@ def test_every_table_shows_a_dash_for_an_empty_cell(monkeypatch: pytest.MonkeyPa
     edit_table([1, None], hide_index=True)
     assert seen == [("dataframe", EMPTY_CELL), ("data_editor", EMPTY_CELL)]
 
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     direct, wrapped = [], 0
     for path in [*sorted((root / "views").glob("*.py")), *sorted((root / "ui").glob("*.py"))]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -114,9 +114,8 @@ def test_every_table_shows_a_dash_for_an_empty_cell(monkeypatch: pytest.MonkeyPa
 def test_every_multiselect_has_a_translated_placeholder() -> None:
     """Streamlit's own placeholder for an empty multiselect is the English "Choose options"."""
     import ast
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     missing = []
     for path in [*sorted((root / "views").glob("*.py")), *sorted((root / "ui").glob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

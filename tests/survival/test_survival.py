@@ -10,7 +10,7 @@ from lifelines import KaplanMeierFitter
 from analysis import load_extract, load_preset
 from analysis.study.run import StudyRequest, study_frame
 from analysis.survival.curves import km_curves, survival_data, survival_summary
-from analysis.survival.tests import MAX_PAIRWISE_COHORTS, holm, logrank_tests, multivariate_logrank
+from analysis.survival.logrank import MAX_PAIRWISE_COHORTS, holm, logrank_tests, multivariate_logrank
 
 
 def lifelines_curve(data: pd.DataFrame) -> pd.DataFrame:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from paths import ROOT
 from streamlit.testing.v1 import AppTest
 
 from analysis import load_extract
 from analysis.study.run import StudyRequest, run_study
 
-ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 
 

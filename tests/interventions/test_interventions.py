@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from clirun import run_cli
+from paths import ROOT
 
 from analysis import ExtractError, load_extract
 from analysis.interventions.baseline import Baseline, baseline_for, survival_by_month
@@ -370,11 +371,10 @@ def test_target_in_words() -> None:
 def test_no_policies_reasons_read_in_both_languages() -> None:
     """Each reason a scenario can have no policies is a catalogued phrase, filled into the message in 中文."""
     import re
-    from pathlib import Path
 
     from analysis.report.catalogue import CATALOGUE, translate
 
-    folder = Path(__file__).resolve().parent.parent / "analysis" / "interventions"
+    folder = ROOT / "analysis" / "interventions"
     source = "".join(path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.py")))
     reasons = set(re.findall(r'"no_policies",\s*reason="(\w+)"', source))
     assert reasons == {"regular_premium", "in_force", "new_business", "at_risk"}
@@ -389,11 +389,10 @@ def test_no_policies_reasons_read_in_both_languages() -> None:
 def test_every_scenario_error_reason_reads_in_both_languages() -> None:
     """bad_scenario and needs_input name a field; each has a phrase in 中文 and English (no English words in the 中文 message)."""
     import re
-    from pathlib import Path
 
     from analysis.report.catalogue import CATALOGUE
 
-    folder = Path(__file__).resolve().parent.parent / "analysis" / "interventions"
+    folder = ROOT / "analysis" / "interventions"
     source = "".join(path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.py")))
     keys = {f"error.bad_scenario.{r}" for r in re.findall(r'_bad\(\s*"(\w+)"', source)}
     keys |= {f"error.{code}.{r}" for code, r in re.findall(r'ExtractError\(\s*"(bad_scenario|needs_input)",\s*reason="(\w+)"', source)}

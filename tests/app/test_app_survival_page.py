@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from paths import ROOT
 from shown import shown
 from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_survival_page_compares_young_new_earners_in_plain_words() -> None:

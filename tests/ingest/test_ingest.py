@@ -291,7 +291,7 @@ def test_a_waiver_column_is_read_as_yes_or_no() -> None:
     assert result.policies["waiver"].tolist() == [True, False]
 
 
-# --- found by fuzzing (tests/test_fuzz.py) ------------------------------------------------
+# --- found by fuzzing (tests/ingest/test_fuzz.py) ------------------------------------------------
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])

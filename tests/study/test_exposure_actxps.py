@@ -10,16 +10,14 @@ compared; policy years and calendar years agree to 1e-9.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
+from paths import FIXTURES
 
 from analysis import load_extract, load_preset
 from analysis.study.exposure import StudySpec, exposures
 from analysis.study.rates import lapse_rates
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 START, END = pd.Timestamp("1995-01-01"), pd.Timestamp("2010-07-19")
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
+from paths import ROOT
 
 from ui.i18n import Markdown, md_escape, tm
 
-ROOT = Path(__file__).resolve().parent.parent
 MARKDOWN_CALLS = {"markdown", "caption", "info", "warning", "error", "success", "toast"}
 HOSTILE = [
     "[click](http://evil.example)",
