@@ -27,7 +27,7 @@ from analysis.interventions.scenario import (
 )
 from analysis.report.catalogue import column_label
 from analysis.risk.words import value_text
-from analysis.survival.tests import format_p
+from analysis.survival.logrank import format_p
 from ui import charts, widgets
 from ui import datasets as ds
 from ui import interventions as ui_iv

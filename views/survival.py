@@ -13,7 +13,7 @@ from analysis.report.catalogue import BLANK_WORDS
 from analysis.report.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
 from analysis.survival.curves import RMST_HORIZON, at_risk_table
-from analysis.survival.tests import MAX_PAIRWISE_COHORTS, format_p
+from analysis.survival.logrank import MAX_PAIRWISE_COHORTS, format_p
 from ui import charts, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
