@@ -13,7 +13,7 @@ import streamlit as st  # noqa: E402
 from analysis.ingest.reading import prefer_jemalloc  # noqa: E402
 from ui import state  # noqa: E402
 from ui.auth import require_sign_in  # noqa: E402
-from ui.datasets import active_result  # noqa: E402
+from ui.datasets import active_result, open_link  # noqa: E402
 from ui.i18n import LANGUAGES, t, tm  # noqa: E402
 
 # A process setting, made once here rather than on import: Arrow's memory pool (jemalloc loads faster).
@@ -21,6 +21,8 @@ prefer_jemalloc()
 st.set_page_config(page_title="LapseLens 失效保单洞察", page_icon="📉", layout="wide")
 state.init_session()
 require_sign_in()
+# Before the page: a refresh keeps the address, so its ?ds= link brings the session's data set back.
+open_link()
 
 with st.sidebar:
     st.radio(
@@ -42,6 +44,8 @@ pages = [
     st.Page("views/actions.py", title=t("nav.actions"), icon=":material/checklist:", url_path="actions"),
     st.Page("views/interventions.py", title=t("nav.interventions"), icon=":material/savings:", url_path="interventions"),
 ]
+if state.link_lost():
+    st.warning(tm("app.link_lost"))
 st.navigation(pages).run()
 
 with dataset_slot:
@@ -49,3 +53,5 @@ with dataset_slot:
     st.caption(tm("app.dataset"))
     name = t("app.sample_name") if choice.is_sample else choice.name
     st.text(t("app.dataset_line", name=name, rows=len(result.policies), study_date=result.study_date.date().isoformat()))
+    if state.unsaved_choice() == choice:
+        st.warning(tm("app.link_unsaved"))

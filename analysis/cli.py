@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from analysis.errors import ExtractError
+from analysis.ingest.ledger import problem_details
 from analysis.ingest.pipeline import LoadResult, load_extract
 from analysis.ingest.presets import MappingPreset, load_preset
 from analysis.interventions.arms import WINDOW_MONTHS
@@ -69,8 +70,9 @@ def _check(args: argparse.Namespace) -> int:
             print(f"  {status:<24}{count:>10,}")
         if len(result.problems):
             print(f"{len(result.problems)} problems; first ones:")
-            for p in result.problems.head(20).itertuples(index=False):
-                print(f"  row {p.row}: [{p.action}] {p.column}: {p.detail}")
+            first = result.problems.head(20)
+            for p, detail in zip(first.itertuples(index=False), problem_details(first, "en")):
+                print(f"  row {p.row}: [{p.action}] {p.column}: {detail}")
     return 0
 
 

@@ -1,17 +1,34 @@
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 # Every catalogue lookup in the tests (and in the app the browser tests start) must find its words.
 os.environ.setdefault("LAPSELENS_STRICT_CATALOGUE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from paths import FUZZ_SUMMARY_DIR, ROOT, SHARED_DATA  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_data_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Data sets the app keeps for a refresh go to a temporary data directory, never the project's ``.lapselens/``."""
+    from analysis.store.disk import DATA_DIR_ENV
+
+    previous = os.environ.get(DATA_DIR_ENV)
+    os.environ[DATA_DIR_ENV] = str(tmp_path_factory.mktemp("lapselens-data"))
+    yield Path(os.environ[DATA_DIR_ENV])
+    if previous is None:
+        os.environ.pop(DATA_DIR_ENV, None)
+    else:
+        os.environ[DATA_DIR_ENV] = previous
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +70,27 @@ def sample_risk(root: Path):
     loaded = load_extract(root / "data" / "sample_policies.csv")
     choices = feature_choices(loaded.policies, loaded.study_date)
     return loaded, choices, build_risk(loaded.policies, loaded.study_date, choices.options())
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller (or a run without xdist): a fresh count
+        shutil.rmtree(FUZZ_SUMMARY_DIR, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    """How many cases the fuzz tests tried, summed over the processes that ran them."""
+    files = sorted(FUZZ_SUMMARY_DIR.glob("*.json")) if not hasattr(config, "workerinput") else []
+    if not files:
+        return
+    tried: Counter[str] = Counter()
+    columns, examples = 0, None
+    for path in files:
+        summary = json.loads(path.read_text())
+        tried.update(summary["tried"])
+        columns += summary["columns_compared"]
+        examples = summary["examples"]
+    parts = ", ".join(f"{kind} {count}" for kind, count in sorted(tried.items()))
+    terminalreporter.write_sep("-", "fuzzing the door")
+    terminalreporter.write_line(f"{sum(tried.values())} cases tried ({examples} examples per property): {parts}")
+    if columns:
+        terminalreporter.write_line(f"(the wide-attribute cases compared {columns} columns)")

@@ -227,3 +227,56 @@ def mangled_ids_workbook() -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+#: Headers of :func:`every_problem_csv` (the preset duration column last).
+EVERY_PROBLEM_HEADER = "保单号,生效日期,保单状态,状态日期,复效日期,年交保费,保额,投保年龄,缴费方式,自动扣款,豁免,性别,年收入,交至日期,期限"
+
+
+def every_problem_csv() -> bytes:
+    """A CSV with one row for every row problem the door knows (but Excel's cut IDs and the coverage grain).
+
+    Read it with the settings ``duration_column = "期限"`` and ``study_date = "2024-06-30"``;
+    each row's comment names the problem it carries (CSV line numbers: the title is line 1).
+    """
+    ok = "2020-01-01,有效,,,1000,50000,30,年交,是,否,男,60000,,"
+    lines = [
+        "某某人寿 保单明细",  # above the header
+        EVERY_PROBLEM_HEADER,  # header row
+        f"P01,{ok}",
+        f",{ok}",  # missing_required.policy_id
+        "P03,,有效,,,1000,50000,30,年交,是,否,男,60000,,",  # missing_required.issue_date
+        "P04,2020-01-01,,,,1000,50000,30,年交,是,否,男,60000,,",  # missing_required.status
+        "P05,2023-13-45,有效,,,1000,50000,30,年交,是,否,男,60000,,",  # invalid_date.not_a_date
+        "P06,1700-01-01,有效,,,1000,50000,30,年交,是,否,男,60000,,",  # invalid_date.outside_range
+        "P07,2020-01-01,退保,someday,,1000,50000,30,年交,是,否,男,60000,,",  # invalid_date.not_a_date_blanked
+        "P08,2020-01-01,退保,1700-01-01,,1000,50000,30,年交,是,否,男,60000,,",  # invalid_date.outside_range_blanked
+        "P09,2020-01-01,有效,,,abc,-5,30,年交,是,否,男,60000,,",  # invalid_number.amount, negative_amount
+        "P10,2020-01-01,有效,,,1000,50000,old,年交,是,否,男,60000,,",  # invalid_number.age
+        "P11,2020-01-01,有效,,,1000,50000,150,年交,是,否,男,60000,,",  # implausible_age
+        "P12,2020-01-01,有效,,,1000,50000,30,每周,偶尔,也许,未知,60000,,",  # unknown_code × 4
+        "P13,2020-01-01,有效,,,1000,50000,30,年交,是,否,男,plenty,,",  # invalid_number.income
+        "P14,2020-01-01,退保,,,1000,50000,30,年交,是,否,男,60000,,forever",  # invalid_number.duration, exit_without_date
+        "P15,2020-01-01,退保,2019-06-01,,1000,50000,30,年交,是,否,男,60000,,",  # date_order.status_date
+        "P16,2020-01-01,失效,2021-03-01,2019-06-01,1000,50000,30,年交,是,否,男,60000,,",  # date_order.reinstatement_date
+        "P17,2020-01-01,有效,,2022-01-01,1000,50000,30,年交,是,否,男,60000,,",  # status_corrected, reinstated_without_lapse
+        "P18,2025-01-01,有效,,,1000,50000,30,年交,是,否,男,60000,,",  # after_study_date.issue_date
+        "P19,2020-01-01,退保,2025-01-01,,1000,50000,30,年交,是,否,男,60000,,",  # after_study_date.status_date
+        f"P01,{ok}",  # duplicate
+        "P01,2020-01-01,退保,2021-01-01,,1000,50000,30,年交,是,否,男,60000,,",  # conflicting_duplicate.policy
+        f"P22,{ok},extra,fields",  # ragged_row
+        ",,,,,,,,,,,,,,",  # blank row
+        "合计,,,,,,,,,,,,,,",  # footer row
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def conflicting_coverages_csv() -> bytes:
+    """Two rows of one policy and coverage that disagree: a conflicting duplicate at the grain policy+coverage."""
+    lines = [
+        "保单号,险种代码,生效日期,保单状态,状态日期",
+        "P1,A,2020-01-01,有效,",
+        "P1,B,2020-01-01,有效,",
+        "P1,A,2020-01-01,退保,2021-01-01",
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8")

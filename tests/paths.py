@@ -8,3 +8,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 FIXTURES = TESTS / "fixtures"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+ARTIFACTS = TESTS / "artifacts"
+#: Where each test process leaves the counts of its fuzz cases (printed in the run's summary).
+FUZZ_SUMMARY_DIR = ARTIFACTS / "fuzz"

@@ -7,6 +7,7 @@ import importlib.util
 import io
 
 from analysis import load_extract
+from analysis.ingest.ledger import problem_details, skipped_problems
 
 
 def test_make_sample_regenerates_the_committed_file_byte_for_byte(root, tmp_path) -> None:
@@ -29,6 +30,6 @@ def test_sample_loads_with_its_planted_problems_accounted(root) -> None:
     # data/README.md: 5 blank statuses, 3 exact duplicates, 3 status dates before issue
     assert sorted(rejected["kind"].value_counts().items()) == [("date_order", 3), ("duplicate", 3), ("missing_required", 5)]
     assert result.rejected == 11
-    assert result.skipped_rows["reason"].str.contains("合计").sum() == 1
+    assert problem_details(skipped_problems(result.skipped_rows), "en").str.contains("合计").sum() == 1
     assert "unmapped" not in result.status_counts
     assert len(result.policies) == 50003 - 11

@@ -19,6 +19,17 @@ def auth_configured() -> bool:
         return False
 
 
+def signed_in_account() -> str | None:
+    """The signed-in account as stable text (issuer and subject, else e-mail), or None when sign-in is off.
+
+    Kept data sets are tied to it (``ui.datasets``): another account's link opens nothing.
+    """
+    if not auth_configured() or not st.user.is_logged_in:
+        return None
+    # OpenID Connect always sends a subject; a signed-in account never counts as "nobody".
+    return f"{st.user.get('iss') or ''}|{st.user.get('sub') or st.user.get('email') or ''}"
+
+
 def require_sign_in() -> None:
     """Stop the script with a sign-in button for visitors not signed in (when configured)."""
     if not auth_configured():

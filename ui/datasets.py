@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -12,7 +12,10 @@ from analysis.ingest.pipeline import BYTES_PER_MB
 from analysis.ingest.presets import MappingPreset
 from analysis.report.catalogue import column_label
 from analysis.schema import CANONICAL_COLUMNS
+from analysis.store.datasets import DataSetStore, content_hash, new_token
+from analysis.store.disk import data_dir
 from ui import state
+from ui.auth import signed_in_account
 from ui.i18n import Markdown, has, language, md_escape, t, tm
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,8 +29,8 @@ def upload_limit_mb() -> int:
 
 
 def content_version(data: bytes) -> str:
-    """A short content hash: the key under which a file's results are cached."""
-    return hashlib.blake2b(data, digest_size=12).hexdigest()
+    """A short content hash: the key under which a file's results are cached and kept."""
+    return content_hash(data)
 
 
 @st.cache_resource(max_entries=1, show_spinner=False)
@@ -66,16 +69,112 @@ def load_choice(choice: state.DataSetChoice, data: bytes | None = None) -> LoadR
 
 
 def active_result() -> tuple[state.DataSetChoice, LoadResult]:
-    """The session's active data set, falling back to the sample."""
+    """The session's active data set, falling back to the sample; kept under the session's link."""
     choice = state.active_choice()
     if choice is not None:
         try:
-            return choice, load_choice(choice)
+            result = load_choice(choice)
         except ExtractError:
-            pass
+            kept = state.kept_link()
+            if kept is not None and kept[1] == choice:  # a data set brought back by a link no longer loads
+                state.set_link_lost(True)
+        else:
+            keep_link(choice)
+            return choice, result
     choice = sample_choice()
     state.set_active(choice)
+    keep_link(choice)
     return choice, load_choice(choice)
+
+
+# --- Data sets kept across a browser refresh -------------------------------------------------
+# A refresh starts a new session: session_state is gone, the page address is not. The session's
+# data set is kept on disk (analysis.store) under an unguessable link token carried in the
+# address as ?ds=…, tied to the signed-in account when sign-in is on. The token is never logged.
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _store(root: str) -> DataSetStore:
+    # One store per data directory and process: its lock is shared by every session.
+    return DataSetStore(Path(root) / "datasets")
+
+
+def kept_store() -> DataSetStore:
+    """The store of kept data sets in the data directory (``LAPSELENS_DATA_DIR``, default ``.lapselens/``)."""
+    return _store(str(data_dir()))
+
+
+def _is_plain_sample(choice: state.DataSetChoice) -> bool:
+    return choice.is_sample and not choice.preset_toml and choice.sheet is None and choice.study_date is None
+
+
+def open_link() -> None:
+    """Bring back the data set the page address names (app.py calls it before the page, every run).
+
+    On a session's first run a ``?ds=`` token is looked up for the signed-in account (or for
+    nobody, when sign-in is off). Found, its file and mapping become the active data set.
+    Not found — unknown, expired, evicted, another account's — the parameter goes and the
+    session shows the sample with a message (:func:`state.link_lost`), never silently. On
+    later runs the session's token is put back into the address, because switching pages
+    clears the address's parameters.
+    """
+    if not st.session_state.get(state.LINK_READ):
+        st.session_state[state.LINK_READ] = True
+        token = st.query_params.get(state.LINK_PARAM)
+        if token:
+            _restore(token)
+        return
+    kept = state.kept_link()
+    if kept is not None and st.query_params.get(state.LINK_PARAM) != kept[0]:
+        st.query_params[state.LINK_PARAM] = kept[0]
+
+
+def _restore(token: str) -> None:
+    found = kept_store().get(token, owner=signed_in_account(), now=time.time())
+    if found is not None and found[0].is_sample and found[0].version != sample_choice().version:
+        found = None  # kept for a sample that this version of the app no longer ships
+    if found is None:
+        del st.query_params[state.LINK_PARAM]
+        state.set_link_lost(True)
+        return
+    choice, data = found
+    if data is not None:
+        state.remember_upload(choice.version, data)
+    state.set_active(choice)
+    state.set_kept_link(token, choice)
+
+
+def keep_link(choice: state.DataSetChoice) -> None:
+    """Keep ``choice`` under the session's link and put the token in the address (the plain sample needs none).
+
+    A new file gets a new token, so an older link still opens its own file; a new mapping,
+    sheet or study date of the same file is kept under the same token. When the data
+    directory cannot be written the session goes on and says a refresh would lose the data
+    set (:func:`state.unsaved_choice`); it does not retry the same choice on every run.
+    """
+    if _is_plain_sample(choice):
+        state.clear_kept_link()
+        if state.LINK_PARAM in st.query_params:
+            del st.query_params[state.LINK_PARAM]
+        return
+    kept = state.kept_link()
+    if (kept is not None and kept[1] == choice) or state.unsaved_choice() == choice:
+        return
+    token = kept[0] if kept is not None and kept[1].version == choice.version else new_token()
+    data = None if choice.is_sample else state.upload_bytes(choice.version)
+    try:
+        kept_store().put(token, choice, data, owner=signed_in_account(), now=time.time())
+    except (OSError, ValueError):
+        # The address must not name an older data set: a refresh now gives the sample, as the note says.
+        state.set_unsaved_choice(choice)
+        state.clear_kept_link()
+        if state.LINK_PARAM in st.query_params:
+            del st.query_params[state.LINK_PARAM]
+        return
+    state.set_kept_link(token, choice)
+    state.set_unsaved_choice(None)
+    state.set_link_lost(False)
+    st.query_params[state.LINK_PARAM] = token
 
 
 def shipped_presets() -> dict[str, str]:

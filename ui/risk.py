@@ -19,9 +19,9 @@ import streamlit as st
 
 from analysis.errors import ExtractError
 from analysis.ingest.pipeline import LoadResult
-from analysis.risk.actions import action_lists
+from analysis.risk.actions import action_lists, unscored_action_lists
 from analysis.risk.model import RiskResult, build_risk
-from analysis.risk.rows import FeatureChoices, RiskOptions, feature_choices
+from analysis.risk.rows import TOO_SMALL, FeatureChoices, RiskOptions, feature_choices
 from analysis.risk.words import reasons_in_words, worklist_workbook
 from ui import datasets as ds
 from ui.i18n import t, tm
@@ -121,12 +121,20 @@ def model_for(choice: DataSetChoice, result: LoadResult, options: RiskOptions) -
         return None
     error = job.future.exception()
     if isinstance(error, ExtractError):
-        st.error(ds.error_text(error))
+        # A book below the training minimum is a fact about the data, not a mistake: said, not alarmed.
+        (st.info if error.code == TOO_SMALL else st.error)(ds.error_text(error))
         return None
     if error is not None:
         st.error(tm("risk.failed", detail=type(error).__name__))
         return None
     return job.future.result()
+
+
+def too_small(choice: DataSetChoice, result: LoadResult, options: RiskOptions) -> bool:
+    """Whether the model for these options was refused because the book is below the training minimum."""
+    job = job_for(choice, result, options)
+    error = job.future.exception() if job.future.done() else None
+    return isinstance(error, ExtractError) and error.code == TOO_SMALL
 
 
 def options_for(choice: DataSetChoice, result: LoadResult) -> RiskOptions:
@@ -180,3 +188,49 @@ def workbook_for(choice: DataSetChoice, result: LoadResult, risk: RiskResult, da
     return _workbook(
         f"{dataset_key(choice)}|{risk.options!r}", days, lang, mask, preset.grace_days, preset.reinstatement_years, due, back, risk
     )
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _unscored(key: str, days: int, grace_days: int, years: int, _result: LoadResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return unscored_action_lists(_result.policies, _result.study_date, days=days, grace_days=grace_days, reinstatement_years=years)
+
+
+def unscored_lists_for(choice: DataSetChoice, result: LoadResult, days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both action lists without a model (a book too small to train one), ranked by annual premium (cached)."""
+    preset = result.preset
+    return _unscored(dataset_key(choice), days, preset.grace_days, preset.reinstatement_years, result)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _unscored_in_words(key: str, days: int, lang: str, _due: pd.DataFrame) -> pd.DataFrame:
+    return reasons_in_words(_due, lang)
+
+
+def unscored_due_in_words(choice: DataSetChoice, result: LoadResult, days: int, lang: str) -> pd.DataFrame:
+    """The unscored due list with its states in ``lang``."""
+    due, _ = unscored_lists_for(choice, result, days)
+    return _unscored_in_words(dataset_key(choice), days, lang, due)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _unscored_workbook(
+    key: str, days: int, lang: str, mask: bool, grace_days: int, years: int, _due: pd.DataFrame, _back: pd.DataFrame, _result: LoadResult
+) -> bytes:
+    return worklist_workbook(
+        _due,
+        _back,
+        study_date=_result.study_date,
+        days=days,
+        grace_days=grace_days,
+        reinstatement_years=years,
+        language=lang,
+        mask=mask,
+        scored=False,
+    )
+
+
+def unscored_workbook_for(choice: DataSetChoice, result: LoadResult, days: int, lang: str, *, mask: bool) -> bytes:
+    """The unscored action lists as Excel (identifiers masked unless ``mask`` is False)."""
+    due, back = unscored_lists_for(choice, result, days)
+    preset = result.preset
+    return _unscored_workbook(dataset_key(choice), days, lang, mask, preset.grace_days, preset.reinstatement_years, due, back, result)

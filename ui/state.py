@@ -6,30 +6,26 @@ Values are seeded with ``setdefault`` in :func:`init_session`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
 import streamlit as st
 
+# Defined with the store that keeps it across a reload; pages and tests name it ``state.DataSetChoice``.
+from analysis.store.datasets import DataSetChoice
+
 LANGUAGE: Final = "app_language"
 ACTIVE: Final = "app_active_dataset"
 UPLOADS: Final = "app_uploads"
-
-
-@dataclass(frozen=True)
-class DataSetChoice:
-    """Which data set a session is looking at, and how it was mapped.
-
-    ``version`` is the content hash of the file: caches key on it, never on
-    the frame. ``preset_toml`` is the mapping in force (empty: automatic).
-    """
-
-    name: str
-    version: str
-    preset_toml: str = ""
-    sheet: str | None = None
-    study_date: str | None = None
-    is_sample: bool = False
+#: The page address's parameter that carries the session's link token (``?ds=…``).
+LINK_PARAM: Final = "ds"
+#: The session's link token and the choice last kept under it (a tuple), once it has one.
+KEPT: Final = "app_kept_link"
+#: Set once the session has read the page address (on its first run).
+LINK_READ: Final = "app_link_read"
+#: True when the address named a data set this session could not open (it shows the sample instead).
+LINK_LOST: Final = "app_link_lost"
+#: The choice that could not be kept on disk (a refresh would lose it), or absent.
+UNSAVED: Final = "app_unsaved_choice"
 
 
 def browser_language() -> str:
@@ -67,6 +63,43 @@ def remember_upload(version: str, data: bytes) -> None:
     uploads[version] = data
     while len(uploads) > 2:
         uploads.pop(next(iter(uploads)))
+
+
+def kept_link() -> tuple[str, DataSetChoice] | None:
+    """The session's link token and the choice kept under it, or None before anything was kept."""
+    value = st.session_state.get(KEPT)
+    return value if isinstance(value, tuple) else None
+
+
+def set_kept_link(token: str, choice: DataSetChoice) -> None:
+    """Remember that ``choice`` is kept under the session's link ``token``."""
+    st.session_state[KEPT] = (token, choice)
+
+
+def clear_kept_link() -> None:
+    """The session has no kept data set (it shows the plain sample)."""
+    st.session_state.pop(KEPT, None)
+
+
+def link_lost() -> bool:
+    """True when the address named a data set this session could not open."""
+    return bool(st.session_state.get(LINK_LOST))
+
+
+def set_link_lost(lost: bool) -> None:
+    """Note (or clear) that the address's data set could not be opened."""
+    st.session_state[LINK_LOST] = lost
+
+
+def unsaved_choice() -> DataSetChoice | None:
+    """The data set that could not be kept on disk, or None."""
+    value = st.session_state.get(UNSAVED)
+    return value if isinstance(value, DataSetChoice) else None
+
+
+def set_unsaved_choice(choice: DataSetChoice | None) -> None:
+    """Note (or clear, with None) the data set that could not be kept on disk."""
+    st.session_state[UNSAVED] = choice
 
 
 def lang_key(name: str) -> str:

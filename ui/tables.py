@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from analysis import LoadResult
+from analysis.ingest.account import worded_account
 from analysis.ingest.presets import MappingPreset
 from analysis.report.catalogue import column_label, value_word
 from analysis.schema import CANONICAL_COLUMNS, STATUSES
 from ui.i18n import has, language, t
+
+#: Rows of the account the page shows (the downloads have them all).
+ACCOUNT_ROWS_SHOWN = 5000
 
 
 def header_label(column: object) -> str:
@@ -33,29 +36,15 @@ def translate_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns={c: header_label(c) for c in out.columns})
 
 
-def localised_detail(kind: str, column: str, value: str, detail: str) -> str:
-    """A row problem's detail in the session's language (the English text when none is catalogued)."""
-    if language() == "en":
-        return detail
-    if kind == "not_a_policy_row":
-        return t(f"reason.{detail}") if has(f"reason.{detail}") else detail
-    if not has(f"detail.{kind}"):
-        return detail
-    ref = re.search(r"row (\d+)", detail)
-    rest = detail
-    if kind == "conflicting_duplicate":  # "... but different status_date, status; if the extract has one row per coverage, ..."
-        names, _, hint = detail.split(" different ", 1)[-1].partition("; ")
-        rest = "、".join(column_label(name.strip(), language()) for name in names.split(",")) + (t("detail.grain_hint") if hint else "")
-    return t(f"detail.{kind}", value=value, column=column, ref=ref.group(1) if ref else "?", rest=rest)
-
-
 def account_view(table: pd.DataFrame, verdict: str) -> pd.DataFrame:
-    """The account table filtered to one verdict ("all" keeps everything), translated."""
-    shown = (table if verdict == "all" else table[table["verdict"] == verdict]).head(5000).copy()
-    shown["detail"] = [
-        localised_detail(k, c, v, d) for k, c, v, d in zip(shown["kind"], shown["column"], shown["value"].astype(str), shown["detail"])
-    ]
-    return translate_columns(shown)
+    """The account table filtered to one verdict ("all" keeps everything), in the session's language."""
+    shown = (table if verdict == "all" else table[table["verdict"] == verdict]).head(ACCOUNT_ROWS_SHOWN)
+    return translate_columns(worded_account(shown, language()))
+
+
+def account_sheet(table: pd.DataFrame) -> pd.DataFrame:
+    """The whole account in the session's language, for a download."""
+    return translate_columns(worded_account(table, language()))
 
 
 def notes_view(notes: pd.DataFrame) -> pd.DataFrame:

@@ -29,11 +29,14 @@ days = st.slider(t("actions.days"), min_value=0, max_value=90, value=DUE_WITHIN_
 options = ui_risk.options_for(choice, result)
 st.caption(tm("risk.target_text", months=options.horizon_months))
 risk = ui_risk.model_for(choice, result, options)
-if risk is None:
+# A book below the model's minimum still has policies to call: listed without scores.
+if risk is None and not ui_risk.too_small(choice, result, options):
     st.stop()
-
-
-due, back = ui_risk.lists_for(choice, result, risk, days)
+if risk is None:
+    st.info(tm("actions.unscored_note"))
+    due, back = ui_risk.unscored_lists_for(choice, result, days)
+else:
+    due, back = ui_risk.lists_for(choice, result, risk, days)
 show = st.checkbox(t("actions.show_identifiers"), value=False, key="actions_show_identifiers")
 if not show:
     st.caption(tm("actions.masked_note"))
@@ -54,8 +57,12 @@ with due_tab:
         cols = st.columns(3)
         cols[0].metric(t("actions.count"), f"{len(due):,}")
         cols[1].metric(t("actions.in_grace_count"), f"{int((due['state'] == IN_GRACE).sum()):,}")
-        cols[2].metric(t("actions.at_risk_total"), f"¥{due['premium_at_risk'].sum():,.0f}")
-        shown = on_screen(ui_risk.due_in_words(choice, result, risk, days, lang))
+        if risk is None:
+            cols[2].metric(t("actions.premium_total"), f"¥{due['annual_premium'].sum():,.0f}")
+            shown = on_screen(ui_risk.unscored_due_in_words(choice, result, days, lang))
+        else:
+            cols[2].metric(t("actions.at_risk_total"), f"¥{due['premium_at_risk'].sum():,.0f}")
+            shown = on_screen(ui_risk.due_in_words(choice, result, risk, days, lang))
         show_table(
             data=shown,
             hide_index=True,
@@ -76,7 +83,9 @@ with back_tab:
 # Built when the button is pressed, not on every rerun.
 st.download_button(
     t("actions.download"),
-    partial(ui_risk.workbook_for, choice, result, risk, days, lang, mask=not show),
+    partial(ui_risk.workbook_for, choice, result, risk, days, lang, mask=not show)
+    if risk is not None
+    else partial(ui_risk.unscored_workbook_for, choice, result, days, lang, mask=not show),
     file_name=f"lapselens_action_lists_{study}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="actions_download",

@@ -130,6 +130,9 @@ cols[0].metric(t("cohort.policies_used"), f"{study.policies_used:,}", help=t("co
 cols[1].metric(t("cohort.total_events"), f"{study.total_events:,.0f}")
 cols[2].metric(t("cohort.total_exposure"), f"{study.total_exposure:,.0f}")
 cols[3].metric(t("cohort.overall_rate"), f"{study.overall_rate:.2%}")
+lower, upper = study.overall_interval
+if lower == lower:
+    cols[3].caption(tm("cohort.overall_interval", lower=lower, upper=upper, z=study.overall_credibility))
 if study.share_used < 1:
     st.caption(tm("cohort.share_used", share=study.share_used))
 st.caption(tm(f"cohort.meaning.{period}"))

@@ -17,6 +17,7 @@ from ui import datasets as ds
 from ui import state
 from ui.i18n import t, tm
 from ui.tables import (
+    account_sheet,
     account_view,
     column_config,
     edit_table,
@@ -147,17 +148,18 @@ if len(unmapped):
 
 show_identifiers = st.checkbox(t("data.show_identifiers"), value=False, key="data_show_identifiers")
 table = account_table(result, mask=not show_identifiers)
+sheet = account_sheet(table)
 download_cols = st.columns(2)
 download_cols[0].download_button(
     t("data.download_account_xlsx"),
-    data=partial(write_workbook, {t("data.account"): translate_columns(table)}),
+    data=partial(write_workbook, {t("data.account"): sheet}),
     file_name=f"account_{choice.name.rsplit('.', 1)[0]}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="data_download_xlsx",
 )
 download_cols[1].download_button(
     t("data.download_account_csv"),
-    data=partial(to_csv_bytes, translate_columns(table)),
+    data=partial(to_csv_bytes, sheet),
     file_name=f"account_{choice.name.rsplit('.', 1)[0]}.csv",
     mime="text/csv",
     key="data_download_csv",

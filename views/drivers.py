@@ -62,6 +62,8 @@ st.caption(
 
 risk = ui_risk.model_for(choice, result, options)
 if risk is None:
+    if ui_risk.too_small(choice, result, options):  # no model below the minimum: no SHAP views to read chance from
+        st.caption(tm("risk.too_small_lists"))
     st.stop()
 
 model, explained = risk.model, risk.explained

@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import partial
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
-from analysis.persistency.overview import DEFAULT_TARGETS, LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES
+from analysis.persistency.overview import DEFAULT_TARGETS, LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, Basis
 from analysis.persistency.projection import REFERENCE_MONTHS
 from analysis.persistency.ratios import EXCLUSIONS, HEADLINE_MONTHS, PersistencyOptions
 from ui import charts, widgets
@@ -69,13 +70,36 @@ st.download_button(
 )
 
 # --- KPI cards -------------------------------------------------------------------------
+
+
+def kpi_card(column: DeltaGenerator, label: str, basis: Basis, help_text: str | None = None) -> None:
+    """One KPI card: the ratio, its change against last year (greyed and marked when within noise), its 95 % interval."""
+    known = basis.value == basis.value
+    change = None
+    if known and basis.change == basis.change:
+        change = t(
+            "overview.delta_within_noise" if basis.within_noise else "overview.delta_pp",
+            value=basis.change * 100,
+            noise=basis.noise * 100,
+        )
+    column.metric(
+        label,
+        f"{basis.value:.1%}" if known else "—",
+        delta=change,
+        delta_color="off" if basis.within_noise else "normal",
+        help=help_text,
+    )
+    if known:
+        column.caption(tm("overview.kpi_interval", lower=basis.lower, upper=basis.upper))
+
+
 cards = st.columns(2 * len(figures.kpis))
 for i, kpi in enumerate(figures.kpis):
-    cards[2 * i].metric(
+    kpi_card(
+        cards[2 * i],
         t("overview.kpi_count", month=kpi.month),
-        f"{kpi.count:.1%}",
-        delta=t("overview.delta_pp", value=kpi.count_vs_last_year * 100) if kpi.count_vs_last_year == kpi.count_vs_last_year else None,
-        help=t(
+        kpi.count_basis,
+        t(
             "overview.kpi_help",
             start=kpi.window[0],
             end=kpi.window[1],
@@ -84,13 +108,8 @@ for i, kpi in enumerate(figures.kpis):
             gap=(kpi.count - kpi.target) * 100,
         ),
     )
-    cards[2 * i + 1].metric(
-        t("overview.kpi_premium", month=kpi.month),
-        f"{kpi.premium:.1%}" if kpi.premium == kpi.premium else "—",
-        delta=t("overview.delta_pp", value=kpi.premium_vs_last_year * 100)
-        if kpi.premium_vs_last_year == kpi.premium_vs_last_year
-        else None,
-    )
+    kpi_card(cards[2 * i + 1], t("overview.kpi_premium", month=kpi.month), kpi.premium_basis, t("overview.kpi_premium_help"))
+st.caption(tm("overview.noise_note"))
 st.caption(
     " · ".join(
         tm("overview.vs_target", month=k.month, start=k.window[0], end=k.window[1], gap=(k.count - k.target) * 100, target=k.target)

@@ -12,6 +12,8 @@ columns (:mod:`~analysis.ingest.columns`, :mod:`~analysis.ingest.identity`, pars
 :mod:`~analysis.ingest.ahead`), the logic checks and duplicates (:mod:`~analysis.ingest.checks`),
 the attributes (:mod:`~analysis.ingest.attributes`) and the study date
 (:mod:`~analysis.ingest.study_date`). Every problem and column note goes to the
-:mod:`~analysis.ingest.ledger`; :mod:`~analysis.ingest.account` turns it into the downloadable
-row account. Mapping presets: :mod:`~analysis.ingest.presets`.
+:mod:`~analysis.ingest.ledger` as codes and parameters, whose
+:func:`~analysis.ingest.ledger.problem_details` words them in a language from the catalogue;
+:mod:`~analysis.ingest.account` turns it into the downloadable row account. Mapping presets:
+:mod:`~analysis.ingest.presets`.
 """

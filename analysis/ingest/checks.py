@@ -12,7 +12,7 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.ingest.intake import Intake
-from analysis.ingest.ledger import FLAGGED, REJECTED, REPAIRED, format_dates
+from analysis.ingest.ledger import FLAGGED, REJECTED, REPAIRED
 from analysis.ingest.text import TEXT, arrow_text
 
 #: Policy numbers of at most this many digits are compared as 64-bit integers.
@@ -40,10 +40,9 @@ def check_date_order(intake: Intake) -> None:
             column=intake.label(S.STATUS_DATE),
             kind="date_order",
             action=REJECTED,
+            variant=S.STATUS_DATE,
             value=status_date,
-            detail=lambda at: (
-                "status date " + format_dates(status_date.iloc[at]) + " is before the issue date " + format_dates(issue.iloc[at])
-            ),
+            issue=issue,
         )
     if S.REINSTATEMENT_DATE not in out:
         return
@@ -54,8 +53,8 @@ def check_date_order(intake: Intake) -> None:
         column=intake.label(S.REINSTATEMENT_DATE),
         kind="date_order",
         action=REPAIRED,
+        variant=S.REINSTATEMENT_DATE,
         value=reinstated_on,
-        detail="reinstatement date is not after the issue date; left blank",
     )
     reinstated_on = out[S.REINSTATEMENT_DATE] = reinstated_on.where(~before_issue)
     in_force_again = (out[S.STATUS] == S.IN_FORCE).fillna(False) & reinstated_on.notna()
@@ -65,7 +64,6 @@ def check_date_order(intake: Intake) -> None:
         kind="status_corrected",
         action=REPAIRED,
         value=out[S.STATUS_RAW],
-        detail="status {value} with a reinstatement date: counted as reinstated (in force after a lapse)",
     )
     out[S.STATUS] = out[S.STATUS].where(~in_force_again, S.REINSTATED)
 
@@ -101,7 +99,6 @@ def derive_lapse_dates(intake: Intake) -> None:
         column=intake.label(S.STATUS),
         kind="reinstated_without_lapse",
         action=FLAGGED,
-        detail="reinstated but no lapse date is recorded: the lapse episode cannot be placed in time and is not counted as a lapse",
     )
 
 
@@ -125,7 +122,6 @@ def check_exits(intake: Intake) -> None:
         kind="exit_without_date",
         action=REJECTED,
         value=out[S.STATUS_RAW],
-        detail="status {value} has no status, lapse or paid-to date, so the exit cannot be placed in time",
     )
 
 
@@ -143,8 +139,9 @@ def check_study_date(intake: Intake) -> None:
         column=intake.label(S.ISSUE_DATE),
         kind="after_study_date",
         action=REJECTED,
+        variant=S.ISSUE_DATE,
         value=issue,
-        detail=lambda at: "issued " + format_dates(issue.iloc[at]) + f", after the study date {study}",
+        study=study,
     )
     if S.STATUS_DATE in out:
         status_date = out[S.STATUS_DATE]
@@ -153,10 +150,9 @@ def check_study_date(intake: Intake) -> None:
             column=intake.label(S.STATUS_DATE),
             kind="after_study_date",
             action=FLAGGED,
+            variant=S.STATUS_DATE,
             value=status_date,
-            detail=lambda at: (
-                "status date " + format_dates(status_date.iloc[at]) + f" is after the study date {study}: the change is not counted"
-            ),
+            study=study,
         )
 
 
@@ -185,29 +181,28 @@ def reject_duplicates(intake: Intake) -> None:
     positions = frame.index.to_numpy()[later.to_numpy()]
     pointers = first_of_group.to_numpy()[later.to_numpy()]
     compare = [c for c in out if c != S.SOURCE_ROW]
-    differs = pd.DataFrame({c: ~(_same(out[c].to_numpy()[positions], out[c].to_numpy()[pointers])) for c in compare})
-    diff_names = differs.apply(lambda r: ", ".join(r.index[r.to_numpy()]), axis=1) if len(differs) else pd.Series(dtype=str)
-    first_rows = pd.Series(rows[pointers], index=positions)
-    exact = (diff_names == "").to_numpy()
-    detail_exact = pd.Series("", index=range(size), dtype=TEXT)
-    detail_exact.iloc[positions[exact]] = "exact copy of row " + first_rows[positions[exact]].astype(str).to_numpy()
-    detail_conflict = pd.Series("", index=range(size), dtype=TEXT)
-    hint = "" if len(keys) > 1 else "; if the extract has one row per coverage, choose the grain policy+coverage"
-    detail_conflict.iloc[positions[~exact]] = (
-        "same policy number as row "
-        + first_rows[positions[~exact]].astype(str).to_numpy()
-        + " but different "
-        + diff_names[~exact].to_numpy().astype(str)
-        + hint
-    )
+    differs = np.column_stack([~_same(out[c].to_numpy()[positions], out[c].to_numpy()[pointers]) for c in compare])
+    names = np.asarray(compare, dtype=object)
+    first_rows = np.zeros(size, dtype=np.int64)
+    first_rows[positions] = rows[pointers]
+    exact = ~differs.any(axis=1)
+    different = np.empty(size, dtype=object)  # the names of the columns that differ, per conflicting row
+    for position, flags in zip(positions[~exact], differs[~exact]):
+        different[position] = list(names[flags])
     exact_mask = np.zeros(size, dtype=bool)
     exact_mask[positions[exact]] = True
     conflict_mask = np.zeros(size, dtype=bool)
     conflict_mask[positions[~exact]] = True
     label = intake.label(S.POLICY_ID)
-    intake.ledger.add(exact_mask, column=label, kind="duplicate", action=REJECTED, detail=lambda at: detail_exact.iloc[at])
+    intake.ledger.add(exact_mask, column=label, kind="duplicate", action=REJECTED, ref=first_rows)
     intake.ledger.add(
-        conflict_mask, column=label, kind="conflicting_duplicate", action=REJECTED, detail=lambda at: detail_conflict.iloc[at]
+        conflict_mask,
+        column=label,
+        kind="conflicting_duplicate",
+        action=REJECTED,
+        variant="policy_coverage" if len(keys) > 1 else "policy",  # by policy alone: the sentence suggests the other grain
+        ref=first_rows,
+        columns=different,
     )
 
 

@@ -50,9 +50,8 @@ class CodeColumn:
     Attributes
     ----------
     words : mapping
-        Normalised source word → code.
-    detail : str
-        The ledger's detail for a word not in ``words`` (``{value}`` is the word).
+        Normalised source word → code (a word not in it is ``unknown_code``, the column
+        naming the variant of its sentence).
     typed : callable
         The codes of the distinct words (None where unknown) → the column's values.
     clean : callable, optional
@@ -60,7 +59,6 @@ class CodeColumn:
     """
 
     words: Mapping[str, object]
-    detail: str
     typed: Callable[[np.ndarray], pd.Series]
     clean: Callable[[pd.Series], pd.Series] | None = None
 
@@ -80,15 +78,10 @@ def _without_float_tail(words: pd.Series) -> pd.Series:
 
 #: The code columns, in the order they are read.
 CODE_COLUMNS: dict[str, CodeColumn] = {
-    S.PAYMENT_FREQUENCY: CodeColumn(
-        S.FREQUENCY_ALIASES,
-        "{value} is not a payment frequency (趸交/月交/季交/半年交/年交 or 0/1/3/6/12); left blank",
-        _months,
-        clean=_without_float_tail,
-    ),
-    S.AUTO_DEBIT: CodeColumn(S.AUTO_DEBIT_ALIASES, "{value} does not say whether premiums are auto-debited; left blank", _yes_no),
-    S.WAIVER: CodeColumn(S.YES_NO_ALIASES, "{value} is not yes or no (是/否); left blank", _yes_no),
-    S.GENDER: CodeColumn(S.GENDER_ALIASES, "{value} is not a sex (男/女, M/F, 1/2); left blank", _texts),
+    S.PAYMENT_FREQUENCY: CodeColumn(S.FREQUENCY_ALIASES, _months, clean=_without_float_tail),
+    S.AUTO_DEBIT: CodeColumn(S.AUTO_DEBIT_ALIASES, _yes_no),
+    S.WAIVER: CodeColumn(S.YES_NO_ALIASES, _yes_no),
+    S.GENDER: CodeColumn(S.GENDER_ALIASES, _texts),
 }
 
 
@@ -149,16 +142,8 @@ def read_policy_ids(intake: Intake) -> None:
         S.POLICY_ID, parse_ids, intake.source(S.POLICY_ID), from_workbook=_from_workbook(intake)
     )
     ledger.note(label, "reformatted", int(id_stripped.sum()), "id_from_number")
-    ledger.add(ids.isna() | (ids == ""), column=label, kind="missing_required", action=REJECTED, detail="the policy number is empty")
-    ledger.add(
-        mangled,
-        column=label,
-        kind="id_precision_lost",
-        action=FLAGGED,
-        value=ids,
-        detail="policy number {value} went through a number cell and lost its last digits "
-        f"(Excel keeps {EXCEL_DIGITS} significant digits); export the column as text to recover it",
-    )
+    ledger.add(ids.isna() | (ids == ""), column=label, kind="missing_required", action=REJECTED, variant=S.POLICY_ID)
+    ledger.add(mangled, column=label, kind="id_precision_lost", action=FLAGGED, value=ids, digits=EXCEL_DIGITS)
     intake.out[S.POLICY_ID] = ids.astype(TEXT)
 
 
@@ -196,19 +181,20 @@ def read_dates(intake: Intake) -> None:
             del intake.mapping[canonical]
             continue
         outside = parsed.outside if parsed.outside is not None else pd.Series(False, index=column.index)
-        action, left = (REJECTED, "") if canonical == S.ISSUE_DATE else (REPAIRED, "; left blank")
+        action, blanked = (REJECTED, "") if canonical == S.ISSUE_DATE else (REPAIRED, "_blanked")
         if canonical == S.ISSUE_DATE:
-            ledger.add(blank_mask(column), column=label, kind="missing_required", action=REJECTED, detail="the issue date is empty")
-        ledger.add(
-            parsed.invalid & ~outside, column=label, kind="invalid_date", action=action, value=column, detail="{value} is not a date" + left
-        )
+            ledger.add(blank_mask(column), column=label, kind="missing_required", action=REJECTED, variant=S.ISSUE_DATE)
+        invalid = parsed.invalid & ~outside
+        ledger.add(invalid, column=label, kind="invalid_date", action=action, variant="not_a_date" + blanked, value=column)
         ledger.add(
             outside,
             column=label,
             kind="invalid_date",
             action=action,
+            variant="outside_range" + blanked,
             value=column,
-            detail=f"{{value}} is not a date between the years {first} and {last}" + left,
+            first=first,
+            last=last,
         )
         intake.out[canonical] = parsed.values
 
@@ -223,7 +209,7 @@ def read_statuses(intake: Intake) -> None:
     column = intake.source(S.STATUS)
     statuses = intake.ahead.result(S.STATUS, code_lookup, column, intake.status_words)
     blank = blank_mask(column)
-    intake.ledger.add(blank, column=intake.label(S.STATUS), kind="missing_required", action=REJECTED, detail="the policy status is empty")
+    intake.ledger.add(blank, column=intake.label(S.STATUS), kind="missing_required", action=REJECTED, variant=S.STATUS)
     distinct = _texts(np.where(statuses.unknown_distinct, S.UNMAPPED, statuses.mapped))
     intake.out[S.STATUS] = statuses.spread(distinct, intake.cells.index)
     intake.out[S.STATUS_RAW] = intake.ahead.result(S.STATUS_RAW, stripped_text, column)
@@ -265,18 +251,9 @@ def read_amounts(intake: Intake) -> None:
         column, label = intake.source(canonical), intake.label(canonical)
         parsed = intake.ahead.result(canonical, parse_numbers, column)
         ledger.note(label, "reformatted", parsed.reformatted, "numbers_reformatted")
-        ledger.add(
-            parsed.invalid, column=label, kind="invalid_number", action=REPAIRED, value=column, detail="{value} is not a number; left blank"
-        )
+        ledger.add(parsed.invalid, column=label, kind="invalid_number", action=REPAIRED, variant="amount", value=column)
         negative = (parsed.values < 0).fillna(False)
-        ledger.add(
-            negative,
-            column=label,
-            kind="negative_amount",
-            action=REPAIRED,
-            value=column,
-            detail="negative amount {value} is impossible; left blank",
-        )
+        ledger.add(negative, column=label, kind="negative_amount", action=REPAIRED, value=column)
         intake.out[canonical] = parsed.values.where(~negative)
 
 
@@ -290,18 +267,9 @@ def read_ages(intake: Intake) -> None:
         return
     ledger, column, label = intake.ledger, intake.source(S.AGE), intake.label(S.AGE)
     parsed = intake.ahead.result(S.AGE, parse_numbers, column)
-    ledger.add(
-        parsed.invalid, column=label, kind="invalid_number", action=REPAIRED, value=column, detail="{value} is not an age; left blank"
-    )
+    ledger.add(parsed.invalid, column=label, kind="invalid_number", action=REPAIRED, variant="age", value=column)
     absurd = ((parsed.values < 0) | (parsed.values > MAX_AGE)).fillna(False)
-    ledger.add(
-        absurd,
-        column=label,
-        kind="implausible_age",
-        action=REPAIRED,
-        value=column,
-        detail=f"age {{value}} is outside 0–{MAX_AGE}; left blank",
-    )
+    ledger.add(absurd, column=label, kind="implausible_age", action=REPAIRED, value=column, max_age=MAX_AGE)
     intake.out[S.AGE] = np.floor(parsed.values.where(~absurd))
 
 
@@ -317,9 +285,8 @@ def read_codes(intake: Intake) -> None:
             continue
         column = intake.source(canonical)
         codes = intake.ahead.result(canonical, code_lookup, column, code.words, clean=code.clean)
-        intake.ledger.add(
-            codes.unknown(index), column=intake.label(canonical), kind="unknown_code", action=REPAIRED, value=column, detail=code.detail
-        )
+        unknown = codes.unknown(index)
+        intake.ledger.add(unknown, column=intake.label(canonical), kind="unknown_code", action=REPAIRED, variant=canonical, value=column)
         intake.out[canonical] = codes.spread(code.typed(codes.mapped), index)
 
 
@@ -351,8 +318,8 @@ def read_incomes(intake: Intake) -> None:
             column=intake.label(S.INCOME),
             kind="invalid_number",
             action=REPAIRED,
+            variant="income",
             value=column,
-            detail="{value} is not an income; left blank",
         )
         intake.out[S.INCOME] = parsed.values
     else:
@@ -397,9 +364,7 @@ def read_durations(intake: Intake) -> None:
     bad = parsed.invalid | (parsed.values < 0).fillna(False)
     days = np.floor(parsed.values.where(~bad) * DURATION_UNITS[unit])
     bad |= (days > _longest_durations(out[S.ISSUE_DATE])).fillna(False)
-    intake.ledger.add(
-        bad, column=duration, kind="invalid_number", action=REPAIRED, value=cells[duration], detail="{value} is not a duration; left blank"
-    )
+    intake.ledger.add(bad, column=duration, kind="invalid_number", action=REPAIRED, variant="duration", value=cells[duration])
     derived = out[S.ISSUE_DATE] + pd.to_timedelta(days.where(~bad), unit="D")
     active = out[S.STATUS].isin(list(S.ACTIVE_STATUSES)).to_numpy()
     current = out.get(S.STATUS_DATE, intake.no_dates())

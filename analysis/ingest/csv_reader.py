@@ -114,7 +114,7 @@ def read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
     if not any(str(cell).strip() for cell in header):
         raise _empty_file("only_separators")
     names, renamed = unique_headers(header)
-    bad: list[tuple[int, str, str]] = []
+    bad: list[tuple[int, str, int]] = []
     table = _arrow_table(text, delimiter=delimiter, width=len(names), skip=header_end, bad=bad, head_ok=head_ok)
     if table is None:  # not UTF-8 after all (past the head): decode it and read again
         return read_csv(data, trust_head=False)
@@ -133,11 +133,11 @@ def read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
     )
 
 
-def _arrow_table(data: bytes, *, delimiter: str, width: int, skip: int, bad: list[tuple[int, str, str]], head_ok: bool) -> Any:
+def _arrow_table(data: bytes, *, delimiter: str, width: int, skip: int, bad: list[tuple[int, str, int]], head_ok: bool) -> Any:
     """The rows below the header line ``skip`` as an Arrow table of ``width`` text columns.
 
     Rows that do not split into ``width`` fields are left out and listed in ``bad``
-    (line, text, reason). None when the file turns out not to be UTF-8 although its
+    (line, text, number of fields). None when the file turns out not to be UTF-8 although its
     head was (``head_ok``).
     """
     import pyarrow as pa
@@ -147,7 +147,7 @@ def _arrow_table(data: bytes, *, delimiter: str, width: int, skip: int, bad: lis
         number = getattr(row, "number", None) or 0
         text_ = getattr(row, "text", "")
         actual = getattr(row, "actual_columns", 0)
-        bad.append((int(number), str(text_), f"has {actual} fields where the header has {width}"))
+        bad.append((int(number), str(text_), int(actual)))
         return "skip"
 
     def read(threads: bool) -> Any:

@@ -57,8 +57,10 @@ class Intake:
         a column that turns out unusable (a date column without dates).
     cells, rows
         The policy rows as read and their source row numbers.
-    skipped, ragged : list of (int, str)
-        Rows that are not policies, and rows rejected as ragged, with their reasons.
+    skipped : list of (int, str)
+        Rows that are not policies, with their reason codes.
+    ragged : list of (int, int)
+        Rows rejected as ragged, with the number of fields found.
     ledger : Ledger
         Problems per row and notes per column, written by every step.
     ahead : Ahead
@@ -75,7 +77,7 @@ class Intake:
     cells: pd.DataFrame
     rows: np.ndarray
     skipped: list[tuple[int, str]]
-    ragged: list[tuple[int, str]]
+    ragged: list[tuple[int, int]]
     ledger: Ledger
     ahead: Ahead
     study_date: str | pd.Timestamp | None

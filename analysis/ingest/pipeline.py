@@ -38,7 +38,7 @@ from analysis.ingest.ahead import column_pool
 from analysis.ingest.attributes import keep_attributes
 from analysis.ingest.headers import ColumnMatch
 from analysis.ingest.intake import Intake, open_intake
-from analysis.ingest.ledger import NOTE_COLUMNS, PROBLEM_COLUMNS, REJECTED
+from analysis.ingest.ledger import NOTE_COLUMNS, PROBLEM_COLUMNS, REJECTED, params_text, problem_details, skipped_problems
 from analysis.ingest.presets import MappingPreset, check_contract_terms
 from analysis.ingest.reading import RawTable, read_table
 from analysis.ingest.rows import drop_rows
@@ -87,10 +87,13 @@ class LoadResult:
     rows_read, accepted, repaired, rejected : int
         ``rows_read == accepted + repaired + rejected``.
     skipped_rows : pandas.DataFrame
-        ``[row, reason]``: source rows that are not policy rows.
+        ``[row, reason]``: source rows that are not policy rows, ``reason`` a code of
+        :data:`~analysis.ingest.rows.SKIP_REASONS`.
     problems : pandas.DataFrame
-        ``[row, column, kind, action, value, detail]``, one line per changed,
-        flagged or rejecting value; ``action`` is rejected, repaired or flagged.
+        ``[row, column, kind, action, value, variant, params]``, one line per changed,
+        flagged or rejecting value; ``action`` is rejected, repaired or flagged; ``kind``,
+        ``variant`` and ``params`` (JSON text) name and fill its sentence, which
+        :func:`~analysis.ingest.ledger.problem_details` gives in a language.
     column_notes : pandas.DataFrame
         ``[column, kind, count, detail]``: what was done to whole columns
         (values reformatted, derived, left unmapped).
@@ -135,7 +138,10 @@ class LoadResult:
             "accepted": self.accepted,
             "repaired": self.repaired,
             "rejected": self.rejected,
-            "skipped_rows": [{"row": int(r), "reason": str(m)} for r, m in self.skipped_rows.itertuples(index=False)],
+            "skipped_rows": [
+                {"row": int(row), "reason": str(reason)}
+                for row, reason in zip(self.skipped_rows["row"].tolist(), problem_details(skipped_problems(self.skipped_rows), "en"))
+            ],
             "study_date": self.study_date.date().isoformat(),
             "mapping": {c: m.source for c, m in self.mapping.items()},
             "status_counts": self.status_counts,
@@ -146,7 +152,7 @@ class LoadResult:
                     self.problems["column"].tolist(),
                     self.problems["kind"].tolist(),
                     self.problems["action"].tolist(),
-                    self.problems["detail"].tolist(),
+                    problem_details(self.problems, "en").tolist(),
                 )
             ],
         }
@@ -241,7 +247,8 @@ def _result(intake: Intake, pool: Executor | None) -> LoadResult:
             "kind": "ragged_row",
             "action": REJECTED,
             "value": "",
-            "detail": [reason for _, reason in intake.ragged],
+            "variant": "",
+            "params": [params_text(fields=fields, width=len(intake.headers)) for _, fields in intake.ragged],
         }
     )
     if len(ragged):

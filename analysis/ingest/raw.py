@@ -40,9 +40,9 @@ class RawTable:
         group headers): the study date is looked for here.
     header_row : int
         Source row number of the header.
-    bad_rows : list of (int, str, str)
+    bad_rows : list of (int, str, int)
         Rows the reader could not split into the header's columns:
-        ``(row, text, reason)``.
+        ``(row, text, fields)``, ``fields`` being the number of fields found.
     renamed_headers : list of (str, str)
         Duplicate or blank headers and the unique names given to them.
     other_encoding_rows : tuple of int
@@ -58,7 +58,7 @@ class RawTable:
     sheet: str | None = None
     sheets: tuple[str, ...] = ()
     date1904: bool = False
-    bad_rows: list[tuple[int, str, str]] = field(default_factory=list)
+    bad_rows: list[tuple[int, str, int]] = field(default_factory=list)
     renamed_headers: list[tuple[str, str]] = field(default_factory=list)
     other_encoding_rows: tuple[int, ...] = ()
 

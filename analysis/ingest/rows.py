@@ -16,11 +16,10 @@ from analysis.ingest.headers import ColumnMatch
 from analysis.ingest.raw import RawTable
 from analysis.ingest.text import TEXT, blank_mask, starts_with_word
 
-#: Why a source row is not a policy row (the ``reason`` of ``LoadResult.skipped_rows``).
-ABOVE_HEADER = "above the header: title or group-header row"
-HEADER_ROW = "header row"
-BLANK_ROW = "blank row"
-FOOTER_ROW = "summary or note row (合计/注) below the data"
+#: Why a source row is not a policy row: the ``reason`` code of ``LoadResult.skipped_rows``, in words
+#: ``detail.not_a_policy_row.<reason>`` (see :func:`~analysis.ingest.ledger.problem_details`).
+ABOVE_HEADER, HEADER_ROW, BLANK_ROW, FOOTER_ROW = "above_header", "header_row", "blank_row", "footer_row"
+SKIP_REASONS = (ABOVE_HEADER, HEADER_ROW, BLANK_ROW, FOOTER_ROW)
 #: Up to this many runs of kept rows, Arrow columns are filtered as slices of themselves.
 _MAX_SLICES = 2000
 #: Columns filtered at a time (all cores busy, and the unfiltered copies freed as we go).
@@ -38,15 +37,15 @@ class PolicyRows:
     rows : numpy.ndarray
         Their source row numbers.
     skipped : list of (int, str)
-        Rows that are not policy rows, with the reason.
-    ragged : list of (int, str)
-        Rows the reader could not split into the header's columns: rejected, with the reason.
+        Rows that are not policy rows, with the reason (a code of :data:`SKIP_REASONS`).
+    ragged : list of (int, int)
+        Rows the reader could not split into the header's columns: rejected, with the number of fields found.
     """
 
     cells: pd.DataFrame
     rows: np.ndarray
     skipped: list[tuple[int, str]]
-    ragged: list[tuple[int, str]]
+    ragged: list[tuple[int, int]]
 
 
 def footer_rows(values: pd.Series) -> np.ndarray:
@@ -92,18 +91,18 @@ def policy_rows(raw: RawTable, mapping: dict[str, ColumnMatch], *, pool: Executo
     return PolicyRows(cells=cells, rows=raw.rows[keep], skipped=skipped, ragged=ragged)
 
 
-def _split_bad_rows(bad_rows: list[tuple[int, str, str]], skipped: list[tuple[int, str]]) -> list[tuple[int, str]]:
+def _split_bad_rows(bad_rows: list[tuple[int, str, int]], skipped: list[tuple[int, str]]) -> list[tuple[int, int]]:
     """The rows the reader could not split: blank and footer lines are added to ``skipped``, the others returned."""
     texts = [line.replace(",", "").replace("\t", "").strip() for _, line, _ in bad_rows]
     footer = footer_rows(pd.Series(texts, dtype=TEXT))
-    ragged: list[tuple[int, str]] = []
-    for (row, _, reason), text, is_footer in zip(bad_rows, texts, footer):
+    ragged: list[tuple[int, int]] = []
+    for (row, _, fields), text, is_footer in zip(bad_rows, texts, footer):
         if not text:
             skipped.append((row, BLANK_ROW))
         elif is_footer:
             skipped.append((row, FOOTER_ROW))
         else:
-            ragged.append((row, reason))
+            ragged.append((row, fields))
     return ragged
 
 

@@ -4,6 +4,19 @@ Everything is computed from the canonical policies and the study date; the Overv
 (through ``ui/overview.py``'s cache) and the monthly report both take their figures from
 :func:`overview_figures`. Definitions are those of :mod:`analysis.persistency.ratios`; the
 triangle and the projection are in :mod:`analysis.persistency.projection`.
+
+**How sure a headline is.** Each KPI carries a 95 % interval and the noise of its change
+against last year, so a small book's figures are read as what they are:
+
+* count basis: the Wilson score interval on persisting / policies;
+* premium basis (a ratio of premium sums): the same Wilson interval taken with the
+  *effective* number of policies ``n_eff = (Σ premium)² / Σ premium²`` (Kish), an
+  approximation that equals the count basis when every premium is the same and shrinks
+  when a few large premiums carry the ratio;
+* the change against the same window a year earlier is *within noise* when
+  ``|Δ| < NOISE_Z · SE``, with ``SE = sqrt(p₁(1 − p₁)/n₁ + p₀(1 − p₀)/n₀)`` the standard
+  error of a difference of two independent proportions (n the effective count on the
+  premium basis): a change that small could be chance.
 """
 
 from __future__ import annotations
@@ -11,12 +24,22 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from analysis import schema as S
 from analysis.persistency.projection import heading, triangle_and_projection
-from analysis.persistency.ratios import DEFAULT_OPTIONS, HEADLINE_MONTHS, PersistencyOptions, persistency_ratios, pooled_persistency
+from analysis.persistency.ratios import (
+    DEFAULT_OPTIONS,
+    HEADLINE_MONTHS,
+    PersistencyOptions,
+    excluded_mask,
+    persistency_ratios,
+    pooled_persistency,
+)
 from analysis.study.calendar import add_months, as_days
+from analysis.study.cohorts import issue_period
+from analysis.study.rates import Z95, wilson_interval
 
 #: Stated defaults: agency 13-month targets are ≥ 85 % in China (DOMAIN.md §4); 25-month 80 %.
 DEFAULT_TARGETS = {13: 0.85, 25: 0.80}
@@ -26,38 +49,134 @@ LEAGUE_COLUMNS = ("channel", "branch", "product", "agent")
 MIN_LEAGUE_POLICIES = 50
 #: The trend's issue cohorts unless asked otherwise.
 TREND_COHORT = "quarter"
+#: A change against last year smaller than this many standard errors of the difference is within noise (95 %, two-sided).
+NOISE_Z = Z95
+
+
+@dataclass(frozen=True)
+class Basis:
+    """One basis (count or premium) of a KPI: the ratio, its 95 % interval, last year's, and the noise of the change.
+
+    Attributes
+    ----------
+    value, last_year : float
+        Persistency in the window and in the same window a year earlier (NaN when none).
+    lower, upper : float
+        95 % interval of ``value`` (see the module's notes: Wilson, with the effective number
+        of policies on the premium basis).
+    noise : float
+        ``NOISE_Z`` standard errors of ``value − last_year``; NaN without last year.
+    n, n_last_year : float
+        The number of policies behind each ratio (effective on the premium basis).
+    """
+
+    value: float
+    lower: float
+    upper: float
+    last_year: float
+    noise: float
+    n: float
+    n_last_year: float
+
+    @classmethod
+    def of(cls, value: float, n: float, last_year: float, n_last_year: float) -> Basis:
+        """From the ratios and the (effective) numbers of policies behind them, in the window and a year before."""
+        lower, upper = (float(x[0]) for x in wilson_interval(np.array([value * n]), np.array([n])))
+        both = n > 0 and n_last_year > 0
+        variance = value * (1 - value) / n + last_year * (1 - last_year) / n_last_year if both else float("nan")
+        return cls(value, lower, upper, last_year, NOISE_Z * float(np.sqrt(variance)), n, n_last_year)
+
+    @property
+    def change(self) -> float:
+        """Change against the same window a year earlier."""
+        return self.value - self.last_year
+
+    @property
+    def within_noise(self) -> bool:
+        """The change is smaller than its noise (False when there is no last year to compare with)."""
+        return bool(abs(self.change) < self.noise)
 
 
 @dataclass(frozen=True)
 class Kpi:
-    """One persistency figure for the latest rolling 12 issue months that reached the month."""
+    """One persistency figure for the latest rolling 12 issue months that reached the month.
+
+    ``count_basis`` and ``premium_basis`` (:class:`Basis`) carry each ratio with its 95 %
+    interval, last year's ratio and the noise of the change; ``policies`` is the window's count.
+    """
 
     month: int
     window: tuple[str, str]
-    count: float
-    premium: float
-    count_last_year: float
-    premium_last_year: float
     policies: int
     target: float
+    count_basis: Basis
+    premium_basis: Basis
+
+    @property
+    def count(self) -> float:
+        """Count-basis persistency of the window."""
+        return self.count_basis.value
+
+    @property
+    def premium(self) -> float:
+        """Premium-basis persistency of the window."""
+        return self.premium_basis.value
+
+    @property
+    def count_last_year(self) -> float:
+        """Count-basis persistency of the same window a year earlier."""
+        return self.count_basis.last_year
+
+    @property
+    def premium_last_year(self) -> float:
+        """Premium-basis persistency of the same window a year earlier."""
+        return self.premium_basis.last_year
 
     @property
     def count_vs_last_year(self) -> float:
         """Change in count-basis persistency against the same window a year earlier."""
-        return self.count - self.count_last_year
+        return self.count_basis.change
 
     @property
     def premium_vs_last_year(self) -> float:
         """Change in premium-basis persistency against the same window a year earlier."""
-        return self.premium - self.premium_last_year
+        return self.premium_basis.change
 
 
-def _ratio(frame: pd.DataFrame) -> tuple[float, float, int]:
-    policies = float(frame["cohort_policies"].sum())
-    premium = float(frame["cohort_premium"].sum())
+def _ratios(frame: pd.DataFrame) -> tuple[float, float, float, float]:
+    """Count-basis ratio, policies, premium-basis ratio and premium of some monthly cohorts (NaN ratios when empty)."""
+    policies, premium = float(frame["cohort_policies"].sum()), float(frame["cohort_premium"].sum())
     count = float(frame["persisting"].sum()) / policies if policies else float("nan")
     weighted = float(frame["persisting_premium"].sum()) / premium if premium else float("nan")
-    return count, weighted, int(policies)
+    return count, policies, weighted, premium
+
+
+def _squared_premium_by_month(policies: pd.DataFrame, options: PersistencyOptions) -> pd.Series:
+    """Σ annual premium² of the persistency cohorts' policies by issue month, for the premium basis' effective count."""
+    if S.ANNUAL_PREMIUM not in policies:
+        return pd.Series(dtype=float)
+    keep = ~excluded_mask(policies, options.exclude)
+    premium = pd.to_numeric(policies[S.ANNUAL_PREMIUM], errors="coerce").fillna(0).to_numpy(dtype=float)[keep]
+    month = issue_period(policies[S.ISSUE_DATE][keep], "issue_month")
+    codes = month.cat.codes.to_numpy()
+    sums = np.bincount(codes[codes >= 0], weights=premium[codes >= 0] ** 2, minlength=len(month.cat.categories))
+    return pd.Series(sums, index=pd.PeriodIndex([str(c) for c in month.cat.categories], freq="M"))
+
+
+def _bases(current: pd.DataFrame, previous: pd.DataFrame, squares: pd.Series) -> tuple[Basis, Basis]:
+    """Count and premium bases of one KPI from its window's and last year's monthly cohorts."""
+
+    def effective(frame: pd.DataFrame, premium: float) -> float:
+        # Kish's effective number of policies behind a premium-weighted ratio: (Σw)² / Σw².
+        square = float(squares.reindex(pd.PeriodIndex(frame["cohort"], freq="M")).sum()) if len(frame) else 0.0
+        return premium**2 / square if square > 0 else 0.0
+
+    count, n, weighted, premium = _ratios(current)
+    count_ly, n_ly, weighted_ly, premium_ly = _ratios(previous)
+    return (
+        Basis.of(count, n, count_ly, n_ly),
+        Basis.of(weighted, effective(current, premium), weighted_ly, effective(previous, premium_ly)),
+    )
 
 
 def persistency_kpis(
@@ -71,7 +190,8 @@ def persistency_kpis(
     """P13, P25… of the latest rolling 12 issue months that reached the month, and a year before.
 
     The window is the 12 issue months ending with the last month whose every policy
-    reached month N by the study date (N + 1 when measuring with grace).
+    reached month N by the study date (N + 1 when measuring with grace). Each basis comes
+    with its 95 % interval and the noise of its change against last year (module notes).
     """
     targets = {**DEFAULT_TARGETS, **(targets or {})}
     monthly = persistency_ratios(
@@ -79,6 +199,7 @@ def persistency_kpis(
         study_date=study_date,
         options=replace(options, months=tuple(months), cohort="month"),
     )
+    squares = _squared_premium_by_month(policies, options) if len(monthly) else pd.Series(dtype=float)
     out: list[Kpi] = []
     for month in months:
         rows = monthly[monthly["month"] == month]
@@ -88,9 +209,9 @@ def persistency_kpis(
         last = periods.max()
         current = rows[(periods > last - 12) & (periods <= last)]
         previous = rows[(periods > last - 24) & (periods <= last - 12)]
-        count, premium, n = _ratio(current)
-        count_ly, premium_ly, _ = _ratio(previous)
-        out.append(Kpi(month, (str(last - 11), str(last)), count, premium, count_ly, premium_ly, n, targets.get(month, float("nan"))))
+        count, premium = _bases(current, previous, squares)
+        policies_in = int(current["cohort_policies"].sum())
+        out.append(Kpi(month, (str(last - 11), str(last)), policies_in, targets.get(month, float("nan")), count, premium))
     return out
 
 

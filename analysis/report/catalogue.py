@@ -48,7 +48,6 @@ OPEN_KEY_FAMILIES: Final = frozenset(
         "campaign.recommendation.{}",  # analysis/interventions/campaign.py
         "col.{}",  # a table column's header (column_label): the column names the code writes
         "data.source.{}",  # where the study date came from (ingest)
-        "detail.{}",  # a row problem's kind (ingest)
         "error.{}",
         "error.{}.{}",
         "error_detail.{}",  # an error parameter that is a catalogued phrase (ui.datasets.error_text)
@@ -56,16 +55,11 @@ OPEN_KEY_FAMILIES: Final = frozenset(
         "note.{}",  # a column note's code (ingest)
         "overview.item.{}",  # analysis/persistency/overview.py
         "overview.stage.{}",  # analysis/persistency/overview.py
-        "reason.{}",  # why a row is not a policy row (ingest)
         "risk.direction.{}",  # analysis/risk/model.py
         "risk.feature.{}",  # a model feature with its own words, else its column header
         "risk.stage.{}",  # the risk model's training stages (analysis/risk/model.py, ui/risk.py)
     }
 )
-
-#: Row-problem wordings in 中文 only: in English the page shows the ingest step's own detail
-#: text (``ui.tables.localised_detail``), so their English entries are empty on purpose.
-CHINESE_ONLY_PREFIX: Final = "detail."
 
 
 def key_families() -> dict[str, tuple[tuple[str, ...], ...]]:
@@ -77,6 +71,7 @@ def key_families() -> dict[str, tuple[tuple[str, ...], ...]]:
     one value per ``{}``. The families in :data:`OPEN_KEY_FAMILIES` have no such constant.
     """
     from analysis import schema as S
+    from analysis.ingest.ledger import PROBLEM_KINDS
     from analysis.ingest.presets import DURATION_UNITS
     from analysis.interventions.scenario import LEVER_SOURCES, POPULATIONS
     from analysis.interventions.scenario import LEVERS as SCENARIO_LEVERS
@@ -112,6 +107,9 @@ def key_families() -> dict[str, tuple[tuple[str, ...], ...]]:
         "interv.lever.{}": each(SCENARIO_LEVERS),
         "interv.population.{}": each(POPULATIONS),
         "interv.source.{}": each(source for sources in LEVER_SOURCES.values() for source in sources),
+        # a row problem's sentence: detail.<kind>, or detail.<kind>.<variant> for a kind with several
+        "detail.{}": each(kind for kind, variants in PROBLEM_KINDS.items() if "" in variants),
+        "detail.{}.{}": tuple((kind, variant) for kind, variants in PROBLEM_KINDS.items() for variant in variants if variant),
     }
 
 

@@ -7,7 +7,10 @@ Two lists (DOMAIN.md §1 for the clock, §5 for the levers):
   :data:`~analysis.schema.GRACE_DAYS` days) has not. Ranked by the expected premium at risk, ``P(lapse) × annual premium``,
   where ``P(lapse)`` is the model's probability of a voluntary exit within 12 months. Each
   row has the days left in grace (for a policy not yet due: the days to the due date plus
-  the whole grace period), its top three reasons, and a suggested lever.
+  the whole grace period), its top three reasons, and a suggested lever. Without a model
+  (a book below the training minimum, :func:`analysis.risk.rows.check_training_size`) the
+  same policies are ranked by annual premium, with no probability, reasons or lever
+  (:func:`unscored_action_lists`).
 * **Reinstatable** — lapsed (suspended) policies still inside the reinstatement window
   (by default :data:`~analysis.schema.REINSTATEMENT_YEARS` years from suspension), ranked by annual premium, then by time left.
 
@@ -33,7 +36,7 @@ import pandas as pd
 from analysis import schema as S
 from analysis.risk.explain import PolicyExplanation, explain, probability_points
 from analysis.risk.model import RiskResult
-from analysis.risk.rows import PREMIUM_TO_INCOME
+from analysis.risk.rows import PREMIUM_TO_INCOME, scoring_rows
 from analysis.study.calendar import add_years, as_days
 
 #: Which cause a positive reason points to.
@@ -150,15 +153,10 @@ DUE_FIRST = (
 )
 
 
-def due_list(policies: pd.DataFrame, result: RiskResult, *, days: int = DUE_WITHIN_DAYS, grace_days: int = S.GRACE_DAYS) -> pd.DataFrame:
-    """In-force policies due within ``days`` days or in grace, by expected premium at risk.
-
-    Returns :data:`DUE_FIRST` (``state`` a code of :data:`STATES`, reasons and lever as in
-    :func:`reasons`), then the contact columns the extract has.
-    """
-    study = np.datetime64(result.study_date.date(), "D")
-    scores = result.scores
-    book = policies.loc[scores.index]
+def _due_frame(policies: pd.DataFrame, in_force: pd.Index, study_date: pd.Timestamp, *, days: int, grace_days: int) -> pd.DataFrame:
+    """The in-force policies (``in_force``: their index) due within ``days`` days or in grace, unranked and unscored."""
+    study = np.datetime64(pd.Timestamp(study_date).date(), "D")
+    book = policies.loc[in_force]
     due = _due_days(book)
     to_due = (due - study).astype("timedelta64[D]").astype(float)
     to_due[np.isnat(due)] = np.nan
@@ -167,27 +165,52 @@ def due_list(policies: pd.DataFrame, result: RiskResult, *, days: int = DUE_WITH
     in_grace = ((to_due < 0) | (status_grace & (to_due <= 0))) & (to_due >= -grace_days)
     upcoming = ~in_grace & (to_due >= 0) & (to_due <= days)
     keep = in_grace | upcoming
-    chosen = scores[keep]
-    premium = (
-        pd.to_numeric(book[S.ANNUAL_PREMIUM], errors="coerce").to_numpy(dtype=float)[keep]
-        if S.ANNUAL_PREMIUM in book
-        else np.full(int(keep.sum()), np.nan)
-    )
+    chosen = book[keep]
     out = pd.DataFrame(index=chosen.index)
-    out["policy_id"] = chosen["policy_id"].to_numpy()
+    out["policy_id"] = chosen[S.POLICY_ID].to_numpy()
     for column in CONTACT_COLUMNS:
         if column in book:
-            out[column] = book.loc[chosen.index, column].to_numpy()
+            out[column] = chosen[column].to_numpy()
     out["paid_to_date"] = pd.to_datetime(due[keep])
     out["state"] = np.where(in_grace[keep], IN_GRACE, DUE_SOON)
     out["days_to_due"] = to_due[keep]
     out["days_left_in_grace"] = to_due[keep] + grace_days
-    out["annual_premium"] = premium
-    out["probability"] = chosen["probability"].to_numpy()
-    out["premium_at_risk"] = out["probability"] * premium  # blank when the premium is unknown
-    out = out.sort_values(["premium_at_risk", "days_left_in_grace"], ascending=[False, True], na_position="last")
-    out = out.join(reasons(result, scores.loc[out.index])).reset_index(drop=True)
+    out["annual_premium"] = (
+        pd.to_numeric(chosen[S.ANNUAL_PREMIUM], errors="coerce").to_numpy(dtype=float) if S.ANNUAL_PREMIUM in book else np.nan
+    )
+    return out
+
+
+def _ordered(out: pd.DataFrame) -> pd.DataFrame:
     return out[[c for c in DUE_FIRST if c in out] + [c for c in out if c not in DUE_FIRST]]
+
+
+def due_list(policies: pd.DataFrame, result: RiskResult, *, days: int = DUE_WITHIN_DAYS, grace_days: int = S.GRACE_DAYS) -> pd.DataFrame:
+    """In-force policies due within ``days`` days or in grace, by expected premium at risk.
+
+    Returns :data:`DUE_FIRST` (``state`` a code of :data:`STATES`, reasons and lever as in
+    :func:`reasons`), then the contact columns the extract has.
+    """
+    scores = result.scores
+    out = _due_frame(policies, scores.index, result.study_date, days=days, grace_days=grace_days)
+    out["probability"] = scores.loc[out.index, "probability"].to_numpy()
+    out["premium_at_risk"] = out["probability"] * out["annual_premium"]  # blank when the premium is unknown
+    out = out.sort_values(["premium_at_risk", "days_left_in_grace"], ascending=[False, True], na_position="last")
+    return _ordered(out.join(reasons(result, scores.loc[out.index])).reset_index(drop=True))
+
+
+def unscored_due_list(
+    policies: pd.DataFrame, study_date: pd.Timestamp, *, days: int = DUE_WITHIN_DAYS, grace_days: int = S.GRACE_DAYS
+) -> pd.DataFrame:
+    """The due list without a risk model (a book too small to train one): by annual premium, then days left in grace.
+
+    The same policies and columns as :func:`due_list` but no ``probability``,
+    ``premium_at_risk``, reasons or lever.
+    """
+    in_force = scoring_rows(policies, study_date).index
+    out = _due_frame(policies, in_force, study_date, days=days, grace_days=grace_days)
+    out = out.sort_values(["annual_premium", "days_left_in_grace"], ascending=[False, True], na_position="last")
+    return _ordered(out.reset_index(drop=True))
 
 
 def reinstatable_list(
@@ -233,3 +256,16 @@ def action_lists(
     due = due_list(policies, result, days=days, grace_days=grace_days)
     back = reinstatable_list(policies, result.study_date, reinstatement_years=reinstatement_years)
     return due, back
+
+
+def unscored_action_lists(
+    policies: pd.DataFrame,
+    study_date: pd.Timestamp,
+    *,
+    days: int = DUE_WITHIN_DAYS,
+    grace_days: int = S.GRACE_DAYS,
+    reinstatement_years: int = S.REINSTATEMENT_YEARS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both lists without a risk model: :func:`unscored_due_list` and :func:`reinstatable_list` (which needs none)."""
+    due = unscored_due_list(policies, study_date, days=days, grace_days=grace_days)
+    return due, reinstatable_list(policies, study_date, reinstatement_years=reinstatement_years)

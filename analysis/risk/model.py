@@ -28,6 +28,7 @@ from analysis.risk.rows import (
     ROW_KEYS,
     TARGET,
     RiskOptions,
+    check_training_size,
     feature_choices,
     scoring_rows,
     training_dates,
@@ -277,7 +278,20 @@ class RiskResult:
 def build_risk(
     policies: pd.DataFrame, study_date: pd.Timestamp, options: RiskOptions = DEFAULT_OPTIONS, progress: Progress | None = None
 ) -> RiskResult:
-    """Training rows → model → today's scores → SHAP on a sample, reporting progress from 0 to 1."""
+    """Training rows → model → today's scores → SHAP on a sample, reporting progress from 0 to 1.
+
+    A book too small to learn from is refused before anything is fitted
+    (:func:`analysis.risk.rows.check_training_size`: at least
+    :data:`~analysis.risk.rows.MIN_TRAINING_POLICIES` distinct policies in the training rows and
+    :data:`~analysis.risk.rows.MIN_TRAINING_EVENTS` of them leaving within the horizon), so a
+    handful of policies never yields a one-tree model whose SHAP values and scores mean nothing.
+
+    Raises
+    ------
+    ExtractError
+        ``too_small`` (reason ``risk_model``) below either minimum; the errors of
+        :func:`fit_lapse_model` otherwise.
+    """
     report = progress or (lambda fraction, stage: None)
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -291,6 +305,7 @@ def build_risk(
         random_state=options.random_state,
     )
     timings["rows"] = time.perf_counter() - started
+    check_training_size(rows, horizon_months=options.horizon_months)
     report(0.1, "training")
     mark = time.perf_counter()
     model = fit_lapse_model(rows, random_state=options.random_state, threads=options.threads, progress=report)

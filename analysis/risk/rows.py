@@ -66,6 +66,14 @@ LEAK_MAX_ROWS = 200_000
 #: How a blank and "any non-blank value" read in the leak checks.
 BLANK = "(blank)"
 ANY_VALUE = "(any value)"
+#: The model is not trained on fewer distinct policies in its training rows than this (a row
+#: is a policy at one as-of date, so the rows themselves would overstate a small book) ...
+MIN_TRAINING_POLICIES = 1000
+#: ... nor on fewer of those policies leaving by a voluntary exit within a horizon (each
+#: policy counted once, though its exit can fall inside the horizons of two as-of dates).
+MIN_TRAINING_EVENTS = 30
+#: The error code of a book below either minimum.
+TOO_SMALL = "too_small"
 
 
 @dataclass(frozen=True)
@@ -383,6 +391,36 @@ def training_rows(
     rows["as_of"] = pd.to_datetime(day_of).astype("datetime64[ns]")
     rows[TARGET] = outcome
     return rows
+
+
+def check_training_size(rows: pd.DataFrame, *, horizon_months: int = 12) -> None:
+    """Refuse training rows too few to learn from: :data:`MIN_TRAINING_POLICIES` and :data:`MIN_TRAINING_EVENTS`.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        :func:`training_rows` (``policy_id`` and ``lapsed_within`` are read).
+    horizon_months : int
+        The target window, named in the sentence.
+
+    Raises
+    ------
+    ExtractError
+        ``too_small`` (reason ``risk_model``) with what was found (``policies``, ``events``)
+        and what is needed (``min_policies``, ``min_events``).
+    """
+    policies = int(rows["policy_id"].nunique())
+    events = int(rows.loc[rows[TARGET].astype(bool), "policy_id"].nunique())
+    if policies < MIN_TRAINING_POLICIES or events < MIN_TRAINING_EVENTS:
+        raise ExtractError(
+            "too_small",  # TOO_SMALL, written out so the catalogue's test finds the sentence
+            reason="risk_model",
+            policies=f"{policies:,}",
+            events=f"{events:,}",
+            months=horizon_months,
+            min_policies=f"{MIN_TRAINING_POLICIES:,}",
+            min_events=f"{MIN_TRAINING_EVENTS:,}",
+        )
 
 
 def scoring_rows(policies: pd.DataFrame, study_date: pd.Timestamp, *, extra_features: Sequence[str] = ()) -> pd.DataFrame:

@@ -120,11 +120,14 @@ def worklist_workbook(
     horizon_months: int = 12,
     language: str = "zh",
     mask: bool = True,
+    scored: bool = True,
 ) -> bytes:
     """Both action lists (as :func:`analysis.risk.actions.action_lists` returns them) as one ``.xlsx`` in ``language``.
 
     Codes are put in words (:func:`reasons_in_words`); personal identifiers are masked
-    unless ``mask`` is False.
+    unless ``mask`` is False. ``scored=False`` for the lists of
+    :func:`analysis.risk.actions.unscored_action_lists` (no model): the due sheet's note says
+    they are ranked by annual premium.
     """
     from analysis.report.export import mask_identifiers, write_workbook
 
@@ -140,7 +143,9 @@ def worklist_workbook(
         due_sheet: [
             translate("action_list.due_note", language, days=days, grace=grace_days, study=study),
             translate("risk.target_text", language, months=horizon_months),
-        ],
+        ]
+        if scored
+        else [translate("action_list.due_note_unscored", language, days=days, grace=grace_days, study=study)],
         back_sheet: [translate("action_list.reinstatable_note", language, years=reinstatement_years, study=study)],
     }
     sheets = {due_sheet: translated(due, language), back_sheet: translated(back, language)}

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from analysis import schema as S
 from analysis.study.cohorts import AGE_EDGES, YOUNG_NEW_EARNERS, Condition, NamedCohort, derived_columns, filter_mask
 from analysis.study.exposure import PERIODS, StudySpec, exposures
-from analysis.study.rates import lapse_rates, rate_totals
+from analysis.study.rates import credibility, lapse_rates, rate_totals, wilson_interval
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,17 @@ class StudyResult:
     def overall_rate(self) -> float:
         """Events over exposure across every cohort and period (count basis); 0 without exposure."""
         return self.total_events / self.total_exposure if self.total_exposure else 0.0
+
+    @property
+    def overall_interval(self) -> tuple[float, float]:
+        """95 % Wilson interval of :attr:`overall_rate`, as the rate table's intervals (NaN without exposure)."""
+        lower, upper = wilson_interval(np.array([self.total_events]), np.array([self.total_exposure]))
+        return float(lower[0]), float(upper[0])
+
+    @property
+    def overall_credibility(self) -> float:
+        """Limited-fluctuation credibility of :attr:`overall_rate` from its events (1 at 1,082 events or more)."""
+        return float(credibility(np.array([self.total_events]))[0])
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,10 @@ def test_default_view_shows_the_young_new_earners_against_the_rest() -> None:
     loaded = load_extract(ROOT / "data" / "sample_policies.csv")
     study = run_study(loaded.policies, StudyRequest(by=("young_new_earners",)), study_date=loaded.study_date)
     assert shown["事件数"] == f"{study.rates['events'].sum():,.0f}"
+    # Issue [2/7]: the headline rate with its 95 % Wilson interval and credibility (full: ≥ 1,082 events).
+    lower, upper = study.overall_interval
+    assert lower <= study.overall_rate <= upper and study.overall_credibility == 1.0
+    assert f"95% 置信区间 {lower:.2%}–{upper:.2%}；可信度 1.00" in [c.value for c in at.caption]
     totals = at.dataframe[0].value
     assert set(totals.iloc[:, 0]) == {"刚入职场的年轻客户", "其他客户"}
     rates = dict(zip(totals.iloc[:, 0], totals["失效率"]))

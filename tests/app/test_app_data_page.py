@@ -64,3 +64,18 @@ def test_study_date_override_changes_the_account_source() -> None:
     at.checkbox(key="data_override").check().run()
     assert not at.exception
     assert any("手动指定" in c.value for c in at.caption)
+
+
+def test_the_sample_with_a_study_date_set_by_hand_survives_a_refresh() -> None:
+    """The sample keeps no bytes on the server, only the session's choice: the override comes back."""
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    assert "ds" not in at.query_params  # the plain sample needs no link
+    at.checkbox(key="data_override").check().run()
+    token = at.query_params["ds"]
+    token = token[0] if isinstance(token, list) else token
+    again = AppTest.from_file(APP, default_timeout=90)
+    again.query_params["ds"] = token
+    again.run()
+    assert not again.exception and not again.warning
+    assert any("手动指定" in c.value for c in again.caption)
+    assert metrics(again) == metrics(at)

@@ -53,3 +53,50 @@ def test_action_lists_page_ranks_and_exports() -> None:
     assert not at.exception
     assert at.metric[0].value == "1,278"  # nothing due in 0 days: only grace
     assert any("脱敏" in c.value for c in at.caption)
+
+
+def small_book() -> AppTest:
+    """The app on the first 300 rows of the sample (its title row kept): a book below the model's minimum."""
+    from ui import state
+    from ui.datasets import content_version
+
+    lines = (ROOT / "data" / "sample_policies.csv").read_bytes().split(b"\n")
+    data = b"\n".join(lines[:302]) + b"\n"
+    version = content_version(data)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[state.UPLOADS] = {version: data}
+    at.session_state[state.ACTIVE] = state.DataSetChoice(name="small_book.csv", version=version)
+    return at.run()
+
+
+def refused(at: AppTest, page: str) -> AppTest:
+    """Open ``page`` and rerun until the background job has refused the book (at most a minute)."""
+    at.switch_page(page).run()
+    deadline = time.monotonic() + 60
+    while not any("保单太少" in shown(i.value) for i in at.info) and not at.exception and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_drivers_page_on_a_small_book_says_why_there_is_no_model() -> None:
+    at = refused(small_book(), "views/drivers.py")
+    sentence = next(shown(i.value) for i in at.info if "保单太少" in shown(i.value))
+    # 300 policies, 222 of them in force at some training as-of date, 37 leaving within 12 months.
+    assert "各训练观察日共有 222 张有效保单，其中 37 张在 12 个月内失效或退保" in sentence
+    assert "至少需要 1,000 张保单、30 张失效或退保" in sentence
+    assert not at.metric and not at.tabs and not at.error  # no AUC, no SHAP tabs, no alarm
+    assert any("行动清单" in c.value for c in at.caption)
+
+
+def test_action_lists_on_a_small_book_list_policies_by_premium_without_scores() -> None:
+    at = refused(small_book(), "views/actions.py")
+    assert any("按年化保费" in shown(i.value) for i in at.info)
+    labels = [m.label for m in at.metric]
+    assert labels[:3] == ["保单数", "其中宽限期内", "年化保费合计"]
+    table = at.dataframe[0].value
+    assert "失效概率" not in table.columns and "原因一" not in table.columns and "建议措施" not in table.columns
+    assert table["年化保费"].is_monotonic_decreasing
+    at.slider(key="actions_days").set_value(0).run()
+    assert not at.exception

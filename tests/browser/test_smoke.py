@@ -14,6 +14,9 @@ from messy import EXPECTED, messy_workbook
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+#: Under pytest-xdist every browser test runs on one worker, against one app server and one Chromium.
+pytestmark = pytest.mark.xdist_group("browser")
+
 METRIC = '[data-testid="stMetric"]'
 UPLOAD_INPUT = '[data-testid="stFileUploaderDropzoneInput"]'
 

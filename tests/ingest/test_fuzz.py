@@ -28,18 +28,20 @@ import os
 import random
 import zipfile
 from collections import Counter
-from typing import Any
+from typing import Any, Iterator
 
 import openpyxl
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from paths import FUZZ_SUMMARY_DIR
 
 from analysis import ExtractError, MappingPreset, load_extract
 from analysis import schema as S
-from analysis.ingest.account import account_table
+from analysis.ingest.account import account_table, worded_account
 from analysis.ingest.headers import _alias_hits, find_header_row
+from analysis.ingest.ledger import problem_details
 from analysis.ingest.text import TEXT
 from analysis.report.catalogue import CATALOGUE, translate
 
@@ -74,25 +76,17 @@ ERROR_WORDS = {
 }
 
 
-class _Summary:
-    """Prints how many cases the fuzz tests tried, in pytest's terminal summary."""
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not TRIED:
-            return
-        total = sum(TRIED.values())
-        parts = ", ".join(f"{kind} {count}" for kind, count in sorted(TRIED.items()))
-        terminalreporter.write_sep("-", "fuzzing the door")
-        terminalreporter.write_line(f"{total} cases tried ({EXAMPLES} examples per property): {parts}")
-        if COLUMNS_COMPARED[0]:
-            terminalreporter.write_line(f"(the wide-attribute cases compared {COLUMNS_COMPARED[0]} columns)")
-
-
 @pytest.fixture(scope="module", autouse=True)
-def _report_cases(request: pytest.FixtureRequest) -> None:
-    manager = request.config.pluginmanager
-    if not manager.has_plugin("lapselens-fuzz-summary"):
-        manager.register(_Summary(), "lapselens-fuzz-summary")
+def _report_cases() -> Iterator[None]:
+    """Leave the counts of this process's cases for the run's summary (tests/conftest.py prints them).
+
+    A file per process, because under pytest-xdist each worker tries its own share of the cases.
+    """
+    yield
+    if TRIED:
+        FUZZ_SUMMARY_DIR.mkdir(parents=True, exist_ok=True)
+        summary = {"examples": EXAMPLES, "tried": dict(TRIED), "columns_compared": COLUMNS_COMPARED[0]}
+        (FUZZ_SUMMARY_DIR / f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.json").write_text(json.dumps(summary))
 
 
 # --- checking one case ------------------------------------------------------------------
@@ -124,7 +118,8 @@ def check_account(result: Any, expected_rows: set[int] | None) -> None:
     assert len(skipped) == len(skipped_list), "a row is skipped twice"
     assert not (skipped & set(kept)) and not (skipped & rejected) and not (set(kept) & rejected)
     assert len(rejected) == result.rejected
-    assert (problems["detail"].astype(str).str.len() > 0).all(), "a problem without a reason"
+    for language in ("en", "zh"):
+        assert (problem_details(problems, language).astype(str).str.len() > 0).all(), "a problem without a reason"
     if expected_rows is not None:
         assert skipped | rejected | set(kept) == expected_rows
     # The canonical columns have their types, and the account can be shown and printed.
@@ -134,7 +129,7 @@ def check_account(result: Any, expected_rows: set[int] | None) -> None:
     assert policies[S.ISSUE_DATE].notna().all() and policies[S.STATUS].notna().all()
     assert isinstance(result.study_date, pd.Timestamp) and not pd.isna(result.study_date)
     json.dumps(result.summary(), ensure_ascii=False)
-    account_table(result)
+    worded_account(account_table(result), "zh")
 
 
 def try_load(

@@ -14,6 +14,7 @@ from messy import EXPECTED, messy_csv, messy_workbook
 
 from analysis import ExtractError, MappingPreset, load_extract
 from analysis.ingest.account import account_table
+from analysis.ingest.ledger import problem_details
 from analysis.ingest.presets import load_preset
 
 
@@ -58,7 +59,8 @@ def test_messy_extract_gives_the_expected_account(name: str, data: bytes) -> Non
 
 
 def test_rejections_and_repairs_say_why() -> None:
-    problems = load_extract(messy_workbook(), filename="m.xlsx").problems.set_index("row")
+    problems = load_extract(messy_workbook(), filename="m.xlsx").problems
+    problems = problems.assign(detail=problem_details(problems, "en")).set_index("row")
     assert "'2023-13-45' is not a date" in problems.loc[13, "detail"]
     assert "is before the issue date" in problems.loc[15, "detail"]
     assert "after the study date 2024-06-30" in problems.loc[16, "detail"]
@@ -146,7 +148,7 @@ def test_ragged_rows_are_rejected_with_their_line() -> None:
     data = "保单号,生效日期,保单状态\n1,2020-01-01,有效\n2,2020-01-01,有效,extra,fields\n3,2020-01-01,有效\n".encode()
     result = load_extract(data, filename="a.csv")
     assert (result.accepted, result.rejected) == (2, 1)
-    assert result.problems.iloc[0]["row"] == 3 and "has 5 fields" in result.problems.iloc[0]["detail"]
+    assert result.problems.iloc[0]["row"] == 3 and "has 5 fields" in problem_details(result.problems, "en").iloc[0]
     assert result.policies["source_row"].tolist() == [2, 4]
 
 
@@ -274,7 +276,7 @@ def test_one_mistyped_future_date_does_not_move_the_study_date() -> None:
     result = load_extract(data, filename="a.csv")
     assert result.study_date < pd.Timestamp("2021-01-01")
     flagged = result.problems[result.problems["kind"] == "after_study_date"]
-    assert flagged["action"].tolist() == ["flagged"] and "2099-03-01" in flagged["detail"].iloc[0]
+    assert flagged["action"].tolist() == ["flagged"] and "2099-03-01" in problem_details(flagged, "en").iloc[0]
 
 
 def test_row_numbers_stay_right_after_a_quoted_field_with_a_line_break() -> None:
@@ -393,7 +395,7 @@ def test_a_parquet_date_beyond_2262_is_an_invalid_date_not_a_crash() -> None:
 def test_dates_outside_1800_to_2200_are_invalid_so_date_arithmetic_cannot_overflow(data: str) -> None:
     result = load_extract((data + "2,2020-01-01,失效,2021-01-01\n").encode(), filename="a.csv")
     assert result.rows_read == 2
-    assert result.problems["detail"].str.contains("not a date between the years 1800 and 2200").any()
+    assert problem_details(result.problems, "en").str.contains("not a date between the years 1800 and 2200").any()
 
 
 def test_a_duration_beyond_any_date_is_not_a_duration() -> None:

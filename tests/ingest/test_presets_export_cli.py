@@ -119,7 +119,7 @@ def test_the_account_masks_personal_identifiers_unless_asked(tmp_path) -> None:
     import pandas as pd
 
     from analysis import load_extract
-    from analysis.ingest.account import account_table
+    from analysis.ingest.account import account_table, worded_account
 
     frame = pd.DataFrame(
         {"保单号": ["P1", "P2"], "生效日期": ["2020-01-01", "bad"], "保单状态": ["有效", "有效"], "手机号": ["13812345678", "13900001111"]}
@@ -130,7 +130,17 @@ def test_the_account_masks_personal_identifiers_unless_asked(tmp_path) -> None:
     assert result.mapping["phone"].source == "手机号"
     # A problem on the phone column (the door itself reports none today): its value must not leak.
     extra = pd.DataFrame(
-        [{"row": 2, "column": "手机号", "kind": "invalid_number", "action": "flagged", "value": "13812345678", "detail": "x"}]
+        [
+            {
+                "row": 2,
+                "column": "手机号",
+                "kind": "invalid_number",
+                "action": "flagged",
+                "value": "13812345678",
+                "variant": "amount",
+                "params": "{}",
+            }
+        ]
     )
     result = dataclasses.replace(result, problems=pd.concat([result.problems, extra], ignore_index=True))
     masked = account_table(result).set_index("column")
@@ -138,3 +148,5 @@ def test_the_account_masks_personal_identifiers_unless_asked(tmp_path) -> None:
     assert shown.loc["手机号", "value"] == "13812345678"
     assert masked.loc["手机号", "value"] == "138****5678"
     assert masked.loc["生效日期", "value"] == shown.loc["生效日期", "value"] == "bad"  # other columns untouched
+    worded = worded_account(account_table(result), "en").set_index("column")
+    assert "13812345678" not in worded.loc["手机号", "detail"] and "138****5678" in worded.loc["手机号", "detail"]

@@ -146,6 +146,13 @@ def test_overview_page_in_both_languages(sample) -> None:
     shown = {m.label: m.value for m in at.metric}
     kpi13 = persistency_kpis(sample.policies, study_date=sample.study_date)[0]
     assert shown["13 个月继续率（件数）"] == f"{kpi13.count:.1%}"
+    # Issue [2/7]: each card shows its 95 % interval, and the change against last year is marked when
+    # within noise: the sample's 13-month count basis moved −0.5 pp against a noise of ±1.1 pp.
+    count = kpi13.count_basis
+    assert any(c.value == f"95% 置信区间 {count.lower:.1%}–{count.upper:.1%}" for c in at.caption)
+    assert count.within_noise and abs(count.change) < count.noise
+    card = next(m for m in at.metric if m.label == "13 个月继续率（件数）")
+    assert card.delta == f"{count.change * 100:+.1f} 个百分点，在随机波动内（±{count.noise * 100:.1f}）"
     assert len(at.dataframe) == 2
     ahead = heading(projected_persistency(sample.policies, study_date=sample.study_date), 13)
     assert ahead is not None
@@ -155,6 +162,8 @@ def test_overview_page_in_both_languages(sample) -> None:
     at.sidebar.radio(key="app_language").set_value("en").run()
     assert not at.exception
     assert "13-month persistency (count)" in {m.label for m in at.metric}
+    assert any(c.value.startswith("95% interval ") for c in at.caption)
+    assert any("within noise" in m.delta for m in at.metric)
 
 
 def test_overview_without_any_reached_cohort_is_an_empty_state() -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from paths import ROOT
 
-from analysis.report.catalogue import CHINESE_ONLY_PREFIX, LANGUAGES, LOCALE_DIR, OPEN_KEY_FAMILIES, key_families
+from analysis.report.catalogue import LANGUAGES, LOCALE_DIR, OPEN_KEY_FAMILIES, key_families
 
 LOOKUPS = frozenset({"t", "tm", "tr", "translate", "has"})
 DYNAMIC = "<dynamic>"
@@ -173,13 +173,11 @@ def test_both_languages_have_exactly_the_same_keys() -> None:
     assert sorted(en - zh) == [], "in en.toml only"
 
 
-def test_no_entry_is_empty_except_the_chinese_only_wordings() -> None:
-    """A text may be empty only in English and only for a row problem's 中文 wording (``detail.``)."""
+def test_no_entry_is_empty() -> None:
+    """Every key has words in both languages (a row problem's sentence included: ``detail.``)."""
     entries = _entries()
     empty = sorted(f"{language}:{key}" for language, texts in entries.items() for key, text in texts.items() if not text.strip())
-    assert [e for e in empty if not e.startswith(f"en:{CHINESE_ONLY_PREFIX}")] == []
-    chinese_only = [key for key in entries["en"] if key.startswith(CHINESE_ONLY_PREFIX)]
-    assert chinese_only and all(entries["en"][key] == "" for key in chinese_only)
+    assert empty == []
 
 
 def test_placeholders_match_in_both_languages() -> None:
@@ -188,8 +186,7 @@ def test_placeholders_match_in_both_languages() -> None:
     differ = {
         key: (_fields(entries["zh"][key]), _fields(entries["en"][key]))
         for key in set(entries["zh"]) & set(entries["en"])
-        if not (key.startswith(CHINESE_ONLY_PREFIX) and entries["en"][key] == "")
-        and _fields(entries["zh"][key]) != _fields(entries["en"][key])
+        if _fields(entries["zh"][key]) != _fields(entries["en"][key])
     }
     assert differ == {}
 

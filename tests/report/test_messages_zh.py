@@ -10,10 +10,10 @@ from paths import ROOT
 from shown import shown
 
 from analysis import ExtractError, load_extract
+from analysis.ingest.ledger import problem_details
 from analysis.ingest.presets import MappingPreset
 from ui.datasets import error_text
 from ui.study import named_cohort
-from ui.tables import localised_detail
 
 ENGLISH = re.compile(r"[A-Za-z]{3,}")
 
@@ -55,8 +55,7 @@ def test_named_cohort_errors_read_in_chinese(definition: str, expected: str) -> 
 
 def test_conflicting_duplicates_name_the_fields_in_chinese() -> None:
     problems = load_extract(messy_workbook(), filename="m.xlsx").problems
-    row = problems[problems["kind"] == "conflicting_duplicate"].iloc[0]
-    text = localised_detail(row["kind"], row["column"], str(row["value"]), row["detail"])
+    text = problem_details(problems[problems["kind"] == "conflicting_duplicate"], "zh").iloc[0]
     assert "状态" in text and "保单+险种" in text and _english(text) == []
 
 
