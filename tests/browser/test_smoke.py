@@ -131,6 +131,17 @@ def test_smoke(page: Page, app_url: str, screenshot_dir: Path, tmp_path: Path) -
     # The sidebar names the active data set: the upload, not the sample.
     expect(page.get_by_test_id("stSidebar")).to_contain_text("messy_policies.xlsx")
 
+    # 3b. A browser refresh keeps the data set: the address carries the session's link.
+    expect(page).to_have_url(re.compile(r"[?&]ds=[A-Za-z0-9_-]{32}"))
+    page.reload()
+    page.wait_for_selector(METRIC)
+    expect(metric_value(page, "读取行数")).to_have_text(str(EXPECTED["rows_read"]))  # a new session: 中文 again
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("messy_policies.xlsx")
+    wait_idle(page)
+    page.get_by_test_id("stSidebar").get_by_test_id("stRadio").get_by_text("English", exact=True).click()
+    expect(metric_value(page, "Rows read")).to_have_text(str(EXPECTED["rows_read"]))
+    wait_idle(page)
+
     # 4. Download the account as Excel and as CSV and read both back: every skipped,
     #    rejected and repaired row is there with its source row number.
     import csv

@@ -45,7 +45,7 @@ from analysis.ingest.ledger import problem_details
 from analysis.ingest.text import TEXT
 from analysis.report.catalogue import CATALOGUE, translate
 
-EXAMPLES = int(os.environ.get("LAPSELENS_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("LAPSELENS_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
