@@ -56,15 +56,28 @@ def _preset(path: str | None) -> MappingPreset | None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    """The account of an extract; a reason that touches many rows (the loud account) is said first."""
+    from analysis.ingest.loud import loud_reasons, loud_sentences
+
     result = _load(args)
+    reasons = loud_reasons(result.problems, result.rows_read)
+    sentences = loud_sentences(reasons, result.rows_read, "en")
     if args.json:
-        print(json.dumps(result.summary(), ensure_ascii=False))
+        summary = result.summary()
+        summary["loud"] = [
+            {"kind": r.kind, "action": r.action, "rows": r.rows, "share": round(r.share, 4), "detail": sentence}
+            for r, sentence in zip(reasons, sentences)
+        ]
+        print(json.dumps(summary, ensure_ascii=False))
     else:
+        for sentence in sentences:
+            print(f"WARNING: {sentence}")
+        source = result.study_date_source + (f" in {result.study_date_column}" if result.study_date_column else "")
         print(
             f"{args.file}: {result.rows_read} rows read = {result.accepted} accepted + "
             f"{result.repaired} repaired + {result.rejected} rejected; "
             f"{len(result.skipped_rows)} non-policy rows skipped; study date {result.study_date.date()} "
-            f"({result.study_date_source})"
+            f"({source})"
         )
         for status, count in result.status_counts.items():
             print(f"  {status:<24}{count:>10,}")

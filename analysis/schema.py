@@ -84,6 +84,9 @@ CANONICAL_COLUMNS: Final = (
 GRACE_DAYS: Final = 60
 #: Reinstatement window after suspension, in years (复效期): how long a lapsed policy may still be reinstated.
 REINSTATEMENT_YEARS: Final = 2
+#: Free-look period after issue, in days (犹豫期; at least 15 for personal life and health policies over a year in China):
+#: a free-look cancellation without a status date is dated at issue + this.
+FREE_LOOK_DAYS: Final = 15
 
 # --- statuses ----------------------------------------------------------------
 IN_FORCE: Final = "in_force"
@@ -263,6 +266,9 @@ HEADER_ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "标准保费",
         "保费",
         "年交保费",
+        "年缴保费",
+        "期缴保费",
+        "每期保费",
         "annual_premium",
         "annual.premium",
         "premium",

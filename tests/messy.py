@@ -260,13 +260,36 @@ def every_problem_csv() -> bytes:
         "P15,2020-01-01,退保,2019-06-01,,1000,50000,30,年交,是,否,男,60000,,",  # date_order.status_date
         "P16,2020-01-01,失效,2021-03-01,2019-06-01,1000,50000,30,年交,是,否,男,60000,,",  # date_order.reinstatement_date
         "P17,2020-01-01,有效,,2022-01-01,1000,50000,30,年交,是,否,男,60000,,",  # status_corrected, reinstated_without_lapse
-        "P18,2025-01-01,有效,,,1000,50000,30,年交,是,否,男,60000,,",  # after_study_date.issue_date
-        "P19,2020-01-01,退保,2025-01-01,,1000,50000,30,年交,是,否,男,60000,,",  # after_study_date.status_date
+        "P18,2025-01-01,有效,,,1000,50000,30,年交,是,否,男,60000,,",  # date_after_study.issue_date
+        "P19,2020-01-01,退保,2025-01-01,,1000,50000,30,年交,是,否,男,60000,,",  # date_after_study.status_date
         f"P01,{ok}",  # duplicate
         "P01,2020-01-01,退保,2021-01-01,,1000,50000,30,年交,是,否,男,60000,,",  # conflicting_duplicate.policy
         f"P22,{ok},extra,fields",  # ragged_row
         ",,,,,,,,,,,,,,",  # blank row
         "合计,,,,,,,,,,,,,,",  # footer row
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def dated_exits_csv() -> bytes:
+    """Exits without a status date, dated by rule or not, and dates after the study date (issue [2/7]).
+
+    Read it with ``study_date = "2024-06-30"``; again with the exit-dating rules switched off
+    (``date_exits_at_paid_to``, ``date_free_look_at_issue``, ``date_lapses_from_paid_to`` false),
+    when the rows marked "off" give the variant named there. CSV lines: the header is line 1.
+    """
+    lines = [
+        "保单号,生效日期,保单状态,失效日期,复效日期,交至日期",
+        "D01,2020-01-01,退保,,,2021-01-01",  # exit_dated.paid_to (off: exit_without_date.paid_to_rule_off)
+        "D02,2020-01-01,犹豫期撤单,,,",  # exit_dated.free_look (off: exit_without_date.free_look_rule_off)
+        "D03,2020-01-01,失效,,,2021-01-01",  # exit_dated.lapse (off: exit_without_date.lapse_rule_off)
+        "D04,2020-01-01,复效,,2022-01-01,2021-01-01",  # exit_dated.reinstated (off: reinstated_without_lapse)
+        "D05,2020-01-01,失效,,,",  # exit_without_date.no_lapse_or_paid_to
+        "D06,2020-01-01,身故,,,2019-01-01",  # exit_without_date.paid_to_before_issue
+        "D07,2020-01-01,失效,2025-01-01,,",  # date_after_study.lapse_date
+        "D08,2020-01-01,复效,2021-03-01,2025-01-01,",  # date_after_study.reinstatement_date
+        "D09,2024-01-01,满期,,,2024-12-01",  # exit_dated.paid_to, date_after_study.status_date_derived
+        "D10,2023-01-01,失效,,,2024-06-01",  # exit_dated.lapse, date_after_study.lapse_date_derived
     ]
     return ("\n".join(lines) + "\n").encode("utf-8")
 

@@ -8,8 +8,11 @@ from pathlib import Path
 import streamlit as st
 
 from analysis import ExtractError, LoadResult, load_extract, parse_preset
+from analysis.ingest.headers import example_headers
+from analysis.ingest.loud import loud_reasons, loud_sentences
 from analysis.ingest.pipeline import BYTES_PER_MB
-from analysis.ingest.presets import MappingPreset
+from analysis.ingest.presets import MappingPreset, fitting_presets
+from analysis.ingest.survey import ExtractSurvey, inspect_extract
 from analysis.report.catalogue import column_label
 from analysis.schema import CANONICAL_COLUMNS
 from analysis.store.datasets import DataSetStore, content_hash, new_token
@@ -177,6 +180,91 @@ def keep_link(choice: state.DataSetChoice) -> None:
     st.query_params[state.LINK_PARAM] = token
 
 
+# --- A load that failed: kept in the session until another load or a new upload ------------------
+# The error itself is kept (not its sentence), so the message follows a change of language.
+FAILED = "data_failed"
+FAILED_ERROR = "data_failed_error"
+
+
+def failed_load() -> tuple[state.DataSetChoice, ExtractError] | None:
+    """The choice whose load failed last, and why, while the page shows it (None when none did)."""
+    choice, error = st.session_state.get(FAILED), st.session_state.get(FAILED_ERROR)
+    if isinstance(choice, state.DataSetChoice) and isinstance(error, ExtractError):
+        return choice, error
+    return None
+
+
+def record_failure(choice: state.DataSetChoice, error: ExtractError) -> None:
+    """Remember that ``choice`` could not be loaded (the page then shows its columns to map)."""
+    st.session_state[FAILED] = choice
+    st.session_state[FAILED_ERROR] = error
+
+
+def clear_failure() -> None:
+    """Forget the failed load (a new upload, or a load that worked)."""
+    st.session_state.pop(FAILED, None)
+    st.session_state.pop(FAILED_ERROR, None)
+
+
+def try_load(choice: state.DataSetChoice, data: bytes | None = None) -> bool:
+    """Load ``choice`` and make it the active data set; on failure remember why and keep the previous one."""
+    try:
+        load_choice(choice, data)
+    except ExtractError as exc:
+        record_failure(choice, exc)
+        return False
+    state.set_active(choice)
+    clear_failure()
+    return True
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _survey(version: str, filename: str, preset_toml: str, sheet: str | None, _data: bytes) -> ExtractSurvey | None:
+    # Keyed by content hash like _load; None when the file cannot be read as a table at all.
+    try:
+        preset = parse_preset(preset_toml) if preset_toml else MappingPreset()
+    except ExtractError:
+        preset = MappingPreset()
+    try:
+        return inspect_extract(_data, filename=filename, preset=preset, sheet=sheet, max_bytes=upload_limit_mb() * BYTES_PER_MB)
+    except ExtractError:
+        return None
+
+
+def inspect_choice(choice: state.DataSetChoice) -> ExtractSurvey | None:
+    """The columns and status values of a file that failed to load (None when it has none to show)."""
+    data = sample_bytes() if choice.is_sample else state.upload_bytes(choice.version)
+    if data is None:
+        return None
+    return _survey(choice.version, choice.name, choice.preset_toml, choice.sheet, data)
+
+
+def fitting_preset_choices(headers: list[str], current: state.DataSetChoice) -> dict[str, str]:
+    """Label → TOML of the presets that fit ``headers``: the shipped ones, and the mapping of the data set in use."""
+    candidates = dict(shipped_presets())
+    if current.preset_toml and not current.is_sample:
+        candidates[t("data.saved_mapping", name=current.name)] = current.preset_toml
+    parsed: dict[str, MappingPreset] = {}
+    for label, text in candidates.items():
+        try:
+            parsed[label] = parse_preset(text)
+        except ExtractError:
+            continue
+    return {label: candidates[label] for label in fitting_presets(headers, parsed)}
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _loud_lines(key: str, lang: str, _result: LoadResult) -> list[str]:
+    # Keyed by the data set (content hash, mapping, sheet, study date) and the language, never by hashing the frame.
+    return loud_sentences(loud_reasons(_result.problems, _result.rows_read), _result.rows_read, lang)
+
+
+def loud_lines(choice: state.DataSetChoice, result: LoadResult) -> list[str]:
+    """The reasons that touch many rows of the data set, each a sentence in the session's language (the loud account)."""
+    key = "|".join([choice.version, content_version(choice.preset_toml.encode()), str(choice.sheet), str(choice.study_date)])
+    return _loud_lines(key, language(), result)
+
+
 def shipped_presets() -> dict[str, str]:
     """Preset name → TOML text of the presets in ``data/presets``."""
     return {p.stem: p.read_text(encoding="utf-8") for p in sorted(PRESET_DIR.glob("*.toml"))}
@@ -196,6 +284,8 @@ def error_text(exc: ExtractError) -> Markdown:
                 params[name] = t(f"error_detail.{value}")
             elif name in ("canonical", "column") and value in CANONICAL_COLUMNS:  # our own column names in words
                 params[name] = column_label(value, language())
+            elif exc.code == "missing_required" and name in CANONICAL_COLUMNS:  # known headers, in the page's language
+                params[name] = ", ".join(example_headers(name, language())) or value
         try:
             return tm(key, **params)
         except (KeyError, IndexError):

@@ -10,6 +10,7 @@ import streamlit as st
 from analysis import LoadResult
 from analysis.ingest.account import worded_account
 from analysis.ingest.presets import MappingPreset
+from analysis.ingest.survey import ExtractSurvey
 from analysis.report.catalogue import column_label, value_word
 from analysis.schema import CANONICAL_COLUMNS, STATUSES
 from ui.i18n import has, language, t
@@ -64,8 +65,8 @@ def _note_text(code: str, params: dict[str, str], detail: str) -> str:
     return t(f"note.{code}", **values)
 
 
-def mapping_rows(result: LoadResult) -> pd.DataFrame:
-    """One editable row per canonical column: its source header and confidence."""
+def mapping_rows(result: LoadResult | ExtractSurvey) -> pd.DataFrame:
+    """One editable row per canonical column: its source header and confidence (of a load, or of a file that failed to load)."""
     return pd.DataFrame(
         {
             "canonical": list(CANONICAL_COLUMNS),
@@ -81,7 +82,7 @@ def status_words() -> dict[str, str]:
     return {s: t(f"status.{s}") for s in STATUSES}
 
 
-def status_rows(result: LoadResult) -> pd.DataFrame:
+def status_rows(result: LoadResult | ExtractSurvey) -> pd.DataFrame:
     """One editable row per distinct source status value with its canonical status, in words."""
     frame = result.status_values.groupby(["value", "status"], as_index=False)["count"].sum()
     frame["status"] = frame["status"].map(status_words())
@@ -177,7 +178,7 @@ def display_levels(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], la
     return out
 
 
-def preset_from_editors(result: LoadResult, columns: pd.DataFrame, statuses: pd.DataFrame) -> MappingPreset:
+def preset_from_editors(result: LoadResult | ExtractSurvey, columns: pd.DataFrame, statuses: pd.DataFrame) -> MappingPreset:
     """The mapping the user edited, as a preset: every canonical column listed, no auto-mapping.
 
     The status editor shows statuses in words; they are turned back into codes here.

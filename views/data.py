@@ -15,7 +15,7 @@ from analysis.ingest.reading import list_sheets
 from analysis.report.export import mask_identifiers, to_csv_bytes, write_workbook
 from ui import datasets as ds
 from ui import state
-from ui.i18n import t, tm
+from ui.i18n import md_escape, t, tm
 from ui.tables import (
     account_sheet,
     account_view,
@@ -33,6 +33,8 @@ from ui.tables import (
 
 st.title(t("data.title"))
 st.caption(tm("data.caption"))
+# Filled once the data set of this run is known: a reason that touches many rows is said first.
+loud_slot = st.container()
 
 choice, result = ds.active_result()
 
@@ -45,6 +47,7 @@ with left:
         type=["csv", "txt", "xlsx", "xlsm", "xls", "parquet"],
         key=f"data_upload_{st.session_state['data_uploader_round']}",
         help=t("data.upload_help", limit=ds.upload_limit_mb()),
+        on_change=ds.clear_failure,  # a new file (or none) ends the previous failure
     )
 with right:
     presets = ds.shipped_presets()
@@ -59,11 +62,14 @@ with right:
         args=("data_preset",),
     )
     preset_file = st.file_uploader(t("data.preset_upload"), type=["toml"], key="data_preset_file")
+    # An inferred study date is said right above its override (filled once the data set is known).
+    study_note = st.empty()
     override = st.checkbox(t("data.study_date_override"), key="data_override")
     study_date = st.date_input(t("data.study_date"), value=result.study_date.date(), key="data_study_date") if override else None
 
 if not choice.is_sample and st.button(t("data.back_to_sample"), key="data_back"):
     state.set_active(ds.sample_choice())
+    ds.clear_failure()
     st.session_state["data_uploader_round"] += 1
     st.rerun()
 
@@ -79,41 +85,58 @@ if uploaded is not None:
     except ExtractError:
         pass
     sheet = st.selectbox(t("data.sheet"), sheets, key="data_sheet") if len(sheets) > 1 else None
-    keep_mapping = choice.version == version and choice.preset_toml and not preset_file and not preset_name
+    # A mapping applied to this file (loaded, or tried on it after a failed load) stays until a preset is chosen.
+    failed_before = ds.failed_load()
+    mapped_before = failed_before[0] if failed_before is not None and failed_before[0].version == version else choice
+    keep_mapping = mapped_before.version == version and mapped_before.preset_toml and not preset_file and not preset_name
     wanted = state.DataSetChoice(
         name=uploaded.name,
         version=version,
-        preset_toml=choice.preset_toml if keep_mapping else preset_toml,
+        preset_toml=mapped_before.preset_toml if keep_mapping else preset_toml,
         sheet=sheet,
         study_date=study_date.isoformat() if isinstance(study_date, dt.date) else None,
     )
-    if wanted != choice and st.session_state.get("data_failed") != wanted:
-        try:
-            with st.spinner(t("data.load")):
-                result = ds.load_choice(wanted, data)
-            state.set_active(wanted)
-            choice = wanted
-            st.session_state.pop("data_failed", None)
-            st.toast(tm("data.loaded", name=uploaded.name))
-        except ExtractError as exc:
-            st.session_state["data_failed"] = wanted
-            st.session_state["data_failed_message"] = ds.error_text(exc)
-    if st.session_state.get("data_failed") == wanted:
-        st.error(tm("data.load_failed", name=uploaded.name, message=st.session_state.get("data_failed_message", "")))
-        st.info(tm("data.kept_previous", name=t("app.sample_name") if choice.is_sample else choice.name))
-elif choice.is_sample and (preset_name or override):
-    wanted = replace(
-        choice, preset_toml=presets.get(preset_name, ""), study_date=study_date.isoformat() if isinstance(study_date, dt.date) else None
+    if wanted != choice and (failed_before is None or failed_before[0] != wanted):
+        with st.spinner(t("data.load")):
+            if ds.try_load(wanted, data):
+                choice, result = wanted, ds.load_choice(wanted, data)
+                st.toast(tm("data.loaded", name=uploaded.name))
+elif preset_name or override:
+    # The sample takes a preset and a study date; a file in use without its upload (brought back by its
+    # link) takes the study date, so the override beside an inferred date always works.
+    chosen = study_date.isoformat() if isinstance(study_date, dt.date) else None
+    wanted = (
+        replace(choice, preset_toml=presets.get(preset_name, ""), study_date=chosen)
+        if choice.is_sample
+        else replace(choice, study_date=chosen)
     )
-    if wanted != choice:
-        try:
-            result = ds.load_choice(wanted)
-            state.set_active(wanted)
-            choice = wanted
-        except ExtractError as exc:
-            st.error(tm("data.load_failed", name=t("app.sample_name"), message=ds.error_text(exc)))
+    failed_before = ds.failed_load()
+    if wanted != choice and (failed_before is None or failed_before[0] != wanted) and ds.try_load(wanted):
+        choice, result = wanted, ds.load_choice(wanted)
+
+# --- a load that failed: its own columns to map, and a preset that fits them ---------------
+failed = ds.failed_load()
+survey = ds.inspect_choice(failed[0]) if failed is not None else None
+if failed is not None:
+    failed_choice, error = failed
+    failed_name = t("app.sample_name") if failed_choice.is_sample else failed_choice.name
+    st.error(tm("data.load_failed", name=failed_name, message=ds.error_text(error)))
+    st.info(tm("data.kept_previous", name=t("app.sample_name") if choice.is_sample else choice.name))
+    if survey is None:
+        st.caption(tm("data.no_columns_to_map"))
+    else:
+        for number, (label, preset_toml) in enumerate(ds.fitting_preset_choices(survey.headers, choice).items()):
+            fit_cols = st.columns([3, 2])
+            fit_cols[0].info(tm("data.preset_fits", preset=label, name=failed_name))
+            if fit_cols[1].button(t("data.use_preset", preset=label), key=f"data_use_preset_{number}"):
+                ds.try_load(replace(failed_choice, preset_toml=preset_toml))
+                st.rerun()
 
 # --- the account ---------------------------------------------------------------------
+for line in ds.loud_lines(choice, result):
+    loud_slot.warning(md_escape(line))
+if result.study_date_inferred:
+    study_note.warning(tm("data.study_date_inferred", date=result.study_date.date().isoformat(), column=result.study_date_column))
 st.subheader(t("data.account"))
 cols = st.columns(5)
 cols[0].metric(t("data.rows_read"), f"{result.rows_read:,}")
@@ -184,16 +207,20 @@ with tab_problems:
     show_table(data=account_view(table, verdict or "all"), hide_index=True, width="stretch")
 
 with tab_mapping:
+    # After a failed load the editors show that file's own columns and status values, to map and load again.
+    mapped, target = (survey, failed[0]) if failed is not None and survey is not None else (result, choice)
+    if mapped is survey:
+        st.warning(tm("data.failed_columns", name=t("app.sample_name") if target.is_sample else target.name))
     # Editors are keyed by data set and mapping, so edits never carry over to another file.
-    editor_key = f"{choice.version}_{ds.content_version(choice.preset_toml.encode())}"
+    editor_key = f"{target.version}_{ds.content_version(target.preset_toml.encode())}"
     st.markdown(f"**{t('data.mapping')}**")
     st.caption(tm("data.mapping_help"))
     edited_mapping = edit_table(
-        data=mapping_rows(result),
+        data=mapping_rows(mapped),
         column_config={
             "canonical": None,  # the code stays in the data, the reader sees the field in words
             "label": st.column_config.TextColumn(t("col.canonical"), disabled=True),
-            "source": st.column_config.SelectboxColumn(t("col.source"), options=["", *result.headers]),
+            "source": st.column_config.SelectboxColumn(t("col.source"), options=["", *mapped.headers]),
             "confidence": st.column_config.NumberColumn(t("col.confidence"), format="%.1f", disabled=True),
         },
         hide_index=True,
@@ -203,7 +230,7 @@ with tab_mapping:
     st.markdown(f"**{t('data.statuses')}**")
     st.caption(tm("data.statuses_help"))
     edited_status = edit_table(
-        data=status_rows(result),
+        data=status_rows(mapped),
         column_config={
             "value": st.column_config.TextColumn(t("col.status_value"), disabled=True),
             "count": st.column_config.NumberColumn(t("col.count"), disabled=True, format="%d"),
@@ -213,19 +240,15 @@ with tab_mapping:
         key=f"data_status_editor_{editor_key}",
         width="stretch",
     )
-    st.caption(tm("data.status_counts"))
-    show_table(data=translate_columns(status_totals(result)), hide_index=True)
+    if mapped is result:
+        st.caption(tm("data.status_counts"))
+        show_table(data=translate_columns(status_totals(result)), hide_index=True)
 
-    new_toml = preset_to_toml(preset_from_editors(result, edited_mapping, edited_status))
+    new_toml = preset_to_toml(preset_from_editors(mapped, edited_mapping, edited_status))
     apply_cols = st.columns(2)
     if apply_cols[0].button(t("data.apply_mapping"), key="data_apply", type="primary"):
-        wanted = replace(choice, preset_toml=new_toml)
-        try:
-            ds.load_choice(wanted)
-            state.set_active(wanted)
-            st.rerun()
-        except ExtractError as exc:
-            st.error(tm("data.load_failed", name=choice.name, message=ds.error_text(exc)))
+        ds.try_load(replace(target, preset_toml=new_toml))
+        st.rerun()  # worked: the new data set; failed: its message and columns at the top
     apply_cols[1].download_button(
         t("data.download_preset"),
         data=new_toml.encode("utf-8"),

@@ -10,10 +10,13 @@ The steps (:data:`analysis.ingest.pipeline.STEPS`), each reading and writing an
 columns (:mod:`~analysis.ingest.columns`, :mod:`~analysis.ingest.identity`, parsed by
 :mod:`~analysis.ingest.parsing` over :mod:`~analysis.ingest.text`, started early by
 :mod:`~analysis.ingest.ahead`), the logic checks and duplicates (:mod:`~analysis.ingest.checks`),
-the attributes (:mod:`~analysis.ingest.attributes`) and the study date
-(:mod:`~analysis.ingest.study_date`). Every problem and column note goes to the
+the attributes (:mod:`~analysis.ingest.attributes`), the study date
+(:mod:`~analysis.ingest.study_date`) and the dates it bounds or a rule gives: exits and lapses
+dated by rule, dates after the study date (:mod:`~analysis.ingest.dating`). Every problem and column note goes to the
 :mod:`~analysis.ingest.ledger` as codes and parameters, whose
 :func:`~analysis.ingest.ledger.problem_details` words them in a language from the catalogue;
 :mod:`~analysis.ingest.account` turns it into the downloadable row account. Mapping presets:
-:mod:`~analysis.ingest.presets`.
+:mod:`~analysis.ingest.presets`. The premium basis: :mod:`~analysis.ingest.premiums`; reasons that
+touch many rows, said first: :mod:`~analysis.ingest.loud`; a refused file's own headers and
+status values, to map it again: :mod:`~analysis.ingest.survey`.
 """

@@ -1,8 +1,9 @@
-"""The door's logic checks across columns: date order, lapse dates, undated exits, the study date, duplicates.
+"""The door's logic checks across columns: date order and duplicates.
 
 Each step reads the canonical columns the earlier steps wrote to ``intake.out``,
-corrects or derives what the contract terms allow (a lapse date from the paid-to date
-and the grace period) and writes what it found to ``intake.ledger``.
+corrects what it can and writes what it found to ``intake.ledger``. Dates the extract
+leaves out (exits and lapses dated by rule) and dates after the study date are
+:mod:`analysis.ingest.dating`'s.
 """
 
 from __future__ import annotations
@@ -12,15 +13,13 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.ingest.intake import Intake
-from analysis.ingest.ledger import FLAGGED, REJECTED, REPAIRED
+from analysis.ingest.ledger import REJECTED, REPAIRED
 from analysis.ingest.text import TEXT, arrow_text
 
 #: Policy numbers of at most this many digits are compared as 64-bit integers.
 _INT64_DIGITS = 18
 #: Source rows of a mixed-encoding CSV listed in the note on them.
 _ROWS_LISTED = 20
-#: Statuses of a policy that lapsed and was not (yet) reinstated.
-_LAPSED = [S.LAPSED, S.TERMINATED_AFTER_LAPSE]
 
 
 def check_date_order(intake: Intake) -> None:
@@ -68,94 +67,6 @@ def check_date_order(intake: Intake) -> None:
     out[S.STATUS] = out[S.STATUS].where(~in_force_again, S.REINSTATED)
 
 
-def derive_lapse_dates(intake: Intake) -> None:
-    """The suspension date of lapsed, terminated-after-lapse and reinstated policies, where missing.
-
-    Reads ``status``, ``lapse_date``, ``status_date``, ``paid_to_date`` and the preset's
-    grace period and reinstatement window. A lapsed policy lapsed on its status date; a
-    policy terminated after lapse, a reinstatement window before it; otherwise (reinstated
-    policies apart: their paid-to date moved on) the day after grace from the paid-to date.
-    Writes the missing values of ``lapse_date`` (and notes how many); flags reinstated
-    policies still without one (``reinstated_without_lapse``).
-    """
-    out, status, preset = intake.out, intake.out[S.STATUS], intake.preset
-    lapse = out.get(S.LAPSE_DATE, intake.no_dates())
-    derived = intake.no_dates()
-    if S.STATUS_DATE in out:
-        derived = derived.where((status != S.LAPSED).fillna(True), out[S.STATUS_DATE])
-        terminated = (status == S.TERMINATED_AFTER_LAPSE).fillna(False)
-        if terminated.any():
-            derived = derived.where(~terminated, out[S.STATUS_DATE] - pd.DateOffset(years=preset.reinstatement_years))
-    if S.PAID_TO_DATE in out:
-        from_paid_to = out[S.PAID_TO_DATE] + pd.Timedelta(days=preset.grace_days) + pd.Timedelta(days=1)
-        lapsing = status.isin(_LAPSED).fillna(False) & derived.isna()
-        derived = derived.where(~lapsing, from_paid_to)
-    fill = lapse.isna() & derived.notna() & status.isin([*_LAPSED, S.REINSTATED]).fillna(False)
-    if fill.any() or S.LAPSE_DATE in out:
-        out[S.LAPSE_DATE] = lapse.where(~fill, derived)
-        intake.ledger.note(S.LAPSE_DATE, "derived", int(fill.sum()), "lapse_date_derived", grace=preset.grace_days)
-    intake.ledger.add(
-        (status == S.REINSTATED).fillna(False) & out.get(S.LAPSE_DATE, intake.no_dates()).isna(),
-        column=intake.label(S.STATUS),
-        kind="reinstated_without_lapse",
-        action=FLAGGED,
-    )
-
-
-def check_exits(intake: Intake) -> None:
-    """An exit needs a date, or every study would count the policy as still in force.
-
-    Reads ``status``, ``status_date``, ``lapse_date`` and ``observed_to``. Rejects a policy
-    with an exit status but no status date (for a lapse: no lapse date either) and no end
-    of observation (``exit_without_date``).
-    """
-    out, status = intake.out, intake.out[S.STATUS]
-    lapse = out.get(S.LAPSE_DATE, intake.no_dates())
-    exit_day = out.get(S.STATUS_DATE, intake.no_dates())
-    exit_day = exit_day.where(~status.isin(_LAPSED).fillna(False), lapse.fillna(exit_day))
-    undated = status.isin(list(S.EXIT_STATUSES)).fillna(False) & exit_day.isna()
-    if S.OBSERVED_TO in out:
-        undated &= out[S.OBSERVED_TO].isna()
-    intake.ledger.add(
-        undated,
-        column=intake.label(S.STATUS),
-        kind="exit_without_date",
-        action=REJECTED,
-        value=out[S.STATUS_RAW],
-    )
-
-
-def check_study_date(intake: Intake) -> None:
-    """Policies issued after the study date, and status changes after it.
-
-    Reads ``issue_date``, ``status_date`` and ``intake.study``. Rejects a policy issued
-    after the study date and flags a status date after it (the change is not counted);
-    both ``after_study_date``.
-    """
-    out, ledger, study = intake.out, intake.ledger, intake.study.date().isoformat()
-    issue = out[S.ISSUE_DATE]
-    ledger.add(
-        (issue > intake.study).fillna(False),
-        column=intake.label(S.ISSUE_DATE),
-        kind="after_study_date",
-        action=REJECTED,
-        variant=S.ISSUE_DATE,
-        value=issue,
-        study=study,
-    )
-    if S.STATUS_DATE in out:
-        status_date = out[S.STATUS_DATE]
-        ledger.add(
-            (status_date > intake.study).fillna(False),
-            column=intake.label(S.STATUS_DATE),
-            kind="after_study_date",
-            action=FLAGGED,
-            variant=S.STATUS_DATE,
-            value=status_date,
-            study=study,
-        )
-
-
 def reject_duplicates(intake: Intake) -> None:
     """Reject repeated keys among the rows not already rejected: exact copies, and conflicting rows after the first.
 
@@ -163,6 +74,8 @@ def reject_duplicates(intake: Intake) -> None:
     number, or the policy number and the coverage for the grain ``policy+coverage``.
     Rejects an exact copy of an earlier row (``duplicate``) and a row with an earlier
     row's key but other values (``conflicting_duplicate``, naming the columns that differ).
+    A policy number Excel cut to 15 digits (``id_precision_lost``) no longer tells policies
+    apart, so its rows are not compared.
     """
     out, rows = intake.out, intake.rows
     if not _may_repeat(out[S.POLICY_ID]):
@@ -171,7 +84,9 @@ def reject_duplicates(intake: Intake) -> None:
     keys = [S.POLICY_ID] + ([S.COVERAGE] if grain == "policy+coverage" and S.COVERAGE in out else [])
     size = len(rows)
     alive = np.ones(size, dtype=bool)
-    alive[intake.ledger.rejected_positions()] = False
+    problems = intake.ledger.frame()
+    not_compared = (problems["action"] == REJECTED) | (problems["kind"] == "id_precision_lost")
+    alive[problems.loc[not_compared, "position"].to_numpy(dtype=np.int64)] = False
     frame = pd.DataFrame({k: out[k] for k in keys}).loc[alive]
     later = frame.duplicated(keys, keep="first")
     if not later.any():

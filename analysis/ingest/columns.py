@@ -19,6 +19,7 @@ from analysis.errors import ExtractError
 from analysis.ingest.attributes import WIDE_COLUMNS, WIDE_ROWS, attribute, attributes
 from analysis.ingest.intake import HEADERS_SHOWN, Intake
 from analysis.ingest.ledger import FLAGGED, REJECTED, REPAIRED
+from analysis.ingest.number_cells import NUMBER_CELLS, number_cell_question, number_cell_rows
 from analysis.ingest.parsing import DATE_RANGE, EXCEL_DIGITS, code_lookup, id_number_facts, parse_dates, parse_ids, parse_numbers
 from analysis.ingest.presets import DURATION_UNITS
 from analysis.ingest.text import TEXT, blank_mask, stripped_text
@@ -88,13 +89,17 @@ CODE_COLUMNS: dict[str, CodeColumn] = {
 def start_parses(intake: Intake) -> None:
     """Start every column's parse on the pool, in the order the steps below take them.
 
-    Reads the mapped source columns, the duration column and the unmapped ones; writes
+    Reads the mapped source columns, the duration column and the unmapped ones (and starts
+    asking a workbook which policy numbers were number cells); writes
     nothing but ``intake.wide_attributes`` (a wide extract's attributes, read together:
     per-column overhead would dominate).
     """
     ahead, mapping, source = intake.ahead, intake.mapping, intake.source
     if S.POLICY_ID in mapping:
         ahead.start(S.POLICY_ID, parse_ids, source(S.POLICY_ID), from_workbook=_from_workbook(intake))
+    question = number_cell_question(intake)
+    if question is not None:
+        ahead.start(NUMBER_CELLS, number_cell_rows, *question)
     for canonical in S.DATE_COLUMNS:
         if canonical in mapping:
             ahead.start(canonical, parse_dates, source(canonical), date1904=intake.raw.date1904)
@@ -130,13 +135,18 @@ def read_policy_ids(intake: Intake) -> None:
     """Policy numbers as text; without a policy-number column, ``R<source row>``.
 
     Reads the policy-number column. Writes ``policy_id``; rejects rows without one
-    (``missing_required``), flags numbers Excel cut to 15 digits (``id_precision_lost``)
-    and notes numbers read back from number cells (``12345.0``).
+    (``missing_required``), flags numbers Excel cut to 15 digits (``id_precision_lost``):
+    a number in scientific notation, and whole columns whose long numbers all show the cut
+    (the numbers a workbook held in number cells are flagged by
+    :func:`~analysis.ingest.number_cells.flag_number_cell_ids`);
+    notes numbers read back from number cells (``12345.0``).
     """
     ledger, label = intake.ledger, intake.label(S.POLICY_ID)
     if S.POLICY_ID not in intake.mapping:
         intake.out[S.POLICY_ID] = pd.Series("R" + pd.Series(intake.rows).astype(str), dtype=TEXT)
         ledger.note(S.POLICY_ID, "derived", len(intake.cells), "id_from_row")
+        if intake.raw.number_cells is not None:
+            intake.raw.number_cells.release()
         return
     ids, id_stripped, mangled = intake.ahead.result(
         S.POLICY_ID, parse_ids, intake.source(S.POLICY_ID), from_workbook=_from_workbook(intake)
@@ -214,6 +224,18 @@ def read_statuses(intake: Intake) -> None:
     intake.out[S.STATUS] = statuses.spread(distinct, intake.cells.index)
     intake.out[S.STATUS_RAW] = intake.ahead.result(S.STATUS_RAW, stripped_text, column)
     intake.status_values = _status_values(statuses.codes[~blank.to_numpy()], stripped_text(statuses.distinct), distinct)
+
+
+def status_values(column: pd.Series, words: Mapping[str, object]) -> pd.DataFrame:
+    """``[value, status, count]`` of a status column read through the status ``words`` (``unmapped`` where unknown).
+
+    The table :func:`read_statuses` gives ``LoadResult.status_values``, for a column alone
+    (a file the door refused: :mod:`~analysis.ingest.survey`).
+    """
+    statuses = code_lookup(column, words)
+    blank = blank_mask(column).to_numpy()
+    distinct = _texts(np.where(statuses.unknown_distinct, S.UNMAPPED, statuses.mapped))
+    return _status_values(statuses.codes[~blank], stripped_text(statuses.distinct), distinct)
 
 
 def _status_values(codes: np.ndarray, words: pd.Series, statuses: pd.Series) -> pd.DataFrame:

@@ -24,11 +24,61 @@ EXACT, WITHOUT_UNITS, CONTAINS = 1.0, 0.8, 0.6
 _MIN_CONTAINED = 2
 
 
+#: What a premium column holds: one instalment's premium (annualised on the way in), or a year's.
+INSTALMENT, ANNUAL = "instalment", "annual"
+PREMIUM_BASES = (INSTALMENT, ANNUAL)
+#: Words in a premium column's header that say it holds one instalment's premium (期交保费, 每期保费) …
+INSTALMENT_PREMIUM_WORDS = (
+    "期交保费",
+    "期缴保费",
+    "每期保费",
+    "每期交费",
+    "每期缴费",
+    "分期保费",
+    "instalment_premium",
+    "installment_premium",
+    "modal_premium",
+)
+#: … or a year's (年化保费, 年缴保费, 标准保费); the instalment words are looked for first.
+ANNUAL_PREMIUM_WORDS = ("年化保费", "年缴保费", "年交保费", "标准保费", "annualised_premium", "annualized_premium", "annual_premium")
+
+
 def header_key(text: object) -> str:
     """Comparable form of a header: no units in brackets, no spaces or punctuation."""
     key = normalise_key("" if text is None else text)
     key = _UNIT.sub("", key)
     return re.sub(r"[\s_\-:：/.·]+", "", key)
+
+
+def premium_basis_of(header: str) -> str | None:
+    """What a premium column's header says it holds: ``"instalment"``, ``"annual"``, or None when it does not say.
+
+    Examples
+    --------
+    >>> premium_basis_of("期交保费（元）"), premium_basis_of("年化保费"), premium_basis_of("保费")
+    ('instalment', 'annual', None)
+    """
+    key = header_key(header)
+    for basis, words in ((INSTALMENT, INSTALMENT_PREMIUM_WORDS), (ANNUAL, ANNUAL_PREMIUM_WORDS)):
+        if any(header_key(word) in key for word in words):
+            return basis
+    return None
+
+
+#: Known headers shown as examples in a message about a missing column.
+EXAMPLES_SHOWN = 4
+
+
+def example_headers(canonical: str, language: str, *, count: int = EXAMPLES_SHOWN) -> list[str]:
+    """Known headers of a canonical column written in a language's script: Chinese ones for ``zh``, Latin ones otherwise.
+
+    Examples
+    --------
+    >>> example_headers("policy_id", "zh"), example_headers("policy_id", "en", count=2)
+    (['保单号', '保单号码', '保单合同号', '合同号'], ['policy_id', 'policy_no'])
+    """
+    chinese = language == "zh"
+    return [alias for alias in HEADER_ALIASES.get(canonical, ()) if bool(re.search(r"[\u4e00-\u9fff]", alias)) == chinese][:count]
 
 
 _ALIAS_KEYS: dict[str, list[tuple[str, int]]] = {}

@@ -90,6 +90,8 @@ class Intake:
     attributes: list[str] = field(default_factory=list)
     study: pd.Timestamp = field(default_factory=lambda: pd.Timestamp("NaT"))
     study_source: str = ""
+    #: The source header an inferred study date came from ("" when the date was given).
+    study_column: str = ""
 
     @property
     def headers(self) -> list[str]:

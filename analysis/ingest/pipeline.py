@@ -18,7 +18,8 @@ The door is a pipeline of named steps (:data:`STEPS`), each a function of the
 it writes to the ledger: reading (:mod:`~analysis.ingest.reading`), mapping and the
 policy rows (:func:`~analysis.ingest.intake.open_intake`), then the columns
 (:mod:`~analysis.ingest.columns`, :mod:`~analysis.ingest.identity`), the logic
-checks (:mod:`~analysis.ingest.checks`), the attributes and the study date.
+checks (:mod:`~analysis.ingest.checks`), the attributes, the study date, and the
+dates it bounds or a rule gives (:mod:`~analysis.ingest.dating`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.errors import ExtractError
-from analysis.ingest import checks, columns, identity
+from analysis.ingest import checks, columns, dating, identity, number_cells, premiums
 from analysis.ingest.ahead import column_pool
 from analysis.ingest.attributes import keep_attributes
 from analysis.ingest.headers import ColumnMatch
@@ -42,7 +43,7 @@ from analysis.ingest.ledger import NOTE_COLUMNS, PROBLEM_COLUMNS, REJECTED, para
 from analysis.ingest.presets import MappingPreset, check_contract_terms
 from analysis.ingest.reading import RawTable, read_table
 from analysis.ingest.rows import drop_rows
-from analysis.ingest.study_date import settle_study_date
+from analysis.ingest.study_date import INFERRED, settle_study_date
 
 #: Bytes in a megabyte, as an upload limit counts them.
 BYTES_PER_MB = 1_000_000
@@ -58,17 +59,21 @@ STEPS: tuple[Callable[[Intake], None], ...] = (
     columns.read_ages,
     identity.read_id_numbers,
     columns.read_codes,
+    premiums.annualise_premiums,
     identity.derive_from_id_numbers,
     identity.derive_ages,
     columns.read_incomes,
     columns.read_text_columns,
     columns.read_durations,
+    number_cells.flag_number_cell_ids,  # collected late: the workbook was asked while the columns above were read
     checks.check_date_order,
-    checks.derive_lapse_dates,
-    checks.check_exits,
     keep_attributes,
     settle_study_date,
-    checks.check_study_date,
+    # after the study date, which is found among the dates as written, never among those dated by rule:
+    dating.check_study_date,
+    dating.derive_lapse_dates,
+    dating.date_exits,
+    dating.check_exits,
     checks.reject_duplicates,
     checks.note_other_encoding,
 )
@@ -101,7 +106,9 @@ class LoadResult:
         canonical column → :class:`~analysis.ingest.headers.ColumnMatch`.
     study_date : pandas.Timestamp
         The extract's study date (统计截止日); ``study_date_source`` says where
-        it came from: argument, preset, title row or latest date.
+        it came from: argument, preset, title row or latest date (inferred from the
+        data, :mod:`~analysis.ingest.study_date`); ``study_date_column`` names the
+        source header an inferred date came from.
     """
 
     policies: pd.DataFrame
@@ -124,6 +131,12 @@ class LoadResult:
     sheets: tuple[str, ...] = ()
     header_row: int = 1
     preset: MappingPreset = field(default_factory=MappingPreset)
+    study_date_column: str = ""
+
+    @property
+    def study_date_inferred(self) -> bool:
+        """True when the study date was read off the data, not stated (the page warns and offers the override)."""
+        return self.study_date_source == INFERRED
 
     @property
     def status_counts(self) -> dict[str, int]:
@@ -143,6 +156,8 @@ class LoadResult:
                 for row, reason in zip(self.skipped_rows["row"].tolist(), problem_details(skipped_problems(self.skipped_rows), "en"))
             ],
             "study_date": self.study_date.date().isoformat(),
+            "study_date_source": self.study_date_source,
+            "study_date_column": self.study_date_column or None,
             "mapping": {c: m.source for c, m in self.mapping.items()},
             "status_counts": self.status_counts,
             "problems": [
@@ -275,6 +290,7 @@ def _result(intake: Intake, pool: Executor | None) -> LoadResult:
         attributes=intake.attributes,
         study_date=intake.study,
         study_date_source=intake.study_source,
+        study_date_column=intake.study_column,
         status_values=intake.status_values,
         kind=raw.kind,
         encoding=raw.encoding,

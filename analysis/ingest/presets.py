@@ -10,6 +10,7 @@ A preset is a small TOML file so that next month's extract maps itself::
     study_date = "2024-06-30"
     duration_column = "duration"
     duration_unit = "quarters"
+    premium_basis = "instalment"   # the premium column holds one instalment (期交保费)
 """
 
 from __future__ import annotations
@@ -18,16 +19,22 @@ import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from analysis.errors import ExtractError
-from analysis.schema import CANONICAL_COLUMNS, GRACE_DAYS, REINSTATEMENT_YEARS, STATUSES
+from analysis.ingest.headers import ANNUAL, PREMIUM_BASES, resolve_mapping
+from analysis.schema import CANONICAL_COLUMNS, FREE_LOOK_DAYS, GRACE_DAYS, POLICY_ID, REINSTATEMENT_YEARS, REQUIRED_COLUMNS, STATUSES
 
 #: Days in an average (Julian) year.
 _YEAR_DAYS = 365.25
 #: Days per unit of a duration column.
 DURATION_UNITS = {"days": 1.0, "months": _YEAR_DAYS / 12, "quarters": _YEAR_DAYS / 4, "years": _YEAR_DAYS}
 GRAINS = ("policy", "policy+coverage")
+#: The rules that date an exit the extract leaves undated (DOMAIN.md §7), each a [settings] switch, on unless set false:
+#: surrender, death and maturity at the paid-to date; a free-look cancellation at issue + ``free_look_days``;
+#: a lapse (also the one behind a reinstatement) at the paid-to date + grace + 1 day.
+PAID_TO_EXITS, FREE_LOOK_EXITS, PAID_TO_LAPSES = "date_exits_at_paid_to", "date_free_look_at_issue", "date_lapses_from_paid_to"
+EXIT_DATING_RULES = (PAID_TO_EXITS, FREE_LOOK_EXITS, PAID_TO_LAPSES)
 
 #: Every [settings] key a preset may hold, with its type and meaning.
 SETTINGS: dict[str, tuple[type, str]] = {
@@ -38,8 +45,13 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "policy_id_from_row": (bool, "no policy-number column: number policies by their source row"),
     "auto_map": (bool, "map headers not listed in [columns] automatically (default true)"),
     "sheet": (str, "the workbook sheet to read (default: the first)"),
+    "premium_basis": (str, "what the premium column holds: 'instalment' or 'annual' (default: as its header says, else annual)"),
     "grace_days": (int, f"grace period after a missed due date, in days (default {GRACE_DAYS})"),
     "reinstatement_years": (int, f"reinstatement window after suspension, in years (default {REINSTATEMENT_YEARS})"),
+    "free_look_days": (int, f"free-look period after issue, in days (default {FREE_LOOK_DAYS})"),
+    PAID_TO_EXITS: (bool, "date a surrender, death or maturity without a status date at its paid-to date (default true)"),
+    FREE_LOOK_EXITS: (bool, "date a free-look cancellation without a status date at issue + free_look_days (default true)"),
+    PAID_TO_LAPSES: (bool, "date a lapse without a status or lapse date at the paid-to date + grace + 1 day (default true)"),
 }
 
 #: The reason of ``bad_preset`` for a setting of the wrong type.
@@ -73,6 +85,15 @@ class MappingPreset:
     def reinstatement_years(self) -> int:
         """Reinstatement window in years (contract term, default 2)."""
         return int(self.settings.get("reinstatement_years", REINSTATEMENT_YEARS))
+
+    @property
+    def free_look_days(self) -> int:
+        """Free-look period in days (contract term, default :data:`~analysis.schema.FREE_LOOK_DAYS`)."""
+        return int(self.settings.get("free_look_days", FREE_LOOK_DAYS))
+
+    def dates_by_rule(self, rule: str) -> bool:
+        """Whether the exit-dating rule ``rule`` (one of :data:`EXIT_DATING_RULES`) is on: every rule is, unless switched off."""
+        return bool(self.settings.get(rule, True))
 
 
 def parse_preset(text: str, *, source: str = "preset") -> MappingPreset:
@@ -117,17 +138,21 @@ def parse_preset(text: str, *, source: str = "preset") -> MappingPreset:
         raise ExtractError("bad_preset", reason="duration_unit", source=source, unit=repr(unit), known=", ".join(DURATION_UNITS))
     if settings.get("grain", "policy") not in GRAINS:
         raise ExtractError("bad_preset", reason="grain", source=source, grain=repr(settings["grain"]), known=", ".join(GRAINS))
+    if settings.get("premium_basis", ANNUAL) not in PREMIUM_BASES:
+        raise ExtractError(
+            "bad_preset", reason="premium_basis", source=source, basis=repr(settings["premium_basis"]), known=", ".join(PREMIUM_BASES)
+        )
     preset = MappingPreset(columns=columns, status_values=statuses, settings=settings)
     check_contract_terms(preset, source=source)
     return preset
 
 
 #: The contract terms a preset may set, and the values that make sense for them.
-CONTRACT_TERMS = {"grace_days": (0, 3650), "reinstatement_years": (0, 100)}
+CONTRACT_TERMS = {"grace_days": (0, 3650), "reinstatement_years": (0, 100), "free_look_days": (0, 366)}
 
 
 def check_contract_terms(preset: MappingPreset, *, source: str = "preset") -> None:
-    """Refuse grace periods and reinstatement windows no contract has.
+    """Refuse grace periods, reinstatement windows and free-look periods no contract has.
 
     Raises
     ------
@@ -152,6 +177,34 @@ def load_preset(path: str | Path) -> MappingPreset:
     except (OSError, UnicodeDecodeError) as exc:
         raise ExtractError("bad_preset", reason="unreadable", source=str(path), detail=str(exc)) from exc
     return parse_preset(text, source=str(path))
+
+
+def fitting_presets(headers: Sequence[str], presets: Mapping[str, MappingPreset]) -> list[str]:
+    """The presets that fit a file's headers, the most specific first: what to offer after a failed load.
+
+    A preset fits when every header it names (``[columns]``, and its ``duration_column``)
+    is one of ``headers``, and with it every required column is mapped (named by it, or
+    recognised automatically unless it sets ``auto_map = false``; the policy number not
+    needed with ``policy_id_from_row``). Presets naming more of the file's columns come first.
+
+    Examples
+    --------
+    >>> us = MappingPreset(columns={"issue_date": "issue.date", "status": "termination.cause"}, settings={"policy_id_from_row": True})
+    >>> fitting_presets(["issue.date", "duration", "termination.cause"], {"us": us, "other": MappingPreset(columns={"status": "x"})})
+    ['us']
+    """
+    fits: list[tuple[int, str]] = []
+    present = set(headers)
+    for name, preset in presets.items():
+        named = [source for source in preset.columns.values() if source]
+        duration = preset.settings.get("duration_column")
+        if any(source not in present for source in named) or (duration and duration not in present):
+            continue
+        mapping = resolve_mapping(headers, preset.columns, auto=bool(preset.settings.get("auto_map", True)))
+        required = [c for c in REQUIRED_COLUMNS if not (c == POLICY_ID and preset.settings.get("policy_id_from_row"))]
+        if all(c in mapping for c in required):
+            fits.append((len(named) + bool(duration), name))
+    return [name for _, name in sorted(fits, key=lambda fit: (-fit[0], fit[1]))]
 
 
 def preset_to_toml(preset: MappingPreset) -> str:

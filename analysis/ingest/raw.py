@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,18 @@ def _arrow_text_types() -> dict[Any, Any]:
 
 #: Arrow string columns become Arrow-backed pandas text, without a copy.
 ARROW_TEXT = _arrow_text_types()
+
+
+class NumberCells(Protocol):
+    """Which cells of a workbook column were number cells (text read back from a number, not text as typed)."""
+
+    def __call__(self, position: int, rows: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """For the cells of the column at ``position`` in the source ``rows`` (read as ``texts``): True where a number cell."""
+        ...
+
+    def release(self) -> None:
+        """Let go of the workbook kept to answer (once the door no longer asks)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,9 @@ class RawTable:
         Duplicate or blank headers and the unique names given to them.
     other_encoding_rows : tuple of int
         In a CSV mixing UTF-8 and GB18030 lines, the lines decoded as GB18030.
+    number_cells : NumberCells or None
+        A workbook's: which cells of a column were number cells (None for CSV and Parquet,
+        whose cells carry no type).
     """
 
     cells: pd.DataFrame
@@ -61,6 +76,7 @@ class RawTable:
     bad_rows: list[tuple[int, str, int]] = field(default_factory=list)
     renamed_headers: list[tuple[str, str]] = field(default_factory=list)
     other_encoding_rows: tuple[int, ...] = ()
+    number_cells: NumberCells | None = None
 
 
 def unique_headers(header: Sequence[object]) -> tuple[list[str], list[tuple[str, str]]]:

@@ -72,6 +72,7 @@ def key_families() -> dict[str, tuple[tuple[str, ...], ...]]:
     """
     from analysis import schema as S
     from analysis.ingest.ledger import PROBLEM_KINDS
+    from analysis.ingest.loud import EFFECTS as LOUD_EFFECTS
     from analysis.ingest.presets import DURATION_UNITS
     from analysis.interventions.scenario import LEVER_SOURCES, POPULATIONS
     from analysis.interventions.scenario import LEVERS as SCENARIO_LEVERS
@@ -110,6 +111,8 @@ def key_families() -> dict[str, tuple[tuple[str, ...], ...]]:
         # a row problem's sentence: detail.<kind>, or detail.<kind>.<variant> for a kind with several
         "detail.{}": each(kind for kind, variants in PROBLEM_KINDS.items() if "" in variants),
         "detail.{}.{}": tuple((kind, variant) for kind, variants in PROBLEM_KINDS.items() for variant in variants if variant),
+        # what a reason that touches many rows does to the figures (analysis/ingest/loud.py)
+        "loud.effect.{}": each(LOUD_EFFECTS),
     }
 
 

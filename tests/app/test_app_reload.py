@@ -68,7 +68,7 @@ def test_a_refresh_finds_the_same_data_set_and_mapping(expected) -> None:
     assert metrics(first)["读取行数"] == "299"
     # The refresh: a new session, the same address.
     again = opened({"ds": token})
-    assert not again.warning
+    assert not any(LOST_ZH in w.value for w in again.warning)  # (the page's loud account may warn: 12 % of rows dated after 2024-03-31)
     assert again.session_state[state.ACTIVE] == first.session_state[state.ACTIVE]
     restored = again.session_state[state.ACTIVE]
     assert (restored.name, restored.preset_toml, restored.study_date) == (NAME, PRESET, STUDY_DATE)
@@ -104,7 +104,7 @@ def test_another_accounts_token_opens_nothing(monkeypatch: pytest.MonkeyPatch) -
     assert any(LOST_ZH in w.value for w in opened({"ds": token}).warning)
     monkeypatch.setattr(ui.datasets, "signed_in_account", lambda: "https://login.example.com|alice")
     at = opened({"ds": token})
-    assert not at.warning and metrics(at)["读取行数"] == "299"
+    assert not any(LOST_ZH in w.value for w in at.warning) and metrics(at)["读取行数"] == "299"
 
 
 def test_the_token_comes_back_after_a_page_switch_and_goes_with_the_sample() -> None:

@@ -14,8 +14,10 @@ from messy import EXPECTED, messy_workbook
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-#: Under pytest-xdist every browser test runs on one worker, against one app server and one Chromium.
+#: Under pytest-xdist the browser tests run in two groups, each on one worker with its own app
+#: server and Chromium: the two longest pages (risk model, interventions) apart from the rest.
 pytestmark = pytest.mark.xdist_group("browser")
+SECOND_WORKER = pytest.mark.xdist_group("browser-2")
 
 METRIC = '[data-testid="stMetric"]'
 UPLOAD_INPUT = '[data-testid="stFileUploaderDropzoneInput"]'
@@ -276,6 +278,7 @@ def test_survival_curves(page: Page, app_url: str, screenshot_dir: Path, tmp_pat
 
 
 @pytest.mark.browser
+@SECOND_WORKER
 def test_risk_drivers_and_action_lists(page: Page, app_url: str, screenshot_dir: Path, tmp_path: Path) -> None:
     """The model trains in the background with a progress bar; the drivers explain a policy; the action list downloads masked."""
     import openpyxl
@@ -318,6 +321,7 @@ def test_risk_drivers_and_action_lists(page: Page, app_url: str, screenshot_dir:
 
 
 @pytest.mark.browser
+@SECOND_WORKER
 def test_interventions(page: Page, app_url: str, screenshot_dir: Path, tmp_path: Path) -> None:
     """Measure the sample's campaign, size two scenarios, download them as JSON, and open the shared link."""
     import json

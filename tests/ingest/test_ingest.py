@@ -275,7 +275,7 @@ def test_one_mistyped_future_date_does_not_move_the_study_date() -> None:
     data = ("保单号,生效日期,保单状态,状态日期\n" + rows + "X,2020-02-01,退保,2099-03-01\n").encode()
     result = load_extract(data, filename="a.csv")
     assert result.study_date < pd.Timestamp("2021-01-01")
-    flagged = result.problems[result.problems["kind"] == "after_study_date"]
+    flagged = result.problems[result.problems["kind"] == "date_after_study"]
     assert flagged["action"].tolist() == ["flagged"] and "2099-03-01" in problem_details(flagged, "en").iloc[0]
 
 

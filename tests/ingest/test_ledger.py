@@ -7,12 +7,13 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from messy import conflicting_coverages_csv, every_problem_csv, mangled_ids_workbook, messy_workbook
+from messy import conflicting_coverages_csv, dated_exits_csv, every_problem_csv, mangled_ids_workbook, messy_workbook
 
 from analysis import LoadResult, MappingPreset, load_extract
 from analysis.ingest.account import account_table, worded_account
 from analysis.ingest.columns import CODE_COLUMNS
 from analysis.ingest.ledger import NOT_A_POLICY_ROW, PROBLEM_KINDS, Ledger, problem_details, skipped_problems
+from analysis.ingest.presets import EXIT_DATING_RULES
 from analysis.ingest.rows import SKIP_REASONS
 from analysis.report.catalogue import LANGUAGES
 
@@ -21,6 +22,8 @@ ENGLISH = re.compile(r"[A-Za-z]{3,}")
 #: Names a 中文 sentence may keep.
 PROPER_NAMES = ("Excel",)
 
+#: Every exit-dating rule switched off (:data:`~analysis.ingest.presets.EXIT_DATING_RULES`).
+RULES_OFF = dict.fromkeys(EXIT_DATING_RULES, False)
 #: The English sentences of :func:`every_problem_csv`, by CSV line: today's words, kept exactly.
 EVERY_PROBLEM_ENGLISH = [
     (1, "above the header: title or group-header row"),
@@ -30,9 +33,9 @@ EVERY_PROBLEM_ENGLISH = [
     (6, "the policy status is empty"),
     (7, "'2023-13-45' is not a date"),
     (8, "'1700-01-01' is not a date between the years 1800 and 2200"),
-    (9, "status '退保' has no status, lapse or paid-to date, so the exit cannot be placed in time"),
+    (9, "status '退保' has no status date and no paid-to date, so the exit cannot be placed in time"),
     (9, "'someday' is not a date; left blank"),
-    (10, "status '退保' has no status, lapse or paid-to date, so the exit cannot be placed in time"),
+    (10, "status '退保' has no status date and no paid-to date, so the exit cannot be placed in time"),
     (10, "'1700-01-01' is not a date between the years 1800 and 2200; left blank"),
     (11, "negative amount '-5' is impossible; left blank"),
     (11, "'abc' is not a number; left blank"),
@@ -43,14 +46,18 @@ EVERY_PROBLEM_ENGLISH = [
     (14, "'偶尔' does not say whether premiums are auto-debited; left blank"),
     (14, "'也许' is not yes or no (是/否); left blank"),
     (15, "'plenty' is not an income; left blank"),
-    (16, "status '退保' has no status, lapse or paid-to date, so the exit cannot be placed in time"),
+    (16, "status '退保' has no status date and no paid-to date, so the exit cannot be placed in time"),
     (16, "'forever' is not a duration; left blank"),
     (17, "status date 2019-06-01 is before the issue date 2020-01-01"),
     (18, "reinstatement date is not after the issue date; left blank"),
     (19, "status '有效' with a reinstatement date: counted as reinstated (in force after a lapse)"),
     (19, "reinstated but no lapse date is recorded: the lapse episode cannot be placed in time and is not counted as a lapse"),
     (20, "issued 2025-01-01, after the study date 2024-06-30"),
-    (21, "status date 2025-01-01 is after the study date 2024-06-30: the change is not counted"),
+    (
+        21,
+        "status date 2025-01-01 is after the study date 2024-06-30: the change is treated as not yet happened "
+        "(the policy counts as in force up to the study date)",
+    ),
     (22, "exact copy of row 3"),
     (
         23,
@@ -71,6 +78,8 @@ def _every_problem() -> list[LoadResult]:
         ),
         load_extract(conflicting_coverages_csv(), filename="c.csv", preset=MappingPreset(settings={"grain": "policy+coverage"})),
         load_extract(mangled_ids_workbook(), filename="i.xlsx"),
+        load_extract(dated_exits_csv(), filename="d.csv", preset=MappingPreset(settings={"study_date": "2024-06-30"})),
+        load_extract(dated_exits_csv(), filename="d.csv", preset=MappingPreset(settings={"study_date": "2024-06-30", **RULES_OFF})),
     ]
 
 

@@ -89,10 +89,14 @@ def test_cli_check_json_matches_the_documented_shape(root, tmp_path) -> None:
         "rejected",
         "skipped_rows",
         "study_date",
+        "study_date_source",
+        "study_date_column",
         "mapping",
         "status_counts",
         "problems",
+        "loud",
     }
+    assert (report["study_date_source"], report["study_date_column"]) == ("title row", None)
     assert (report["rows_read"], report["accepted"], report["repaired"], report["rejected"]) == (15, 6, 3, 6)
     assert report["mapping"]["policy_id"] == "保单号"
     assert {"row": 20, "reason": "summary or note row (合计/注) below the data"} in report["skipped_rows"]
