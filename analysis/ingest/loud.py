@@ -19,8 +19,11 @@ import pandas as pd
 from analysis.ingest.ledger import FLAGGED, REJECTED, REPAIRED
 from analysis.report.catalogue import translate
 
-#: A reason is loud when it touches more than this share of the policy rows read.
+#: A reason is loud when it touches more than this share of the policy rows read …
 LOUD_SHARE: Final = 0.05
+#: … and at least this many rows: in a small file one odd row is already over 5 %, and one odd row
+#: is no pattern to shout about (the account lists it like any other).
+LOUD_MIN_ROWS: Final = 2
 #: The kinds whose effect on the figures has a sentence of its own (``loud.effect.<kind>``);
 #: any other kind is said with its action's (``loud.effect.<action>``).
 KIND_EFFECTS: Final = (
@@ -65,8 +68,10 @@ class LoudReason:
     effect: str
 
 
-def loud_reasons(problems: pd.DataFrame, rows_read: int, *, share: float = LOUD_SHARE) -> list[LoudReason]:
+def loud_reasons(problems: pd.DataFrame, rows_read: int, *, share: float = LOUD_SHARE, min_rows: int = LOUD_MIN_ROWS) -> list[LoudReason]:
     """The reasons (kind and action) that touch more than ``share`` of the ``rows_read`` policy rows, most rows first.
+
+    A reason must also touch at least ``min_rows`` rows.
 
     Parameters
     ----------
@@ -78,13 +83,14 @@ def loud_reasons(problems: pd.DataFrame, rows_read: int, *, share: float = LOUD_
     Examples
     --------
     >>> problems = pd.DataFrame({"row": [2, 3, 3], "kind": ["exit_without_date"] * 3, "action": ["rejected"] * 3})
-    >>> [(r.kind, r.rows, r.share) for r in loud_reasons(problems, 20)]
+    >>> [(r.kind, r.rows, r.share) for r in loud_reasons(problems, 20, min_rows=1)]
     [('exit_without_date', 2, 0.1)]
     """
     if rows_read <= 0 or problems.empty:
         return []
     counts: pd.Series = problems.drop_duplicates(["kind", "action", "row"]).groupby(["kind", "action"], sort=False)["row"].count()
-    loud = counts[counts.to_numpy() > share * rows_read].sort_values(ascending=False, kind="stable")
+    touched = counts.to_numpy()
+    loud = counts[(touched > share * rows_read) & (touched >= min_rows)].sort_values(ascending=False, kind="stable")
     reasons = []
     for (kind_code, action_code), rows in zip(loud.index.tolist(), loud.tolist()):
         kind, action = str(kind_code), str(action_code)

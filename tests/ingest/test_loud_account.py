@@ -68,3 +68,13 @@ def test_the_account_and_check_say_it_first(tmp_path, root) -> None:
     report = json.loads(run_cli("check", str(path), "--json", cwd=root).stdout)
     assert [(r["kind"], r["action"], r["rows"], r["share"]) for r in report["loud"]] == [("missing_required", "rejected", 2, 0.1)]
     assert report["loud"][0]["detail"] == text.stdout.splitlines()[0].removeprefix("WARNING: ")
+
+
+def test_one_odd_row_of_a_small_file_is_not_loud() -> None:
+    """15 policy rows: one row rejected is 6.7 % (> 5 %) but one row is no pattern (LOUD_MIN_ROWS = 2); two rows are."""
+    from analysis.ingest.loud import LOUD_MIN_ROWS
+
+    assert LOUD_MIN_ROWS == 2
+    assert loud_reasons(_problems(("missing_required", "rejected", [4])), 15) == []
+    two = loud_reasons(_problems(("missing_required", "rejected", [4, 9])), 15)
+    assert [(r.kind, r.rows) for r in two] == [("missing_required", 2)]
