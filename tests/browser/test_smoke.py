@@ -20,6 +20,8 @@ pytestmark = pytest.mark.xdist_group("browser")
 SECOND_WORKER = pytest.mark.xdist_group("browser-2")
 
 METRIC = '[data-testid="stMetric"]'
+#: How long a download may take to start on a busy machine (the app reruns after a download click).
+DOWNLOAD_WAIT = 90_000
 UPLOAD_INPUT = '[data-testid="stFileUploaderDropzoneInput"]'
 
 # True once the script has finished its run, the status widget is gone and no element is stale.
@@ -150,7 +152,9 @@ def test_smoke(page: Page, app_url: str, screenshot_dir: Path, tmp_path: Path) -
 
     import openpyxl
 
-    with page.expect_download() as download:
+    wait_idle(page, timeout=DOWNLOAD_WAIT)  # a download button is inert while the page reruns
+
+    with page.expect_download(timeout=DOWNLOAD_WAIT) as download:
         page.get_by_test_id("stDownloadButton").filter(has_text="Download the account (Excel)").locator("button").click()
     xlsx = tmp_path / "account.xlsx"
     download.value.save_as(xlsx)
@@ -161,7 +165,8 @@ def test_smoke(page: Page, app_url: str, screenshot_dir: Path, tmp_path: Path) -
     assert {r for r, v in verdicts if v == "rejected"} == set(EXPECTED["rejected_rows"]), verdicts
     assert {r for r, v in verdicts if v == "skipped"} == set(EXPECTED["skipped"]), verdicts
     assert set(EXPECTED["repaired_rows"]) <= {r for r, v in verdicts if v in ("repaired", "flagged")}, verdicts
-    with page.expect_download() as download:
+    wait_idle(page, timeout=DOWNLOAD_WAIT)  # a download button is inert while the page reruns
+    with page.expect_download(timeout=DOWNLOAD_WAIT) as download:
         page.get_by_test_id("stDownloadButton").filter(has_text="Download the account (CSV)").locator("button").click()
     text = tmp_path / "account.csv"
     download.value.save_as(text)
@@ -194,7 +199,8 @@ def test_cohort_explorer(page: Page, app_url: str, screenshot_dir: Path, tmp_pat
     expect(page.get_by_test_id("stMain")).to_contain_text("银保")
 
     # Download the table and open it.
-    with page.expect_download() as download:
+    wait_idle(page, timeout=DOWNLOAD_WAIT)  # a download button is inert while the page reruns
+    with page.expect_download(timeout=DOWNLOAD_WAIT) as download:
         page.get_by_test_id("stDownloadButton").filter(has_text="下载失效率表").locator("button").click()
     path = tmp_path / "rates.xlsx"
     download.value.save_as(path)
@@ -229,7 +235,8 @@ def test_persistency_overview(page: Page, app_url: str, screenshot_dir: Path, tm
     page.wait_for_selector(".js-plotly-plot")
     assert page.locator(".js-plotly-plot").count() >= 2  # trend and triangle (and the funnel)
     snap(page, screenshot_dir / "06_overview_zh.png")
-    with page.expect_download() as download:
+    wait_idle(page, timeout=DOWNLOAD_WAIT)  # a download button is inert while the page reruns
+    with page.expect_download(timeout=DOWNLOAD_WAIT) as download:
         page.get_by_test_id("stDownloadButton").filter(has_text="下载月度报告").locator("button").click()
     path = tmp_path / "report.xlsx"
     download.value.save_as(path)
@@ -261,7 +268,9 @@ def test_survival_curves(page: Page, app_url: str, screenshot_dir: Path, tmp_pat
     snap(page, screenshot_dir / "08_survival_zh.png")
     import openpyxl
 
-    with page.expect_download() as download:
+    wait_idle(page, timeout=DOWNLOAD_WAIT)  # a download button is inert while the page reruns
+
+    with page.expect_download(timeout=DOWNLOAD_WAIT) as download:
         page.get_by_test_id("stDownloadButton").filter(has_text="下载曲线与检验").locator("button").click()
     path = tmp_path / "survival.xlsx"
     download.value.save_as(path)
@@ -304,7 +313,8 @@ def test_risk_drivers_and_action_lists(page: Page, app_url: str, screenshot_dir:
     wait_idle(page)
     assert metric_value(page, "其中宽限期内").inner_text() == "1,278"
     snap(page, screenshot_dir / "11_actions_zh.png")
-    with page.expect_download() as download:
+    wait_idle(page, timeout=DOWNLOAD_WAIT)  # a download button is inert while the page reruns
+    with page.expect_download(timeout=DOWNLOAD_WAIT) as download:
         page.get_by_test_id("stDownloadButton").filter(has_text="下载行动清单").locator("button").click()
     path = tmp_path / "actions.xlsx"
     download.value.save_as(path)
@@ -353,7 +363,8 @@ def test_interventions(page: Page, app_url: str, screenshot_dir: Path, tmp_path:
     expect(page.get_by_test_id("stMain")).to_contain_text("净现值最高：客户教育活动")
     assert "scenarios=" in page.url
     snap(page, screenshot_dir / "13_interventions_zh.png")
-    with page.expect_download() as download:
+    wait_idle(page, timeout=DOWNLOAD_WAIT)  # a download button is inert while the page reruns
+    with page.expect_download(timeout=DOWNLOAD_WAIT) as download:
         page.get_by_test_id("stDownloadButton").filter(has_text="保存方案").locator("button").click()
     path = tmp_path / "scenarios.json"
     download.value.save_as(path)
