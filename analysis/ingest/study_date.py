@@ -22,6 +22,7 @@ page can say that the date was guessed and where the override is.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,11 +126,25 @@ def study_date(
     if titled is not None:
         return StudyDate(titled, TITLE_ROW)
     present = [c for c in INFERRED_FROM if c in columns]
-    latest = inferred_study_date(pd.concat([pd.Series(columns[c]) for c in present]) if present else pd.Series(dtype="datetime64[ns]"))
+    latest = inferred_study_date(_pooled(columns, present))
     if latest is None:
         raise ExtractError("bad_study_date", reason="not_found")
     named = next(c for c in present if (pd.Series(columns[c]) == latest).any())
     return StudyDate(latest, INFERRED, (labels or {}).get(named, named))
+
+
+def _pooled(columns: Mapping[str, Any], present: list[str]) -> pd.Series:
+    """The dates of ``present`` columns in one nanosecond series.
+
+    A column may hold dates in a coarser unit far outside what nanoseconds can hold (year
+    5473 from a damaged Parquet file): those are left out here, not cast into an overflow.
+    """
+    parts = []
+    for name in present:
+        dates = pd.Series(columns[name]).dropna()
+        dates = dates[(dates >= pd.Timestamp.min) & (dates <= pd.Timestamp.max)]
+        parts.append(dates.astype("datetime64[ns]"))
+    return pd.concat(parts, ignore_index=True) if parts else pd.Series(dtype="datetime64[ns]")
 
 
 def inferred_study_date(dates: pd.Series) -> pd.Timestamp | None:

@@ -42,7 +42,7 @@ def test_preset_round_trips_through_toml() -> None:
         ('[status_values]\n"x" = "gone"\n', "unknown status"),
         ('[settings]\nduration_unit = "weeks"\n', "duration_unit 'weeks'"),
         ('[settings]\ncolour = "red"\n', "unknown setting 'colour'"),
-        ('[settings]\ngrace_days = "sixty"\n', "should be a int"),
+        ('[settings]\ngrace_days = "sixty"\n', "should be a whole number"),
         ("[extra]\n", "unknown section"),
     ],
 )

@@ -85,3 +85,19 @@ def test_a_stated_study_date_wins_and_names_no_column() -> None:
     assert not stated.study_date_inferred
     titled = load_extract("统计截止日：2024-06-30\n".encode() + no_title_extract(), filename="t.csv")
     assert (titled.study_date, titled.study_date_source) == (pd.Timestamp("2024-06-30"), "title row")
+
+
+def test_dates_beyond_what_nanoseconds_hold_do_not_break_the_inference() -> None:
+    """Found by the random fuzz run: a Parquet column in seconds held the year 5473; pooling it with
+    nanosecond dates overflowed. Such dates are left out of the inference (the door flags them)."""
+    import numpy as np
+
+    from analysis.ingest.study_date import _pooled
+
+    columns = {
+        "issue_date": np.array(["2020-01-01", "2021-05-05"], dtype="datetime64[ns]"),
+        "reinstatement_date": np.array(["5473-05-02", "2021-06-01"], dtype="datetime64[s]"),
+    }
+    pooled = _pooled(columns, ["issue_date", "reinstatement_date"])
+    assert pooled.tolist() == [pd.Timestamp("2020-01-01"), pd.Timestamp("2021-05-05"), pd.Timestamp("2021-06-01")]
+    assert inferred_study_date(pooled) == pd.Timestamp("2021-06-01")
