@@ -154,39 +154,58 @@ def lists_for(choice: DataSetChoice, result: LoadResult, risk: RiskResult, days:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _due_in_words(key: str, days: int, lang: str, _due: pd.DataFrame) -> pd.DataFrame:
+def _in_words(key: str, days: int, lang: str, _due: pd.DataFrame) -> pd.DataFrame:
     return reasons_in_words(_due, lang)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _workbook(
+    key: str,
+    days: int,
+    lang: str,
+    mask: bool,
+    grace_days: int,
+    years: int,
+    horizon_months: int | None,
+    _due: pd.DataFrame,
+    _back: pd.DataFrame,
+    _study_date: pd.Timestamp,
+) -> bytes:
+    """Both lists as Excel; ``horizon_months`` None: lists without a model (no scores, reasons or levers)."""
+    return worklist_workbook(
+        _due,
+        _back,
+        study_date=_study_date,
+        days=days,
+        grace_days=grace_days,
+        reinstatement_years=years,
+        language=lang,
+        mask=mask,
+        **({"horizon_months": horizon_months} if horizon_months is not None else {"scored": False}),
+    )
+
+
+def _scored_key(choice: DataSetChoice, risk: RiskResult) -> str:
+    return f"{dataset_key(choice)}|{risk.options!r}"
+
+
+def _unscored_key(choice: DataSetChoice) -> str:
+    return f"{dataset_key(choice)}|unscored"
 
 
 def due_in_words(choice: DataSetChoice, result: LoadResult, risk: RiskResult, days: int, lang: str) -> pd.DataFrame:
     """The due list with its states, reasons and levers in ``lang`` (cached like :func:`lists_for`, per language)."""
     due, _ = lists_for(choice, result, risk, days)
-    return _due_in_words(f"{dataset_key(choice)}|{risk.options!r}", days, lang, due)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def _workbook(
-    key: str, days: int, lang: str, mask: bool, grace_days: int, years: int, _due: pd.DataFrame, _back: pd.DataFrame, _risk: RiskResult
-) -> bytes:
-    return worklist_workbook(
-        _due,
-        _back,
-        study_date=_risk.study_date,
-        days=days,
-        grace_days=grace_days,
-        reinstatement_years=years,
-        horizon_months=_risk.options.horizon_months,
-        language=lang,
-        mask=mask,
-    )
+    return _in_words(_scored_key(choice, risk), days, lang, due)
 
 
 def workbook_for(choice: DataSetChoice, result: LoadResult, risk: RiskResult, days: int, lang: str, *, mask: bool) -> bytes:
     """The action lists as Excel (identifiers masked unless ``mask`` is False)."""
     due, back = lists_for(choice, result, risk, days)
     preset = result.preset
+    key = _scored_key(choice, risk)
     return _workbook(
-        f"{dataset_key(choice)}|{risk.options!r}", days, lang, mask, preset.grace_days, preset.reinstatement_years, due, back, risk
+        key, days, lang, mask, preset.grace_days, preset.reinstatement_years, risk.options.horizon_months, due, back, risk.study_date
     )
 
 
@@ -201,36 +220,15 @@ def unscored_lists_for(choice: DataSetChoice, result: LoadResult, days: int) -> 
     return _unscored(dataset_key(choice), days, preset.grace_days, preset.reinstatement_years, result)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _unscored_in_words(key: str, days: int, lang: str, _due: pd.DataFrame) -> pd.DataFrame:
-    return reasons_in_words(_due, lang)
-
-
 def unscored_due_in_words(choice: DataSetChoice, result: LoadResult, days: int, lang: str) -> pd.DataFrame:
     """The unscored due list with its states in ``lang``."""
     due, _ = unscored_lists_for(choice, result, days)
-    return _unscored_in_words(dataset_key(choice), days, lang, due)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def _unscored_workbook(
-    key: str, days: int, lang: str, mask: bool, grace_days: int, years: int, _due: pd.DataFrame, _back: pd.DataFrame, _result: LoadResult
-) -> bytes:
-    return worklist_workbook(
-        _due,
-        _back,
-        study_date=_result.study_date,
-        days=days,
-        grace_days=grace_days,
-        reinstatement_years=years,
-        language=lang,
-        mask=mask,
-        scored=False,
-    )
+    return _in_words(_unscored_key(choice), days, lang, due)
 
 
 def unscored_workbook_for(choice: DataSetChoice, result: LoadResult, days: int, lang: str, *, mask: bool) -> bytes:
     """The unscored action lists as Excel (identifiers masked unless ``mask`` is False)."""
     due, back = unscored_lists_for(choice, result, days)
     preset = result.preset
-    return _unscored_workbook(dataset_key(choice), days, lang, mask, preset.grace_days, preset.reinstatement_years, due, back, result)
+    key = _unscored_key(choice)
+    return _workbook(key, days, lang, mask, preset.grace_days, preset.reinstatement_years, None, due, back, result.study_date)
