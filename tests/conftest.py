@@ -72,6 +72,31 @@ def sample_risk(root: Path):
     return loaded, choices, build_risk(loaded.policies, loaded.study_date, choices.options())
 
 
+#: The engines every engine-core pin runs on.
+ENGINE_NAMES = ("duckdb", "spark")
+
+
+@pytest.fixture(scope="session", params=ENGINE_NAMES)
+def engine(request: pytest.FixtureRequest):
+    """An Ibis backend of each engine: DuckDB in the process, and a local Spark session.
+
+    The same pins run on both. Tests that take this fixture with Spark run on one xdist
+    worker (group ``spark``, see :func:`pytest_collection_modifyitems`), so one Spark
+    driver starts per test session.
+    """
+    from analysis.engine.backend import connect
+
+    return connect(request.param)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every Spark case shares one worker: one JVM, started once."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("engine") == "spark":
+            item.add_marker(pytest.mark.xdist_group("spark"))
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):  # the controller (or a run without xdist): a fresh count
         shutil.rmtree(FUZZ_SUMMARY_DIR, ignore_errors=True)
