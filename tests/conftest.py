@@ -89,6 +89,7 @@ def engine(request: pytest.FixtureRequest):
     return connect(request.param)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every Spark case shares one worker: one JVM, started once."""
     for item in items:
