@@ -1,4 +1,4 @@
-"""Command line for batch use: ``python -m analysis COMMAND FILE [options]``."""
+"""Command line for batch use: ``python -m analysis COMMAND FILE [options]``, or ``--source URL`` instead of FILE."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     import pandas as pd
 
+    from analysis.engine.sources import OpenedBook
+
+from analysis.engine.backend import DEFAULT_ENGINE, ENGINES
 from analysis.errors import ExtractError
 from analysis.ingest.ledger import problem_details
 from analysis.ingest.pipeline import LoadResult, load_extract
@@ -35,8 +38,41 @@ def _emit(table: pd.DataFrame, fmt: str) -> None:
 
 
 def _load(args: argparse.Namespace) -> LoadResult:
-    """The extract named on the command line, through its preset, sheet and study date."""
+    """The extract named on the command line, through its preset, sheet and study date (or the book of ``--source``)."""
+    if _from_source(args):
+        return _open(args).load_result()
     return load_extract(args.file, preset=_preset(args.mapping), sheet=args.sheet, study_date=args.study_date)
+
+
+def _from_source(args: argparse.Namespace) -> bool:
+    """Whether the book is named by ``--source`` (or a Spark ``--table``) rather than a FILE."""
+    if args.file and (args.source or args.query):
+        raise ExtractError("bad_option", reason="file_and_source")
+    return not args.file
+
+
+def _open(args: argparse.Namespace) -> OpenedBook:
+    """The book of ``--source`` (a database with ``--table``/``--query``, Parquet, ``spark:NAME``) on ``--engine``."""
+    from analysis.engine.sources import open_source
+
+    return open_source(
+        args.source or args.file or "",
+        table=args.table,
+        query=args.query,
+        preset=_preset(args.mapping),
+        engine=args.engine,
+        study_date=args.study_date,
+        sheet=args.sheet,
+    )
+
+
+def _name(args: argparse.Namespace) -> str:
+    """The book's name as a report shows it: the file's name, or the source without its password."""
+    from pathlib import Path
+
+    from analysis.engine.sources import redact
+
+    return Path(args.file).name if args.file else redact(args.source or f"spark:{args.table}")
 
 
 def _check_date(flag: str, value: str | None) -> None:
@@ -74,7 +110,7 @@ def _check(args: argparse.Namespace) -> int:
             print(f"WARNING: {sentence}")
         source = result.study_date_source + (f" in {result.study_date_column}" if result.study_date_column else "")
         print(
-            f"{args.file}: {result.rows_read} rows read = {result.accepted} accepted + "
+            f"{args.file or _name(args)}: {result.rows_read} rows read = {result.accepted} accepted + "
             f"{result.repaired} repaired + {result.rejected} rejected; "
             f"{len(result.skipped_rows)} non-policy rows skipped; study date {result.study_date.date()} "
             f"({source})"
@@ -152,7 +188,7 @@ def _report(args: argparse.Namespace) -> int:
     from analysis.report.monthly import monthly_report
 
     loaded = _load(args)
-    data = monthly_report(loaded, dataset=Path(args.file).name, lang=args.lang)
+    data = monthly_report(loaded, dataset=_name(args), lang=args.lang)
     Path(args.output).write_bytes(data)
     print(f"wrote {args.output} ({len(data):,} bytes)")
     return 0
@@ -308,12 +344,17 @@ def _command(
 ) -> argparse.ArgumentParser:
     """A subcommand with the options every command shares: the file, preset, sheet and study date."""
     command = commands.add_parser(name, help=help_text)
-    command.add_argument("file")
+    command.add_argument("file", nargs="?", help="the extract (CSV, Excel or Parquet); or name the book with --source")
+    command.add_argument("--source", help="a database URL (postgresql://user@host:5432/db), a Parquet file or folder, or spark:TABLE")
+    command.add_argument("--table", help="the database (or, with --engine spark, the Spark) table to read")
+    command.add_argument("--query", help="an SQL query to read instead of a table (databases)")
+    command.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE, help="where the figures are computed (default duckdb)")
     command.add_argument("--mapping", help="mapping preset (TOML)")
     command.add_argument("--sheet", help="workbook sheet (default: the first)")
     command.add_argument("--study-date", help="override the extract's study date (YYYY-MM-DD)")
     if formats:
         command.add_argument("--format", choices=["csv", "json"], default="csv")
+    command.set_defaults(parser=command)
     return command
 
 
@@ -400,6 +441,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run a command; exit 0 on success, 2 with a one-line reason on bad input."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not (args.file or args.source or (args.table and args.engine == "spark")):
+        args.parser.error("the following arguments are required: file (or --source URL, or --engine spark --table NAME)")
     try:
         return int(args.run(args))
     except ExtractError as exc:

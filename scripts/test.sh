@@ -9,6 +9,9 @@ if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wqy\|noto.*cj
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
 fi
+# A real PostgreSQL server on 127.0.0.1 and a Java runtime for Spark, installed and started when missing.
+LAPSELENS_TEST_PG="$(bash scripts/services.sh)"
+export LAPSELENS_TEST_PG
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

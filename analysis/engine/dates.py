@@ -69,9 +69,22 @@ def _smaller(a: ir.IntegerValue, b: ir.IntegerValue) -> ir.IntegerValue:
     return (a < b).ifelse(a, b)
 
 
+def with_ymd(table: ir.Table, column: str) -> ir.Table:
+    """``table`` plus ``<column>_y``, ``<column>_m``, ``<column>_d``: the parts of a day-number column.
+
+    Computed once as columns, so later steps read them instead of deriving them again.
+    """
+    year, month, day = ymd(table[column])
+    return table.mutate(**{f"{column}_y": year, f"{column}_m": month, f"{column}_d": day})
+
+
 def add_months(days: ir.IntegerValue, months: ir.IntegerValue | int) -> ir.IntegerValue:
     """A day number plus whole months, the day clipped to the month's length (31 Jan + 1 → 28/29 Feb)."""
-    year, month, day = ymd(days)
+    return add_months_ymd(*ymd(days), months)
+
+
+def add_months_ymd(year: ir.IntegerValue, month: ir.IntegerValue, day: ir.IntegerValue, months: ir.IntegerValue | int) -> ir.IntegerValue:
+    """:func:`add_months` of a date given by its parts (see :func:`with_ymd`)."""
     total = year * 12 + (month - 1) + months
     new_year = _div(total, 12)
     new_month = (total - new_year * 12 + 1).cast("int64")
@@ -80,8 +93,13 @@ def add_months(days: ir.IntegerValue, months: ir.IntegerValue | int) -> ir.Integ
 
 def whole_months(issue: ir.IntegerValue, day: ir.IntegerValue) -> ir.IntegerValue:
     """Completed months from ``issue`` to ``day`` (both day numbers, ``day >= issue``)."""
-    iy, im, idd = ymd(issue)
-    dy, dm, dd = ymd(day)
+    return whole_months_ymd(*ymd(issue), *ymd(day))
+
+
+def whole_months_ymd(
+    iy: ir.IntegerValue, im: ir.IntegerValue, idd: ir.IntegerValue, dy: ir.IntegerValue, dm: ir.IntegerValue, dd: ir.IntegerValue
+) -> ir.IntegerValue:
+    """:func:`whole_months` of two dates given by their parts (see :func:`with_ymd`)."""
     months = (dy - iy) * 12 + (dm - im)
     monthiversary_day = _smaller(idd, days_in_month(dy, dm))
     return (months - (dd < monthiversary_day).cast("int64")).cast("int64")

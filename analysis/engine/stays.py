@@ -27,6 +27,8 @@ from analysis.engine.dates import day_number
 #: Statuses whose event date is the start of the suspension (lapse), not the status date.
 LAPSE_LIKE = frozenset({S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.REINSTATED})
 _NULL_DAY = ibis.null().cast("int64")
+#: The columns a stay reads (those the book has).
+STAY_COLUMNS = (S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.OBSERVED_TO)
 
 
 def day_column(table: ir.Table, column: str) -> ir.IntegerValue:

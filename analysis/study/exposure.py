@@ -1,4 +1,4 @@
-"""Exposure engine: policies → ``cohort × period → exposure, events`` without exploding rows.
+"""Exposure study: policies → ``cohort × period → exposure, events``, aggregated by the engine.
 
 Follows the SOA / actxps conventions (``../shared/DOMAIN.md`` §2.2):
 
@@ -13,28 +13,33 @@ Follows the SOA / actxps conventions (``../shared/DOMAIN.md`` §2.2):
 * other exits and the study end censor the policy; policies issued before the study
   start enter late.
 
-Every policy contributes at most two partial periods (the one it enters in and the one it
-leaves in) and a run of whole periods between them. The partial periods are summed by a
-groupby, the whole ones by a difference array per cohort, so memory grows with the
-number of policies, never with policies × periods.
+The aggregation itself is :mod:`analysis.engine.exposure` (DuckDB, Spark or another Ibis
+backend); this module holds the study's definition (:class:`StudySpec`), its checks, and
+:func:`event_dates`, the same exit rules per policy for the pages that need rows (the risk
+model's training rows).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from analysis import schema as S
+from analysis.engine.backend import bind
+from analysis.engine.exposure import engine_exposures
+from analysis.engine.stays import LAPSE_LIKE, STAY_COLUMNS
 from analysis.errors import ExtractError
-from analysis.study.calendar import DAY, add_months, as_days, calendar_year, calendar_year_start, whole_months
+from analysis.study.calendar import as_days
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
 
 PERIODS = ("policy_year", "policy_month", "calendar_year")
 BASES = ("initial", "central")
-#: Statuses whose event date is the start of the suspension (lapse), not the status date.
-LAPSE_LIKE = frozenset({S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.REINSTATED})
 
 
 @dataclass(frozen=True)
@@ -111,32 +116,23 @@ def event_dates(policies: pd.DataFrame, events: Iterable[str]) -> tuple[np.ndarr
     return exit_day.astype("datetime64[D]"), is_event
 
 
-def _period_bounds(issue: np.ndarray, day: np.ndarray, period: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Index (1-based for policy periods, the year for calendar years), start and end of the period holding ``day``."""
-    if period == "calendar_year":
-        year = calendar_year(day)
-        return year, calendar_year_start(year), calendar_year_start(year + 1)
-    months = whole_months(issue, day)
-    step = 12 if period == "policy_year" else 1
-    index = months // step
-    return index + 1, add_months(issue, index * step), add_months(issue, (index + 1) * step)
-
-
 def exposures(
-    policies: pd.DataFrame,
+    policies: pd.DataFrame | ir.Table,
     *,
     by: Sequence[str] = (),
     spec: StudySpec,
     study_date: pd.Timestamp,
     weights: Sequence[str] = (),
+    backend: BaseBackend | None = None,
 ) -> pd.DataFrame:
-    """Exposure and events by cohort and period, aggregated straight from policies.
+    """Exposure and events by cohort and period, aggregated by the engine straight from policies.
 
     Parameters
     ----------
-    policies : DataFrame
+    policies : DataFrame or Ibis table
         Canonical policies (``issue_date``, ``status`` and the date columns used
-        by :func:`event_dates`) plus the cohort columns named in ``by``.
+        by :func:`event_dates`) plus the cohort columns named in ``by``: a pandas
+        book (handed to ``backend``, DuckDB by default) or a table of any engine.
     by : sequence of str
         Cohort columns (already banded); empty for the whole book.
     spec : StudySpec
@@ -146,37 +142,43 @@ def exposures(
     weights : sequence of str
         Numeric columns (annual premium, sum assured) to also sum exposure and
         events weighted by.
+    backend : Ibis backend, optional
+        The engine for a pandas book (default DuckDB); a table keeps its own.
 
     Returns
     -------
     DataFrame
         ``[*by, period, exposure, events, *exposure_<w>, *events_<w>]``: one
-        row per cohort and period with any exposure or event. ``exposure`` is in
-        period units (policy years, policy months or calendar years).
+        row per cohort and period with any exposure or event, sorted by cohort
+        (missing last) and period. ``exposure`` is in period units (policy
+        years, policy months or calendar years).
     """
     _check_study(policies, spec=spec, columns=[*by, *weights])
-    empty = pd.DataFrame(
-        columns=[*by, "period", "exposure", "events", *(f"exposure_{w}" for w in weights), *(f"events_{w}" for w in weights)]
-    )
-    stays = _stays(policies, spec=spec, study_date=study_date)
-    if stays is None:
-        return empty
-    keep, issue, entry, stop, is_event = stays
-    frame_codes, cohorts = cohort_codes(policies, by)
-    codes = frame_codes[keep]
-    weight_values = {w: np.nan_to_num(pd.to_numeric(policies[w], errors="coerce").to_numpy(dtype=float)[keep]) for w in weights}
-    parts = _period_parts(issue, entry, stop, is_event, spec=spec)
-    lo, table = _grids(codes, len(cohorts), parts, is_event, weight_values)
-    exposure, events = table["exposure"], table["events"]
-    cohort_index, period_index = np.nonzero((exposure > 1e-12) | (events > 0))
-    out = cohorts.iloc[cohort_index].reset_index(drop=True)
-    out["period"] = period_index + lo
-    for name, grid in table.items():
-        out[name] = grid[cohort_index, period_index]
+    if spec.study_start is not None and pd.Timestamp(spec.study_start) > _end(spec, study_date):
+        raise ExtractError(
+            "bad_option", reason="study_window", start=pd.Timestamp(spec.study_start).date(), end=_end(spec, study_date).date()
+        )
+    table, engine = bind(_study_columns(policies, by=by, weights=weights), backend)
+    out = engine_exposures(table, engine, by=by, spec=spec, study_date=study_date, weights=weights)
+    if isinstance(policies, pd.DataFrame):
+        for column in by:  # the cohort values as the caller's frame had them (categories, nullable types)
+            out[column] = out[column].astype(policies[column].dtype)
     return out
 
 
-def _check_study(policies: pd.DataFrame, *, spec: StudySpec, columns: Sequence[str]) -> None:
+def _end(spec: StudySpec, study_date: pd.Timestamp) -> pd.Timestamp:
+    return pd.Timestamp(spec.study_end if spec.study_end is not None else study_date).normalize()
+
+
+def _study_columns(policies: pd.DataFrame | ir.Table, *, by: Sequence[str], weights: Sequence[str]) -> pd.DataFrame | ir.Table:
+    """Only the columns an exposure study reads (so a wide book is not handed to the engine whole)."""
+    wanted = [c for c in dict.fromkeys([*STAY_COLUMNS, *by, *weights]) if c in policies.columns]
+    if isinstance(policies, pd.DataFrame):
+        return policies[wanted]
+    return policies.select(*wanted)
+
+
+def _check_study(policies: pd.DataFrame | ir.Table, *, spec: StudySpec, columns: Sequence[str]) -> None:
     """Refuse an unknown period or basis, and cohort or weight columns the policies lack."""
     if spec.period not in PERIODS:
         raise ExtractError("bad_option", reason="study_period", period=spec.period, allowed=", ".join(PERIODS))
@@ -185,113 +187,6 @@ def _check_study(policies: pd.DataFrame, *, spec: StudySpec, columns: Sequence[s
     missing = [c for c in columns if c not in policies.columns]
     if missing:
         raise ExtractError("missing_column", reason="in_study", column=missing[0], columns=", ".join(map(str, policies.columns)))
-
-
-def _stays(
-    policies: pd.DataFrame, *, spec: StudySpec, study_date: pd.Timestamp
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """Each policy's stay in the study window: ``(keep, issue, entry, stop, is_event)``, or None when nobody stays.
-
-    ``keep`` marks the policies with a known issue date that are in force for at least a day
-    of the window; the other arrays are for those policies only. ``entry`` is the first day of
-    exposure, ``stop`` the day after the last (the exit day itself counts, as in SOA /
-    actxps), ``is_event`` whether the stay ends in a studied event inside the window.
-    """
-    end_day = np.datetime64(pd.Timestamp(spec.study_end if spec.study_end is not None else study_date).date(), "D")
-    issue = as_days(policies[S.ISSUE_DATE])
-    if len(issue) == 0 or np.isnat(issue).all():
-        return None
-    if spec.study_start is not None and pd.Timestamp(spec.study_start) > pd.Timestamp(end_day):
-        raise ExtractError(
-            "bad_option", reason="study_window", start=pd.Timestamp(spec.study_start).date(), end=pd.Timestamp(end_day).date()
-        )
-    start_day = np.datetime64(pd.Timestamp(spec.study_start).date(), "D") if spec.study_start is not None else np.nanmin(issue)
-    exit_day, is_event = event_dates(policies, spec.events)
-    window_end = end_day + DAY  # first day after the study
-    after_window = ~np.isnat(exit_day) & (exit_day > end_day)
-    is_event = is_event & ~after_window
-    # The exit day itself is a day of exposure (SOA / actxps): the stay ends the day after.
-    stop = np.where(np.isnat(exit_day) | after_window, window_end, exit_day + DAY)
-    entry = np.maximum(issue, start_day)
-    alive = stop > entry
-    keep = alive & ~np.isnat(issue)
-    if not keep.any():
-        return None
-    return keep, issue[keep], entry[keep], stop[keep], is_event[keep]
-
-
-@dataclass(frozen=True)
-class _Parts:
-    """The periods a stay enters and leaves in, and the share of each it is exposed for."""
-
-    e_index: np.ndarray
-    x_index: np.ndarray
-    first_part: np.ndarray
-    last_part: np.ndarray
-    same: np.ndarray
-
-
-def _period_parts(issue: np.ndarray, entry: np.ndarray, stop: np.ndarray, is_event: np.ndarray, *, spec: StudySpec) -> _Parts:
-    """The entry and exit periods of each stay and its exposure in them (whole periods between come later)."""
-    last = stop - DAY  # last day of exposure: the exit day, or the study end
-    e_index, e_start, e_end = _period_bounds(issue, entry, spec.period)
-    x_index, x_start, x_end = _period_bounds(issue, last, spec.period)
-    e_len = (e_end - e_start).astype(np.int64)
-    x_len = (x_end - x_start).astype(np.int64)
-    same = e_index == x_index
-    first_part = np.where(same, (stop - entry).astype(np.int64), (e_end - entry).astype(np.int64)) / e_len
-    last_part = np.where(same, 0.0, (stop - x_start).astype(np.int64) / x_len)
-    if spec.basis == "initial":
-        # The event's period counts whole ("full-year credit", DOMAIN.md §2.2; "gets the full
-        # period" in the issue; actxps does the same), also for a policy that entered it late.
-        first_part = np.where(is_event & same, 1.0, first_part)
-        last_part = np.where(is_event & ~same, 1.0, last_part)
-    return _Parts(e_index, x_index, first_part, last_part, same)
-
-
-def _grids(
-    codes: np.ndarray, n_cohorts: int, parts: _Parts, is_event: np.ndarray, weight_values: dict[str, np.ndarray]
-) -> tuple[int, dict[str, np.ndarray]]:
-    """``cohort × period`` grids of exposure and events (and their weighted sums), and the first period's index.
-
-    The partial entry and exit periods are summed by ``bincount``; the whole periods strictly
-    between them by a difference array (+1 from the period after entry, −1 from the exit
-    period) accumulated along the periods, so memory grows with policies, not policies × periods.
-    """
-    e_index, x_index, first_part, last_part, same = parts.e_index, parts.x_index, parts.first_part, parts.last_part, parts.same
-    offset = int(min(e_index.min(initial=0), 0)) if len(e_index) else 0
-    pieces = [
-        (codes, e_index, first_part, np.zeros(len(codes))),
-        (codes[~same], x_index[~same], last_part[~same], np.zeros(int((~same).sum()))),
-        (codes[is_event], x_index[is_event], np.zeros(int(is_event.sum())), np.ones(int(is_event.sum()))),
-    ]
-    cohort_col = np.concatenate([p[0] for p in pieces])
-    period_col = np.concatenate([p[1] for p in pieces]).astype(np.int64)
-    exposure_col = np.concatenate([p[2] for p in pieces])
-    event_col = np.concatenate([p[3] for p in pieces])
-    span = x_index - e_index >= 2
-    run_cohort = np.concatenate([codes[span], codes[span]])
-    run_period = np.concatenate([e_index[span] + 1, x_index[span]]).astype(np.int64)
-    run_delta = np.concatenate([np.ones(int(span.sum())), -np.ones(int(span.sum()))])
-
-    lo = int(min(period_col.min(initial=0), run_period.min(initial=0), offset))
-    hi = int(max(period_col.max(initial=0), run_period.max(initial=0)))
-    width = hi - lo + 1
-    flat = cohort_col * width + (period_col - lo)
-    size = n_cohorts * width
-
-    def grid(values: np.ndarray, at: np.ndarray = flat) -> np.ndarray:
-        return np.bincount(at, weights=values, minlength=size).reshape(n_cohorts, width)
-
-    run_flat = run_cohort * width + (run_period - lo)
-    table = {"exposure": grid(exposure_col) + np.cumsum(grid(run_delta, run_flat), axis=1), "events": grid(event_col)}
-    for w, values in weight_values.items():
-        w_exposure = np.concatenate([values * first_part, values[~same] * last_part[~same], np.zeros(int(is_event.sum()))])
-        w_events = np.concatenate([np.zeros(len(codes)), np.zeros(int((~same).sum())), values[is_event]])
-        w_runs = np.cumsum(grid(np.concatenate([values[span], -values[span]]), run_flat), axis=1)
-        table[f"exposure_{w}"] = grid(w_exposure) + w_runs
-        table[f"events_{w}"] = grid(w_events)
-    return lo, table
 
 
 def cohort_codes(policies: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:

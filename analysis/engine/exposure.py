@@ -1,0 +1,164 @@
+"""Exposure and events by cohort and period, aggregated in the engine.
+
+The conventions are those of :mod:`analysis.study.exposure` (SOA / actxps, ``DOMAIN.md``
+§2.2). Each stay (:func:`analysis.engine.stays.stays`) contributes its entry period and
+its exit period (a share of each), and a run of whole periods between them. The engine
+sums the partial periods, the events and, for the runs, a *difference*: +1 in the period
+after entry and −1 in the exit period. One query returns that small ``cohort × period``
+table; its running sum along the periods (done here, on the small table) gives the whole
+periods, so neither the engine nor pandas ever holds policies × periods.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from analysis.engine.dates import add_months_ymd, whole_months_ymd, with_ymd, year_start
+from analysis.engine.stays import stays
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
+
+    from analysis.study.exposure import StudySpec
+
+#: Months in a policy period.
+PERIOD_MONTHS = {"policy_year": 12, "policy_month": 1}
+#: Exposure below this is rounding noise, not a period anyone was in force in.
+MIN_EXPOSURE = 1e-12
+
+
+def _bounds(staged: ir.Table, day: str, prefix: str, period: str) -> ir.Table:
+    """Add ``<prefix>_index``, ``<prefix>_start``, ``<prefix>_end`` for the period holding column ``day``.
+
+    Policy periods are numbered from 1; calendar years by the year. Expects the parts of
+    ``issue_day`` and of ``day`` (:func:`~analysis.engine.dates.with_ymd`).
+    """
+    if period == "calendar_year":
+        index = staged[f"{day}_y"]
+        return staged.mutate(**{f"{prefix}_index": index, f"{prefix}_start": year_start(index), f"{prefix}_end": year_start(index + 1)})
+    step = PERIOD_MONTHS[period]
+    iy, im, idd = staged.issue_day_y, staged.issue_day_m, staged.issue_day_d
+    months = whole_months_ymd(iy, im, idd, staged[f"{day}_y"], staged[f"{day}_m"], staged[f"{day}_d"])
+    staged = staged.mutate(**{f"{prefix}_whole": (months // step).cast("int64")})
+    whole = staged[f"{prefix}_whole"]
+    return staged.mutate(
+        **{
+            f"{prefix}_index": whole + 1,
+            f"{prefix}_start": add_months_ymd(iy, im, idd, whole * step),
+            f"{prefix}_end": add_months_ymd(iy, im, idd, (whole + 1) * step),
+        }
+    )
+
+
+def _parts(table: ir.Table, *, spec: StudySpec, study_date: pd.Timestamp) -> ir.Table:
+    """Each stay with its entry and exit periods and the share of each it is exposed for."""
+    staged = stays(table, events=spec.events, study_date=study_date, study_start=spec.study_start, study_end=spec.study_end)
+    staged = staged.mutate(last_day=staged.stop_day - 1)
+    for column in ("issue_day", "entry_day", "last_day"):
+        staged = with_ymd(staged, column)
+    staged = _bounds(_bounds(staged, "entry_day", "e", spec.period), "last_day", "x", spec.period)
+    same = staged.e_index == staged.x_index
+    first = same.ifelse(staged.stop_day - staged.entry_day, staged.e_end - staged.entry_day) / (staged.e_end - staged.e_start)
+    last = same.ifelse(0.0, (staged.stop_day - staged.x_start) / (staged.x_end - staged.x_start))
+    if spec.basis == "initial":
+        # The event's period counts whole ("full-year credit", DOMAIN.md §2.2; actxps does the same).
+        first = (staged.is_event & same).ifelse(1.0, first)
+        last = (staged.is_event & ~same).ifelse(1.0, last)
+    return staged.mutate(same=same, first_part=first.cast("float64"), last_part=last.cast("float64"))
+
+
+def exposure_deltas(
+    table: ir.Table, *, by: Sequence[str], spec: StudySpec, study_date: pd.Timestamp, weights: Sequence[str] = ()
+) -> ir.Table:
+    """The engine's query: ``[*by, period, exposure, events, run, *exposure_<w>, *events_<w>, *run_<w>]``.
+
+    ``exposure`` and ``events`` hold the partial periods and the events; ``run`` the
+    difference whose running sum along the periods counts the whole periods in between.
+    """
+    parts = _parts(table, spec=spec, study_date=study_date)
+    span = (parts.x_index - parts.e_index) >= 2
+    no_period = ibis.null().cast("int64")
+
+    def piece(period: ir.IntegerValue, exposure: ir.NumericValue | float, events: ir.NumericValue | float, run: float) -> ir.StructValue:
+        return ibis.struct({"period": period.cast("int64"), "exposure": exposure, "events": events, "run": run})
+
+    # Each stay's four contributions, unnested in one pass: its entry period, its exit
+    # period (when it leaves in another), and the two ends of its run of whole periods.
+    pieces = ibis.array(
+        [
+            piece(parts.e_index, parts.first_part, (parts.is_event & parts.same).ifelse(1.0, 0.0), 0.0),
+            piece(parts.same.ifelse(no_period, parts.x_index), parts.last_part, parts.is_event.ifelse(1.0, 0.0), 0.0),
+            piece(span.ifelse(parts.e_index + 1, no_period), 0.0, 0.0, 1.0),
+            piece(span.ifelse(parts.x_index, no_period), 0.0, 0.0, -1.0),
+        ]
+    )
+    amounts = {w: parts[w].cast("float64").fill_null(0.0) for w in weights}
+    long = parts.select(*by, **{f"amount_{w}": a for w, a in amounts.items()}, piece=pieces.unnest())
+    long = long.filter(long.piece["period"].notnull())
+    values = {"period": long.piece["period"], **{c: long.piece[c].cast("float64") for c in ("exposure", "events", "run")}}
+    for w in weights:
+        amount = long[f"amount_{w}"]
+        values |= {f"{c}_{w}": long.piece[c] * amount for c in ("exposure", "events", "run")}
+    flat = long.select(*by, **values)
+    sums = [c for c in flat.columns if c not in by and c != "period"]
+    return flat.group_by([*by, "period"]).aggregate(**{c: flat[c].sum() for c in sums})
+
+
+def engine_exposures(
+    table: ir.Table,
+    backend: BaseBackend,
+    *,
+    by: Sequence[str],
+    spec: StudySpec,
+    study_date: pd.Timestamp,
+    weights: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Run :func:`exposure_deltas` and finish the whole periods on the small result.
+
+    Returns ``[*by, period, exposure, events, *exposure_<w>, *events_<w>]``, one row per
+    cohort and period with any exposure or event, sorted by cohort and period.
+    """
+    small = backend.to_pandas(exposure_deltas(table, by=by, spec=spec, study_date=study_date, weights=weights))
+    return whole_periods(small, by=by, weights=weights)
+
+
+def whole_periods(small: pd.DataFrame, *, by: Sequence[str], weights: Sequence[str] = ()) -> pd.DataFrame:
+    """Add each cohort's running sum of ``run`` (whole periods) to its exposure, over every period in its range."""
+    columns = [*by, "period", "exposure", "events", *(f"exposure_{w}" for w in weights), *(f"events_{w}" for w in weights)]
+    if small.empty:
+        return pd.DataFrame(columns=columns)
+    codes, cohorts = _cohort_codes(small, by)
+    period = small["period"].to_numpy(dtype=np.int64)
+    lo, width = int(period.min()), int(period.max() - period.min() + 1)
+    flat = codes * width + (period - lo)
+    size = len(cohorts) * width
+
+    def grid(column: str) -> np.ndarray:
+        values = small[column].to_numpy(dtype=float)
+        return np.bincount(flat, weights=values, minlength=size).reshape(len(cohorts), width)
+
+    table = {"exposure": grid("exposure") + np.cumsum(grid("run"), axis=1), "events": grid("events")}
+    for w in weights:
+        table[f"exposure_{w}"] = grid(f"exposure_{w}") + np.cumsum(grid(f"run_{w}"), axis=1)
+        table[f"events_{w}"] = grid(f"events_{w}")
+    cohort_index, period_index = np.nonzero((table["exposure"] > MIN_EXPOSURE) | (table["events"] > 0))
+    out = cohorts.iloc[cohort_index].reset_index(drop=True)
+    out["period"] = period_index + lo
+    for name, values in table.items():
+        out[name] = values[cohort_index, period_index]
+    return out[columns]
+
+
+def _cohort_codes(small: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Integer code of each row's cohort and the sorted table of cohorts (missing is a cohort, last)."""
+    if not by:
+        return np.zeros(len(small), dtype=np.int64), pd.DataFrame(index=range(1))
+    cohorts = small[list(by)].drop_duplicates().sort_values(list(by), na_position="last", kind="stable").reset_index(drop=True)
+    index = pd.MultiIndex.from_frame(cohorts) if len(by) > 1 else pd.Index(cohorts[by[0]])
+    keys = pd.MultiIndex.from_frame(small[list(by)]) if len(by) > 1 else pd.Index(small[by[0]])
+    return np.asarray(index.get_indexer(keys), dtype=np.int64), cohorts
