@@ -91,7 +91,9 @@ def stays(
 
     ``entry_day`` is the first day of exposure, ``stop_day`` the day after the last (the exit
     day itself counts, as in SOA / actxps), ``is_event`` whether the stay ends in a studied
-    event inside the window. Policies without an issue date are left out.
+    event inside the window. Policies without an issue date are left out, and so are
+    policies issued on the last day of the window: actxps leaves out ``issue_date >= end_date``
+    and we match it (their one day would be a period's first day with nothing yet to lapse).
     """
     exits = with_exits(table, events)
     start, end = study_bounds(table, study_start=study_start, study_end=study_end, study_date=study_date)
@@ -99,4 +101,4 @@ def stays(
     stop = (exits.exit_day.isnull() | after).ifelse(end + 1, exits.exit_day + 1)
     entry = (exits.issue_day > start).ifelse(exits.issue_day, start)
     staged = exits.mutate(entry_day=entry.cast("int64"), stop_day=stop.cast("int64"), is_event=exits.is_event & ~after)
-    return staged.filter(staged.issue_day.notnull(), staged.stop_day > staged.entry_day)
+    return staged.filter(staged.issue_day.notnull(), staged.issue_day < end, staged.stop_day > staged.entry_day)

@@ -229,13 +229,24 @@ def band(values: pd.Series, edges: Sequence[float]) -> pd.Series:
     Returns an ordered categorical; missing values stay missing.
     """
     edges = sorted(float(e) for e in edges)
+    return pd.cut(pd.to_numeric(values, errors="coerce"), bins=[*edges, np.inf], right=False, labels=band_labels(edges))
+
+
+def band_labels(edges: Sequence[float]) -> list[str]:
+    """The labels of :func:`band` for sorted ``edges``: ``18–24`` … ``60+``."""
     bins = [*edges, np.inf]
     labels = [
         f"{_num(a)}–{_num(b - 1)}" if np.isfinite(b) and float(a).is_integer() and float(b).is_integer() else f"{_num(a)}–{_num(b)}"
         for a, b in zip(bins[:-2], bins[1:-1])
     ]
-    labels.append(f"{_num(edges[-1])}+")
-    return pd.cut(pd.to_numeric(values, errors="coerce"), bins=bins, right=False, labels=labels)
+    return [*labels, f"{_num(edges[-1])}+"]
+
+
+def quantile_labels(cuts: np.ndarray) -> list[str]:
+    """The labels of :func:`quantile_band` for its distinct cut points (one label for one point, ``—`` for none)."""
+    if len(cuts) < 2:
+        return [_num(float(cuts[0])) if len(cuts) else "—"]
+    return [f"{_num(a)}–{_num(b)}" for a, b in zip(cuts[:-1], cuts[1:])]
 
 
 def quantile_band(values: pd.Series, quantiles: int = 4) -> pd.Series:
@@ -246,10 +257,9 @@ def quantile_band(values: pd.Series, quantiles: int = 4) -> pd.Series:
         if numbers.notna().any()
         else np.array([])
     )
+    labels = quantile_labels(cuts)
     if len(cuts) < 2:  # one distinct value (or none): one band, not an empty categorical
-        label = _num(float(cuts[0])) if len(cuts) else "—"
-        return pd.Series(label, index=values.index, dtype="string").where(numbers.notna())
-    labels = [f"{_num(a)}–{_num(b)}" for a, b in zip(cuts[:-1], cuts[1:])]
+        return pd.Series(labels[0], index=values.index, dtype="string").where(numbers.notna())
     return pd.cut(numbers, bins=list(cuts), labels=labels, include_lowest=True, duplicates="drop")
 
 

@@ -7,14 +7,22 @@ rates`` share, so the three always give the same numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from analysis import schema as S
-from analysis.study.cohorts import AGE_EDGES, YOUNG_NEW_EARNERS, Condition, NamedCohort, derived_columns, filter_mask
+from analysis.engine.backend import bind
+from analysis.engine.cohorts import derive, predicate
+from analysis.engine.stays import STAY_COLUMNS
+from analysis.study.cohorts import AGE_EDGES, DERIVED_SOURCES, IN_COHORT, REST, YOUNG_NEW_EARNERS, Condition, NamedCohort, derived_columns
 from analysis.study.exposure import PERIODS, StudySpec, exposures
 from analysis.study.rates import credibility, lapse_rates, rate_totals, wilson_interval
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
 
 
 @dataclass(frozen=True)
@@ -79,18 +87,31 @@ class StudyRequest:
 
 
 def run_study(
-    policies: pd.DataFrame, request: StudyRequest, *, study_date: pd.Timestamp, expected: pd.DataFrame | None = None
+    policies: pd.DataFrame | ir.Table,
+    request: StudyRequest,
+    *,
+    study_date: pd.Timestamp,
+    expected: pd.DataFrame | None = None,
+    backend: BaseBackend | None = None,
 ) -> StudyResult:
-    """Cohort columns → filters → exposure → rates, as one pure function.
+    """Cohort columns → filters → exposure → rates, as one pure function run by the engine.
 
-    ``by`` may name the period itself (``policy_year``, ``policy_month`` or
-    ``calendar_year``): the table is then simply by period. An ``expected`` table
-    is keyed by ``period`` and by any of its other columns that are also in ``by``
-    (for example ``period, channel, expected_rate``).
+    ``policies`` is a pandas book (handed to ``backend``, DuckDB by default) or a table of
+    any engine. ``by`` may name the period itself (``policy_year``, ``policy_month`` or
+    ``calendar_year``): the table is then simply by period. An ``expected`` table is keyed
+    by ``period`` and by any of its other columns that are also in ``by`` (for example
+    ``period, channel, expected_rate``).
     """
-    frame = study_frame(policies, request)
-    mask = filter_mask(frame, request.filters)
-    used = frame.loc[mask] if not mask.all() else frame
+    table, engine = bind(_study_columns(policies, request), backend)
+    wanted = [*request.by, *(c.column for c in request.filters)]
+    table, orders = derive(
+        table, engine, [w for w in wanted if w not in policies.columns], named=request.named, age_edges=request.age_edges
+    )
+    total = len(policies) if isinstance(policies, pd.DataFrame) else int(engine.execute(table.count()))
+    used = total
+    if request.filters:
+        table = table.filter(predicate(table, request.filters))
+        used = int(engine.execute(table.count()))
     by = tuple(b for b in request.by if b not in PERIODS)
     spec = StudySpec(
         period=request.period,
@@ -100,7 +121,7 @@ def run_study(
         study_end=pd.Timestamp(request.study_end) if request.study_end else None,
     )
     weights = [request.weight] if request.weight else []
-    table = exposures(used, by=by, spec=spec, study_date=study_date, weights=weights)
+    table = _as_cohorts(exposures(table, by=by, spec=spec, study_date=study_date, weights=weights, backend=engine), policies, orders)
     flat = request.expected_rate
     if flat is not None and request.period == "policy_month":
         flat = 1 - (1 - flat) ** (1 / 12)  # the flat assumption is annual; the periods are months
@@ -108,7 +129,29 @@ def run_study(
     keys = ("period", *(c for c in (expected.columns if expected is not None else []) if c in by))
     rates = lapse_rates(table, by=by, weight=request.weight, expected=basis, expected_keys=keys)
     totals = rate_totals(rates, by=by, weight=request.weight)
-    return StudyResult(rates, totals, by, spec, request.weight, int(mask.sum()), len(frame))
+    return StudyResult(rates, totals, by, spec, request.weight, used, total)
+
+
+def _study_columns(policies: pd.DataFrame | ir.Table, request: StudyRequest) -> pd.DataFrame | ir.Table:
+    """Only the columns a study reads from the book: dates and status, its cohorts' sources, filters and weight."""
+    named = {c.key: c for c in request.named}
+    wanted = [*request.by, *(c.column for c in request.filters), *([request.weight] if request.weight else [])]
+    sources = [DERIVED_SOURCES.get(w, w) for w in wanted] + [c.column for w in wanted if w in named for c in named[w].conditions]
+    if "premium_band" in wanted:
+        sources.append(S.ANNUAL_PREMIUM)
+    columns = [c for c in dict.fromkeys([*STAY_COLUMNS, *sources]) if c in policies.columns]
+    return policies[columns] if isinstance(policies, pd.DataFrame) else policies.select(*columns)
+
+
+def _as_cohorts(table: pd.DataFrame, policies: pd.DataFrame | ir.Table, orders: dict[str, list[str]]) -> pd.DataFrame:
+    """Cohort columns typed as the pandas cohorts are: the book's own dtypes, ordered bands, categorical issue periods."""
+    for column in table.columns:
+        if isinstance(policies, pd.DataFrame) and column in policies.columns:
+            table[column] = table[column].astype(policies[column].dtype)
+        elif column in orders and orders[column] != [IN_COHORT, REST]:
+            categories = orders[column] or sorted(table[column].dropna().unique())
+            table[column] = pd.Categorical(table[column], categories=categories, ordered=bool(orders[column]))
+    return table
 
 
 def study_frame(policies: pd.DataFrame, request: StudyRequest) -> pd.DataFrame:

@@ -27,33 +27,33 @@ def us_book(root, shared_data):
     return loaded.policies
 
 
-def ours(policies, *, period="policy_year", basis="initial", by=()) -> pd.DataFrame:
+def ours(policies, *, period="policy_year", basis="initial", by=(), backend=None) -> pd.DataFrame:
     spec = StudySpec(period=period, basis=basis, study_start=START, study_end=END)
-    return lapse_rates(exposures(policies, by=by, spec=spec, study_date=END), by=by)
+    return lapse_rates(exposures(policies, by=by, spec=spec, study_date=END, backend=backend), by=by)
 
 
 @pytest.mark.parametrize(("basis", "fixture"), [("initial", "py_initial"), ("central", "py_central")])
-def test_policy_year_exposures_and_rates_agree_with_actxps(us_book, basis: str, fixture: str) -> None:
+def test_policy_year_exposures_and_rates_agree_with_actxps(us_book, basis: str, fixture: str, engine) -> None:
     reference = pd.read_csv(FIXTURES / f"actxps_uslapseagent_{fixture}.csv").set_index("policy_year")
-    mine = ours(us_book, basis=basis).set_index("period")
+    mine = ours(us_book, basis=basis, backend=engine).set_index("period")
     assert mine.index.tolist() == reference.index.tolist()
     pd.testing.assert_series_equal(mine["exposure"], reference["exposure"], check_names=False, check_index_type=False, rtol=1e-9, atol=0)
     assert mine["events"].tolist() == reference["events"].tolist()
     pd.testing.assert_series_equal(mine["rate"], reference["q"], check_names=False, check_index_type=False, rtol=1e-9, atol=0)
 
 
-def test_policy_year_by_premium_frequency_agrees_with_actxps(us_book) -> None:
+def test_policy_year_by_premium_frequency_agrees_with_actxps(us_book, engine) -> None:
     reference = pd.read_csv(FIXTURES / "actxps_uslapseagent_py_by_frequency_initial.csv")
-    mine = ours(us_book, by=("premium.frequency",)).rename(columns={"premium.frequency": "premium_frequency", "period": "policy_year"})
+    mine = ours(us_book, by=("premium.frequency",), backend=engine).rename(columns={"premium.frequency": "premium_frequency", "period": "policy_year"})
     merged = reference.merge(mine, on=["premium_frequency", "policy_year"], how="outer", suffixes=("_ref", ""), validate="one_to_one")
     assert merged["exposure"].notna().all() and merged["exposure_ref"].notna().all()
     pd.testing.assert_series_equal(merged["exposure"], merged["exposure_ref"], check_names=False, rtol=1e-9, atol=0)
     pd.testing.assert_series_equal(merged["rate"], merged["q"], check_names=False, rtol=1e-9, atol=0)
 
 
-def test_calendar_year_agrees_with_actxps(us_book) -> None:
+def test_calendar_year_agrees_with_actxps(us_book, engine) -> None:
     reference = pd.read_csv(FIXTURES / "actxps_uslapseagent_cy_initial.csv").set_index("calendar_year")
-    mine = ours(us_book, period="calendar_year").set_index("period")
+    mine = ours(us_book, period="calendar_year", backend=engine).set_index("period")
     pd.testing.assert_series_equal(mine["exposure"], reference["exposure"], check_names=False, check_index_type=False, rtol=1e-9, atol=0)
     assert mine["events"].tolist() == reference["events"].tolist()
 

@@ -91,9 +91,9 @@ def test_named_cohort_is_readable_and_filters() -> None:
         filter_mask(policies, [Condition("colour", "==", "red")])
 
 
-def test_young_new_earners_lapse_more_on_the_sample_with_separate_intervals(root) -> None:
+def test_young_new_earners_lapse_more_on_the_sample_with_separate_intervals(root, engine) -> None:
     loaded = load_extract(root / "data" / "sample_policies.csv")
-    result = run_study(loaded.policies, StudyRequest(by=("young_new_earners",)), study_date=loaded.study_date)
+    result = run_study(loaded.policies, StudyRequest(by=("young_new_earners",)), study_date=loaded.study_date, backend=engine)
     totals = result.totals.set_index("young_new_earners")
     assert totals.loc["in", "rate"] > 1.3 * totals.loc["rest", "rate"]
     assert totals.loc["in", "lower"] > totals.loc["rest", "upper"]
@@ -101,10 +101,13 @@ def test_young_new_earners_lapse_more_on_the_sample_with_separate_intervals(root
     assert year1.loc["in", "lower"] > year1.loc["rest", "upper"]
 
 
-def test_filters_report_the_share_used(root) -> None:
+def test_filters_report_the_share_used(root, engine) -> None:
     loaded = load_extract(root / "data" / "sample_policies.csv")
     result = run_study(
-        loaded.policies, StudyRequest(by=("channel",), filters=(Condition("channel", "==", "银保"),)), study_date=loaded.study_date
+        loaded.policies,
+        StudyRequest(by=("channel",), filters=(Condition("channel", "==", "银保"),)),
+        study_date=loaded.study_date,
+        backend=engine,
     )
     assert 0.1 < result.share_used < 0.3
     assert set(result.rates["channel"]) == {"银保"}
