@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
@@ -33,12 +34,12 @@ from analysis.persistency.ratios import (
     DEFAULT_OPTIONS,
     HEADLINE_MONTHS,
     PersistencyOptions,
-    excluded_mask,
+    persistency_book,
+    persistency_cells,
     persistency_ratios,
     pooled_persistency,
 )
 from analysis.study.calendar import add_months, as_days
-from analysis.study.cohorts import issue_period
 from analysis.study.rates import Z95, wilson_interval
 
 #: Stated defaults: agency 13-month targets are ≥ 85 % in China (DOMAIN.md §4); 25-month 80 %.
@@ -151,24 +152,12 @@ def _ratios(frame: pd.DataFrame) -> tuple[float, float, float, float]:
     return count, policies, weighted, premium
 
 
-def _squared_premium_by_month(policies: pd.DataFrame, options: PersistencyOptions) -> pd.Series:
-    """Σ annual premium² of the persistency cohorts' policies by issue month, for the premium basis' effective count."""
-    if S.ANNUAL_PREMIUM not in policies:
-        return pd.Series(dtype=float)
-    keep = ~excluded_mask(policies, options.exclude)
-    premium = pd.to_numeric(policies[S.ANNUAL_PREMIUM], errors="coerce").fillna(0).to_numpy(dtype=float)[keep]
-    month = issue_period(policies[S.ISSUE_DATE][keep], "issue_month")
-    codes = month.cat.codes.to_numpy()
-    sums = np.bincount(codes[codes >= 0], weights=premium[codes >= 0] ** 2, minlength=len(month.cat.categories))
-    return pd.Series(sums, index=pd.PeriodIndex([str(c) for c in month.cat.categories], freq="M"))
-
-
-def _bases(current: pd.DataFrame, previous: pd.DataFrame, squares: pd.Series) -> tuple[Basis, Basis]:
-    """Count and premium bases of one KPI from its window's and last year's monthly cohorts."""
+def _bases(current: pd.DataFrame, previous: pd.DataFrame) -> tuple[Basis, Basis]:
+    """Count and premium bases of one KPI from its window's and last year's monthly cohorts (cells with ``premium_squares``)."""
 
     def effective(frame: pd.DataFrame, premium: float) -> float:
         # Kish's effective number of policies behind a premium-weighted ratio: (Σw)² / Σw².
-        square = float(squares.reindex(pd.PeriodIndex(frame["cohort"], freq="M")).sum()) if len(frame) else 0.0
+        square = float(frame["premium_squares"].sum()) if len(frame) else 0.0
         return premium**2 / square if square > 0 else 0.0
 
     count, n, weighted, premium = _ratios(current)
@@ -180,7 +169,7 @@ def _bases(current: pd.DataFrame, previous: pd.DataFrame, squares: pd.Series) ->
 
 
 def persistency_kpis(
-    policies: pd.DataFrame,
+    policies: pd.DataFrame | ir.Table,
     *,
     study_date: pd.Timestamp,
     months: Sequence[int] = HEADLINE_MONTHS,
@@ -194,12 +183,8 @@ def persistency_kpis(
     with its 95 % interval and the noise of its change against last year (module notes).
     """
     targets = {**DEFAULT_TARGETS, **(targets or {})}
-    monthly = persistency_ratios(
-        policies,
-        study_date=study_date,
-        options=replace(options, months=tuple(months), cohort="month"),
-    )
-    squares = _squared_premium_by_month(policies, options) if len(monthly) else pd.Series(dtype=float)
+    cells = persistency_cells(policies, study_date=study_date, options=replace(options, months=tuple(months), cohort="month"))
+    monthly = cells[cells["reached"].to_numpy(dtype=bool)]
     out: list[Kpi] = []
     for month in months:
         rows = monthly[monthly["month"] == month]
@@ -209,14 +194,14 @@ def persistency_kpis(
         last = periods.max()
         current = rows[(periods > last - 12) & (periods <= last)]
         previous = rows[(periods > last - 24) & (periods <= last - 12)]
-        count, premium = _bases(current, previous, squares)
+        count, premium = _bases(current, previous)
         policies_in = int(current["cohort_policies"].sum())
         out.append(Kpi(month, (str(last - 11), str(last)), policies_in, targets.get(month, float("nan")), count, premium))
     return out
 
 
 def persistency_trend(
-    policies: pd.DataFrame,
+    policies: pd.DataFrame | ir.Table,
     *,
     study_date: pd.Timestamp,
     months: Sequence[int] = HEADLINE_MONTHS,
@@ -230,7 +215,7 @@ def persistency_trend(
 
 
 def league_table(
-    policies: pd.DataFrame,
+    policies: pd.DataFrame | ir.Table,
     by: str,
     *,
     study_date: pd.Timestamp,
@@ -399,15 +384,16 @@ def overview_figures(
     OverviewFigures
     """
     goals = {**DEFAULT_TARGETS, **(targets or {})}
-    triangle, projection = triangle_and_projection(policies, study_date=study_date, cohort=trend_cohort, options=options)
+    book, _ = persistency_book(policies)  # bound to the engine once for the three persistency queries
+    triangle, projection = triangle_and_projection(book, study_date=study_date, cohort=trend_cohort, options=options)
     headings = []
     for month in HEADLINE_MONTHS:
         ahead = heading(projection, month)
         if ahead is not None:
             headings.append(Heading(month, *ahead, target=goals.get(month, float("nan"))))
     return OverviewFigures(
-        kpis=tuple(persistency_kpis(policies, study_date=study_date, options=options, targets=targets)),
-        trend=persistency_trend(policies, study_date=study_date, cohort=trend_cohort, options=options),
+        kpis=tuple(persistency_kpis(book, study_date=study_date, options=options, targets=targets)),
+        trend=persistency_trend(book, study_date=study_date, cohort=trend_cohort, options=options),
         projection=projection,
         triangle=triangle,
         headings=tuple(headings),

@@ -1,28 +1,20 @@
 """Where persistency is heading: the issue month × duration triangle and the chain-ladder projection.
 
-Both come from one histogram pass over the policies (:func:`_development`); definitions are
-those of :func:`analysis.persistency.ratios.persistency_ratios`, which the tests recompute
-policy by policy.
+Both come from one engine query over the policies (:func:`_development`, the issue-month cells
+of :func:`analysis.persistency.ratios.persistency_cells` at every month); definitions are
+those of :func:`analysis.persistency.ratios.persistency_ratios`.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from analysis import schema as S
-from analysis.persistency.ratios import (
-    DEFAULT_OPTIONS,
-    HEADLINE_MONTHS,
-    PersistencyOptions,
-    cohort_end_days,
-    excluded_mask,
-    voluntary_exit_days,
-)
-from analysis.study.calendar import add_months, as_days, whole_months
-from analysis.study.cohorts import issue_period
+from analysis.persistency.ratios import DEFAULT_OPTIONS, HEADLINE_MONTHS, PersistencyOptions, persistency_cells, regroup_cells
 
 PROJECTION_COLUMNS = ["cohort", "month", "observed_month", "observed", "projected", "cohort_policies", "reference_from", "reference_to"]
 #: Durations (months) the triangle shows, and the latest issue months it keeps.
@@ -32,38 +24,28 @@ REFERENCE_MONTHS = 12
 
 
 def persistency_triangle(
-    policies: pd.DataFrame,
+    policies: pd.DataFrame | ir.Table,
     *,
     study_date: pd.Timestamp,
     max_month: int = TRIANGLE_MONTHS,
     last_cohorts: int = TRIANGLE_COHORTS,
     options: PersistencyOptions = DEFAULT_OPTIONS,
 ) -> pd.DataFrame:
-    """Issue month × duration persistency, in one pass over the policies.
+    """Issue month × duration persistency, from one engine pass over the policies.
 
-    Each policy's voluntary exit falls in one duration month; a histogram of exits by
-    ``issue month × exit month`` (and of reinstatements) accumulated along the duration
-    gives persistency at every month at once. A cell is blank until the whole issue month
-    has reached that duration.
+    The engine counts the policies persisting at every month 1..``max_month`` by issue month
+    (:func:`~analysis.persistency.ratios.persistency_cells`). A cell is blank until the whole
+    issue month has reached that duration.
 
     Returns
     -------
     DataFrame
         Index: issue month (the latest ``last_cohorts``); columns: months 1..``max_month``.
     """
-    frame = _persistency_frame(policies, options)
-    if frame.empty:
+    developed = _development(policies, study_date=study_date, grains=("month",), max_month=max_month, options=options)
+    if not developed:
         return pd.DataFrame()
-    ((labels, persisting, reached),) = _development(frame, study_date=study_date, grains=("month",), max_month=max_month, options=options)
-    return _triangle(labels, persisting, reached, max_month=max_month, last_cohorts=last_cohorts)
-
-
-def _persistency_frame(policies: pd.DataFrame, options: PersistencyOptions) -> pd.DataFrame:
-    """The columns persistency needs, without the excluded policies."""
-    needed = [S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.PAID_TO_DATE, S.REINSTATEMENT_DATE]
-    frame = policies[[c for c in needed if c in policies.columns]]
-    keep = ~excluded_mask(policies, options.exclude)
-    return frame if keep.all() else frame.loc[keep]
+    return _triangle(*developed[0], max_month=max_month, last_cohorts=last_cohorts)
 
 
 def _triangle(labels: list[str], persisting: np.ndarray, reached: np.ndarray, *, max_month: int, last_cohorts: int) -> pd.DataFrame:
@@ -74,53 +56,34 @@ def _triangle(labels: list[str], persisting: np.ndarray, reached: np.ndarray, *,
 
 
 def _development(
-    frame: pd.DataFrame, *, study_date: pd.Timestamp, grains: Sequence[str], max_month: int, options: PersistencyOptions
+    policies: pd.DataFrame | ir.Table, *, study_date: pd.Timestamp, grains: Sequence[str], max_month: int, options: PersistencyOptions
 ) -> list[tuple[list[str], np.ndarray, np.ndarray]]:
-    """Policies persisting at every month 0..``max_month`` by issue period, in one pass per grain.
+    """Policies persisting at every month 0..``max_month`` by issue period, from one engine query.
 
-    Each policy's voluntary exit falls in one duration month (and its reinstatement in
-    another); a histogram of both by ``issue period × month``, accumulated along the duration,
-    gives the persisting count at every month at once (month 0: the cohort's size). The
-    policies' months are worked out once for all ``grains``.
-
+    The engine gives the issue-month cells at every month; quarters and years pool them.
     Returns, per grain, ``(labels, persisting, reached)``: the cohort labels, persisting counts
-    ``[cohort, month]`` and whether the whole cohort has reached that month by the study date
-    (definitions of :func:`analysis.persistency.ratios.persistency_ratios`).
+    ``[cohort, month]`` (month 0: the cohort's size) and whether the whole cohort has reached
+    that month by the study date; an empty list when no policy is left after the exclusions.
     """
-    issue = as_days(frame[S.ISSUE_DATE])
-    exit_day, back_day = voluntary_exit_days(frame, grace_days=options.grace_days)
     shift = 1 if options.include_grace else 0
-    # Left at month m when exit < issue + (m + shift) months, i.e. m > whole_months(issue, exit) - shift.
-    width = max_month + 2
-    first_out = np.where(
-        np.isnat(exit_day), width - 1, np.clip(whole_months(issue, np.where(np.isnat(exit_day), issue, exit_day)) + 1 - shift, 1, width - 1)
+    monthly = persistency_cells(
+        policies, study_date=study_date, options=replace(options, months=tuple(range(max_month + 1)), cohort="month")
     )
-    # Back in force from the first month m with reinstatement <= issue + (m + shift) months.
-    back_months = whole_months(issue, np.where(np.isnat(back_day), issue, back_day))
-    back_at = np.where(
-        np.isnat(back_day),
-        width - 1,
-        np.clip(back_months + (np.where(np.isnat(back_day), issue, back_day) > add_months(issue, back_months)) - shift, 1, width - 1),
-    )
-    back_at = np.maximum(back_at, first_out)
-    study_day = np.datetime64(pd.Timestamp(study_date).date(), "D")
+    if monthly.empty:
+        return []
     out = []
     for grain in grains:
-        cohort = issue_period(frame[S.ISSUE_DATE], {"month": "issue_month", "quarter": "issue_quarter", "year": "issue_year"}[grain])
-        codes, labels = cohort.cat.codes.to_numpy(dtype=np.int64), [str(v) for v in cohort.cat.categories]
-        n = len(labels)
-        grid = np.bincount(codes * width + first_out, minlength=n * width).reshape(n, width).astype(float)
-        grid -= np.bincount(codes * width + back_at, minlength=n * width).reshape(n, width)
-        left = np.cumsum(grid, axis=1)[:, : max_month + 1]
-        size = np.bincount(codes, minlength=n).astype(float)
-        ends = cohort_end_days(np.asarray(labels, dtype=object), grain)
-        reached = np.stack([add_months(ends, m + shift) <= study_day for m in range(max_month + 1)], axis=1)
-        out.append((labels, size[:, None] - left, reached))
+        cells = regroup_cells(monthly, cohort=grain, study_date=study_date, shift=shift)
+        labels = list(dict.fromkeys(cells["cohort"].astype(str)))
+        shape = (len(labels), max_month + 1)
+        persisting = cells["persisting"].to_numpy(dtype=float).reshape(shape)
+        persisting[:, 0] = cells["cohort_policies"].to_numpy(dtype=float).reshape(shape)[:, 0]
+        out.append((labels, persisting, cells["reached"].to_numpy(dtype=bool).reshape(shape)))
     return out
 
 
 def projected_persistency(
-    policies: pd.DataFrame,
+    policies: pd.DataFrame | ir.Table,
     *,
     study_date: pd.Timestamp,
     months: Sequence[int] = HEADLINE_MONTHS,
@@ -147,16 +110,17 @@ def projected_persistency(
         persistency at ``observed_month``; ``reference_*`` name the issue months behind the
         last factor used. Empty when no cohort is waiting or nothing has developed yet.
     """
-    frame = _persistency_frame(policies, options)
-    if frame.empty or not months:
+    if not months:
         return pd.DataFrame(columns=PROJECTION_COLUMNS)
     grains = ("month",) if cohort == "month" else ("month", cohort)
-    developed = _development(frame, study_date=study_date, grains=grains, max_month=max(months), options=options)
+    developed = _development(policies, study_date=study_date, grains=grains, max_month=max(months), options=options)
+    if not developed:
+        return pd.DataFrame(columns=PROJECTION_COLUMNS)
     return _projection(developed[0], developed[-1], months=months, reference_months=reference_months, min_observed=min_observed)
 
 
 def triangle_and_projection(
-    policies: pd.DataFrame,
+    policies: pd.DataFrame | ir.Table,
     *,
     study_date: pd.Timestamp,
     cohort: str = "quarter",
@@ -166,11 +130,10 @@ def triangle_and_projection(
     months: Sequence[int] = HEADLINE_MONTHS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`persistency_triangle` and :func:`projected_persistency` (default settings) from one pass."""
-    frame = _persistency_frame(policies, options)
-    if frame.empty:
-        return pd.DataFrame(), pd.DataFrame(columns=PROJECTION_COLUMNS)
     grains = ("month",) if cohort == "month" else ("month", cohort)
-    developed = _development(frame, study_date=study_date, grains=grains, max_month=max(max_month, *months), options=options)
+    developed = _development(policies, study_date=study_date, grains=grains, max_month=max(max_month, *months), options=options)
+    if not developed:
+        return pd.DataFrame(), pd.DataFrame(columns=PROJECTION_COLUMNS)
     triangle = _triangle(*developed[0], max_month=max_month, last_cohorts=last_cohorts)
     return triangle, _projection(developed[0], developed[-1], months=months, reference_months=REFERENCE_MONTHS, min_observed=1)
 

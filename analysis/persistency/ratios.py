@@ -21,16 +21,20 @@ and waiver-of-premium policies (a true value in a ``waiver`` column, if the extr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from analysis import schema as S
+from analysis.engine.backend import bind, run
+from analysis.engine.persistency import PERIOD_MONTHS, long_cells, persistency_cells_expr
 from analysis.errors import ExtractError
-from analysis.study.calendar import add_months, as_days
-from analysis.study.cohorts import issue_period
-from analysis.study.exposure import cohort_codes
+from analysis.study.calendar import add_months
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
 
 EXCLUSIONS = ("single_premium", "free_look", "death", "maturity", "waiver")
 #: The durations management reads first: 13- and 25-month persistency.
@@ -68,47 +72,6 @@ DEFAULT_OPTIONS = PersistencyOptions()
 BASES = ("count", "premium")
 
 
-def excluded_mask(policies: pd.DataFrame, exclude: frozenset[str]) -> np.ndarray:
-    """True for the policies left out of persistency by the chosen exclusions."""
-    status = policies[S.STATUS]
-    out = np.zeros(len(policies), dtype=bool)
-    if "single_premium" in exclude and S.PAYMENT_FREQUENCY in policies:
-        out |= (pd.to_numeric(policies[S.PAYMENT_FREQUENCY], errors="coerce") == 0).to_numpy(dtype=bool)
-    for name, statuses in (("free_look", [S.FREE_LOOK_CANCELLED]), ("death", [S.DEATH_CLAIM]), ("maturity", [S.MATURED])):
-        if name in exclude:
-            out |= status.isin(statuses).to_numpy(dtype=bool)
-    if "waiver" in exclude and S.WAIVER in policies:
-        out |= policies[S.WAIVER].astype("string").str.lower().isin(["1", "true", "yes", "y", "是"]).fillna(False).to_numpy(dtype=bool)
-    return out
-
-
-def voluntary_exit_days(policies: pd.DataFrame, *, grace_days: int = S.GRACE_DAYS) -> tuple[np.ndarray, np.ndarray]:
-    """The day each policy stopped paying or surrendered, and the day it was reinstated.
-
-    Returns
-    -------
-    (exit_day, reinstated_day) : numpy ``datetime64[D]`` arrays
-        ``exit_day`` is NaT for policies with no voluntary exit. For a lapse it is the
-        missed due date: the paid-to date, or the suspension date less grace and a day.
-    """
-    status = policies[S.STATUS]
-    n = len(policies)
-    nat = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    lapse_day = as_days(policies[S.LAPSE_DATE]) if S.LAPSE_DATE in policies else nat
-    status_day = as_days(policies[S.STATUS_DATE]) if S.STATUS_DATE in policies else nat
-    paid_to = as_days(policies[S.PAID_TO_DATE]) if S.PAID_TO_DATE in policies else nat
-    reinstated_day = as_days(policies[S.REINSTATEMENT_DATE]) if S.REINSTATEMENT_DATE in policies else nat
-    lapse_like = status.isin([S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.REINSTATED]).to_numpy(dtype=bool)
-    surrendered = (status == S.SURRENDERED).to_numpy(dtype=bool)
-    missed_due = np.where(
-        ~np.isnat(paid_to) & (status != S.REINSTATED).to_numpy(dtype=bool), paid_to, lapse_day - np.timedelta64(grace_days + 1, "D")
-    )
-    missed_due = np.where(np.isnat(lapse_day) & ~np.isnat(paid_to), paid_to, missed_due)
-    exit_day = np.where(lapse_like, missed_due, nat)
-    exit_day = np.where(surrendered, status_day, exit_day)
-    return exit_day.astype("datetime64[D]"), np.where((status == S.REINSTATED).to_numpy(dtype=bool), reinstated_day, nat)
-
-
 def cohort_end_days(labels: np.ndarray, cohort: str) -> np.ndarray:
     """The last calendar day of each distinct issue-period label (``2023``, ``2023Q2``, ``2023-05``)."""
     freq = {"month": "M", "quarter": "Q", "year": "Y"}[cohort]
@@ -118,82 +81,144 @@ def cohort_end_days(labels: np.ndarray, cohort: str) -> np.ndarray:
 
 
 def persistency_ratios(
-    policies: pd.DataFrame,
+    policies: pd.DataFrame | ir.Table,
     *,
     study_date: pd.Timestamp,
     options: PersistencyOptions = DEFAULT_OPTIONS,
     by: Sequence[str] = (),
+    backend: BaseBackend | None = None,
 ) -> pd.DataFrame:
     """Count- and premium-basis persistency at each month, by issue cohort and group.
 
     Parameters
     ----------
-    policies : DataFrame
-        Canonical policies: ``issue_date``, ``status`` and the date columns of
-        :func:`voluntary_exit_days`; ``annual_premium`` for the premium basis.
+    policies : DataFrame or ibis Table
+        Canonical policies: ``issue_date``, ``status`` and whichever of ``status_date``,
+        ``lapse_date``, ``paid_to_date``, ``reinstatement_date`` the extract has;
+        ``annual_premium`` for the premium basis.
     study_date : Timestamp
         Only cohorts whose every policy reached the evaluation month count.
     options : PersistencyOptions
     by : sequence of str
         Group columns (channel, branch...). :func:`pooled_persistency` pools the cohorts.
+    backend : ibis backend, optional
+        The engine a pandas book is bound to (DuckDB by default); an ibis Table keeps its own.
 
     Returns
     -------
     DataFrame
         ``[*by, cohort, month, cohort_policies, persisting, persistency,
-        cohort_premium, persisting_premium, premium_persistency]``.
+        cohort_premium, persisting_premium, premium_persistency]``, computed in the engine
+        (:mod:`analysis.engine.persistency`).
     """
-    _check_options(policies, options, by)
-    needed = [S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.PAID_TO_DATE, S.REINSTATEMENT_DATE, S.ANNUAL_PREMIUM, *by]
-    frame = policies[[c for c in dict.fromkeys(needed) if c in policies.columns]]
-    keep = ~excluded_mask(policies, options.exclude)
-    if not keep.all():
-        frame = frame.loc[keep]
-    columns = [*by, "cohort", "month", *RATIO_COLUMNS]
-    if frame.empty:
-        return pd.DataFrame(columns=columns)
-    issue = as_days(frame[S.ISSUE_DATE])
-    exit_day, reinstated_day = voluntary_exit_days(frame, grace_days=options.grace_days)
-    premium = (
-        pd.to_numeric(frame[S.ANNUAL_PREMIUM], errors="coerce").fillna(0).to_numpy(dtype=float)
-        if S.ANNUAL_PREMIUM in frame
-        else np.zeros(len(frame))
-    )
-    cohort = issue_period(frame[S.ISSUE_DATE], COHORT_GRAINS[options.cohort])
-    labels = np.asarray(cohort.cat.categories, dtype=object)
-    group_code, groups = cohort_codes(frame, by)
-    n_cohorts = max(len(labels), 1)
-    key = group_code * n_cohorts + cohort.cat.codes.to_numpy(dtype=np.int64)
-    size = max(len(groups), 1) * n_cohorts
-    cells = _Cells(
-        key=key,
-        n_cohorts=n_cohorts,
-        labels=labels,
-        groups=groups if by else None,
-        policies=np.bincount(key, minlength=size),
-        premium=np.bincount(key, weights=premium, minlength=size),
-        # A cohort counts once the last day of its issue period has reached month N.
-        ends=cohort_end_days(labels, options.cohort),
-        study_day=np.datetime64(pd.Timestamp(study_date).date(), "D"),
-    )
-    parts = [
-        _month_part(cells, month=month, issue=issue, exit_day=exit_day, reinstated_day=reinstated_day, premium=premium, options=options)
-        for month in options.months
-    ]
-    if not parts or all(p.empty for p in parts):
-        return pd.DataFrame(columns=columns)
-    out = pd.concat(parts, ignore_index=True)
+    cells = persistency_cells(policies, study_date=study_date, options=options, by=by, backend=backend)
+    out = cells.loc[cells["reached"].to_numpy(dtype=bool)].reset_index(drop=True)
     out["persistency"] = out["persisting"] / out["cohort_policies"]
     with np.errstate(divide="ignore", invalid="ignore"):
         out["premium_persistency"] = np.where(out["cohort_premium"] > 0, out["persisting_premium"] / out["cohort_premium"], np.nan)
-    return out.sort_values([*by, "cohort", "month"], kind="stable").reset_index(drop=True)[columns]
+    return out[[*by, "cohort", "month", *RATIO_COLUMNS]]
 
 
 #: The columns of a persistency table after its group, cohort and month columns.
 RATIO_COLUMNS = ["cohort_policies", "persisting", "persistency", "cohort_premium", "persisting_premium", "premium_persistency"]
+#: The columns of :func:`persistency_cells`.
+CELL_COLUMNS = [
+    "period",
+    "cohort",
+    "month",
+    "cohort_policies",
+    "persisting",
+    "cohort_premium",
+    "persisting_premium",
+    "premium_squares",
+    "reached",
+]
 
 
-def _check_options(policies: pd.DataFrame, options: PersistencyOptions, by: Sequence[str]) -> None:
+def persistency_cells(
+    policies: pd.DataFrame | ir.Table,
+    *,
+    study_date: pd.Timestamp,
+    options: PersistencyOptions = DEFAULT_OPTIONS,
+    by: Sequence[str] = (),
+    backend: BaseBackend | None = None,
+) -> pd.DataFrame:
+    """Every ``group × issue cohort × month`` cell, whether or not the cohort has reached the month.
+
+    Returns
+    -------
+    DataFrame
+        ``[*by, period, cohort, month, cohort_policies, persisting, cohort_premium,
+        persisting_premium, premium_squares, reached]`` sorted by group, cohort and month:
+        ``period`` numbers the issue periods, ``premium_squares`` is Σ annual premium² (for
+        the premium basis' effective count), ``reached`` whether the cohort's last issue day
+        had reached the evaluation month by the study date.
+    """
+    _check_options(policies, options, by)
+    table, engine = persistency_book(policies, by, backend)
+    expression = persistency_cells_expr(
+        table,
+        months=options.months,
+        cohort=options.cohort,
+        exclude=options.exclude,
+        include_grace=options.include_grace,
+        grace_days=options.grace_days,
+        by=by,
+    )
+    cells = long_cells(run(engine, expression), months=options.months, by=by)
+    if isinstance(policies, pd.DataFrame):  # the groups keep the book's types (categories, booleans, text)
+        for column in by:
+            cells[column] = cells[column].astype(policies[column].dtype)
+    return label_cells(cells, cohort=options.cohort, study_date=study_date, shift=1 if options.include_grace else 0, by=by)
+
+
+def persistency_book(
+    policies: pd.DataFrame | ir.Table, by: Sequence[str] = (), backend: BaseBackend | None = None
+) -> tuple[ir.Table, BaseBackend]:
+    """The book bound to its engine (:func:`analysis.engine.backend.bind`); a pandas book with only the columns persistency reads."""
+    if isinstance(policies, pd.DataFrame):
+        needed = [S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.PAID_TO_DATE, S.REINSTATEMENT_DATE, S.ANNUAL_PREMIUM]
+        needed += [S.PAYMENT_FREQUENCY, S.WAIVER, *by]
+        policies = policies[[c for c in dict.fromkeys(needed) if c in policies.columns]]
+    return bind(policies, backend)
+
+
+def label_cells(cells: pd.DataFrame, *, cohort: str, study_date: pd.Timestamp, shift: int, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Name each cell's issue cohort (``2023``, ``2023Q2``, ``2023-05``), mark whether it reached its month, and sort.
+
+    A cohort counts at month N once the last day of its issue period has reached month N
+    (N + ``shift``) by the study date.
+    """
+    periods, inverse = np.unique(cells["period"].to_numpy(dtype=np.int64), return_inverse=True)
+    labels = np.array([_label(int(p), cohort) for p in periods], dtype=object)
+    ends = cohort_end_days(labels, cohort)[inverse]
+    study_day = np.datetime64(pd.Timestamp(study_date).date(), "D")
+    out = cells.assign(cohort=labels[inverse])
+    out["reached"] = add_months(ends, cells["month"].to_numpy(dtype=np.int64) + shift) <= study_day if len(cells) else []
+    out = out.sort_values([*by, "cohort", "month"], kind="stable").reset_index(drop=True)
+    return out[[*by, *CELL_COLUMNS]]
+
+
+def _label(period: int, cohort: str) -> str:
+    """The label of an issue period counted from year 0 (months, quarters or years)."""
+    if cohort == "year":
+        return f"{period}"
+    if cohort == "quarter":
+        return f"{period // 4}Q{period % 4 + 1}"
+    return f"{period // 12}-{period % 12 + 1:02d}"
+
+
+def regroup_cells(monthly: pd.DataFrame, *, cohort: str, study_date: pd.Timestamp, shift: int) -> pd.DataFrame:
+    """Issue-month cells (no groups) pooled into quarter or year cohorts: sums regrouped, reach recomputed."""
+    if cohort == "month":
+        return monthly
+    step = PERIOD_MONTHS[cohort]
+    sums = ["cohort_policies", "persisting", "cohort_premium", "persisting_premium", "premium_squares"]
+    pooled = monthly.assign(period=monthly["period"] // step).groupby(["period", "month"], sort=True)[sums].sum().reset_index()
+    return label_cells(pooled, cohort=cohort, study_date=study_date, shift=shift)
+
+
+def _check_options(policies: pd.DataFrame | ir.Table, options: PersistencyOptions, by: Sequence[str]) -> None:
     """Refuse an unknown cohort grain or exclusion, and group columns the policies lack."""
     if options.cohort not in COHORT_GRAINS:
         raise ExtractError("bad_option", reason="persistency_cohort", cohort=options.cohort)
@@ -203,52 +228,6 @@ def _check_options(policies: pd.DataFrame, options: PersistencyOptions, by: Sequ
     missing = [c for c in by if c not in policies.columns]
     if missing:
         raise ExtractError("missing_column", reason="in_policies", column=missing[0])
-
-
-@dataclass(frozen=True)
-class _Cells:
-    """The ``group × issue cohort`` cells of a persistency table, keyed ``group * n_cohorts + cohort``."""
-
-    key: np.ndarray
-    n_cohorts: int
-    labels: np.ndarray
-    groups: pd.DataFrame | None
-    policies: np.ndarray
-    premium: np.ndarray
-    ends: np.ndarray
-    study_day: np.datetime64
-
-
-def _month_part(
-    cells: _Cells,
-    *,
-    month: int,
-    issue: np.ndarray,
-    exit_day: np.ndarray,
-    reinstated_day: np.ndarray,
-    premium: np.ndarray,
-    options: PersistencyOptions,
-) -> pd.DataFrame:
-    """Policies and premium persisting at one month, per cell whose whole cohort has reached it (rates not yet divided)."""
-    key, n_cohorts, size = cells.key, cells.n_cohorts, len(cells.policies)
-    offset = month + (1 if options.include_grace else 0)
-    evaluation = add_months(issue, offset)
-    left = ~np.isnat(exit_day) & (exit_day < evaluation)
-    back = ~np.isnat(reinstated_day) & (reinstated_day <= evaluation)
-    persisting = (~left | back).astype(float)
-    reached = add_months(cells.ends, offset) <= cells.study_day
-    chosen = np.flatnonzero((cells.policies > 0) & reached[np.arange(size) % n_cohorts])
-    if cells.groups is not None:
-        part = cells.groups.iloc[chosen // n_cohorts].reset_index(drop=True)
-    else:
-        part = pd.DataFrame(index=range(len(chosen)))
-    part["cohort"] = cells.labels[chosen % n_cohorts]
-    part["month"] = month
-    part["cohort_policies"] = cells.policies[chosen]
-    part["persisting"] = np.bincount(key, weights=persisting, minlength=size)[chosen].round().astype(np.int64)
-    part["cohort_premium"] = cells.premium[chosen]
-    part["persisting_premium"] = np.bincount(key, weights=premium * persisting, minlength=size)[chosen]
-    return part
 
 
 def pooled_persistency(ratios: pd.DataFrame, *, by: Sequence[str] = ()) -> pd.DataFrame:

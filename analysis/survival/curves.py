@@ -4,9 +4,10 @@ Durations are months (days ÷ 365.25/12) from issue to the first studied event (
 sets of the cohort study). Competing exits (death, maturity, free-look) and the study end
 censor; a policy issued before the study window starts enters late (left truncation).
 
-The fast path aggregates policies into ``cohort × duration → entrance, removed, observed``
-and derives the Kaplan–Meier curve, its exponential-Greenwood band and the numbers at
-risk from that small table. It follows lifelines' ``KaplanMeierFitter`` exactly (a
+The engine aggregates policies into ``cohort × duration → entered, removed, observed``
+(:mod:`analysis.engine.survival`; durations in whole days, months applied on the small
+table) and the Kaplan–Meier curve, its exponential-Greenwood band and the numbers at
+risk are derived from that small table (:func:`km_from_counts`). It follows lifelines' ``KaplanMeierFitter`` exactly (a
 subject entering at t is at risk at t; the band is the log(−log) Greenwood interval), and
 the tests hold the two equal to 1e-10. Tests between cohorts are in
 :mod:`analysis.survival.logrank`, the Cox model in :mod:`analysis.survival.cox`, competing
@@ -16,16 +17,20 @@ page's and the command line's result.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from analysis import schema as S
+from analysis.engine.backend import bind, run
+from analysis.engine.survival import COUNT_COLUMNS, STAY_COLUMNS, km_counts_expr, survival_days_expr
 from analysis.errors import ExtractError
-from analysis.study.calendar import as_days
-from analysis.study.exposure import cohort_codes, event_dates
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
 
 DAYS_PER_MONTH = 365.25 / 12
 Z95 = stats.norm.ppf(0.975)
@@ -42,102 +47,167 @@ def survival_data(
     study_start: pd.Timestamp | None = None,
     study_end: pd.Timestamp | None = None,
     by: Sequence[str] = (),
+    backend: BaseBackend | None = None,
 ) -> pd.DataFrame:
-    """One row per policy in the study: ``[*by, duration, event, entry]`` in months.
+    """One row per policy in the study: ``[*by, duration, event, entry]`` in months, indexed as ``policies``.
 
     ``duration`` runs from issue to the event or censoring day; ``entry`` is the
     duration at which a late entrant joined the study (0 for policies issued inside
-    the window). Policies gone before the window opened are left out.
+    the window). Policies gone before the window opened are left out. The days are worked
+    out in the engine (:func:`analysis.engine.survival.survival_days_expr`); these rows are
+    for the models that need them (Cox, the campaign's comparison, competing risks), while
+    the curves and tests come from :func:`survival_counts`.
     """
     missing = [c for c in by if c not in policies.columns]
     if missing:
         raise ExtractError("missing_column", reason="in_policies", column=missing[0])
-    issue = as_days(policies[S.ISSUE_DATE])
-    if len(issue) == 0:
+    if len(policies) == 0:
         return pd.DataFrame({**{c: [] for c in by}, "duration": [], "event": [], "entry": []})
-    exit_day, is_event = event_dates(policies, events)
-    end = np.datetime64(pd.Timestamp(study_end if study_end is not None else study_date).date(), "D")
-    start = np.datetime64(pd.Timestamp(study_start).date(), "D") if study_start is not None else np.nanmin(issue)
-    after = ~np.isnat(exit_day) & (exit_day > end)
-    stop = np.where(np.isnat(exit_day) | after, end, exit_day)
-    event = is_event & ~after
-    entry_day = np.maximum(issue, start)
-    # A late entrant must still be in force on the day it enters.
-    keep = ~np.isnat(issue) & (stop >= entry_day) & (issue <= end)
-    out = pd.DataFrame({c: policies[c].to_numpy()[keep] for c in by}, index=policies.index[keep])
-    out["duration"] = (stop[keep] - issue[keep]).astype(np.int64) / DAYS_PER_MONTH
-    out["event"] = event[keep]
-    out["entry"] = (entry_day[keep] - issue[keep]).astype(np.int64) / DAYS_PER_MONTH
+    frame = policies[[c for c in STAY_COLUMNS if c in policies.columns]].assign(**{_ROW: np.arange(len(policies), dtype=np.int64)})
+    table, engine = bind(frame, backend)
+    days = survival_days_expr(table, events=events, study_date=study_date, study_start=study_start, study_end=study_end, by=[_ROW])
+    got = run(engine, days).sort_values(_ROW)
+    rows = got[_ROW].to_numpy(dtype=np.int64)
+    out = pd.DataFrame({c: policies[c].to_numpy()[rows] for c in by}, index=policies.index[rows])
+    out["duration"] = got["duration"].to_numpy(dtype=np.int64) / DAYS_PER_MONTH
+    out["event"] = got["event"].to_numpy(dtype=bool)
+    out["entry"] = got["entry"].to_numpy(dtype=np.int64) / DAYS_PER_MONTH
     return out
 
 
-def km_curves(data: pd.DataFrame, *, by: str | None = None, z: float = Z95) -> pd.DataFrame:
-    """Kaplan–Meier survival by cohort from aggregated durations.
+#: The column that carries each policy's position through the engine.
+_ROW = "__lapselens_row"
+
+
+def survival_counts(
+    policies: pd.DataFrame | ir.Table,
+    *,
+    events: frozenset[str] = S.VOLUNTARY_EXITS,
+    study_date: pd.Timestamp,
+    study_start: pd.Timestamp | None = None,
+    study_end: pd.Timestamp | None = None,
+    by: str | None = None,
+    backend: BaseBackend | None = None,
+) -> pd.DataFrame:
+    """The Kaplan–Meier aggregate of a book, computed in the engine: ``[cohort, month, removed, observed, entered]``.
+
+    The durations of :func:`survival_data` (the same policies, the same event and censoring
+    days) counted by cohort and whole day in the engine
+    (:func:`analysis.engine.survival.km_counts_expr`); ``month`` is the day divided by
+    :data:`DAYS_PER_MONTH`, so the times are the same floats as :func:`survival_data`'s.
+    """
+    if by is not None and by not in policies.columns:
+        raise ExtractError("missing_column", reason="in_policies", column=by)
+    if isinstance(policies, pd.DataFrame):
+        policies = policies[[c for c in dict.fromkeys([*STAY_COLUMNS, *([by] if by else [])]) if c in policies.columns]]
+    table, engine = bind(policies, backend)
+    days = survival_days_expr(
+        table, events=events, study_date=study_date, study_start=study_start, study_end=study_end, by=[by] if by else []
+    )
+    counts = tidy_counts(run(engine, km_counts_expr(days, by=by)), like=policies, by=by)
+    counts["time"] = counts["time"].to_numpy(dtype=np.int64) / DAYS_PER_MONTH
+    return counts.rename(columns={"time": "month"})
+
+
+#: The name of the cohort of policies whose cohort column is missing (as pandas writes a missing text).
+MISSING_COHORT = "<NA>"
+
+
+def tidy_counts(counts: pd.DataFrame, *, like: pd.DataFrame | ir.Table, by: str | None) -> pd.DataFrame:
+    """Engine counts sorted by cohort (in the cohort column's own order) and time, cohorts named as text (missing: ``<NA>``)."""
+    if by and isinstance(like, pd.DataFrame):  # the cohorts keep the book's type and order (categories, booleans)
+        counts["cohort"] = counts["cohort"].astype(like[by].dtype)
+    counts = counts.sort_values(["cohort", "time"], kind="stable").reset_index(drop=True)
+    counts["cohort"] = counts["cohort"].astype(str).where(counts["cohort"].notna(), MISSING_COHORT)
+    for column in ("removed", "observed", "entered"):
+        counts[column] = counts[column].astype(np.int64)
+    return counts[COUNT_COLUMNS]
+
+
+def km_curves(data: pd.DataFrame | ir.Table, *, by: str | None = None, z: float = Z95, backend: BaseBackend | None = None) -> pd.DataFrame:
+    """Kaplan–Meier survival by cohort from per-policy durations, aggregated in the engine.
 
     Parameters
     ----------
-    data : DataFrame
+    data : DataFrame or ibis Table
         From :func:`survival_data`: ``duration``, ``event``, ``entry`` and the cohort column.
     by : str, optional
         The cohort column; one curve for the whole book when omitted.
+    backend : ibis backend, optional
+        The engine that counts a pandas ``data`` (DuckDB by default).
+
+    Returns
+    -------
+    DataFrame
+        :func:`km_from_counts` of the counts ``cohort × duration``.
+    """
+    columns = ["duration", "entry", "event", *([by] if by else [])]
+    table, engine = bind(data[columns] if isinstance(data, pd.DataFrame) else data, backend)
+    counts = tidy_counts(run(engine, km_counts_expr(table, by=by)), like=data, by=by)
+    return km_from_counts(counts.rename(columns={"time": "month"}), z=z)
+
+
+def km_from_counts(counts: pd.DataFrame, *, z: float = Z95) -> pd.DataFrame:
+    """Kaplan–Meier survival, its band and the numbers at risk from the ``cohort × time`` aggregate.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        ``[cohort, month, removed, observed, entered]`` sorted by cohort and month
+        (:func:`survival_counts`).
+    z : float
+        Quantile of the band.
 
     Returns
     -------
     DataFrame
         ``[cohort, month, at_risk, events, censored, entered, survival, lower, upper]``:
-        one row per cohort and distinct time (event, censoring or entry), as lifelines'
+        one row per cohort and distinct time (event, censoring or entry, and 0), as lifelines'
         timeline; ``lower``/``upper`` are the 95 % exponential-Greenwood band.
     """
-    codes, cohorts = cohort_codes(data, [by] if by else [])
-    names = cohorts[by].astype(str).to_numpy() if by else np.array(["all"])
-    duration = data["duration"].to_numpy(dtype=float)
-    entry = data["entry"].to_numpy(dtype=float)
-    event = data["event"].to_numpy(dtype=bool)
-    frames = []
-    for code, name in enumerate(names):
-        mask = codes == code
-        if not mask.any():
-            continue
-        d, e, w = duration[mask], event[mask], entry[mask]
-        times = np.unique(np.concatenate([d, w[w > 0], [0.0]]))
-        removed = np.bincount(np.searchsorted(times, d), minlength=len(times))
-        observed = np.bincount(np.searchsorted(times, d[e]), minlength=len(times))
-        entrance = np.bincount(np.searchsorted(times, w), minlength=len(times))
-        at_risk = np.cumsum(entrance) - np.concatenate([[0], np.cumsum(removed)[:-1]])
-        # As lifelines: exits at t are taken before the entrants at t join (except at the start).
-        late = entrance.copy()
-        late[0] = 0
-        population = at_risk - late
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(population > 0, 1 - observed / population, 1.0)
-            survival = np.cumprod(factor)
-            increments = np.where((population > 0) & (population > observed), observed / (population * (population - observed)), 0.0)
-            variance = np.cumsum(increments)
-            log_s = np.log(survival)
-            centre = np.log(-log_s)
-            half = z * np.sqrt(variance) / log_s  # negative: log_s < 0
-            lower = np.exp(-np.exp(centre - half))
-            upper = np.exp(-np.exp(centre + half))
-        # Where S = 1 the band is undefined: lifelines shows it as 1.
-        lower = np.where(np.isnan(lower), 1.0, lower)
-        upper = np.where(np.isnan(upper), 1.0, upper)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "cohort": name,
-                    "month": times,
-                    "at_risk": at_risk,
-                    "events": observed,
-                    "censored": removed - observed,
-                    "entered": entrance,
-                    "survival": survival,
-                    "lower": lower,
-                    "upper": upper,
-                }
-            )
-        )
+    frames = [_km_curve(str(name), cohort, z=z) for name, cohort in counts.groupby("cohort", sort=False)]
     columns = ["cohort", "month", "at_risk", "events", "censored", "entered", "survival", "lower", "upper"]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+def _km_curve(name: str, counts: pd.DataFrame, *, z: float) -> pd.DataFrame:
+    """One cohort's curve from its counts (sorted by time); time 0 is always on the timeline."""
+    times = counts["month"].to_numpy(dtype=float)
+    removed, observed, entrance = (counts[c].to_numpy(dtype=np.int64) for c in ("removed", "observed", "entered"))
+    if not len(times) or times[0] != 0.0:
+        times, removed, observed, entrance = (np.concatenate([[0], a]) for a in (times, removed, observed, entrance))
+        times = times.astype(float)
+    at_risk = np.cumsum(entrance) - np.concatenate([[0], np.cumsum(removed)[:-1]])
+    # As lifelines: exits at t are taken before the entrants at t join (except at the start).
+    late = entrance.copy()
+    late[0] = 0
+    population = at_risk - late
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(population > 0, 1 - observed / population, 1.0)
+        survival = np.cumprod(factor)
+        increments = np.where((population > 0) & (population > observed), observed / (population * (population - observed)), 0.0)
+        variance = np.cumsum(increments)
+        log_s = np.log(survival)
+        centre = np.log(-log_s)
+        half = z * np.sqrt(variance) / log_s  # negative: log_s < 0
+        lower = np.exp(-np.exp(centre - half))
+        upper = np.exp(-np.exp(centre + half))
+    # Where S = 1 the band is undefined: lifelines shows it as 1.
+    lower = np.where(np.isnan(lower), 1.0, lower)
+    upper = np.where(np.isnan(upper), 1.0, upper)
+    return pd.DataFrame(
+        {
+            "cohort": name,
+            "month": times,
+            "at_risk": at_risk,
+            "events": observed,
+            "censored": removed - observed,
+            "entered": entrance,
+            "survival": survival,
+            "lower": lower,
+            "upper": upper,
+        }
+    )
 
 
 def survival_summary(curves: pd.DataFrame, *, horizon: float = RMST_HORIZON, months: Sequence[float] = SUMMARY_MONTHS) -> pd.DataFrame:

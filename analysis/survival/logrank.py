@@ -1,5 +1,8 @@
 """Tests between survival curves: the k-sample log-rank test, pairwise tests with Holm's correction.
 
+Both are computed from the engine's ``cohort × time → removed, observed`` aggregate
+(:mod:`analysis.engine.survival`), the table the Kaplan–Meier curves come from.
+
 The decision a page or a report states ("differ significantly") is made here, at
 :data:`SIGNIFICANCE_LEVEL`, so every reader of a result says the same thing.
 """
@@ -7,9 +10,19 @@ The decision a page or a report states ("differ significantly") is made here, at
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
+from typing import TYPE_CHECKING
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+
+from analysis.engine.backend import bind, run
+from analysis.engine.survival import km_counts_expr
+from analysis.survival.curves import tidy_counts
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
 
 #: A difference is called significant when its p-value (Holm-adjusted for pairs) is below this level.
 SIGNIFICANCE_LEVEL = 0.05
@@ -17,16 +30,33 @@ SIGNIFICANCE_LEVEL = 0.05
 MAX_PAIRWISE_COHORTS = 12
 
 
-def logrank_tests(data: pd.DataFrame, *, by: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def logrank_tests(data: pd.DataFrame | ir.Table, *, by: str, backend: BaseBackend | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The multivariate log-rank test across cohorts, and pairwise tests with a Holm correction.
+
+    ``data`` has one row per policy (:func:`~analysis.survival.curves.survival_data`); the engine
+    counts it by cohort and duration and :func:`logrank_from_counts` tests from the counts.
+    """
+    table, engine = bind(data[["duration", "event", by]] if isinstance(data, pd.DataFrame) else data, backend)
+    counts = tidy_counts(run(engine, km_counts_expr(table, by=by, entry=None)), like=data, by=by)
+    return logrank_from_counts(counts.rename(columns={"time": "month"}))
+
+
+def logrank_from_counts(counts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The k-sample log-rank test and the pairwise tests (Holm-corrected) from the ``cohort × time`` aggregate.
 
     Pairwise tests need one test per pair: they are run for up to :data:`MAX_PAIRWISE_COHORTS`
     cohorts (an agent column with 1,500 agents would need over a million); with more,
-    ``pairwise`` is empty.
+    ``pairwise`` is empty. Each test is lifelines' (``multivariate_logrank_test``, and
+    ``pairwise_logrank_test`` pair by pair in the sorted order of the cohorts), computed from
+    the counts by :func:`logrank_statistic`; left truncation is ignored by these tests (as
+    lifelines does), so run them on a study window that opens before the first issue for an
+    exact test.
 
-    Uses lifelines (``multivariate_logrank_test``, ``pairwise_logrank_test``); left
-    truncation is ignored by these tests (lifelines does not support it), so run them on
-    a study window that opens before the first issue for an exact test.
+    Parameters
+    ----------
+    counts : DataFrame
+        ``[cohort, month, removed, observed]`` (:func:`~analysis.survival.curves.survival_counts`);
+        ``cohort`` as text.
 
     Returns
     -------
@@ -34,24 +64,38 @@ def logrank_tests(data: pd.DataFrame, *, by: str) -> tuple[pd.DataFrame, pd.Data
         ``overall``: ``[test_statistic, p_value, degrees_of_freedom]``;
         ``pairwise``: ``[cohort_a, cohort_b, test_statistic, p_value, p_holm]``.
     """
-    from lifelines.statistics import pairwise_logrank_test
-
-    groups = data[by].astype(str)
-    statistic, p_value, dof = multivariate_logrank(
-        data["duration"].to_numpy(dtype=float), data["event"].to_numpy(dtype=float), groups.to_numpy()
-    )
+    statistic, p_value, dof = logrank_statistic(counts)
     table = pd.DataFrame({"test_statistic": [statistic], "p_value": [p_value], "degrees_of_freedom": [dof]})
-    if groups.nunique() > MAX_PAIRWISE_COHORTS:
-        return table, pd.DataFrame(columns=["cohort_a", "cohort_b", "test_statistic", "p_value", "p_holm"])
-    pairs = pairwise_logrank_test(data["duration"], groups, data["event"]).summary.reset_index()
-    pairs.columns = ["cohort_a", "cohort_b", "test_statistic", "p_value", "minus_log2_p"]
-    pairs = pairs.drop(columns="minus_log2_p")
+    cohorts = np.unique(counts["cohort"].astype(str).to_numpy())
+    columns = ["cohort_a", "cohort_b", "test_statistic", "p_value", "p_holm"]
+    if len(cohorts) > MAX_PAIRWISE_COHORTS:
+        return table, pd.DataFrame(columns=columns)
+    rows = []
+    for a, b in combinations(cohorts, 2):
+        pair_statistic, pair_p, _ = logrank_statistic(counts[counts["cohort"].isin([a, b])])
+        rows.append((a, b, pair_statistic, pair_p))
+    pairs = pd.DataFrame(rows, columns=columns[:-1])
     pairs["p_holm"] = holm(pairs["p_value"].to_numpy())
     return table, pairs
 
 
-def multivariate_logrank(duration: np.ndarray, event: np.ndarray, groups: np.ndarray) -> tuple[float, float, int]:
-    """The k-sample log-rank test from counts: ``(statistic, p_value, degrees_of_freedom)``.
+def multivariate_logrank(
+    duration: np.ndarray, event: np.ndarray, groups: np.ndarray, *, backend: BaseBackend | None = None
+) -> tuple[float, float, int]:
+    """The k-sample log-rank test of per-policy arrays: ``(statistic, p_value, degrees_of_freedom)``.
+
+    The engine counts the arrays by group and duration; :func:`logrank_statistic` tests from the counts.
+    """
+    frame = pd.DataFrame(
+        {"duration": np.asarray(duration, dtype=float), "event": np.asarray(event) > 0, "group": np.asarray(groups).astype(str)}
+    )
+    table, engine = bind(frame, backend)
+    counts = run(engine, km_counts_expr(table, by="group", entry=None)).rename(columns={"time": "month"})
+    return logrank_statistic(counts)
+
+
+def logrank_statistic(counts: pd.DataFrame) -> tuple[float, float, int]:
+    """The k-sample log-rank test from ``[cohort, month, removed, observed]``: ``(statistic, p_value, degrees_of_freedom)``.
 
     The same statistic as lifelines' ``multivariate_logrank_test`` (tests pin it), built from
     a matrix of events and numbers at risk by event time × group instead of one survival
@@ -59,23 +103,27 @@ def multivariate_logrank(duration: np.ndarray, event: np.ndarray, groups: np.nda
     ``O_j − E_j = d_tj − n_tj d_t / n_t`` and the covariance
     ``V_jl = f_t (n_t n_tj δ_jl − n_tj n_tl)`` with ``f_t = d_t (n_t − d_t) / ((n_t − 1) n_t²)``
     (``(n_t − d_t)/(n_t − 1)`` read as 1 when ``n_t = 1``); the statistic is
-    ``Zᵀ V⁻¹ Z`` over the first k−1 groups, chi-squared with k−1 degrees of freedom.
-    Groups never at risk at an event time carry no information and drop out (as the
-    pseudo-inverse does).
+    ``Zᵀ V⁻¹ Z`` over the first k−1 groups (in sorted order), chi-squared with k−1 degrees of
+    freedom. ``n_tj`` counts the policies whose duration is at least ``t`` (entries are
+    ignored, as lifelines does). Groups never at risk at an event time carry no information
+    and drop out (as the pseudo-inverse does).
     """
     from scipy.stats import chi2
 
-    codes, uniques = pd.factorize(pd.Series(groups), sort=True)
+    codes, uniques = pd.factorize(counts["cohort"].astype(str), sort=True)
     k = len(uniques)
-    times = np.unique(duration[event > 0])
+    observed = counts["observed"].to_numpy(dtype=np.int64)
+    times = np.unique(counts["month"].to_numpy(dtype=float)[observed > 0])
     if k < 2 or len(times) == 0:
         return 0.0, 1.0, max(k - 1, 0)
+    duration = counts["month"].to_numpy(dtype=float)
     reach = np.searchsorted(times, duration, side="right")  # at risk at event times 0..reach-1
-    counts = np.bincount(reach * k + codes, minlength=(len(times) + 1) * k).reshape(len(times) + 1, k)
-    at_risk = np.cumsum(counts[::-1], axis=0)[::-1][1:].astype(float)  # [time, group]: duration >= time
-    hit = event > 0
+    removed = counts["removed"].to_numpy(dtype=np.int64)
+    grid = np.bincount(reach * k + codes, weights=removed, minlength=(len(times) + 1) * k).reshape(len(times) + 1, k)
+    at_risk = np.cumsum(grid[::-1], axis=0)[::-1][1:]  # [time, group]: duration >= time
+    hit = observed > 0
     slot = np.searchsorted(times, duration[hit], side="left")
-    deaths = np.bincount(slot * k + codes[hit], minlength=len(times) * k).reshape(len(times), k).astype(float)
+    deaths = np.bincount(slot * k + codes[hit], weights=observed[hit], minlength=len(times) * k).reshape(len(times), k)
     n = at_risk.sum(axis=1)
     d = deaths.sum(axis=1)
     z = (deaths - at_risk * (d / n)[:, None]).sum(axis=0)

@@ -1,9 +1,11 @@
 """The survival study as one call: cohort column → durations → Kaplan–Meier, summary and tests.
 
-The Survival page (through ``ui/survival.py``'s cache) and ``python -m analysis survival``
-both call :func:`survival_study`, so the curves they show are the same; the decisions the
-page states in words (do the cohorts differ, which of two lapses sooner) are read from the
-result here, at :data:`~analysis.survival.logrank.SIGNIFICANCE_LEVEL`.
+The engine counts the book by cohort and duration
+(:func:`~analysis.survival.curves.survival_counts`); the curves and the log-rank tests are
+derived from that small table. The Survival page (through ``ui/survival.py``'s cache) and
+``python -m analysis survival`` both call :func:`survival_study`, so the curves they show are
+the same; the decisions the page states in words (do the cohorts differ, which of two lapses
+sooner) are read from the result here, at :data:`~analysis.survival.logrank.SIGNIFICANCE_LEVEL`.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from analysis import schema as S
 from analysis.study.cohorts import YOUNG_NEW_EARNERS, NamedCohort
 from analysis.study.run import StudyRequest, study_frame
 from analysis.survival.cox import CoxResult, fit_cox
-from analysis.survival.curves import RMST_HORIZON, km_curves, survival_data, survival_summary
-from analysis.survival.logrank import SIGNIFICANCE_LEVEL, PairVerdict, logrank_tests, pair_verdicts
+from analysis.survival.curves import MISSING_COHORT, RMST_HORIZON, km_from_counts, survival_counts, survival_data, survival_summary
+from analysis.survival.logrank import SIGNIFICANCE_LEVEL, PairVerdict, logrank_from_counts, pair_verdicts
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,11 @@ class SurvivalResult:
     Attributes
     ----------
     curves : DataFrame
-        :func:`~analysis.survival.curves.km_curves`' table, one curve per cohort.
+        :func:`~analysis.survival.curves.km_from_counts`' table, one curve per cohort (cohorts in sorted order).
     summary : DataFrame
         :func:`~analysis.survival.curves.survival_summary` of the curves.
     overall, pairwise : DataFrame or None
-        :func:`~analysis.survival.logrank.logrank_tests`; None without a cohort column or with
+        :func:`~analysis.survival.logrank.logrank_from_counts`; None without a cohort column or with
         one cohort only.
     alpha : float
         The significance level the decisions below are made at.
@@ -105,12 +107,12 @@ def survival_study(
     columns = (by,) if by else ()
     frame = study_frame(policies, StudyRequest(by=columns, named=tuple(named)))
     start = pd.Timestamp(study_start) if study_start else None
-    data = survival_data(frame, events=events, study_date=study_date, study_start=start, by=list(columns))
-    curves = km_curves(data, by=by)
+    counts = survival_counts(frame, events=events, study_date=study_date, study_start=start, by=by)
+    curves = km_from_counts(counts)
     summary = survival_summary(curves, horizon=horizon)
     overall = pairwise = None
-    if compare and by and data[by].nunique() > 1:
-        overall, pairwise = logrank_tests(data, by=by)
+    if compare and by and counts.loc[counts["cohort"] != MISSING_COHORT, "cohort"].nunique() > 1:
+        overall, pairwise = logrank_from_counts(counts)
     return SurvivalResult(curves, summary, overall, pairwise)
 
 

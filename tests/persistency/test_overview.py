@@ -20,21 +20,6 @@ def sample():
     return load_extract(ROOT / "data" / "sample_policies.csv")
 
 
-def test_triangle_equals_the_persistency_ratios_at_every_reached_cell(sample) -> None:
-    triangle = persistency_triangle(sample.policies, study_date=sample.study_date, max_month=25, last_cohorts=60)
-    ratios = persistency_ratios(
-        sample.policies, study_date=sample.study_date, options=PersistencyOptions(months=(1, 7, 13, 25), cohort="month")
-    )
-    for month in (1, 7, 13, 25):
-        expected = ratios[ratios["month"] == month].set_index("cohort")["persistency"]
-        shown = triangle[month].dropna()
-        assert set(shown.index) == set(expected.index) & set(triangle.index)
-        np.testing.assert_allclose(shown.to_numpy(), expected.loc[shown.index].to_numpy(), rtol=0, atol=1e-12)
-    # the triangle: later issue months reach fewer durations
-    reached = triangle.notna().sum(axis=1)
-    assert reached.is_monotonic_decreasing
-
-
 def test_projection_is_the_chain_ladder_of_the_persistency_ratios(sample) -> None:
     """Recomputed from persistency_ratios (policy by policy) instead of the one-pass histogram."""
     policies, study = sample.policies, sample.study_date

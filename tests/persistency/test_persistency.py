@@ -35,15 +35,15 @@ def book() -> pd.DataFrame:
     return frame
 
 
-def p13(policies: pd.DataFrame, **options) -> pd.Series:
-    ratios = persistency_ratios(policies, study_date=STUDY, options=PersistencyOptions(months=(13,), **options))
+def p13(policies: pd.DataFrame, backend=None, **options) -> pd.Series:
+    ratios = persistency_ratios(policies, study_date=STUDY, options=PersistencyOptions(months=(13,), **options), backend=backend)
     return pooled_persistency(ratios).iloc[0]
 
 
-def test_hand_worked_count_and_premium_basis_with_all_exclusions() -> None:
+def test_hand_worked_count_and_premium_basis_with_all_exclusions(engine) -> None:
     # Cohort after exclusions: P1, P2, P3. Persisting at month 13: P1 only.
     # Count basis 1/3; premium basis 1000 / (1000 + 2000 + 3000) = 1/6.
-    row = p13(book())
+    row = p13(book(), engine)
     assert (row["cohort_policies"], row["persisting"]) == (3, 1)
     assert row["persistency"] == pytest.approx(1 / 3)
     assert row["premium_persistency"] == pytest.approx(1000 / 6000)
@@ -58,10 +58,12 @@ def test_each_exclusion_can_be_switched_off(dropped: str) -> None:
     assert (row["cohort_policies"], row["persisting"]) == (4, 2)
 
 
-def test_waiver_of_premium_policies_are_excluded_when_flagged() -> None:
+def test_waiver_of_premium_policies_are_excluded_when_flagged(engine) -> None:
     frame = book()
     frame["waiver"] = pd.array([True, False, False, False, False, False], dtype="boolean")  # P1, the one persisting policy, is on waiver
-    assert (p13(frame)["cohort_policies"], p13(frame)["persisting"]) == (2, 0)
+    assert (p13(frame, engine)["cohort_policies"], p13(frame, engine)["persisting"]) == (2, 0)
+    frame["waiver"] = ["是", "否", None, "no", "0", "n"]  # a text flag
+    assert p13(frame)["cohort_policies"] == 2
     assert p13(frame, exclude=frozenset(EXCLUSIONS) - {"waiver"})["cohort_policies"] == 3
 
 
@@ -72,7 +74,7 @@ def test_unknown_exclusion_is_refused() -> None:
         p13(book(), exclude=frozenset({"gone"}))
 
 
-def test_measuring_at_n_plus_1_includes_the_grace_month() -> None:
+def test_measuring_at_n_plus_1_includes_the_grace_month(engine) -> None:
     # P7 issued 2021-01-01, surrendered 2022-01-20: after month 13 starts? Month 13 is reached
     # on 2022-02-01 (issue + 13 months): the surrender on 2022-01-20 is before it, so P7 has
     # left at N = 13. A surrender on 2022-02-10 persists at N (2022-02-01) but not at N + 1
@@ -85,8 +87,8 @@ def test_measuring_at_n_plus_1_includes_the_grace_month() -> None:
             "status_date": pd.to_datetime(["2022-01-20", "2022-02-10"]),
         }
     )
-    assert p13(frame)["persisting"] == 1
-    assert p13(frame, include_grace=True)["persisting"] == 0
+    assert p13(frame, engine)["persisting"] == 1
+    assert p13(frame, engine, include_grace=True)["persisting"] == 0
 
 
 def test_only_cohorts_that_reached_the_month_count() -> None:
@@ -97,7 +99,7 @@ def test_only_cohorts_that_reached_the_month_count() -> None:
     assert ratios["cohort"].tolist() == ["2021"]  # 2022 cohort reaches month 13 only in 2024
 
 
-def test_reinstated_by_the_month_persists() -> None:
+def test_reinstated_by_the_month_persists(engine) -> None:
     frame = pd.DataFrame(
         {
             "policy_id": ["R1", "R2"],
@@ -107,7 +109,7 @@ def test_reinstated_by_the_month_persists() -> None:
             "reinstatement_date": pd.to_datetime(["2021-12-01", "2022-06-01"]),
         }
     )
-    assert p13(frame)["persisting"] == 1  # R1 back in force before month 13, R2 after it
+    assert p13(frame, engine)["persisting"] == 1  # R1 back in force before month 13, R2 after it
 
 
 def test_us_agency_book_is_close_to_the_published_reference(root, shared_data) -> None:

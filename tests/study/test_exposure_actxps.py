@@ -44,7 +44,9 @@ def test_policy_year_exposures_and_rates_agree_with_actxps(us_book, basis: str, 
 
 def test_policy_year_by_premium_frequency_agrees_with_actxps(us_book, engine) -> None:
     reference = pd.read_csv(FIXTURES / "actxps_uslapseagent_py_by_frequency_initial.csv")
-    mine = ours(us_book, by=("premium.frequency",), backend=engine).rename(columns={"premium.frequency": "premium_frequency", "period": "policy_year"})
+    mine = ours(us_book, by=("premium.frequency",), backend=engine).rename(
+        columns={"premium.frequency": "premium_frequency", "period": "policy_year"}
+    )
     merged = reference.merge(mine, on=["premium_frequency", "policy_year"], how="outer", suffixes=("_ref", ""), validate="one_to_one")
     assert merged["exposure"].notna().all() and merged["exposure_ref"].notna().all()
     pd.testing.assert_series_equal(merged["exposure"], merged["exposure_ref"], check_names=False, rtol=1e-9, atol=0)

@@ -9,8 +9,8 @@ from lifelines import KaplanMeierFitter
 
 from analysis import load_extract, load_preset
 from analysis.study.run import StudyRequest, study_frame
-from analysis.survival.curves import km_curves, survival_data, survival_summary
-from analysis.survival.logrank import MAX_PAIRWISE_COHORTS, holm, logrank_tests, multivariate_logrank
+from analysis.survival.curves import km_curves, km_from_counts, survival_counts, survival_data, survival_summary
+from analysis.survival.logrank import MAX_PAIRWISE_COHORTS, holm, logrank_from_counts, logrank_tests, multivariate_logrank
 
 
 def lifelines_curve(data: pd.DataFrame) -> pd.DataFrame:
@@ -20,8 +20,10 @@ def lifelines_curve(data: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def assert_same_as_lifelines(data: pd.DataFrame, by: str | None) -> None:
-    curves = km_curves(data, by=by)
+def assert_same_as_lifelines(data: pd.DataFrame, by: str | None, curves: pd.DataFrame | None = None) -> None:
+    """Each cohort's curve (from the engine's counts) equals lifelines fitted on the per-policy rows."""
+    curves = km_curves(data, by=by) if curves is None else curves
+    assert set(curves["cohort"]) == ({"all"} if by is None else set(data[by].astype(str)))
     for cohort, curve in curves.groupby("cohort"):
         subset = data if by is None else data[data[by].astype(str) == cohort]
         reference = lifelines_curve(subset)
@@ -33,11 +35,19 @@ def assert_same_as_lifelines(data: pd.DataFrame, by: str | None) -> None:
         assert mine["at_risk"].tolist() == reference["at_risk"].tolist()
 
 
-def test_fast_path_equals_lifelines_on_the_sample_by_cohort(root) -> None:
+def test_fast_path_equals_lifelines_on_the_sample_by_cohort(root, engine) -> None:
+    """The engine's cohort × day counts of the book give lifelines' curves, and its log-rank test lifelines' statistic."""
+    from lifelines.statistics import multivariate_logrank_test
+
     loaded = load_extract(root / "data" / "sample_policies.csv")
     frame = study_frame(loaded.policies, StudyRequest(by=("young_new_earners",)))
     data = survival_data(frame, study_date=loaded.study_date, by=["young_new_earners"])
-    assert_same_as_lifelines(data, "young_new_earners")
+    counts = survival_counts(frame, study_date=loaded.study_date, by="young_new_earners", backend=engine)
+    assert_same_as_lifelines(data, "young_new_earners", km_from_counts(counts))
+    assert_same_as_lifelines(data, "young_new_earners", km_curves(data, by="young_new_earners", backend=engine))
+    expected = multivariate_logrank_test(data["duration"], data["young_new_earners"].astype(str), data["event"])
+    overall, _ = logrank_from_counts(counts)
+    assert overall.loc[0, "test_statistic"] == pytest.approx(float(expected.test_statistic), rel=1e-9)
 
 
 def test_fast_path_equals_lifelines_on_the_us_agency_book(root, shared_data) -> None:
@@ -47,11 +57,14 @@ def test_fast_path_equals_lifelines_on_the_us_agency_book(root, shared_data) -> 
     assert_same_as_lifelines(data, "premium.frequency")
 
 
-def test_late_entry_is_left_truncation_and_matches_lifelines(root) -> None:
+def test_late_entry_is_left_truncation_and_matches_lifelines(root, engine) -> None:
     loaded = load_extract(root / "data" / "sample_policies.csv")
-    data = survival_data(loaded.policies, study_date=loaded.study_date, study_start=pd.Timestamp("2023-01-01"))
+    start = pd.Timestamp("2023-01-01")
+    data = survival_data(loaded.policies, study_date=loaded.study_date, study_start=start)
     assert (data["entry"] > 0).any()
-    assert_same_as_lifelines(data, None)
+    counts = survival_counts(loaded.policies, study_date=loaded.study_date, study_start=start, backend=engine)
+    assert counts["entered"].sum() == len(data) and counts["removed"].sum() == len(data)
+    assert_same_as_lifelines(data, None, km_from_counts(counts))
 
 
 def test_curves_start_at_one_never_rise_and_hold_their_band(root) -> None:
@@ -105,7 +118,7 @@ def test_k_sample_log_rank_equals_lifelines(root, by: str) -> None:
     assert dof == groups.nunique() - 1
 
 
-def test_k_sample_log_rank_hand_cases_equal_lifelines() -> None:
+def test_k_sample_log_rank_hand_cases_equal_lifelines(engine) -> None:
     """Ties, a last subject alone at risk (n = 1), and a group censored before the first event."""
     from lifelines.statistics import multivariate_logrank_test
 
@@ -113,11 +126,25 @@ def test_k_sample_log_rank_hand_cases_equal_lifelines() -> None:
     event = np.array([1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 0, 0, 1, 0], dtype=float)
     groups = np.array(["a", "b", "a", "b", "c", "a", "c", "b", "a", "c", "d", "d", "b", "a"])
     expected = multivariate_logrank_test(duration, groups, event)
-    statistic, p_value, dof = multivariate_logrank(duration, event, groups)
+    statistic, p_value, dof = multivariate_logrank(duration, event, groups, backend=engine)
     assert statistic == pytest.approx(float(expected.test_statistic), rel=1e-9)
     assert p_value == pytest.approx(float(expected.p_value), rel=1e-9)
     assert dof == 3
     assert multivariate_logrank(duration, np.zeros_like(event), groups)[:2] == (0.0, 1.0)
+
+
+def test_pairwise_log_rank_tests_equal_lifelines(root) -> None:
+    """Pair by pair from the counts, in lifelines' order (sorted cohorts); a missing income is a cohort of its own."""
+    from lifelines.statistics import pairwise_logrank_test
+
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    data = survival_data(loaded.policies, study_date=loaded.study_date, by=["income"])
+    _, pairwise = logrank_tests(data, by="income")
+    expected = pairwise_logrank_test(data["duration"], data["income"].astype(str), data["event"]).summary.reset_index()
+    assert "<NA>" in set(pairwise["cohort_a"]) | set(pairwise["cohort_b"])
+    assert pairwise["cohort_a"].tolist() == expected["level_0"].tolist() and pairwise["cohort_b"].tolist() == expected["level_1"].tolist()
+    np.testing.assert_allclose(pairwise["test_statistic"], expected["test_statistic"], rtol=1e-9)
+    np.testing.assert_allclose(pairwise["p_value"], expected["p"], rtol=1e-6)
 
 
 def test_many_cohorts_get_the_overall_test_only(root) -> None:
