@@ -6,7 +6,7 @@ import argparse
 import json
 import math
 import sys
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,6 +42,20 @@ def _load(args: argparse.Namespace) -> LoadResult:
     if _from_source(args):
         return _open(args).load_result()
     return load_extract(args.file, preset=_preset(args.mapping), sheet=args.sheet, study_date=args.study_date)
+
+
+def _engine_book(args: argparse.Namespace) -> tuple[Any, pd.Timestamp, Any]:
+    """``(policies, study_date, backend)`` for the commands the engine runs.
+
+    A source's table as it lies, or a file's frame handed to ``--engine``.
+    """
+    from analysis.engine.backend import connect
+
+    if _from_source(args):
+        book = _open(args)
+        return book.table, book.study_date, book.backend
+    loaded = _load(args)
+    return loaded.policies, loaded.study_date, connect(args.engine)
 
 
 def _from_source(args: argparse.Namespace) -> bool:
@@ -130,7 +144,7 @@ def _rates(args: argparse.Namespace) -> int:
     from analysis.study.exposure import PERIODS
     from analysis.study.run import StudyRequest, parse_by, parse_events, rates_output, run_study
 
-    loaded = _load(args)
+    policies, study_date, backend = _engine_book(args)
     by = parse_by(args.by)
     period = args.period
     for name in by:
@@ -151,7 +165,7 @@ def _rates(args: argparse.Namespace) -> int:
         study_start=args.study_start,
         study_end=args.study_end,
     )
-    table = rates_output(run_study(loaded.policies, request, study_date=loaded.study_date))
+    table = rates_output(run_study(policies, request, study_date=study_date, backend=backend))
     _emit(table, args.format)
     return 0
 

@@ -56,57 +56,79 @@ def _bounds(staged: ir.Table, day: str, prefix: str, period: str) -> ir.Table:
 
 
 def _parts(table: ir.Table, *, spec: StudySpec, study_date: pd.Timestamp) -> ir.Table:
-    """Each stay with its entry and exit periods and the share of each it is exposed for."""
+    """Each stay with its entry and exit periods, the days it is exposed in each and their lengths.
+
+    Days are whole numbers: with *initial* exposure the period of a studied event counts
+    whole (its days are its length: "full-year credit", DOMAIN.md §2.2; actxps does the same).
+    """
     staged = stays(table, events=spec.events, study_date=study_date, study_start=spec.study_start, study_end=spec.study_end)
     staged = staged.mutate(last_day=staged.stop_day - 1)
     for column in ("issue_day", "entry_day", "last_day"):
         staged = with_ymd(staged, column)
     staged = _bounds(_bounds(staged, "entry_day", "e", spec.period), "last_day", "x", spec.period)
     same = staged.e_index == staged.x_index
-    first = same.ifelse(staged.stop_day - staged.entry_day, staged.e_end - staged.entry_day) / (staged.e_end - staged.e_start)
-    last = same.ifelse(0.0, (staged.stop_day - staged.x_start) / (staged.x_end - staged.x_start))
+    first_length = staged.e_end - staged.e_start
+    last_length = staged.x_end - staged.x_start
+    first = same.ifelse(staged.stop_day - staged.entry_day, staged.e_end - staged.entry_day)
+    last = same.ifelse(0, staged.stop_day - staged.x_start)
     if spec.basis == "initial":
-        # The event's period counts whole ("full-year credit", DOMAIN.md §2.2; actxps does the same).
-        first = (staged.is_event & same).ifelse(1.0, first)
-        last = (staged.is_event & ~same).ifelse(1.0, last)
-    return staged.mutate(same=same, first_part=first.cast("float64"), last_part=last.cast("float64"))
+        first = (staged.is_event & same).ifelse(first_length, first)
+        last = (staged.is_event & ~same).ifelse(last_length, last)
+    return staged.mutate(
+        same=same,
+        first_days=first.cast("int64"),
+        first_length=first_length.cast("int64"),
+        last_days=last.cast("int64"),
+        last_length=last_length.cast("int64"),
+    )
+
+
+#: Weights are summed exactly, in hundredths (fen, cents), as 38-digit decimals.
+WEIGHT_SCALE = 100
+_EXACT = "decimal(38, 0)"
 
 
 def exposure_deltas(
     table: ir.Table, *, by: Sequence[str], spec: StudySpec, study_date: pd.Timestamp, weights: Sequence[str] = ()
 ) -> ir.Table:
-    """The engine's query: ``[*by, period, exposure, events, run, *exposure_<w>, *events_<w>, *run_<w>]``.
+    """The engine's query: ``[*by, period, length, days, events, run, *days_<w>, *events_<w>, *run_<w>]``.
 
-    ``exposure`` and ``events`` hold the partial periods and the events; ``run`` the
-    difference whose running sum along the periods counts the whole periods in between.
+    ``days`` (over periods of ``length`` days) and ``events`` hold the partial periods and
+    the events; ``run`` the difference whose running sum along the periods counts the whole
+    periods in between. Every sum is of whole numbers, so every engine, in any order,
+    returns the same table; weights are in hundredths.
     """
     parts = _parts(table, spec=spec, study_date=study_date)
     span = (parts.x_index - parts.e_index) >= 2
     no_period = ibis.null().cast("int64")
 
-    def piece(period: ir.IntegerValue, exposure: ir.NumericValue | float, events: ir.NumericValue | float, run: float) -> ir.StructValue:
-        return ibis.struct({"period": period.cast("int64"), "exposure": exposure, "events": events, "run": run})
+    def piece(
+        period: ir.IntegerValue, days: ir.IntegerValue | int, length: ir.IntegerValue | int, events: ir.Value, run: int
+    ) -> ir.StructValue:
+        return ibis.struct({"period": period.cast("int64"), "days": days, "length": length, "events": events, "run": run})
 
     # Each stay's four contributions, unnested in one pass: its entry period, its exit
     # period (when it leaves in another), and the two ends of its run of whole periods.
     pieces = ibis.array(
         [
-            piece(parts.e_index, parts.first_part, (parts.is_event & parts.same).ifelse(1.0, 0.0), 0.0),
-            piece(parts.same.ifelse(no_period, parts.x_index), parts.last_part, parts.is_event.ifelse(1.0, 0.0), 0.0),
-            piece(span.ifelse(parts.e_index + 1, no_period), 0.0, 0.0, 1.0),
-            piece(span.ifelse(parts.x_index, no_period), 0.0, 0.0, -1.0),
+            piece(parts.e_index, parts.first_days, parts.first_length, (parts.is_event & parts.same).ifelse(1, 0), 0),
+            piece(parts.same.ifelse(no_period, parts.x_index), parts.last_days, parts.last_length, parts.is_event.ifelse(1, 0), 0),
+            piece(span.ifelse(parts.e_index + 1, no_period), 0, 1, 0, 1),
+            piece(span.ifelse(parts.x_index, no_period), 0, 1, 0, -1),
         ]
     )
-    amounts = {w: parts[w].cast("float64").fill_null(0.0) for w in weights}
+    amounts = {w: (parts[w].cast("float64") * WEIGHT_SCALE).round().cast("int64").fill_null(0) for w in weights}
     long = parts.select(*by, **{f"amount_{w}": a for w, a in amounts.items()}, piece=pieces.unnest())
     long = long.filter(long.piece["period"].notnull())
-    values = {"period": long.piece["period"], **{c: long.piece[c].cast("float64") for c in ("exposure", "events", "run")}}
+    counts = ("days", "events", "run")
+    values = {"period": long.piece["period"], "length": long.piece["length"].cast("int64")}
+    values |= {c: long.piece[c].cast("int64") for c in counts}
     for w in weights:
-        amount = long[f"amount_{w}"]
-        values |= {f"{c}_{w}": long.piece[c] * amount for c in ("exposure", "events", "run")}
+        amount = long[f"amount_{w}"].cast(_EXACT)
+        values |= {f"{c}_{w}": long.piece[c].cast(_EXACT) * amount for c in counts}
     flat = long.select(*by, **values)
-    sums = [c for c in flat.columns if c not in by and c != "period"]
-    return flat.group_by([*by, "period"]).aggregate(**{c: flat[c].sum() for c in sums})
+    sums = [c for c in flat.columns if c not in (*by, "period", "length")]
+    return flat.group_by([*by, "period", "length"]).aggregate(**{c: flat[c].sum() for c in sums})
 
 
 def engine_exposures(
@@ -128,24 +150,33 @@ def engine_exposures(
 
 
 def whole_periods(small: pd.DataFrame, *, by: Sequence[str], weights: Sequence[str] = ()) -> pd.DataFrame:
-    """Add each cohort's running sum of ``run`` (whole periods) to its exposure, over every period in its range."""
+    """Exposure from the engine's whole-number sums, with each cohort's running sum of ``run`` (whole periods).
+
+    Rows are put in one order before any float is added, so the result does not depend on
+    the engine or on the order its rows came in.
+    """
     columns = [*by, "period", "exposure", "events", *(f"exposure_{w}" for w in weights), *(f"events_{w}" for w in weights)]
     if small.empty:
         return pd.DataFrame(columns=columns)
+    small = small.sort_values([*by, "period", "length"], na_position="last", kind="stable").reset_index(drop=True)
     codes, cohorts = _cohort_codes(small, by)
     period = small["period"].to_numpy(dtype=np.int64)
     lo, width = int(period.min()), int(period.max() - period.min() + 1)
     flat = codes * width + (period - lo)
     size = len(cohorts) * width
+    length = small["length"].to_numpy(dtype=float)
 
-    def grid(column: str) -> np.ndarray:
-        values = small[column].to_numpy(dtype=float)
+    def grid(values: np.ndarray) -> np.ndarray:
         return np.bincount(flat, weights=values, minlength=size).reshape(len(cohorts), width)
 
-    table = {"exposure": grid("exposure") + np.cumsum(grid("run"), axis=1), "events": grid("events")}
+    def number(column: str, scale: float = 1.0) -> np.ndarray:
+        return small[column].astype(float).to_numpy(dtype=float) / scale
+
+    table = {"exposure": grid(number("days") / length) + np.cumsum(grid(number("run")), axis=1), "events": grid(number("events"))}
     for w in weights:
-        table[f"exposure_{w}"] = grid(f"exposure_{w}") + np.cumsum(grid(f"run_{w}"), axis=1)
-        table[f"events_{w}"] = grid(f"events_{w}")
+        whole = np.cumsum(grid(number(f"run_{w}", WEIGHT_SCALE)), axis=1)
+        table[f"exposure_{w}"] = grid(number(f"days_{w}", WEIGHT_SCALE) / length) + whole
+        table[f"events_{w}"] = grid(number(f"events_{w}", WEIGHT_SCALE))
     cohort_index, period_index = np.nonzero((table["exposure"] > MIN_EXPOSURE) | (table["events"] > 0))
     out = cohorts.iloc[cohort_index].reset_index(drop=True)
     out["period"] = period_index + lo
