@@ -69,13 +69,16 @@ def _smaller(a: ir.IntegerValue, b: ir.IntegerValue) -> ir.IntegerValue:
     return (a < b).ifelse(a, b)
 
 
-def with_ymd(table: ir.Table, column: str) -> ir.Table:
-    """``table`` plus ``<column>_y``, ``<column>_m``, ``<column>_d``: the parts of a day-number column.
+def with_ymd(table: ir.Table, *columns: str) -> ir.Table:
+    """``table`` plus ``<column>_y``, ``<column>_m``, ``<column>_d``: the parts of each day-number column.
 
-    Computed once as columns, so later steps read them instead of deriving them again.
+    Computed once as columns (in one step), so later steps read them instead of deriving them again.
     """
-    year, month, day = ymd(table[column])
-    return table.mutate(**{f"{column}_y": year, f"{column}_m": month, f"{column}_d": day})
+    parts: dict[str, ir.Value] = {}
+    for column in columns:
+        year, month, day = ymd(table[column])
+        parts |= {f"{column}_y": year, f"{column}_m": month, f"{column}_d": day}
+    return table.mutate(**parts)
 
 
 def add_months(days: ir.IntegerValue, months: ir.IntegerValue | int) -> ir.IntegerValue:

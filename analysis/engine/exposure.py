@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.engine.dates import add_months_ymd, whole_months_ymd, with_ymd, year_start
-from analysis.engine.stays import stays
+from analysis.engine.stays import stays, study_bounds
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -32,27 +32,35 @@ PERIOD_MONTHS = {"policy_year": 12, "policy_month": 1}
 MIN_EXPOSURE = 1e-12
 
 
-def _bounds(staged: ir.Table, day: str, prefix: str, period: str) -> ir.Table:
-    """Add ``<prefix>_index``, ``<prefix>_start``, ``<prefix>_end`` for the period holding column ``day``.
+def _bounds(staged: ir.Table, period: str) -> ir.Table:
+    """Add ``<p>_index``, ``<p>_start``, ``<p>_end`` of the periods holding ``entry_day`` (``p = e``) and ``last_day`` (``x``).
 
     Policy periods are numbered from 1; calendar years by the year. Expects the parts of
-    ``issue_day`` and of ``day`` (:func:`~analysis.engine.dates.with_ymd`).
+    ``issue_day``, ``entry_day`` and ``last_day`` (:func:`~analysis.engine.dates.with_ymd`).
     """
+    days = {"e": "entry_day", "x": "last_day"}
     if period == "calendar_year":
-        index = staged[f"{day}_y"]
-        return staged.mutate(**{f"{prefix}_index": index, f"{prefix}_start": year_start(index), f"{prefix}_end": year_start(index + 1)})
+        staged = staged.mutate(**{f"{p}_index": staged[f"{day}_y"] for p, day in days.items()})
+        return staged.mutate(
+            **{f"{p}_start": year_start(staged[f"{p}_index"]) for p in days},
+            **{f"{p}_end": year_start(staged[f"{p}_index"] + 1) for p in days},
+        )
     step = PERIOD_MONTHS[period]
     iy, im, idd = staged.issue_day_y, staged.issue_day_m, staged.issue_day_d
-    months = whole_months_ymd(iy, im, idd, staged[f"{day}_y"], staged[f"{day}_m"], staged[f"{day}_d"])
-    staged = staged.mutate(**{f"{prefix}_whole": (months // step).cast("int64")})
-    whole = staged[f"{prefix}_whole"]
-    return staged.mutate(
-        **{
-            f"{prefix}_index": whole + 1,
-            f"{prefix}_start": add_months_ymd(iy, im, idd, whole * step),
-            f"{prefix}_end": add_months_ymd(iy, im, idd, (whole + 1) * step),
+    whole = {
+        p: (whole_months_ymd(iy, im, idd, staged[f"{day}_y"], staged[f"{day}_m"], staged[f"{day}_d"]) // step).cast("int64")
+        for p, day in days.items()
+    }
+    staged = staged.mutate(**{f"{p}_whole": w for p, w in whole.items()})
+    bounds: dict[str, ir.Value] = {}
+    for p in days:
+        w = staged[f"{p}_whole"]
+        bounds |= {
+            f"{p}_index": w + 1,
+            f"{p}_start": add_months_ymd(iy, im, idd, w * step),
+            f"{p}_end": add_months_ymd(iy, im, idd, (w + 1) * step),
         }
-    )
+    return staged.mutate(**bounds)
 
 
 def _parts(table: ir.Table, *, spec: StudySpec, study_date: pd.Timestamp) -> ir.Table:
@@ -62,10 +70,11 @@ def _parts(table: ir.Table, *, spec: StudySpec, study_date: pd.Timestamp) -> ir.
     whole (its days are its length: "full-year credit", DOMAIN.md §2.2; actxps does the same).
     """
     staged = stays(table, events=spec.events, study_date=study_date, study_start=spec.study_start, study_end=spec.study_end)
+    # actxps leaves out policies issued on the last day of the window (issue_date >= end_date): so do we.
+    staged = staged.filter(staged.issue_day < study_bounds(table, study_start=None, study_end=spec.study_end, study_date=study_date)[1])
     staged = staged.mutate(last_day=staged.stop_day - 1)
-    for column in ("issue_day", "entry_day", "last_day"):
-        staged = with_ymd(staged, column)
-    staged = _bounds(_bounds(staged, "entry_day", "e", spec.period), "last_day", "x", spec.period)
+    staged = with_ymd(staged, "issue_day", "entry_day", "last_day")
+    staged = _bounds(staged, spec.period)
     same = staged.e_index == staged.x_index
     first_length = staged.e_end - staged.e_start
     last_length = staged.x_end - staged.x_start

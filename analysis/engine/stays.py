@@ -66,13 +66,13 @@ def with_exits(table: ir.Table, events: Iterable[str]) -> ir.Table:
 
 
 def study_bounds(table: ir.Table, *, study_start: pd.Timestamp | None, study_end: pd.Timestamp | None, study_date: pd.Timestamp) -> tuple:
-    """The study window as day numbers: ``(start, end)``; without a start, the first issue date.
+    """The study window as day numbers: ``(start, end)``; ``start`` is None without a study start.
 
-    ``start`` is an engine scalar when it comes from the data (the earliest issue day).
+    Without a start the window opens with the first issue date, so every policy enters at
+    its issue: no query for that date is needed.
     """
     end = _day(study_end if study_end is not None else study_date)
-    start = ibis.literal(_day(study_start), type="int64") if study_start is not None else day_number(table[S.ISSUE_DATE]).min()
-    return start, end
+    return (_day(study_start) if study_start is not None else None), end
 
 
 def _day(value: pd.Timestamp | str) -> int:
@@ -91,14 +91,12 @@ def stays(
 
     ``entry_day`` is the first day of exposure, ``stop_day`` the day after the last (the exit
     day itself counts, as in SOA / actxps), ``is_event`` whether the stay ends in a studied
-    event inside the window. Policies without an issue date are left out, and so are
-    policies issued on the last day of the window: actxps leaves out ``issue_date >= end_date``
-    and we match it (their one day would be a period's first day with nothing yet to lapse).
+    event inside the window. Policies without an issue date are left out.
     """
     exits = with_exits(table, events)
     start, end = study_bounds(table, study_start=study_start, study_end=study_end, study_date=study_date)
     after = exits.exit_day.notnull() & (exits.exit_day > end)
     stop = (exits.exit_day.isnull() | after).ifelse(end + 1, exits.exit_day + 1)
-    entry = (exits.issue_day > start).ifelse(exits.issue_day, start)
+    entry = exits.issue_day if start is None else (exits.issue_day > start).ifelse(exits.issue_day, start)
     staged = exits.mutate(entry_day=entry.cast("int64"), stop_day=stop.cast("int64"), is_event=exits.is_event & ~after)
-    return staged.filter(staged.issue_day.notnull(), staged.issue_day < end, staged.stop_day > staged.entry_day)
+    return staged.filter(staged.issue_day.notnull(), staged.stop_day > staged.entry_day)
