@@ -66,9 +66,8 @@ def _development(
     that month by the study date; an empty list when no policy is left after the exclusions.
     """
     shift = 1 if options.include_grace else 0
-    monthly = persistency_cells(
-        policies, study_date=study_date, options=replace(options, months=tuple(range(max_month + 1)), cohort="month")
-    )
+    options = replace(options, months=tuple(range(max_month + 1)), cohort="month")
+    monthly = persistency_cells(policies, study_date=study_date, options=options, premium=False)
     if monthly.empty:
         return []
     out = []

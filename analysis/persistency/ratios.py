@@ -16,6 +16,10 @@ the grace period and one day. A policy persists at month N when:
 Excluded from numerator and denominator (each can be switched off): single premium
 (payment frequency 0), free-look cancellations, death and claim terminations, maturities,
 and waiver-of-premium policies (a true value in a ``waiver`` column, if the extract has one).
+
+The counting is done in the engine (:mod:`analysis.engine.persistency`: one ``group_by`` over
+the book gives every ``group × issue period × month`` cell); cohort labels, cohort end days,
+whether a cohort has reached a month, and the ratios are worked out here on those cells.
 """
 
 from __future__ import annotations
@@ -142,8 +146,11 @@ def persistency_cells(
     options: PersistencyOptions = DEFAULT_OPTIONS,
     by: Sequence[str] = (),
     backend: BaseBackend | None = None,
+    premium: bool = True,
 ) -> pd.DataFrame:
     """Every ``group × issue cohort × month`` cell, whether or not the cohort has reached the month.
+
+    Without ``premium``, ``persisting_premium`` is NaN (the engine skips those sums).
 
     Returns
     -------
@@ -164,6 +171,7 @@ def persistency_cells(
         include_grace=options.include_grace,
         grace_days=options.grace_days,
         by=by,
+        premium=premium,
     )
     cells = long_cells(run(engine, expression), months=options.months, by=by)
     if isinstance(policies, pd.DataFrame):  # the groups keep the book's types (categories, booleans, text)

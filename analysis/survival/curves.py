@@ -26,7 +26,8 @@ from scipy import stats
 
 from analysis import schema as S
 from analysis.engine.backend import bind, run
-from analysis.engine.survival import COUNT_COLUMNS, STAY_COLUMNS, km_counts_expr, survival_days_expr
+from analysis.engine.stays import STAY_COLUMNS
+from analysis.engine.survival import COUNT_COLUMNS, km_counts_expr, survival_days_expr
 from analysis.errors import ExtractError
 
 if TYPE_CHECKING:

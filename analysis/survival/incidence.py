@@ -1,4 +1,9 @@
-"""Competing risks: Aalen–Johansen cumulative incidence of lapse, surrender and death (lifelines)."""
+"""Competing risks: Aalen–Johansen cumulative incidence of lapse, surrender and death (lifelines).
+
+This one stays on per-policy rows (they come out of the engine, :func:`survival_data`):
+lifelines breaks tied exit times with a small seeded random jitter drawn row by row, so the
+figures cannot be rebuilt from a ``cohort × time × cause`` aggregate without changing them.
+"""
 
 from __future__ import annotations
 
