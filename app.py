@@ -11,6 +11,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 import streamlit as st  # noqa: E402
 
 from analysis.ingest.reading import prefer_jemalloc  # noqa: E402
+from ui import datasets as ds  # noqa: E402
 from ui import state  # noqa: E402
 from ui.auth import require_sign_in  # noqa: E402
 from ui.datasets import active_result, open_link  # noqa: E402
@@ -46,6 +47,17 @@ pages = [
 ]
 if state.link_lost():
     st.warning(tm("app.link_lost"))
+# Before the page: the session's data set (the company's book when configured); when it did not open, say why first.
+starting, _ = active_result()
+failure = state.source_failure()
+if failure is not None and starting.is_sample:
+    configured = ds.configured_choice()
+    if configured is None:
+        st.error(tm("app.source_config_failed", message=ds.error_text(failure)))
+    else:
+        st.error(tm("app.source_failed", name=configured.name, message=ds.error_text(failure)))
+elif state.is_configured(starting) and (stale := ds.opened_source(starting).stale) is not None:
+    st.warning(tm("app.source_stale", saved=ds.saved_text(ds.opened_source(starting).saved), message=ds.error_text(stale)))
 st.navigation(pages).run()
 
 with dataset_slot:
@@ -53,5 +65,7 @@ with dataset_slot:
     st.caption(tm("app.dataset"))
     name = t("app.sample_name") if choice.is_sample else choice.name
     st.text(t("app.dataset_line", name=name, rows=len(result.policies), study_date=result.study_date.date().isoformat()))
+    if state.is_configured(choice):
+        st.caption(tm("app.source_copy", saved=ds.saved_text(ds.opened_source(choice).saved)))
     if state.unsaved_choice() == choice:
         st.warning(tm("app.link_unsaved"))

@@ -44,7 +44,7 @@ def _load(args: argparse.Namespace) -> LoadResult:
     return load_extract(args.file, preset=_preset(args.mapping), sheet=args.sheet, study_date=args.study_date)
 
 
-def _engine_book(args: argparse.Namespace) -> tuple[Any, pd.Timestamp, Any]:
+def _engine_book(args: argparse.Namespace) -> tuple[Any, pd.Timestamp, Any, MappingPreset]:
     """``(policies, study_date, backend)`` for the commands the engine runs.
 
     A source's table as it lies, or a file's frame handed to ``--engine``.
@@ -53,9 +53,9 @@ def _engine_book(args: argparse.Namespace) -> tuple[Any, pd.Timestamp, Any]:
 
     if _from_source(args):
         book = _open(args)
-        return book.table, book.study_date, book.backend
+        return book.table, book.study_date, book.backend, book.preset
     loaded = _load(args)
-    return loaded.policies, loaded.study_date, connect(args.engine)
+    return loaded.policies, loaded.study_date, connect(args.engine), loaded.preset
 
 
 def _from_source(args: argparse.Namespace) -> bool:
@@ -144,7 +144,7 @@ def _rates(args: argparse.Namespace) -> int:
     from analysis.study.exposure import PERIODS
     from analysis.study.run import StudyRequest, parse_by, parse_events, rates_output, run_study
 
-    policies, study_date, backend = _engine_book(args)
+    policies, study_date, backend, _ = _engine_book(args)
     by = parse_by(args.by)
     period = args.period
     for name in by:
@@ -173,7 +173,7 @@ def _rates(args: argparse.Namespace) -> int:
 def _persistency(args: argparse.Namespace) -> int:
     from analysis.persistency.ratios import EXCLUSIONS, PersistencyOptions, persistency_table
 
-    loaded = _load(args)
+    policies, study_date, backend, preset = _engine_book(args)
     try:
         months = tuple(int(m) for m in args.months.split(",") if m.strip())
     except ValueError as exc:
@@ -187,11 +187,11 @@ def _persistency(args: argparse.Namespace) -> int:
         months=months,
         cohort=args.cohort,
         include_grace=args.at == AT_MONTHS[1],
-        grace_days=loaded.preset.grace_days,
+        grace_days=preset.grace_days,
         exclude=exclude,
     )
     by = tuple(part.strip() for part in (args.by or "").split(",") if part.strip())
-    table = persistency_table(loaded.policies, study_date=loaded.study_date, options=options, by=by, basis=args.basis)
+    table = persistency_table(policies, study_date=study_date, options=options, by=by, basis=args.basis, backend=backend)
     _emit(table, args.format)
     return 0
 
@@ -212,10 +212,10 @@ def _survival(args: argparse.Namespace) -> int:
     from analysis.study.run import parse_by, parse_events
     from analysis.survival.result import survival_study
 
-    loaded = _load(args)
+    policies, study_date, backend, _ = _engine_book(args)
     by = parse_by(args.by)[:1]
     result = survival_study(
-        loaded.policies, study_date=loaded.study_date, by=by[0] if by else None, events=parse_events(args.event), compare=False
+        policies, study_date=study_date, by=by[0] if by else None, events=parse_events(args.event), compare=False, backend=backend
     )
     _emit(result.curves[["cohort", "month", "at_risk", "events", "survival", "lower", "upper"]], args.format)
     return 0

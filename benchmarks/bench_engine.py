@@ -79,7 +79,7 @@ def one_million(n: int, *, spark: bool) -> None:
         print(f"  {name}: book handed to the engine in {time.perf_counter() - started:.2f} s (not counted)")
         timed(
             f"{name}: policy-year rates by channel × gender",
-            lambda: run_study(table, STUDY, study_date=study_date, backend=backend),
+            lambda table=table, backend=backend: run_study(table, STUDY, study_date=study_date, backend=backend),
             budget=0.5 if name == "duckdb" else None,
         )
 
@@ -130,11 +130,16 @@ def big_book(n: int) -> None:
     made = time.perf_counter()
     folder = big_parquet(n)
     size = sum(p.stat().st_size for p in folder.glob("*.parquet")) / 1e9
-    print(f"\n{n:,} synthetic policies in {folder.relative_to(ROOT)} ({size:.1f} GB Parquet, ready in {time.perf_counter() - made:.0f} s, not timed)")
+    ready = time.perf_counter() - made
+    print(f"\n{n:,} synthetic policies in {folder.relative_to(ROOT)} ({size:.1f} GB Parquet, ready in {ready:.0f} s, not timed)")
     backend = connect("duckdb")
     table = backend.read_parquet(str(folder / "*.parquet"))
     study_date = pd.Timestamp("2026-09-30")
-    timed("DuckDB from Parquet: policy-year rates by channel × gender", lambda: run_study(table, STUDY, study_date=study_date, backend=backend), runs=1)
+    timed(
+        "DuckDB from Parquet: policy-year rates by channel × gender",
+        lambda: run_study(table, STUDY, study_date=study_date, backend=backend),
+        runs=1,
+    )
     timed(
         "DuckDB from Parquet: persistency triangle (13/25 months by issue year)",
         lambda: persistency_ratios(table, study_date=study_date, options=PersistencyOptions(), backend=backend),
@@ -144,9 +149,9 @@ def big_book(n: int) -> None:
 
 
 def km_aggregates(table: Any, backend: Any, study_date: pd.Timestamp) -> pd.DataFrame:
-    from analysis.engine.survival import km_counts_expr
+    from analysis.survival.curves import km_from_counts, survival_counts
 
-    return backend.to_pandas(km_counts_expr(table, by="channel", study_date=study_date))
+    return km_from_counts(survival_counts(table, study_date=study_date, by="channel", backend=backend))
 
 
 def main() -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 from analysis import ExtractError, LoadResult, load_extract, parse_preset
+from analysis.engine.config import SOURCE_ENV, SOURCE_TABLE, SourceConfig, open_config, read_config_file
 from analysis.ingest.headers import example_headers
 from analysis.ingest.loud import loud_reasons, loud_sentences
 from analysis.ingest.pipeline import BYTES_PER_MB
@@ -15,6 +18,7 @@ from analysis.ingest.presets import MappingPreset, fitting_presets
 from analysis.ingest.survey import ExtractSurvey, inspect_extract
 from analysis.report.catalogue import column_label
 from analysis.schema import CANONICAL_COLUMNS
+from analysis.store.books import SECONDS_PER_HOUR, SOURCE_REFRESH_HOURS, BookStore, code_version
 from analysis.store.datasets import DataSetStore, content_hash, new_token
 from analysis.store.disk import data_dir
 from ui import state
@@ -51,9 +55,24 @@ def sample_choice() -> state.DataSetChoice:
 def _load(version: str, filename: str, preset_toml: str, sheet: str | None, study_date: str | None, _data: bytes) -> LoadResult:
     # Keyed by the content hash (``version``), never by hashing the bytes or a frame;
     # every session that sends the same file and mapping shares one read-only result.
-    preset = parse_preset(preset_toml) if preset_toml else MappingPreset()
+    # After a restart the book kept on disk is read instead of running the door again.
     limit = upload_limit_mb() * BYTES_PER_MB
-    return load_extract(_data, filename=filename, preset=preset, sheet=sheet, study_date=study_date, max_bytes=limit)
+    key = {
+        "file": version,
+        "name": filename,
+        "preset": content_hash(preset_toml.encode("utf-8")),
+        "sheet": sheet,
+        "study_date": study_date,
+        "max_bytes": limit,
+        "code": door_code(),
+    }
+    kept = kept_books().get(key, now=time.time())
+    if kept is not None:
+        return kept.result
+    preset = parse_preset(preset_toml) if preset_toml else MappingPreset()
+    result = load_extract(_data, filename=filename, preset=preset, sheet=sheet, study_date=study_date, max_bytes=limit)
+    _keep_book(key, result)
+    return result
 
 
 def load_choice(choice: state.DataSetChoice, data: bytes | None = None) -> LoadResult:
@@ -64,6 +83,8 @@ def load_choice(choice: state.DataSetChoice, data: bytes | None = None) -> LoadR
     ExtractError
         When the file cannot be used; the caller keeps the previous data set.
     """
+    if state.is_configured(choice):
+        return opened_source(choice).result
     if data is None:
         data = sample_bytes() if choice.is_sample else state.upload_bytes(choice.version)
     if data is None:
@@ -72,22 +93,208 @@ def load_choice(choice: state.DataSetChoice, data: bytes | None = None) -> LoadR
 
 
 def active_result() -> tuple[state.DataSetChoice, LoadResult]:
-    """The session's active data set, falling back to the sample; kept under the session's link."""
-    choice = state.active_choice()
+    """The session's active data set, falling back to the sample; kept under the session's link.
+
+    A session starts on the company's book when a source is configured; when it does not open
+    (a bad configuration, the server down, a wrong password) the session notes why
+    (:func:`state.source_failure`, which the frame says) and shows the sample.
+    """
+    choice = state.active_choice() or default_choice()
     if choice is not None:
         try:
             result = load_choice(choice)
-        except ExtractError:
+        except ExtractError as exc:
             kept = state.kept_link()
-            if kept is not None and kept[1] == choice:  # a data set brought back by a link no longer loads
+            if state.is_configured(choice):
+                state.set_source_failure(exc)
+            elif kept is not None and kept[1] == choice:  # a data set brought back by a link no longer loads
                 state.set_link_lost(True)
         else:
+            state.set_active(choice)
             keep_link(choice)
             return choice, result
     choice = sample_choice()
     state.set_active(choice)
     keep_link(choice)
     return choice, load_choice(choice)
+
+
+# --- The company's book: the configured source -----------------------------------------------
+# A ``[source]`` table in the app's secrets, or a TOML file named by LAPSELENS_SOURCE (its
+# password, if any, from the secrets). Parsed and checked in analysis.engine.config; opened on
+# its engine once per process, and kept on disk (analysis.store.books) so a restart reads the
+# kept copy until it is SOURCE_REFRESH_HOURS old. The password is in no cache key and no message.
+
+
+def _secrets_source() -> object | None:
+    try:
+        value = st.secrets.get(SOURCE_TABLE)
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        return None
+    to_dict = getattr(value, "to_dict", None)
+    return to_dict() if callable(to_dict) else value
+
+
+def configured_source() -> SourceConfig | None:
+    """The configured source (secrets first, else the file ``LAPSELENS_SOURCE`` names), or None without one.
+
+    Raises
+    ------
+    ExtractError
+        ``bad_config`` for a configuration that cannot be used.
+    """
+    secrets = _secrets_source()
+    if isinstance(secrets, dict) and secrets.get("url"):
+        return SourceConfig.from_mapping(secrets, origin="secrets", base=ROOT)
+    path = os.environ.get(SOURCE_ENV, "").strip()
+    if not path:
+        return None
+    password = secrets.get("password") if isinstance(secrets, dict) else None
+    return read_config_file(path, password=password if isinstance(password, str) else None)
+
+
+def source_choice(config: SourceConfig) -> state.DataSetChoice:
+    """The choice that shows the configured book: named as configured, its mapping the configured preset.
+
+    Raises
+    ------
+    ExtractError
+        When the configured preset cannot be read.
+    """
+    return state.DataSetChoice(name=config.display_name(), version=state.SOURCE_PREFIX + config.version(), preset_toml=config.preset_text())
+
+
+def configured_choice() -> state.DataSetChoice | None:
+    """The configured book's choice, or None without a configuration or when it cannot be used."""
+    try:
+        config = configured_source()
+        return None if config is None else source_choice(config)
+    except ExtractError:
+        return None
+
+
+def default_choice() -> state.DataSetChoice:
+    """What a session starts on: the company's book when one is configured (and has not failed in this session), else the sample."""
+    if state.source_failure() is not None:
+        return sample_choice()
+    try:
+        config = configured_source()
+        return sample_choice() if config is None else source_choice(config)
+    except ExtractError as exc:
+        state.set_source_failure(exc)
+        return sample_choice()
+
+
+@dataclass(frozen=True)
+class OpenedSource:
+    """The configured book as the app shows it: the result, when it was read from the source, and why a stale copy is shown."""
+
+    result: LoadResult
+    saved: float
+    stale: ExtractError | None = None
+
+
+def _source_key(config: SourceConfig, preset_toml: str, study_date: str | None) -> dict[str, object]:
+    # What identifies the configured book on disk: the configuration without its password, the mapping, the code.
+    preset = content_hash(preset_toml.encode("utf-8"))
+    return {"source": config.identity(), "preset": preset, "study_date": study_date, "code": door_code()}
+
+
+@st.cache_resource(max_entries=4, ttl=SOURCE_REFRESH_HOURS * SECONDS_PER_HOUR, show_spinner=False)
+def _open_source(version: str, preset_toml: str, study_date: str | None, asked: float, _config: SourceConfig) -> OpenedSource:
+    # Keyed by the configuration's hash (``version``, no password in it), the mapping, the study date, and
+    # the time a reload was last asked for (a copy saved before it is not fresh).
+    key = _source_key(_config, preset_toml, study_date)
+    now = time.time()
+    kept = kept_books().get(key, now=now)
+    if kept is not None and kept.saved >= asked and now - kept.saved <= SOURCE_REFRESH_HOURS * SECONDS_PER_HOUR:
+        return OpenedSource(kept.result, kept.saved)
+    try:
+        result = open_config(_config, preset_toml=preset_toml, study_date=study_date).load_result()
+    except ExtractError as exc:
+        if kept is not None:  # the source is down: yesterday's copy, saying so
+            return OpenedSource(kept.result, kept.saved, exc)
+        raise
+    _keep_book(key, result)
+    return OpenedSource(result, now)
+
+
+def _config_of(choice: state.DataSetChoice) -> SourceConfig:
+    config = configured_source()
+    if config is None or state.SOURCE_PREFIX + config.version() != choice.version:
+        raise ExtractError("empty_file", reason="upload_gone")  # the configuration changed under the session
+    return config
+
+
+def opened_source(choice: state.DataSetChoice) -> OpenedSource:
+    """The configured book ``choice`` names (from the process's cache, the kept copy, or the source).
+
+    Raises
+    ------
+    ExtractError
+        When the configuration or the source cannot be used and no copy is kept.
+    """
+    return _open_source(choice.version, choice.preset_toml, choice.study_date, _reloads().get(choice.version, 0.0), _config_of(choice))
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _reloads() -> dict[str, float]:
+    # The process's record of "Reload from the source": configured book's version → when it was asked for.
+    return {}
+
+
+def source_facts(choice: state.DataSetChoice) -> tuple[str, str] | None:
+    """The configured book's source as it may be shown (never a password) and its engine; None for a file or the sample."""
+    if not state.is_configured(choice):
+        return None
+    try:
+        config = _config_of(choice)
+    except ExtractError:
+        return None
+    return config.description(), config.engine
+
+
+def saved_text(saved: float) -> str:
+    """When a kept copy was read from its source, as the server's local date and time (``YYYY-MM-DD HH:MM``)."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(saved))
+
+
+def reload_source(choice: state.DataSetChoice) -> None:
+    """Read the configured book again from its source on the next run (every session then sees the new copy).
+
+    The kept copy stays until the new one replaces it: when the source cannot be reached, it is
+    shown with a warning, as after :data:`SOURCE_REFRESH_HOURS`.
+    """
+    _reloads()[choice.version] = time.time()
+
+
+# --- Books kept on disk: a restart or a reload reads them instead of loading again -----------
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _books(root: str) -> BookStore:
+    return BookStore(Path(root) / "books")
+
+
+def kept_books() -> BookStore:
+    """The store of loaded books in the data directory (``LAPSELENS_DATA_DIR``, default ``.lapselens/``)."""
+    return _books(str(data_dir()))
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def door_code() -> str:
+    """A hash of the code that loads books (the door, the source readers, the schema): part of every kept book's key."""
+    analysis = ROOT / "analysis"
+    paths = [*(analysis / "ingest").glob("*.py"), *(analysis / "engine").glob("*.py")]
+    return code_version([*paths, analysis / "schema.py", analysis / "store" / "books.py"])
+
+
+def _keep_book(key: dict[str, object], result: LoadResult) -> None:
+    # A book that cannot be kept (a full or read-only disk) is simply loaded again next time.
+    try:
+        kept_books().put(key, result, now=time.time())
+    except (OSError, TypeError, ValueError):
+        pass
 
 
 # --- Data sets kept across a browser refresh -------------------------------------------------
@@ -107,8 +314,10 @@ def kept_store() -> DataSetStore:
     return _store(str(data_dir()))
 
 
-def _is_plain_sample(choice: state.DataSetChoice) -> bool:
-    return choice.is_sample and not choice.preset_toml and choice.sheet is None and choice.study_date is None
+def _needs_no_link(choice: state.DataSetChoice) -> bool:
+    # The plain sample and the configured source are what a session starts on: a refresh finds them without a link.
+    plain_sample = choice.is_sample and not choice.preset_toml and choice.sheet is None and choice.study_date is None
+    return plain_sample or state.is_configured(choice)
 
 
 def open_link() -> None:
@@ -148,14 +357,14 @@ def _restore(token: str) -> None:
 
 
 def keep_link(choice: state.DataSetChoice) -> None:
-    """Keep ``choice`` under the session's link and put the token in the address (the plain sample needs none).
+    """Keep ``choice`` under the session's link and put the token in the address (the plain sample and the configured source need none).
 
     A new file gets a new token, so an older link still opens its own file; a new mapping,
     sheet or study date of the same file is kept under the same token. When the data
     directory cannot be written the session goes on and says a refresh would lose the data
     set (:func:`state.unsaved_choice`); it does not retry the same choice on every run.
     """
-    if _is_plain_sample(choice):
+    if _needs_no_link(choice):
         state.clear_kept_link()
         if state.LINK_PARAM in st.query_params:
             del st.query_params[state.LINK_PARAM]

@@ -10,6 +10,8 @@ from typing import Final
 
 import streamlit as st
 
+from analysis.errors import ExtractError
+
 # Defined with the store that keeps it across a reload; pages and tests name it ``state.DataSetChoice``.
 from analysis.store.datasets import DataSetChoice
 
@@ -26,6 +28,10 @@ LINK_READ: Final = "app_link_read"
 LINK_LOST: Final = "app_link_lost"
 #: The choice that could not be kept on disk (a refresh would lose it), or absent.
 UNSAVED: Final = "app_unsaved_choice"
+#: Why the configured source (the company's book) did not open in this session (an ExtractError), or absent.
+SOURCE_FAILED: Final = "app_source_failed"
+#: The version of a choice that names the configured source starts so (then a hash of its configuration).
+SOURCE_PREFIX: Final = "source-"
 
 
 def browser_language() -> str:
@@ -116,3 +122,22 @@ def carried_index(name: str, options: list[str]) -> int:
     """The option index to draw a language-keyed widget with: the value it had before."""
     value = st.session_state.get(f"{name}__value")
     return options.index(value) if value in options else 0
+
+
+def is_configured(choice: DataSetChoice) -> bool:
+    """True when ``choice`` is the configured source (the company's book), not a file or the sample."""
+    return choice.version.startswith(SOURCE_PREFIX)
+
+
+def source_failure() -> ExtractError | None:
+    """Why the configured source did not open in this session (it shows the sample), or None."""
+    value = st.session_state.get(SOURCE_FAILED)
+    return value if isinstance(value, ExtractError) else None
+
+
+def set_source_failure(error: ExtractError | None) -> None:
+    """Note (or clear, with None) why the configured source did not open; the session does not try it again until cleared."""
+    if error is None:
+        st.session_state.pop(SOURCE_FAILED, None)
+    else:
+        st.session_state[SOURCE_FAILED] = error

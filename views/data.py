@@ -13,6 +13,7 @@ from analysis.ingest.account import account_table
 from analysis.ingest.presets import preset_to_toml
 from analysis.ingest.reading import list_sheets
 from analysis.report.export import mask_identifiers, to_csv_bytes, write_workbook
+from analysis.store.books import SOURCE_REFRESH_HOURS
 from ui import datasets as ds
 from ui import state
 from ui.i18n import md_escape, t, tm
@@ -67,10 +68,28 @@ with right:
     override = st.checkbox(t("data.study_date_override"), key="data_override")
     study_date = st.date_input(t("data.study_date"), value=result.study_date.date(), key="data_study_date") if override else None
 
-if not choice.is_sample and st.button(t("data.back_to_sample"), key="data_back"):
+# The company's book (a configured source) and the sample: go back to either, or read the book again from its source.
+configured = ds.configured_choice()
+back_cols = st.columns(3)
+if not choice.is_sample and back_cols[0].button(t("data.back_to_sample"), key="data_back"):
     state.set_active(ds.sample_choice())
     ds.clear_failure()
     st.session_state["data_uploader_round"] += 1
+    st.rerun()
+if (
+    configured is not None
+    and not state.is_configured(choice)
+    and back_cols[1].button(t("data.back_to_source", name=configured.name), key="data_back_to_source")
+):
+    state.set_source_failure(None)  # try it again: the frame says so if it still does not open
+    state.set_active(configured)
+    ds.clear_failure()
+    st.session_state["data_uploader_round"] += 1
+    st.rerun()
+if state.is_configured(choice) and back_cols[1].button(
+    t("data.reload_source"), key="data_reload_source", help=t("data.reload_help", hours=SOURCE_REFRESH_HOURS)
+):
+    ds.reload_source(choice)
     st.rerun()
 
 # --- a new upload or new settings become the active data set if they load ----------
@@ -154,15 +173,20 @@ st.caption(
         skipped=len(result.skipped_rows),
     )
 )
+source_facts = ds.source_facts(choice)
 st.caption(
     tm("data.study_date_from", date=result.study_date.date().isoformat(), source=t(f"data.source.{result.study_date_source}"))
     + " · "
-    + tm(
-        "data.file_facts",
-        kind=result.kind,
-        encoding=f" / {result.encoding}" if result.encoding else "",
-        sheet=f" / {result.sheet}" if result.sheet else "",
-        header_row=result.header_row,
+    + (
+        tm("data.source_facts", source=source_facts[0], engine=source_facts[1])
+        if source_facts is not None
+        else tm(
+            "data.file_facts",
+            kind=result.kind,
+            encoding=f" / {result.encoding}" if result.encoding else "",
+            sheet=f" / {result.sheet}" if result.sheet else "",
+            header_row=result.header_row,
+        )
     )
 )
 unmapped = result.status_values[result.status_values["status"] == "unmapped"]

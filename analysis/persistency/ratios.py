@@ -249,12 +249,13 @@ def pooled_persistency(ratios: pd.DataFrame, *, by: Sequence[str] = ()) -> pd.Da
 
 
 def persistency_table(
-    policies: pd.DataFrame,
+    policies: pd.DataFrame | ir.Table,
     *,
     study_date: pd.Timestamp,
     options: PersistencyOptions = DEFAULT_OPTIONS,
     by: Sequence[str] = (),
     basis: str = "count",
+    backend: BaseBackend | None = None,
 ) -> pd.DataFrame:
     """Pooled persistency by group and month, as ``python -m analysis persistency`` prints it.
 
@@ -265,7 +266,7 @@ def persistency_table(
         basis, ``cohort_premium, persisting_premium, premium_persistency``: all eligible
         cohorts of :func:`persistency_ratios` together (:func:`pooled_persistency`).
     """
-    ratios = pooled_persistency(persistency_ratios(policies, study_date=study_date, options=options, by=by), by=by)
+    ratios = pooled_persistency(persistency_ratios(policies, study_date=study_date, options=options, by=by, backend=backend), by=by)
     columns = [*by, "month", "cohort_policies", "persisting", "persistency"]
     if basis == "premium":
         columns += ["cohort_premium", "persisting_premium", "premium_persistency"]

@@ -102,11 +102,7 @@ def run_study(
     by ``period`` and by any of its other columns that are also in ``by`` (for example
     ``period, channel, expected_rate``).
     """
-    table, engine = bind(_study_columns(policies, request), backend)
-    wanted = [*request.by, *(c.column for c in request.filters)]
-    table, orders = derive(
-        table, engine, [w for w in wanted if w not in policies.columns], named=request.named, age_edges=request.age_edges
-    )
+    table, engine, orders = study_table(policies, request, backend=backend)
     total = len(policies) if isinstance(policies, pd.DataFrame) else int(engine.execute(table.count()))
     used = total
     if request.filters:
@@ -130,6 +126,17 @@ def run_study(
     rates = lapse_rates(table, by=by, weight=request.weight, expected=basis, expected_keys=keys)
     totals = rate_totals(rates, by=by, weight=request.weight)
     return StudyResult(rates, totals, by, spec, request.weight, used, total)
+
+
+def study_table(
+    policies: pd.DataFrame | ir.Table, request: StudyRequest, *, backend: BaseBackend | None = None
+) -> tuple[ir.Table, BaseBackend, dict[str, list[str]]]:
+    """The columns a study reads, on its engine, with the derived cohorts it asks for and each one's label order."""
+    table, engine = bind(_study_columns(policies, request), backend)
+    wanted = [*request.by, *(c.column for c in request.filters)]
+    derived = [w for w in wanted if w not in policies.columns]
+    table, orders = derive(table, engine, derived, named=request.named, age_edges=request.age_edges)
+    return table, engine, orders
 
 
 def _study_columns(policies: pd.DataFrame | ir.Table, request: StudyRequest) -> pd.DataFrame | ir.Table:

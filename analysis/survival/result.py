@@ -11,16 +11,20 @@ sooner) are read from the result here, at :data:`~analysis.survival.logrank.SIGN
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
+import ibis.expr.types as ir
 import pandas as pd
 
 from analysis import schema as S
 from analysis.study.cohorts import YOUNG_NEW_EARNERS, NamedCohort
-from analysis.study.run import StudyRequest, study_frame
+from analysis.study.run import StudyRequest, study_frame, study_table
 from analysis.survival.cox import CoxResult, fit_cox
 from analysis.survival.curves import MISSING_COHORT, RMST_HORIZON, km_from_counts, survival_counts, survival_data, survival_summary
 from analysis.survival.logrank import SIGNIFICANCE_LEVEL, PairVerdict, logrank_from_counts, pair_verdicts
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ class SurvivalResult:
 
 
 def survival_study(
-    policies: pd.DataFrame,
+    policies: pd.DataFrame | ir.Table,
     *,
     study_date: pd.Timestamp,
     by: str | None = None,
@@ -75,14 +79,15 @@ def survival_study(
     horizon: float = RMST_HORIZON,
     study_start: pd.Timestamp | str | None = None,
     compare: bool = True,
+    backend: BaseBackend | None = None,
 ) -> SurvivalResult:
     """Kaplan–Meier curves by one cohort column, their summary and the log-rank tests between them.
 
     Parameters
     ----------
-    policies : DataFrame
-        Canonical policies; ``by`` may also name a derived cohort (``age_band``, ``issue_year``,
-        a named cohort's key).
+    policies : DataFrame or Ibis table
+        Canonical policies (a pandas book, or a table of any engine); ``by`` may also name a
+        derived cohort (``age_band``, ``issue_year``, a named cohort's key).
     study_date : Timestamp
         The study end.
     by : str, optional
@@ -105,9 +110,14 @@ def survival_study(
         The tests are run when asked and ``by`` splits the book into two or more cohorts.
     """
     columns = (by,) if by else ()
-    frame = study_frame(policies, StudyRequest(by=columns, named=tuple(named)))
+    request = StudyRequest(by=columns, named=tuple(named))
+    frame: pd.DataFrame | ir.Table
+    if isinstance(policies, pd.DataFrame):
+        frame = study_frame(policies, request)
+    else:  # a book on an engine: its cohort columns are made there too
+        frame, backend, _ = study_table(policies, request, backend=backend)
     start = pd.Timestamp(study_start) if study_start else None
-    counts = survival_counts(frame, events=events, study_date=study_date, study_start=start, by=by)
+    counts = survival_counts(frame, events=events, study_date=study_date, study_start=start, by=by, backend=backend)
     curves = km_from_counts(counts)
     summary = survival_summary(curves, horizon=horizon)
     overall = pairwise = None
