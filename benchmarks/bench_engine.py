@@ -112,10 +112,10 @@ def big_parquet(n: int) -> Path:
                 CASE WHEN u < 220 OR (u >= 310 AND u < 330) THEN issue + life END AS lapse_date,
                 CASE WHEN u < 220 THEN issue + life - 61 END AS paid_to_date,
                 CASE WHEN u >= 310 AND u < 330 THEN issue + life + 90 END AS reinstatement_date,
-                ['个险', '银保', '电销', '经代', '互联网'][1 + (h >> 24) % 5] AS channel,
-                ['男', '女'][1 + (h >> 30) % 2] AS gender,
+                ['个险', '银保', '电销', '经代', '互联网'][CAST(1 + (h >> 24) % 5 AS BIGINT)] AS channel,
+                ['男', '女'][CAST(1 + (h >> 30) % 2 AS BIGINT)] AS gender,
                 CAST(1000 + (h >> 33) % 9000 AS DOUBLE) + 0.5 AS annual_premium,
-                [1, 4, 12][1 + (h >> 40) % 3] AS payment_frequency
+                [1, 4, 12][CAST(1 + (h >> 40) % 3 AS BIGINT)] AS payment_frequency
               FROM shaped
             ) TO '{folder / f"part-{part:02d}.parquet"}' (FORMAT parquet)
             """
