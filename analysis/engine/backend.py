@@ -9,9 +9,11 @@ are made once per process and shared.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any, Final
 
 import ibis
@@ -31,8 +33,10 @@ SPARK_LOCAL_MASTER: Final = "local[2]"
 SPARK_SHUFFLE_PARTITIONS: Final = 2
 #: Heap of a local Spark driver (it holds the small results and the cached plans).
 SPARK_DRIVER_MEMORY: Final = "2g"
-#: Memory DuckDB may use before it spills to its temporary folder.
-DUCKDB_MEMORY_LIMIT: Final = "6GB"
+#: Memory DuckDB may use before it spills to its temporary folder (``LAPSELENS_DUCKDB_MEMORY`` overrides).
+#: It shares the process with the pandas book and the models, so it is kept modest: the
+#: aggregations stream and hold only their small result (50 million policies fit in 1 GB).
+DUCKDB_MEMORY_LIMIT: Final = "2GB"
 
 _lock = threading.Lock()
 _backends: dict[str, BaseBackend] = {}
@@ -49,7 +53,8 @@ def connect(engine: str = DEFAULT_ENGINE) -> BaseBackend:
 
 
 def _duckdb() -> BaseBackend:
-    con = ibis.duckdb.connect(memory_limit=DUCKDB_MEMORY_LIMIT, temp_directory=os.path.join(tempfile.gettempdir(), "lapselens-duckdb"))
+    limit = os.environ.get("LAPSELENS_DUCKDB_MEMORY", DUCKDB_MEMORY_LIMIT)
+    con = ibis.duckdb.connect(memory_limit=limit, temp_directory=os.path.join(tempfile.gettempdir(), "lapselens-duckdb"))
     con.raw_sql("SET preserve_insertion_order = false")
     return con
 
@@ -92,24 +97,43 @@ _counter = 0
 def bind(policies: pd.DataFrame | pa.Table | ir.Table, backend: BaseBackend | None = None) -> tuple[ir.Table, BaseBackend]:
     """A book as an Ibis table on a backend.
 
-    An Ibis table keeps its own backend. A pandas or Arrow table becomes an in-memory
-    table of ``backend`` (DuckDB by default): DuckDB reads the Arrow buffers in place; Spark
-    makes a temporary view from them.
+    An Ibis table keeps its own backend. A pandas or Arrow table is registered with
+    ``backend`` (DuckDB by default) under a name of its own: DuckDB reads the Arrow buffers
+    in place; Spark makes a temporary view from them. The registration lasts as long as the
+    returned table (or any expression built on it) lives, then it is dropped: Ibis's own
+    in-memory tables stay registered until the process exits, which would keep every book a
+    page ever handed to the engine.
     """
     if isinstance(policies, ir.Table):
         own = _own_backend(policies)
         return policies, own or backend or connect()
     target = backend or connect()
     arrow = policies if isinstance(policies, pa.Table) else _arrow(policies)
+    global _counter
+    with _lock:
+        _counter += 1
+        name = f"lapselens_book_{_counter}"
     if engine_of(target) == "spark":
-        global _counter
-        with _lock:
-            _counter += 1
-            name = f"lapselens_book_{_counter}"
         session = target._session  # noqa: SLF001 - Ibis's PySpark backend keeps its session here
         session.createDataFrame(arrow.to_pandas()).createOrReplaceTempView(name)
-        return target.table(name), target
-    return ibis.memtable(arrow), target
+        table = target.table(name)
+        weakref.finalize(table.op(), _drop_spark_view, session, name)
+        return table, target
+    raw = target.con  # the DuckDB connection Ibis runs on
+    raw.register(name, arrow)
+    table = target.table(name)
+    weakref.finalize(table.op(), _drop_duckdb_view, raw, name)
+    return table, target
+
+
+def _drop_duckdb_view(raw: Any, name: str) -> None:
+    with contextlib.suppress(Exception):  # the connection may already be closed at exit
+        raw.unregister(name)
+
+
+def _drop_spark_view(session: Any, name: str) -> None:
+    with contextlib.suppress(Exception):
+        session.catalog.dropTempView(name)
 
 
 def _own_backend(table: ir.Table) -> BaseBackend | None:
