@@ -107,6 +107,7 @@ def bind(policies: pd.DataFrame | pa.Table | ir.Table, backend: BaseBackend | No
     if isinstance(policies, ir.Table):
         own = _own_backend(policies)
         return policies, own or backend or connect()
+    _drop_released()
     target = backend or connect()
     arrow = policies if isinstance(policies, pa.Table) else _arrow(policies)
     global _counter
@@ -117,13 +118,28 @@ def bind(policies: pd.DataFrame | pa.Table | ir.Table, backend: BaseBackend | No
         session = target._session  # noqa: SLF001 - Ibis's PySpark backend keeps its session here
         session.createDataFrame(arrow.to_pandas()).createOrReplaceTempView(name)
         table = target.table(name)
-        weakref.finalize(table.op(), _drop_spark_view, session, name)
+        weakref.finalize(table.op(), _released.append, (_drop_spark_view, session, name))
         return table, target
     raw = target.con  # the DuckDB connection Ibis runs on
     raw.register(name, arrow)
     table = target.table(name)
-    weakref.finalize(table.op(), _drop_duckdb_view, raw, name)
+    weakref.finalize(table.op(), _released.append, (_drop_duckdb_view, raw, name))
     return table, target
+
+
+#: Registrations whose tables are gone, dropped by the next :func:`bind` in its own thread. A
+#: finalizer only appends here: it may run inside any thread's garbage collection, even one
+#: that is in the middle of a query on the same connection, where dropping would deadlock.
+_released: list[tuple[Any, Any, str]] = []
+
+
+def _drop_released() -> None:
+    while _released:
+        try:
+            drop, handle, name = _released.pop()
+        except IndexError:  # another thread took the last one
+            return
+        drop(handle, name)
 
 
 def _drop_duckdb_view(raw: Any, name: str) -> None:
