@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # Every catalogue lookup in the tests (and in the app the browser tests start) must find its words.
 os.environ.setdefault("LAPSELENS_STRICT_CATALOGUE", "1")
 
-from paths import FUZZ_SUMMARY_DIR, ROOT, SHARED_DATA  # noqa: E402
+from paths import FUZZ_SUMMARY_DIR, ROOT, SHARED_DATA, missing_on_ci  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -49,10 +49,9 @@ def shared_data() -> Path:
     """
     missing = [name for name in SHARED_FILES if not (SHARED_DATA / name).is_file()]
     if missing:
-        reason = f"the real data sets are expected in {SHARED_DATA} (the shared/ folder beside the repository): no {', '.join(missing)}"
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            pytest.fail(reason)
-        pytest.skip(reason + " — skipped outside CI")
+        missing_on_ci(
+            f"the real data sets are expected in {SHARED_DATA} (the shared/ folder beside the repository): no {', '.join(missing)}"
+        )
     return SHARED_DATA
 
 

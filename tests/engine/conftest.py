@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from paths import missing_on_ci
 
 #: The environment variable that names the test server, e.g. postgresql://postgres@127.0.0.1:55432/postgres.
 PG_ENV = "LAPSELENS_TEST_PG"
@@ -25,10 +26,9 @@ def pg_server() -> str:
     """The URL of the test server; skipped outside CI when unset, a failure on CI."""
     url = os.environ.get(PG_ENV, "").strip()
     if not url:
-        reason = f"{PG_ENV} is not set: run the tests through scripts/test.sh, which installs and starts PostgreSQL (scripts/services.sh)"
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            pytest.fail(reason)
-        pytest.skip(reason + " — skipped outside CI")
+        missing_on_ci(
+            f"{PG_ENV} is not set: run the tests through scripts/test.sh, which installs and starts PostgreSQL (scripts/services.sh)"
+        )
     return url
 
 
