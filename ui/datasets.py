@@ -207,7 +207,7 @@ def _open_source(version: str, preset_toml: str, study_date: str | None, asked: 
     key = _source_key(_config, preset_toml, study_date)
     now = time.time()
     kept = kept_books().get(key, now=now)
-    if kept is not None and kept.saved >= asked and now - kept.saved <= SOURCE_REFRESH_HOURS * SECONDS_PER_HOUR:
+    if kept is not None and kept.fresh(now=now, asked=asked):
         return OpenedSource(kept.result, kept.saved)
     try:
         result = open_config(_config, preset_toml=preset_toml, study_date=study_date).load_result()

@@ -49,8 +49,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis.ingest.headers import ColumnMatch
-from analysis.ingest.pipeline import LoadResult
+from analysis.ingest.pipeline import BYTES_PER_MB, LoadResult
 from analysis.ingest.presets import parse_preset, preset_to_toml
+from analysis.store.datasets import SECONDS_PER_DAY
 from analysis.store.disk import PRIVATE_FILE_MODE, private_dir, write_private
 
 #: Eviction defaults: books kept at most, their total size on disk, days a book is kept unused.
@@ -60,8 +61,8 @@ MAX_BOOK_IDLE_DAYS: Final = 30
 #: A configured source's kept copy is read again from the source when older than this (a T+1 copy).
 SOURCE_REFRESH_HOURS: Final = 24
 SECONDS_PER_HOUR: Final = 3_600
-SECONDS_PER_DAY: Final = 86_400
-BYTES_PER_MB: Final = 1_000_000
+#: A half-written book (a hidden ``.tmp`` folder) older than this was left by a process that died: it goes.
+STALE_WRITE_SECONDS: Final = SECONDS_PER_HOUR
 #: The layout of a kept book; a book of another layout reads as absent.
 BOOK_FORMAT: Final = 1
 #: Bytes of the hash that names a book's folder (32 hex characters).
@@ -108,6 +109,14 @@ class KeptBook:
 
     result: LoadResult
     saved: float
+
+    def fresh(self, *, now: float, asked: float = 0.0) -> bool:
+        """Whether a configured source's copy may be shown without reading the source again.
+
+        It is fresh when it was saved after the last "reload from the source" (``asked``) and
+        is at most :data:`SOURCE_REFRESH_HOURS` old (the company's extracts are T+1 copies).
+        """
+        return self.saved >= asked and now - self.saved <= SOURCE_REFRESH_HOURS * SECONDS_PER_HOUR
 
 
 def _object_to_text(values: pd.Series) -> pd.Series:
@@ -293,6 +302,8 @@ class BookStore:
         books: list[tuple[float, str, int]] = []
         dropped: list[Path] = []
         for folder in self.root.iterdir():
+            if folder.name.startswith(".") and folder.is_dir() and now - folder.stat().st_mtime > STALE_WRITE_SECONDS:
+                shutil.rmtree(folder, ignore_errors=True)  # a write that never finished
             if folder.name.startswith(".") or not folder.is_dir():
                 continue
             record = self._record(folder)

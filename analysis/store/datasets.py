@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Final, TypeGuard
 
+from analysis.ingest.pipeline import BYTES_PER_MB
 from analysis.store.disk import private_dir, write_private
 
 #: Random bytes in a link token: 24 bytes = 192 bits, written as 32 URL-safe characters.
@@ -52,7 +53,6 @@ MAX_KEPT_MB: Final = 2_000
 MAX_KEPT_LINKS: Final = 500
 MAX_IDLE_DAYS: Final = 30
 SECONDS_PER_DAY: Final = 86_400
-BYTES_PER_MB: Final = 1_000_000
 
 
 def content_hash(data: bytes) -> str:

@@ -134,3 +134,27 @@ def test_the_code_version_changes_with_the_code(tmp_path: Path) -> None:
     assert code_version([two, one]) == before  # the order given does not matter
     two.write_text("y = 3\n")
     assert code_version([one, two]) != before
+
+
+def test_a_half_written_book_left_by_a_dead_process_goes_after_an_hour(tmp_path: Path) -> None:
+    import os
+    import time
+
+    store = BookStore(tmp_path / "books")
+    (tmp_path / "books").mkdir()
+    left, writing = tmp_path / "books" / ".abc.dead.tmp", tmp_path / "books" / ".def.live.tmp"
+    left.mkdir()
+    writing.mkdir()
+    now = time.time()
+    os.utime(left, (now - 2 * 3600, now - 2 * 3600))
+    store.evict(now=now)
+    assert not left.exists() and writing.exists()  # a write in progress is left alone
+
+
+def test_a_kept_copy_is_fresh_until_a_day_old_or_a_reload_is_asked(sample) -> None:
+    from analysis.store.books import KeptBook
+
+    kept = KeptBook(result=sample, saved=1_000.0)
+    assert kept.fresh(now=1_000.0 + DAY - 1)
+    assert not kept.fresh(now=1_000.0 + DAY + 1)
+    assert not kept.fresh(now=1_001.0, asked=1_000.5)
