@@ -1,12 +1,75 @@
-"""Plotly chart builders: labels come in already translated, so Chinese renders as text."""
+"""Plotly chart builders: labels come in already translated, so Chinese renders as text.
+
+Plotly draws its own small HTML in every text of a chart (``<a href>``, ``<b>``, ``<br>``,
+``<span style>``, entities such as ``&lt;``; a text between ``$`` signs goes to MathJax when a
+page has it). Data reaches charts as trace names, categories, tick labels and hover text, so
+every public builder is wrapped by :func:`inert`: each text in the figure, whatever its
+place, is escaped once (:func:`plotly_escape`) before the figure is returned; only the
+builders' own hover templates keep their markup.
+"""
 
 from __future__ import annotations
 
-from typing import Sequence
+import functools
+import re
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+#: Figure keys whose strings are the builders' own templates (``%{y:.1%}<extra></extra>``), not data.
+TEMPLATE_KEYS = frozenset({"hovertemplate", "texttemplate", "hovertemplatefallback", "texttemplatefallback", "template"})
+#: The characters Plotly reads as markup, as entities it shows literally.
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+#: A text Plotly would hand to MathJax (``$…$``): its first ``$`` becomes an entity.
+_TEX = re.compile(r"^\$(?=.*\$$)", re.DOTALL)
+
+
+def plotly_escape(text: str) -> str:
+    """Text that Plotly shows as typed: ``& < >`` as entities, a leading ``$`` of ``$…$`` too."""
+    return _TEX.sub("&#36;", re.sub(r"[&<>]", lambda m: _ENTITIES[m.group(0)], text))
+
+
+def _escaped(value: Any) -> Any:
+    """Every string in a figure's dictionary (lists and arrays too) escaped, template keys left alone."""
+    if isinstance(value, str):
+        return plotly_escape(value)
+    if isinstance(value, dict):
+        return {k: v if k in TEMPLATE_KEYS else _escaped(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_escaped(v) for v in value]
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OUS":
+        return np.array([_escaped(v) for v in value.ravel()], dtype=object).reshape(value.shape)
+    return value
+
+
+def inert_figure(figure: go.Figure) -> go.Figure:
+    """The figure with every text of its data and layout escaped for Plotly (:func:`plotly_escape`).
+
+    Trace names, categories on either axis, text and hover text, custom data, tick labels,
+    titles, annotations: whatever a builder put where. Escaping twice would show ``&amp;``,
+    so a figure is escaped once and marked.
+    """
+    if getattr(figure, "_inert", False):
+        return figure
+    spec = figure.to_dict()
+    layout = {k: v for k, v in spec.get("layout", {}).items() if k != "template"}
+    safe = go.Figure(data=_escaped(spec.get("data", [])), layout=_escaped(layout))
+    safe._inert = True
+    return safe
+
+
+def inert(builder: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
+    """A chart builder whose figure comes back through :func:`inert_figure` (every public builder wears it)."""
+
+    @functools.wraps(builder)
+    def build(*args: Any, **kwargs: Any) -> go.Figure:
+        return inert_figure(builder(*args, **kwargs))
+
+    build.inert = True  # type: ignore[attr-defined]
+    return build
+
 
 PALETTE = ("#c0392b", "#2e86c1", "#27ae60", "#8e44ad", "#d68910", "#17a589", "#7f8c8d", "#e84393", "#34495e", "#a04000")
 
@@ -16,6 +79,7 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+@inert
 def rate_lines(rates: pd.DataFrame, *, cohort: str | None, x_title: str, y_title: str) -> go.Figure:
     """Rate by period, one line per cohort (levels already in words), with its confidence band shaded."""
     figure = go.Figure()
@@ -61,6 +125,7 @@ def rate_lines(rates: pd.DataFrame, *, cohort: str | None, x_title: str, y_title
     return figure
 
 
+@inert
 def rate_heatmap(rates: pd.DataFrame, *, cohort: str, x_title: str, y_title: str) -> go.Figure:
     """Cohort × period heatmap of rates (levels already in words; cells without exposure left blank)."""
     grid = rates.pivot_table(index=cohort, columns="period", values="rate", observed=True, aggfunc="first")
@@ -81,6 +146,7 @@ def rate_heatmap(rates: pd.DataFrame, *, cohort: str, x_title: str, y_title: str
     return figure
 
 
+@inert
 def trend_lines(
     trend: pd.DataFrame,
     *,
@@ -142,6 +208,7 @@ def trend_lines(
     return figure
 
 
+@inert
 def triangle_heatmap(triangle: pd.DataFrame, *, x_title: str, y_title: str) -> go.Figure:
     """Issue month × duration persistency triangle."""
     figure = go.Figure(
@@ -162,6 +229,7 @@ def triangle_heatmap(triangle: pd.DataFrame, *, x_title: str, y_title: str) -> g
     return figure
 
 
+@inert
 def funnel(stages: list[str], values: list[int]) -> go.Figure:
     """The collections funnel."""
     figure = go.Figure(go.Funnel(y=stages, x=values, textinfo="value+percent initial"))
@@ -169,6 +237,7 @@ def funnel(stages: list[str], values: list[int]) -> go.Figure:
     return figure
 
 
+@inert
 def survival_curves(curves: pd.DataFrame, *, unit: float, x_title: str, y_title: str, labels: dict[str, str] | None = None) -> go.Figure:
     """Kaplan–Meier step curves with their confidence bands; ``unit`` divides months (12 for years)."""
     figure = go.Figure()
@@ -211,6 +280,7 @@ def survival_curves(curves: pd.DataFrame, *, unit: float, x_title: str, y_title:
     return figure
 
 
+@inert
 def forest_plot(hazard_ratios: pd.DataFrame, *, labels: list[str], x_title: str) -> go.Figure:
     """Hazard ratios with 95 % intervals on a log axis, 1 marked."""
     figure = go.Figure(
@@ -239,6 +309,7 @@ def forest_plot(hazard_ratios: pd.DataFrame, *, labels: list[str], x_title: str)
     return figure
 
 
+@inert
 def incidence_curves(incidence: pd.DataFrame, *, names: dict[str, str], x_title: str, y_title: str) -> go.Figure:
     """Cumulative incidence by cause (Aalen–Johansen)."""
     figure = go.Figure()
@@ -266,6 +337,7 @@ def incidence_curves(incidence: pd.DataFrame, *, names: dict[str, str], x_title:
 _MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
 
 
+@inert
 def importance_bar(importance: pd.DataFrame, *, labels: list[str], x_title: str) -> go.Figure:
     """Mean |SHAP| per feature, largest on top."""
     figure = go.Figure(
@@ -281,6 +353,7 @@ def importance_bar(importance: pd.DataFrame, *, labels: list[str], x_title: str)
     return figure
 
 
+@inert
 def beeswarm(points: pd.DataFrame, *, x_title: str, colour_title: str, ends: tuple[str, str]) -> go.Figure:
     """SHAP values per feature as a jittered strip, coloured by the feature's value rank.
 
@@ -333,6 +406,7 @@ def beeswarm(points: pd.DataFrame, *, x_title: str, colour_title: str, ends: tup
     return figure
 
 
+@inert
 def dependence(values: pd.Series, shap_values: pd.Series, *, numeric: bool, x_title: str, y_title: str) -> go.Figure:
     """A feature's value against its SHAP value: scatter for numbers, box per level for categories."""
     if numeric:
@@ -353,6 +427,7 @@ def dependence(values: pd.Series, shap_values: pd.Series, *, numeric: bool, x_ti
     return figure
 
 
+@inert
 def cohort_comparison(table: pd.DataFrame, *, labels: list[str], names: tuple[str, str], x_title: str) -> go.Figure:
     """Mean SHAP value (probability points) per feature in two cohorts, side by side."""
     figure = go.Figure()
@@ -379,6 +454,7 @@ def cohort_comparison(table: pd.DataFrame, *, labels: list[str], names: tuple[st
     return figure
 
 
+@inert
 def waterfall(base: float, steps: list[tuple[str, float]], final: float, *, base_label: str, final_label: str, y_title: str) -> go.Figure:
     """One policy's probability from the base rate through each feature's points to its own."""
     x = [base_label, *(s[0] for s in steps), final_label]
@@ -400,6 +476,7 @@ def waterfall(base: float, steps: list[tuple[str, float]], final: float, *, base
     return figure
 
 
+@inert
 def calibration(table: pd.DataFrame, *, x_title: str, y_title: str, names: tuple[str, str]) -> go.Figure:
     """Predicted vs observed lapse by decile of predicted risk, with the diagonal."""
     top = float(max(table["predicted"].max(), table["observed"].max()))
@@ -429,6 +506,7 @@ def calibration(table: pd.DataFrame, *, x_title: str, y_title: str, names: tuple
     return figure
 
 
+@inert
 def scenario_curve(curve: pd.DataFrame, *, names: tuple[str, str], x_title: str, y_title: str) -> go.Figure:
     """Baseline vs scenario share in force by month, the scenario's 95 % band shaded."""
     x = curve["month"].tolist()
@@ -471,6 +549,7 @@ def scenario_curve(curve: pd.DataFrame, *, names: tuple[str, str], x_title: str,
     return figure
 
 
+@inert
 def comparison_curves(curves: pd.DataFrame, *, x_title: str, y_title: str, baseline: str) -> go.Figure:
     """Each scenario's curve (with its band) against its own baseline (dotted), one colour each."""
     figure = go.Figure()
@@ -510,7 +589,8 @@ def comparison_curves(curves: pd.DataFrame, *, x_title: str, y_title: str, basel
                 line={"color": colour, "dash": "dot", "width": 1},
                 legendgroup=str(name),
                 showlegend=False,
-                hovertemplate="%{x}: %{y:.1%}<extra>" + baseline + "</extra>",
+                meta=baseline,  # into the hover box as data (escaped like every text), never as template
+                hovertemplate="%{x}: %{y:.1%}<extra>%{meta}</extra>",
             )
         )
     figure.update_layout(
@@ -519,6 +599,7 @@ def comparison_curves(curves: pd.DataFrame, *, x_title: str, y_title: str, basel
     return figure
 
 
+@inert
 def qini(table: pd.DataFrame, *, x_title: str, y_title: str, names: tuple[str, str]) -> go.Figure:
     """The Qini curve against random targeting."""
     figure = go.Figure()

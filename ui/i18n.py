@@ -14,7 +14,7 @@ import streamlit as st
 from analysis.report.catalogue import CATALOGUE, LANGUAGES, translate
 from ui.state import LANGUAGE
 
-__all__ = ["CATALOGUE", "LANGUAGES", "Markdown", "has", "language", "md_escape", "t", "tm"]
+__all__ = ["CATALOGUE", "LANGUAGES", "LINK_BREAK", "Markdown", "has", "language", "md_escape", "t", "tm"]
 
 
 def language() -> str:
@@ -37,16 +37,30 @@ class Markdown(str):
     """Text that is safe to hand to st.markdown and its kin (user text in it is escaped)."""
 
 
+#: An invisible character that breaks a bare address apart (U+2060 WORD JOINER: no width, no line break).
+LINK_BREAK = "\u2060"
+#: The starts of what GitHub-flavoured Markdown links by itself: a scheme before ``:`` (``https://``,
+#: ``mailto:``), ``www.``, and the ``@`` of an e-mail address.
+_BARE_LINK = re.compile(r"(?i)(https?:|ftps?:|mailto:|xmpp:|file:|javascript:|data:|www(?=\.))|(@)")
+
+
+def _break_link(match: re.Match[str]) -> str:
+    return match.group(1) + LINK_BREAK if match.group(1) else LINK_BREAK + match.group(2)
+
+
 def md_escape(text: object) -> Markdown:
     """User text made inert for Markdown: every control character escaped, line breaks made spaces.
 
     Streamlit renders Markdown in st.markdown, st.caption, st.info/warning/error/success and
-    st.toast; a file name such as ``[x](http://…)`` or ``:red[…]`` must show as typed. Text that
-    is already :class:`Markdown` is returned as it is, so nothing is escaped twice.
+    st.toast; a file name such as ``[x](http://…)`` or ``:red[…]`` must show as typed. A bare
+    address (``https://…``, ``www.…``, ``a@b.example``) would still become a live link, since
+    the autolinker reads the text after escapes are resolved: an invisible :data:`LINK_BREAK`
+    after its scheme, after ``www`` and before ``@`` keeps it plain text. Text that is already
+    :class:`Markdown` is returned as it is, so nothing is escaped twice.
     """
     if isinstance(text, Markdown):
         return text
-    flat = re.sub(r"[\r\n]+", " ", str(text))
+    flat = _BARE_LINK.sub(_break_link, re.sub(r"[\r\n]+", " ", str(text)))
     return Markdown(re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$=:&])", r"\\\1", flat))
 
 
