@@ -9,9 +9,12 @@ if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wqy\|noto.*cj
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
 fi
-# A real PostgreSQL server on 127.0.0.1 and a Java runtime for Spark, installed and started when missing.
-LAPSELENS_TEST_PG="$(bash scripts/services.sh)"
-export LAPSELENS_TEST_PG
+# Real PostgreSQL and MySQL (MariaDB) servers on 127.0.0.1 and a Java runtime for Spark, installed and
+# started when missing; services.sh prints PostgreSQL's URL on its first line, MySQL's on its second.
+urls="$(bash scripts/services.sh)"
+LAPSELENS_TEST_PG="$(sed -n 1p <<<"$urls")"
+LAPSELENS_TEST_MYSQL="$(sed -n 2p <<<"$urls")"
+export LAPSELENS_TEST_PG LAPSELENS_TEST_MYSQL
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

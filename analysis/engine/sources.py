@@ -5,13 +5,15 @@
 * a Parquet file or folder is read lazily by the engine (DuckDB's reader, or the Spark
   session's); its columns are mapped and checked in the engine
   (:mod:`~analysis.engine.source_columns`, :mod:`~analysis.engine.checks`);
-* a database table or SQL query, ``postgresql://user@host:port/db`` with ``table=`` or
-  ``query=``, read through Ibis's PostgreSQL backend, then mapped and checked the same way;
+* a database table or SQL query, ``postgresql://user@host:port/db`` or
+  ``mysql://user@host:port/db`` (also ``mariadb://``) with ``table=`` or ``query=``, read into
+  Arrow (PostgreSQL's COPY through Ibis's PostgreSQL backend; MySQL's rows streamed by
+  :mod:`~analysis.engine.mysql`), then mapped and checked the same way;
 * a Spark table (``spark:NAME``, or ``table=`` with the Spark engine), for a lake.
 
 Passwords never appear in a URL that is shown: :func:`redact` drops them, and the password
-is taken from the environment (``PGPASSWORD``) or given as ``password=`` (from the app's
-secrets), never printed. A URL that carries one is accepted but shown without it.
+is taken from the environment (``PGPASSWORD``, ``MYSQL_PWD``) or given as ``password=`` (from
+the app's secrets), never printed. A URL that carries one is accepted but shown without it.
 """
 
 from __future__ import annotations
@@ -51,8 +53,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SOURCE_ROW_SAMPLE", "OpenedBook", "open_source", "redact"]
 
-#: URL schemes of databases, and the Ibis backend that reads each.
-DATABASE_SCHEMES: Final = {"postgresql": "postgres", "postgres": "postgres"}
+#: URL schemes of databases, and what reads each (Ibis's PostgreSQL backend; PyMySQL, see analysis.engine.mysql).
+DATABASE_SCHEMES: Final = {"postgresql": "postgres", "postgres": "postgres", "mysql": "mysql", "mariadb": "mysql"}
 #: The scheme of a Spark table named as a URL (``spark:policies``).
 SPARK_SCHEME: Final = "spark"
 #: File endings read as Parquet (a folder is read as a Parquet data set).
@@ -184,7 +186,7 @@ def open_source(
     Parameters
     ----------
     source : str or Path
-        A path, ``postgresql://user@host:port/db``, or ``spark:NAME``.
+        A path, ``postgresql://user@host:port/db``, ``mysql://user@host:port/db``, or ``spark:NAME``.
     table, query : str, optional
         The database or Spark table, or an SQL query (databases), to read.
     preset : MappingPreset, optional
@@ -194,7 +196,7 @@ def open_source(
     study_date : str or Timestamp, optional
         Overrides the preset's and the inferred study date.
     password : str, optional
-        The database password (else ``PGPASSWORD``); never shown.
+        The database password (else ``PGPASSWORD``, or ``MYSQL_PWD`` for MySQL); never shown.
     sheet : str, optional
         A workbook's sheet.
 
@@ -302,6 +304,10 @@ def _database(url: str, scheme: str, *, table: str | None, query: str | None, pa
         raise ExtractError("bad_source", reason="scheme", source=shown, schemes=", ".join(DATABASE_SCHEMES))
     if bool(table) == bool(query):
         raise ExtractError("bad_source", reason="table_or_query", source=shown)
+    if DATABASE_SCHEMES[scheme] == "mysql":
+        from analysis.engine.mysql import read_mysql
+
+        return read_mysql(url, shown, table=table, query=query, password=password)
     con = _connect_database(url, shown, password=password)
     try:
         if table:

@@ -162,7 +162,7 @@ def test_the_account_keeps_the_first_rows_of_each_reason(sample_in_pg: str) -> N
 
 
 def test_an_unknown_scheme_or_an_incomplete_url(sample_in_pg: str) -> None:
-    for url, reason in (("mysql://u@h/db", "scheme"), ("postgresql://127.0.0.1", "url")):
+    for url, reason in (("oracle://u@h/db", "scheme"), ("postgresql://127.0.0.1", "url")):
         with pytest.raises(ExtractError) as caught:
             open_source(url, table="t")
         assert caught.value.reason == reason
