@@ -30,11 +30,32 @@ AT_MONTHS = ("N", "N+1")
 
 
 def _emit(table: pd.DataFrame, fmt: str) -> None:
-    """Print a result table as CSV or as JSON records."""
+    """Print a result table as CSV or as JSON records, safe to open in a spreadsheet.
+
+    Personal identifiers masked (a cohort of names, a remark with a phone number) and
+    formula-looking text made inert, in both formats: JSON is opened in spreadsheets too.
+    """
+    from analysis.report.export import mask_identifiers, neutralise
+
+    safe = neutralise(mask_identifiers(table))
     if fmt == "json":
-        print(table.to_json(orient="records", force_ascii=False, double_precision=15))
+        print(safe.to_json(orient="records", force_ascii=False, double_precision=15))
     else:
-        sys.stdout.write(table.to_csv(index=False))
+        sys.stdout.write(safe.to_csv(index=False))
+
+
+def _masked_problems(result: LoadResult) -> pd.DataFrame:
+    """The load's problems with personal values masked (as the account masks them), for printing."""
+    from analysis.personal import mask_numbers_in_text, mask_value, personal_kind
+    from analysis.schema import PERSONAL_COLUMNS
+
+    problems = result.problems.copy()
+    personal = {m.source for c, m in result.mapping.items() if c in PERSONAL_COLUMNS} | set(PERSONAL_COLUMNS)
+    hidden = problems["column"].map(lambda c: c in personal or personal_kind(c) is not None).astype(bool)
+    problems["value"] = [
+        (mask_value(v) if h else mask_numbers_in_text(v)) if isinstance(v, str) and v else v for v, h in zip(problems["value"], hidden)
+    ]
+    return problems
 
 
 def _load(args: argparse.Namespace) -> LoadResult:
@@ -112,8 +133,11 @@ def _check(args: argparse.Namespace) -> int:
     result = _load(args)
     reasons = loud_reasons(result.problems, result.rows_read)
     sentences = loud_sentences(reasons, result.rows_read, "en")
+    problems = _masked_problems(result)
     if args.json:
         summary = result.summary()
+        for entry, detail in zip(summary["problems"], problem_details(problems, "en")):
+            entry["detail"] = str(detail)
         summary["loud"] = [
             {"kind": r.kind, "action": r.action, "rows": r.rows, "share": round(r.share, 4), "detail": sentence}
             for r, sentence in zip(reasons, sentences)
@@ -133,7 +157,7 @@ def _check(args: argparse.Namespace) -> int:
             print(f"  {status:<24}{count:>10,}")
         if len(result.problems):
             print(f"{len(result.problems)} problems; first ones:")
-            first = result.problems.head(20)
+            first = problems.head(20)
             for p, detail in zip(first.itertuples(index=False), problem_details(first, "en")):
                 print(f"  row {p.row}: [{p.action}] {p.column}: {detail}")
     return 0
@@ -229,8 +253,10 @@ def _drivers(args: argparse.Namespace) -> int:
     loaded = _load(args)
     result = default_risk(loaded.policies, loaded.study_date)
     sources = {canonical: match.source for canonical, match in loaded.mapping.items()}
+    from analysis.report.export import neutralise
+
     table = importance_words(result.explained.importance, "en")
-    table = table.assign(feature=table["feature"].map(lambda f: sources.get(f, f)))
+    table = neutralise(table.assign(feature=table["feature"].map(lambda f: sources.get(f, f))))
     if args.format == "csv":
         _emit(table, "csv")
         return 0
@@ -340,9 +366,11 @@ def _scenario(args: argparse.Namespace) -> int:
     if args.format == "csv":
         _emit(compare_scenarios(results), "csv")
         return 0
+    from analysis.report.export import inert_text
+
     objects = [
         {
-            "name": r.scenario.name,
+            "name": inert_text(r.scenario.name),
             "lever": r.scenario.lever,
             "figures": {k: _finite(v) for k, v in r.figures.items()},
             "curve": [{k: _finite(v) for k, v in row.items()} for row in r.curve.to_dict(orient="records")],

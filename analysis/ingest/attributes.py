@@ -8,18 +8,28 @@ import pandas as pd
 from analysis.ingest.intake import Intake
 from analysis.ingest.parsing import PLAIN_NUMBER, to_float
 from analysis.ingest.text import TEXT, arrow_text, strip_needed, stripped_text
+from analysis.personal import holds_identifiers, personal_kind
 
 #: A column is read as numbers only if its first values (this many) all are.
 _NUMBER_PROBE = 1000
 
 
+def _stays_text(header: object, text: pd.Series) -> bool:
+    """Whether a column of digits holds identifiers, so must stay text (an ID number as a float loses digits)."""
+    return personal_kind(header) is not None or holds_identifiers(text)
+
+
 def attribute(column: pd.Series) -> pd.Series:
-    """An unmapped source column as a cohort attribute: numbers where all are numbers."""
+    """An unmapped source column as a cohort attribute: numbers where all are numbers.
+
+    A column of names, phone or ID numbers (by its header, the Series' name, or its values)
+    stays text.
+    """
     if not (column.dtype == object or pd.api.types.is_string_dtype(column)):
         return column
     text = stripped_text(column)
     probe = text.dropna().head(_NUMBER_PROBE)
-    if len(probe) == 0 or to_float(probe).isna().any():
+    if len(probe) == 0 or to_float(probe).isna().any() or _stays_text(column.name, probe):
         return text
     numbers = to_float(text)
     if text.notna().any() and numbers.notna().sum() == text.notna().sum():
@@ -71,7 +81,7 @@ def attributes(cells: pd.DataFrame, headers: list[str]) -> dict[str, pd.Series]:
         if unsure[position]:
             continue  # left to attribute
         part = slice(position * n, (position + 1) * n)
-        if numeric[position]:
+        if numeric[position] and not _stays_text(header, texts[header]):
             result[header] = pd.Series(numbers[part], index=cells.index, dtype="float64")
         else:
             result[header] = pd.Series(pd.arrays.ArrowStringArray(stacked[part.start : part.stop]), index=cells.index, dtype=TEXT)

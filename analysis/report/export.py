@@ -1,62 +1,65 @@
 """Safe spreadsheet exports: formula injection neutralised, identifiers masked.
 
-Every export in LapseLens goes through :func:`neutralise` and, where a frame
-holds personal identifiers, :func:`mask_identifiers` (unless the user opts out).
+Every export in LapseLens goes through :func:`neutralise` and :func:`mask_identifiers`
+(from :mod:`analysis.personal`; unless the user opts out).
 """
 
 from __future__ import annotations
 
 import io
-from typing import Mapping, Sequence
+import re
+from typing import Final, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from analysis.schema import PERSONAL_COLUMNS
+from analysis.personal import map_text, mask_identifiers, mask_value
 
-#: A text cell starting with one of these is read as a formula by spreadsheet programs.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+__all__ = ["FORMULA_TRIGGERS", "inert_text", "is_formula", "mask_identifiers", "mask_value", "neutralise", "to_csv_bytes", "write_workbook"]
+
+#: A text cell starting with one of these is read as a formula by spreadsheet programs:
+#: ``= + - @``, their full-width (＝ ＋ － ＠) and small (﹦ ﹢ ﹣ ﹫) forms, the minus sign,
+#: a tab or a carriage return.
+FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠", "﹦", "﹢", "﹣", "﹫", "−")
+#: What a spreadsheet may skip before a formula: spaces, line breaks, zero-width and
+#: direction marks, the byte-order mark (so ``\u200b=cmd|…`` is a formula too). The
+#: characters themselves, not escapes, so Arrow's regular expressions read them as well.
+_INVISIBLE: Final = "\\s\u00a0\u00ad\u180e\u200b-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff"
+_INVISIBLE_LEAD: Final = re.compile(f"^[{_INVISIBLE}]*")
+#: Cells worth a closer look (:func:`is_formula` decides), found in one vectorised pass.
+_MAYBE_FORMULA: Final = f"^[{_INVISIBLE}]*[=+\\-@＝＋－＠﹦﹢﹣﹫−]|^[\\t\\r]"
+#: A plain number written as text (``-12.5``, ``+3``, ``1e-3``): a value, not a formula.
+_PLAIN_NUMBER: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def is_formula(text: str) -> bool:
+    """Whether a spreadsheet could run ``text`` as a formula (a plain number, negative or not, is a value)."""
+    if text.startswith(("\t", "\r")):
+        return True
+    lead = _INVISIBLE_LEAD.match(text)
+    rest = text[lead.end() :] if lead else text
+    return rest.startswith(FORMULA_TRIGGERS) and _PLAIN_NUMBER.fullmatch(rest.rstrip()) is None
+
+
+def inert_text(text: str) -> str:
+    """One text as a spreadsheet may read it: an apostrophe before a formula (:func:`is_formula`)."""
+    return "'" + text if is_formula(text) else text
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix text cells that a spreadsheet would run as formulas with an apostrophe.
 
-    Numbers stay numbers (a negative premium is not a formula); only text
-    cells beginning with ``= + - @``, a tab or a carriage return change.
-    Returns a new frame; the input is not modified.
+    Numbers stay numbers, and so does a plain number written as text (``-12.5``: a
+    negative premium is not a formula); text cells beginning with ``= + - @`` (also in
+    their full-width forms, and after spaces or zero-width characters), a tab or a
+    carriage return change, in categorical columns and headers too. Returns a new frame;
+    the input is not modified.
     """
     out = frame.copy()
-    for column in out.columns:
-        series = out[column]
-        if series.dtype == object or pd.api.types.is_string_dtype(series):
-            text = series.astype("string")
-            risky = text.str.startswith(FORMULA_TRIGGERS, na=False)
-            risky &= series.map(lambda v: isinstance(v, str)).astype(bool)
-            if risky.any():
-                out[column] = series.astype(object).where(~risky, "'" + text)
-    renamed = {c: "'" + c for c in out.columns if isinstance(c, str) and c.startswith(FORMULA_TRIGGERS)}
+    for position in range(out.shape[1]):
+        out.isetitem(position, map_text(frame.iloc[:, position], inert_text, where=_MAYBE_FORMULA).array)
+    renamed = {c: inert_text(c) for c in out.columns if isinstance(c, str) and is_formula(c)}
     return out.rename(columns=renamed)
-
-
-def mask_value(text: str) -> str:
-    """Mask a personal identifier, keeping its first and last characters (张** / 138****5678)."""
-    if len(text) <= 1:
-        return "*"
-    if len(text) <= 3:
-        return text[0] + "*" * (len(text) - 1)
-    keep = 3 if len(text) >= 7 else 1
-    tail = 4 if len(text) >= 11 else 1
-    return text[:keep] + "*" * (len(text) - keep - tail) + text[-tail:]
-
-
-def mask_identifiers(frame: pd.DataFrame, columns: Sequence[str] = PERSONAL_COLUMNS) -> pd.DataFrame:
-    """Mask the personal-identifier columns of a frame (names, phones, ID numbers)."""
-    out = frame.copy()
-    for column in columns:
-        if column in out.columns:
-            values = out[column]
-            out[column] = values.map(lambda v: mask_value(str(v)) if isinstance(v, str) and v else v)
-    return out
 
 
 def write_workbook(

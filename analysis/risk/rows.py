@@ -31,6 +31,7 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.errors import ExtractError
+from analysis.personal import personal_columns
 from analysis.study.calendar import add_months, as_days, whole_months
 from analysis.study.exposure import event_dates
 
@@ -133,8 +134,8 @@ def training_dates(policies: pd.DataFrame, study_date: pd.Timestamp, options: Ri
 
 
 def candidate_features(policies: pd.DataFrame) -> list[str]:
-    """The user's own columns that can be features: kept attributes with 2..50 distinct values."""
-    known = {*S.CANONICAL_COLUMNS, "status_source", "source_row", S.LAPSE_DATE, "coverage"}
+    """The user's own columns that can be features: kept attributes with 2..50 distinct values, none personal."""
+    known = {*S.CANONICAL_COLUMNS, "status_source", "source_row", S.LAPSE_DATE, "coverage", *personal_columns(policies)}
     out = []
     for column in policies.columns:
         if column in known or pd.api.types.is_datetime64_any_dtype(policies[column]):

@@ -26,6 +26,7 @@ import pandas as pd
 from analysis import schema as S
 from analysis.errors import ExtractError
 from analysis.ingest.parsing import is_number
+from analysis.personal import personal_columns
 from analysis.report.catalogue import column_label, translate
 
 #: Names a named cohort's key may not take: the columns of study and survival tables, and the derived cohorts.
@@ -334,7 +335,8 @@ def cohort_dimensions(policies: pd.DataFrame, *, named: NamedCohort | None = Non
 
     The named cohort's key, the derived cohorts whose source column exists (bands, issue
     periods), the canonical attributes with any value, ``policy_year``, then every column of
-    the user's own with at most :data:`MAX_COHORT_LEVELS` distinct values (blanks not counted).
+    the user's own with at most :data:`MAX_COHORT_LEVELS` distinct values (blanks not counted)
+    that holds no personal identifiers (:func:`analysis.personal.personal_columns`).
     """
     options: dict[str, None] = {}
     if named is not None:
@@ -346,8 +348,9 @@ def cohort_dimensions(policies: pd.DataFrame, *, named: NamedCohort | None = Non
         if key in policies.columns and policies[key].notna().any():
             options[key] = None
     options["policy_year"] = None
+    personal = set(personal_columns(policies))  # names, phone and ID numbers are never cohorts
     for column in policies.columns:
-        if column in options or column in S.CANONICAL_COLUMNS or column in BOOKKEEPING_COLUMNS:
+        if column in options or column in S.CANONICAL_COLUMNS or column in BOOKKEEPING_COLUMNS or column in personal:
             continue
         if policies[column].nunique(dropna=True) <= MAX_COHORT_LEVELS:
             options[str(column)] = None
