@@ -16,14 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis import load_extract  # noqa: E402
-from analysis.persistency.overview import (  # noqa: E402
-    collections_funnel,
-    league_table,
-    persistency_kpis,
-    persistency_trend,
-    status_snapshot,
-)
-from analysis.persistency.projection import projected_persistency, triangle_and_projection  # noqa: E402
+from analysis.persistency.overview import league_table, overview_figures  # noqa: E402
+from analysis.persistency.projection import projected_persistency  # noqa: E402
 from analysis.report.monthly import monthly_report  # noqa: E402
 from benchmarks.extracts import big_csv, median_time  # noqa: E402
 
@@ -38,12 +32,8 @@ def main() -> None:
     loaded = load_extract(path)
     policies, study = loaded.policies, loaded.study_date
 
-    def figures() -> None:
-        persistency_kpis(policies, study_date=study)
-        persistency_trend(policies, study_date=study)
-        triangle_and_projection(policies, study_date=study)  # as the page does: one pass for both
-        status_snapshot(policies, study_date=study)
-        collections_funnel(policies, study_date=study)
+    def figures() -> None:  # as the page does: one persistency query and one status query, then a league table
+        overview_figures(policies, study_date=study)
         league_table(policies, "channel", study_date=study)
 
     seconds = median_time(lambda: projected_persistency(policies, study_date=study))

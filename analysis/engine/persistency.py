@@ -132,7 +132,7 @@ def persistency_cells_expr(
     include_grace: bool,
     grace_days: int,
     by: Sequence[str] = (),
-    premium: bool = True,
+    premium: bool | Sequence[int] = True,
 ) -> ir.Table:
     """``[*by, period, cohort_policies, cohort_premium, premium_squares, persisting_<m>, persisting_premium_<m> …]``.
 
@@ -140,7 +140,8 @@ def persistency_cells_expr(
     counts issue periods (months, quarters or years of :data:`PERIOD_MONTHS`) from year 0.
     ``persisting_<m>`` and ``persisting_premium_<m>`` are the policies and annual premium
     persisting at month ``m`` (not yet restricted to cohorts that reached it); without
-    ``premium`` (the triangle counts policies only) the ``persisting_premium_<m>`` sums are left out.
+    ``premium`` (the triangle counts policies only) the ``persisting_premium_<m>`` sums are left out;
+    given months, only those months' premium sums are taken.
     """
     kept = table.filter(~excluded(table, exclude))
     policies = _first_months(_exits(kept, grace_days=grace_days), shift=1 if include_grace else 0, step=PERIOD_MONTHS[cohort])
@@ -152,7 +153,7 @@ def persistency_cells_expr(
     for month in dict.fromkeys(months):
         persists = (policies.first_out > month) | (policies.back_at <= month)
         sums[f"persisting_{month}"] = persists.ifelse(1, 0).sum().cast("int64")
-        if premium:
+        if premium is True or (not isinstance(premium, bool) and month in premium):
             sums[f"persisting_premium_{month}"] = persists.ifelse(policies.premium, ibis.literal(0, type=PREMIUM_TYPE)).sum()
     return policies.group_by([*by, "period"]).aggregate(**sums)
 

@@ -29,7 +29,9 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
-from analysis.persistency.projection import heading, triangle_and_projection
+from analysis.engine.backend import run
+from analysis.engine.snapshot import book_status_expr, funnel_frame, snapshot_frame
+from analysis.persistency.projection import TRIANGLE_MONTHS, development_from_cells, heading, triangle_and_projection_of
 from analysis.persistency.ratios import (
     DEFAULT_OPTIONS,
     HEADLINE_MONTHS,
@@ -38,8 +40,9 @@ from analysis.persistency.ratios import (
     persistency_cells,
     persistency_ratios,
     pooled_persistency,
+    regroup_cells,
+    with_ratios,
 )
-from analysis.study.calendar import add_months, as_days
 from analysis.study.rates import Z95, wilson_interval
 
 #: Stated defaults: agency 13-month targets are ≥ 85 % in China (DOMAIN.md §4); 25-month 80 %.
@@ -182,8 +185,16 @@ def persistency_kpis(
     reached month N by the study date (N + 1 when measuring with grace). Each basis comes
     with its 95 % interval and the noise of its change against last year (module notes).
     """
-    targets = {**DEFAULT_TARGETS, **(targets or {})}
     cells = persistency_cells(policies, study_date=study_date, options=replace(options, months=tuple(months), cohort="month"))
+    return kpis_from_cells(cells, months=months, targets=targets)
+
+
+def kpis_from_cells(cells: pd.DataFrame, *, months: Sequence[int] = HEADLINE_MONTHS, targets: dict[int, float] | None = None) -> list[Kpi]:
+    """:func:`persistency_kpis` from issue-month cells (:func:`~analysis.persistency.ratios.persistency_cells`).
+
+    The cells need the premium sums at ``months``.
+    """
+    targets = {**DEFAULT_TARGETS, **(targets or {})}
     monthly = cells[cells["reached"].to_numpy(dtype=bool)]
     out: list[Kpi] = []
     for month in months:
@@ -232,78 +243,35 @@ def league_table(
     ]
 
 
-def status_snapshot(policies: pd.DataFrame, *, study_date: pd.Timestamp) -> pd.DataFrame:
+def status_snapshot(policies: pd.DataFrame | ir.Table, *, study_date: pd.Timestamp) -> pd.DataFrame:
     """Policies and annual premium by status group, and what happened in the study month.
 
     Returns ``[item, policies, premium]`` for: in force, in grace, suspended (lapsed),
-    reinstated this month, surrendered this month, surrendered (all).
+    reinstated this month, surrendered this month, surrendered (all). Counted in the engine
+    (:mod:`analysis.engine.snapshot`).
     """
-    status = policies[S.STATUS]
-    premium = (
-        pd.to_numeric(policies[S.ANNUAL_PREMIUM], errors="coerce").fillna(0.0)
-        if S.ANNUAL_PREMIUM in policies
-        else pd.Series(0.0, index=policies.index)
-    )
-    month = pd.Timestamp(study_date).to_period("M")
-
-    def in_month(column: str) -> pd.Series:
-        if column not in policies:
-            return pd.Series(False, index=policies.index)
-        return (policies[column].dt.to_period("M") == month).fillna(False)
-
-    groups = {
-        "in_force": status.isin([S.IN_FORCE, S.APL, S.REINSTATED, S.PAID_UP]),
-        "grace": status == S.GRACE,
-        "suspended": status == S.LAPSED,
-        "reinstated_this_month": (status == S.REINSTATED) & in_month(S.REINSTATEMENT_DATE),
-        "surrendered_this_month": (status == S.SURRENDERED) & in_month(S.STATUS_DATE),
-        "surrendered": status == S.SURRENDERED,
-    }
-    return pd.DataFrame(
-        {
-            "item": list(groups),
-            "policies": [int(m.sum()) for m in groups.values()],
-            "premium": [float(premium[m.fillna(False)].sum()) for m in groups.values()],
-        }
-    )
+    return snapshot_frame(_book_status(policies, study_date=study_date))
 
 
-def collections_funnel(policies: pd.DataFrame, *, study_date: pd.Timestamp, grace_days: int = S.GRACE_DAYS) -> pd.DataFrame | None:
+def collections_funnel(
+    policies: pd.DataFrame | ir.Table, *, study_date: pd.Timestamp, grace_days: int = S.GRACE_DAYS
+) -> pd.DataFrame | None:
     """Due this month → paid → in grace → suspended → reinstated, from the paid-to date snapshot.
 
     A premium fell due in the study month when the policy's due date (its paid-to date
     before payment, i.e. paid-to date minus one payment interval for paid policies) lies
-    in that month. Returns None when the extract has no paid-to date.
+    in that month; a policy in grace is due when its paid-to date lies in the month (the
+    grace period itself, ``grace_days``, is the status the extract gives). Returns None when
+    the extract has no paid-to date. Counted in the engine (:mod:`analysis.engine.snapshot`).
     """
-    if S.PAID_TO_DATE not in policies or policies[S.PAID_TO_DATE].isna().all():
-        return None
-    month = pd.Timestamp(study_date).to_period("M")
-    status = policies[S.STATUS]
-    paid_to = policies[S.PAID_TO_DATE]
-    frequency = (
-        pd.to_numeric(policies.get(S.PAYMENT_FREQUENCY, pd.Series(12, index=policies.index)), errors="coerce").fillna(12).astype(int)
-    )
-    regular = frequency > 0
-    previous_due = pd.Series(add_months(as_days(paid_to.fillna(pd.Timestamp("1900-01-01"))), -frequency.to_numpy()), index=policies.index)
-    paid = (
-        regular
-        & status.isin([S.IN_FORCE, S.REINSTATED, S.APL])
-        & (pd.to_datetime(previous_due).dt.to_period("M") == month)
-        & paid_to.notna()
-    )
-    grace = regular & (status == S.GRACE) & (paid_to.dt.to_period("M") == month).fillna(False)
-    lapse_month = policies[S.LAPSE_DATE].dt.to_period("M") if S.LAPSE_DATE in policies else pd.Series(pd.NaT, index=policies.index)
-    suspended = (status == S.LAPSED) & (lapse_month == month).fillna(False)
-    reinstated = (status == S.REINSTATED) & (
-        (policies[S.REINSTATEMENT_DATE].dt.to_period("M") == month).fillna(False) if S.REINSTATEMENT_DATE in policies else False
-    )
-    due = int(paid.sum() + grace.sum())
-    return pd.DataFrame(
-        {
-            "stage": ["due_this_month", "paid", "in_grace", "suspended_this_month", "reinstated_this_month"],
-            "policies": [due, int(paid.sum()), int(grace.sum()), int(suspended.sum()), int(reinstated.sum())],
-        }
-    )
+    del grace_days  # the extract's grace status already applies it
+    return funnel_frame(_book_status(policies, study_date=study_date))
+
+
+def _book_status(policies: pd.DataFrame | ir.Table, *, study_date: pd.Timestamp) -> pd.Series:
+    """The one row of :func:`~analysis.engine.snapshot.book_status_expr` for the book."""
+    table, engine = persistency_book(policies)
+    return run(engine, book_status_expr(table, study_date=study_date)).iloc[0]
 
 
 @dataclass(frozen=True)
@@ -384,19 +352,33 @@ def overview_figures(
     OverviewFigures
     """
     goals = {**DEFAULT_TARGETS, **(targets or {})}
-    book, _ = persistency_book(policies)  # bound to the engine once for the three persistency queries
-    triangle, projection = triangle_and_projection(book, study_date=study_date, cohort=trend_cohort, options=options)
+    book, engine = persistency_book(policies)  # bound to the engine once
+    # One issue-month query at every month 0..36 feeds the KPIs, the trend, the triangle and the projection.
+    top = max(TRIANGLE_MONTHS, *HEADLINE_MONTHS)
+    every_month = replace(options, months=tuple(range(top + 1)), cohort="month")
+    monthly = persistency_cells(book, study_date=study_date, options=every_month, premium=HEADLINE_MONTHS)
+    grains = ("month",) if trend_cohort == "month" else ("month", trend_cohort)
+    developed = development_from_cells(monthly, study_date=study_date, grains=grains, max_month=top, include_grace=options.include_grace)
+    triangle, projection = triangle_and_projection_of(developed)
     headings = []
     for month in HEADLINE_MONTHS:
         ahead = heading(projection, month)
         if ahead is not None:
             headings.append(Heading(month, *ahead, target=goals.get(month, float("nan"))))
+    headline = monthly[monthly["month"].isin(HEADLINE_MONTHS)].reset_index(drop=True)
+    status = run(engine, book_status_expr(book, study_date=study_date)).iloc[0]
     return OverviewFigures(
-        kpis=tuple(persistency_kpis(book, study_date=study_date, options=options, targets=targets)),
-        trend=persistency_trend(book, study_date=study_date, cohort=trend_cohort, options=options),
+        kpis=tuple(kpis_from_cells(headline, targets=targets)),
+        trend=_trend_from_cells(headline, study_date=study_date, cohort=trend_cohort, shift=1 if options.include_grace else 0),
         projection=projection,
         triangle=triangle,
         headings=tuple(headings),
-        snapshot=status_snapshot(policies, study_date=study_date),
-        funnel=collections_funnel(policies, study_date=study_date, grace_days=options.grace_days),
+        snapshot=snapshot_frame(status),
+        funnel=funnel_frame(status),
     )
+
+
+def _trend_from_cells(headline: pd.DataFrame, *, study_date: pd.Timestamp, cohort: str, shift: int) -> pd.DataFrame:
+    """:func:`persistency_trend` from the issue-month cells at the headline months."""
+    cells = regroup_cells(headline, cohort=cohort, study_date=study_date, shift=shift)
+    return with_ratios(cells)[["cohort", "month", "cohort_policies", "persistency", "premium_persistency"]]

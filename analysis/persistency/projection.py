@@ -60,19 +60,29 @@ def _development(
 ) -> list[tuple[list[str], np.ndarray, np.ndarray]]:
     """Policies persisting at every month 0..``max_month`` by issue period, from one engine query.
 
-    The engine gives the issue-month cells at every month; quarters and years pool them.
-    Returns, per grain, ``(labels, persisting, reached)``: the cohort labels, persisting counts
-    ``[cohort, month]`` (month 0: the cohort's size) and whether the whole cohort has reached
-    that month by the study date; an empty list when no policy is left after the exclusions.
+    The engine gives the issue-month cells at every month; quarters and years pool them
+    (:func:`development_from_cells`).
     """
-    shift = 1 if options.include_grace else 0
     options = replace(options, months=tuple(range(max_month + 1)), cohort="month")
     monthly = persistency_cells(policies, study_date=study_date, options=options, premium=False)
+    return development_from_cells(monthly, study_date=study_date, grains=grains, max_month=max_month, include_grace=options.include_grace)
+
+
+def development_from_cells(
+    monthly: pd.DataFrame, *, study_date: pd.Timestamp, grains: Sequence[str], max_month: int, include_grace: bool
+) -> list[tuple[list[str], np.ndarray, np.ndarray]]:
+    """Per grain, ``(labels, persisting, reached)`` from issue-month cells at every month 0..``max_month``.
+
+    ``labels`` are the cohort labels, ``persisting`` the counts ``[cohort, month]`` (month 0:
+    the cohort's size) and ``reached`` whether the whole cohort has reached that month by the
+    study date; an empty list when no policy is left after the exclusions.
+    """
+    monthly = monthly[monthly["month"] <= max_month]
     if monthly.empty:
         return []
     out = []
     for grain in grains:
-        cells = regroup_cells(monthly, cohort=grain, study_date=study_date, shift=shift)
+        cells = regroup_cells(monthly, cohort=grain, study_date=study_date, shift=1 if include_grace else 0)
         labels = list(dict.fromkeys(cells["cohort"].astype(str)))
         shape = (len(labels), max_month + 1)
         persisting = cells["persisting"].to_numpy(dtype=float).reshape(shape)
@@ -131,6 +141,17 @@ def triangle_and_projection(
     """:func:`persistency_triangle` and :func:`projected_persistency` (default settings) from one pass."""
     grains = ("month",) if cohort == "month" else ("month", cohort)
     developed = _development(policies, study_date=study_date, grains=grains, max_month=max(max_month, *months), options=options)
+    return triangle_and_projection_of(developed, max_month=max_month, last_cohorts=last_cohorts, months=months)
+
+
+def triangle_and_projection_of(
+    developed: list[tuple[list[str], np.ndarray, np.ndarray]],
+    *,
+    max_month: int = TRIANGLE_MONTHS,
+    last_cohorts: int = TRIANGLE_COHORTS,
+    months: Sequence[int] = HEADLINE_MONTHS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The triangle and the projection from :func:`development_from_cells` (issue months first, then the projection's grain)."""
     if not developed:
         return pd.DataFrame(), pd.DataFrame(columns=PROJECTION_COLUMNS)
     triangle = _triangle(*developed[0], max_month=max_month, last_cohorts=last_cohorts)

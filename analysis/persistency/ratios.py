@@ -116,6 +116,11 @@ def persistency_ratios(
         (:mod:`analysis.engine.persistency`).
     """
     cells = persistency_cells(policies, study_date=study_date, options=options, by=by, backend=backend)
+    return with_ratios(cells, by=by)
+
+
+def with_ratios(cells: pd.DataFrame, *, by: Sequence[str] = ()) -> pd.DataFrame:
+    """The cells whose cohort reached its month, with count- and premium-basis ratios (:func:`persistency_ratios`'s columns)."""
     out = cells.loc[cells["reached"].to_numpy(dtype=bool)].reset_index(drop=True)
     out["persistency"] = out["persisting"] / out["cohort_policies"]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -146,11 +151,12 @@ def persistency_cells(
     options: PersistencyOptions = DEFAULT_OPTIONS,
     by: Sequence[str] = (),
     backend: BaseBackend | None = None,
-    premium: bool = True,
+    premium: bool | Sequence[int] = True,
 ) -> pd.DataFrame:
     """Every ``group × issue cohort × month`` cell, whether or not the cohort has reached the month.
 
-    Without ``premium``, ``persisting_premium`` is NaN (the engine skips those sums).
+    Without ``premium``, ``persisting_premium`` is NaN (the engine skips those sums); given
+    months, it is summed at those months only.
 
     Returns
     -------

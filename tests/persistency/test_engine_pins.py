@@ -139,3 +139,55 @@ def test_an_ibis_table_gives_the_same_table_as_its_pandas_book(sample, engine) -
     from_table = persistency_ratios(table, study_date=sample.study_date, options=options, by=("channel",))
     from_frame = persistency_ratios(sample.policies, study_date=sample.study_date, options=options, by=("channel",), backend=engine)
     pd.testing.assert_frame_equal(from_table, from_frame, check_dtype=False)
+
+
+def rebuild_status(policies: pd.DataFrame, *, study_date: pd.Timestamp) -> tuple[dict[str, tuple[int, float]], dict[str, int]]:
+    """The snapshot and the funnel one policy at a time (``dateutil`` month arithmetic)."""
+    month = (study_date.year, study_date.month)
+
+    def in_month(value) -> bool:
+        return known(value) and (value.year, value.month) == month
+
+    items = ("in_force", "grace", "suspended", "reinstated_this_month", "surrendered_this_month", "surrendered")
+    snapshot = {item: [0, 0.0] for item in items}
+    stages = dict.fromkeys(("paid", "in_grace", "suspended_this_month", "reinstated_this_month"), 0)
+    for row in policies.to_dict("records"):
+        status, premium = row["status"], row.get("annual_premium")
+        premium = float(premium) if known(premium) else 0.0
+        frequency = int(row["payment_frequency"]) if known(row.get("payment_frequency")) else 12
+        paid_to = row.get("paid_to_date")
+        hits = {
+            "in_force": status in {"in_force", "apl", "reinstated", "paid_up"},
+            "grace": status == "grace",
+            "suspended": status == "lapsed",
+            "reinstated_this_month": status == "reinstated" and in_month(row.get("reinstatement_date")),
+            "surrendered_this_month": status == "surrendered" and in_month(row.get("status_date")),
+            "surrendered": status == "surrendered",
+        }
+        for item, hit in hits.items():
+            if hit:
+                snapshot[item][0] += 1
+                snapshot[item][1] += premium
+        regular = frequency > 0
+        if regular and status in {"in_force", "reinstated", "apl"} and known(paid_to):
+            stages["paid"] += in_month(paid_to - relativedelta(months=frequency))
+        stages["in_grace"] += regular and status == "grace" and in_month(paid_to)
+        stages["suspended_this_month"] += status == "lapsed" and in_month(row.get("lapse_date"))
+        stages["reinstated_this_month"] += hits["reinstated_this_month"]
+    return {k: (v[0], v[1]) for k, v in snapshot.items()}, stages
+
+
+def test_snapshot_and_funnel_equal_the_policy_by_policy_rebuild(sample, engine) -> None:
+    from analysis.persistency.overview import collections_funnel, status_snapshot
+
+    book, _ = persistency_book(sample.policies, (), engine)
+    snapshot = status_snapshot(book, study_date=sample.study_date).set_index("item")
+    funnel = collections_funnel(book, study_date=sample.study_date).set_index("stage")["policies"]
+    expected, stages = rebuild_status(sample.policies, study_date=sample.study_date)
+    for item, (count, premium) in expected.items():
+        assert snapshot.loc[item, "policies"] == count, item
+        assert snapshot.loc[item, "premium"] == pytest.approx(premium, rel=1e-12), item
+    assert expected["reinstated_this_month"][0] > 0 and expected["surrendered_this_month"][0] > 0
+    for stage, count in stages.items():
+        assert funnel[stage] == count, stage
+    assert funnel["due_this_month"] == stages["paid"] + stages["in_grace"] > 0
