@@ -12,7 +12,7 @@ import streamlit as st  # noqa: E402
 
 from analysis.ingest.reading import prefer_jemalloc  # noqa: E402
 from ui import datasets as ds  # noqa: E402
-from ui import state  # noqa: E402
+from ui import filters, state  # noqa: E402
 from ui.auth import require_sign_in  # noqa: E402
 from ui.datasets import active_result, open_link  # noqa: E402
 from ui.i18n import LANGUAGES, t, tm  # noqa: E402
@@ -35,6 +35,8 @@ with st.sidebar:
     )
     # Filled after the page has run, so it names the data set the page just loaded.
     dataset_slot = st.container()
+    # The app-wide filter: drawn before the page, which reads it (ui.filters.filtered_book).
+    filter_slot = st.container()
 
 pages = [
     st.Page("views/data.py", title=t("nav.data"), icon=":material/upload_file:", url_path="data", default=True),
@@ -48,7 +50,7 @@ pages = [
 if state.link_lost():
     st.warning(tm("app.link_lost"))
 # Before the page: the session's data set (the company's book when configured); when it did not open, say why first.
-starting, _ = active_result()
+starting, starting_result = active_result()
 failure = state.source_failure()
 if failure is not None and starting.is_sample:
     configured = ds.configured_choice()
@@ -58,6 +60,8 @@ if failure is not None and starting.is_sample:
         st.error(tm("app.source_failed", name=configured.name, message=ds.error_text(failure)))
 elif state.is_configured(starting) and (stale := ds.opened_source(starting).stale) is not None:
     st.warning(tm("app.source_stale", saved=ds.saved_text(ds.opened_source(starting).saved), message=ds.error_text(stale)))
+with filter_slot:
+    filters.sidebar(starting, starting_result)
 st.navigation(pages).run()
 
 with dataset_slot:

@@ -44,13 +44,24 @@ def league(
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _report(
-    key: str, dataset: str, options: PersistencyOptions, targets: tuple[tuple[int, float], ...], lang: str, _result: LoadResult
+    key: str,
+    dataset: str,
+    options: PersistencyOptions,
+    targets: tuple[tuple[int, float], ...],
+    lang: str,
+    scope: tuple[str, ...],
+    _result: LoadResult,
 ) -> bytes:
-    return monthly_report(_result, dataset=dataset, lang=lang, options=options, targets=dict(targets))
+    return monthly_report(_result, dataset=dataset, lang=lang, options=options, targets=dict(targets), scope=scope)
 
 
 def monthly_report_bytes(
-    choice: DataSetChoice, result: LoadResult, options: PersistencyOptions, targets: dict[int, float], lang: str
+    choice: DataSetChoice,
+    result: LoadResult,
+    options: PersistencyOptions,
+    targets: dict[int, float],
+    lang: str,
+    scope: tuple[str, ...] = (),
 ) -> bytes:
-    """The monthly workbook for the session's data set and language (cached)."""
-    return _report(dataset_key(choice), choice.name, options, tuple(sorted(targets.items())), lang, result)
+    """The monthly workbook for the session's data set (filtered: ``scope`` says how, on the cover) and language (cached)."""
+    return _report(dataset_key(choice), choice.name, options, tuple(sorted(targets.items())), lang, tuple(scope), result)

@@ -167,6 +167,7 @@ def _workbook(
     grace_days: int,
     years: int,
     horizon_months: int | None,
+    scope: tuple[str, ...],
     _due: pd.DataFrame,
     _back: pd.DataFrame,
     _study_date: pd.Timestamp,
@@ -181,6 +182,7 @@ def _workbook(
         reinstatement_years=years,
         language=lang,
         mask=mask,
+        scope=scope,
         **({"horizon_months": horizon_months} if horizon_months is not None else {"scored": False}),
     )
 
@@ -199,13 +201,15 @@ def due_in_words(choice: DataSetChoice, result: LoadResult, risk: RiskResult, da
     return _in_words(_scored_key(choice, risk), days, lang, due)
 
 
-def workbook_for(choice: DataSetChoice, result: LoadResult, risk: RiskResult, days: int, lang: str, *, mask: bool) -> bytes:
-    """The action lists as Excel (identifiers masked unless ``mask`` is False)."""
+def workbook_for(
+    choice: DataSetChoice, result: LoadResult, risk: RiskResult, days: int, lang: str, *, mask: bool, scope: tuple[str, ...] = ()
+) -> bytes:
+    """The action lists as Excel (identifiers masked unless ``mask`` is False; ``scope``, the filter in words, heads the sheets)."""
     due, back = lists_for(choice, result, risk, days)
     preset = result.preset
     key = _scored_key(choice, risk)
     return _workbook(
-        key, days, lang, mask, preset.grace_days, preset.reinstatement_years, risk.options.horizon_months, due, back, risk.study_date
+        key, days, lang, mask, preset.grace_days, preset.reinstatement_years, risk.options.horizon_months, scope, due, back, risk.study_date
     )
 
 
@@ -226,9 +230,11 @@ def unscored_due_in_words(choice: DataSetChoice, result: LoadResult, days: int, 
     return _in_words(_unscored_key(choice), days, lang, due)
 
 
-def unscored_workbook_for(choice: DataSetChoice, result: LoadResult, days: int, lang: str, *, mask: bool) -> bytes:
+def unscored_workbook_for(
+    choice: DataSetChoice, result: LoadResult, days: int, lang: str, *, mask: bool, scope: tuple[str, ...] = ()
+) -> bytes:
     """The unscored action lists as Excel (identifiers masked unless ``mask`` is False)."""
     due, back = unscored_lists_for(choice, result, days)
     preset = result.preset
     key = _unscored_key(choice)
-    return _workbook(key, days, lang, mask, preset.grace_days, preset.reinstatement_years, None, due, back, result.study_date)
+    return _workbook(key, days, lang, mask, preset.grace_days, preset.reinstatement_years, None, scope, due, back, result.study_date)

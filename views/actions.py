@@ -11,14 +11,16 @@ from analysis.report.export import mask_identifiers, neutralise
 from analysis.risk.actions import DUE_WITHIN_DAYS, IN_GRACE
 from analysis.risk.words import translated
 from analysis.schema import PAID_TO_DATE
-from ui import datasets as ds
+from ui import filters
 from ui import risk as ui_risk
 from ui.i18n import language, t, tm
 from ui.tables import percent_config, show_table
 
 st.title(t("actions.title"))
 st.caption(tm("actions.caption"))
-choice, result = ds.active_result()
+# The model learns from the whole book (a filter does not retrain it); the filter chooses the policies listed.
+whole_choice, whole_result = filters.whole_book()
+choice, result = filters.filtered_book()
 policies = result.policies
 lang = language()
 preset = result.preset
@@ -26,11 +28,13 @@ study = result.study_date.date().isoformat()
 st.caption(tm("actions.clock", grace=preset.grace_days, years=preset.reinstatement_years, study=study))
 
 days = st.slider(t("actions.days"), min_value=0, max_value=90, value=DUE_WITHIN_DAYS, step=5, key="actions_days")
-options = ui_risk.options_for(choice, result)
+options = ui_risk.options_for(whole_choice, whole_result)
 st.caption(tm("risk.target_text", months=options.horizon_months))
-risk = ui_risk.model_for(choice, result, options)
+if whole_choice != choice:
+    st.caption(tm("filter.actions_model"))
+risk = ui_risk.model_for(whole_choice, whole_result, options)
 # A book below the model's minimum still has policies to call: listed without scores.
-if risk is None and not ui_risk.too_small(choice, result, options):
+if risk is None and not ui_risk.too_small(whole_choice, whole_result, options):
     st.stop()
 if risk is None:
     st.info(tm("actions.unscored_note"))
@@ -83,9 +87,9 @@ with back_tab:
 # Built when the button is pressed, not on every rerun.
 st.download_button(
     t("actions.download"),
-    partial(ui_risk.workbook_for, choice, result, risk, days, lang, mask=not show)
+    partial(ui_risk.workbook_for, choice, result, risk, days, lang, mask=not show, scope=tuple(filters.scope_lines()))
     if risk is not None
-    else partial(ui_risk.unscored_workbook_for, choice, result, days, lang, mask=not show),
+    else partial(ui_risk.unscored_workbook_for, choice, result, days, lang, mask=not show, scope=tuple(filters.scope_lines())),
     file_name=f"lapselens_action_lists_{study}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="actions_download",

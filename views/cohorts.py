@@ -14,7 +14,7 @@ from analysis.report.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
 from analysis.study.cohorts import AGE_EDGES, YOUNG_NEW_EARNERS, Condition, age_edges_from, edges_are_numbers
 from analysis.study.run import StudyRequest
-from ui import charts, widgets
+from ui import charts, filters, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
 from ui.study import NAMED_COHORT, cohort_dimensions, cohort_study, filter_values, named_cohort
@@ -26,7 +26,7 @@ MAX_LINES, MAX_HEATMAP_ROWS = 12, 40
 st.title(t("cohort.title"))
 st.caption(tm("cohort.caption"))
 
-choice, result = ds.active_result()
+choice, result = filters.filtered_book()
 policies = result.policies
 
 # --- named cohort (editable preset) --------------------------------------------------
@@ -180,7 +180,7 @@ st.download_button(
     data=partial(
         write_workbook,
         {t("cohort.totals"): totals_view, t("cohort.detail"): detail_view},
-        notes={t("cohort.detail"): [t(f"cohort.meaning.{period}")]},
+        notes={t("cohort.totals"): filters.scope_lines(), t("cohort.detail"): [*filters.scope_lines(), t(f"cohort.meaning.{period}")]},
         percent=[t("col.rate"), t("col.lower"), t("col.upper")],
     ),
     file_name="cohort_rates.xlsx",

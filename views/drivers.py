@@ -13,8 +13,7 @@ from analysis.risk.model import baseline_verdict
 from analysis.risk.rows import training_dates
 from analysis.risk.words import direction_text, feature_label, lever_text, reason_text, value_text
 from analysis.study.cohorts import filter_mask
-from ui import charts
-from ui import datasets as ds
+from ui import charts, filters
 from ui import risk as ui_risk
 from ui.i18n import language, md_escape, t, tm
 from ui.study import dataset_key, named_cohort
@@ -30,7 +29,7 @@ VERDICT_KEYS = {
 }
 
 st.title(t("risk.title"))
-choice, result = ds.active_result()
+choice, result = filters.filtered_book()
 policies = result.policies
 lang = language()
 

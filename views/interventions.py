@@ -28,7 +28,7 @@ from analysis.interventions.scenario import (
 from analysis.report.catalogue import column_label
 from analysis.risk.words import value_text
 from analysis.survival.logrank import format_p
-from ui import charts, widgets
+from ui import charts, filters, widgets
 from ui import datasets as ds
 from ui import interventions as ui_iv
 from ui.i18n import language, md_escape, t, tm
@@ -37,7 +37,7 @@ from ui.tables import percent_config, show_table, translate_columns
 
 st.title(t("interv.title"))
 st.caption(tm("interv.caption"))
-choice, result = ds.active_result()
+choice, result = filters.filtered_book()
 policies = result.policies
 lang = language()
 named, _ = named_cohort()

@@ -10,8 +10,7 @@ from streamlit.delta_generator import DeltaGenerator
 from analysis.persistency.overview import DEFAULT_TARGETS, LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, Basis
 from analysis.persistency.projection import REFERENCE_MONTHS
 from analysis.persistency.ratios import EXCLUSIONS, HEADLINE_MONTHS, PersistencyOptions
-from ui import charts, widgets
-from ui import datasets as ds
+from ui import charts, filters, widgets
 from ui.i18n import language, t, tm
 from ui.overview import league, monthly_report_bytes, overview_figures
 from ui.tables import column_config, show_table, translate_columns
@@ -19,7 +18,7 @@ from ui.tables import column_config, show_table, translate_columns
 st.title(t("overview.title"))
 st.caption(tm("overview.caption"))
 
-choice, result = ds.active_result()
+choice, result = filters.filtered_book()
 policies = result.policies
 
 with st.expander(t("overview.settings"), expanded=False):
@@ -63,7 +62,7 @@ if not figures.kpis:
 st.download_button(
     t("report.download"),
     # Built only when clicked (on its own thread), so the page itself stays fast.
-    data=partial(monthly_report_bytes, choice, result, options, {13: target13, 25: target25}, language()),
+    data=partial(monthly_report_bytes, choice, result, options, {13: target13, 25: target25}, language(), tuple(filters.scope_lines())),
     file_name=f"lapselens_report_{result.study_date.date().isoformat()}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="overview_report",

@@ -14,7 +14,7 @@ from analysis.report.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
 from analysis.survival.curves import RMST_HORIZON, at_risk_table
 from analysis.survival.logrank import MAX_PAIRWISE_COHORTS, format_p
-from ui import charts, widgets
+from ui import charts, filters, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
 from ui.study import cohort_dimensions, named_cohort
@@ -27,7 +27,7 @@ MAX_CURVES, MAX_SENTENCES = 12, 15
 st.title(t("survival.title"))
 st.caption(tm("survival.caption"))
 
-choice, result = ds.active_result()
+choice, result = filters.filtered_book()
 policies = result.policies
 named, _ = named_cohort()  # the Cohort explorer shows any error in the definition
 named_ok = all(c.column in policies.columns for c in named.conditions)
@@ -129,7 +129,7 @@ if outcome.pairwise is not None:
     sheets[t("survival.tests")] = translate_columns(outcome.pairwise)
 st.download_button(
     t("survival.download"),
-    data=partial(write_workbook, sheets),
+    data=partial(write_workbook, sheets, notes={name: filters.scope_lines() for name in sheets}),
     file_name="survival.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="survival_download",

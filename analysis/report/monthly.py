@@ -7,6 +7,8 @@ call :func:`monthly_report`, so they give the same workbook.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import pandas as pd
 
 from analysis.ingest.pipeline import LoadResult
@@ -31,8 +33,12 @@ def report_sheets(
     options: PersistencyOptions | None = None,
     targets: dict[int, float] | None = None,
     min_policies: int = MIN_LEAGUE_POLICIES,
+    scope: Sequence[str] = (),
 ) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
     """The report's sheets (name → table, headers in ``lang``) and the notes above them.
+
+    ``scope`` is the app's filter in words (:meth:`analysis.study.filters.BookFilter.lines`),
+    stated on the cover; ``result`` is then the filtered book. Empty: the whole book.
 
     The overview's sheets come from :func:`~analysis.persistency.overview.overview_figures`
     (the figures the Overview page shows), then the league tables and the cohort study's
@@ -46,7 +52,7 @@ def report_sheets(
 
     figures = overview_figures(policies, study_date=study, options=options, targets=targets)
     sheets = {
-        tr("report.sheet.cover"): _cover(result, dataset=dataset, options=options, lang=lang),
+        tr("report.sheet.cover"): _cover(result, dataset=dataset, options=options, lang=lang, scope=scope),
         tr("report.sheet.kpi"): _kpi_table(figures.kpis, lang),
     }
     sheets.update(_overview_sheets(figures, lang))
@@ -86,8 +92,8 @@ def _kpi_table(kpis: tuple[Kpi, ...], lang: str) -> pd.DataFrame:
     )
 
 
-def _cover(result: LoadResult, *, dataset: str, options: PersistencyOptions, lang: str) -> pd.DataFrame:
-    """What the report is of: data set, study date, policies and the definitions used."""
+def _cover(result: LoadResult, *, dataset: str, options: PersistencyOptions, lang: str, scope: Sequence[str] = ()) -> pd.DataFrame:
+    """What the report is of: data set, the filter, study date, policies and the definitions used."""
 
     def tr(key: str, **params: object) -> str:
         return translate(key, lang, **params)
@@ -96,6 +102,7 @@ def _cover(result: LoadResult, *, dataset: str, options: PersistencyOptions, lan
         "report.dataset": dataset,
         "data.study_date": result.study_date.date().isoformat(),
         "report.policies": f"{len(result.policies):,}",
+        "filter.cover": "; ".join(scope) or tr("filter.all_policies"),
         "report.definition": tr("overview.approximation"),
         "report.exclusions": ", ".join(tr(f"report.exclusion.{e}") for e in EXCLUSIONS if e in options.exclude),
         "report.measured_at": tr("overview.at_n1") if options.include_grace else tr("overview.at_n"),
@@ -151,9 +158,10 @@ def monthly_report(
     lang: str = "zh",
     options: PersistencyOptions | None = None,
     targets: dict[int, float] | None = None,
+    scope: Sequence[str] = (),
 ) -> bytes:
-    """The monthly report as ``.xlsx`` bytes (formula injection neutralised)."""
-    sheets, notes = report_sheets(result, dataset=dataset, lang=lang, options=options, targets=targets)
+    """The monthly report as ``.xlsx`` bytes (formula injection neutralised); ``scope`` as in :func:`report_sheets`."""
+    sheets, notes = report_sheets(result, dataset=dataset, lang=lang, options=options, targets=targets, scope=scope)
     percent = [
         column_label(c, lang) for c in ("persistency", "premium_persistency", "rate", "lower", "upper", "observed_persistency", "projected")
     ]

@@ -192,7 +192,9 @@ def due_list(policies: pd.DataFrame, result: RiskResult, *, days: int = DUE_WITH
     :func:`reasons`), then the contact columns the extract has.
     """
     scores = result.scores
-    out = _due_frame(policies, scores.index, result.study_date, days=days, grace_days=grace_days)
+    # ``policies`` may be a filtered part of the book the model scored (its index kept): list only those.
+    scored = scores.index.intersection(policies.index)
+    out = _due_frame(policies, scored, result.study_date, days=days, grace_days=grace_days)
     out["probability"] = scores.loc[out.index, "probability"].to_numpy()
     out["premium_at_risk"] = out["probability"] * out["annual_premium"]  # blank when the premium is unknown
     out = out.sort_values(["premium_at_risk", "days_left_in_grace"], ascending=[False, True], na_position="last")

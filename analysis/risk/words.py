@@ -7,7 +7,7 @@ command line and the exported workbook put them in words here, from the catalogu
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import pandas as pd
 
@@ -121,11 +121,12 @@ def worklist_workbook(
     language: str = "zh",
     mask: bool = True,
     scored: bool = True,
+    scope: Sequence[str] = (),
 ) -> bytes:
     """Both action lists (as :func:`analysis.risk.actions.action_lists` returns them) as one ``.xlsx`` in ``language``.
 
     Codes are put in words (:func:`reasons_in_words`); personal identifiers are masked
-    unless ``mask`` is False. ``scored=False`` for the lists of
+    unless ``mask`` is False; ``scope`` (the app's filter in words) heads both sheets. ``scored=False`` for the lists of
     :func:`analysis.risk.actions.unscored_action_lists` (no model): the due sheet's note says
     they are ranked by annual premium.
     """
@@ -148,5 +149,6 @@ def worklist_workbook(
         else [translate("action_list.due_note_unscored", language, days=days, grace=grace_days, study=study)],
         back_sheet: [translate("action_list.reinstatable_note", language, years=reinstatement_years, study=study)],
     }
+    notes = {name: [*scope, *lines] for name, lines in notes.items()}
     sheets = {due_sheet: translated(due, language), back_sheet: translated(back, language)}
     return write_workbook(sheets, notes=notes, percent=[column_label("probability", language)])

@@ -1,0 +1,46 @@
+"""Exports state the app's filter on their cover: the monthly report and the action lists."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+
+import openpyxl
+
+from analysis import load_extract
+from analysis.report.monthly import monthly_report
+from analysis.study.filters import BookFilter, filter_policies
+
+
+def cells(data: bytes) -> dict[str, list[tuple]]:
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    return {name: [tuple(row) for row in book[name].iter_rows(values_only=True)] for name in book.sheetnames}
+
+
+def test_a_filtered_monthly_report_says_its_scope_and_counts_only_it(root) -> None:
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    asked = BookFilter(values=(("channel", ("银保",)),), issued_from=dt.date(2020, 1, 1))
+    filtered = dataclasses.replace(loaded, policies=filter_policies(loaded.policies, asked))
+    zh = cells(monthly_report(filtered, dataset="sample_policies.csv", lang="zh", scope=asked.lines("zh")))
+    cover = dict(row[:2] for row in zh["封面"][1:])
+    assert cover["筛选范围"] == "销售渠道：银保; 生效日期：2020-01-01 至 …"
+    assert cover["保单数"] == f"{len(filtered.policies):,}"
+    assert len(filtered.policies) < len(loaded.policies)
+    league = zh["排行-销售渠道"]
+    assert [row[0] for row in league[1:]] == ["银保"]  # the league table is of the filtered book too
+    whole = cells(monthly_report(loaded, dataset="sample_policies.csv", lang="en"))
+    assert dict(row[:2] for row in whole["Cover"][1:])["Scope"] == "Scope: all policies"
+
+
+def test_the_action_lists_workbook_is_headed_by_the_scope(sample_risk) -> None:
+    from analysis.risk.actions import action_lists
+    from analysis.risk.words import worklist_workbook
+
+    loaded, _, risk = sample_risk
+    asked = BookFilter(values=(("branch", ("广东分公司",)),))
+    due, back = action_lists(filter_policies(loaded.policies, asked), risk)
+    assert len(due) and set(due["branch"]) == {"广东分公司"} and set(back["branch"]) == {"广东分公司"}
+    book = cells(worklist_workbook(due, back, study_date=risk.study_date, language="en", scope=asked.lines("en")))
+    for rows in book.values():
+        assert rows[0][0] == "Branch: 广东分公司"
