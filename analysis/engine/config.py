@@ -4,7 +4,7 @@ The configuration is a ``[source]`` table, in the app's secrets (``.streamlit/se
 or in a TOML file named by the environment variable :data:`SOURCE_ENV`::
 
     [source]
-    url = "postgresql://reader@db.example:5432/book"   # or a Parquet path, or "spark:NAME"
+    url = "postgresql://reader@db.example:5432/book"   # or mysql://…, a Parquet path, or "spark:NAME"
     table = "保单明细"                                   # or query = "SELECT …"
     mapping = "data/presets/company.toml"              # a mapping preset (optional)
     engine = "duckdb"                                  # or "spark"
@@ -58,7 +58,8 @@ class SourceConfig:
     Attributes
     ----------
     url : str
-        A database URL without a password (``postgresql://user@host:port/db``), a Parquet
+        A database URL without a password (``postgresql://user@host:port/db``,
+        ``mysql://user@host:port/db`` or ``mariadb://…``), a Parquet
         file or folder, or ``spark:NAME``.
     table, query : str or None
         The database table or SQL query to read (exactly one, for a database).
