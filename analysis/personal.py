@@ -102,6 +102,12 @@ def holds_identifiers(values: pd.Series) -> bool:
     return len(probe) > 0 and bool(probe.map(lambda v: _IDENTIFIER.fullmatch(v) is not None).all())
 
 
+def mentions_identifiers(values: pd.Series) -> bool:
+    """Whether any text of ``values`` holds a phone or ID number (a remark ``回电13812345678``)."""
+    texts = [v for v in values.dropna().unique() if isinstance(v, str)] if len(values) else []
+    return any(_IDENTIFIER.search(v) for v in texts)
+
+
 def personal_columns(frame: pd.DataFrame, *, keep: Collection[str] = STRUCTURED) -> list[str]:
     """The columns of ``frame`` that hold personal identifiers.
 

@@ -11,7 +11,9 @@ from analysis import LoadResult
 from analysis.ingest.account import worded_account
 from analysis.ingest.presets import MappingPreset
 from analysis.ingest.survey import ExtractSurvey
-from analysis.report.catalogue import column_label, value_word
+from analysis.personal import STRUCTURED, mask_identifiers
+from analysis.report.catalogue import LANGUAGES, column_label, value_word
+from analysis.report.export import neutralise
 from analysis.schema import CANONICAL_COLUMNS, STATUSES
 from ui.i18n import has, language, t
 
@@ -34,7 +36,22 @@ def translate_columns(frame: pd.DataFrame) -> pd.DataFrame:
         out["kind"] = out["kind"].map(lambda v: t(f"kind.{v}") if has(f"kind.{v}") else v)
     if "status" in out:
         out["status"] = out["status"].map(lambda v: t(f"status.{v}") if has(f"status.{v}") else v)
-    return out.rename(columns={c: header_label(c) for c in out.columns})
+    out.columns = distinct_headers([header_label(c) for c in out.columns])
+    return out
+
+
+def distinct_headers(headers: list[str]) -> list[str]:
+    """Headers made distinct: a repeat gets `` (2)``, `` (3)`` (a file's own 证件号码 beside the translated ``id_number``)."""
+    seen: set[str] = set()
+    out = []
+    for header in headers:
+        name, n = header, 1
+        while name in seen:
+            n += 1
+            name = f"{header} ({n})"
+        seen.add(name)
+        out.append(name)
+    return out
 
 
 def account_view(table: pd.DataFrame, verdict: str) -> pd.DataFrame:
@@ -132,12 +149,35 @@ def rate_column_config(frame: pd.DataFrame) -> dict[str, object]:
 EMPTY_CELL = "—"
 
 
-def show_table(data: object, **options: Any) -> Any:
+def code_headers() -> frozenset[str]:
+    """The headers of code columns (the policy number, the product…) as the tables show them, in every language."""
+    return frozenset(STRUCTURED) | {column_label(c, lang) for c in STRUCTURED for lang in LANGUAGES}
+
+
+def safe_table(data: pd.DataFrame, *, show_identifiers: bool = False) -> pd.DataFrame:
+    """A table as it may leave the screen: personal identifiers masked (unless shown), formulas inert, headers distinct.
+
+    The table toolbar downloads what the table holds, so this is what it downloads.
+    """
+    frame = data.copy()
+    if frame.columns.duplicated().any():
+        frame.columns = distinct_headers([str(c) for c in frame.columns])
+    if not show_identifiers:
+        frame = mask_identifiers(frame, keep=code_headers())
+    return neutralise(frame)
+
+
+def show_table(data: object, *, show_identifiers: bool = False, **options: Any) -> Any:
     """``st.dataframe`` for every table on the pages: empty cells show :data:`EMPTY_CELL`.
 
     The one door through which tables reach the screen (views and ui never call
-    ``st.dataframe`` themselves), so a rule for every table is written here once.
+    ``st.dataframe`` themselves), so a rule for every table is written here once: a frame is
+    shown through :func:`safe_table` (names, phone and ID numbers masked unless the page's
+    own tick box ``show_identifiers`` says otherwise; formula-looking text made inert), so the
+    toolbar's download is safe too.
     """
+    if isinstance(data, pd.DataFrame):
+        data = safe_table(data, show_identifiers=show_identifiers)
     return st.dataframe(data, placeholder=EMPTY_CELL, **options)
 
 

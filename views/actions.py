@@ -69,6 +69,7 @@ with due_tab:
             shown = on_screen(ui_risk.due_in_words(choice, result, risk, days, lang))
         show_table(
             data=shown,
+            show_identifiers=show,
             hide_index=True,
             column_config=percent_config(shown, ("probability",)),
             key="actions_due_table",
@@ -82,7 +83,7 @@ with back_tab:
         cols[0].metric(t("actions.count"), f"{len(back):,}")
         cols[1].metric(t("actions.premium_total"), f"¥{back['annual_premium'].sum():,.0f}")
         shown = on_screen(back)
-        show_table(data=shown, hide_index=True, column_config=percent_config(shown, ()), key="actions_back_table")
+        show_table(data=shown, show_identifiers=show, hide_index=True, column_config=percent_config(shown, ()), key="actions_back_table")
 
 # Built when the button is pressed, not on every rerun.
 st.download_button(

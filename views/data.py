@@ -228,7 +228,7 @@ with tab_problems:
         on_change=state.carry_over,
         args=("data_verdict",),
     )
-    show_table(data=account_view(table, verdict or "all"), hide_index=True, width="stretch")
+    show_table(data=account_view(table, verdict or "all"), show_identifiers=show_identifiers, hide_index=True, width="stretch")
 
 with tab_mapping:
     # After a failed load the editors show that file's own columns and status values, to map and load again.

@@ -31,7 +31,7 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.errors import ExtractError
-from analysis.personal import personal_columns
+from analysis.personal import mentions_identifiers, personal_columns
 from analysis.study.calendar import add_months, as_days, whole_months
 from analysis.study.exposure import event_dates
 
@@ -141,7 +141,7 @@ def candidate_features(policies: pd.DataFrame) -> list[str]:
         if column in known or pd.api.types.is_datetime64_any_dtype(policies[column]):
             continue
         levels = policies[column].nunique(dropna=True)
-        if MIN_LEVELS <= levels <= MAX_LEVELS:
+        if MIN_LEVELS <= levels <= MAX_LEVELS and not mentions_identifiers(policies[column]):
             out.append(str(column))
     return out
 

@@ -26,7 +26,7 @@ import pandas as pd
 from analysis import schema as S
 from analysis.errors import ExtractError
 from analysis.ingest.parsing import is_number
-from analysis.personal import personal_columns
+from analysis.personal import mentions_identifiers, personal_columns
 from analysis.report.catalogue import column_label, translate
 
 #: Names a named cohort's key may not take: the columns of study and survival tables, and the derived cohorts.
@@ -336,7 +336,8 @@ def cohort_dimensions(policies: pd.DataFrame, *, named: NamedCohort | None = Non
     The named cohort's key, the derived cohorts whose source column exists (bands, issue
     periods), the canonical attributes with any value, ``policy_year``, then every column of
     the user's own with at most :data:`MAX_COHORT_LEVELS` distinct values (blanks not counted)
-    that holds no personal identifiers (:func:`analysis.personal.personal_columns`).
+    that holds no personal identifiers (:func:`analysis.personal.personal_columns`), nor a
+    phone or ID number in its text (:func:`analysis.personal.mentions_identifiers`).
     """
     options: dict[str, None] = {}
     if named is not None:
@@ -352,7 +353,7 @@ def cohort_dimensions(policies: pd.DataFrame, *, named: NamedCohort | None = Non
     for column in policies.columns:
         if column in options or column in S.CANONICAL_COLUMNS or column in BOOKKEEPING_COLUMNS or column in personal:
             continue
-        if policies[column].nunique(dropna=True) <= MAX_COHORT_LEVELS:
+        if policies[column].nunique(dropna=True) <= MAX_COHORT_LEVELS and not mentions_identifiers(policies[column]):
             options[str(column)] = None
     return list(options)
 

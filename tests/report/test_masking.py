@@ -105,14 +105,14 @@ def test_every_personal_column_is_found_and_ids_stay_text(loaded) -> None:
     second = {"被保人姓名", "联系电话", "证件号码"} & set(policies.columns)
     assert {"name", "phone", "id_number"} <= found and len(second) == 3 and second <= found
     assert not pd.api.types.is_float_dtype(policies["证件号码"]) and set(policies["证件号码"].dropna()) == {ID_B}
-    assert "备注" not in found and "销售渠道" not in found
+    assert "备注" not in found and "销售渠道" not in found  # a remark is masked where it holds numbers, not whole
 
 
 def test_personal_columns_are_never_cohorts_nor_features(loaded) -> None:
     policies = loaded.policies
     personal = set(personal_columns(policies))
-    assert not personal & set(cohort_dimensions(policies))
-    assert not personal & set(candidate_features(policies))
+    assert not (personal | {"备注"}) & set(cohort_dimensions(policies))  # nor a remark with a phone number in it
+    assert not (personal | {"备注"}) & set(candidate_features(policies))
     # Few distinct values would have made them cohorts before: one value each here.
     assert policies["被保人姓名"].nunique() == 1
 
@@ -196,3 +196,70 @@ def test_cli_check_prints_no_identifier(extract_path) -> None:
         done = run_cli("check", str(extract_path), "--study-date", "2026-09-30", *extra)
         assert done.returncode == 0, done.stderr
         assert not [raw for raw in RAW if raw in done.stdout]
+
+
+# --- the tables on screen: what the toolbar downloads --------------------------------------------
+
+
+def test_table_toolbar_gets_masked_inert_data() -> None:
+    from ui.tables import safe_table
+
+    frame = pd.DataFrame(
+        {
+            "保单号": [MOBILE, "P2"],  # a policy number that looks like a phone number stays as it is
+            "姓名": [APPLICANT, INSURED],
+            "证件号码": [ID_A, ID_B],
+            "备注": [f"电话{REMARK_PHONE}", HYPERLINK],
+            "渠道": pd.Categorical(["＝1+1", "个险"]),
+            "保费": [-12.5, 3.0],
+        }
+    )
+    safe = safe_table(frame)
+    text = safe.astype(str).to_csv(index=False)
+    assert not [raw for raw in RAW if raw in text.replace(MOBILE + ",", "")]
+    assert safe["保单号"].tolist() == [MOBILE, "P2"] and safe["保费"].tolist() == [-12.5, 3.0]
+    assert safe["备注"].tolist()[1].startswith("'=") and safe["渠道"].tolist()[0] == "'＝1+1"
+    shown = safe_table(frame, show_identifiers=True)  # the page's own tick box: shown, still inert
+    assert shown["姓名"].tolist() == [APPLICANT, INSURED] and shown["备注"].tolist()[1].startswith("'=")
+
+
+def test_a_header_equal_to_a_label_keeps_its_own_column() -> None:
+    from ui.tables import safe_table, translate_columns
+
+    frame = pd.DataFrame(
+        {"id_number": [ID_A], "证件号码": [ID_B], "phone": [MOBILE], "电话": [LANDLINE], "name": [APPLICANT], "姓名": [INSURED]}
+    )
+    translated = translate_columns(frame)
+    assert len(set(translated.columns)) == 6
+    assert not [raw for raw in RAW if raw in safe_table(translated).to_csv(index=False)]
+
+
+def _extract_with_label_headers() -> bytes:
+    """40 policies whose file has its own 证件号码, 电话 and 姓名 beside mapped identifiers, and a remark."""
+    lines = ["保单号,生效日期,保单状态,销售渠道,身份证号,证件号码,手机号,电话,投保人姓名,姓名,备注"]
+    person = f"{ID_A},{ID_B},{MOBILE},{LANDLINE},{APPLICANT},{INSURED},回电{REMARK_PHONE}"
+    for i in range(40):
+        channel = "=cmd|' /C calc'!A0" if i % 2 else "个险"
+        lines.append(f"P{i:02d},2023-0{i % 9 + 1}-10,{'有效' if i % 3 else '失效'},{channel},{person}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_pages_show_no_identifier_and_offer_none_as_cohort() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from ui import datasets as ds
+    from ui import state
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    data = _extract_with_label_headers()
+    version = ds.content_version(data)
+    at.session_state[state.UPLOADS] = {version: data}
+    at.session_state[state.ACTIVE] = state.DataSetChoice(name="personal.csv", version=version, study_date="2026-09-30")
+    at.run()
+    assert not at.exception, at.exception
+    tables = [frame.value.astype(str).to_csv(index=False) for frame in at.dataframe]
+    assert tables and not [raw for raw in RAW if any(raw in table for table in tables)]
+    at.switch_page("views/cohorts.py").run()
+    assert not at.exception, at.exception
+    offered = {str(option) for box in at.selectbox for option in box.options}
+    assert offered and not offered & {"证件号码", "电话", "姓名", "备注", "id_number", "phone", "name"}
