@@ -387,7 +387,9 @@ def _command(
     """A subcommand with the options every command shares: the file, preset, sheet and study date."""
     command = commands.add_parser(name, help=help_text)
     command.add_argument("file", nargs="?", help="the extract (CSV, Excel or Parquet); or name the book with --source")
-    command.add_argument("--source", help="a database URL (postgresql://user@host:5432/db), a Parquet file or folder, or spark:TABLE")
+    command.add_argument(
+        "--source", help="a database URL (postgresql://user@host:5432/db, mysql://user@host:3306/db), a Parquet file or folder, spark:TABLE"
+    )
     command.add_argument("--table", help="the database (or, with --engine spark, the Spark) table to read")
     command.add_argument("--query", help="an SQL query to read instead of a table (databases)")
     command.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE, help="where the figures are computed (default duckdb)")
