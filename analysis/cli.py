@@ -44,6 +44,19 @@ def _emit(table: pd.DataFrame, fmt: str) -> None:
         sys.stdout.write(safe.to_csv(index=False))
 
 
+def _inert_json(value: Any) -> Any:
+    """Every text value of a JSON object as a spreadsheet may read it (formulas inert; keys are codes)."""
+    from analysis.report.export import inert_text
+
+    if isinstance(value, str):
+        return inert_text(value)
+    if isinstance(value, dict):
+        return {key: _inert_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_inert_json(item) for item in value]
+    return value
+
+
 def _masked_problems(result: LoadResult) -> pd.DataFrame:
     """The load's problems with personal values masked (as the account masks them), for printing."""
     from analysis.personal import mask_numbers_in_text, mask_value, personal_kind
@@ -142,7 +155,7 @@ def _check(args: argparse.Namespace) -> int:
             {"kind": r.kind, "action": r.action, "rows": r.rows, "share": round(r.share, 4), "detail": sentence}
             for r, sentence in zip(reasons, sentences)
         ]
-        print(json.dumps(summary, ensure_ascii=False))
+        print(json.dumps(_inert_json(summary), ensure_ascii=False))
     else:
         for sentence in sentences:
             print(f"WARNING: {sentence}")
@@ -247,14 +260,13 @@ def _survival(args: argparse.Namespace) -> int:
 
 def _drivers(args: argparse.Namespace) -> int:
     from analysis.report.catalogue import translate
+    from analysis.report.export import neutralise
     from analysis.risk.model import default_risk
     from analysis.risk.words import importance_words
 
     loaded = _load(args)
     result = default_risk(loaded.policies, loaded.study_date)
     sources = {canonical: match.source for canonical, match in loaded.mapping.items()}
-    from analysis.report.export import neutralise
-
     table = importance_words(result.explained.importance, "en")
     table = neutralise(table.assign(feature=table["feature"].map(lambda f: sources.get(f, f))))
     if args.format == "csv":
@@ -334,7 +346,7 @@ def _campaign(args: argparse.Namespace) -> int:
     )
     summary = {key: _finite(value) for key, value in result.summary().items()}
     if args.format == "json":
-        print(json.dumps(summary, ensure_ascii=False))
+        print(json.dumps(_inert_json(summary), ensure_ascii=False))
     else:
         import pandas as pd
 
@@ -366,18 +378,16 @@ def _scenario(args: argparse.Namespace) -> int:
     if args.format == "csv":
         _emit(compare_scenarios(results), "csv")
         return 0
-    from analysis.report.export import inert_text
-
     objects = [
         {
-            "name": inert_text(r.scenario.name),
+            "name": r.scenario.name,
             "lever": r.scenario.lever,
             "figures": {k: _finite(v) for k, v in r.figures.items()},
             "curve": [{k: _finite(v) for k, v in row.items()} for row in r.curve.to_dict(orient="records")],
         }
         for r in results
     ]
-    print(json.dumps(objects[0] if len(objects) == 1 else objects, ensure_ascii=False))
+    print(json.dumps(_inert_json(objects[0] if len(objects) == 1 else objects), ensure_ascii=False))
     return 0
 
 

@@ -121,6 +121,19 @@ def personal_columns(frame: pd.DataFrame, *, keep: Collection[str] = STRUCTURED)
     return found
 
 
+def identifier_text(values: pd.Series) -> pd.Series:
+    """Identifiers as text: a column read as numbers (a Parquet ``int64`` of phone numbers) written as whole numbers.
+
+    Text columns come back as they are; numbers become ``13812345678``, never ``1.381235e+10``.
+    """
+    if not (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
+        return values
+    numbers = pd.to_numeric(values, errors="coerce")
+    whole = numbers.notna() & (numbers == numbers.round())
+    text = numbers.astype(object).where(~whole, numbers.where(whole).astype("Int64").astype(object))
+    return text.map(lambda v: None if pd.isna(v) else str(v)).astype(TEXT_MATCH)
+
+
 def mask_value(text: str) -> str:
     """Mask a personal identifier, keeping its first and last characters (张** / 138****5678)."""
     if len(text) <= 1:
@@ -181,14 +194,15 @@ def mask_identifiers(frame: pd.DataFrame, *, columns: Collection[str] | None = N
     Returns
     -------
     pandas.DataFrame
-        The personal columns masked cell by cell (:func:`mask_value`); in every other text
+        The personal columns masked cell by cell (:func:`mask_value`; numbers first written as
+        text, :func:`identifier_text`); in every other text
         column, phone and ID numbers inside the text masked (:func:`mask_numbers_in_text`).
     """
     personal = set(personal_columns(frame, keep=keep) if columns is None else columns)
     out = frame.copy()
     for position, column in enumerate(frame.columns):
         if column in personal:
-            out.isetitem(position, map_text(frame.iloc[:, position], mask_value).array)
+            out.isetitem(position, map_text(identifier_text(frame.iloc[:, position]), mask_value).array)
         elif column not in keep:
             out.isetitem(position, map_text(frame.iloc[:, position], mask_numbers_in_text, where=_DIGIT_RUN).array)
     return out

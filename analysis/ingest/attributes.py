@@ -8,7 +8,7 @@ import pandas as pd
 from analysis.ingest.intake import Intake
 from analysis.ingest.parsing import PLAIN_NUMBER, to_float
 from analysis.ingest.text import TEXT, arrow_text, strip_needed, stripped_text
-from analysis.personal import holds_identifiers, personal_kind
+from analysis.personal import holds_identifiers, identifier_text, personal_kind
 
 #: A column is read as numbers only if its first values (this many) all are.
 _NUMBER_PROBE = 1000
@@ -23,10 +23,10 @@ def attribute(column: pd.Series) -> pd.Series:
     """An unmapped source column as a cohort attribute: numbers where all are numbers.
 
     A column of names, phone or ID numbers (by its header, the Series' name, or its values)
-    stays text.
+    stays text; read as numbers (a Parquet ``int64``), it becomes text of whole numbers.
     """
     if not (column.dtype == object or pd.api.types.is_string_dtype(column)):
-        return column
+        return identifier_text(column) if personal_kind(column.name) is not None else column
     text = stripped_text(column)
     probe = text.dropna().head(_NUMBER_PROBE)
     if len(probe) == 0 or to_float(probe).isna().any() or _stays_text(column.name, probe):

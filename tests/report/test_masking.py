@@ -263,3 +263,39 @@ def test_pages_show_no_identifier_and_offer_none_as_cohort() -> None:
     assert not at.exception, at.exception
     offered = {str(option) for box in at.selectbox for option in box.options}
     assert offered and not offered & {"证件号码", "电话", "姓名", "备注", "id_number", "phone", "name"}
+
+
+def test_identifiers_read_as_numbers_become_text_and_are_masked(tmp_path) -> None:
+    """A Parquet book with int64 and float64 identifier columns: text of whole numbers, then masked."""
+    n = 40
+    book = pd.DataFrame(
+        {
+            "保单号": [f"P{i}" for i in range(n)],
+            "生效日期": ["2023-01-10"] * n,
+            "保单状态": ["有效"] * n,
+            "身份证号": [110105199003071234] * n,
+            "证件号码": [320102198811115555] * n,
+            "手机号": [13812345678] * n,
+            "联系电话": [13987654321.0] * (n - 1) + [None],
+        }
+    )
+    buffer = io.BytesIO()
+    book.to_parquet(buffer)
+    policies = load_extract(buffer.getvalue(), filename="book.parquet", study_date="2026-09-30").policies
+    assert policies["证件号码"].iloc[0] == "320102198811115555" and policies["联系电话"].iloc[0] == "13987654321"
+    assert pd.isna(policies["联系电话"].iloc[-1])
+    masked = mask_identifiers(policies)
+    assert masked["证件号码"].iloc[0] == "320***********5555" and masked["联系电话"].iloc[0] == "139****4321"
+    assert mask_identifiers(pd.DataFrame({"手机号": [13812345678.0]}))["手机号"].iloc[0] == "138****5678"
+
+
+def test_json_outputs_are_inert(tmp_path) -> None:
+    from analysis.interventions.scenario import Economics, Effect, Scenario, scenario_to_dict
+
+    scenario = Scenario(HYPERLINK, "education", Effect("hazard_ratio", 0.75, 0.67, 0.84), economics=Economics(take_up=0.5))
+    spec = scenario_to_dict(scenario)
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    done = run_cli("scenario", "data/sample_policies.csv", "--spec", str(path), "--format", "json", "--draws", "50", cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["name"] == "'" + HYPERLINK
