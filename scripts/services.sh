@@ -69,15 +69,16 @@ if ! my_admin ping >/dev/null 2>&1; then
     mariadb-admin --no-defaults --connect-timeout=2 -S "$MY_DIR/mysqld.sock" -u root ping >/dev/null 2>&1 && break
     sleep 0.5
   done
-  # Root may come over the loopback without a password: the tests' server holds nothing but test data
-  # (the role pw_reader, made by the tests, must give its password).
-  mariadb --no-defaults -S "$MY_DIR/mysqld.sock" -u root -e "
-    CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
-    GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
-    CREATE DATABASE IF NOT EXISTS lapselens CHARACTER SET utf8mb4;" || {
-    echo "services: MariaDB did not start on 127.0.0.1:$MY_PORT (see $MY_DIR/server.log)" >&2
-    exit 1
-  }
 fi
+# Root may come over the loopback without a password: the tests' server holds nothing but test data
+# (the role pw_reader, made by the tests, must give its password). Idempotent, so run every time.
+# Over the server's own socket, as the system's root (MariaDB's unix_socket sign-in).
+$SUDO mariadb --no-defaults -S "$MY_DIR/mysqld.sock" -u root -e "
+  CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
+  GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
+  CREATE DATABASE IF NOT EXISTS lapselens CHARACTER SET utf8mb4;" || {
+  echo "services: MariaDB does not answer on 127.0.0.1:$MY_PORT (see $MY_DIR/server.log)" >&2
+  exit 1
+}
 echo "postgresql://postgres@127.0.0.1:$PORT/postgres"
 echo "mysql://root@127.0.0.1:$MY_PORT/lapselens"
