@@ -11,10 +11,13 @@ from analysis.ingest.columns import MAX_AGE
 from analysis.ingest.intake import Intake
 from analysis.ingest.parsing import id_number_facts
 from analysis.ingest.text import TEXT
+from analysis.personal import identifier_text
 
 
 def read_id_numbers(intake: Intake) -> None:
     """The ID numbers as text, and the birth date and sex an 18-digit resident ID number holds.
+
+    A column read as numbers (Parquet) is written as whole numbers, never in float notation.
 
     Reads the ID-number column. Writes ``id_number`` and ``intake.id_facts`` (used by
     :func:`derive_from_id_numbers`); records nothing.
@@ -22,7 +25,7 @@ def read_id_numbers(intake: Intake) -> None:
     if S.ID_NUMBER not in intake.mapping:
         return
     intake.id_facts = intake.ahead.result(S.ID_NUMBER, id_number_facts, intake.source(S.ID_NUMBER))
-    intake.out[S.ID_NUMBER] = intake.source(S.ID_NUMBER).astype(TEXT)
+    intake.out[S.ID_NUMBER] = identifier_text(intake.source(S.ID_NUMBER)).astype(TEXT)  # numbers as whole numbers, never 1.1e+17
 
 
 def derive_from_id_numbers(intake: Intake) -> None:

@@ -287,6 +287,10 @@ def test_identifiers_read_as_numbers_become_text_and_are_masked(tmp_path) -> Non
     masked = mask_identifiers(policies)
     assert masked["证件号码"].iloc[0] == "320***********5555" and masked["联系电话"].iloc[0] == "139****4321"
     assert mask_identifiers(pd.DataFrame({"手机号": [13812345678.0]}))["手机号"].iloc[0] == "138****5678"
+    floats = io.BytesIO()
+    book.assign(身份证号=[110105199003071234.0] * n).to_parquet(floats)  # a float already lost the last digits: still no 1.1e+17
+    ids = load_extract(floats.getvalue(), filename="book.parquet", study_date="2026-09-30").policies["id_number"]
+    assert ids.str.fullmatch(r"[0-9]{18}").all()
 
 
 def test_json_outputs_are_inert(tmp_path) -> None:
