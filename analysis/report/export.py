@@ -28,8 +28,9 @@ _INVISIBLE: Final = "\\s\u00a0\u00ad\u180e\u200b-\u200f\u2028-\u202f\u205f-\u206
 _INVISIBLE_LEAD: Final = re.compile(f"^[{_INVISIBLE}]*")
 #: Cells worth a closer look (:func:`is_formula` decides), found in one vectorised pass.
 _MAYBE_FORMULA: Final = f"^[{_INVISIBLE}]*[=+\\-@＝＋－＠﹦﹢﹣﹫−]|^[\\t\\r]"
-#: A plain number written as text (``-12.5``, ``+3``, ``1e-3``): a value, not a formula.
-_PLAIN_NUMBER: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: A number written as text, plain or formatted for reading (``-12.5``, ``+3``, ``1e-3``,
+#: ``-¥1,234``, ``-12.2%``): a value, not a formula, so it is shown as it is.
+_PLAIN_NUMBER: Final = re.compile("[+\\-\u2212]?\\s*[¥$€£]?\\s*(?:[0-9][0-9,]*(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?\\s*[%‰]?")
 
 
 def is_formula(text: str) -> bool:
@@ -62,17 +63,23 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns=renamed)
 
 
+#: Excel's number format for money: whole yuan with thousands separators (the cell stays a number).
+MONEY_FORMAT: Final = '"¥"#,##0;-"¥"#,##0'
+
+
 def write_workbook(
     sheets: Mapping[str, pd.DataFrame],
     *,
     notes: Mapping[str, Sequence[str]] | None = None,
     percent: Sequence[str] = (),
+    money: Sequence[str] = (),
 ) -> bytes:
     """Write frames to one formatted ``.xlsx`` (bold frozen header, sized columns).
 
     Every frame is neutralised first. ``notes`` adds lines of text above a
     sheet's table (for example what the numbers mean); columns whose header is
-    in ``percent`` are shown as percentages.
+    in ``percent`` are shown as percentages, those in ``money`` as whole yuan
+    (:data:`MONEY_FORMAT`); the cells stay numbers.
     """
     buffer = io.BytesIO()
     with pd.ExcelWriter(
@@ -81,6 +88,7 @@ def write_workbook(
         book = writer.book
         header_format = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1, "text_wrap": True, "valign": "top"})
         percent_format = book.add_format({"num_format": "0.0%"})
+        money_format = book.add_format({"num_format": MONEY_FORMAT})
         for name, frame in sheets.items():
             safe = neutralise(frame)
             sheet_name = name[:31]
@@ -94,7 +102,8 @@ def write_workbook(
                 sheet.write(start, j, str(column), header_format)
                 values = safe[column].astype("string").fillna("")
                 width = max([len(str(column))] + values.head(500).str.len().tolist()) if len(values) else len(str(column))
-                sheet.set_column(j, j, float(np.clip(width * 1.3 + 2, 8, 60)), percent_format if column in percent else None)
+                number_format = percent_format if column in percent else money_format if column in money else None
+                sheet.set_column(j, j, float(np.clip(width * 1.3 + 2, 8, 60)), number_format)
             sheet.freeze_panes(start + 1, 0)
     return buffer.getvalue()
 

@@ -136,7 +136,7 @@ def test_numbers_inside_free_text_are_masked() -> None:
 
 def test_neutralise_catches_every_variant_and_keeps_numbers() -> None:
     cells = ["＝1+1", "＋1", "－1", "＠SUM(A1)", "\u200b=cmd", "\ufeff=x", " =1", "\u3000@x", "﹦1", "−cmd"]
-    plain = ["-12.5", "+3", "-1e-3", "渠道A", "a=b", "", "12-34"]
+    plain = ["-12.5", "+3", "-1e-3", "-¥1,234", "-12.2%", "渠道A", "a=b", "", "12-34"]  # numbers, also as formatted for reading
     frame = pd.DataFrame({"t": cells + plain, "n": np.arange(len(cells) + len(plain)) - 5.5})
     safe = neutralise(frame)
     assert safe["t"].tolist() == ["'" + c for c in cells] + plain
