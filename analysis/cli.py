@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 from analysis.engine.backend import DEFAULT_ENGINE, ENGINES
 from analysis.errors import ExtractError
+from analysis.ingest.guard import guarded_load
 from analysis.ingest.ledger import problem_details
-from analysis.ingest.pipeline import LoadResult, load_extract
+from analysis.ingest.pipeline import LoadResult
 from analysis.ingest.presets import MappingPreset, load_preset
 from analysis.interventions.arms import WINDOW_MONTHS
 from analysis.interventions.projection import DRAWS
@@ -75,7 +76,7 @@ def _load(args: argparse.Namespace) -> LoadResult:
     """The extract named on the command line, through its preset, sheet and study date (or the book of ``--source``)."""
     if _from_source(args):
         return _open(args).load_result()
-    return load_extract(args.file, preset=_preset(args.mapping), sheet=args.sheet, study_date=args.study_date)
+    return guarded_load(args.file, preset=_preset(args.mapping), sheet=args.sheet, study_date=args.study_date)
 
 
 def _engine_book(args: argparse.Namespace) -> tuple[Any, pd.Timestamp, Any, MappingPreset]:
@@ -359,10 +360,11 @@ def _scenario(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from analysis.interventions.projection import compare_scenarios, project_scenarios
-    from analysis.interventions.scenario import scenarios_from_json
+    from analysis.interventions.scenario import MAX_SCENARIO_JSON_BYTES, scenarios_from_json
 
     try:
-        text = Path(args.spec).read_text(encoding="utf-8")
+        with Path(args.spec).open("rb") as spec:  # one byte past the limit at most: refused before it is parsed
+            text = spec.read(MAX_SCENARIO_JSON_BYTES + 1)
     except OSError as exc:
         raise ExtractError("bad_option", reason="scenario_spec", path=args.spec, problem=exc.strerror) from exc
     scenarios = scenarios_from_json(text)

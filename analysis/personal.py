@@ -11,7 +11,7 @@ masks them, and the numbers inside other text columns.
 from __future__ import annotations
 
 import re
-from typing import Callable, Collection, Final
+from typing import Callable, Collection, Final, Iterable
 
 import pandas as pd
 
@@ -95,17 +95,16 @@ def personal_kind(header: object) -> str | None:
 
 
 def holds_identifiers(values: pd.Series) -> bool:
-    """Whether a text column's first values (:data:`VALUE_PROBE` of them) are all phone or ID numbers."""
+    """Whether a text column's first values (:data:`VALUE_PROBE` of them, among its first rows) are all phone or ID numbers."""
     if not (values.dtype == object or pd.api.types.is_string_dtype(values) or isinstance(values.dtype, pd.CategoricalDtype)):
         return False
-    probe = values.dropna().head(VALUE_PROBE).astype(str).str.strip()
+    probe = values.head(VALUE_PROBE * 5).dropna().head(VALUE_PROBE).astype(str).str.strip()  # no copy of a long column
     return len(probe) > 0 and bool(probe.map(lambda v: _IDENTIFIER.fullmatch(v) is not None).all())
 
 
-def mentions_identifiers(values: pd.Series) -> bool:
-    """Whether any text of ``values`` holds a phone or ID number (a remark ``回电13812345678``)."""
-    texts = [v for v in values.dropna().unique() if isinstance(v, str)] if len(values) else []
-    return any(_IDENTIFIER.search(v) for v in texts)
+def mentions_identifiers(levels: Iterable[object]) -> bool:
+    """Whether any text among a column's distinct values holds a phone or ID number (a remark ``回电13812345678``)."""
+    return any(isinstance(v, str) and _IDENTIFIER.search(v) is not None for v in levels)
 
 
 def personal_columns(frame: pd.DataFrame, *, keep: Collection[str] = STRUCTURED) -> list[str]:

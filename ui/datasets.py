@@ -9,16 +9,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis import ExtractError, LoadResult, load_extract, parse_preset
+from analysis import ExtractError, LoadResult, parse_preset
 from analysis.engine.config import SOURCE_ENV, SOURCE_TABLE, SourceConfig, open_config, read_config_file
+from analysis.ingest.guard import guarded_load, guarded_sheets, guarded_survey
 from analysis.ingest.headers import example_headers
 from analysis.ingest.loud import loud_reasons, loud_sentences
 from analysis.ingest.pipeline import BYTES_PER_MB
 from analysis.ingest.presets import MappingPreset, fitting_presets
-from analysis.ingest.survey import ExtractSurvey, inspect_extract
+from analysis.ingest.survey import ExtractSurvey
 from analysis.report.catalogue import column_label
 from analysis.schema import CANONICAL_COLUMNS
-from analysis.store.books import SECONDS_PER_HOUR, SOURCE_REFRESH_HOURS, BookStore, code_version
+from analysis.store.books import SECONDS_PER_HOUR, SOURCE_REFRESH_HOURS, BookStore, book_key_hash, code_version
 from analysis.store.datasets import DataSetStore, content_hash, new_token
 from analysis.store.disk import data_dir
 from ui import state
@@ -69,10 +70,36 @@ def _load(version: str, filename: str, preset_toml: str, sheet: str | None, stud
     kept = kept_books().get(key, now=time.time())
     if kept is not None:
         return kept.result
-    preset = parse_preset(preset_toml) if preset_toml else MappingPreset()
-    result = load_extract(_data, filename=filename, preset=preset, sheet=sheet, study_date=study_date, max_bytes=limit)
-    _keep_book(key, result)
+    refusals = _refusals()
+    refused = refusals.get(book_key_hash(key))
+    if refused is not None:  # a file refused once is not read again on every click (a hostile one may take minutes)
+        raise refused
+    try:
+        preset = parse_preset(preset_toml) if preset_toml else MappingPreset()
+        # Read in a worker process with a memory ceiling and a time limit (analysis/ingest/guard.py).
+        # The worker also keeps the book on disk under ``key`` (read back from there: written once).
+        keep = (kept_books().root, key, time.time())
+        result = guarded_load(_data, filename=filename, preset=preset, sheet=sheet, study_date=study_date, max_bytes=limit, keep=keep)
+    except ExtractError as exc:
+        _remember_refusal(refusals, book_key_hash(key), exc)
+        raise
     return result
+
+
+#: Refusals remembered per process (file, mapping, sheet, study date, code), the oldest forgotten first.
+MAX_REFUSALS = 64
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _refusals() -> dict[str, ExtractError]:
+    # The process's record of loads that ended in a refusal: the same file and mapping is refused at once.
+    return {}
+
+
+def _remember_refusal(refusals: dict[str, ExtractError], key: str, error: ExtractError) -> None:
+    refusals[key] = error
+    while len(refusals) > MAX_REFUSALS:
+        refusals.pop(next(iter(refusals)))
 
 
 def load_choice(choice: state.DataSetChoice, data: bytes | None = None) -> LoadResult:
@@ -435,9 +462,32 @@ def _survey(version: str, filename: str, preset_toml: str, sheet: str | None, _d
     except ExtractError:
         preset = MappingPreset()
     try:
-        return inspect_extract(_data, filename=filename, preset=preset, sheet=sheet, max_bytes=upload_limit_mb() * BYTES_PER_MB)
+        return guarded_survey(_data, filename=filename, preset=preset, sheet=sheet, max_bytes=upload_limit_mb() * BYTES_PER_MB)
     except ExtractError:
         return None
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _sheets(version: str, filename: str, _data: bytes) -> tuple[str, ...] | ExtractError:
+    # Keyed by content hash; a refusal is kept too (returned, not raised), so it is not asked again.
+    try:
+        return guarded_sheets(_data, filename=filename)
+    except ExtractError as exc:
+        return exc
+
+
+def sheet_names(data: bytes, filename: str) -> tuple[str, ...]:
+    """The sheets of an uploaded workbook (empty for CSV and Parquet), read in a worker process.
+
+    Raises
+    ------
+    ExtractError
+        When the file cannot be read (the same refusal as its load).
+    """
+    found = _sheets(content_version(data), filename, data)
+    if isinstance(found, ExtractError):
+        raise found
+    return found
 
 
 def inspect_choice(choice: state.DataSetChoice) -> ExtractSurvey | None:

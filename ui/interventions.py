@@ -25,6 +25,7 @@ from analysis.interventions.campaign import CampaignResult, evaluate_campaign
 from analysis.interventions.effects import PremiumResponse
 from analysis.interventions.projection import ScenarioResult, model_response, project_scenario
 from analysis.interventions.scenario import (
+    MAX_SCENARIO_JSON_BYTES,
     MAX_SCENARIOS,
     Scenario,
     Target,
@@ -41,6 +42,14 @@ from ui.study import dataset_key
 SCENARIOS = "interv_scenarios"
 #: The URL parameter that carries them.
 URL_PARAM = "scenarios"
+#: Session key of why the link's scenarios were refused (an ExtractError).
+BAD_LINK_ERROR = "interv_bad_link_error"
+
+
+def bad_link_error() -> ExtractError | None:
+    """Why the page's link could not be read (taken once: the page shows it, then it is gone)."""
+    error = st.session_state.pop(BAD_LINK_ERROR, None)
+    return error if isinstance(error, ExtractError) else None
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -109,13 +118,28 @@ def encode(scenarios: list[dict[str, object]]) -> str:
     return base64.urlsafe_b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
 
 
+#: A share link's scenario text is at most this many characters (four scenarios take about 1,500) …
+MAX_LINK_CHARS = 8_000
+
+
 def decode(text: str) -> list[dict[str, object]]:
-    """The scenario set from :func:`encode`'s text; a damaged link raises ExtractError."""
+    """The scenario set from :func:`encode`'s text; a damaged or oversized link raises ExtractError.
+
+    Anyone can write a link: its length is checked before it is decoded, and it is inflated
+    to at most :data:`~analysis.interventions.scenario.MAX_SCENARIO_JSON_BYTES` bytes (a
+    65 KB link once inflated to a 50 MB name). The JSON then passes the same checks as an
+    uploaded file, and every scenario the same bounds as the page's inputs.
+    """
+    if len(text) > MAX_LINK_CHARS:
+        raise ExtractError("bad_scenario", reason="link_too_long", size=f"{len(text):,}", limit=f"{MAX_LINK_CHARS:,}")
     try:
-        raw = zlib.decompress(base64.urlsafe_b64decode(text.encode("ascii")), bufsize=1 << 16)
-        scenarios = scenarios_from_json(raw.decode("utf-8"))
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(base64.urlsafe_b64decode(text.encode("ascii")), MAX_SCENARIO_JSON_BYTES + 1)
     except (binascii.Error, zlib.error, UnicodeError, ValueError) as exc:
         raise ExtractError("bad_scenario", reason="link") from exc
+    if inflater.unconsumed_tail or len(raw) > MAX_SCENARIO_JSON_BYTES:
+        raise ExtractError("bad_scenario", reason="too_long", size=f"> {MAX_SCENARIO_JSON_BYTES:,}", limit=f"{MAX_SCENARIO_JSON_BYTES:,}")
+    scenarios = scenarios_from_json(raw)  # its own refusals name what is wrong (nesting, digits, a bound)
     return [scenario_to_dict(s) for s in scenarios][:MAX_SCENARIOS]
 
 
@@ -127,8 +151,10 @@ def saved() -> list[dict[str, object]]:
         if text:
             try:
                 st.session_state[SCENARIOS] = decode(text)
-            except ExtractError:
+            except ExtractError as exc:
                 st.session_state["interv_bad_link"] = True
+                st.session_state[BAD_LINK_ERROR] = exc  # the page says what was wrong
+                del st.query_params[URL_PARAM]  # not read again on the next click
     value: list[dict[str, object]] = st.session_state[SCENARIOS]
     return value
 

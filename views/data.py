@@ -11,7 +11,6 @@ import streamlit as st
 from analysis import ExtractError
 from analysis.ingest.account import account_table
 from analysis.ingest.presets import preset_to_toml
-from analysis.ingest.reading import list_sheets
 from analysis.report.export import mask_identifiers, to_csv_bytes, write_workbook
 from analysis.store.books import SOURCE_REFRESH_HOURS
 from ui import datasets as ds
@@ -100,7 +99,7 @@ if uploaded is not None:
     preset_toml = preset_file.getvalue().decode("utf-8", errors="replace") if preset_file else presets.get(preset_name, "")
     sheets: tuple[str, ...] = ()
     try:
-        sheets = list_sheets(data, filename=uploaded.name)
+        sheets = ds.sheet_names(data, uploaded.name)  # read in a worker process (a workbook can crash its reader)
     except ExtractError:
         pass
     sheet = st.selectbox(t("data.sheet"), sheets, key="data_sheet") if len(sheets) > 1 else None

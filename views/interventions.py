@@ -46,6 +46,9 @@ arm_names = {TREATED: t("campaign.treated"), CONTROL: t("campaign.control")}
 ui_iv.saved()  # reads a shared link's scenarios on the first visit
 if st.session_state.pop("interv_bad_link", False):
     st.warning(tm("interv.bad_link"))
+    refused = ui_iv.bad_link_error()
+    if refused is not None:
+        st.caption(ds.error_text(refused))
 
 scenario_tab, campaign_tab, planner_tab = st.tabs([t("interv.tab_scenarios"), t("interv.tab_campaign"), t("interv.tab_planner")])
 
@@ -418,7 +421,7 @@ with scenario_tab:
     uploaded = st.file_uploader(t("interv.upload_json"), type=["json"], key="interv_upload")
     if uploaded is not None and st.session_state.get("interv_upload_done") != uploaded.file_id:
         try:
-            loaded = scenarios_from_json(uploaded.getvalue().decode("utf-8"))
+            loaded = scenarios_from_json(uploaded.getvalue())  # size, encoding, nesting and bounds checked before use
         except (ExtractError, UnicodeError) as exc:
             st.error(ds.error_text(exc) if isinstance(exc, ExtractError) else t("interv.bad_json"))
         else:

@@ -8,6 +8,7 @@ write every problem and column note to :attr:`Intake.ledger`.
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -155,6 +156,15 @@ def open_intake(raw: RawTable, preset: MappingPreset, *, study_date: str | pd.Ti
     headers = list(raw.cells.columns)
     notes = [_renamed_note(original, new) for original, new in raw.renamed_headers]
     mapping = map_columns(headers, preset)
+    renames = reserved_renames(headers, mapping, preset)
+    if renames:
+        raw = dataclasses.replace(raw, cells=raw.cells.rename(columns=renames, copy=False))
+        headers = list(raw.cells.columns)
+        notes += [
+            column_note(new, "reserved_header", 1, "reserved_header", original=repr(old), new=repr(new)) for old, new in renames.items()
+        ]
+    if raw.ignored_metadata:
+        notes.append(column_note("*", "parquet_metadata", 1, "parquet_metadata"))
     policies = policy_rows(raw, mapping, pool=pool)
     require_columns(mapping, headers, policy_id_from_row=bool(preset.settings.get("policy_id_from_row")))
     ledger = Ledger(policies.rows)
@@ -171,6 +181,37 @@ def open_intake(raw: RawTable, preset: MappingPreset, *, study_date: str | pd.Ti
         ahead=Ahead(pool),
         study_date=study_date,
     )
+
+
+#: Names the door writes itself: an unmapped source column of one of these names would be
+#: overwritten by (or overwrite) the door's own column, so it is kept under another name.
+RESERVED_HEADERS = frozenset((*S.CANONICAL_COLUMNS, S.STATUS_RAW, S.SOURCE_ROW, S.OBSERVED_TO))
+#: What a source column of a reserved name is called instead (``observed_to (source)``).
+RESERVED_SUFFIX = " (source)"
+
+
+def reserved_renames(headers: list[str], mapping: dict[str, ColumnMatch], preset: MappingPreset) -> dict[str, str]:
+    """Unmapped headers spelled like a column of the door's own, each with the name it is kept under.
+
+    A header ``policy_id`` beside another column mapped to the policy number, or an attribute
+    called ``source_row``, gets ``policy_id (source)`` (``.2`` … when that is taken too).
+    """
+    used = {match.source for match in mapping.values()}
+    duration = preset.settings.get("duration_column")
+    if duration:
+        used.add(str(duration))
+    taken = set(headers)
+    renames: dict[str, str] = {}
+    for header in headers:
+        if header in used or header not in RESERVED_HEADERS:
+            continue
+        new, copy = header + RESERVED_SUFFIX, 1
+        while new in taken:
+            copy += 1
+            new = f"{header}{RESERVED_SUFFIX}.{copy}"
+        taken.add(new)
+        renames[header] = new
+    return renames
 
 
 def _renamed_note(original: str, new: str) -> Note:

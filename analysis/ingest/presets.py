@@ -16,6 +16,7 @@ A preset is a small TOML file so that next month's extract maps itself::
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,10 +106,13 @@ def parse_preset(text: str, *, source: str = "preset") -> MappingPreset:
         For TOML syntax errors, unknown canonical columns or statuses and
         settings of the wrong type, naming the offending entry.
     """
+    check_preset_text(text, source=source)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ExtractError("bad_preset", reason="toml", source=source, detail=str(exc)) from exc
+    except (RecursionError, MemoryError) as exc:  # past the checks above only if they are loosened
+        raise ExtractError("bad_preset", reason="too_deep", source=source, depth=MAX_PRESET_NESTING, parts=MAX_KEY_PARTS) from exc
     unknown_sections = set(raw) - {"columns", "status_values", "settings"}
     if unknown_sections:
         raise ExtractError("bad_preset", reason="unknown_section", source=source, sections=sorted(unknown_sections))
@@ -128,8 +132,8 @@ def parse_preset(text: str, *, source: str = "preset") -> MappingPreset:
         if key not in SETTINGS:
             raise ExtractError("bad_preset", reason="unknown_setting", source=source, setting=repr(key), known=", ".join(SETTINGS))
         kind = SETTINGS[key][0]
-        if key == "study_date" and isinstance(value, dt.date):
-            value = value.isoformat()
+        if key == "study_date":
+            value = _study_day(value, source=source)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise ExtractError("bad_preset", reason=_NOT_OF_TYPE[kind], source=source, setting=repr(key), value=repr(value))
         settings[key] = value
@@ -145,6 +149,62 @@ def parse_preset(text: str, *, source: str = "preset") -> MappingPreset:
     preset = MappingPreset(columns=columns, status_values=statuses, settings=settings)
     check_contract_terms(preset, source=source)
     return preset
+
+
+#: A preset is a short text: at most this many bytes (the shipped ones take 1 KB; 10,000 status words about 300 KB) …
+MAX_PRESET_BYTES = 500_000
+#: … brackets and braces nested at most this deep (a preset has no arrays: ``[settings]`` is one) …
+MAX_PRESET_NESTING = 4
+#: … and a dotted key of at most this many parts (``settings.grace_days`` has two). tomllib's
+#: cost grows with the square of a dotted key's length: an 80 KB key took 6.7 GB.
+MAX_KEY_PARTS = 4
+#: Strings and comments of TOML text, taken out before its structure is measured.
+_TOML_STRINGS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
+#: A name of more than MAX_KEY_PARTS parts; possessive and anchored at a name's start, so a search is linear.
+_DOTTED = re.compile(r"(?<![\w-])[\w-]++(?:[ \t]*+\.[ \t]*+[\w-]++){" + str(MAX_KEY_PARTS) + "}")
+
+
+def check_preset_text(text: str, *, source: str = "preset") -> None:
+    """Refuse preset text that is too long, nested too deep or has a dotted key of too many parts, before it is parsed.
+
+    Strings and comments are taken out first (a status word may hold dots and brackets),
+    then brackets and braces are counted and dotted names measured: linear in the text,
+    so the parse that follows is linear too.
+
+    Raises
+    ------
+    ExtractError
+        ``bad_preset`` (``too_long`` or ``too_deep``).
+    """
+    import numpy as np
+
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_PRESET_BYTES:
+        raise ExtractError("bad_preset", reason="too_long", source=source, size=f"{size:,}", limit=f"{MAX_PRESET_BYTES:,}")
+    bare = _TOML_STRINGS.sub("s", text).encode("utf-8", errors="replace")
+    codes = np.frombuffer(bare, dtype=np.uint8)
+    steps = np.isin(codes, (0x5B, 0x7B)).astype(np.int64) - np.isin(codes, (0x5D, 0x7D)).astype(np.int64)
+    deepest = int(np.cumsum(steps).max()) if len(steps) else 0
+    if deepest > MAX_PRESET_NESTING or _DOTTED.search(bare.decode("utf-8", errors="replace")):
+        raise ExtractError("bad_preset", reason="too_deep", source=source, depth=MAX_PRESET_NESTING, parts=MAX_KEY_PARTS)
+
+
+def _study_day(value: object, *, source: str) -> object:
+    """A preset's study date as ``YYYY-MM-DD``: a date, or the day of a date and time (its zone dropped), as written."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        return value  # refused below as not text
+    try:
+        return dt.date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.fromisoformat(value.strip()).date().isoformat()
+    except ValueError as exc:
+        raise ExtractError("bad_study_date", reason="not_a_date", value=repr(value)) from exc
 
 
 #: The contract terms a preset may set, and the values that make sense for them.

@@ -62,6 +62,8 @@ class RawTable:
     number_cells : NumberCells or None
         A workbook's: which cells of a column were number cells (None for CSV and Parquet,
         whose cells carry no type).
+    ignored_metadata : bool
+        A Parquet file's pandas metadata was malformed or named columns it lacks, and was ignored.
     """
 
     cells: pd.DataFrame
@@ -77,25 +79,27 @@ class RawTable:
     renamed_headers: list[tuple[str, str]] = field(default_factory=list)
     other_encoding_rows: tuple[int, ...] = ()
     number_cells: NumberCells | None = None
+    #: A Parquet file's pandas metadata was damaged or stale and was ignored (the account says so).
+    ignored_metadata: bool = False
 
 
 def unique_headers(header: Sequence[object]) -> tuple[list[str], list[tuple[str, str]]]:
     """The header cells as unique names (``备注``, ``备注.1``; ``column_3`` for a blank one), and the renamings."""
     names: list[str] = []
     renamed: list[tuple[str, str]] = []
-    seen: dict[str, int] = {}
-    for position, cell in enumerate(header):
-        name = "" if cell is None else str(cell).strip()
-        name = re.sub(r"\s+", " ", name)
-        original = name
-        if not name:
-            name = f"column_{position + 1}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}.{seen[name]}"
-        else:
-            seen[name] = 0
+    cleaned = [re.sub(r"\s+", " ", "" if cell is None else str(cell).strip()) for cell in header]
+    # A header keeps its name the first time; a copy or a blank gets a made-up name that no
+    # header of the file has (备注, 备注, 备注.1 → 备注, 备注.2, 备注.1).
+    reserved, used, counters = set(cleaned), set(), dict[str, int]()
+    for position, original in enumerate(cleaned):
+        name = original or f"column_{position + 1}"
+        if name in used or (not original and name in reserved):
+            base = name
+            while name in used or name in reserved:
+                counters[base] = counters.get(base, 0) + 1
+                name = f"{base}.{counters[base]}"
+        used.add(name)
+        names.append(name)
         if name != original:
             renamed.append((original, name))
-        names.append(name)
     return names, renamed

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import functools
 import io
+import zipfile
+import zlib
 
 import numpy as np
 
 from analysis.errors import ExtractError
 from analysis.ingest.csv_reader import read_csv
 from analysis.ingest.encoding import WIDE_BOMS
+from analysis.ingest.limits import check_csv, check_parquet, check_workbook
 from analysis.ingest.raw import RawTable, unique_headers
-from analysis.ingest.workbook import read_workbook, workbook_sheets
+from analysis.ingest.workbook import corrupt_workbook, read_workbook, workbook_sheets
 
 __all__ = ["RawTable", "list_sheets", "prefer_jemalloc", "read_table", "sniff_kind"]
 
@@ -114,27 +117,53 @@ def read_table(data: bytes, *, filename: str | None = None, sheet: str | int | N
     """
     kind = sniff_kind(data, filename)
     if kind == "csv":
+        check_csv(data)
         return read_csv(data)
     if kind == "parquet":
         return _read_parquet(data)
+    if kind == "xlsx":
+        _check_xlsx(data)
     return read_workbook(data, kind=kind, sheet=sheet)
+
+
+def _check_xlsx(data: bytes) -> None:
+    """The cheap checks of a ``.xlsx`` (:func:`~analysis.ingest.limits.check_workbook`); a zip that cannot be opened is damaged."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        check_workbook(archive)
+    except ExtractError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
+        raise corrupt_workbook() from exc
 
 
 def list_sheets(data: bytes, *, filename: str | None = None) -> tuple[str, ...]:
     """Sheet names of a workbook (empty for CSV and Parquet)."""
     kind = sniff_kind(data, filename)
+    if kind == "xlsx":
+        _check_xlsx(data)
     return workbook_sheets(data, kind=kind) if kind in ("xlsx", "xls") else ()
 
 
 def _read_parquet(data: bytes) -> RawTable:
+    """A Parquet file's table, after the checks of its footer; pandas metadata that cannot be used is ignored (and noted)."""
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        source = pq.ParquetFile(io.BytesIO(data))
+        check_parquet(source.metadata, source.schema_arrow, len(data))
+        table = source.read()
+    except ExtractError:
+        raise
     except Exception as exc:
         raise ExtractError("corrupt_workbook", reason="parquet") from exc
-    cells = table.to_pandas()
+    ignored = False
+    try:
+        cells = table.to_pandas()
+    except Exception:  # pandas metadata that is not JSON, or names columns and an index the file lacks
+        cells = table.replace_schema_metadata(None).to_pandas()
+        ignored = True
     names, renamed = unique_headers(list(cells.columns))
     cells.columns = names
     rows = np.arange(1, len(cells) + 1, dtype=np.int64)
-    return RawTable(cells=cells, rows=rows, preamble=[], header_row=0, kind="parquet", renamed_headers=renamed)
+    return RawTable(cells=cells, rows=rows, preamble=[], header_row=0, kind="parquet", renamed_headers=renamed, ignored_metadata=ignored)

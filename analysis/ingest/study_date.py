@@ -119,8 +119,12 @@ def study_date(
     for value, origin in ((explicit, ARGUMENT), (preset, PRESET)):
         if value is not None and str(value).strip():
             try:
-                return StudyDate(pd.Timestamp(value).normalize(), origin)  # type: ignore[arg-type]
-            except (ValueError, TypeError) as exc:
+                stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+                if pd.isna(stamp):
+                    raise ValueError(value)
+                # A study date is a day: a time and a zone (2024-06-30T00:00+08:00) leave the day as written.
+                return StudyDate((stamp.tz_localize(None) if stamp.tzinfo is not None else stamp).normalize(), origin)
+            except (ValueError, TypeError, OverflowError) as exc:
                 raise ExtractError("bad_study_date", reason="not_a_date", value=repr(value)) from exc
     titled = find_title_date(preamble)
     if titled is not None:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Sequence
 
@@ -57,6 +58,29 @@ POPULATIONS = ("in_force", "new_business")
 #: The page compares at most this many scenarios.
 MAX_SCENARIOS = 4
 MAX_HORIZON_YEARS = 30
+#: Scenario JSON (a file or a share link) is read only within these bounds: its size in bytes, the
+#: nesting of its arrays and objects, the digits of a whole number, the scenarios it holds, a name's length.
+MAX_SCENARIO_JSON_BYTES = 200_000
+MAX_JSON_NESTING = 12
+MAX_NUMBER_DIGITS = 30
+MAX_SCENARIOS_IN_FILE = 50
+MAX_NAME_CHARS = 200
+#: The numbers a scenario may hold: the bounds of the page's inputs (a link or a file passes the same).
+NUMBER_BOUNDS = {
+    "premium_cut": (0.0, 0.8),
+    "take_up": (0.0, 1.0),
+    "cost_per_contact": (0.0, 1e6),
+    "cost_per_participant": (0.0, 1e6),
+    "fixed_cost": (0.0, 1e9),
+    "discount_rate": (-0.99, 0.3),
+    "margin": (0.0, 1.0),
+    "value_per_policy": (0.0, 1e7),
+    "new_policies": (1, 10_000_000),
+    "window_months": (1, 120),
+}
+#: An effect's value (and interval ends) on its own scale: a hazard ratio, a relative reduction, an elasticity.
+EFFECT_BOUNDS = {"hazard_ratio": (0.01, 3.0), "measured": (0.01, 10.0), "relative_reduction": (0.0, 0.99), "elasticity": (0.0, 5.0)}
+_JSON_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*+"')
 #: The keys of a scenario's JSON object.
 SCENARIO_KEYS = ("name", "lever", "target", "population", "new_policies", "effect", "economics")
 
@@ -248,12 +272,28 @@ def check_population(population: str) -> None:
         raise ExtractError("bad_scenario", reason="population", populations=", ".join(POPULATIONS), population=population)
 
 
+def _check_bounds(scenario: Scenario) -> None:
+    """Every number within the bounds of the page's inputs (:data:`NUMBER_BOUNDS`, :data:`EFFECT_BOUNDS`), the name not too long."""
+    e, m = scenario.effect, scenario.economics
+    if len(scenario.name) > MAX_NAME_CHARS:
+        raise ExtractError("bad_scenario", reason="name_length", length=f"{len(scenario.name):,}", limit=MAX_NAME_CHARS)
+    numbers: dict[str, object] = {f.name: getattr(m, f.name) for f in fields(Economics)}
+    numbers.update(premium_cut=e.premium_cut, window_months=e.window_months, new_policies=scenario.new_policies)
+    ends = {"value": e.value, "lower": e.lower, "upper": e.upper}
+    checks = [(name, numbers[name], NUMBER_BOUNDS[name]) for name in NUMBER_BOUNDS]
+    checks += [(name, number, EFFECT_BOUNDS[e.source]) for name, number in ends.items() if e.source in EFFECT_BOUNDS]
+    for name, number, (low, high) in checks:
+        if isinstance(number, (int, float)) and not isinstance(number, bool) and not low <= number <= high:
+            raise ExtractError("bad_scenario", reason="out_of_bounds", field=name, value=repr(number), low=low, high=high)
+
+
 def check_scenario(scenario: Scenario) -> None:
     """Raise ``ExtractError("bad_scenario", reason=...)`` naming the first setting that cannot be used."""
     _check_lever(scenario)
     _check_numbers(scenario)
     _check_effect_scale(scenario)
     _check_economics(scenario)
+    _check_bounds(scenario)
 
 
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
@@ -312,15 +352,54 @@ def scenarios_to_json(scenarios: Sequence[Scenario]) -> str:
     return json.dumps([scenario_to_dict(s) for s in scenarios], ensure_ascii=False, indent=2)
 
 
-def scenarios_from_json(text: str) -> list[Scenario]:
-    """Scenarios from JSON text: one scenario object or an array of them."""
+def _refuse_constant(word: str) -> float:
+    raise ExtractError("bad_scenario", reason="not_finite", field="JSON", value=word)
+
+
+def _whole_number(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise ExtractError("bad_scenario", reason="number_digits", digits=f"{len(digits):,}", limit=MAX_NUMBER_DIGITS)
+    return int(digits)
+
+
+def _json_text(data: str | bytes) -> str:
+    """Scenario JSON as text, within :data:`MAX_SCENARIO_JSON_BYTES` and :data:`MAX_JSON_NESTING`, before it is parsed."""
+    size = len(data)
+    if size > MAX_SCENARIO_JSON_BYTES:
+        raise ExtractError("bad_scenario", reason="too_long", size=f"{size:,}", limit=f"{MAX_SCENARIO_JSON_BYTES:,}")
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ExtractError("bad_scenario", reason="not_utf8", position=exc.start) from exc
+    bare = _JSON_STRINGS.sub('""', data)
+    depth = 0
+    for character in bare:  # at most MAX_SCENARIO_JSON_BYTES characters
+        depth += 1 if character in "[{" else -1 if character in "]}" else 0
+        if depth > MAX_JSON_NESTING:
+            raise ExtractError("bad_scenario", reason="too_deep", limit=MAX_JSON_NESTING)
+    return data
+
+
+def scenarios_from_json(text: str | bytes) -> list[Scenario]:
+    """Scenarios from JSON text (or UTF-8 bytes): one scenario object or an array of them.
+
+    Size, nesting and the digits of a number are checked before and while parsing (an
+    uploaded file or a share link is anyone's text): NaN and Infinity are refused, and so is
+    a whole number of more than :data:`MAX_NUMBER_DIGITS` digits.
+    """
+    text = _json_text(text)
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_refuse_constant, parse_int=_whole_number)
     except json.JSONDecodeError as exc:
         raise ExtractError("bad_scenario", reason="not_json", line=exc.lineno, column=exc.colno) from exc
+    except RecursionError as exc:  # past the nesting check only if it is loosened
+        raise ExtractError("bad_scenario", reason="too_deep", limit=MAX_JSON_NESTING) from exc
     items = data if isinstance(data, list) else [data]
     if not items:
         raise ExtractError("bad_scenario", reason="empty")
+    if len(items) > MAX_SCENARIOS_IN_FILE:
+        raise ExtractError("bad_scenario", reason="too_many", count=f"{len(items):,}", limit=MAX_SCENARIOS_IN_FILE)
     if not all(isinstance(item, dict) for item in items):
         raise ExtractError("bad_scenario", reason="shape")
     return [scenario_from_dict(item) for item in items]

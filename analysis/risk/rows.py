@@ -141,7 +141,7 @@ def candidate_features(policies: pd.DataFrame) -> list[str]:
         if column in known or pd.api.types.is_datetime64_any_dtype(policies[column]):
             continue
         levels = policies[column].nunique(dropna=True)
-        if MIN_LEVELS <= levels <= MAX_LEVELS and not mentions_identifiers(policies[column]):
+        if MIN_LEVELS <= levels <= MAX_LEVELS and not mentions_identifiers(policies[column].dropna().unique()):
             out.append(str(column))
     return out
 

@@ -353,7 +353,8 @@ def cohort_dimensions(policies: pd.DataFrame, *, named: NamedCohort | None = Non
     for column in policies.columns:
         if column in options or column in S.CANONICAL_COLUMNS or column in BOOKKEEPING_COLUMNS or column in personal:
             continue
-        if policies[column].nunique(dropna=True) <= MAX_COHORT_LEVELS and not mentions_identifiers(policies[column]):
+        levels = policies[column].dropna().unique()
+        if len(levels) <= MAX_COHORT_LEVELS and not mentions_identifiers(levels):
             options[str(column)] = None
     return list(options)
 

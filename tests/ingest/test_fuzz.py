@@ -73,6 +73,8 @@ ERROR_WORDS = {
     "preset_column_missing": ("has no such column",),
     "missing_column": ("is not a column of this file",),
     "bad_preset": ("preset",),
+    "too_large": ("limit", "empty", "copies", "damaged"),
+    "unsupported_column": ("Parquet column",),
 }
 
 
@@ -770,3 +772,65 @@ def test_a_file_with_ten_thousand_columns(kind: str) -> None:
     check_error(refused.value)
     assert len(str(refused.value)) < 2000
     TRIED["refused (missing_required)"] += 1
+
+
+# --- issue [7/7]: duplicate and colliding headers, nested presets, scenario JSON ----------------
+
+#: Header names that collide: copies, made-up copies (备注.1), our own columns and the door's internal ones.
+COLLIDING = ["备注", "备注", "备注.1", "column_5", "", "policy_id", "status", "issue_date", "observed_to", "source_row", "status_source"]
+
+
+@FUZZ
+@given(extra=st.lists(st.sampled_from(COLLIDING), min_size=1, max_size=8), rows=st.integers(1, 6))
+def test_duplicate_and_colliding_headers_load_with_distinct_columns(extra: list[str], rows: int) -> None:
+    header = ["保单号", "生效日期", "保单状态", *extra]
+    lines = [",".join(header)] + [",".join([f"P{i}", "2020-01-15", "有效", *[f"v{i}{j}" for j in range(len(extra))]]) for i in range(rows)]
+    data = ("统计截止日：2024-06-30\n" + "\n".join(lines) + "\n").encode("utf-8")
+    result = try_load(data, "x.csv", set(range(1, 3 + rows)), header_row=2)
+    if result is not None:
+        assert result.policies.columns.is_unique
+        assert result.policies[S.POLICY_ID].tolist() == [f"P{i}" for i in range(rows)]
+        TRIED["colliding headers"] += 1
+
+
+_TOML_PIECES = st.sampled_from(["[", "]", "{", "}", "a", ".", "=", '"', "'", "1", " ", "\n", "[settings]\n", "x = ", ",", "#"])
+
+
+@FUZZ
+@given(pieces=st.lists(_TOML_PIECES, max_size=400), depth=st.integers(0, 3000), dots=st.integers(0, 3000))
+def test_nested_and_dotted_presets_are_read_or_refused_at_once(pieces: list[str], depth: int, dots: int) -> None:
+    text = "".join(pieces) + "\n[settings]\nsheet = " + "[" * depth + "]" * depth + "\n" + ".".join(["k"] * (dots + 1)) + " = 1\n"
+    try:
+        from analysis import parse_preset
+
+        parse_preset(text)
+    except ExtractError as error:
+        check_error(error)
+        TRIED[f"refused preset ({error.reason})"] += 1
+    else:
+        TRIED["nested preset read"] += 1
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=True, allow_infinity=True) | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(["name", "lever", "effect", "economics", "take_up", "x"]), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@FUZZ
+@given(value=_JSON_VALUES, depth=st.integers(0, 2000), digits=st.integers(1, 5000))
+def test_scenario_json_is_read_or_refused_with_a_reason(value: object, depth: int, digits: int) -> None:
+    from analysis.interventions.scenario import scenarios_from_json
+
+    for text in (json.dumps(value), "[" * depth + json.dumps(value) + "]" * depth, '{"name": "a", "new_policies": ' + "9" * digits + "}"):
+        try:
+            scenarios_from_json(text.encode("utf-8"))
+        except ExtractError as error:
+            assert error.code == "bad_scenario" and error.key in CATALOGUE
+            TRIED[f"refused scenario ({error.reason})"] += 1
+        else:
+            TRIED["scenario read"] += 1
