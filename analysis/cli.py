@@ -22,7 +22,9 @@ from analysis.ingest.presets import MappingPreset, load_preset
 from analysis.interventions.arms import WINDOW_MONTHS
 from analysis.interventions.projection import DRAWS
 from analysis.persistency import ratios as persistency_ratios
+from analysis.personal import masked_problems
 from analysis.report.catalogue import LANGUAGES
+from analysis.report.export import inert_json
 from analysis.risk.actions import DUE_WITHIN_DAYS
 from analysis.study.exposure import BASES, PERIODS
 
@@ -43,33 +45,6 @@ def _emit(table: pd.DataFrame, fmt: str) -> None:
         print(safe.to_json(orient="records", force_ascii=False, double_precision=15))
     else:
         sys.stdout.write(safe.to_csv(index=False))
-
-
-def _inert_json(value: Any) -> Any:
-    """Every text value of a JSON object as a spreadsheet may read it (formulas inert; keys are codes)."""
-    from analysis.report.export import inert_text
-
-    if isinstance(value, str):
-        return inert_text(value)
-    if isinstance(value, dict):
-        return {key: _inert_json(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_inert_json(item) for item in value]
-    return value
-
-
-def _masked_problems(result: LoadResult) -> pd.DataFrame:
-    """The load's problems with personal values masked (as the account masks them), for printing."""
-    from analysis.personal import mask_numbers_in_text, mask_value, personal_kind
-    from analysis.schema import PERSONAL_COLUMNS
-
-    problems = result.problems.copy()
-    personal = {m.source for c, m in result.mapping.items() if c in PERSONAL_COLUMNS} | set(PERSONAL_COLUMNS)
-    hidden = problems["column"].map(lambda c: c in personal or personal_kind(c) is not None).astype(bool)
-    problems["value"] = [
-        (mask_value(v) if h else mask_numbers_in_text(v)) if isinstance(v, str) and v else v for v, h in zip(problems["value"], hidden)
-    ]
-    return problems
 
 
 def _load(args: argparse.Namespace) -> LoadResult:
@@ -147,7 +122,7 @@ def _check(args: argparse.Namespace) -> int:
     result = _load(args)
     reasons = loud_reasons(result.problems, result.rows_read)
     sentences = loud_sentences(reasons, result.rows_read, "en")
-    problems = _masked_problems(result)
+    problems = masked_problems(result.problems, result.mapping)
     if args.json:
         summary = result.summary()
         for entry, detail in zip(summary["problems"], problem_details(problems, "en")):
@@ -156,7 +131,7 @@ def _check(args: argparse.Namespace) -> int:
             {"kind": r.kind, "action": r.action, "rows": r.rows, "share": round(r.share, 4), "detail": sentence}
             for r, sentence in zip(reasons, sentences)
         ]
-        print(json.dumps(_inert_json(summary), ensure_ascii=False))
+        print(json.dumps(inert_json(summary), ensure_ascii=False))
     else:
         for sentence in sentences:
             print(f"WARNING: {sentence}")
@@ -347,7 +322,7 @@ def _campaign(args: argparse.Namespace) -> int:
     )
     summary = {key: _finite(value) for key, value in result.summary().items()}
     if args.format == "json":
-        print(json.dumps(_inert_json(summary), ensure_ascii=False))
+        print(json.dumps(inert_json(summary), ensure_ascii=False))
     else:
         import pandas as pd
 
@@ -389,7 +364,7 @@ def _scenario(args: argparse.Namespace) -> int:
         }
         for r in results
     ]
-    print(json.dumps(_inert_json(objects[0] if len(objects) == 1 else objects), ensure_ascii=False))
+    print(json.dumps(inert_json(objects[0] if len(objects) == 1 else objects), ensure_ascii=False))
     return 0
 
 

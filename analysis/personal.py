@@ -11,7 +11,7 @@ masks them, and the numbers inside other text columns.
 from __future__ import annotations
 
 import re
-from typing import Callable, Collection, Final, Iterable
+from typing import Any, Callable, Collection, Final, Iterable, Mapping
 
 import pandas as pd
 
@@ -205,3 +205,17 @@ def mask_identifiers(frame: pd.DataFrame, *, columns: Collection[str] | None = N
         elif column not in keep:
             out.isetitem(position, map_text(frame.iloc[:, position], mask_numbers_in_text, where=_DIGIT_RUN).array)
     return out
+
+
+def masked_problems(problems: pd.DataFrame, mapping: Mapping[str, Any]) -> pd.DataFrame:
+    """A load's problems (``[column, value, …]``) with the values of personal columns masked, for printing.
+
+    ``mapping`` is the load's (canonical column → its match, with the ``source`` header); values
+    of other columns have the phone and ID numbers inside them masked.
+    """
+    personal = {match.source for canonical, match in mapping.items() if canonical in S.PERSONAL_COLUMNS} | set(S.PERSONAL_COLUMNS)
+    hidden = problems["column"].map(lambda c: c in personal or personal_kind(c) is not None).astype(bool)
+    values = [
+        (mask_value(v) if h else mask_numbers_in_text(v)) if isinstance(v, str) and v else v for v, h in zip(problems["value"], hidden)
+    ]
+    return problems.assign(value=pd.Series(values, index=problems.index, dtype=object))

@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Final, Mapping, Sequence
+from typing import Any, Final, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from analysis.personal import map_text, mask_identifiers, mask_value
 
-__all__ = ["FORMULA_TRIGGERS", "inert_text", "is_formula", "mask_identifiers", "mask_value", "neutralise", "to_csv_bytes", "write_workbook"]
+__all__ = [
+    "FORMULA_TRIGGERS",
+    "inert_json",
+    "inert_text",
+    "is_formula",
+    "mask_identifiers",
+    "mask_value",
+    "neutralise",
+    "to_csv_bytes",
+    "write_workbook",
+]
 
 #: A text cell starting with one of these is read as a formula by spreadsheet programs:
 #: ``= + - @``, their full-width (＝ ＋ － ＠) and small (﹦ ﹢ ﹣ ﹫) forms, the minus sign,
@@ -45,6 +55,17 @@ def is_formula(text: str) -> bool:
 def inert_text(text: str) -> str:
     """One text as a spreadsheet may read it: an apostrophe before a formula (:func:`is_formula`)."""
     return "'" + text if is_formula(text) else text
+
+
+def inert_json(value: Any) -> Any:
+    """Every text value of a JSON-like object (dicts, lists) through :func:`inert_text`; keys are codes and stay."""
+    if isinstance(value, str):
+        return inert_text(value)
+    if isinstance(value, dict):
+        return {key: inert_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [inert_json(item) for item in value]
+    return value
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
