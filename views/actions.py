@@ -11,7 +11,7 @@ from analysis.report.export import mask_identifiers, neutralise
 from analysis.risk.actions import DUE_WITHIN_DAYS, IN_GRACE
 from analysis.risk.words import translated
 from analysis.schema import PAID_TO_DATE
-from ui import filters
+from ui import filters, formats
 from ui import risk as ui_risk
 from ui.i18n import language, t, tm
 from ui.tables import percent_config, show_table
@@ -48,7 +48,9 @@ due_tab, back_tab = st.tabs([t("actions.due_tab"), t("actions.reinstatable_tab")
 
 
 def on_screen(frame: pd.DataFrame) -> pd.DataFrame:
-    """What the tables show (their toolbar can download it): identifiers masked unless asked, formulas inert."""
+    """What the tables show (their toolbar can download it): identifiers masked unless asked, formulas inert, days in words."""
+    if "days_to_due" in frame:
+        frame = frame.assign(days_to_due=frame["days_to_due"].map(lambda d: formats.due_in(d, lang)))
     return translated(neutralise(frame if show else mask_identifiers(frame)), lang)
 
 
@@ -59,13 +61,21 @@ with due_tab:
         st.info(tm("actions.empty"))
     else:
         cols = st.columns(3)
-        cols[0].metric(t("actions.count"), f"{len(due):,}")
-        cols[1].metric(t("actions.in_grace_count"), f"{int((due['state'] == IN_GRACE).sum()):,}")
+        cols[0].metric(t("actions.count"), formats.count(len(due)))
+        cols[1].metric(t("actions.in_grace_count"), formats.count((due["state"] == IN_GRACE).sum()))
         if risk is None:
-            cols[2].metric(t("actions.premium_total"), f"¥{due['annual_premium'].sum():,.0f}")
+            cols[2].metric(
+                t("actions.premium_total"),
+                formats.money_short(due["annual_premium"].sum()),
+                help=formats.money(due["annual_premium"].sum()),
+            )
             shown = on_screen(ui_risk.unscored_due_in_words(choice, result, days, lang))
         else:
-            cols[2].metric(t("actions.at_risk_total"), f"¥{due['premium_at_risk'].sum():,.0f}")
+            cols[2].metric(
+                t("actions.at_risk_total"),
+                formats.money_short(due["premium_at_risk"].sum()),
+                help=formats.money(due["premium_at_risk"].sum()),
+            )
             shown = on_screen(ui_risk.due_in_words(choice, result, risk, days, lang))
         show_table(
             data=shown,
@@ -80,8 +90,10 @@ with back_tab:
         st.info(tm("actions.empty"))
     else:
         cols = st.columns(2)
-        cols[0].metric(t("actions.count"), f"{len(back):,}")
-        cols[1].metric(t("actions.premium_total"), f"¥{back['annual_premium'].sum():,.0f}")
+        cols[0].metric(t("actions.count"), formats.count(len(back)))
+        cols[1].metric(
+            t("actions.premium_total"), formats.money_short(back["annual_premium"].sum()), help=formats.money(back["annual_premium"].sum())
+        )
         shown = on_screen(back)
         show_table(data=shown, show_identifiers=show, hide_index=True, column_config=percent_config(shown, ()), key="actions_back_table")
 

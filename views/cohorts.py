@@ -14,7 +14,7 @@ from analysis.report.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
 from analysis.study.cohorts import AGE_EDGES, YOUNG_NEW_EARNERS, Condition, age_edges_from, edges_are_numbers
 from analysis.study.run import StudyRequest
-from ui import charts, filters, widgets
+from ui import charts, filters, formats, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
 from ui.study import NAMED_COHORT, cohort_dimensions, cohort_study, filter_values, named_cohort
@@ -126,9 +126,9 @@ if study.rates.empty:
 # --- results ---------------------------------------------------------------------
 overall = study.totals
 cols = st.columns(4)
-cols[0].metric(t("cohort.policies_used"), f"{study.policies_used:,}", help=t("cohort.share_used", share=study.share_used))
-cols[1].metric(t("cohort.total_events"), f"{study.total_events:,.0f}")
-cols[2].metric(t("cohort.total_exposure"), f"{study.total_exposure:,.0f}")
+cols[0].metric(t("cohort.policies_used"), formats.count(study.policies_used), help=t("cohort.share_used", share=study.share_used))
+cols[1].metric(t("cohort.total_events"), formats.count(study.total_events))
+cols[2].metric(t("cohort.total_exposure"), formats.exposure(study.total_exposure))
 cols[3].metric(t("cohort.overall_rate"), f"{study.overall_rate:.2%}")
 lower, upper = study.overall_interval
 if lower == lower:

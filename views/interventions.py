@@ -28,7 +28,7 @@ from analysis.interventions.scenario import (
 from analysis.report.catalogue import column_label
 from analysis.risk.words import value_text
 from analysis.survival.logrank import format_p
-from ui import charts, filters, widgets
+from ui import charts, filters, formats, widgets
 from ui import datasets as ds
 from ui import interventions as ui_iv
 from ui.i18n import language, md_escape, t, tm
@@ -54,15 +54,13 @@ scenario_tab, campaign_tab, planner_tab = st.tabs([t("interv.tab_scenarios"), t(
 
 
 def money(value: float) -> str:
-    if pd.isna(value):
-        return "—"
-    return f"-¥{-value:,.0f}" if value < 0 else f"¥{value:,.0f}"
+    return formats.money(value)
 
 
 def interval(low: float, high: float, money_values: bool = False) -> str:
     if pd.isna(low) or pd.isna(high):
         return "—"
-    text = money if money_values else "{:,.0f}".format
+    text = money if money_values else formats.count
     return t("interv.interval", low=text(low), high=text(high))
 
 
@@ -92,8 +90,8 @@ with campaign_tab:
         if measured is not None:
             summary = measured.summary()
             cols = st.columns(4)
-            cols[0].metric(t("campaign.treated"), f"{measured.treated:,}")
-            cols[1].metric(t("campaign.control"), f"{measured.control:,}")
+            cols[0].metric(t("campaign.treated"), formats.count(measured.treated))
+            cols[1].metric(t("campaign.control"), formats.count(measured.control))
             cols[2].metric(
                 t("interv.difference"), t("interv.points", points=f"{measured.difference * 100:.1f}"), help=t("interv.difference_help")
             )
@@ -298,18 +296,18 @@ with scenario_tab:
         cols = st.columns(4)
         cols[0].metric(
             t("interv.retained_policies"),
-            f"{f['retained_policies']:,.0f}",
+            formats.count(f["retained_policies"]),
             help=interval(f["retained_policies_lower"], f["retained_policies_upper"]),
         )
         cols[1].metric(t("interv.npv"), money(f["npv"]), help=interval(f["npv_lower"], f["npv_upper"], True))
-        cols[2].metric(t("interv.roi"), "—" if pd.isna(f["roi"]) else f"{f['roi']:.1%}")
+        cols[2].metric(t("interv.roi"), formats.percent(f["roi"]))
         cols[3].metric(t("interv.cost"), money(f["cost"]))
         st.markdown(
             tm(
                 "interv.result_sentence",
-                policies=f"{f['policies']:,.0f}",
+                policies=formats.count(f["policies"]),
                 hr=f["hazard_ratio"],
-                kept=f"{f['retained_policies']:,.0f}",
+                kept=formats.count(f["retained_policies"]),
                 kept_interval=interval(f["retained_policies_lower"], f["retained_policies_upper"]),
                 npv=money(f["npv"]),
                 npv_interval=interval(f["npv_lower"], f["npv_upper"], True),

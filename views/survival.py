@@ -14,7 +14,7 @@ from analysis.report.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
 from analysis.survival.curves import RMST_HORIZON, at_risk_table
 from analysis.survival.logrank import MAX_PAIRWISE_COHORTS, format_p
-from ui import charts, filters, widgets
+from ui import charts, filters, formats, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
 from ui.study import cohort_dimensions, named_cohort
@@ -171,6 +171,7 @@ if cox is not None:
             covariate=hr["covariate"].map(lambda c: covariate_options.get(c, c)),
             level=levels,
             reference=[level_label(r, named_labels, c) if r else r for c, r in zip(hr["covariate"], hr["reference"])],
+            p_value=hr["p_value"].map(formats.p_value),  # "< 0.001", never "0"
         )
     )
     show_table(data=hr_view, hide_index=True, width="stretch", column_config=column_config(hr_view))

@@ -151,4 +151,5 @@ def worklist_workbook(
     }
     notes = {name: [*scope, *lines] for name, lines in notes.items()}
     sheets = {due_sheet: translated(due, language), back_sheet: translated(back, language)}
-    return write_workbook(sheets, notes=notes, percent=[column_label("probability", language)])
+    money = [column_label(c, language) for c in ("annual_premium", "premium_at_risk")]
+    return write_workbook(sheets, notes=notes, percent=[column_label("probability", language)], money=money)

@@ -122,3 +122,20 @@ def test_action_lists_on_a_small_book_list_policies_by_premium_without_scores() 
     assert table["年化保费"].is_monotonic_decreasing
     at.slider(key="actions_days").set_value(0).run()
     assert not at.exception
+
+
+def test_action_lists_follow_the_filter_and_read_as_money_and_days() -> None:
+    at = trained("views/actions.py")
+    at.multiselect(key="filter_branch").set_value(["广东分公司"]).run()
+    deadline = time.monotonic() + 60
+    while not at.metric and not at.exception and time.monotonic() < deadline:
+        time.sleep(1)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("全部保单训练的模型" in c.value for c in at.caption)  # scored by the whole book's model
+    table = at.dataframe[0].value
+    assert set(table["管理机构"]) == {"广东分公司"}
+    money = {m.label: m.value for m in at.metric}["预期风险保费合计"]
+    assert money.startswith("¥") and money.endswith("万")  # ¥12.34万, not 123456.78
+    days = set(table["距到期天数"])
+    assert any(d.startswith("逾期 ") and d.endswith(" 天") for d in days) and not any(d.startswith("-") for d in days)
