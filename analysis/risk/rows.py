@@ -30,10 +30,11 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
+from analysis.engine.backend import bind
+from analysis.engine.risk_rows import BOOK_ROW, book_columns, in_force_rows, leak_groups, training_selection
 from analysis.errors import ExtractError
 from analysis.personal import mentions_identifiers, personal_columns
 from analysis.study.calendar import add_months, as_days, whole_months
-from analysis.study.exposure import event_dates
 
 #: Static features taken as they are (when the extract has them).
 STATIC_FEATURES = (S.ANNUAL_PREMIUM, S.PAYMENT_FREQUENCY, S.AUTO_DEBIT, S.CHANNEL, S.PRODUCT, S.INCOME, S.OCCUPATION, S.GENDER, S.BRANCH)
@@ -209,11 +210,11 @@ def suspected_leaks(
     (``death = 1``).
     """
     dates = training_dates(policies, study_date, options)
-    book = _Book.of(policies)
-    earliest = np.datetime64(min(dates).date(), "D")
-    latest = np.datetime64(max(dates).date(), "D")
-    early_exits = book.voluntary & ~np.isnat(book.voluntary_day) & (book.voluntary_day <= earliest) & ~book.is_reinstated
-    survivors = book.in_force(latest) & (book.issue <= earliest)
+    survivor_rows, early_rows = leak_groups(*bind(book_columns(policies)), earliest=_day_number(min(dates)), latest=_day_number(max(dates)))
+    survivors = np.zeros(len(policies), dtype=bool)
+    survivors[survivor_rows] = True
+    early_exits = np.zeros(len(policies), dtype=bool)
+    early_exits[early_rows] = True
     if early_exits.sum() < LEAK_MIN_POLICIES or survivors.sum() < LEAK_MIN_POLICIES:
         return []
     suspects = []
@@ -255,71 +256,11 @@ def feature_choices(policies: pd.DataFrame, study_date: pd.Timestamp) -> Feature
     return FeatureChoices(tuple(candidates), tuple(suspected_leaks(policies, study_date, candidates)))
 
 
-@dataclass(frozen=True)
-class _Book:
-    """Per-policy day arrays the row builders share."""
-
-    issue: np.ndarray
-    exit_day: np.ndarray
-    voluntary_day: np.ndarray
-    voluntary: np.ndarray
-    reinstated_day: np.ndarray
-    lapse_day: np.ndarray
-    is_reinstated: np.ndarray
-    age: np.ndarray
-    observed: np.ndarray
-
-    @classmethod
-    def of(cls, policies: pd.DataFrame) -> _Book:
-        nat = np.full(len(policies), np.datetime64("NaT"), dtype="datetime64[D]")
-        exit_day, _ = event_dates(policies, ALL_EXITS)
-        voluntary_day, voluntary = event_dates(policies, S.VOLUNTARY_EXITS)
-        age = pd.to_numeric(policies[S.AGE], errors="coerce").to_numpy(dtype=float) if S.AGE in policies else np.full(len(policies), np.nan)
-        return cls(
-            issue=as_days(policies[S.ISSUE_DATE]),
-            exit_day=exit_day,
-            voluntary_day=voluntary_day,
-            voluntary=voluntary,
-            reinstated_day=as_days(policies[S.REINSTATEMENT_DATE]) if S.REINSTATEMENT_DATE in policies else nat,
-            lapse_day=as_days(policies[S.LAPSE_DATE]) if S.LAPSE_DATE in policies else nat,
-            is_reinstated=(policies[S.STATUS] == S.REINSTATED).to_numpy(dtype=bool),
-            age=age,
-            observed=as_days(policies[S.OBSERVED_TO]) if S.OBSERVED_TO in policies else nat,
-        )
-
-    def in_force(self, day: np.datetime64) -> np.ndarray:
-        """Issued by ``day``, not exited by it, not inside a lapse episode on it, and observed on it.
-
-        A policy whose observation ends (``observed_to``, a right-censoring date) before
-        ``day`` is not known to be in force then.
-        """
-        gone = ~np.isnat(self.exit_day) & (self.exit_day <= day) & ~self.is_reinstated  # reinstated: in force again
-        suspended = (
-            self.is_reinstated
-            & ~np.isnat(self.lapse_day)
-            & (self.lapse_day <= day)
-            & (np.isnat(self.reinstated_day) | (self.reinstated_day > day))
-        )
-        unobserved = ~np.isnat(self.observed) & (self.observed < day)
-        return np.asarray((self.issue <= day) & ~gone & ~suspended & ~unobserved)
-
-    def window(self, day: np.datetime64, horizon_months: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(kept, target)``: the policies with a known outcome in the horizon after ``day``, and that outcome."""
-        end = add_months(np.array([day]), horizon_months)[0]
-        # A reinstated policy whose lapse episode started after A "exits" then, for the target.
-        target = self.voluntary & ~np.isnat(self.voluntary_day) & (self.voluntary_day > day) & (self.voluntary_day <= end)
-        competing = ~np.isnat(self.exit_day) & (self.exit_day > day) & (self.exit_day <= end) & ~target
-        # Observation ending inside the window without a lapse: the outcome is unknown.
-        censored = ~np.isnat(self.observed) & (self.observed < end) & ~target
-        return self.in_force(day) & ~competing & ~censored, target
-
-
-def _features(policies: pd.DataFrame, book: _Book, positions: np.ndarray, days: np.ndarray, extra_features: Sequence[str]) -> pd.DataFrame:
+def _features(policies: pd.DataFrame, positions: np.ndarray, days: np.ndarray, extra_features: Sequence[str]) -> pd.DataFrame:
     """The known-then features of the policies at ``positions`` on ``days`` (one day per row)."""
-    years = whole_months(book.issue[positions], days) // 12
-    out = pd.DataFrame(
-        {"policy_id": policies[S.POLICY_ID].to_numpy()[positions], POLICY_YEAR: years + 1, S.AGE: book.age[positions] + years}
-    )
+    years = whole_months(as_days(policies[S.ISSUE_DATE].iloc[positions]), days) // 12
+    age = pd.to_numeric(policies[S.AGE], errors="coerce").to_numpy(dtype=float)[positions] if S.AGE in policies else np.nan
+    out = pd.DataFrame({"policy_id": policies[S.POLICY_ID].to_numpy()[positions], POLICY_YEAR: years + 1, S.AGE: age + years})
     for column in (*(c for c in STATIC_FEATURES if c in policies.columns), *extra_features):
         out[column] = policies[column].iloc[positions].reset_index(drop=True)
     if S.ANNUAL_PREMIUM in policies and S.INCOME in policies and pd.api.types.is_numeric_dtype(policies[S.INCOME]):
@@ -330,6 +271,11 @@ def _features(policies: pd.DataFrame, book: _Book, positions: np.ndarray, days: 
     # No "reinstated before" feature: a snapshot extract keeps the reinstatement date only
     # for policies still reinstated on the study date, so the flag would mean "did not lapse again".
     return out
+
+
+def _day_number(date: pd.Timestamp) -> int:
+    """Days since 1970-01-01 of a date (the engine's day numbers)."""
+    return int((pd.Timestamp(date).normalize() - pd.Timestamp("1970-01-01")).days)
 
 
 def training_rows(
@@ -373,24 +319,16 @@ def training_rows(
     missing = [c for c in extra_features if c not in policies.columns]
     if missing:
         raise ExtractError("missing_column", reason="in_policies", column=missing[0])
-    book = _Book.of(policies)
-    positions, days, targets = [], [], []
-    for date in as_of:
-        day = np.datetime64(pd.Timestamp(date).date(), "D")
-        kept, target = book.window(day, horizon_months)
-        keep = np.flatnonzero(kept)
-        positions.append(keep)
-        days.append(np.full(len(keep), day))
-        targets.append(target[keep])
-    position = np.concatenate(positions) if positions else np.array([], dtype=int)
-    day_of = np.concatenate(days) if days else np.array([], dtype="datetime64[D]")
-    outcome = np.concatenate(targets) if targets else np.array([], dtype=bool)
-    if max_rows is not None and len(position) > max_rows:
-        chosen = np.sort(np.random.default_rng(random_state).choice(len(position), size=max_rows, replace=False))
-        position, day_of, outcome = position[chosen], day_of[chosen], outcome[chosen]
-    rows = _features(policies, book, position, day_of, extra_features)
+    as_of_days = [_day_number(date) for date in as_of]
+    ends = add_months(np.array(as_of_days, dtype="datetime64[D]"), horizon_months).astype(np.int64)
+    selection = training_selection(
+        *bind(book_columns(policies)), as_of_days=as_of_days, horizon_ends=list(ends), max_rows=max_rows, random_state=random_state
+    )
+    position = selection[BOOK_ROW].to_numpy(dtype=np.int64)
+    day_of = selection["as_of_day"].to_numpy(dtype=np.int64).astype("datetime64[D]")
+    rows = _features(policies, position, day_of, extra_features)
     rows["as_of"] = pd.to_datetime(day_of).astype("datetime64[ns]")
-    rows[TARGET] = outcome
+    rows[TARGET] = selection["target"].to_numpy(dtype=bool)
     return rows
 
 
@@ -429,9 +367,8 @@ def scoring_rows(policies: pd.DataFrame, study_date: pd.Timestamp, *, extra_feat
 
     The index is the policies' index, so scores join back to the policies.
     """
-    book = _Book.of(policies)
-    day = np.datetime64(pd.Timestamp(study_date).date(), "D")
-    positions = np.flatnonzero(book.in_force(day))
-    rows = _features(policies, book, positions, np.full(len(positions), day), extra_features)
+    day = _day_number(study_date)
+    positions = in_force_rows(*bind(book_columns(policies)), day=day)
+    rows = _features(policies, positions, np.full(len(positions), day).astype("datetime64[D]"), extra_features)
     rows.index = policies.index[positions]
     return rows

@@ -15,14 +15,14 @@ Follows the SOA / actxps conventions (``../shared/DOMAIN.md`` §2.2):
 
 The aggregation itself is :mod:`analysis.engine.exposure` (DuckDB, Spark or another Ibis
 backend); this module holds the study's definition (:class:`StudySpec`), its checks, and
-:func:`event_dates`, the same exit rules per policy for the pages that need rows (the risk
-model's training rows).
+the exit rules per policy are :func:`analysis.engine.stays.with_exits` (the risk model's rows
+use them too, :mod:`analysis.engine.risk_rows`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import ibis.expr.types as ir
 import numpy as np
@@ -31,9 +31,8 @@ import pandas as pd
 from analysis import schema as S
 from analysis.engine.backend import bind
 from analysis.engine.exposure import engine_exposures
-from analysis.engine.stays import LAPSE_LIKE, STAY_COLUMNS
+from analysis.engine.stays import STAY_COLUMNS
 from analysis.errors import ExtractError
-from analysis.study.calendar import as_days
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -66,56 +65,6 @@ class StudySpec:
     study_end: pd.Timestamp | None = None
 
 
-def event_dates(policies: pd.DataFrame, events: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The date each policy leaves the study and whether that exit is a studied event.
-
-    Parameters
-    ----------
-    policies : DataFrame
-        Canonical policies: ``status`` and whichever of ``status_date``,
-        ``lapse_date``, ``observed_to`` exist.
-    events : iterable of str
-        Studied statuses.
-
-    Returns
-    -------
-    (exit_day, is_event) : tuple of numpy arrays
-        ``exit_day`` (``datetime64[D]``) is the first day the policy is no longer
-        in force for this study (the lapse date of a suspension, the date of a
-        surrender or a competing exit), or the censoring date ``observed_to`` of
-        a policy observed only so far; NaT for policies in force at the study
-        end. Policies whose exit has no known date get NaT and ``is_event``
-        False: they are counted in force, so check the account for such rows.
-    """
-    events = frozenset(events)
-    status = policies[S.STATUS]
-    n = len(policies)
-
-    def having(values: Iterable[str]) -> np.ndarray:
-        return status.isin(list(values)).to_numpy(dtype=bool)
-
-    nat = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    status_day = as_days(policies[S.STATUS_DATE]) if S.STATUS_DATE in policies else nat
-    lapse_day = as_days(policies[S.LAPSE_DATE]) if S.LAPSE_DATE in policies else nat
-    observed = as_days(policies[S.OBSERVED_TO]) if S.OBSERVED_TO in policies else nat
-    lapse_like = having(LAPSE_LIKE)
-    own_day = np.where(lapse_like & ~np.isnat(lapse_day), lapse_day, status_day)
-    is_reinstated = having([S.REINSTATED])
-    active = having(S.ACTIVE_STATUSES) & ~is_reinstated
-    studies_lapse = S.LAPSED in events
-    is_event = having(events) & ~np.isnat(own_day)
-    # A reinstated policy left the study at its lapse when lapses are studied.
-    reinstated = is_reinstated & ~np.isnat(lapse_day)
-    if studies_lapse:
-        is_event |= reinstated
-    exit_day = np.where(active, observed, own_day)
-    # Reinstated policies whose lapse is not studied stay in force.
-    exit_day = np.where(is_reinstated & ~studies_lapse, observed, exit_day)
-    if not studies_lapse:
-        is_event &= ~is_reinstated
-    return exit_day.astype("datetime64[D]"), is_event
-
-
 def exposures(
     policies: pd.DataFrame | ir.Table,
     *,
@@ -131,7 +80,7 @@ def exposures(
     ----------
     policies : DataFrame or Ibis table
         Canonical policies (``issue_date``, ``status`` and the date columns used
-        by :func:`event_dates`) plus the cohort columns named in ``by``: a pandas
+        by :func:`analysis.engine.stays.with_exits`) plus the cohort columns named in ``by``: a pandas
         book (handed to ``backend``, DuckDB by default) or a table of any engine.
     by : sequence of str
         Cohort columns (already banded); empty for the whole book.

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import schema as S
+from analysis.engine.stays import LAPSE_LIKE
 from analysis.study.calendar import add_months, add_years, as_days, whole_months, whole_years
 from analysis.study.exposure import StudySpec, exposures
 
@@ -130,10 +134,58 @@ def test_competing_exits_censor() -> None:
     assert rates.loc[1, "exposure"] == pytest.approx(183 / 366)  # 2020-01-01 .. 2020-07-01
 
 
+def event_dates(policies: pd.DataFrame, events: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The date each policy leaves the study and whether that exit is a studied event (the rules of ``DOMAIN.md`` §2.2, in numpy).
+
+    Parameters
+    ----------
+    policies : DataFrame
+        Canonical policies: ``status`` and whichever of ``status_date``,
+        ``lapse_date``, ``observed_to`` exist.
+    events : iterable of str
+        Studied statuses.
+
+    Returns
+    -------
+    (exit_day, is_event) : tuple of numpy arrays
+        ``exit_day`` (``datetime64[D]``) is the first day the policy is no longer
+        in force for this study (the lapse date of a suspension, the date of a
+        surrender or a competing exit), or the censoring date ``observed_to`` of
+        a policy observed only so far; NaT for policies in force at the study
+        end. Policies whose exit has no known date get NaT and ``is_event``
+        False: they are counted in force, so check the account for such rows.
+    """
+    events = frozenset(events)
+    status = policies[S.STATUS]
+    n = len(policies)
+
+    def having(values: Iterable[str]) -> np.ndarray:
+        return status.isin(list(values)).to_numpy(dtype=bool)
+
+    nat = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    status_day = as_days(policies[S.STATUS_DATE]) if S.STATUS_DATE in policies else nat
+    lapse_day = as_days(policies[S.LAPSE_DATE]) if S.LAPSE_DATE in policies else nat
+    observed = as_days(policies[S.OBSERVED_TO]) if S.OBSERVED_TO in policies else nat
+    lapse_like = having(LAPSE_LIKE)
+    own_day = np.where(lapse_like & ~np.isnat(lapse_day), lapse_day, status_day)
+    is_reinstated = having([S.REINSTATED])
+    active = having(S.ACTIVE_STATUSES) & ~is_reinstated
+    studies_lapse = S.LAPSED in events
+    is_event = having(events) & ~np.isnat(own_day)
+    # A reinstated policy left the study at its lapse when lapses are studied.
+    reinstated = is_reinstated & ~np.isnat(lapse_day)
+    if studies_lapse:
+        is_event |= reinstated
+    exit_day = np.where(active, observed, own_day)
+    # Reinstated policies whose lapse is not studied stay in force.
+    exit_day = np.where(is_reinstated & ~studies_lapse, observed, exit_day)
+    if not studies_lapse:
+        is_event &= ~is_reinstated
+    return exit_day.astype("datetime64[D]"), is_event
+
+
 def brute_force(policies: pd.DataFrame, spec: StudySpec, study_end: pd.Timestamp) -> pd.Series:
     """Day-by-day reference: walk every policy's periods one at a time."""
-    from analysis.study.exposure import event_dates
-
     exit_day, is_event = event_dates(policies, spec.events)
     totals: dict[int, list[float]] = {}
     start = pd.Timestamp(spec.study_start) if spec.study_start is not None else policies["issue_date"].min()

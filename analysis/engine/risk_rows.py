@@ -1,0 +1,140 @@
+"""Which policies the risk model learns from and scores, as engine expressions.
+
+The rules are those of :mod:`analysis.risk.rows` (stated there): a policy is in force at a
+day when it was issued by then, has not left (a reinstated policy is in force again), is not
+inside a lapse episode on that day, and is still observed; a training row is a policy in
+force at an as-of date whose outcome within the horizon is known (no competing exit, no
+censoring before the horizon ends), and its target is a voluntary exit inside the horizon.
+
+The engine answers with row numbers (``book_row``, the policy's position in the book) and
+flags; the features are then gathered from the book by position. Exits are those of
+:func:`analysis.engine.stays.with_exits`: every exit for "has left", the voluntary ones for
+the target.
+
+**The training-row draw.** When the rows exceed the cap, the engine keeps the ``max_rows``
+rows with the smallest pseudo-random key, an integer hash of ``(book_row, as_of day, seed)``
+worked out with exact integer arithmetic modulo the prime 2³¹ − 1 (:func:`_draw_key`), so every
+engine draws the same rows.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final, Sequence
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from analysis import schema as S
+from analysis.engine.backend import run
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
+from analysis.engine.stays import day_column, with_exits
+
+#: The column that numbers the book's rows (0-based positions).
+BOOK_ROW: Final = "book_row"
+#: Every exit, for "has left"; the voluntary ones, for the target.
+ALL_EXITS: Final = frozenset(S.EXIT_STATUSES)
+#: The modulus of the draw's hash (a prime below 2³¹, so each product fits in 64 bits).
+DRAW_PRIME: Final = 2_147_483_647
+#: Multipliers of the draw's hash (below the prime).
+DRAW_MULTIPLIERS: Final = (1_103_515_245, 12_345_679, 40_692, 48_271)
+#: The columns the rows read (those the book has).
+ROW_COLUMNS: Final = (S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.OBSERVED_TO, S.REINSTATEMENT_DATE)
+
+
+def book_columns(policies: pd.DataFrame) -> pd.DataFrame:
+    """The columns the rows read, and ``book_row`` numbering the policies 0..n−1."""
+    kept = policies[[c for c in ROW_COLUMNS if c in policies.columns]]
+    return kept.reset_index(drop=True).assign(**{BOOK_ROW: np.arange(len(policies), dtype=np.int64)})
+
+
+def policy_days(table: ir.Table) -> ir.Table:
+    """Each policy's day numbers and flags the rows read.
+
+    ``issue_day``, ``left_day`` (any exit), ``voluntary_day`` and ``voluntary`` (a voluntary
+    exit), ``lapse_day``, ``back_day`` (reinstatement), ``observed_day``, ``is_reinstated``.
+    """
+    every = with_exits(table, ALL_EXITS)
+    every = every.mutate(left_day=every.exit_day)
+    voluntary = with_exits(every.drop("exit_day", "is_event"), S.VOLUNTARY_EXITS)
+    return voluntary.mutate(
+        voluntary_day=voluntary.exit_day,
+        voluntary=voluntary.is_event,
+        lapse_day=day_column(voluntary, S.LAPSE_DATE),
+        back_day=day_column(voluntary, S.REINSTATEMENT_DATE),
+        observed_day=day_column(voluntary, S.OBSERVED_TO),
+        is_reinstated=(voluntary[S.STATUS] == S.REINSTATED).fill_null(False),
+    ).select(BOOK_ROW, "issue_day", "left_day", "voluntary_day", "voluntary", "lapse_day", "back_day", "observed_day", "is_reinstated")
+
+
+def in_force(days: ir.Table, day: ir.IntegerValue | int) -> ir.BooleanValue:
+    """Issued by ``day``, not gone by it (reinstated: in force again), not inside a lapse episode, still observed."""
+    gone = (days.left_day <= day).fill_null(False) & ~days.is_reinstated
+    back_later = days.back_day.isnull() | (days.back_day > day).fill_null(False)
+    suspended = days.is_reinstated & (days.lapse_day <= day).fill_null(False) & back_later
+    unobserved = (days.observed_day < day).fill_null(False)
+    return (days.issue_day <= day).fill_null(False) & ~gone & ~suspended & ~unobserved
+
+
+def _draw_key(row: ir.IntegerValue, day: ir.IntegerValue, seed: int) -> ir.IntegerValue:
+    """A pseudo-random integer in ``[0, DRAW_PRIME)`` from a row number, a day and a seed, the same on every engine."""
+    a, b, c, d = DRAW_MULTIPLIERS
+    p = DRAW_PRIME
+    mixed = ((row % p) * a % p + (day % p) * b % p + (seed % p) * c % p) % p
+    squared = mixed * mixed % p
+    return (squared * d % p + mixed) % p
+
+
+def training_selection(
+    table: ir.Table,
+    backend: BaseBackend,
+    *,
+    as_of_days: Sequence[int],
+    horizon_ends: Sequence[int],
+    max_rows: int | None,
+    random_state: int,
+) -> pd.DataFrame:
+    """The training rows' ``[book_row, as_of_day, target]``, in as-of order then book order.
+
+    ``as_of_days`` and ``horizon_ends`` are day numbers (the horizon's last day for each
+    as-of date). More rows than ``max_rows`` are cut to the ``max_rows`` with the smallest
+    draw key (module notes).
+    """
+    if not as_of_days:
+        return pd.DataFrame({BOOK_ROW: np.array([], dtype=np.int64), "as_of_day": np.array([], dtype=np.int64), "target": []})
+    days = policy_days(table)
+    pairs = ibis.array([ibis.struct({"order": k, "day": int(a), "end": int(e)}) for k, (a, e) in enumerate(zip(as_of_days, horizon_ends))])
+    crossed = days.mutate(pair=pairs.unnest())
+    pair = crossed.pair
+    crossed = crossed.mutate(order=pair["order"].cast("int64"), day=pair["day"].cast("int64"), end=pair["end"].cast("int64"))
+    d, end = crossed.day, crossed.end
+    target = crossed.voluntary & (crossed.voluntary_day > d).fill_null(False) & (crossed.voluntary_day <= end).fill_null(False)
+    competing = (crossed.left_day > d).fill_null(False) & (crossed.left_day <= end).fill_null(False) & ~target
+    censored = (crossed.observed_day < end).fill_null(False) & ~target
+    kept = crossed.filter(in_force(crossed, d) & ~competing & ~censored).mutate(target=target)
+    chosen = kept.select(BOOK_ROW, "order", as_of_day="day", target="target")
+    if max_rows is not None:
+        chosen = chosen.mutate(key=_draw_key(chosen[BOOK_ROW], chosen.as_of_day, random_state))
+        chosen = chosen.order_by(["key", "order", BOOK_ROW]).limit(max_rows).drop("key")
+    out = run(backend, chosen).sort_values(["order", BOOK_ROW], kind="stable").reset_index(drop=True)
+    return out[[BOOK_ROW, "as_of_day", "target"]].astype({BOOK_ROW: np.int64, "as_of_day": np.int64, "target": bool})
+
+
+def in_force_rows(table: ir.Table, backend: BaseBackend, *, day: int) -> np.ndarray:
+    """The book rows of the policies in force on ``day``, ascending."""
+    days = policy_days(table)
+    rows = run(backend, days.filter(in_force(days, day)).select(BOOK_ROW))
+    return np.sort(rows[BOOK_ROW].to_numpy(dtype=np.int64))
+
+
+def leak_groups(table: ir.Table, backend: BaseBackend, *, earliest: int, latest: int) -> tuple[np.ndarray, np.ndarray]:
+    """Book rows of the survivors (in force at ``latest``, issued by ``earliest``) and of the early voluntary exits (by ``earliest``)."""
+    days = policy_days(table)
+    survivor = in_force(days, latest) & (days.issue_day <= earliest).fill_null(False)
+    early = days.voluntary & (days.voluntary_day <= earliest).fill_null(False) & ~days.is_reinstated
+    flagged = run(backend, days.filter(survivor | early).select(BOOK_ROW, survivor=survivor, early=early))
+    rows = flagged[BOOK_ROW].to_numpy(dtype=np.int64)
+    return np.sort(rows[flagged["survivor"].to_numpy(dtype=bool)]), np.sort(rows[flagged["early"].to_numpy(dtype=bool)])
