@@ -23,6 +23,7 @@ is pickled.
 from __future__ import annotations
 
 import functools
+import io
 import json
 import multiprocessing
 import os
@@ -31,7 +32,9 @@ import signal
 import tempfile
 import time
 from dataclasses import dataclass
+from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.connection import Connection, wait
+from multiprocessing.context import ForkServerProcess, set_spawning_popen
 from pathlib import Path
 from typing import Any, Final, Mapping
 
@@ -275,6 +278,42 @@ def _context() -> Any:
     return context
 
 
+class _Popen(popen_forkserver.Popen):
+    """multiprocessing's forkserver launch (Python 3.11), without the main-module entries in what the child is told.
+
+    multiprocessing makes a new process import the parent's ``__main__`` again; in the app
+    that is Streamlit's page script (it would run the whole app in the worker), in a script
+    without a ``__main__`` guard it starts the work again. The worker needs none of it: the
+    door's modules are preloaded in the forkserver.
+    """
+
+    def _launch(self, process_obj: Any) -> None:
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        prep_data.pop("init_main_from_path", None)
+        prep_data.pop("init_main_from_name", None)
+        buf = io.BytesIO()
+        set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            set_spawning_popen(None)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
+        parent_w = os.dup(w)
+        self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))  # type: ignore[attr-defined]
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+class _WorkerProcess(ForkServerProcess):
+    """A forkserver process launched by :class:`_Popen`."""
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        return _Popen(process_obj)
+
+
 class _worker:
     """Run a job in a worker: a context manager giving ``(folder, answer)``; the folder goes when it ends."""
 
@@ -300,7 +339,7 @@ class _worker:
     def _answer(self) -> dict[str, Any]:
         context = _context()
         receive, send = context.Pipe(duplex=False)
-        process = context.Process(target=_work, args=(self.job, str(self.folder), self.args, self.limits.memory_mb, send), daemon=True)
+        process = _WorkerProcess(target=_work, args=(self.job, str(self.folder), self.args, self.limits.memory_mb, send), daemon=True)
         process.start()
         send.close()
         timeout = self.limits.seconds or None

@@ -213,5 +213,5 @@ def test_the_page_opened_with_a_hostile_link_warns_and_draws_nothing() -> None:
     at.switch_page("views/interventions.py").run()
     assert not at.exception
     assert at.warning and at.caption
-    assert any("cost_per_contact" in c.value for c in at.caption)
-    assert "scenarios" not in at.query_params or at.query_params["scenarios"] != [HOSTILE_LINKS["huge_cost"]]
+    assert any("1e+308" in c.value.replace("\\", "") for c in at.caption)  # says which number, and its bounds
+    assert "scenarios" not in at.query_params  # the refused link leaves the address
