@@ -19,10 +19,11 @@ import streamlit as st
 
 from analysis.errors import ExtractError
 from analysis.ingest.pipeline import LoadResult
-from analysis.risk.actions import action_lists, unscored_action_lists
+from analysis.risk.actions import reinstatable_list, unscored_action_lists
 from analysis.risk.model import RiskResult, build_risk
 from analysis.risk.rows import TOO_SMALL, FeatureChoices, RiskOptions, feature_choices
 from analysis.risk.words import reasons_in_words, worklist_workbook
+from analysis.risk.worklist import Worklist, WorklistRequest, worklist, worklist_in_words
 from ui import datasets as ds
 from ui.i18n import t, tm
 from ui.state import DataSetChoice
@@ -143,17 +144,6 @@ def options_for(choice: DataSetChoice, result: LoadResult) -> RiskOptions:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _lists(key: str, days: int, grace_days: int, years: int, _result: LoadResult, _risk: RiskResult) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return action_lists(_result.policies, _risk, days=days, grace_days=grace_days, reinstatement_years=years)
-
-
-def lists_for(choice: DataSetChoice, result: LoadResult, risk: RiskResult, days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The two action lists as codes (cached per data set, options and horizon in days)."""
-    preset = result.preset
-    return _lists(f"{dataset_key(choice)}|{risk.options!r}", days, preset.grace_days, preset.reinstatement_years, result, risk)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
 def _in_words(key: str, days: int, lang: str, _due: pd.DataFrame) -> pd.DataFrame:
     return reasons_in_words(_due, lang)
 
@@ -195,24 +185,6 @@ def _unscored_key(choice: DataSetChoice) -> str:
     return f"{dataset_key(choice)}|unscored"
 
 
-def due_in_words(choice: DataSetChoice, result: LoadResult, risk: RiskResult, days: int, lang: str) -> pd.DataFrame:
-    """The due list with its states, reasons and levers in ``lang`` (cached like :func:`lists_for`, per language)."""
-    due, _ = lists_for(choice, result, risk, days)
-    return _in_words(_scored_key(choice, risk), days, lang, due)
-
-
-def workbook_for(
-    choice: DataSetChoice, result: LoadResult, risk: RiskResult, days: int, lang: str, *, mask: bool, scope: tuple[str, ...] = ()
-) -> bytes:
-    """The action lists as Excel (identifiers masked unless ``mask`` is False; ``scope``, the filter in words, heads the sheets)."""
-    due, back = lists_for(choice, result, risk, days)
-    preset = result.preset
-    key = _scored_key(choice, risk)
-    return _workbook(
-        key, days, lang, mask, preset.grace_days, preset.reinstatement_years, risk.options.horizon_months, scope, due, back, risk.study_date
-    )
-
-
 @st.cache_data(max_entries=8, show_spinner=False)
 def _unscored(key: str, days: int, grace_days: int, years: int, _result: LoadResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     return unscored_action_lists(_result.policies, _result.study_date, days=days, grace_days=grace_days, reinstatement_years=years)
@@ -238,3 +210,85 @@ def unscored_workbook_for(
     preset = result.preset
     key = _unscored_key(choice)
     return _workbook(key, days, lang, mask, preset.grace_days, preset.reinstatement_years, None, scope, due, back, result.study_date)
+
+
+# --- The day's call list (analysis/risk/worklist.py): only the calls are explained, so a step is quick ---
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _worklist(key: str, days: int, grace_days: int, request: WorklistRequest, _result: LoadResult, _risk: RiskResult) -> Worklist:
+    return worklist(_result.policies, _risk, request, days=days, grace_days=grace_days)
+
+
+def worklist_for(choice: DataSetChoice, result: LoadResult, risk: RiskResult, days: int, request: WorklistRequest) -> Worklist:
+    """The day's calls: the due list narrowed by the request and cut at its capacity (cached per data set, model, horizon and request)."""
+    return _worklist(_scored_key(choice, risk), days, result.preset.grace_days, request, result, risk)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _worklist_words(key: str, days: int, request: WorklistRequest, lang: str, reasons: bool, _rows: pd.DataFrame) -> pd.DataFrame:
+    return worklist_in_words(_rows, lang, reasons=reasons)
+
+
+def worklist_in_words_for(
+    choice: DataSetChoice, result: LoadResult, risk: RiskResult, days: int, request: WorklistRequest, lang: str
+) -> pd.DataFrame:
+    """The day's calls in ``lang``: reasons an agent can act on, the lever, the context, the risk band."""
+    rows = worklist_for(choice, result, risk, days, request).rows
+    return _worklist_words(_scored_key(choice, risk), days, request, lang, True, rows)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _reinstatable(key: str, years: int, _result: LoadResult) -> pd.DataFrame:
+    return reinstatable_list(_result.policies, _result.study_date, reinstatement_years=years)
+
+
+def reinstatable_for(choice: DataSetChoice, result: LoadResult) -> pd.DataFrame:
+    """Lapsed policies still inside the reinstatement window (needs no model; cached per data set)."""
+    return _reinstatable(dataset_key(choice), result.preset.reinstatement_years, result)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _call_workbook(
+    key: str,
+    days: int,
+    request: WorklistRequest,
+    lang: str,
+    mask: bool,
+    scope: tuple[str, ...],
+    _calls: pd.DataFrame,
+    _back: pd.DataFrame,
+    _facts: tuple[pd.Timestamp, int, int, int],
+) -> bytes:
+    study_date, grace_days, years, horizon = _facts
+    return worklist_workbook(
+        worklist_in_words(_calls, lang, reasons=False),
+        _back,
+        study_date=study_date,
+        days=days,
+        grace_days=grace_days,
+        reinstatement_years=years,
+        horizon_months=horizon,
+        language=lang,
+        mask=mask,
+        scope=scope,
+    )
+
+
+def worklist_workbook_for(
+    choice: DataSetChoice,
+    result: LoadResult,
+    risk: RiskResult,
+    days: int,
+    request: WorklistRequest,
+    lang: str,
+    *,
+    mask: bool,
+    scope: tuple[str, ...] = (),
+) -> bytes:
+    """The day's calls and the reinstatable list as Excel (identifiers masked unless ``mask`` is False; ``scope`` heads the sheets)."""
+    calls = worklist_for(choice, result, risk, days, request).rows
+    back = reinstatable_for(choice, result)
+    preset = result.preset
+    facts = (risk.study_date, preset.grace_days, preset.reinstatement_years, risk.options.horizon_months)
+    return _call_workbook(_scored_key(choice, risk), days, request, lang, mask, scope, calls, back, facts)

@@ -10,8 +10,9 @@ import streamlit as st
 from analysis.report.export import mask_identifiers, neutralise
 from analysis.risk.actions import DUE_WITHIN_DAYS, IN_GRACE
 from analysis.risk.words import translated
-from analysis.schema import PAID_TO_DATE
-from ui import filters, formats
+from analysis.risk.worklist import DEFAULT_CAPACITY, HIGH_RISK_FROM, MEDIUM_RISK_FROM, RISK_BANDS, WorklistRequest, select
+from analysis.schema import AGENT, BRANCH, PAID_TO_DATE
+from ui import filters, formats, widgets
 from ui import risk as ui_risk
 from ui.i18n import language, t, tm
 from ui.tables import percent_config, show_table
@@ -36,11 +37,27 @@ risk = ui_risk.model_for(whole_choice, whole_result, options)
 # A book below the model's minimum still has policies to call: listed without scores.
 if risk is None and not ui_risk.too_small(whole_choice, whole_result, options):
     st.stop()
+
+# --- what the team can work today: capacity, branches, agents, risk bands ---------------------
+cols = st.columns(4)
+capacity = cols[0].number_input(
+    t("worklist.capacity"), min_value=0, value=DEFAULT_CAPACITY, step=50, key="actions_capacity", help=t("worklist.capacity_help")
+)
+offered = {c: filters.options(choice, result, c) if c in policies.columns else [] for c in (BRANCH, AGENT)}
+branches = cols[1].multiselect(t("worklist.branches"), offered[BRANCH], key="actions_branches", placeholder=t("widget.choose"))
+agents = cols[2].multiselect(t("worklist.agents"), offered[AGENT], key="actions_agents", placeholder=t("widget.choose"))
+with cols[3]:
+    bands = widgets.multiselect(t("worklist.bands"), {b: t(f"worklist.band.{b}") for b in RISK_BANDS}, default=[], key="actions_bands")
+    st.caption(tm("worklist.bands_help", high=formats.percent(HIGH_RISK_FROM), medium=formats.percent(MEDIUM_RISK_FROM)))
+request = WorklistRequest(capacity=int(capacity) or None, branches=tuple(branches), agents=tuple(agents), bands=tuple(bands))
 if risk is None:
     st.info(tm("actions.unscored_note"))
     due, back = ui_risk.unscored_lists_for(choice, result, days)
+    due = select(due, request)
+    work = None
 else:
-    due, back = ui_risk.lists_for(choice, result, risk, days)
+    work = ui_risk.worklist_for(choice, result, risk, days, request)
+    due, back = work.rows, ui_risk.reinstatable_for(choice, result)
 show = st.checkbox(t("actions.show_identifiers"), value=False, key="actions_show_identifiers")
 if not show:
     st.caption(tm("actions.masked_note"))
@@ -61,22 +78,32 @@ with due_tab:
         st.info(tm("actions.empty"))
     else:
         cols = st.columns(3)
-        cols[0].metric(t("actions.count"), formats.count(len(due)))
-        cols[1].metric(t("actions.in_grace_count"), formats.count((due["state"] == IN_GRACE).sum()))
-        if risk is None:
+        if work is None:
+            cols[0].metric(t("actions.count"), formats.count(len(due)))
+            cols[1].metric(t("actions.in_grace_count"), formats.count((due["state"] == IN_GRACE).sum()))
             cols[2].metric(
                 t("actions.premium_total"),
                 formats.money_short(due["annual_premium"].sum()),
                 help=formats.money(due["annual_premium"].sum()),
             )
-            shown = on_screen(ui_risk.unscored_due_in_words(choice, result, days, lang))
+            words = ui_risk.unscored_due_in_words(choice, result, days, lang)
+            shown = on_screen(words.loc[due.index if request.capacity is None else due.index[: request.capacity]])
         else:
-            cols[2].metric(
-                t("actions.at_risk_total"),
-                formats.money_short(due["premium_at_risk"].sum()),
-                help=formats.money(due["premium_at_risk"].sum()),
+            cols[0].metric(t("actions.count"), formats.count(work.matched))
+            cols[1].metric(t("actions.in_grace_count"), formats.count(work.matched_in_grace))
+            cols[2].metric(t("actions.at_risk_total"), formats.money_short(work.matched_at_risk), help=formats.money(work.matched_at_risk))
+            st.caption(
+                tm(
+                    "worklist.covered",
+                    calls=formats.count(len(work.rows)),
+                    matched=formats.count(work.matched),
+                    share=formats.percent(work.at_risk / work.matched_at_risk if work.matched_at_risk else float("nan")),
+                    at_risk=formats.money_short(work.at_risk),
+                    total=formats.money_short(work.matched_at_risk),
+                )
             )
-            shown = on_screen(ui_risk.due_in_words(choice, result, risk, days, lang))
+            st.caption(tm("worklist.reasons_note"))
+            shown = on_screen(ui_risk.worklist_in_words_for(choice, result, risk, days, request, lang))
         show_table(
             data=shown,
             show_identifiers=show,
@@ -100,7 +127,7 @@ with back_tab:
 # Built when the button is pressed, not on every rerun.
 st.download_button(
     t("actions.download"),
-    partial(ui_risk.workbook_for, choice, result, risk, days, lang, mask=not show, scope=tuple(filters.scope_lines()))
+    partial(ui_risk.worklist_workbook_for, choice, result, risk, days, request, lang, mask=not show, scope=tuple(filters.scope_lines()))
     if risk is not None
     else partial(ui_risk.unscored_workbook_for, choice, result, days, lang, mask=not show, scope=tuple(filters.scope_lines())),
     file_name=f"lapselens_action_lists_{study}.xlsx",

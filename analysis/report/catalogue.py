@@ -78,6 +78,7 @@ def key_families() -> dict[str, tuple[tuple[str, ...], ...]]:
     from analysis.interventions.scenario import LEVERS as SCENARIO_LEVERS
     from analysis.persistency.ratios import COHORT_GRAINS, EXCLUSIONS
     from analysis.risk.actions import LEVERS as RISK_LEVERS
+    from analysis.risk.worklist import RISK_BANDS
     from analysis.study.cohorts import OPERATORS
     from analysis.study.exposure import BASES, PERIODS
     from analysis.survival.curves import SUMMARY_MONTHS
@@ -105,6 +106,7 @@ def key_families() -> dict[str, tuple[tuple[str, ...], ...]]:
         "survival.cause.{}": each(CAUSES),
         "col.survival_{}": each(SUMMARY_MONTHS),
         "lever.{}": each(RISK_LEVERS),
+        "worklist.band.{}": each(RISK_BANDS),
         "interv.lever.{}": each(SCENARIO_LEVERS),
         "interv.population.{}": each(POPULATIONS),
         "interv.source.{}": each(source for sources in LEVER_SOURCES.values() for source in sources),

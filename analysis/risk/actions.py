@@ -191,14 +191,24 @@ def due_list(policies: pd.DataFrame, result: RiskResult, *, days: int = DUE_WITH
     Returns :data:`DUE_FIRST` (``state`` a code of :data:`STATES`, reasons and lever as in
     :func:`reasons`), then the contact columns the extract has.
     """
+    out = scored_due_list(policies, result, days=days, grace_days=grace_days)
+    return _ordered(out.join(reasons(result, result.scores.loc[out.index])).reset_index(drop=True))
+
+
+def scored_due_list(
+    policies: pd.DataFrame, result: RiskResult, *, days: int = DUE_WITHIN_DAYS, grace_days: int = S.GRACE_DAYS
+) -> pd.DataFrame:
+    """:func:`due_list` before its reasons (the costly part): ranked, on the scored policies' index.
+
+    :mod:`analysis.risk.worklist` explains only the rows a team will call.
+    """
     scores = result.scores
     # ``policies`` may be a filtered part of the book the model scored (its index kept): list only those.
     scored = scores.index.intersection(policies.index)
     out = _due_frame(policies, scored, result.study_date, days=days, grace_days=grace_days)
     out["probability"] = scores.loc[out.index, "probability"].to_numpy()
     out["premium_at_risk"] = out["probability"] * out["annual_premium"]  # blank when the premium is unknown
-    out = out.sort_values(["premium_at_risk", "days_left_in_grace"], ascending=[False, True], na_position="last")
-    return _ordered(out.join(reasons(result, scores.loc[out.index])).reset_index(drop=True))
+    return out.sort_values(["premium_at_risk", "days_left_in_grace"], ascending=[False, True], na_position="last")
 
 
 def unscored_due_list(
