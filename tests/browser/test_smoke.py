@@ -254,6 +254,38 @@ def test_persistency_overview(page: Page, app_url: str, screenshot_dir: Path, tm
 
 
 @pytest.mark.browser
+def test_filter_bar_follows_the_address_pages_and_the_report(page: Page, app_url: str, screenshot_dir: Path, tmp_path: Path) -> None:
+    """A link with a filter opens filtered: the sidebar shows it, every page says its scope, the report's cover states it."""
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.goto(f"{app_url}/overview?f_channel=银保&f_branch=广东分公司&f_from=2024-01-01&f_to=2024-12-31")
+    page.wait_for_selector(METRIC)
+    wait_idle(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_test_id("stMultiSelect").filter(has_text="广东分公司")).to_be_visible()
+    scope = page.get_by_test_id("stMain").get_by_text(re.compile(r"筛选后：\d[\d,]* / 49,992 张保单"))
+    expect(scope).to_be_visible()
+    snap(page, screenshot_dir / "05b_filter_overview_zh.png")
+    wait_idle(page, timeout=DOWNLOAD_WAIT)
+    with page.expect_download(timeout=DOWNLOAD_WAIT) as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="下载月度报告").locator("button").click()
+    path = tmp_path / "report.xlsx"
+    download.value.save_as(path)
+    import openpyxl
+
+    cover = {row[0]: row[1] for row in openpyxl.load_workbook(path)["封面"].iter_rows(values_only=True)}
+    assert "管理机构：广东分公司" in cover["筛选范围"] and "2024-01-01 至 2024-12-31" in cover["筛选范围"], cover
+    # Another page: the same filter, still in the address.
+    sidebar.get_by_test_id("stSidebarNav").get_by_text("分群失效率").click()
+    page.wait_for_selector(METRIC)
+    wait_idle(page)
+    expect(page.get_by_test_id("stMain").get_by_text(re.compile(r"筛选后：\d[\d,]* / 49,992 张保单"))).to_be_visible()
+    assert "f_branch=" in page.url and "f_from=2024-01-01" in page.url, page.url
+    assert_no_errors(page)
+    assert page_errors == [], page_errors
+
+
+@pytest.mark.browser
 def test_survival_curves(page: Page, app_url: str, screenshot_dir: Path, tmp_path: Path) -> None:
     """The Survival page draws the curves and states the log-rank result."""
     page_errors: list[str] = []
