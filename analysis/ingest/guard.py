@@ -15,9 +15,8 @@ raised.
 Workers are forked from a *forkserver*: a clean process started once, with the door's
 modules already imported, never a fork of the app (whose threads a fork would break). The
 file goes to the worker and the result comes back through a private temporary folder: the
-input as bytes, the result as the Parquet and JSON of a kept book
-(:class:`~analysis.store.books.BookStore`), the worker's answer as JSON on a pipe. Nothing
-is pickled.
+input as bytes, the result as Arrow IPC files and JSON (:mod:`analysis.ingest.handover`),
+the worker's answer as JSON on a pipe. Nothing is pickled.
 """
 
 from __future__ import annotations
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any, Final, Mapping
 
 from analysis.errors import ExtractError
+from analysis.ingest.handover import read_result, write_result
 from analysis.ingest.pipeline import BYTES_PER_MB, LoadResult, load_extract
 from analysis.ingest.presets import MappingPreset, parse_preset, preset_to_toml
 from analysis.ingest.survey import ExtractSurvey
@@ -53,8 +53,8 @@ DEFAULT_MEMORY_MB: Final = 8_000
 DEFAULT_SECONDS: Final = 180
 #: The worker's answer on its pipe is a short JSON object: at most this many bytes are read.
 MAX_ANSWER_BYTES: Final = 1_000_000
-#: The file handed to the worker, the folder its book comes back in, and the key of that book.
-_INPUT, _OUTPUT, _BOOK = "input", "book", {"guarded": "load"}
+#: The file handed to the worker, and the folder its result comes back in.
+_INPUT, _OUTPUT = "input", "result"
 
 
 @dataclass(frozen=True)
@@ -90,9 +90,9 @@ def guarded_load(
 ) -> LoadResult:
     """:func:`~analysis.ingest.pipeline.load_extract` in a worker process (see the module's notes).
 
-    ``keep`` = ``(root, key, now)``: the worker keeps the book in the
+    ``keep`` = ``(root, key, now)``: the worker also keeps the book in the
     :class:`~analysis.store.books.BookStore` at ``root`` under ``key`` (as the app keeps every
-    book it loads), and the caller reads it back from there: the book is written once.
+    book it loads), so the caller need not write it again.
 
     Raises
     ------
@@ -113,16 +113,11 @@ def guarded_load(
         return _load_job(source, args)
     if keep is not None:
         args["keep"] = [str(keep[0]), json.loads(json.dumps(dict(keep[1]), default=str)), keep[2]]
-    with _worker("load", source, args, limits or GuardLimits.from_env()) as (folder, answer):
-        from analysis.store.books import BookStore
-
-        if answer.get("kept") and keep is not None:
-            kept = BookStore(keep[0]).get(keep[1], now=keep[2])
-        else:
-            kept = BookStore(folder / _OUTPUT).get(_BOOK, now=0.0)
-    if kept is None:
-        raise ExtractError("guard", reason="internal", file=_shown(filename), kind="BookStore")
-    return kept.result
+    with _worker("load", source, args, limits or GuardLimits.from_env()) as (folder, _):
+        try:
+            return read_result(folder / _OUTPUT)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ExtractError("guard", reason="internal", file=_shown(filename), kind=type(exc).__name__) from exc
 
 
 def guarded_survey(
@@ -231,15 +226,15 @@ def _run_job(job: str, folder: Path, args: dict[str, Any]) -> dict[str, Any]:
     if job == "load":
         keep = args.pop("keep", None)
         result = _load_job(source, args)
-        from analysis.store.books import BookStore
-
         if keep is not None:
+            from analysis.store.books import BookStore
+
             try:
                 BookStore(Path(keep[0])).put(keep[1], result, now=float(keep[2]))
-                return {"ok": True, "kept": True}
-            except OSError:  # the data directory cannot be written: hand the book over in the folder
+            except (OSError, TypeError, ValueError):  # a book that cannot be kept is simply loaded again next time
                 pass
-        BookStore(folder / _OUTPUT).put(_BOOK, result, now=0.0)
+        (folder / _OUTPUT).mkdir()
+        write_result(result, folder / _OUTPUT)
         return {"ok": True}
     if job == "survey":
         return {"ok": True, "survey": _survey_to_json(_survey_job(source.read_bytes(), args))}

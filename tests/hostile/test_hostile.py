@@ -215,3 +215,32 @@ def test_the_page_opened_with_a_hostile_link_warns_and_draws_nothing() -> None:
     assert at.warning and at.caption
     assert any("1e+308" in c.value.replace("\\", "") for c in at.caption)  # says which number, and its bounds
     assert "scenarios" not in at.query_params  # the refused link leaves the address
+
+
+def test_the_app_refuses_a_file_once_then_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused load is remembered: the next click does not run the worker again (a hostile file may take minutes)."""
+    from ui import datasets as ds
+
+    monkeypatch.setenv("LAPSELENS_DATA_DIR", str(tmp_path))
+    data = next(c for c in EXTRACTS if c.name == "parquet_binary_column").make(False)
+    version = ds.content_version(data)
+    for _ in range(2):
+        started = time.perf_counter()
+        with pytest.raises(ExtractError, match="'blob'"):
+            ds._load(version, "x.parquet", "", None, None, data)
+        seconds = time.perf_counter() - started
+    assert seconds < 0.05  # the second refusal comes from memory, not from a worker
+    good = (ROOT / "data" / "sample_policies.csv").read_bytes()
+    assert ds._load(ds.content_version(good), "s.csv", "", None, None, good).rows_read == 50_003
+
+
+def test_a_load_through_the_guard_gives_the_same_result_as_in_process() -> None:
+    import pandas as pd
+
+    from analysis import load_extract
+
+    path = ROOT / "data" / "sample_policies.csv"
+    here, there = load_extract(path), guarded_load(path, limits=LIMITS)
+    for frame in ("policies", "problems", "skipped_rows", "column_notes", "status_values"):
+        pd.testing.assert_frame_equal(getattr(here, frame), getattr(there, frame))
+    assert here.summary() == there.summary() and here.mapping == there.mapping and here.preset == there.preset
