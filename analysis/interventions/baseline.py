@@ -13,15 +13,24 @@ grouped by whole months in force, so the projection costs (durations × months),
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from analysis import schema as S
+from analysis.engine.backend import bind, run
+from analysis.engine.cohorts import predicate
+from analysis.engine.persistency import PREMIUM_TYPE
+from analysis.engine.stays import STAY_COLUMNS, with_days
 from analysis.errors import ExtractError
 from analysis.interventions.scenario import MAX_HORIZON_YEARS, Target, check_population
-from analysis.study.calendar import as_days
-from analysis.survival.curves import DAYS_PER_MONTH, km_curves, survival_data
+from analysis.survival.curves import DAYS_PER_MONTH, km_from_counts, survival_counts
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
 
 #: The Kaplan–Meier curve is read while at least this many policies are at risk.
 MIN_AT_RISK = 30
@@ -107,51 +116,93 @@ def survival_by_month(curves: pd.DataFrame, months: int) -> tuple[np.ndarray, in
 
 
 def regular_premium(policies: pd.DataFrame) -> pd.Series:
-    """True for the policies with a regular premium (a payment frequency other than 0, or none known)."""
+    """True for the policies (or model rows) with a regular premium (a payment frequency other than 0, or none known)."""
     if S.PAYMENT_FREQUENCY not in policies.columns:
         return pd.Series(True, index=policies.index)
     return (pd.to_numeric(policies[S.PAYMENT_FREQUENCY], errors="coerce") != 0).fillna(True).astype(bool)
 
 
+def regular_premium_expr(table: ir.Table) -> ir.BooleanValue:
+    """:func:`regular_premium` in the engine."""
+    if S.PAYMENT_FREQUENCY not in table.columns:
+        return ibis.literal(True)
+    frequency = table[S.PAYMENT_FREQUENCY]
+    number = frequency.cast("float64") if frequency.type().is_numeric() else frequency.try_cast("float64")
+    return (number != 0).fill_null(True)
+
+
+def _target_table(policies: pd.DataFrame | ir.Table, target: Target, backend: BaseBackend | None) -> tuple[ir.Table, BaseBackend]:
+    """The target's regular-premium policies as an engine table (a pandas book with only the columns read)."""
+    conditions = [*(target.cohort.conditions if target.cohort is not None else ()), *target.conditions]
+    if isinstance(policies, pd.DataFrame):
+        wanted = [*STAY_COLUMNS, S.ANNUAL_PREMIUM, S.PAYMENT_FREQUENCY, *(c.column for c in conditions)]
+        policies = policies[[c for c in dict.fromkeys(wanted) if c in policies.columns]]
+    table, engine = bind(policies, backend)
+    return table.filter(predicate(table, conditions) & regular_premium_expr(table)), engine
+
+
 def _projected(
-    chosen: pd.DataFrame, *, study_date: pd.Timestamp, population: str, new_policies: int | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(durations, weights, premiums)`` of the policies a scenario projects from the target's ``chosen`` policies."""
-    study_day = np.datetime64(pd.Timestamp(study_date).date(), "D")
-    issue = as_days(chosen[S.ISSUE_DATE])
-    premium = (
-        pd.to_numeric(chosen[S.ANNUAL_PREMIUM], errors="coerce").to_numpy(dtype=float)
-        if S.ANNUAL_PREMIUM in chosen
-        else np.full(len(chosen), np.nan)
-    )
+    chosen: ir.Table, engine: BaseBackend, *, study_date: pd.Timestamp, population: str, new_policies: int | None
+) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """``(durations, weights, mean premium, policies)`` of what a scenario projects from the target's ``chosen`` policies.
+
+    Worked out in the engine: the target's size, the policies projected grouped by whole months
+    in force (in force) or counted (new business), and the sums behind their mean premium.
+    """
+    study_day = int((pd.Timestamp(study_date).normalize() - pd.Timestamp("1970-01-01")).days)
+    staged = with_days(chosen, [S.ISSUE_DATE])
+    issue = staged[f"{S.ISSUE_DATE}_day"]
+    # Exact decimal sums: the same mean premium on every run and engine, whatever the order of addition.
+    premium = staged[S.ANNUAL_PREMIUM].cast(PREMIUM_TYPE) if S.ANNUAL_PREMIUM in staged.columns else ibis.null().cast(PREMIUM_TYPE)
+    projected = staged[S.STATUS].isin(sorted(PROJECTED_STATUSES)).fill_null(False) & (issue <= study_day).fill_null(False)
+    recent = ((issue > study_day - NEW_BUSINESS_DAYS) & (issue <= study_day)).fill_null(False)
+    picked = projected if population == "in_force" else recent
+    staged = staged.mutate(picked=picked, premium=premium, months=((study_day - issue) / DAYS_PER_MONTH).floor().cast("int64"))
+    totals = run(
+        engine,
+        staged.aggregate(
+            policies=staged.count(),
+            picked=staged.picked.ifelse(1, 0).sum(),
+            picked_premium=staged.picked.ifelse(staged.premium, ibis.null().cast(PREMIUM_TYPE)).sum(),
+            picked_known=staged.picked.ifelse(staged.premium, ibis.null().cast(PREMIUM_TYPE)).count(),
+            all_premium=staged.premium.sum(),
+            all_known=staged.premium.count(),
+        ),
+    ).iloc[0]
+    policies, picked_count = int(totals["policies"]), int(totals["picked"] or 0)
+    if policies == 0:
+        raise ExtractError("no_policies", reason="regular_premium")
+    # The mean premium of the projected policies (new business without recent issues: of the whole target).
+    use_picked = population == "in_force" or picked_count > 0
+    known = int(totals["picked_known" if use_picked else "all_known"] or 0)
+    mean_premium = float(totals["picked_premium" if use_picked else "all_premium"]) / known if known else float("nan")
     if population == "in_force":
-        projected = chosen[S.STATUS].isin(list(PROJECTED_STATUSES)).to_numpy(dtype=bool) & (issue <= study_day)
-        if not projected.any():
+        if picked_count == 0:
             raise ExtractError("no_policies", reason="in_force")
-        months_in_force = np.floor((study_day - issue[projected]).astype(np.int64) / DAYS_PER_MONTH).astype(np.int64)
-        durations, counts = np.unique(months_in_force, return_counts=True)
-        return durations, counts.astype(float), premium[projected]
-    recent = (issue > study_day - np.timedelta64(NEW_BUSINESS_DAYS, "D")) & (issue <= study_day)
-    size = new_policies if new_policies is not None else int(recent.sum())
+        kept = staged.filter(staged.picked)
+        grouped = run(engine, kept.group_by("months").aggregate(weight=kept.count())).sort_values("months")
+        return grouped["months"].to_numpy(dtype=np.int64), grouped["weight"].to_numpy(dtype=float), mean_premium, policies
+    size = new_policies if new_policies is not None else picked_count
     if size < 1:
         raise ExtractError("no_policies", reason="new_business")
-    return np.array([0]), np.array([float(size)]), premium[recent] if recent.any() else premium
+    return np.array([0]), np.array([float(size)]), mean_premium, policies
 
 
 def baseline_for(
-    policies: pd.DataFrame,
+    policies: pd.DataFrame | ir.Table,
     *,
     study_date: pd.Timestamp,
     target: Target | None = None,
     population: str = "in_force",
     new_policies: int | None = None,
     max_horizon_years: float = MAX_HORIZON_YEARS,
+    backend: BaseBackend | None = None,
 ) -> Baseline:
     """The target's baseline persistency and the policies a scenario projects (cache this).
 
     Parameters
     ----------
-    policies : DataFrame
+    policies : DataFrame or ibis Table
         Canonical policies (``issue_date``, ``status`` and the exit dates; ``annual_premium``
         for premium figures, ``payment_frequency`` to leave single premiums out).
     study_date : Timestamp
@@ -164,6 +215,8 @@ def baseline_for(
         New-business cohort size; by default the target's issues in the last 12 months.
     max_horizon_years : float
         The longest horizon the baseline serves.
+    backend : ibis backend, optional
+        The engine a pandas book is handed to (DuckDB by default); a table keeps its own.
 
     Raises
     ------
@@ -172,12 +225,11 @@ def baseline_for(
         ``at_risk``) when the target leaves nothing to project.
     """
     check_population(population)
-    chosen = policies.loc[(target or Target()).mask(policies) & regular_premium(policies)]
-    if chosen.empty:
-        raise ExtractError("no_policies", reason="regular_premium")
-    durations, weights, premiums = _projected(chosen, study_date=study_date, population=population, new_policies=new_policies)
-    mean_premium = float(np.nanmean(premiums)) if np.isfinite(premiums).any() else float("nan")
-    curves = km_curves(survival_data(chosen, study_date=study_date))
+    chosen, engine = _target_table(policies, target or Target(), backend)
+    durations, weights, mean_premium, size = _projected(
+        chosen, engine, study_date=study_date, population=population, new_policies=new_policies
+    )
+    curves = km_from_counts(survival_counts(chosen, study_date=study_date, backend=engine))
     horizon = int(round(max_horizon_years * 12))
     survival, reliable = survival_by_month(curves, int(durations.max()) + horizon)
-    return Baseline(survival, durations.astype(np.int64), weights, mean_premium, reliable, population, len(chosen))
+    return Baseline(survival, durations.astype(np.int64), weights, mean_premium, reliable, population, size)
