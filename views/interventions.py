@@ -9,6 +9,7 @@ import streamlit as st
 
 from analysis.errors import ExtractError
 from analysis.interventions.arms import CONTROL, TREATED, WINDOW_MONTHS, proposed_start
+from analysis.interventions.comparison import ROI_MIN_COST_SHARE, money_first
 from analysis.interventions.design import ALPHA, POWER, sample_size_per_arm
 from analysis.interventions.effects import with_measured_effect
 from analysis.interventions.projection import DRAWS, best_scenario, compare_scenarios, comparison_curves
@@ -27,6 +28,7 @@ from analysis.interventions.scenario import (
 )
 from analysis.report.catalogue import column_label
 from analysis.risk.words import value_text
+from analysis.schema import ANNUAL_PREMIUM
 from analysis.survival.logrank import format_p
 from ui import charts, filters, formats, widgets
 from ui import datasets as ds
@@ -55,6 +57,22 @@ scenario_tab, campaign_tab, planner_tab = st.tabs([t("interv.tab_scenarios"), t(
 
 def money(value: float) -> str:
     return formats.money(value)
+
+
+def comparison_cell(measure: str, value: object) -> str:
+    """One figure of the money-first comparison as a reader reads it (display shaping only)."""
+    if measure in ("retained_policies", "npv"):
+        point, low, high = value  # type: ignore[misc]
+        text = formats.count(point) if measure == "retained_policies" else money(point)
+        return t("interv.value_interval", value=text, interval=interval(low, high, measure == "npv"))
+    if measure == "effect_source":
+        source, evidence = value  # type: ignore[misc]
+        return t("interv.source_evidence", source=t(f"interv.source.{source}"), evidence=t(f"interv.evidence.{evidence}"))
+    if measure in ("roi", "probability_positive"):
+        return formats.percent(value)
+    if measure == "break_even_hazard_ratio":
+        return formats.DASH if pd.isna(value) else f"{float(value):.2f}"  # type: ignore[arg-type]
+    return money(value)  # type: ignore[arg-type]
 
 
 def interval(low: float, high: float, money_values: bool = False) -> str:
@@ -180,7 +198,6 @@ with planner_tab:
         st.info(tm("interv.planner_equal"))
     else:
         st.markdown(tm("campaign.sample_size_sentence", power=POWER, alpha=ALPHA, p1=float(p1), p2=float(p2), n=n))
-    st.warning(tm("campaign.before_after_warning"))
 
 # --- scenario builder ------------------------------------------------------------------------
 with scenario_tab:
@@ -244,9 +261,12 @@ with scenario_tab:
         fixed = st.number_input(t("interv.fixed_cost"), 0.0, 1e9, 20_000.0, 1_000.0, key="interv_fixed")
         horizon = st.slider(t("interv.horizon"), 1, 30, 5, 1, key="interv_horizon")
         rate = st.number_input(t("interv.discount_rate"), 0.0, 0.3, 0.03, 0.005, format="%.3f", key="interv_rate")
-        basis = widgets.radio(
-            t("interv.value_basis"), {"margin": t("interv.margin_basis"), "value": t("interv.value_basis_policy")}, key="interv_basis"
-        )
+        # Without premiums there is no margin to apply: the value per policy is offered (its default editable), not an error.
+        has_premium = ANNUAL_PREMIUM in policies.columns and bool(policies[ANNUAL_PREMIUM].notna().any())
+        bases = ({"margin": t("interv.margin_basis")} if has_premium else {}) | {"value": t("interv.value_basis_policy")}
+        basis = widgets.radio(t("interv.value_basis"), bases, key="interv_basis")
+        if not has_premium:
+            st.caption(tm("interv.no_premium_value"))
         margin = st.number_input(t("interv.margin"), 0.0, 1.0, 0.10, 0.01, key="interv_margin") if basis == "margin" else 0.10
         per_policy = (
             st.number_input(t("interv.value_per_policy"), 0.0, 1e7, 3_000.0, 100.0, key="interv_value_per_policy")
@@ -373,13 +393,27 @@ with scenario_tab:
                 "probability_positive",
                 "break_even_hazard_ratio",
             ]
-            shown = translate_columns(table[shown_columns].rename(columns={"name": "scenario", "lever": "intervention"}))
-            show_table(
-                data=shown,
-                hide_index=True,
-                column_config=percent_config(shown, ("roi", "probability_positive")),
-                key="interv_comparison_table",
+            # Money first, one column per scenario: every figure visible without scrolling sideways.
+            grid = money_first(table)
+            st.dataframe(
+                pd.DataFrame(
+                    {name: [comparison_cell(m, v) for m, v in zip(grid.index, grid[name])] for name in grid.columns},
+                    index=[t("col.effect_source") if m == "effect_source" else column_label(m, lang) for m in grid.index],
+                ),
+                width="stretch",
+                key="interv_money_first",
             )
+            if (table["roi"].notna() & grid.loc["roi"].isna().to_numpy()).any():
+                st.caption(tm("interv.roi_hidden", share=formats.percent(ROI_MIN_COST_SHARE)))
+            st.caption(tm("interv.evidence_note"))
+            shown = translate_columns(table[shown_columns].rename(columns={"name": "scenario", "lever": "intervention"}))
+            with st.expander(t("interv.comparison_details")):
+                show_table(
+                    data=shown,
+                    hide_index=True,
+                    column_config=percent_config(shown, ("roi", "probability_positive")),
+                    key="interv_comparison_table",
+                )
             best = best_scenario(table)
             if best is not None:
                 st.markdown(

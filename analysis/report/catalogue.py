@@ -74,6 +74,7 @@ def key_families() -> dict[str, tuple[tuple[str, ...], ...]]:
     from analysis.ingest.ledger import PROBLEM_KINDS
     from analysis.ingest.loud import EFFECTS as LOUD_EFFECTS
     from analysis.ingest.presets import DURATION_UNITS
+    from analysis.interventions.comparison import EVIDENCE_ORDER
     from analysis.interventions.scenario import LEVER_SOURCES, POPULATIONS
     from analysis.interventions.scenario import LEVERS as SCENARIO_LEVERS
     from analysis.persistency.ratios import COHORT_GRAINS, EXCLUSIONS
@@ -107,6 +108,7 @@ def key_families() -> dict[str, tuple[tuple[str, ...], ...]]:
         "col.survival_{}": each(SUMMARY_MONTHS),
         "lever.{}": each(RISK_LEVERS),
         "worklist.band.{}": each(RISK_BANDS),
+        "interv.evidence.{}": each(EVIDENCE_ORDER),
         "interv.lever.{}": each(SCENARIO_LEVERS),
         "interv.population.{}": each(POPULATIONS),
         "interv.source.{}": each(source for sources in LEVER_SOURCES.values() for source in sources),

@@ -68,3 +68,42 @@ def test_a_damaged_link_is_a_warning_and_english_works() -> None:
     at.sidebar.radio(key="app_language").set_value("en").run()
     assert not at.exception
     assert any(m.label == "Adjusted hazard ratio" for m in at.metric)
+
+
+def test_the_comparison_puts_money_first_and_names_each_effect() -> None:
+    at = opened()
+    at.button(key="interv_add").click().run()
+    at.selectbox(key="interv_lever__zh").set_value("low_premium").run()
+    at.button(key="interv_add").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    grid = next(d.value for d in at.dataframe if "客户教育活动 · 刚入职场的年轻客户" in d.value.columns)
+    assert list(grid.columns) == ["客户教育活动 · 刚入职场的年轻客户", "低保费产品 · 刚入职场的年轻客户"]  # one column per scenario
+    rows = dict(zip(grid.index, grid["低保费产品 · 刚入职场的年轻客户"]))
+    assert rows["净现值"].startswith(("¥", "-¥")) and "（" in rows["净现值"]  # money with its interval
+    kept = rows["多留住保单"].split("（")[0]
+    assert kept.replace(",", "").isdigit()  # whole policies
+    assert "相关关系" in rows["效果依据"]  # an elasticity is an association
+    assert "同期对照" in dict(zip(grid.index, grid["客户教育活动 · 刚入职场的年轻客户"]))["效果依据"]
+    assert rows["投资回报率"] == "—"  # the cheap product's cost is small beside the premium it gives up
+    assert any("投资回报率显示为" in c.value for c in at.caption)
+    # The sample has a concurrent control: no before/after warning anywhere on the page.
+    assert not any("没有同期对照组" in w.value for w in at.warning)
+
+
+def test_a_book_without_premiums_offers_the_value_per_policy() -> None:
+    from ui import state
+    from ui.datasets import content_version
+
+    rows = [line.split(",") for line in (ROOT / "data" / "sample_policies.csv").read_text(encoding="utf-8-sig").split("\n")]
+    drop = rows[1].index("年化保费（元）")  # row 0 is the title row, row 1 the header
+    data = "\n".join(",".join(c for j, c in enumerate(row) if j != drop) for row in rows).encode("utf-8")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    version = content_version(data)
+    at.session_state[state.UPLOADS] = {version: data}
+    at.session_state[state.ACTIVE] = state.DataSetChoice(name="no_premium.csv", version=version)
+    at.run()
+    at.switch_page("views/interventions.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert any("没有保费列" in c.value for c in at.caption)
+    assert any(m.label == "期末多留住的保单" for m in at.metric)
