@@ -26,7 +26,7 @@ policies = result.policies
 lang = language()
 preset = result.preset
 study = result.study_date.date().isoformat()
-st.caption(tm("actions.clock", grace=preset.grace_days, years=preset.reinstatement_years, study=study))
+st.caption(tm("actions.clock", grace=preset.grace_days, years=preset.reinstatement_years, study=formats.date(result.study_date, lang)))
 
 days = st.slider(t("actions.days"), min_value=0, max_value=90, value=DUE_WITHIN_DAYS, step=5, key="actions_days")
 options = ui_risk.options_for(whole_choice, whole_result)

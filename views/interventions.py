@@ -319,9 +319,12 @@ with scenario_tab:
             formats.count(f["retained_policies"]),
             help=interval(f["retained_policies_lower"], f["retained_policies_upper"]),
         )
-        cols[1].metric(t("interv.npv"), money(f["npv"]), help=interval(f["npv_lower"], f["npv_upper"], True))
+        # Cards in 万/亿 (K/M), the amount to the yuan and its interval on hover.
+        cols[1].metric(
+            t("interv.npv"), formats.money_short(f["npv"]), help=f"{money(f['npv'])} · {interval(f['npv_lower'], f['npv_upper'], True)}"
+        )
         cols[2].metric(t("interv.roi"), formats.percent(f["roi"]))
-        cols[3].metric(t("interv.cost"), money(f["cost"]))
+        cols[3].metric(t("interv.cost"), formats.money_short(f["cost"]), help=money(f["cost"]))
         st.markdown(
             tm(
                 "interv.result_sentence",
