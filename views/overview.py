@@ -10,7 +10,7 @@ from streamlit.delta_generator import DeltaGenerator
 from analysis.persistency.overview import DEFAULT_TARGETS, LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, Basis
 from analysis.persistency.projection import REFERENCE_MONTHS
 from analysis.persistency.ratios import EXCLUSIONS, HEADLINE_MONTHS, PersistencyOptions
-from ui import charts, filters, widgets
+from ui import charts, filters, formats, widgets
 from ui.i18n import language, t, tm
 from ui.overview import league, monthly_report_bytes, overview_figures
 from ui.tables import column_config, show_table, translate_columns
@@ -83,7 +83,7 @@ def kpi_card(column: DeltaGenerator, label: str, basis: Basis, help_text: str | 
         )
     column.metric(
         label,
-        f"{basis.value:.1%}" if known else "—",
+        formats.percent(basis.value) if known else formats.DASH,
         delta=change,
         delta_color="off" if basis.within_noise else "normal",
         help=help_text,
