@@ -34,10 +34,12 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
+from analysis.engine.backend import bind
+from analysis.engine.worklists import BOOK_ROW, due_candidates, reinstatable_candidates
+from analysis.engine.worklists import book_columns as worklist_columns
 from analysis.risk.explain import PolicyExplanation, explain, probability_points
 from analysis.risk.model import RiskResult
 from analysis.risk.rows import PREMIUM_TO_INCOME, scoring_rows
-from analysis.study.calendar import add_years, as_days
 
 #: Which cause a positive reason points to.
 FORGOT = frozenset({S.AUTO_DEBIT, S.PAYMENT_FREQUENCY})
@@ -129,16 +131,6 @@ def policy_reasons(explanation: PolicyExplanation, *, top: int = TOP_REASONS) ->
     return PolicyReasons(raising, lowering, lever_for(raising["feature"].tolist(), [str(v) for v in raising["value"]]))
 
 
-def _due_days(book: pd.DataFrame) -> np.ndarray:
-    """Each policy's next (or missed) due date: the paid-to date, or for a grace status without one its status date."""
-    due = as_days(book[S.PAID_TO_DATE]) if S.PAID_TO_DATE in book else np.full(len(book), np.datetime64("NaT"), dtype="datetime64[D]")
-    if S.STATUS_DATE in book:
-        # A grace status without a paid-to date: the missed due date is the status date.
-        grace_status = (book[S.STATUS] == S.GRACE).to_numpy(dtype=bool)
-        due = np.where(np.isnat(due) & grace_status, as_days(book[S.STATUS_DATE]), due)
-    return np.asarray(due)
-
-
 DUE_FIRST = (
     "policy_id",
     "state",
@@ -153,30 +145,34 @@ DUE_FIRST = (
 )
 
 
+def _study_day(study_date: pd.Timestamp) -> int:
+    """Days since 1970-01-01 of the study date (the engine's day numbers)."""
+    return int((pd.Timestamp(study_date).normalize() - pd.Timestamp("1970-01-01")).days)
+
+
 def _due_frame(policies: pd.DataFrame, in_force: pd.Index, study_date: pd.Timestamp, *, days: int, grace_days: int) -> pd.DataFrame:
-    """The in-force policies (``in_force``: their index) due within ``days`` days or in grace, unranked and unscored."""
-    study = np.datetime64(pd.Timestamp(study_date).date(), "D")
-    book = policies.loc[in_force]
-    due = _due_days(book)
-    to_due = (due - study).astype("timedelta64[D]").astype(float)
-    to_due[np.isnat(due)] = np.nan
-    # Due today is not yet late; a policy the extract itself calls 宽限期 is in grace.
-    status_grace = (book[S.STATUS] == S.GRACE).to_numpy(dtype=bool)
-    in_grace = ((to_due < 0) | (status_grace & (to_due <= 0))) & (to_due >= -grace_days)
-    upcoming = ~in_grace & (to_due >= 0) & (to_due <= days)
-    keep = in_grace | upcoming
-    chosen = book[keep]
+    """The in-force policies (``in_force``: their index) due within ``days`` days or in grace, unranked and unscored.
+
+    Who is due or in grace is worked out in the engine (:func:`analysis.engine.worklists.due_candidates`).
+    """
+    table, engine = bind(worklist_columns(policies))
+    found = due_candidates(table, engine, study_day=_study_day(study_date), days=days, grace_days=grace_days)
+    found.index = policies.index[found[BOOK_ROW].to_numpy()]
+    keep = in_force[in_force.isin(found.index)]
+    found = found.loc[keep]
+    chosen = policies.loc[keep]
+    to_due = (found["due_day"].to_numpy(dtype=np.int64) - _study_day(study_date)).astype(float)
     out = pd.DataFrame(index=chosen.index)
     out["policy_id"] = chosen[S.POLICY_ID].to_numpy()
     for column in CONTACT_COLUMNS:
-        if column in book:
+        if column in policies:
             out[column] = chosen[column].to_numpy()
-    out["paid_to_date"] = pd.to_datetime(due[keep])
-    out["state"] = np.where(in_grace[keep], IN_GRACE, DUE_SOON)
-    out["days_to_due"] = to_due[keep]
-    out["days_left_in_grace"] = to_due[keep] + grace_days
+    out["paid_to_date"] = pd.to_datetime(found["due_day"].to_numpy(dtype=np.int64).astype("datetime64[D]"))
+    out["state"] = np.where(found["in_grace"].to_numpy(dtype=bool), IN_GRACE, DUE_SOON)
+    out["days_to_due"] = to_due
+    out["days_left_in_grace"] = to_due + grace_days
     out["annual_premium"] = (
-        pd.to_numeric(chosen[S.ANNUAL_PREMIUM], errors="coerce").to_numpy(dtype=float) if S.ANNUAL_PREMIUM in book else np.nan
+        pd.to_numeric(chosen[S.ANNUAL_PREMIUM], errors="coerce").to_numpy(dtype=float) if S.ANNUAL_PREMIUM in policies else np.nan
     )
     return out
 
@@ -228,29 +224,27 @@ def unscored_due_list(
 def reinstatable_list(
     policies: pd.DataFrame, study_date: pd.Timestamp, *, reinstatement_years: int = S.REINSTATEMENT_YEARS
 ) -> pd.DataFrame:
-    """Lapsed policies still inside the reinstatement window, by annual premium then time left."""
-    study = np.datetime64(pd.Timestamp(study_date).date(), "D")
-    lapsed = policies[policies[S.STATUS] == S.LAPSED]
-    nat = np.full(len(lapsed), np.datetime64("NaT"), dtype="datetime64[D]")
-    start = as_days(lapsed[S.LAPSE_DATE]) if S.LAPSE_DATE in lapsed else nat
-    if S.STATUS_DATE in lapsed:
-        start = np.where(np.isnat(start), as_days(lapsed[S.STATUS_DATE]), start)
-    deadline = add_years(start, reinstatement_years)
-    left = (deadline - study).astype("timedelta64[D]").astype(float)
-    left[np.isnat(start)] = np.nan
-    keep = (left > 0) & (start <= study)
-    chosen = lapsed[keep]
+    """Lapsed policies still inside the reinstatement window, by annual premium then time left.
+
+    Who is inside the window is worked out in the engine (:func:`analysis.engine.worklists.reinstatable_candidates`).
+    """
+    study_day = _study_day(study_date)
+    table, engine = bind(worklist_columns(policies))
+    found = reinstatable_candidates(table, engine, study_day=study_day, reinstatement_years=reinstatement_years)
+    chosen = policies.iloc[found[BOOK_ROW].to_numpy()]
+    start = found["start_day"].to_numpy(dtype=np.int64)
+    deadline = found["deadline_day"].to_numpy(dtype=np.int64)
     out = pd.DataFrame({"policy_id": chosen[S.POLICY_ID].to_numpy()})
     for column in CONTACT_COLUMNS:
         if column in chosen:
             out[column] = chosen[column].to_numpy()
-    out["lapse_date"] = pd.to_datetime(start[keep])
-    out["reinstate_by"] = pd.to_datetime(deadline[keep])
-    out["days_left"] = left[keep]
+    out["lapse_date"] = pd.to_datetime(start.astype("datetime64[D]"))
+    out["reinstate_by"] = pd.to_datetime(deadline.astype("datetime64[D]"))
+    out["days_left"] = (deadline - study_day).astype(float)
     out["annual_premium"] = (
         pd.to_numeric(chosen[S.ANNUAL_PREMIUM], errors="coerce").to_numpy(dtype=float) if S.ANNUAL_PREMIUM in chosen else np.nan
     )
-    out["months_lapsed"] = np.floor((study - start[keep]).astype("timedelta64[D]").astype(float) / DAYS_PER_MONTH)
+    out["months_lapsed"] = np.floor((study_day - start).astype(float) / DAYS_PER_MONTH)
     out = out.sort_values(["annual_premium", "days_left"], ascending=[False, True], na_position="last").reset_index(drop=True)
     first = ["policy_id", "annual_premium", "days_left", "reinstate_by", "lapse_date", "months_lapsed"]
     return out[first + [c for c in out if c not in first]]
