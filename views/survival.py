@@ -129,7 +129,13 @@ if outcome.pairwise is not None:
     sheets[t("survival.tests")] = translate_columns(outcome.pairwise)
 st.download_button(
     t("survival.download"),
-    data=partial(write_workbook, sheets, notes={name: filters.scope_lines() for name in sheets}),
+    data=partial(
+        write_workbook,
+        sheets,
+        notes={name: filters.scope_lines() for name in sheets},
+        # Survival as percentages in Excel too (the cells stay numbers).
+        percent=[t("col.survival"), t("col.lower"), t("col.upper"), *(t(f"col.survival_{m}") for m in (13, 25, 37, 61))],
+    ),
     file_name="survival.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="survival_download",
