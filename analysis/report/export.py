@@ -94,13 +94,15 @@ def write_workbook(
     notes: Mapping[str, Sequence[str]] | None = None,
     percent: Sequence[str] = (),
     money: Sequence[str] = (),
+    number_formats: Mapping[str, str] | None = None,
 ) -> bytes:
     """Write frames to one formatted ``.xlsx`` (bold frozen header, sized columns).
 
     Every frame is neutralised first. ``notes`` adds lines of text above a
     sheet's table (for example what the numbers mean); columns whose header is
     in ``percent`` are shown as percentages, those in ``money`` as whole yuan
-    (:data:`MONEY_FORMAT`); the cells stay numbers.
+    (:data:`MONEY_FORMAT`), and a header in ``number_formats`` takes its own Excel number
+    format (``0" 天后到期";"逾期 "0" 天"``: days in words); the cells stay numbers.
     """
     buffer = io.BytesIO()
     with pd.ExcelWriter(
@@ -110,6 +112,7 @@ def write_workbook(
         header_format = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1, "text_wrap": True, "valign": "top"})
         percent_format = book.add_format({"num_format": "0.0%"})
         money_format = book.add_format({"num_format": MONEY_FORMAT})
+        own_formats = {column: book.add_format({"num_format": text}) for column, text in (number_formats or {}).items()}
         for name, frame in sheets.items():
             safe = neutralise(frame)
             sheet_name = name[:31]
@@ -123,7 +126,7 @@ def write_workbook(
                 sheet.write(start, j, str(column), header_format)
                 values = safe[column].astype("string").fillna("")
                 width = max([len(str(column))] + values.head(500).str.len().tolist()) if len(values) else len(str(column))
-                number_format = percent_format if column in percent else money_format if column in money else None
+                number_format = percent_format if column in percent else money_format if column in money else own_formats.get(column)
                 sheet.set_column(j, j, float(np.clip(width * 1.3 + 2, 8, 60)), number_format)
             sheet.freeze_panes(start + 1, 0)
     return buffer.getvalue()

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 
 import openpyxl
+import pandas as pd
 
 from analysis import load_extract
 from analysis.report.monthly import monthly_report
@@ -44,3 +45,29 @@ def test_the_action_lists_workbook_is_headed_by_the_scope(sample_risk) -> None:
     book = cells(worklist_workbook(due, back, study_date=risk.study_date, language="en", scope=asked.lines("en")))
     for rows in book.values():
         assert rows[0][0] == "Branch: 广东分公司"
+
+
+def test_the_action_lists_workbook_keeps_numbers_with_formats() -> None:
+    from analysis.risk.words import worklist_workbook
+
+    due = pd.DataFrame(
+        {
+            "policy_id": ["P1", "P2"],
+            "state": ["in_grace", "due_soon"],
+            "days_to_due": [-2.0, 3.0],
+            "annual_premium": [1234.5, 20000.0],
+            "premium_at_risk": [100.0, 2000.0],
+            "probability": [0.1, 0.1],
+            "lever": ["reminder", "reminder"],
+        }
+    )
+    back = pd.DataFrame({"policy_id": ["P9"], "annual_premium": [5000.0], "lapse_date": pd.to_datetime(["2025-01-01"])})
+    data = worklist_workbook(due, back, study_date=pd.Timestamp("2026-09-30"), language="zh", mask=False)
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+    header = next(row for row in sheet.iter_rows() if row[0].value == "保单号")
+    column = {cell.value: cell.column for cell in header}
+    first = header[0].row + 1
+    days = sheet.cell(first, column["距到期天数"])
+    assert days.value == -2 and days.number_format == '0" 天后到期";"逾期 "0" 天";"今天到期"'  # a number, read as 逾期 2 天
+    premium = sheet.cell(first, column["年化保费"])
+    assert premium.value == 1234.5 and premium.number_format == '"¥"#,##0;-"¥"#,##0'
