@@ -13,12 +13,13 @@ small result, so they are the same floats as a per-policy division.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from analysis import schema as S
 from analysis.engine.stays import stays
 
 #: The cohort name of a study without a cohort column.
@@ -79,3 +80,29 @@ def km_counts_expr(
         observed=(leaves & pairs.event.cast("boolean")).cast("int64").sum().cast("int64"),
         entered=(~leaves).cast("int64").sum().cast("int64"),
     )
+
+
+def incidence_counts_expr(
+    table: ir.Table, *, causes: Mapping[str, Sequence[str]], study_date: pd.Timestamp, study_start: pd.Timestamp | None = None
+) -> ir.Table:
+    """``[time, removed, observed, entered, observed_<cause> …]``: the competing-risks aggregate of a book.
+
+    Every cause's statuses are events (each policy's first exit is its cause); the other exits
+    and the study end censor. One row per distinct day (exit or late entry), as
+    :func:`km_counts_expr` without cohorts, plus the events of each cause.
+    """
+    events = sorted({status for statuses in causes.values() for status in statuses})
+    days = survival_days_expr(table, events=events, study_date=study_date, study_start=study_start, by=[S.STATUS])
+    pairs = days.select(
+        S.STATUS, duration=days.duration, entry=days.entry, event=days.event, kind=ibis.literal([0, 1], type="array<int64>").unnest()
+    )
+    leaves = pairs.kind == 0
+    sums: dict[str, ir.Value] = {
+        "removed": leaves.cast("int64").sum().cast("int64"),
+        "observed": (leaves & pairs.event).cast("int64").sum().cast("int64"),
+        "entered": (~leaves).cast("int64").sum().cast("int64"),
+    }
+    for cause, statuses in causes.items():
+        hit = leaves & pairs.event & pairs[S.STATUS].isin(list(statuses)).fill_null(False)
+        sums[f"observed_{cause}"] = hit.cast("int64").sum().cast("int64")
+    return pairs.group_by(time=leaves.ifelse(pairs.duration, pairs.entry)).aggregate(**sums)
