@@ -65,6 +65,9 @@ def filter_values(
 
 #: Session key of the Cohort explorer's editable named-cohort definition (JSON).
 NAMED_COHORT = "cohort_named_definition"
+#: The last valid edit, kept when the Cohort explorer's text box is gone (Streamlit drops a widget's
+#: state on pages that do not draw it), so every page and the filter bar use the same definition.
+NAMED_COHORT_KEPT = "cohort_named_kept"
 
 
 def named_cohort(text: str | None = None) -> tuple[NamedCohort, str | None]:
@@ -75,11 +78,13 @@ def named_cohort(text: str | None = None) -> tuple[NamedCohort, str | None]:
     from analysis.study.cohorts import YOUNG_NEW_EARNERS, cohort_from_dict
     from ui.datasets import error_text
 
-    definition = text if text is not None else st.session_state.get(NAMED_COHORT)
+    definition = text if text is not None else st.session_state.get(NAMED_COHORT) or st.session_state.get(NAMED_COHORT_KEPT)
     if not definition:
         return YOUNG_NEW_EARNERS, None
     try:
-        return cohort_from_dict(json.loads(definition)), None
+        cohort = cohort_from_dict(json.loads(definition))
+        st.session_state[NAMED_COHORT_KEPT] = definition
+        return cohort, None
     except ExtractError as exc:
         return YOUNG_NEW_EARNERS, error_text(exc)
     except json.JSONDecodeError as exc:

@@ -17,7 +17,7 @@ from analysis.study.run import StudyRequest
 from ui import charts, filters, formats, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
-from ui.study import NAMED_COHORT, cohort_dimensions, cohort_study, filter_values, named_cohort
+from ui.study import NAMED_COHORT, NAMED_COHORT_KEPT, cohort_dimensions, cohort_study, filter_values, named_cohort
 from ui.tables import display_levels, rate_column_config, show_table, translate_columns
 
 #: Cohorts drawn at most: lines in the rate chart, rows in the heatmap (the largest by exposure).
@@ -34,7 +34,7 @@ with st.expander(t("cohort.named"), expanded=False):
     st.caption(tm("cohort.named_help"))
     definition = st.text_area(
         t("cohort.named_definition"),
-        value=json.dumps(YOUNG_NEW_EARNERS.to_dict(), ensure_ascii=False, indent=1),
+        value=st.session_state.get(NAMED_COHORT_KEPT) or json.dumps(YOUNG_NEW_EARNERS.to_dict(), ensure_ascii=False, indent=1),
         height=220,
         key=NAMED_COHORT,
     )

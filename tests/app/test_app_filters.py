@@ -104,3 +104,20 @@ def test_a_named_cohort_filters_and_english_states_it() -> None:
     at.sidebar.radio(key="app_language").set_value("en").run()
     assert not at.exception
     assert any(c.value.startswith("Filtered:") and "Young new earners" in shown(c.value) for c in at.caption)
+
+
+def test_an_edited_named_cohort_follows_the_filter_to_other_pages() -> None:
+    import json
+
+    at = opened("views/cohorts.py")
+    edited = {"key": "young", "name": {"zh": "年轻客户", "en": "Young"}, "all": [{"column": "age", "op": "between", "value": [22, 30]}]}
+    at.text_area(key="cohort_named_definition").set_value(json.dumps(edited, ensure_ascii=False)).run()
+    at.multiselect(key="filter_cohorts").set_value(["young"]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    young = scope_caption(at)
+    assert "分群：年轻客户" in young
+    at.switch_page("views/overview.py").run()  # the Cohort explorer's text box is gone here
+    assert not at.exception, [e.value for e in at.exception]
+    assert scope_caption(at) == young and query(at, "f_cohort") == ["young"]
+    at.switch_page("views/cohorts.py").run()
+    assert json.loads(at.text_area(key="cohort_named_definition").value)["key"] == "young"
