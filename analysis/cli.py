@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
     from analysis.engine.sources import OpenedBook
 
+from analysis.cli_campaign import add_arguments as add_campaign_list_arguments
+from analysis.cli_campaign import run_campaign_list
 from analysis.engine.backend import DEFAULT_ENGINE, ENGINES
 from analysis.errors import ExtractError
 from analysis.ingest.guard import guarded_load
@@ -308,6 +310,10 @@ def _finite(value: object) -> object:
 def _campaign(args: argparse.Namespace) -> int:
     from analysis.interventions.campaign import evaluate_campaign
 
+    if args.campaign_list:
+        return run_campaign_list(args, _load)
+    if not args.treatment:
+        raise ExtractError("bad_option", reason="campaign_needs_treatment")
     _check_date("--start", args.start)
     if args.window_months < 1:
         raise ExtractError("bad_option", reason="campaign_window_flag", months=args.window_months)
@@ -452,11 +458,12 @@ def build_parser() -> argparse.ArgumentParser:
     campaign = _command(
         commands, "campaign", "evaluate a campaign: lapse within a window, treated vs control, and the adjusted hazard ratio"
     )
-    campaign.add_argument("--treatment", required=True, help="treatment column (values such as 实验组/对照组, treated/control, 是/否, 1/0)")
+    campaign.add_argument("--treatment", help="treatment column (values such as 实验组/对照组, treated/control, 是/否, 1/0)")
     campaign.add_argument("--start", help="campaign start (YYYY-MM-DD; default: the latest issue date among the campaign's policies)")
     campaign.add_argument(
         "--window-months", type=int, default=WINDOW_MONTHS, help=f"outcome window after the start (default {WINDOW_MONTHS})"
     )
+    add_campaign_list_arguments(campaign)
     campaign.set_defaults(run=_campaign)
 
     scenario = _command(

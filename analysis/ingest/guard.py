@@ -158,6 +158,26 @@ def guarded_sheets(source: bytes, *, filename: str | None = None) -> tuple[str, 
         return tuple(str(name) for name in answer["sheets"])
 
 
+def guarded_table(source: bytes | str | Path, *, filename: str | None = None, sheet: str | int | None = None) -> tuple[Any, Any]:
+    """:func:`~analysis.ingest.reading.read_table` in a worker process: ``(cells as text, source row numbers)``.
+
+    For side files read beside a book (a campaign list): every cell comes back as text (a date
+    cell as ``YYYY-MM-DD``, a whole number without ``.0``), a blank as missing.
+
+    Raises
+    ------
+    ExtractError
+        As :func:`guarded_load`.
+    """
+    if isinstance(source, (str, Path)):
+        filename = filename or Path(source).name
+    args: dict[str, Any] = {"filename": filename, "sheet": sheet}
+    if not _guarding():
+        return _table_job(source, args)
+    with _worker("table", source, args, GuardLimits.from_env()) as (folder, _):
+        return _read_cells(folder / _OUTPUT)
+
+
 def _guarding() -> bool:
     return os.environ.get(GUARD_ENV, "1").strip() != "0"
 
@@ -186,6 +206,53 @@ def _survey_job(source: bytes | str | Path, args: dict[str, Any]) -> ExtractSurv
 
     preset = parse_preset(args["preset"]) if args["preset"] else None
     return inspect_extract(source, filename=args["filename"], preset=preset, sheet=args["sheet"], max_bytes=args["max_bytes"])
+
+
+def _cell_text(value: Any) -> str | None:
+    """A raw cell as text: blank as None, a date as ``YYYY-MM-DD`` (with its time when it has one), a whole float without ``.0``."""
+    import datetime as dt
+    import math
+
+    if value is None or (isinstance(value, float) and math.isnan(value)) or str(value) in ("NaT", "<NA>"):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d") if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def _table_job(source: bytes | str | Path, args: dict[str, Any]) -> tuple[Any, Any]:
+    import pandas as pd
+
+    from analysis.ingest.reading import read_table
+
+    data = Path(source).read_bytes() if isinstance(source, (str, Path)) else source
+    raw = read_table(data, filename=args["filename"], sheet=args["sheet"])
+    cells = pd.DataFrame({name: [_cell_text(v) for v in raw.cells[name].astype(object)] for name in raw.cells.columns}, dtype="object")
+    return cells, raw.rows
+
+
+def _write_cells(cells: Any, rows: Any, path: Path) -> None:
+    import pyarrow as pa
+
+    table = pa.table({**{f"c{i}": pa.array(cells.iloc[:, i].tolist(), pa.string()) for i in range(cells.shape[1])}, "row": rows})
+    table = table.replace_schema_metadata({"headers": json.dumps([str(c) for c in cells.columns], ensure_ascii=False)})
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def _read_cells(path: Path) -> tuple[Any, Any]:
+    import pandas as pd
+    import pyarrow as pa
+
+    with pa.OSFile(str(path), "rb") as source:
+        table = pa.ipc.open_file(source).read_all()
+    headers = json.loads((table.schema.metadata or {})[b"headers"])
+    cells = pd.DataFrame({h: table.column(f"c{i}").to_pylist() for i, h in enumerate(headers)}, dtype="object")
+    return cells, table.column("row").to_numpy()
 
 
 def _survey_to_json(survey: ExtractSurvey) -> dict[str, Any]:
@@ -238,6 +305,9 @@ def _run_job(job: str, folder: Path, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True}
     if job == "survey":
         return {"ok": True, "survey": _survey_to_json(_survey_job(source.read_bytes(), args))}
+    if job == "table":
+        _write_cells(*_table_job(source, args), folder / _OUTPUT)
+        return {"ok": True}
     return {"ok": True, "sheets": list(list_sheets(source.read_bytes(), filename=args["filename"]))}
 
 
