@@ -15,7 +15,9 @@ row number and a reason code (:data:`REASONS`):
 * ``repaired``: kept after a repair — a policy number read back from a number cell lost its
   ``.0`` (``id_float_tail``), a cost that is not a number or is negative was left blank
   (``bad_cost``);
-* ``rejected``: no policy number (``blank_policy_id``), no arm (``blank_arm``), an enrolment
+* ``rejected``: a policy number Excel damaged (``id_precision_lost``: it lost its last
+  digits in a number cell, so it could match the wrong policy), no policy number
+  (``blank_policy_id``), no arm (``blank_arm``), an enrolment
   date that is missing or not a date (``bad_enrolment_date``), a second row of the same
   policy with the same arm and date (``duplicate``; the first is kept), rows of one policy
   that disagree on the arm or the date (``conflicting_rows``: all of them, since which one
@@ -62,6 +64,7 @@ LIST_HEADERS: Final = {
 ACCEPTED, REPAIRED, REJECTED = "accepted", "repaired", "rejected"
 REASONS: Final = (
     "id_float_tail",
+    "id_precision_lost",
     "bad_cost",
     "blank_policy_id",
     "blank_arm",
@@ -74,6 +77,8 @@ REASONS: Final = (
     "lapsed_before_enrolment",
     "exited_before_enrolment",
 )
+#: Files whose cells may be number cells (a long policy number in one has lost its last digits).
+WORKBOOK_SUFFIXES: Final = (".xlsx", ".xlsm", ".xls")
 ACCOUNT_COLUMNS: Final = ("row", S.POLICY_ID, ARM, "outcome", "reason")
 
 
@@ -160,18 +165,22 @@ def read_campaign_list(
         is not an arm of the list); the door's own refusals of a file it cannot read.
     """
     cells, rows = guarded_table(source, filename=filename, sheet=sheet)
-    return campaign_list_from_cells(cells, np.asarray(rows, dtype=np.int64), control=control)
+    name = str(filename or (source if isinstance(source, (str, Path)) else "")).lower()
+    workbook = name.endswith(WORKBOOK_SUFFIXES)
+    return campaign_list_from_cells(cells, np.asarray(rows, dtype=np.int64), control=control, from_workbook=workbook)
 
 
-def campaign_list_from_cells(cells: pd.DataFrame, rows: np.ndarray, *, control: str | None = None) -> CampaignList:
-    """:func:`read_campaign_list` from the cells as text and their source row numbers."""
+def campaign_list_from_cells(
+    cells: pd.DataFrame, rows: np.ndarray, *, control: str | None = None, from_workbook: bool = False
+) -> CampaignList:
+    """:func:`read_campaign_list` from the cells as text and their source row numbers (``from_workbook``: read from number cells)."""
     headers = list_columns([str(c) for c in cells.columns])
     missing = [c for c in REQUIRED if c not in headers]
     if missing:
         shown = ", ".join(str(c) for c in cells.columns[:20])
         raise ExtractError("campaign_list", reason="missing_columns", columns=", ".join(missing), found=shown or "-")
     text = {c: cells[headers[c]].astype("string").str.strip().replace("", pd.NA) for c in headers}
-    ids, stripped, _ = parse_ids(text[S.POLICY_ID])
+    ids, stripped, mangled = parse_ids(text[S.POLICY_ID], from_workbook=from_workbook)
     ids = ids.str.strip().replace("", pd.NA)
     arm = text[ARM]
     dates = parse_dates(text[ENROLMENT_DATE]).values
@@ -187,7 +196,7 @@ def campaign_list_from_cells(cells: pd.DataFrame, rows: np.ndarray, *, control: 
     for code, hit in (("id_float_tail", stripped.to_numpy(dtype=bool)), ("bad_cost", bad_cost)):
         new = hit & reason.isna().to_numpy()
         reason[new], outcome[new] = code, REPAIRED
-    for code, hit in _rejections(frame):
+    for code, hit in [("id_precision_lost", mangled.to_numpy(dtype=bool)), *_rejections(frame)]:
         new = hit & (outcome != REJECTED).to_numpy()
         reason[new], outcome[new] = code, REJECTED
     account = pd.DataFrame({"row": rows, S.POLICY_ID: ids, ARM: arm, "outcome": outcome, "reason": reason}, index=cells.index)

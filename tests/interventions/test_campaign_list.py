@@ -20,7 +20,6 @@ from analysis.study.rates import Z95
 from analysis.survival.cox import PENALIZER
 from analysis.survival.curves import DAYS_PER_MONTH
 
-
 #: The keys of a two-arm campaign column's output (CampaignResult.summary()).
 TWO_ARM_KEYS = (
     "treated",
@@ -74,6 +73,26 @@ def test_the_row_account_names_every_row_it_does_not_accept() -> None:
     counts = listed.counts()
     assert counts["rows"] == 10 == counts["accepted"] + counts["repaired"] + counts["rejected"]
     assert (counts["accepted"], counts["repaired"], counts["rejected"]) == (2, 2, 6)
+
+
+def test_a_workbook_list_with_date_and_number_cells(tmp_path) -> None:
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["保单号", "分组", "入组日期", "成本"])
+    sheet.append([88637201, "对照组", dt.datetime(2020, 1, 11), 0])  # a number cell and a date cell
+    sheet.append(["886372018100000006", "教育讲座", "2020-02-01", "¥80"])
+    sheet.append(["8.86372E+17", "教育讲座", "2020-02-01", "80"])  # a long number Excel shortened: rejected
+    path = tmp_path / "list.xlsx"
+    book.save(path)
+    listed = read_campaign_list(path)
+    assert listed.entries[S.POLICY_ID].tolist() == ["88637201", "886372018100000006"]
+    assert listed.entries["enrolment_date"].tolist() == [pd.Timestamp("2020-01-11"), pd.Timestamp("2020-02-01")]
+    assert listed.entries["cost"].tolist() == [0.0, 80.0] and listed.account["row"].tolist() == [2, 3, 4]
+    assert listed.account["reason"].iloc[2] == "id_precision_lost"
 
 
 def test_english_headers_and_a_named_control_arm() -> None:
@@ -255,7 +274,8 @@ def test_pairwise_comparisons_join_the_correction() -> None:
 
 def test_arms_ranked_by_effect_and_by_value_per_contact() -> None:
     data = _three_arms()
-    result = evaluate_arms(data, control="对照组", covariates=[S.PAYMENT_FREQUENCY], value_per_retained=1000.0)
+    result = evaluate_arms(data, control="对照组", covariates=[S.PAYMENT_FREQUENCY], value_per_retained=1000.0, uplift=True)
+    assert set(result.uplift) == {"短信", "讲座"} and len(result.uplift["讲座"].scores) == 2 * len(data) // 3
     ranking = result.ranking.set_index("arm")
     assert ranking.loc["讲座", "rank_effect"] == 1
     # value per contact = lapses prevented in the window per contact × 1000 − the list's cost per contact
