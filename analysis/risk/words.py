@@ -152,5 +152,5 @@ def worklist_workbook(
     notes = {name: [*scope, *lines] for name, lines in notes.items()}
     sheets = {due_sheet: translated(due, language), back_sheet: translated(back, language)}
     money = [column_label(c, language) for c in ("annual_premium", "premium_at_risk")]
-    days = {column_label("days_to_due", language): translate("format.excel_days_to_due", language)}  # -2 reads "逾期 2 天"
-    return write_workbook(sheets, notes=notes, percent=[column_label("probability", language)], money=money, number_formats=days)
+    in_words = {column_label("days_to_due", language): translate("format.excel_days_to_due", language)}  # -2 reads "逾期 2 天"
+    return write_workbook(sheets, notes=notes, percent=[column_label("probability", language)], money=money, number_formats=in_words)
