@@ -72,6 +72,21 @@ COMPARISON_COLUMNS: Final = (
 
 
 @dataclass(frozen=True)
+class ArmEffect:
+    """One arm's measured hazard ratio against its reference with the 95 % interval.
+
+    It has the attributes of :class:`analysis.interventions.effects.MeasuredEffect`, so an
+    arm's effect can be a scenario's measured effect.
+    """
+
+    arm: str
+    reference: str
+    hazard_ratio: float
+    hazard_ratio_lower: float
+    hazard_ratio_upper: float
+
+
+@dataclass(frozen=True)
 class ArmsResult:
     """Every arm against the control (and pairwise when asked).
 
@@ -109,6 +124,22 @@ class ArmsResult:
     covariates: tuple[str, ...]
     uplift: dict[str, UpliftResult]
     correction: str = "holm"
+
+    def effect(self, arm: str) -> ArmEffect:
+        """``arm``'s hazard ratio against the control (the plain 95 % interval).
+
+        Raises
+        ------
+        ExtractError
+            ``campaign_list.unknown_arm`` when ``arm`` is not compared with the control.
+        """
+        row = self.comparisons[(self.comparisons["arm"] == arm) & (self.comparisons["reference"] == self.control)]
+        if row.empty:
+            raise ExtractError("campaign_list", reason="unknown_arm", arm=arm, arms=", ".join(map(str, self.ranking["arm"])))
+        first = row.iloc[0]
+        return ArmEffect(
+            arm, self.control, float(first["hazard_ratio"]), float(first["hazard_ratio_lower"]), float(first["hazard_ratio_upper"])
+        )
 
     @property
     def best_value_arm(self) -> str | None:

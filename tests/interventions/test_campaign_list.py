@@ -287,6 +287,24 @@ def test_arms_ranked_by_effect_and_by_value_per_contact() -> None:
     assert set(result.balance["arm"]) == {"短信", "讲座"} and result.logrank["p_value"].iloc[0] < 0.05
 
 
+def test_an_arms_effect_can_be_a_scenarios_measured_effect() -> None:
+    from analysis.interventions.effects import with_measured_effect
+    from analysis.interventions.scenario import Effect, Scenario
+
+    result = evaluate_arms(_three_arms(), control="对照组", covariates=[])
+    effect = result.effect("讲座")
+    row = result.comparisons.set_index("arm").loc["讲座"]
+    assert (effect.hazard_ratio, effect.hazard_ratio_lower, effect.hazard_ratio_upper) == (
+        row["hazard_ratio"],
+        row["hazard_ratio_lower"],
+        row["hazard_ratio_upper"],
+    )
+    scenario = with_measured_effect(Scenario(name="讲座", lever="education", effect=Effect(source="measured", treatment="组别")), effect)
+    assert scenario.effect.value == effect.hazard_ratio and scenario.effect.upper == effect.hazard_ratio_upper
+    with pytest.raises(ExtractError, match="not an arm compared"):
+        result.effect("对照组")
+
+
 def test_too_small_arms_are_refused() -> None:
     data = _three_arms(n=20)
     with pytest.raises(ExtractError, match="each need 30 policies in force") as caught:
@@ -314,6 +332,22 @@ def sample_list(root, sample):
     listed = read_campaign_list(root / "data" / "sample_campaign_list.csv")
     data, listed = enrolled_data(sample.policies, listed, study_date=sample.study_date)
     return data, listed, evaluate_arms(data, control=listed.control, value_per_retained=3000.0)
+
+
+def test_a_list_with_one_common_date_reproduces_the_campaign_column(sample) -> None:
+    from analysis.interventions.campaign import evaluate_campaign
+
+    policies, start = sample.policies, pd.Timestamp("2024-03-01")
+    column = evaluate_campaign(policies, treatment="教育活动", study_date=sample.study_date, start=start, uplift=False)
+    enrolled = policies[policies["教育活动"].notna()]
+    cells = pd.DataFrame({"保单号": enrolled[S.POLICY_ID], "组别": enrolled["教育活动"], "入组日期": "2024-03-01"}, dtype=object)
+    data, _ = enrolled_data(policies, campaign_list_from_cells(cells, np.arange(len(cells)) + 2), study_date=sample.study_date)
+    listed = evaluate_arms(data, control="对照组")
+    row = listed.comparisons.rename(columns={"policies": "treated", "reference_policies": "control"}).iloc[0]
+    row = row.rename({"lapse": "lapse_treated", "reference_lapse": "lapse_control"})
+    for key, value in column.summary().items():
+        assert row[key] == pytest.approx(value, rel=1e-9), key
+    assert listed.covariates == column.covariates
 
 
 def test_the_sample_list_is_what_its_generator_writes(root, sample) -> None:
