@@ -42,9 +42,12 @@ if TYPE_CHECKING:
 
 
 def _text(column: ir.Value) -> ir.StringValue:
-    """A column as text the way pandas writes it (``True``/``False`` for booleans)."""
-    if column.type().is_boolean():
-        return column.ifelse("True", "False")
+    """A column as text the way pandas writes it: ``True``/``False`` for booleans, ``YYYY-MM-DD`` for dates; null stays null."""
+    kind = column.type()
+    if kind.is_boolean():
+        return ibis.cases((column.isnull(), ibis.null().cast("string")), (column, "True"), else_="False")
+    if kind.is_timestamp() or kind.is_date():
+        return column.cast("date").cast("string")
     return column.cast("string")
 
 

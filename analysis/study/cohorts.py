@@ -17,7 +17,7 @@ Conditions are combined with AND. Operators: ``==``, ``!=``, ``in``, ``not in``,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence, cast
 
 import numpy as np
@@ -25,7 +25,6 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.errors import ExtractError
-from analysis.ingest.parsing import is_number
 from analysis.personal import mentions_identifiers, personal_columns
 from analysis.report.catalogue import column_label, translate
 
@@ -173,55 +172,44 @@ YOUNG_NEW_EARNERS = cohort_from_dict(
 )
 
 
-def condition_mask(policies: pd.DataFrame, condition: Condition) -> pd.Series:
-    """True for the policies that meet one condition (missing values never match a comparison)."""
-    if condition.column not in policies.columns:
+def filter_mask(policies: pd.DataFrame, conditions: Sequence[Condition]) -> pd.Series:
+    """True for the policies meeting every condition (all policies when there are none).
+
+    One implementation for every engine and every page: the conditions are the engine's
+    (:func:`analysis.engine.cohorts.predicate`; missing values never match a comparison, a
+    typed "30" compares as a number on a numeric column, dates compare as ``YYYY-MM-DD``),
+    run on the columns they name, and the matching rows come back as a mask.
+    """
+    from analysis.engine.backend import bind, run
+    from analysis.engine.cohorts import predicate
+
+    if not conditions:
+        return pd.Series(True, index=policies.index)
+    named = [c for c in dict.fromkeys(condition.column for condition in conditions) if c in policies.columns]
+    frame = policies[named].reset_index(drop=True)
+    frame.columns = [f"c{k}" for k in range(len(named))]  # the engine sees plain names, whatever the headers
+    renamed = {column: f"c{k}" for k, column in enumerate(named)}
+    frame[_ROW] = np.arange(len(policies), dtype=np.int64)
+    table, engine = bind(frame)
+    try:
+        local = [replace(c, column=renamed[c.column]) if c.column in renamed else c for c in conditions]
+        rows = run(engine, table.filter(predicate(table, local)).select(_ROW))[_ROW].to_numpy(dtype=np.int64)
+    except ExtractError as error:  # a condition on a column the book lacks: named with the book's own columns
+        missing = next(c for c in conditions if c.column not in policies.columns)
         raise ExtractError(
             "missing_column",
             reason="condition",
-            column=condition.column,
-            condition=condition.text(),
+            column=missing.column,
+            condition=missing.text(),
             columns=", ".join(map(str, policies.columns[:MAX_LISTED_COLUMNS])),
-        )
-    values = policies[condition.column]
-    op, target = condition.op, condition.value
-    if op == "is blank":
-        return values.isna()
-    if op == "not blank":
-        return values.notna()
-    if op in ("in", "not in"):
-        wanted = [str(v) for v in (target or [])]
-        hit = values.astype("string").isin(wanted).fillna(False).astype(bool)
-        return hit if op == "in" else ~hit & values.notna()
-    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-    if op == "between":
-        low, high = target
-        if numeric and is_number(low, text=True) and is_number(high, text=True):
-            return values.between(float(low), float(high)).fillna(False).astype(bool)
-        text = values.astype("string")
-        return ((text >= str(low)) & (text <= str(high))).fillna(False).astype(bool)
-    if numeric and is_number(target, text=True):  # a typed "30" compares as a number
-        left: pd.Series = values.astype(float)
-        right: Any = float(target)
-    else:
-        left, right = values.astype("string"), str(target)
-    result = {
-        "==": left == right,
-        "!=": left != right,
-        "<": left < right,
-        "<=": left <= right,
-        ">": left > right,
-        ">=": left >= right,
-    }[op]
-    return pd.Series(result, index=policies.index).fillna(False).astype(bool)
+        ) from error
+    mask = np.zeros(len(policies), dtype=bool)
+    mask[rows] = True
+    return pd.Series(mask, index=policies.index)
 
 
-def filter_mask(policies: pd.DataFrame, conditions: Sequence[Condition]) -> pd.Series:
-    """True for the policies meeting every condition (all policies when there are none)."""
-    mask = pd.Series(True, index=policies.index)
-    for condition in conditions:
-        mask &= condition_mask(policies, condition)
-    return mask
+#: The row-number column :func:`filter_mask` hands to the engine.
+_ROW = "__row"
 
 
 def band(values: pd.Series, edges: Sequence[float]) -> pd.Series:
