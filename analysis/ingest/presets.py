@@ -190,7 +190,7 @@ def check_preset_text(text: str, *, source: str = "preset") -> None:
 
 
 def _study_day(value: object, *, source: str) -> object:
-    """A preset's study date as ``YYYY-MM-DD``: a date, or the day of a date and time (its zone dropped), as written."""
+    """A preset's study date as ``YYYY-MM-DD``: a date, or the day of a date and time (zone dropped); other text as it is."""
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     if isinstance(value, dt.date):
@@ -203,8 +203,8 @@ def _study_day(value: object, *, source: str) -> object:
         pass
     try:
         return dt.datetime.fromisoformat(value.strip()).date().isoformat()
-    except ValueError as exc:
-        raise ExtractError("bad_study_date", reason="not_a_date", value=repr(value)) from exc
+    except ValueError:
+        return value  # another form (2024/06/30): read, or refused, with the study date itself
 
 
 #: The contract terms a preset may set, and the values that make sense for them.
