@@ -17,10 +17,11 @@ import math
 from typing import Final
 
 import pandas as pd
+import streamlit as st
 from babel.dates import format_date
 from babel.numbers import format_compact_decimal, format_decimal
 
-from analysis.report.catalogue import translate
+from analysis.report.catalogue import column_label, translate
 from ui.i18n import language
 
 #: The Babel locale of each UI language.
@@ -120,3 +121,28 @@ def due_in(days: object, lang: str | None = None) -> str:
     if whole == 0:
         return translate("format.due_today", lang or language())
     return translate("format.overdue", lang or language(), days=-whole)
+
+
+#: Money columns of the pages' tables (their codes; shown under their translated headers).
+MONEY_COLUMNS: Final = (
+    "annual_premium",
+    "premium_at_risk",
+    "retained_premium",
+    "premium_given_up",
+    "cost",
+    "npv",
+    "npv_lower",
+    "npv_upper",
+    "value",
+    "value_lower",
+    "value_upper",
+)
+
+
+def money_config(frame: pd.DataFrame, lang: str | None = None) -> dict[str, object]:
+    """Table formats for the money columns of a translated frame: ``¥1,235`` (whole yuan, separators; the cells stay numbers).
+
+    Streamlit's ``yen`` format writes the narrow ¥ sign with no decimals in every browser locale.
+    """
+    labels = {column_label(key, lang or language()) for key in MONEY_COLUMNS}
+    return {c: st.column_config.NumberColumn(c, format="yen") for c in frame.columns if c in labels}

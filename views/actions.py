@@ -108,7 +108,7 @@ with due_tab:
             data=shown,
             show_identifiers=show,
             hide_index=True,
-            column_config=percent_config(shown, ("probability",)),
+            column_config=percent_config(shown, ("probability",)) | formats.money_config(shown, lang),
             key="actions_due_table",
         )
 
@@ -122,7 +122,13 @@ with back_tab:
             t("actions.premium_total"), formats.money_short(back["annual_premium"].sum()), help=formats.money(back["annual_premium"].sum())
         )
         shown = on_screen(back)
-        show_table(data=shown, show_identifiers=show, hide_index=True, column_config=percent_config(shown, ()), key="actions_back_table")
+        show_table(
+            data=shown,
+            show_identifiers=show,
+            hide_index=True,
+            column_config=percent_config(shown, ()) | formats.money_config(shown, lang),
+            key="actions_back_table",
+        )
 
 # Built when the button is pressed, not on every rerun.
 st.download_button(

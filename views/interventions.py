@@ -414,7 +414,7 @@ with scenario_tab:
                 show_table(
                     data=shown,
                     hide_index=True,
-                    column_config=percent_config(shown, ("roi", "probability_positive")),
+                    column_config=percent_config(shown, ("roi", "probability_positive")) | formats.money_config(shown, lang),
                     key="interv_comparison_table",
                 )
             best = best_scenario(table)

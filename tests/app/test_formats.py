@@ -59,3 +59,11 @@ def test_days_to_due_in_words_and_exposure_with_its_unit() -> None:
     assert formats.due_in(float("nan"), "zh") == "—"
     assert formats.exposure(1234.56, "zh") == "1,234.6 保单年"
     assert formats.exposure(1234.56, "en") == "1,234.6 policy-years"
+
+
+def test_money_columns_of_a_table_show_yen_with_separators() -> None:
+    frame = pd.DataFrame({"年化保费": [1234.5], "失效概率": [0.1], "净现值": [-5.0]})
+    config = formats.money_config(frame, "zh")
+    assert set(config) == {"年化保费", "净现值"}
+    assert all(c["type_config"]["format"] == "yen" for c in config.values())
+    assert set(formats.money_config(frame.rename(columns={"年化保费": "Annual premium"}), "en")) == {"Annual premium"}
