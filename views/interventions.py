@@ -61,10 +61,6 @@ def money(value: float) -> str:
 
 def comparison_cell(measure: str, value: object) -> str:
     """One figure of the money-first comparison as a reader reads it (display shaping only)."""
-    if measure in ("retained_policies", "npv"):
-        point, low, high = value  # type: ignore[misc]
-        text = formats.count(point) if measure == "retained_policies" else money(point)
-        return t("interv.value_interval", value=text, interval=interval(low, high, measure == "npv"))
     if measure == "effect_source":
         source, evidence = value  # type: ignore[misc]
         return t("interv.source_evidence", source=t(f"interv.source.{source}"), evidence=t(f"interv.evidence.{evidence}"))
@@ -73,6 +69,27 @@ def comparison_cell(measure: str, value: object) -> str:
     if measure == "break_even_hazard_ratio":
         return formats.DASH if pd.isna(value) else f"{float(value):.2f}"  # type: ignore[arg-type]
     return money(value)  # type: ignore[arg-type]
+
+
+def comparison_frame(grid: pd.DataFrame) -> pd.DataFrame:
+    """The money-first grid in words: a row per figure (kept policies and NPV each followed by their interval), a column per scenario."""
+    labels: list[str] = []
+    cells: dict[str, list[str]] = {str(name): [] for name in grid.columns}
+    for measure in grid.index:
+        label = t("col.effect_source") if measure == "effect_source" else column_label(measure, lang)
+        if measure in ("retained_policies", "npv"):  # (point, lower, upper): the interval on its own row
+            labels += [label, t("interv.interval_of", measure=label)]
+            for name in grid.columns:
+                point, low, high = grid.at[measure, name]
+                cells[str(name)] += [
+                    formats.count(point) if measure == "retained_policies" else money(point),
+                    interval(low, high, measure == "npv"),
+                ]
+        else:
+            labels.append(label)
+            for name in grid.columns:
+                cells[str(name)].append(comparison_cell(measure, grid.at[measure, name]))
+    return pd.DataFrame(cells, index=labels)
 
 
 def interval(low: float, high: float, money_values: bool = False) -> str:
@@ -398,14 +415,7 @@ with scenario_tab:
             ]
             # Money first, one column per scenario: every figure visible without scrolling sideways.
             grid = money_first(table)
-            st.dataframe(
-                pd.DataFrame(
-                    {name: [comparison_cell(m, v) for m, v in zip(grid.index, grid[name])] for name in grid.columns},
-                    index=[t("col.effect_source") if m == "effect_source" else column_label(m, lang) for m in grid.index],
-                ),
-                width="stretch",
-                key="interv_money_first",
-            )
+            show_table(comparison_frame(grid), width="stretch", key="interv_money_first")
             if (table["roi"].notna() & grid.loc["roi"].isna().to_numpy()).any():
                 st.caption(tm("interv.roi_hidden", share=formats.percent(ROI_MIN_COST_SHARE)))
             st.caption(tm("interv.evidence_note"))
