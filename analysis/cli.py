@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 from analysis.cli_campaign import add_arguments as add_campaign_list_arguments
 from analysis.cli_campaign import run_campaign_list
+from analysis.cli_payments import add_arguments as add_payments_arguments
+from analysis.cli_payments import matched_payments
 from analysis.engine.backend import DEFAULT_ENGINE, ENGINES
 from analysis.errors import ExtractError
 from analysis.ingest.guard import guarded_load
@@ -206,7 +208,8 @@ def _persistency(args: argparse.Namespace) -> int:
         exclude=exclude,
     )
     by = tuple(part.strip() for part in (args.by or "").split(",") if part.strip())
-    table = persistency_table(policies, study_date=study_date, options=options, by=by, basis=args.basis, backend=backend)
+    payments = matched_payments(args, policies, study_date, backend)
+    table = persistency_table(policies, study_date=study_date, options=options, by=by, basis=args.basis, backend=backend, payments=payments)
     _emit(table, args.format)
     return 0
 
@@ -429,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--exclude",
         help="exclusions, comma-separated: single_premium,free_look,death,maturity,waiver (the default: all; '' for none)",
     )
+    add_payments_arguments(persistency)
     persistency.set_defaults(run=_persistency)
 
     report = _command(commands, "report", "the monthly report workbook (overview and cohort study)", formats=False)

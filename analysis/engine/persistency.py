@@ -145,16 +145,27 @@ def persistency_cells_expr(
     """
     kept = table.filter(~excluded(table, exclude))
     policies = _first_months(_exits(kept, grace_days=grace_days), shift=1 if include_grace else 0, step=PERIOD_MONTHS[cohort])
+    persists = {month: (policies.first_out > month) | (policies.back_at <= month) for month in dict.fromkeys(months)}
+    return cell_sums(policies, persists, by=by, premium=premium)
+
+
+def cell_sums(
+    policies: ir.Table, persists: dict[int, ir.BooleanValue], *, by: Sequence[str] = (), premium: bool | Sequence[int] = True
+) -> ir.Table:
+    """The wide cells from one row per policy (``issue_day``, ``premium``, ``period``, ``by``) and whether it persists at each month.
+
+    Shared by the in-force approximation and the premiums-received definition
+    (:mod:`analysis.payments.persistency`), so both give the same columns.
+    """
     sums: dict[str, ir.Value] = {
         "cohort_policies": policies.issue_day.count().cast("int64"),
         "cohort_premium": policies.premium.sum(),
         "premium_squares": (policies.premium * policies.premium).sum(),
     }
-    for month in dict.fromkeys(months):
-        persists = (policies.first_out > month) | (policies.back_at <= month)
-        sums[f"persisting_{month}"] = persists.ifelse(1, 0).sum().cast("int64")
+    for month, persisting in persists.items():
+        sums[f"persisting_{month}"] = persisting.ifelse(1, 0).sum().cast("int64")
         if premium is True or (not isinstance(premium, bool) and month in premium):
-            sums[f"persisting_premium_{month}"] = persists.ifelse(policies.premium, ibis.literal(0, type=PREMIUM_TYPE)).sum()
+            sums[f"persisting_premium_{month}"] = persisting.ifelse(policies.premium, ibis.literal(0, type=PREMIUM_TYPE)).sum()
     return policies.group_by([*by, "period"]).aggregate(**sums)
 
 

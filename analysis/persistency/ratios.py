@@ -25,7 +25,7 @@ whether a cohort has reached a month, and the ratios are worked out here on thos
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Sequence, TypeAlias
 
 import ibis.expr.types as ir
 import numpy as np
@@ -35,6 +35,8 @@ from analysis import schema as S
 from analysis.engine.backend import bind, run
 from analysis.engine.persistency import PERIOD_MONTHS, long_cells, persistency_cells_expr
 from analysis.errors import ExtractError
+from analysis.payments.persistency import received_cells_expr
+from analysis.payments.table import DUE_DATE, PAID_DATE, PaymentHistory
 from analysis.study.calendar import add_months
 
 if TYPE_CHECKING:
@@ -74,6 +76,16 @@ class PersistencyOptions:
 DEFAULT_OPTIONS = PersistencyOptions()
 #: Bases of a persistency table: share of policies, or of their annual premium.
 BASES = ("count", "premium")
+#: A payment history as the persistency functions take it.
+Payments: TypeAlias = PaymentHistory | pd.DataFrame | ir.Table
+
+
+def payment_rows(payments: Payments) -> pd.DataFrame | ir.Table:
+    """The columns persistency reads from a payment history: ``[policy_id, due_date, paid_date]``."""
+    if isinstance(payments, PaymentHistory):
+        payments = payments.payments
+    columns = [S.POLICY_ID, DUE_DATE, PAID_DATE]
+    return payments[columns] if isinstance(payments, pd.DataFrame) else payments.select(*columns)
 
 
 def cohort_end_days(labels: np.ndarray, cohort: str) -> np.ndarray:
@@ -91,6 +103,7 @@ def persistency_ratios(
     options: PersistencyOptions = DEFAULT_OPTIONS,
     by: Sequence[str] = (),
     backend: BaseBackend | None = None,
+    payments: Payments | None = None,
 ) -> pd.DataFrame:
     """Count- and premium-basis persistency at each month, by issue cohort and group.
 
@@ -107,6 +120,11 @@ def persistency_ratios(
         Group columns (channel, branch...). :func:`pooled_persistency` pools the cohorts.
     backend : ibis backend, optional
         The engine a pandas book is bound to (DuckDB by default); an ibis Table keeps its own.
+    payments : PaymentHistory, DataFrame or ibis Table, optional
+        A payment history (``policy_id``, ``due_date``, ``paid_date``): persisting then means
+        the premium was received (:mod:`analysis.payments.persistency`, definition
+        ``premiums_received``); without it, the in-force approximation above
+        (``in_force_approximation``; :func:`analysis.payments.persistency.persistency_definition`).
 
     Returns
     -------
@@ -115,7 +133,7 @@ def persistency_ratios(
         cohort_premium, persisting_premium, premium_persistency]``, computed in the engine
         (:mod:`analysis.engine.persistency`).
     """
-    cells = persistency_cells(policies, study_date=study_date, options=options, by=by, backend=backend)
+    cells = persistency_cells(policies, study_date=study_date, options=options, by=by, backend=backend, payments=payments)
     return with_ratios(cells, by=by)
 
 
@@ -152,11 +170,13 @@ def persistency_cells(
     by: Sequence[str] = (),
     backend: BaseBackend | None = None,
     premium: bool | Sequence[int] = True,
+    payments: Payments | None = None,
 ) -> pd.DataFrame:
     """Every ``group × issue cohort × month`` cell, whether or not the cohort has reached the month.
 
     Without ``premium``, ``persisting_premium`` is NaN (the engine skips those sums); given
-    months, it is summed at those months only.
+    months, it is summed at those months only. With ``payments``, persisting means the
+    premium was received (see :func:`persistency_ratios`).
 
     Returns
     -------
@@ -168,17 +188,30 @@ def persistency_cells(
         had reached the evaluation month by the study date.
     """
     _check_options(policies, options, by)
-    table, engine = persistency_book(policies, by, backend)
-    expression = persistency_cells_expr(
-        table,
-        months=options.months,
-        cohort=options.cohort,
-        exclude=options.exclude,
-        include_grace=options.include_grace,
-        grace_days=options.grace_days,
-        by=by,
-        premium=premium,
-    )
+    table, engine = persistency_book(policies, by, backend, ids=payments is not None)
+    if payments is not None:
+        paid, _ = bind(payment_rows(payments), engine)
+        expression = received_cells_expr(
+            table,
+            paid,
+            months=options.months,
+            cohort=options.cohort,
+            exclude=options.exclude,
+            include_grace=options.include_grace,
+            by=by,
+            premium=premium,
+        )
+    else:
+        expression = persistency_cells_expr(
+            table,
+            months=options.months,
+            cohort=options.cohort,
+            exclude=options.exclude,
+            include_grace=options.include_grace,
+            grace_days=options.grace_days,
+            by=by,
+            premium=premium,
+        )
     cells = long_cells(run(engine, expression), months=options.months, by=by)
     if isinstance(policies, pd.DataFrame):  # the groups keep the book's types (categories, booleans, text)
         for column in by:
@@ -187,12 +220,15 @@ def persistency_cells(
 
 
 def persistency_book(
-    policies: pd.DataFrame | ir.Table, by: Sequence[str] = (), backend: BaseBackend | None = None
+    policies: pd.DataFrame | ir.Table, by: Sequence[str] = (), backend: BaseBackend | None = None, *, ids: bool = False
 ) -> tuple[ir.Table, BaseBackend]:
-    """The book bound to its engine (:func:`analysis.engine.backend.bind`); a pandas book with only the columns persistency reads."""
+    """The book bound to its engine (:func:`analysis.engine.backend.bind`); a pandas book with only the columns persistency reads.
+
+    ``ids``: keep the policy numbers too (to join a payment history).
+    """
     if isinstance(policies, pd.DataFrame):
         needed = [S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.PAID_TO_DATE, S.REINSTATEMENT_DATE, S.ANNUAL_PREMIUM]
-        needed += [S.PAYMENT_FREQUENCY, S.WAIVER, *by]
+        needed += [S.PAYMENT_FREQUENCY, S.WAIVER, *by, *([S.POLICY_ID] if ids else [])]
         policies = policies[[c for c in dict.fromkeys(needed) if c in policies.columns]]
     return bind(policies, backend)
 
@@ -262,8 +298,9 @@ def persistency_table(
     by: Sequence[str] = (),
     basis: str = "count",
     backend: BaseBackend | None = None,
+    payments: Payments | None = None,
 ) -> pd.DataFrame:
-    """Pooled persistency by group and month, as ``python -m analysis persistency`` prints it.
+    """Pooled persistency by group and month, as ``python -m analysis persistency`` prints it (``payments``: :func:`persistency_ratios`).
 
     Returns
     -------
@@ -272,7 +309,8 @@ def persistency_table(
         basis, ``cohort_premium, persisting_premium, premium_persistency``: all eligible
         cohorts of :func:`persistency_ratios` together (:func:`pooled_persistency`).
     """
-    ratios = pooled_persistency(persistency_ratios(policies, study_date=study_date, options=options, by=by, backend=backend), by=by)
+    ratios = persistency_ratios(policies, study_date=study_date, options=options, by=by, backend=backend, payments=payments)
+    ratios = pooled_persistency(ratios, by=by)
     columns = [*by, "month", "cohort_policies", "persisting", "persistency"]
     if basis == "premium":
         columns += ["cohort_premium", "persisting_premium", "premium_persistency"]

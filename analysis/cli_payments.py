@@ -1,0 +1,56 @@
+"""The command line's ``--payments FILE``: a payment history (缴费记录) read beside the extract.
+
+``persistency FILE --payments PAYMENTS`` measures persistency on premiums received
+(:mod:`analysis.payments.persistency`) instead of the in-force approximation. The history is
+read through the guard with its row account (:func:`analysis.payments.table.read_payments`)
+and matched with the book (:func:`analysis.payments.table.match_payments`); the definition
+used and the account (rows by outcome and reason, e.g. payments whose policy is not in the
+book) are worded on standard error, so standard output stays the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from analysis.payments.persistency import DEFINITION_KEYS, persistency_definition
+from analysis.report.catalogue import translate
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from analysis.payments.table import PaymentHistory
+
+#: The account's entries that are totals, not reasons.
+TOTALS = ("rows", "accepted", "repaired", "rejected")
+
+
+def add_arguments(command: argparse.ArgumentParser) -> None:
+    """The payment history's options of a command."""
+    command.add_argument(
+        "--payments",
+        help="a payment history (缴费记录: 保单号, 应缴日期, 实缴日期[, 金额, 缴费方式, 扣款失败]): persistency on premiums received",
+    )
+    command.add_argument("--payments-sheet", help="the payment history's workbook sheet (default: the first)")
+
+
+def matched_payments(args: argparse.Namespace, policies: Any, study_date: pd.Timestamp, backend: Any) -> PaymentHistory | None:
+    """The history named by ``--payments`` matched with the book, its account worded on standard error; None without it."""
+    from analysis.payments.table import match_payments, read_payments
+
+    path = getattr(args, "payments", None)
+    if not path:
+        return None
+    history = match_payments(read_payments(path, sheet=args.payments_sheet), policies, study_date=study_date, backend=backend)
+    language = "en"
+    print(translate(DEFINITION_KEYS[persistency_definition(history)], language), file=sys.stderr)
+    counts = history.counts()
+    print(
+        translate("payments.account", language, rows=counts["rows"], rejected=counts["rejected"], repaired=counts["repaired"]),
+        file=sys.stderr,
+    )
+    for reason, count in counts.items():
+        if reason not in TOTALS:
+            print(f"{count:,} {translate(f'kind.{reason}', language)}", file=sys.stderr)
+    return history
