@@ -14,6 +14,7 @@ while the sessions run, and again ``--settle`` seconds after they close (Streaml
 closed session's state after 120 s).
 
 Exit status 1 when a session did not finish, showed an error, or the server died.
+``BENCH_CONSOLE=1`` prints the hostile session's browser console and navigations.
 """
 
 from __future__ import annotations
@@ -128,6 +129,9 @@ async def hostile_session(browser, url: str, files: list[Path], timeout_s: float
     outcomes = []
     context = await browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
     page = await context.new_page()
+    if os.environ.get("BENCH_CONSOLE"):
+        page.on("console", lambda message: print(f"    console {message.type}: {message.text[:200]}", flush=True))
+        page.on("framenavigated", lambda frame: print(f"    navigated: {frame.url[:120]}", flush=True))
     try:
         await page.goto(url)
         await page.wait_for_selector(METRIC, timeout=timeout_s * 1000)
