@@ -1,15 +1,16 @@
 """Persistency on premiums received (``DOMAIN.md`` §2.1) as engine expressions over the payments joined to the book.
 
 With a payment history, a policy of cohort C persists at month N (13, 25, … = 12k + 1) when its
-(k + 1)-th policy-year premium — the first payment row whose due date is on or after
-``issue + 12k months`` — was received (its paid date) on or before the evaluation date
-``issue + N months`` (``N + 1`` months with ``include_grace``). A month that is not of the
-form 12k + 1 takes k = (N − 1) // 12. A lapsed policy that was reinstated persists exactly
-when that premium was paid by the evaluation date (reinstatement collects it); a policy with
-no due row on or after ``issue + 12k months`` (its billing stopped: lapsed, surrendered, or a
-single premium when that exclusion is switched off) does not persist. The exclusions, the
-cohorts and the rule for when a cohort has reached month N are those of
-:mod:`analysis.persistency.ratios`; the premium basis weights by the book's annual premium.
+(k + 1)-th policy-year premium — the first payment row whose due date is on or after ``issue +
+12k months`` — was received (its paid date) on or before the evaluation date ``issue + N
+months`` (``N + 1`` months with ``include_grace``). A month that is not of the form 12k + 1
+takes k = (N − 1) // 12 (month 0: the first premium, received by the issue date). A lapsed
+policy that was reinstated persists exactly when that premium was paid by the evaluation date
+(reinstatement collects it); a policy with no due row on or after ``issue + 12k months`` (its
+billing stopped: lapsed, surrendered, or a single premium when that exclusion is switched off)
+does not persist. The exclusions, the cohorts and the rule for when a cohort has reached month
+N are those of :mod:`analysis.persistency.ratios`; the premium basis weights by the book's
+annual premium.
 
 **In the engine, one join and one ``group_by``.** For every year index k, each payment row of
 a policy whose due date is on or after ``issue + 12k months`` gets a sort key
@@ -71,9 +72,14 @@ def _book_thresholds(table: ir.Table, *, months: Sequence[int], shift: int, step
     )
 
 
+def _year(month: int) -> int:
+    """The year index k whose premium decides month N: (N − 1) // 12, and 0 (the first premium) at month 0."""
+    return max(0, (month - 1) // 12)
+
+
 def _years(months: Sequence[int]) -> list[int]:
-    """The year indexes k whose premium decides the months (k = (N − 1) // 12)."""
-    return sorted({(month - 1) // 12 for month in months})
+    """The year indexes of the months (:func:`_year`)."""
+    return sorted({_year(month) for month in months})
 
 
 def _first_received(book: ir.Table, payments: ir.Table, *, years: Sequence[int]) -> ir.Table:
@@ -128,7 +134,5 @@ def received_cells_expr(
     policies = joined.select(
         *by, "issue_day", "premium", "period", *(f"eval_{m}" for m in dict.fromkeys(months)), *(f"paid_{k}" for k in years)
     )
-    persists = {
-        month: (policies[f"paid_{(month - 1) // 12}"] <= policies[f"eval_{month}"]).fill_null(False) for month in dict.fromkeys(months)
-    }
+    persists = {month: (policies[f"paid_{_year(month)}"] <= policies[f"eval_{month}"]).fill_null(False) for month in dict.fromkeys(months)}
     return cell_sums(policies, persists, by=by, premium=premium)

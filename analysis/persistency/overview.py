@@ -31,11 +31,15 @@ import pandas as pd
 from analysis import schema as S
 from analysis.engine.backend import run
 from analysis.engine.snapshot import book_status_expr, funnel_frame, snapshot_frame
+from analysis.payments.funnel import payments_funnel
+from analysis.payments.persistency import IN_FORCE_APPROXIMATION, persistency_definition
 from analysis.persistency.projection import TRIANGLE_MONTHS, development_from_cells, heading, triangle_and_projection_of
 from analysis.persistency.ratios import (
     DEFAULT_OPTIONS,
     HEADLINE_MONTHS,
+    Payments,
     PersistencyOptions,
+    payment_rows,
     persistency_book,
     persistency_cells,
     persistency_ratios,
@@ -322,6 +326,8 @@ class OverviewFigures:
     headings: tuple[Heading, ...]
     snapshot: pd.DataFrame
     funnel: pd.DataFrame | None
+    #: The persistency definition (``premiums_received`` with a payment history, else ``in_force_approximation``).
+    definition: str = IN_FORCE_APPROXIMATION
 
 
 def overview_figures(
@@ -331,6 +337,7 @@ def overview_figures(
     options: PersistencyOptions = DEFAULT_OPTIONS,
     targets: dict[int, float] | None = None,
     trend_cohort: str = TREND_COHORT,
+    payments: Payments | None = None,
 ) -> OverviewFigures:
     """The overview's figures in one call: KPIs, trend, one-pass triangle and projection, status and collections.
 
@@ -346,17 +353,21 @@ def overview_figures(
         Targets by month, over :data:`DEFAULT_TARGETS`.
     trend_cohort : str
         Issue cohorts of the trend and the projection: ``month``, ``quarter`` or ``year``.
+    payments : PaymentHistory or DataFrame, optional
+        A payment history: the KPIs, trend, triangle and projection are then on premiums
+        received (:mod:`analysis.payments.persistency`) and the funnel counts real payments
+        (:func:`analysis.payments.funnel.payments_funnel`); ``definition`` says which was used.
 
     Returns
     -------
     OverviewFigures
     """
     goals = {**DEFAULT_TARGETS, **(targets or {})}
-    book, engine = persistency_book(policies)  # bound to the engine once
+    book, engine = persistency_book(policies, ids=payments is not None)  # bound to the engine once
     # One issue-month query at every month 0..36 feeds the KPIs, the trend, the triangle and the projection.
     top = max(TRIANGLE_MONTHS, *HEADLINE_MONTHS)
     every_month = replace(options, months=tuple(range(top + 1)), cohort="month")
-    monthly = persistency_cells(book, study_date=study_date, options=every_month, premium=HEADLINE_MONTHS)
+    monthly = persistency_cells(book, study_date=study_date, options=every_month, premium=HEADLINE_MONTHS, payments=payments)
     grains = ("month",) if trend_cohort == "month" else ("month", trend_cohort)
     developed = development_from_cells(monthly, study_date=study_date, grains=grains, max_month=top, include_grace=options.include_grace)
     triangle, projection = triangle_and_projection_of(developed)
@@ -374,7 +385,8 @@ def overview_figures(
         triangle=triangle,
         headings=tuple(headings),
         snapshot=snapshot_frame(status),
-        funnel=funnel_frame(status),
+        funnel=funnel_frame(status) if payments is None else payments_funnel(book, payment_rows(payments), study_date=study_date),
+        definition=persistency_definition(payments),
     )
 
 
