@@ -85,9 +85,12 @@ def _years(months: Sequence[int]) -> list[int]:
 def _first_received(book: ir.Table, payments: ir.Table, *, years: Sequence[int]) -> ir.Table:
     """``[pay_policy, due_<k>, paid_<k>…]``: per policy, the first due on or after ``issue + 12k months`` and its earliest paid day."""
     staged = with_days(payments, [DUE_DATE, PAID_DATE])
-    rows = staged.select(pay_policy=staged[S.POLICY_ID], due_day=staged[f"{DUE_DATE}_day"], paid_day=staged[f"{PAID_DATE}_day"])
+    # Policy numbers compared as text: a database book may hold them as numbers, a history read through the door holds text.
+    rows = staged.select(
+        pay_policy=staged[S.POLICY_ID].cast("string"), due_day=staged[f"{DUE_DATE}_day"], paid_day=staged[f"{PAID_DATE}_day"]
+    )
     rows = rows.filter(rows.due_day.notnull())
-    thresholds = book.select(S.POLICY_ID, *(f"due_from_{k}" for k in years))
+    thresholds = book.select(book[S.POLICY_ID].cast("string").name(S.POLICY_ID), *(f"due_from_{k}" for k in years))
     joined = thresholds.join(rows, thresholds[S.POLICY_ID] == rows.pay_policy).select(
         "pay_policy", "due_day", "paid_day", *(f"due_from_{k}" for k in years)
     )
@@ -130,7 +133,7 @@ def received_cells_expr(
     book = _book_thresholds(kept, months=months, shift=shift, step=PERIOD_MONTHS[cohort], by=by)
     years = _years(months)
     firsts = _first_received(book, payments, years=years)
-    joined = book.left_join(firsts, book[S.POLICY_ID] == firsts.pay_policy)
+    joined = book.left_join(firsts, book[S.POLICY_ID].cast("string") == firsts.pay_policy)
     policies = joined.select(
         *by, "issue_day", "premium", "period", *(f"eval_{m}" for m in dict.fromkeys(months)), *(f"paid_{k}" for k in years)
     )

@@ -254,8 +254,9 @@ def match_payments(
     Both rules are told in the account (``not_in_book`` rejected and listed by
     :meth:`PaymentHistory.not_in_book`; ``paid_after_study_date`` repaired).
     """
-    book = policies[[S.POLICY_ID]] if isinstance(policies, pd.DataFrame) else policies.select(S.POLICY_ID)
+    book = policies[[S.POLICY_ID]].astype({S.POLICY_ID: "string"}) if isinstance(policies, pd.DataFrame) else policies.select(S.POLICY_ID)
     table, engine = bind(book, backend)
+    table = table.select(table[S.POLICY_ID].cast("string").name(S.POLICY_ID))  # a database book may hold numbers
     ids, _ = bind(pd.DataFrame({S.POLICY_ID: history.payments[S.POLICY_ID].astype("string").unique()}), engine)
     absent = set(run(engine, ids.anti_join(table, S.POLICY_ID))[S.POLICY_ID].astype(str))
     payments = history.payments

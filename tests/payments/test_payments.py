@@ -336,3 +336,15 @@ def test_the_funnel_on_the_sample_payments_is_close_to_the_snapshot(sample) -> N
     assert (
         received[["suspended_this_month", "reinstated_this_month"]] == snapshot[["suspended_this_month", "reinstated_this_month"]]
     ).all()
+
+
+def test_numeric_policy_numbers_in_the_book_and_groups() -> None:
+    # A database book may hold policy numbers as numbers; the history read through the door holds text.
+    numbers = {"A": 1, "B": 2, "C": 3, "D": 4, "E": 5, "F": 6}
+    book = HAND_BOOK.assign(**{S.POLICY_ID: HAND_BOOK[S.POLICY_ID].map(numbers).astype("int64"), "channel": ["x", "y", "x", "y", "x", "x"]})
+    payments = HAND_PAYMENTS.assign(**{S.POLICY_ID: HAND_PAYMENTS[S.POLICY_ID].map(numbers).astype(str)})
+    matched = match_payments(payments_from_cells(*_cells(payments.astype(str).replace("NaT", ""))), book, study_date=HAND_STUDY)
+    assert matched.counts()["rejected"] == 0
+    ratios = persistency_ratios(book, study_date=HAND_STUDY, options=PersistencyOptions(months=(13,)), by=("channel",), payments=matched)
+    # x: A (persists), C, F → 1 of 3; y: B, D (persists) → 1 of 2 (E excluded).
+    assert dict(zip(ratios["channel"], zip(ratios["cohort_policies"], ratios["persisting"]))) == {"x": (3, 1), "y": (2, 1)}
