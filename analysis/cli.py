@@ -220,7 +220,8 @@ def _report(args: argparse.Namespace) -> int:
     from analysis.report.monthly import monthly_report
 
     loaded = _load(args)
-    data = monthly_report(loaded, dataset=_name(args), lang=args.lang)
+    payments = matched_payments(args, loaded.policies, loaded.study_date, None)
+    data = monthly_report(loaded, dataset=_name(args), lang=args.lang, payments=payments)
     Path(args.output).write_bytes(data)
     print(f"wrote {args.output} ({len(data):,} bytes)")
     return 0
@@ -438,6 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = _command(commands, "report", "the monthly report workbook (overview and cohort study)", formats=False)
     report.add_argument("-o", "--output", required=True, help="the .xlsx to write")
     report.add_argument("--lang", choices=list(LANGUAGES), default="zh", help="header language")
+    add_payments_arguments(report)
     report.set_defaults(run=_report)
 
     survival = _command(commands, "survival", "Kaplan–Meier curves by cohort (months since issue)")

@@ -237,10 +237,15 @@ def league_table(
     month: int = 13,
     min_policies: int = MIN_LEAGUE_POLICIES,
     options: PersistencyOptions = DEFAULT_OPTIONS,
+    payments: Payments | None = None,
 ) -> pd.DataFrame:
-    """Persistency at one month by a group column, worst first, groups below ``min_policies`` left out."""
+    """Persistency at one month by a group column, worst first, groups below ``min_policies`` left out.
+
+    With ``payments``, persistency on premiums received (:func:`~analysis.persistency.ratios.persistency_ratios`).
+    """
     opts = replace(options, months=(month,))
-    pooled = pooled_persistency(persistency_ratios(policies, study_date=study_date, options=opts, by=(by,)), by=(by,))
+    ratios = persistency_ratios(policies, study_date=study_date, options=opts, by=(by,), payments=payments)
+    pooled = pooled_persistency(ratios, by=(by,))
     pooled = pooled[pooled["cohort_policies"] >= min_policies]
     return pooled.sort_values("persistency").reset_index(drop=True)[
         [by, "cohort_policies", "persisting", "persistency", "premium_persistency"]

@@ -12,9 +12,10 @@ from typing import Sequence
 import pandas as pd
 
 from analysis.ingest.pipeline import LoadResult
+from analysis.payments.persistency import DEFINITION_KEYS
 from analysis.persistency.overview import LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, Kpi, OverviewFigures, league_table, overview_figures
 from analysis.persistency.projection import REFERENCE_MONTHS
-from analysis.persistency.ratios import EXCLUSIONS, PersistencyOptions
+from analysis.persistency.ratios import EXCLUSIONS, Payments, PersistencyOptions
 from analysis.report.catalogue import column_label, translate
 from analysis.report.export import write_workbook
 from analysis.study.cohorts import IN_COHORT, REST, YOUNG_NEW_EARNERS
@@ -34,11 +35,14 @@ def report_sheets(
     targets: dict[int, float] | None = None,
     min_policies: int = MIN_LEAGUE_POLICIES,
     scope: Sequence[str] = (),
+    payments: Payments | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
     """The report's sheets (name → table, headers in ``lang``) and the notes above them.
 
     ``scope`` is the app's filter in words (:meth:`analysis.study.filters.BookFilter.lines`),
     stated on the cover; ``result`` is then the filtered book. Empty: the whole book.
+    ``payments``: a payment history; the persistency figures, league tables and funnel are then
+    on premiums received, and the cover and the KPI sheet say so.
 
     The overview's sheets come from :func:`~analysis.persistency.overview.overview_figures`
     (the figures the Overview page shows), then the league tables and the cohort study's
@@ -50,20 +54,22 @@ def report_sheets(
     def tr(key: str, **params: object) -> str:
         return translate(key, lang, **params)
 
-    figures = overview_figures(policies, study_date=study, options=options, targets=targets)
+    figures = overview_figures(policies, study_date=study, options=options, targets=targets, payments=payments)
+    # The definition the figures were measured on: premiums received with a payment history, else the approximation.
+    definition = tr("overview.approximation") if payments is None else tr(DEFINITION_KEYS[figures.definition])
     sheets = {
-        tr("report.sheet.cover"): _cover(result, dataset=dataset, options=options, lang=lang, scope=scope),
+        tr("report.sheet.cover"): _cover(result, dataset=dataset, options=options, lang=lang, scope=scope, definition=definition),
         tr("report.sheet.kpi"): _kpi_table(figures.kpis, lang),
     }
     sheets.update(_overview_sheets(figures, lang))
     for column in LEAGUE_COLUMNS:
         if column in policies.columns:
-            table = league_table(policies, column, study_date=study, min_policies=min_policies, options=options)
+            table = league_table(policies, column, study_date=study, min_policies=min_policies, options=options, payments=payments)
             sheets[tr("report.sheet.league", name=column_label(column, lang))] = _headers(table, lang)
     sheets.update(_status_sheets(figures, lang))
     sheets.update(_cohort_sheets(policies, study_date=study, lang=lang))
     notes = {
-        tr("report.sheet.kpi"): [tr("overview.approximation")],
+        tr("report.sheet.kpi"): [definition],
         tr("report.sheet.triangle"): [tr("overview.triangle_help")],
         tr("report.sheet.projection"): [tr("overview.projection_help", months=REFERENCE_MONTHS)],
         tr("report.sheet.cohort_detail"): [tr("cohort.meaning.policy_year")],
@@ -92,7 +98,9 @@ def _kpi_table(kpis: tuple[Kpi, ...], lang: str) -> pd.DataFrame:
     )
 
 
-def _cover(result: LoadResult, *, dataset: str, options: PersistencyOptions, lang: str, scope: Sequence[str] = ()) -> pd.DataFrame:
+def _cover(
+    result: LoadResult, *, dataset: str, options: PersistencyOptions, lang: str, scope: Sequence[str] = (), definition: str
+) -> pd.DataFrame:
     """What the report is of: data set, the filter, study date, policies and the definitions used."""
 
     def tr(key: str, **params: object) -> str:
@@ -103,7 +111,7 @@ def _cover(result: LoadResult, *, dataset: str, options: PersistencyOptions, lan
         "data.study_date": result.study_date.date().isoformat(),
         "report.policies": f"{len(result.policies):,}",
         "filter.cover": "; ".join(scope) or tr("filter.all_policies"),
-        "report.definition": tr("overview.approximation"),
+        "report.definition": definition,
         "report.exclusions": ", ".join(tr(f"report.exclusion.{e}") for e in EXCLUSIONS if e in options.exclude),
         "report.measured_at": tr("overview.at_n1") if options.include_grace else tr("overview.at_n"),
         "report.grace": str(options.grace_days),
@@ -159,9 +167,10 @@ def monthly_report(
     options: PersistencyOptions | None = None,
     targets: dict[int, float] | None = None,
     scope: Sequence[str] = (),
+    payments: Payments | None = None,
 ) -> bytes:
-    """The monthly report as ``.xlsx`` bytes (formula injection neutralised); ``scope`` as in :func:`report_sheets`."""
-    sheets, notes = report_sheets(result, dataset=dataset, lang=lang, options=options, targets=targets, scope=scope)
+    """The monthly report as ``.xlsx`` bytes (formula injection neutralised); ``scope`` and ``payments`` as in :func:`report_sheets`."""
+    sheets, notes = report_sheets(result, dataset=dataset, lang=lang, options=options, targets=targets, scope=scope, payments=payments)
     percent = [
         column_label(c, lang) for c in ("persistency", "premium_persistency", "rate", "lower", "upper", "observed_persistency", "projected")
     ]

@@ -27,6 +27,7 @@ from analysis.payments.table import (
     read_payments,
 )
 from analysis.persistency.ratios import PersistencyOptions, persistency_cells, persistency_ratios, persistency_table
+from analysis.report.catalogue import translate
 
 
 def _csv(rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> bytes:
@@ -288,6 +289,13 @@ def test_cli_persistency_with_payments(tmp_path) -> None:
     assert "premiums received" in done.stderr and "1 policy not in the book" in done.stderr
     approximation = run_cli("persistency", str(book_path), "--study-date", "2023-06-30", "--format", "json")
     assert approximation.returncode == 0 and "premiums received" not in approximation.stderr
+    # The monthly report says on its cover which definition its figures are measured on.
+    out = tmp_path / "report.xlsx"
+    done = run_cli("report", str(book_path), "--study-date", "2023-06-30", "--payments", str(pay_path), "--lang", "en", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    cells = {str(v) for sheet in pd.read_excel(out, sheet_name=None, header=None).values() for v in sheet.to_numpy().ravel()}
+    assert translate("persistency.definition.premiums_received", "en") in cells
+    assert translate("overview.approximation", "en") not in cells
 
 
 def test_the_overview_on_premiums_received_says_so(sample) -> None:
