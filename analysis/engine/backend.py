@@ -40,6 +40,15 @@ DUCKDB_MEMORY_LIMIT: Final = "2GB"
 
 _lock = threading.Lock()
 _backends: dict[str, BaseBackend] = {}
+#: One DuckDB connection serves every session of the process, and a DuckDB connection runs one
+#: call at a time ("connection is busy with another call" otherwise): every use of it — binding a
+#: book, dropping one, running a query — takes this lock. Spark sessions take concurrent jobs.
+_duckdb_calls = threading.RLock()
+
+
+def serial(backend: BaseBackend) -> contextlib.AbstractContextManager[Any]:
+    """Hold this while calling ``backend`` directly: the process's DuckDB connection takes one call at a time."""
+    return _duckdb_calls if engine_of(backend) == "duckdb" else contextlib.nullcontext()
 
 
 def connect(engine: str = DEFAULT_ENGINE) -> BaseBackend:
@@ -107,9 +116,14 @@ def bind(policies: pd.DataFrame | pa.Table | ir.Table, backend: BaseBackend | No
     if isinstance(policies, ir.Table):
         own = _own_backend(policies)
         return policies, own or backend or connect()
-    _drop_released()
     target = backend or connect()
     arrow = policies if isinstance(policies, pa.Table) else _arrow(policies)
+    with serial(target):
+        return _bind(arrow, target)
+
+
+def _bind(arrow: pa.Table, target: BaseBackend) -> tuple[ir.Table, BaseBackend]:
+    _drop_released()
     global _counter
     with _lock:
         _counter += 1
@@ -143,7 +157,7 @@ def _drop_released() -> None:
 
 
 def _drop_duckdb_view(raw: Any, name: str) -> None:
-    with contextlib.suppress(Exception):  # the connection may already be closed at exit
+    with _duckdb_calls, contextlib.suppress(Exception):  # the connection may already be closed at exit
         raw.unregister(name)
 
 
@@ -174,4 +188,11 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
 
 def run(backend: BaseBackend, expression: ir.Table) -> pd.DataFrame:
     """Execute an expression on ``backend`` and return the (small) result as pandas."""
-    return backend.to_pandas(expression)
+    with serial(backend):
+        return backend.to_pandas(expression)
+
+
+def scalar(backend: BaseBackend, expression: ir.Scalar) -> Any:
+    """Execute a scalar expression (a count, a minimum) on ``backend``."""
+    with serial(backend):
+        return backend.execute(expression)

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
+from analysis.engine.backend import run, scalar
 from analysis.engine.source_columns import WORK, Flag, Typed, src
 from analysis.errors import ExtractError
 from analysis.ingest.dating import LAPSED_STATUSES
@@ -146,12 +147,12 @@ def settle_study_date(backend: BaseBackend, typed: Typed, preset: MappingPreset,
     present = [c for c in _INFERRED_FROM if c in t.columns]
     parts = [t.select(day=t[c]).filter(lambda p: p.day.notnull()) for c in present]
     pooled = parts[0].union(*parts[1:], distinct=False) if len(parts) > 1 else parts[0]
-    counts = backend.to_pandas(pooled.group_by("day").aggregate(n=lambda p: p.count()))
+    counts = run(backend, pooled.group_by("day").aggregate(n=lambda p: p.count()))
     latest = inferred_from_counts(pd.to_datetime(counts["day"]).to_numpy(dtype="datetime64[ns]"), counts["n"].to_numpy(dtype=np.int64))
     if latest is None:
         raise ExtractError("bad_study_date", reason="not_found")
     day = latest.date()
-    named = next(c for c in present if int(backend.execute(t.filter(t[c] == day).count())) > 0)
+    named = next(c for c in present if int(scalar(backend, t.filter(t[c] == day).count())) > 0)
     return StudyDate(latest, INFERRED, typed.label(named))
 
 
@@ -259,8 +260,8 @@ def account(backend: BaseBackend, typed: Typed, study: StudyDate) -> tuple[Sourc
     for flag in typed.flags:
         touched = touched | t[flag.column]
     sums = {f"n{i}": t[f.column].cast("int64").sum() for i, f in enumerate(typed.flags)}
-    totals = backend.to_pandas(
-        t.aggregate(rows=t.count(), rejected=rejected.cast("int64").sum(), touched=touched.cast("int64").sum(), **sums)
+    totals = run(
+        backend, t.aggregate(rows=t.count(), rejected=rejected.cast("int64").sum(), touched=touched.cast("int64").sum(), **sums)
     ).iloc[0]
     rows, n_rejected, n_touched = int(totals["rows"]), int(totals["rejected"] or 0), int(totals["touched"] or 0)
     counts = pd.DataFrame(
@@ -299,7 +300,7 @@ def _samples(backend: BaseBackend, typed: Typed, flags: list[Flag]) -> pd.DataFr
                 columns[f"p_{name}"] = t[value].cast("string")
         picked = t.filter(t[flag.column]).select(**columns)
         picked = picked.order_by(["row", "policy_id"]).limit(SOURCE_ROW_SAMPLE)
-        rows = backend.to_pandas(picked)
+        rows = run(backend, picked)
         texts = []
         for record in rows.to_dict(orient="records"):
             given = {name: (record[f"p_{name}"] if f"p_{name}" in record else value) for name, value in params.items()}
@@ -328,7 +329,7 @@ def _samples(backend: BaseBackend, typed: Typed, flags: list[Flag]) -> pd.DataFr
 def _status_values(backend: BaseBackend, t: ir.Table, rejected: ir.BooleanValue) -> pd.DataFrame:
     """Policies per status word as written, with the status it reads as (rows with a status only)."""
     kept = t.filter(t[S.STATUS_RAW].notnull())
-    table = backend.to_pandas(kept.group_by(value=kept[S.STATUS_RAW], status=kept[S.STATUS]).aggregate(count=lambda g: g.count()))
+    table = run(backend, kept.group_by(value=kept[S.STATUS_RAW], status=kept[S.STATUS]).aggregate(count=lambda g: g.count()))
     return table.sort_values(["count", "value"], ascending=[False, True]).reset_index(drop=True)
 
 

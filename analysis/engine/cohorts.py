@@ -23,6 +23,7 @@ import ibis.expr.types as ir
 import numpy as np
 
 from analysis import schema as S
+from analysis.engine.backend import run
 from analysis.errors import ExtractError
 from analysis.ingest.parsing import is_number
 from analysis.study.cohorts import (
@@ -109,7 +110,7 @@ def _quantile_band(table: ir.Table, backend: BaseBackend, column: str, quantiles
     """The column cut at its quantiles (right-closed, lowest included), and the labels in order."""
     number = table[column].cast("float64")
     shares = np.linspace(0, 1, quantiles + 1)
-    row = backend.to_pandas(table.aggregate(**{f"q{i}": number.quantile(float(q)) for i, q in enumerate(shares)}))
+    row = run(backend, table.aggregate(**{f"q{i}": number.quantile(float(q)) for i, q in enumerate(shares)}))
     found = row.iloc[0].to_numpy(dtype=float) if len(row) else np.array([])
     cuts = np.unique(found[~np.isnan(found)])
     if len(cuts) < 2:

@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from analysis.engine.backend import run
 from analysis.engine.dates import add_months_ymd, whole_months_ymd, with_ymd, year_start
 from analysis.engine.stays import stays, study_bounds
 
@@ -154,7 +155,7 @@ def engine_exposures(
     Returns ``[*by, period, exposure, events, *exposure_<w>, *events_<w>]``, one row per
     cohort and period with any exposure or event, sorted by cohort and period.
     """
-    small = backend.to_pandas(exposure_deltas(table, by=by, spec=spec, study_date=study_date, weights=weights))
+    small = run(backend, exposure_deltas(table, by=by, spec=spec, study_date=study_date, weights=weights))
     return whole_periods(small, by=by, weights=weights)
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
+from analysis.engine.backend import run, scalar
 from analysis.ingest.columns import AMOUNT_COLUMNS, CODE_COLUMNS, MAX_AGE, TEXT_COLUMNS
 from analysis.ingest.headers import ColumnMatch
 from analysis.ingest.intake import map_columns, require_columns
@@ -110,10 +111,10 @@ def _distinct(backend: BaseBackend, typed: Typed, canonical: str) -> pd.Series |
     """
     base = typed.base if typed.base is not None else typed.table
     values = base.select(value=_stripped(base[src(canonical)].cast("string"))).filter(lambda t: t.value.notnull()).distinct()
-    count = int(backend.execute(values.count()))
+    count = int(scalar(backend, values.count()))
     if count > LOOKUP_LIMIT:
         return None
-    frame = backend.to_pandas(values)
+    frame = run(backend, values)
     return frame["value"].astype(object).reset_index(drop=True)
 
 

@@ -30,7 +30,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from analysis import schema as S
-from analysis.engine.backend import DEFAULT_ENGINE, bind, connect, engine_of
+from analysis.engine.backend import DEFAULT_ENGINE, bind, connect, engine_of, run, serial
 from analysis.engine.checks import (
     SOURCE_ROW_SAMPLE,
     SourceAccount,
@@ -102,7 +102,7 @@ class OpenedBook:
         """The canonical policies as pandas (for the analyses that still work on a frame)."""
         if self.loaded is not None:
             return self.loaded.policies
-        return _pandas_policies(self.backend.to_pandas(self.table))
+        return _pandas_policies(run(self.backend, self.table))
 
     def load_result(self) -> LoadResult:
         """The book as the door's :class:`~analysis.ingest.pipeline.LoadResult` (policies materialised as pandas)."""
@@ -263,6 +263,11 @@ _names = itertools.count(1)
 def materialise(backend: BaseBackend, table: ir.Table) -> ir.Table:
     """Compute a table once on its engine and keep it there: a temporary DuckDB table, or a cached Spark view."""
     name = f"lapselens_source_{os.getpid()}_{next(_names)}"
+    with serial(backend):
+        return _materialise(backend, table, name)
+
+
+def _materialise(backend: BaseBackend, table: ir.Table, name: str) -> ir.Table:
     if engine_of(backend) == "spark":
         backend.create_view(name, table, overwrite=True)
         backend._session.catalog.cacheTable(name)  # noqa: SLF001 - Ibis's PySpark backend keeps its session here
@@ -281,7 +286,8 @@ def _parquet(backend: BaseBackend, path: Path) -> ir.Table:
             name = f"lapselens_parquet_{abs(hash(str(path.resolve())))}"
             session.read.parquet(str(path)).createOrReplaceTempView(name)
             return backend.table(name)
-        return backend.read_parquet(target)
+        with serial(backend):
+            return backend.read_parquet(target)
     except Exception as exc:  # noqa: BLE001 - the engine's own error, said in one line
         raise ExtractError("bad_source", reason="parquet", source=str(path), detail=_first_line(exc)) from exc
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
-from analysis.engine.backend import bind
+from analysis.engine.backend import bind, scalar
 from analysis.engine.cohorts import derive, predicate
 from analysis.engine.stays import STAY_COLUMNS
 from analysis.study.cohorts import AGE_EDGES, DERIVED_SOURCES, IN_COHORT, REST, YOUNG_NEW_EARNERS, Condition, NamedCohort, derived_columns
@@ -103,11 +103,11 @@ def run_study(
     ``period, channel, expected_rate``).
     """
     table, engine, orders = study_table(policies, request, backend=backend)
-    total = len(policies) if isinstance(policies, pd.DataFrame) else int(engine.execute(table.count()))
+    total = len(policies) if isinstance(policies, pd.DataFrame) else int(scalar(engine, table.count()))
     used = total
     if request.filters:
         table = table.filter(predicate(table, request.filters))
-        used = int(engine.execute(table.count()))
+        used = int(scalar(engine, table.count()))
     by = tuple(b for b in request.by if b not in PERIODS)
     spec = StudySpec(
         period=request.period,
