@@ -29,7 +29,7 @@ import ibis
 import ibis.expr.types as ir
 
 from analysis import schema as S
-from analysis.engine.dates import add_months_ymd, with_ymd
+from analysis.engine.dates import add_months_ymd, days_in_month, with_ymd
 from analysis.engine.persistency import PERIOD_MONTHS, PREMIUM_TYPE, cell_sums, excluded
 from analysis.engine.stays import with_days
 from analysis.payments.table import DUE_DATE, PAID_DATE
@@ -56,8 +56,8 @@ def persistency_definition(payments: object | None) -> str:
     return IN_FORCE_APPROXIMATION if payments is None else PREMIUMS_RECEIVED
 
 
-def _book_thresholds(table: ir.Table, *, months: Sequence[int], shift: int, step: int, by: Sequence[str]) -> ir.Table:
-    """``[policy_id, *by, issue_day, premium, period, due_from_<k>…, eval_<m>…]`` of the kept policies with an issue date."""
+def _book_thresholds(table: ir.Table, *, months: Sequence[int], step: int, by: Sequence[str]) -> ir.Table:
+    """``[policy_id, *by, issue_day, premium, issue_day_y/m/d, period, due_from_<k>…]`` of the kept policies with an issue date."""
     staged = with_days(table, [S.ISSUE_DATE])
     premium = staged[S.ANNUAL_PREMIUM] if S.ANNUAL_PREMIUM in staged.columns else ibis.literal(0.0)
     premium = premium.cast("float64") if premium.type().is_numeric() else premium.try_cast("float64")
@@ -68,8 +68,24 @@ def _book_thresholds(table: ir.Table, *, months: Sequence[int], shift: int, step
     return parts.mutate(
         period=((y * 12 + m - 1) // step).cast("int64"),
         **{f"due_from_{k}": add_months_ymd(y, m, d, 12 * k) for k in _years(months)},
-        **{f"eval_{month}": add_months_ymd(y, m, d, month + shift) for month in dict.fromkeys(months)},
     )
+
+
+def _received_months(policies: ir.Table, years: Sequence[int]) -> ir.Table:
+    """Add ``received_<k>``: the first month j with ``issue + j months`` on or after the paid day (null when not paid).
+
+    So the premium was received by ``issue + M months`` exactly when ``received_<k> <= M``: one
+    integer per policy and year instead of one date per month (the engine's SQL stays small).
+    """
+    parts = with_ymd(policies, *(f"paid_{k}" for k in years))
+    out: dict[str, ir.Value] = {}
+    for k in years:
+        py, pm, pd_ = parts[f"paid_{k}_y"], parts[f"paid_{k}_m"], parts[f"paid_{k}_d"]
+        mark = days_in_month(py, pm)
+        mark = (parts.issue_day_d < mark).ifelse(parts.issue_day_d, mark)  # the monthiversary in the paid day's month
+        whole = (py - parts.issue_day_y) * 12 + (pm - parts.issue_day_m)
+        out[f"received_{k}"] = (whole + (pd_ > mark).cast("int64")).cast("int64")
+    return parts.mutate(**out)
 
 
 def _year(month: int) -> int:
@@ -130,12 +146,11 @@ def received_cells_expr(
     """
     kept = table.filter(~excluded(table, exclude))
     shift = 1 if include_grace else 0
-    book = _book_thresholds(kept, months=months, shift=shift, step=PERIOD_MONTHS[cohort], by=by)
+    book = _book_thresholds(kept, months=months, step=PERIOD_MONTHS[cohort], by=by)
     years = _years(months)
     firsts = _first_received(book, payments, years=years)
     joined = book.left_join(firsts, book[S.POLICY_ID].cast("string") == firsts.pay_policy)
-    policies = joined.select(
-        *by, "issue_day", "premium", "period", *(f"eval_{m}" for m in dict.fromkeys(months)), *(f"paid_{k}" for k in years)
-    )
-    persists = {month: (policies[f"paid_{_year(month)}"] <= policies[f"eval_{month}"]).fill_null(False) for month in dict.fromkeys(months)}
+    ymd_columns = ("issue_day_y", "issue_day_m", "issue_day_d")
+    policies = _received_months(joined.select(*by, "issue_day", "premium", "period", *ymd_columns, *(f"paid_{k}" for k in years)), years)
+    persists = {month: (policies[f"received_{_year(month)}"] <= month + shift).fill_null(False) for month in dict.fromkeys(months)}
     return cell_sums(policies, persists, by=by, premium=premium)
