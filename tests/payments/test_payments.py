@@ -356,3 +356,17 @@ def test_numeric_policy_numbers_in_the_book_and_groups() -> None:
     ratios = persistency_ratios(book, study_date=HAND_STUDY, options=PersistencyOptions(months=(13,)), by=("channel",), payments=matched)
     # x: A (persists), C, F → 1 of 3; y: B, D (persists) → 1 of 2 (E excluded).
     assert dict(zip(ratios["channel"], zip(ratios["cohort_policies"], ratios["persisting"]))) == {"x": (3, 1), "y": (2, 1)}
+
+
+def test_the_sample_history_follows_the_extract(sample) -> None:
+    """Every generated row passes the door; nothing is paid after the study date; a lapse's missed due is unpaid, earlier ones paid."""
+    policies, study_date, history = sample
+    assert history.counts()["rejected"] == 0 and history.counts()["repaired"] == 0
+    payments = history.payments
+    assert (payments[PAID_DATE].dropna() <= study_date).all()
+    lapsed = policies[policies[S.STATUS].isin([S.LAPSED, S.TERMINATED_AFTER_LAPSE]) & policies[S.PAID_TO_DATE].notna()]
+    rows = payments.merge(lapsed[[S.POLICY_ID, S.PAID_TO_DATE]], on=S.POLICY_ID)
+    missed = rows[rows[DUE_DATE] == rows[S.PAID_TO_DATE]]
+    assert len(missed) == len(lapsed) and missed[PAID_DATE].isna().all()
+    assert rows.loc[rows[DUE_DATE] < rows[S.PAID_TO_DATE], PAID_DATE].notna().all()
+    assert (rows[DUE_DATE] <= rows[S.PAID_TO_DATE]).all()  # billing stops at the missed due
