@@ -1,6 +1,6 @@
 """Where the book comes from: a *source* named by a path or a URL, opened into a canonical table on an engine.
 
-* a CSV or Excel file goes through the door (:func:`~analysis.ingest.pipeline.load_extract`,
+* a CSV or Excel file goes through the door in the guard's worker (:func:`~analysis.ingest.guard.guarded_load`,
   presets, the account) and its canonical table is bound to the engine;
 * a Parquet file or folder is read lazily by the engine (DuckDB's reader, or the Spark
   session's); its columns are mapped and checked in the engine
@@ -43,9 +43,10 @@ from analysis.engine.checks import (
 )
 from analysis.engine.source_columns import WORK, typed_columns
 from analysis.errors import ExtractError
+from analysis.ingest.guard import guarded_load
 from analysis.ingest.headers import ColumnMatch
 from analysis.ingest.ledger import PROBLEM_COLUMNS
-from analysis.ingest.pipeline import LoadResult, load_extract
+from analysis.ingest.pipeline import LoadResult
 from analysis.ingest.presets import MappingPreset
 
 if TYPE_CHECKING:
@@ -220,7 +221,8 @@ def open_source(
     path = Path(text)
     if path.is_dir() or path.suffix.lower() in PARQUET_SUFFIXES:
         return _checked(backend, _parquet(backend, path), preset, study_date, text, "parquet")
-    loaded = load_extract(path, preset=preset, sheet=sheet, study_date=study_date)
+    # A pointed-to file is read like an upload: in the guard's worker, within its limits.
+    loaded = guarded_load(path, preset=preset, sheet=sheet, study_date=None if study_date is None else str(study_date))
     bound, backend = bind(loaded.policies, backend)
     door = SourceAccount(
         rows_read=loaded.rows_read,
