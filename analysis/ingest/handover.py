@@ -24,33 +24,25 @@ _FIELDS = "result.json"
 
 
 def _write_frame(frame: pd.DataFrame, path: Path) -> dict[str, str]:
+    """Write ``frame`` as an Arrow IPC file; return its columns' pandas types."""
     import pyarrow as pa
 
-    types = {str(name): str(dtype) for name, dtype in frame.dtypes.items()}
-    shown = frame.copy(deep=False)
-    for name in frame.columns:
-        if frame[name].dtype == object:
-            values = (None if v is None or v is pd.NA else v for v in frame[name])
-            shown[name] = pd.Series([json.dumps(v, ensure_ascii=False) for v in values], index=frame.index, dtype="object")
-    table = pa.Table.from_pandas(shown, preserve_index=False)
+    from analysis.store.books import frame_to_arrow
+
+    table, types = frame_to_arrow(frame)
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
     return types
 
 
 def _read_frame(path: Path, types: Mapping[str, str]) -> pd.DataFrame:
+    """A frame written by :func:`_write_frame`, with its columns' types as they were."""
     import pyarrow as pa
 
-    text = pd.StringDtype("pyarrow")
+    from analysis.store.books import frame_from_arrow
+
     with pa.OSFile(str(path), "rb") as source:
-        table = pa.ipc.open_file(source).read_all()
-    frame = table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
-    for name, dtype in types.items():
-        if dtype == "object":
-            frame[name] = pd.Series([json.loads(v) for v in frame[name]], index=frame.index, dtype="object")
-        elif str(frame[name].dtype) != dtype:
-            frame[name] = frame[name].astype(dtype)
-    return frame
+        return frame_from_arrow(pa.ipc.open_file(source).read_all(), types)
 
 
 def write_result(result: LoadResult, folder: Path) -> None:

@@ -126,29 +126,39 @@ def _object_to_text(values: pd.Series) -> pd.Series:
     )
 
 
-def _write_frame(frame: pd.DataFrame, path: Path) -> dict[str, str]:
-    """Write ``frame`` as Parquet; return its columns' pandas types (what :func:`_read_frame` restores)."""
+def frame_to_arrow(frame: pd.DataFrame) -> tuple[pa.Table, dict[str, str]]:
+    """``frame`` as Arrow (object columns as JSON text, never pickled) and its columns' pandas types."""
     types = {str(name): str(dtype) for name, dtype in frame.dtypes.items()}
     shown = frame.copy(deep=False)
     for name in frame.columns:
         if frame[name].dtype == object:
             shown[name] = _object_to_text(frame[name])
-    pq.write_table(pa.Table.from_pandas(shown, preserve_index=None), path)
-    os.chmod(path, PRIVATE_FILE_MODE)
-    return types
+    return pa.Table.from_pandas(shown, preserve_index=None), types
 
 
-def _read_frame(path: Path, types: Mapping[str, str]) -> pd.DataFrame:
-    """A frame written by :func:`_write_frame`, with its columns' types as they were."""
+def frame_from_arrow(table: pa.Table, types: Mapping[str, str]) -> pd.DataFrame:
+    """A frame from :func:`frame_to_arrow`'s table, with its columns' types as they were."""
     text = pd.StringDtype("pyarrow")
-    mapper = {pa.string(): text, pa.large_string(): text}.get
-    frame = pq.read_table(path).to_pandas(types_mapper=mapper)
+    frame = table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
     for name, dtype in types.items():
         if dtype == "object":
             frame[name] = pd.Series([json.loads(v) for v in frame[name]], index=frame.index, dtype="object")
         elif str(frame[name].dtype) != dtype:
             frame[name] = frame[name].astype(dtype)
     return frame
+
+
+def _write_frame(frame: pd.DataFrame, path: Path) -> dict[str, str]:
+    """Write ``frame`` as Parquet; return its columns' pandas types (what :func:`_read_frame` restores)."""
+    table, types = frame_to_arrow(frame)
+    pq.write_table(table, path)
+    os.chmod(path, PRIVATE_FILE_MODE)
+    return types
+
+
+def _read_frame(path: Path, types: Mapping[str, str]) -> pd.DataFrame:
+    """A frame written by :func:`_write_frame`, with its columns' types as they were."""
+    return frame_from_arrow(pq.read_table(path), types)
 
 
 def _scalars(result: LoadResult) -> dict[str, Any]:
