@@ -207,9 +207,12 @@ def test_cohort_explorer(page: Page, app_url: str, screenshot_dir: Path, tmp_pat
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["各分群合计（全部期间）", "分群 × 期间明细"]
     detail = book["分群 × 期间明细"]
-    headers = [c.value for c in detail[3]]
+    # Above the table: what the sheet means and the filter it was made under, then a blank row.
+    header_row = next(r for r in range(1, 10) if "失效率" in [c.value for c in detail[r]])
+    assert detail.cell(header_row - 1, 1).value is None and detail.cell(1, 1).value
+    headers = [c.value for c in detail[header_row]]
     assert "失效率" in headers and "暴露数" in headers, headers
-    channels = {row[0] for row in detail.iter_rows(min_row=4, values_only=True)}
+    channels = {row[0] for row in detail.iter_rows(min_row=header_row + 1, values_only=True)}
     assert {"个险", "银保"} <= channels, channels
     snap(page, screenshot_dir / "05_cohorts_by_channel.png")
     page.get_by_test_id("stSidebar").get_by_test_id("stRadio").get_by_text("English", exact=True).click()
