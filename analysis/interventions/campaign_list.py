@@ -43,9 +43,16 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.errors import ExtractError
-from analysis.ingest.guard import guarded_table
-from analysis.ingest.headers import header_key
 from analysis.ingest.parsing import parse_dates, parse_ids, parse_numbers
+from analysis.ingest.side_tables import (
+    ACCEPTED,
+    REJECTED,
+    REPAIRED,
+    read_side_cells,
+    row_outcomes,
+    side_columns,
+    side_text,
+)
 from analysis.interventions.arms import CONTROL_WORDS
 
 #: The list's columns (canonical names).
@@ -60,8 +67,7 @@ LIST_HEADERS: Final = {
     CONTACT_CHANNEL: ("渠道", "接触渠道", "触达渠道", "contact_channel", "channel"),
     COST: ("成本", "单次成本", "接触成本", "费用", "cost", "cost_per_contact", "contact_cost"),
 }
-#: Outcomes of a row, and the reason codes of the account.
-ACCEPTED, REPAIRED, REJECTED = "accepted", "repaired", "rejected"
+#: The reason codes of the account (outcomes: :mod:`analysis.ingest.side_tables`).
 REASONS: Final = (
     "id_float_tail",
     "id_precision_lost",
@@ -77,8 +83,6 @@ REASONS: Final = (
     "lapsed_before_enrolment",
     "exited_before_enrolment",
 )
-#: Files whose cells may be number cells (a long policy number in one has lost its last digits).
-WORKBOOK_SUFFIXES: Final = (".xlsx", ".xlsm", ".xls")
 ACCOUNT_COLUMNS: Final = ("row", S.POLICY_ID, ARM, "outcome", "reason")
 
 
@@ -131,14 +135,7 @@ class CampaignList:
 
 def list_columns(headers: Sequence[str]) -> dict[str, str]:
     """Column → the header that holds it, by :data:`LIST_HEADERS` (first matching header; each used once)."""
-    keys = {h: header_key(h) for h in headers}
-    found: dict[str, str] = {}
-    for column, words in LIST_HEADERS.items():
-        wanted = {header_key(w) for w in words}
-        match = next((h for h in headers if keys[h] in wanted and h not in found.values()), None)
-        if match is not None:
-            found[column] = match
-    return found
+    return side_columns(headers, LIST_HEADERS)
 
 
 def read_campaign_list(
@@ -164,22 +161,17 @@ def read_campaign_list(
         ``no_rows``: no row survives; ``no_control``: no arm is a control arm, or ``control``
         is not an arm of the list); the door's own refusals of a file it cannot read.
     """
-    cells, rows = guarded_table(source, filename=filename, sheet=sheet)
-    name = str(filename or (source if isinstance(source, (str, Path)) else "")).lower()
-    workbook = name.endswith(WORKBOOK_SUFFIXES)
-    return campaign_list_from_cells(cells, np.asarray(rows, dtype=np.int64), control=control, from_workbook=workbook)
+    cells, rows, workbook = read_side_cells(source, filename=filename, sheet=sheet)
+    return campaign_list_from_cells(cells, rows, control=control, from_workbook=workbook)
 
 
 def campaign_list_from_cells(
     cells: pd.DataFrame, rows: np.ndarray, *, control: str | None = None, from_workbook: bool = False
 ) -> CampaignList:
     """:func:`read_campaign_list` from the cells as text and their source row numbers (``from_workbook``: read from number cells)."""
-    headers = list_columns([str(c) for c in cells.columns])
-    missing = [c for c in REQUIRED if c not in headers]
+    headers, text, missing = side_text(cells, LIST_HEADERS, REQUIRED)
     if missing:
-        shown = ", ".join(str(c) for c in cells.columns[:20])
-        raise ExtractError("campaign_list", reason="missing_columns", columns=", ".join(missing), found=shown or "-")
-    text = {c: cells[headers[c]].astype("string").str.strip().replace("", pd.NA) for c in headers}
+        raise ExtractError("campaign_list", reason="missing_columns", **missing)
     ids, stripped, mangled = parse_ids(text[S.POLICY_ID], from_workbook=from_workbook)
     ids = ids.str.strip().replace("", pd.NA)
     arm = text[ARM]
@@ -191,14 +183,11 @@ def campaign_list_from_cells(
     if COST in text:
         bad_cost |= (cost.isna() & text[COST].notna()).to_numpy(dtype=bool)
     frame[COST] = cost.mask(bad_cost).astype(float)
-    reason = pd.Series(pd.NA, index=cells.index, dtype="object")
-    outcome = pd.Series(ACCEPTED, index=cells.index, dtype="object")
-    for code, hit in (("id_float_tail", stripped.to_numpy(dtype=bool)), ("bad_cost", bad_cost)):
-        new = hit & reason.isna().to_numpy()
-        reason[new], outcome[new] = code, REPAIRED
-    for code, hit in [("id_precision_lost", mangled.to_numpy(dtype=bool)), *_rejections(frame)]:
-        new = hit & (outcome != REJECTED).to_numpy()
-        reason[new], outcome[new] = code, REJECTED
+    outcome, reason = row_outcomes(
+        cells.index,
+        [("id_float_tail", stripped.to_numpy(dtype=bool)), ("bad_cost", bad_cost)],
+        [("id_precision_lost", mangled.to_numpy(dtype=bool)), *_rejections(frame)],
+    )
     account = pd.DataFrame({"row": rows, S.POLICY_ID: ids, ARM: arm, "outcome": outcome, "reason": reason}, index=cells.index)
     entries = frame[(outcome != REJECTED).to_numpy()][[S.POLICY_ID, ARM, ENROLMENT_DATE, CONTACT_CHANNEL, COST, "row"]]
     if entries.empty:

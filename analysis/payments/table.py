@@ -42,9 +42,17 @@ import pandas as pd
 from analysis import schema as S
 from analysis.engine.backend import bind, run
 from analysis.errors import ExtractError
-from analysis.ingest.guard import guarded_table
 from analysis.ingest.headers import header_key
 from analysis.ingest.parsing import parse_dates, parse_ids, parse_numbers
+from analysis.ingest.side_tables import (
+    ACCEPTED,
+    REJECTED,
+    REPAIRED,
+    read_side_cells,
+    row_outcomes,
+    side_columns,
+    side_text,
+)
 from analysis.study.calendar import add_months
 
 if TYPE_CHECKING:
@@ -78,8 +86,7 @@ FAILED_TRUE: Final = ("是", "1", "true", "yes", "y", "失败", "扣款失败", 
 FAILED_FALSE: Final = ("否", "0", "false", "no", "n", "成功", "success")
 #: A premium paid more than this many months before it was due is a typing error (``paid_too_early``).
 EARLY_PAYMENT_MONTHS: Final = 12
-#: Outcomes of a row, and the reason codes of the account.
-ACCEPTED, REPAIRED, REJECTED = "accepted", "repaired", "rejected"
+#: The reason codes of the account (outcomes: :mod:`analysis.ingest.side_tables`).
 REASONS: Final = (
     "id_float_tail",
     "bad_amount",
@@ -93,8 +100,6 @@ REASONS: Final = (
     "duplicate",
     "not_in_book",
 )
-#: Files whose cells may be number cells (a long policy number in one has lost its last digits).
-WORKBOOK_SUFFIXES: Final = (".xlsx", ".xlsm", ".xls")
 ACCOUNT_COLUMNS: Final = ("row", S.POLICY_ID, DUE_DATE, "outcome", "reason")
 
 
@@ -135,14 +140,7 @@ class PaymentHistory:
 
 def payment_columns(headers: Sequence[str]) -> dict[str, str]:
     """Column → the header that holds it, by :data:`PAYMENT_HEADERS` (first matching header; each used once)."""
-    keys = {h: header_key(h) for h in headers}
-    found: dict[str, str] = {}
-    for column, words in PAYMENT_HEADERS.items():
-        wanted = {header_key(w) for w in words}
-        match = next((h for h in headers if keys[h] in wanted and h not in found.values()), None)
-        if match is not None:
-            found[column] = match
-    return found
+    return side_columns(headers, PAYMENT_HEADERS)
 
 
 def read_payments(source: bytes | str | Path, *, filename: str | None = None, sheet: str | int | None = None) -> PaymentHistory:
@@ -154,19 +152,15 @@ def read_payments(source: bytes | str | Path, *, filename: str | None = None, sh
         ``payments`` (``missing_columns``: no policy-number, due-date or paid-date column;
         ``no_rows``: no row survives); the door's own refusals of a file it cannot read.
     """
-    cells, rows = guarded_table(source, filename=filename, sheet=sheet)
-    name = str(filename or (source if isinstance(source, (str, Path)) else "")).lower()
-    return payments_from_cells(cells, np.asarray(rows, dtype=np.int64), from_workbook=name.endswith(WORKBOOK_SUFFIXES))
+    cells, rows, from_workbook = read_side_cells(source, filename=filename, sheet=sheet)
+    return payments_from_cells(cells, rows, from_workbook=from_workbook)
 
 
 def payments_from_cells(cells: pd.DataFrame, rows: np.ndarray, *, from_workbook: bool = False) -> PaymentHistory:
     """:func:`read_payments` from the cells as text and their source row numbers (``from_workbook``: read from number cells)."""
-    headers = payment_columns([str(c) for c in cells.columns])
-    missing = [c for c in REQUIRED if c not in headers]
+    headers, text, missing = side_text(cells, PAYMENT_HEADERS, REQUIRED)
     if missing:
-        shown = ", ".join(str(c) for c in cells.columns[:20])
-        raise ExtractError("payments", reason="missing_columns", columns=", ".join(missing), found=shown or "-")
-    text = {c: cells[headers[c]].astype("string").str.strip().replace("", pd.NA) for c in headers}
+        raise ExtractError("payments", reason="missing_columns", **missing)
     blank = pd.Series(pd.NA, index=cells.index, dtype="string")
     ids, stripped, mangled = parse_ids(text[S.POLICY_ID], from_workbook=from_workbook)
     frame = pd.DataFrame(
@@ -185,15 +179,12 @@ def payments_from_cells(cells: pd.DataFrame, rows: np.ndarray, *, from_workbook:
     failed, bad_flag = _failed_flags(text.get(FAILED_DEBIT, blank))
     frame[FAILED_DEBIT] = failed
     frame["row"] = rows
-    outcome = pd.Series(ACCEPTED, index=cells.index, dtype="object")
-    reason = pd.Series(pd.NA, index=cells.index, dtype="object")
-    for code, hit in (("id_float_tail", stripped.to_numpy(dtype=bool)), ("bad_amount", bad_amount), ("bad_failed_flag", bad_flag)):
-        new = hit & reason.isna().to_numpy()
-        reason[new], outcome[new] = code, REPAIRED
     bad_paid = (frame[PAID_DATE].isna() & text[PAID_DATE].notna()).to_numpy(dtype=bool)
-    for code, hit in [("id_precision_lost", mangled.to_numpy(dtype=bool)), *_rejections(frame, bad_paid)]:
-        new = hit & (outcome != REJECTED).to_numpy()
-        reason[new], outcome[new] = code, REJECTED
+    outcome, reason = row_outcomes(
+        cells.index,
+        [("id_float_tail", stripped.to_numpy(dtype=bool)), ("bad_amount", bad_amount), ("bad_failed_flag", bad_flag)],
+        [("id_precision_lost", mangled.to_numpy(dtype=bool)), *_rejections(frame, bad_paid)],
+    )
     account = pd.DataFrame(
         {"row": rows, S.POLICY_ID: frame[S.POLICY_ID], DUE_DATE: frame[DUE_DATE], "outcome": outcome, "reason": reason}, index=cells.index
     )
