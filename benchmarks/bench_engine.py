@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ OUT = ROOT / "benchmarks" / "out"
 from analysis import load_extract  # noqa: E402
 from analysis.engine.backend import bind, connect  # noqa: E402
 from analysis.study.run import StudyRequest, run_study  # noqa: E402
+from benchmarks.extracts import median_time  # noqa: E402
 
 STUDY = StudyRequest(by=("channel", "gender"))
 
@@ -44,12 +44,7 @@ def peak_gb() -> float:
 
 
 def timed(label: str, work: Callable[[], Any], *, runs: int = 3, budget: float | None = None) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    median = statistics.median(times)
+    median = median_time(work, runs=runs)
     verdict = "" if budget is None else ("  within budget" if median <= budget else "  OVER BUDGET")
     shown = f"(budget {budget} s)" if budget is not None else ""
     print(f"  {label:<66}{median:>8.3f} s  peak {peak_gb():5.2f} GB {shown}{verdict}", flush=True)

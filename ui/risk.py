@@ -152,28 +152,28 @@ def _in_words(key: str, days: int, lang: str, _due: pd.DataFrame) -> pd.DataFram
 def _workbook(
     key: str,
     days: int,
+    request: WorklistRequest | None,
     lang: str,
     mask: bool,
-    grace_days: int,
-    years: int,
-    horizon_months: int | None,
     scope: tuple[str, ...],
     _due: pd.DataFrame,
     _back: pd.DataFrame,
-    _study_date: pd.Timestamp,
+    _facts: tuple[pd.Timestamp, int, int, int | None],
 ) -> bytes:
-    """Both lists as Excel; ``horizon_months`` None: lists without a model (no scores, reasons or levers)."""
+    """Both lists as Excel: the day's calls (``request``; horizon in ``_facts``), or without a model (horizon None)."""
+    study_date, grace_days, years, horizon = _facts
+    scored = horizon is not None
     return worklist_workbook(
-        _due,
+        worklist_in_words(_due, lang, reasons=False) if scored else _due,
         _back,
-        study_date=_study_date,
+        study_date=study_date,
         days=days,
         grace_days=grace_days,
         reinstatement_years=years,
         language=lang,
         mask=mask,
         scope=scope,
-        **({"horizon_months": horizon_months} if horizon_months is not None else {"scored": False}),
+        **({"horizon_months": horizon} if scored else {"scored": False}),
     )
 
 
@@ -207,9 +207,8 @@ def unscored_workbook_for(
 ) -> bytes:
     """The unscored action lists as Excel (identifiers masked unless ``mask`` is False)."""
     due, back = unscored_lists_for(choice, result, days)
-    preset = result.preset
-    key = _unscored_key(choice)
-    return _workbook(key, days, lang, mask, preset.grace_days, preset.reinstatement_years, None, scope, due, back, result.study_date)
+    facts = (result.study_date, result.preset.grace_days, result.preset.reinstatement_years, None)
+    return _workbook(_unscored_key(choice), days, None, lang, mask, scope, due, back, facts)
 
 
 # --- The day's call list (analysis/risk/worklist.py): only the calls are explained, so a step is quick ---
@@ -248,33 +247,6 @@ def reinstatable_for(choice: DataSetChoice, result: LoadResult) -> pd.DataFrame:
     return _reinstatable(dataset_key(choice), result.preset.reinstatement_years, result)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _call_workbook(
-    key: str,
-    days: int,
-    request: WorklistRequest,
-    lang: str,
-    mask: bool,
-    scope: tuple[str, ...],
-    _calls: pd.DataFrame,
-    _back: pd.DataFrame,
-    _facts: tuple[pd.Timestamp, int, int, int],
-) -> bytes:
-    study_date, grace_days, years, horizon = _facts
-    return worklist_workbook(
-        worklist_in_words(_calls, lang, reasons=False),
-        _back,
-        study_date=study_date,
-        days=days,
-        grace_days=grace_days,
-        reinstatement_years=years,
-        horizon_months=horizon,
-        language=lang,
-        mask=mask,
-        scope=scope,
-    )
-
-
 def worklist_workbook_for(
     choice: DataSetChoice,
     result: LoadResult,
@@ -291,4 +263,4 @@ def worklist_workbook_for(
     back = reinstatable_for(choice, result)
     preset = result.preset
     facts = (risk.study_date, preset.grace_days, preset.reinstatement_years, risk.options.horizon_months)
-    return _call_workbook(_scored_key(choice, risk), days, request, lang, mask, scope, calls, back, facts)
+    return _workbook(_scored_key(choice, risk), days, request, lang, mask, scope, calls, back, facts)

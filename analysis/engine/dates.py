@@ -22,9 +22,15 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 #: Day 0 of the day numbers.
 EPOCH = "1970-01-01"
+
+
+def day_of(value: pd.Timestamp | str) -> int:
+    """The day number of a date given in Python (a study date, an as-of date): days since 1970-01-01."""
+    return int((pd.Timestamp(value).normalize() - pd.Timestamp(EPOCH)).days)
 
 
 def _div(a: ir.IntegerValue, b: int) -> ir.IntegerValue:

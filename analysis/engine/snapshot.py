@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from analysis import schema as S
-from analysis.engine.dates import add_months
+from analysis.engine.dates import add_months, day_of
 from analysis.engine.persistency import PREMIUM_TYPE, _number
 from analysis.engine.stays import with_days
 
@@ -39,9 +39,7 @@ _DATES: Final = (S.STATUS_DATE, S.LAPSE_DATE, S.PAID_TO_DATE, S.REINSTATEMENT_DA
 def _month_days(study_date: pd.Timestamp) -> tuple[int, int]:
     """Day numbers of the study month's first day and of the next month's first day."""
     first = pd.Timestamp(study_date).to_period("M").to_timestamp()
-    following = first + pd.offsets.MonthBegin(1)
-    epoch = pd.Timestamp("1970-01-01")
-    return (first - epoch).days, (following - epoch).days
+    return day_of(first), day_of(first + pd.offsets.MonthBegin(1))
 
 
 def _conditions(table: ir.Table, *, study_date: pd.Timestamp) -> tuple[ir.Table, dict[str, ir.BooleanValue]]:

@@ -22,7 +22,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from analysis import schema as S
-from analysis.engine.dates import day_number
+from analysis.engine.dates import day_number, day_of
 
 #: Statuses whose event date is the start of the suspension (lapse), not the status date.
 LAPSE_LIKE = frozenset({S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.REINSTATED})
@@ -71,12 +71,8 @@ def study_bounds(table: ir.Table, *, study_start: pd.Timestamp | None, study_end
     Without a start the window opens with the first issue date, so every policy enters at
     its issue: no query for that date is needed.
     """
-    end = _day(study_end if study_end is not None else study_date)
-    return (_day(study_start) if study_start is not None else None), end
-
-
-def _day(value: pd.Timestamp | str) -> int:
-    return int((pd.Timestamp(value).normalize() - pd.Timestamp("1970-01-01")).days)
+    end = day_of(study_end if study_end is not None else study_date)
+    return (day_of(study_start) if study_start is not None else None), end
 
 
 def stays(

@@ -23,6 +23,7 @@ import pandas as pd
 from analysis import schema as S
 from analysis.engine.backend import bind, run
 from analysis.engine.cohorts import predicate
+from analysis.engine.dates import day_of
 from analysis.engine.persistency import PREMIUM_TYPE
 from analysis.engine.stays import STAY_COLUMNS, with_days
 from analysis.errors import ExtractError
@@ -149,7 +150,7 @@ def _projected(
     Worked out in the engine: the target's size, the policies projected grouped by whole months
     in force (in force) or counted (new business), and the sums behind their mean premium.
     """
-    study_day = int((pd.Timestamp(study_date).normalize() - pd.Timestamp("1970-01-01")).days)
+    study_day = day_of(study_date)
     staged = with_days(chosen, [S.ISSUE_DATE])
     issue = staged[f"{S.ISSUE_DATE}_day"]
     # Exact decimal sums: the same mean premium on every run and engine, whatever the order of addition.

@@ -20,6 +20,7 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.engine.backend import bind, run
+from analysis.engine.dates import day_of
 from analysis.engine.snapshot import FUNNEL_STAGES, book_status_expr
 from analysis.engine.stays import with_days
 from analysis.payments.table import DUE_DATE, PAID_DATE
@@ -27,8 +28,6 @@ from analysis.payments.table import DUE_DATE, PAID_DATE
 if TYPE_CHECKING:
     import ibis.expr.types as ir
     from ibis.backends import BaseBackend
-
-EPOCH = pd.Timestamp("1970-01-01")
 
 
 def payments_funnel(
@@ -55,7 +54,7 @@ def payments_funnel(
     rows = payments[[S.POLICY_ID, DUE_DATE, PAID_DATE]] if isinstance(payments, pd.DataFrame) else payments
     paid_rows, _ = bind(rows, engine)
     study = pd.Timestamp(study_date)
-    first, today = (study.to_period("M").to_timestamp() - EPOCH).days, (study.normalize() - EPOCH).days
+    first, today = day_of(study.to_period("M").to_timestamp()), day_of(study)
     staged = with_days(paid_rows, [DUE_DATE, PAID_DATE])
     dues = staged.filter((staged[f"{DUE_DATE}_day"] >= first) & (staged[f"{DUE_DATE}_day"] <= today))
     dues = dues.group_by([S.POLICY_ID, f"{DUE_DATE}_day"]).aggregate(paid_day=dues[f"{PAID_DATE}_day"].min())

@@ -35,6 +35,7 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.engine.backend import bind
+from analysis.engine.dates import day_of
 from analysis.engine.worklists import BOOK_ROW, due_candidates, reinstatable_candidates
 from analysis.engine.worklists import book_columns as worklist_columns
 from analysis.risk.explain import PolicyExplanation, explain, probability_points
@@ -145,23 +146,18 @@ DUE_FIRST = (
 )
 
 
-def _study_day(study_date: pd.Timestamp) -> int:
-    """Days since 1970-01-01 of the study date (the engine's day numbers)."""
-    return int((pd.Timestamp(study_date).normalize() - pd.Timestamp("1970-01-01")).days)
-
-
 def _due_frame(policies: pd.DataFrame, in_force: pd.Index, study_date: pd.Timestamp, *, days: int, grace_days: int) -> pd.DataFrame:
     """The in-force policies (``in_force``: their index) due within ``days`` days or in grace, unranked and unscored.
 
     Who is due or in grace is worked out in the engine (:func:`analysis.engine.worklists.due_candidates`).
     """
     table, engine = bind(worklist_columns(policies))
-    found = due_candidates(table, engine, study_day=_study_day(study_date), days=days, grace_days=grace_days)
+    found = due_candidates(table, engine, study_day=day_of(study_date), days=days, grace_days=grace_days)
     found.index = policies.index[found[BOOK_ROW].to_numpy()]
     keep = in_force[in_force.isin(found.index)]
     found = found.loc[keep]
     chosen = policies.loc[keep]
-    to_due = (found["due_day"].to_numpy(dtype=np.int64) - _study_day(study_date)).astype(float)
+    to_due = (found["due_day"].to_numpy(dtype=np.int64) - day_of(study_date)).astype(float)
     out = pd.DataFrame(index=chosen.index)
     out["policy_id"] = chosen[S.POLICY_ID].to_numpy()
     for column in CONTACT_COLUMNS:
@@ -228,7 +224,7 @@ def reinstatable_list(
 
     Who is inside the window is worked out in the engine (:func:`analysis.engine.worklists.reinstatable_candidates`).
     """
-    study_day = _study_day(study_date)
+    study_day = day_of(study_date)
     table, engine = bind(worklist_columns(policies))
     found = reinstatable_candidates(table, engine, study_day=study_day, reinstatement_years=reinstatement_years)
     chosen = policies.iloc[found[BOOK_ROW].to_numpy()]

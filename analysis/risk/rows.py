@@ -31,6 +31,7 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.engine.backend import bind
+from analysis.engine.dates import day_of
 from analysis.engine.risk_rows import BOOK_ROW, book_columns, in_force_rows, leak_groups, training_selection
 from analysis.errors import ExtractError
 from analysis.personal import mentions_identifiers, personal_columns
@@ -210,7 +211,7 @@ def suspected_leaks(
     (``death = 1``).
     """
     dates = training_dates(policies, study_date, options)
-    survivor_rows, early_rows = leak_groups(*bind(book_columns(policies)), earliest=_day_number(min(dates)), latest=_day_number(max(dates)))
+    survivor_rows, early_rows = leak_groups(*bind(book_columns(policies)), earliest=day_of(min(dates)), latest=day_of(max(dates)))
     survivors = np.zeros(len(policies), dtype=bool)
     survivors[survivor_rows] = True
     early_exits = np.zeros(len(policies), dtype=bool)
@@ -273,11 +274,6 @@ def _features(policies: pd.DataFrame, positions: np.ndarray, days: np.ndarray, e
     return out
 
 
-def _day_number(date: pd.Timestamp) -> int:
-    """Days since 1970-01-01 of a date (the engine's day numbers)."""
-    return int((pd.Timestamp(date).normalize() - pd.Timestamp("1970-01-01")).days)
-
-
 def training_rows(
     policies: pd.DataFrame,
     *,
@@ -319,15 +315,15 @@ def training_rows(
     missing = [c for c in extra_features if c not in policies.columns]
     if missing:
         raise ExtractError("missing_column", reason="in_policies", column=missing[0])
-    as_of_days = [_day_number(date) for date in as_of]
+    as_of_days = [day_of(date) for date in as_of]
     ends = add_months(np.array(as_of_days, dtype="datetime64[D]"), horizon_months).astype(np.int64)
     selection = training_selection(
         *bind(book_columns(policies)), as_of_days=as_of_days, horizon_ends=list(ends), max_rows=max_rows, random_state=random_state
     )
     position = selection[BOOK_ROW].to_numpy(dtype=np.int64)
-    day_of = selection["as_of_day"].to_numpy(dtype=np.int64).astype("datetime64[D]")
-    rows = _features(policies, position, day_of, extra_features)
-    rows["as_of"] = pd.to_datetime(day_of).astype("datetime64[ns]")
+    taken_on = selection["as_of_day"].to_numpy(dtype=np.int64).astype("datetime64[D]")
+    rows = _features(policies, position, taken_on, extra_features)
+    rows["as_of"] = pd.to_datetime(taken_on).astype("datetime64[ns]")
     rows[TARGET] = selection["target"].to_numpy(dtype=bool)
     return rows
 
@@ -367,7 +363,7 @@ def scoring_rows(policies: pd.DataFrame, study_date: pd.Timestamp, *, extra_feat
 
     The index is the policies' index, so scores join back to the policies.
     """
-    day = _day_number(study_date)
+    day = day_of(study_date)
     positions = in_force_rows(*bind(book_columns(policies)), day=day)
     rows = _features(policies, positions, np.full(len(positions), day).astype("datetime64[D]"), extra_features)
     rows.index = policies.index[positions]
