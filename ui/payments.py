@@ -1,0 +1,140 @@
+"""The payment history (缴费记录) beside the session's book: attached on the Data page, matched and cached per book.
+
+A history belongs to one book as loaded (file, mapping, sheet, study date: :func:`ui.study.dataset_key`):
+it is matched with that book's policies (payments whose policy is not in the book are rejected
+and listed, paid dates after the study date blanked — :func:`analysis.payments.table.match_payments`)
+and a new book, another mapping or another study date leaves it behind until it is attached
+again. An uploaded history is read through the guard's worker like the extract
+(:func:`analysis.payments.table.read_payments` → :func:`analysis.ingest.guard.guarded_table`);
+the bundled sample's history (``data/sample_payments.csv``, generated on first use) is offered
+with one click. The matched history is a ``cache_resource`` (millions of rows, read-only, shared
+by every session with the same book and file), keyed by the book's key and the file's content
+hash; a refusal is kept too (returned, not raised), so a file refused once is not read again.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import streamlit as st
+
+from analysis import LoadResult
+from analysis.errors import ExtractError
+from analysis.payments.table import PaymentHistory, match_payments, read_payments
+from analysis.store.datasets import DataSetChoice
+from ui import datasets as ds
+from ui.study import dataset_key
+
+#: Session keys: the attached history (a :class:`PaymentUpload`) and the bytes of the uploaded one.
+ATTACHED = "payments_attached"
+UPLOAD_BYTES = "payments_bytes"
+#: The sample's payment history's file name as shown.
+SAMPLE_NAME = "sample_payments.csv"
+MAKE_PAYMENTS = ds.ROOT / "data" / "make_payments.py"
+
+
+@dataclass(frozen=True)
+class PaymentUpload:
+    """A payment history attached to a book: the book's key, the file's name and content hash, whether it is the sample's."""
+
+    book: str
+    name: str
+    version: str
+    sheet: str | None = None
+    is_sample: bool = False
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _make_payments() -> ModuleType:
+    # data/ is not a package: the generator is loaded from its file, as its tests do.
+    spec = importlib.util.spec_from_file_location("make_payments", MAKE_PAYMENTS)
+    if spec is None or spec.loader is None:
+        raise ImportError(str(MAKE_PAYMENTS))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def sample_path() -> Path:
+    """The sample's payment history file, generated on first use (it is not committed)."""
+    path: Path = _make_payments().cached_sample_payments()
+    return path
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _matched(
+    book: str, version: str, name: str, sheet: str | None, _source: bytes | Path, _result: LoadResult
+) -> PaymentHistory | ExtractError:
+    # Keyed by the book (content hash, mapping, sheet, study date) and the history's content hash, never by hashing a frame.
+    try:
+        history = read_payments(_source, filename=name, sheet=sheet)
+        return match_payments(history, _result.policies, study_date=_result.study_date)
+    except ExtractError as exc:
+        return exc
+
+
+def attached() -> PaymentUpload | None:
+    """The history attached in this session (to whichever book), or None."""
+    value = st.session_state.get(ATTACHED)
+    return value if isinstance(value, PaymentUpload) else None
+
+
+def attach_upload(choice: DataSetChoice, name: str, data: bytes, sheet: str | None = None) -> PaymentUpload:
+    """Attach an uploaded history to the book ``choice`` names (only the latest upload's bytes are kept)."""
+    upload = PaymentUpload(book=dataset_key(choice), name=name, version=ds.content_version(data), sheet=sheet)
+    st.session_state[UPLOAD_BYTES] = {upload.version: data}
+    st.session_state[ATTACHED] = upload
+    return upload
+
+
+def attach_sample(choice: DataSetChoice) -> PaymentUpload:
+    """Attach the bundled sample's payment history to the sample book ``choice`` names."""
+    path = sample_path()
+    upload = PaymentUpload(book=dataset_key(choice), name=SAMPLE_NAME, version=f"sample-{path.stat().st_mtime_ns}", is_sample=True)
+    st.session_state[ATTACHED] = upload
+    return upload
+
+
+def detach() -> None:
+    """Forget the attached history (the pages go back to the definitions without payments)."""
+    st.session_state.pop(ATTACHED, None)
+    st.session_state.pop(UPLOAD_BYTES, None)
+
+
+def _source(upload: PaymentUpload) -> bytes | Path | None:
+    if upload.is_sample:
+        return sample_path()
+    data: bytes | None = st.session_state.get(UPLOAD_BYTES, {}).get(upload.version)
+    return data
+
+
+def history_for(choice: DataSetChoice, result: LoadResult) -> PaymentHistory | ExtractError | None:
+    """The attached history matched with this book; its refusal when it could not be read; None when none is attached to it."""
+    upload = attached()
+    if upload is None or upload.book != dataset_key(choice):
+        return None
+    source = _source(upload)
+    if source is None:
+        return None
+    return _matched(upload.book, upload.version, upload.name, upload.sheet, source, result)
+
+
+def current_payments() -> PaymentHistory | None:
+    """The payment history matched to the session's current (whole, unfiltered) book, or None without one.
+
+    Pages measure on premiums received with it; a history that was refused gives None here (the
+    Data page says why, :func:`history_for`).
+    """
+    choice, result = ds.active_result()
+    found = history_for(choice, result)
+    return found if isinstance(found, PaymentHistory) else None
+
+
+def payments_key() -> str:
+    """A small string naming the current history for cache keys ('' without one)."""
+    upload = attached()
+    return "" if upload is None or current_payments() is None else f"{upload.book}|{upload.version}|{upload.sheet}"
