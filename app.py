@@ -62,6 +62,10 @@ elif state.is_configured(starting) and (stale := ds.opened_source(starting).stal
     st.warning(tm("app.source_stale", saved=ds.saved_text(ds.opened_source(starting).saved), message=ds.error_text(stale)))
 with filter_slot:
     filters.sidebar(starting, starting_result)
+# Streamlit keeps the last run's script module as ``__main__`` for the process: its globals hold
+# no book once the page has run (or stopped), so a book goes from memory with the last session
+# that shows it (ui/datasets.py).
+del starting_result
 st.navigation(pages).run()
 
 with dataset_slot:
@@ -73,3 +77,4 @@ with dataset_slot:
         st.caption(tm("app.source_copy", saved=ds.saved_text(ds.opened_source(choice).saved)))
     if state.unsaved_choice() == choice:
         st.warning(tm("app.link_unsaved"))
+del result

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
@@ -52,26 +54,66 @@ def sample_choice() -> state.DataSetChoice:
     return state.DataSetChoice(name="sample_policies.csv", version=content_version(sample_bytes()), is_sample=True)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _load(version: str, filename: str, preset_toml: str, sheet: str | None, study_date: str | None, _data: bytes) -> LoadResult:
-    # Keyed by the content hash (``version``), never by hashing the bytes or a frame;
-    # every session that sends the same file and mapping shares one read-only result.
-    # After a restart the book kept on disk is read instead of running the door again.
-    limit = upload_limit_mb() * BYTES_PER_MB
-    key = {
+#: Books in memory are shared by the sessions that show them and go with the last of them: the
+#: process keeps only weak references (``_shared_books``), each session holds its own books strongly
+#: (:func:`state.hold_book`), so the server's memory returns to its level when sessions close.
+#: Two sessions asking for the same book at once read it once (``_loading``).
+
+
+@dataclass
+class _Books:
+    weak: weakref.WeakValueDictionary[str, LoadResult] = field(default_factory=weakref.WeakValueDictionary)
+    guard: threading.Lock = field(default_factory=threading.Lock)
+    loading: dict[str, threading.Lock] = field(default_factory=dict)
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _shared_books() -> _Books:
+    # The process's registry of books in memory (weak references only).
+    return _Books()
+
+
+def _book_key(version: str, filename: str, preset_toml: str, sheet: str | None, study_date: str | None) -> dict[str, object]:
+    # What identifies a loaded file on disk and in memory: content hash, name, mapping, sheet, study date, limit, code.
+    return {
         "file": version,
         "name": filename,
         "preset": content_hash(preset_toml.encode("utf-8")),
         "sheet": sheet,
         "study_date": study_date,
-        "max_bytes": limit,
+        "max_bytes": upload_limit_mb() * BYTES_PER_MB,
         "code": door_code(),
     }
+
+
+def _load(version: str, filename: str, preset_toml: str, sheet: str | None, study_date: str | None, data: bytes | None) -> LoadResult:
+    # Keyed by the content hash (``version``), never by hashing the bytes or a frame; every
+    # session that sends the same file and mapping shares one read-only result. A book kept on
+    # disk (after a restart, or after its last session closed) is read back without the file.
+    key = _book_key(version, filename, preset_toml, sheet, study_date)
+    digest = book_key_hash(key)
+    books = _shared_books()
+    with books.guard:
+        lock = books.loading.setdefault(digest, threading.Lock())
+    with lock:
+        result = books.weak.get(digest)
+        if result is None:
+            result = _read_book(key, digest, filename, preset_toml, sheet, study_date, data)
+            books.weak[digest] = result
+    state.hold_book(digest, result)
+    return result
+
+
+def _read_book(
+    key: dict[str, object], digest: str, filename: str, preset_toml: str, sheet: str | None, study_date: str | None, data: bytes | None
+) -> LoadResult:
     kept = kept_books().get(key, now=time.time())
     if kept is not None:
         return kept.result
+    if data is None:  # neither in memory nor on disk, and this session no longer has the file
+        raise ExtractError("empty_file", reason="upload_gone")
     refusals = _refusals()
-    refused = refusals.get(book_key_hash(key))
+    refused = refusals.get(digest)
     if refused is not None:  # a file refused once is not read again on every click (a hostile one may take minutes)
         raise refused
     try:
@@ -79,11 +121,11 @@ def _load(version: str, filename: str, preset_toml: str, sheet: str | None, stud
         # Read in a worker process with a memory ceiling and a time limit (analysis/ingest/guard.py).
         # The worker also keeps the book on disk under ``key`` (read back from there: written once).
         keep = (kept_books().root, key, time.time())
-        result = guarded_load(_data, filename=filename, preset=preset, sheet=sheet, study_date=study_date, max_bytes=limit, keep=keep)
+        limit = int(str(key["max_bytes"]))
+        return guarded_load(data, filename=filename, preset=preset, sheet=sheet, study_date=study_date, max_bytes=limit, keep=keep)
     except ExtractError as exc:
-        _remember_refusal(refusals, book_key_hash(key), exc)
+        _remember_refusal(refusals, digest, exc)
         raise
-    return result
 
 
 #: Refusals remembered per process (file, mapping, sheet, study date, code), the oldest forgotten first.
@@ -114,8 +156,6 @@ def load_choice(choice: state.DataSetChoice, data: bytes | None = None) -> LoadR
         return opened_source(choice).result
     if data is None:
         data = sample_bytes() if choice.is_sample else state.upload_bytes(choice.version)
-    if data is None:
-        raise ExtractError("empty_file", reason="upload_gone")
     return _load(choice.version, choice.name, choice.preset_toml, choice.sheet, choice.study_date, data)
 
 

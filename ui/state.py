@@ -18,6 +18,10 @@ from analysis.store.datasets import DataSetChoice
 LANGUAGE: Final = "app_language"
 ACTIVE: Final = "app_active_dataset"
 UPLOADS: Final = "app_uploads"
+#: The books this session shows (key → loaded book): its strong references to the process's shared books.
+HELD_BOOKS: Final = "app_held_books"
+#: How many uploaded files (and loaded books) a session keeps at once.
+MAX_UPLOADS: Final = 2
 #: The page address's parameter that carries the session's link token (``?ds=…``).
 LINK_PARAM: Final = "ds"
 #: The session's link token and the choice last kept under it (a tuple), once it has one.
@@ -64,11 +68,23 @@ def upload_bytes(version: str) -> bytes | None:
 
 
 def remember_upload(version: str, data: bytes) -> None:
-    """Keep this session's upload (only the latest two, to bound memory)."""
+    """Keep this session's upload: the latest two, never dropping the active data set's file (a new mapping reads it again)."""
     uploads: dict[str, bytes] = st.session_state.setdefault(UPLOADS, {})
     uploads[version] = data
-    while len(uploads) > 2:
-        uploads.pop(next(iter(uploads)))
+    active = active_choice()
+    for old in [v for v in uploads if v not in (version, active.version if active else None)]:
+        if len(uploads) <= MAX_UPLOADS:
+            break
+        uploads.pop(old)
+
+
+def hold_book(key: str, book: object) -> None:
+    """Hold a book this session shows (the latest two): the process shares it but keeps only weak references."""
+    held: dict[str, object] = st.session_state.setdefault(HELD_BOOKS, {})
+    held.pop(key, None)
+    held[key] = book
+    while len(held) > MAX_UPLOADS:
+        held.pop(next(iter(held)))
 
 
 def kept_link() -> tuple[str, DataSetChoice] | None:
