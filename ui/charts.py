@@ -156,18 +156,25 @@ def trend_lines(
     targets: dict[int, float],
     projection: pd.DataFrame | None = None,
     projected_names: dict[int, str] | None = None,
+    maturity: pd.DataFrame | None = None,
+    unsettled_label: str = "",
 ) -> go.Figure:
     """Persistency by issue cohort, one line per month, with dotted target lines.
 
     ``projection`` (from :func:`analysis.persistency.overview.projected_persistency`) adds, per month, a
     dashed line with open markers for the cohorts that have not reached it yet, starting at
-    the last cohort that has.
+    the last cohort that has. ``maturity`` (:func:`analysis.persistency.maturity.trend_maturity`)
+    draws the reached cohorts that are not fully observed as open markers, and a shaded band
+    labelled ``unsettled_label`` covers every cohort from the first one not fully observed
+    (settling or projected) to the end.
     """
     figure = go.Figure()
     months = sorted({int(m) for m in trend["month"]} | ({int(m) for m in projection["month"]} if projection is not None else set()))
+    settling = _settling_cells(maturity)
     for i, month in enumerate(months):
         colour = PALETTE[i % len(PALETTE)]
         group = trend[trend["month"] == month]
+        open_marker = [(str(c), month) in settling for c in group["cohort"]]
         figure.add_trace(
             go.Scatter(
                 x=group["cohort"].astype(str),
@@ -175,6 +182,7 @@ def trend_lines(
                 mode="lines+markers",
                 name=names.get(month, str(month)),
                 line={"color": colour},
+                marker={"symbol": ["circle-open" if o else "circle" for o in open_marker], "size": [10 if o else 6 for o in open_marker]},
                 legendgroup=str(month),
                 hovertemplate="%{x}: %{y:.1%}<extra></extra>",
             )
@@ -197,6 +205,7 @@ def trend_lines(
             )
         if month in targets:
             figure.add_hline(y=targets[month], line={"color": colour, "dash": "dot", "width": 1})
+    _unsettled_band(figure, trend, projection, settling, unsettled_label)
     figure.update_layout(
         xaxis_title=x_title,
         yaxis_title=y_title,
@@ -206,6 +215,36 @@ def trend_lines(
         xaxis={"type": "category", "categoryorder": "category ascending"},
     )
     return figure
+
+
+def _settling_cells(maturity: pd.DataFrame | None) -> set[tuple[str, int]]:
+    """``(cohort, month)`` of the trend cells that are reached but not fully observed."""
+    if maturity is None or maturity.empty:
+        return set()
+    rows = maturity[maturity["maturity"] != "observed"]
+    return {(str(c), int(m)) for c, m in zip(rows["cohort"], rows["month"])}
+
+
+def _unsettled_band(
+    figure: go.Figure, trend: pd.DataFrame, projection: pd.DataFrame | None, settling: set[tuple[str, int]], label: str
+) -> None:
+    """Shade the cohorts from the first not fully observed one (settling, or only projected) to the last."""
+    projected = [str(c) for c in projection["cohort"]] if projection is not None else []
+    categories = sorted({str(c) for c in trend["cohort"]} | set(projected))
+    unsettled = {c for c, _ in settling} | set(projected)
+    if not unsettled or not categories:
+        return
+    first = categories.index(min(unsettled))
+    # On a category axis category k sits at x = k: the band runs from half a step before the first to the end.
+    figure.add_vrect(
+        x0=first - 0.5,
+        x1=len(categories) - 0.5,
+        fillcolor="#7f8c8d",
+        opacity=0.12,
+        line_width=0,
+        annotation_text=label,
+        annotation_position="top left",
+    )
 
 
 @inert

@@ -65,3 +65,12 @@ def monthly_report_bytes(
 ) -> bytes:
     """The monthly workbook for the session's data set (filtered: ``scope`` says how, on the cover) and language (cached)."""
     return _report(dataset_key(choice), choice.name, options, tuple(sorted(targets.items())), lang, tuple(scope), result)
+
+
+def whole_book_curve(choice: DataSetChoice, result: LoadResult) -> pd.DataFrame:
+    """The Survival page's default curve (the whole book, voluntary exits), from the same cache as that page."""
+    from analysis.schema import VOLUNTARY_EXITS
+    from analysis.survival.curves import RMST_HORIZON
+    from ui.survival import survival_result
+
+    return survival_result(choice, result, None, frozenset(VOLUNTARY_EXITS), (), float(RMST_HORIZON)).curves

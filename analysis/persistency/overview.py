@@ -21,7 +21,7 @@ against last year, so a small book's figures are read as what they are:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import ibis.expr.types as ir
@@ -33,6 +33,7 @@ from analysis.engine.backend import run
 from analysis.engine.snapshot import book_status_expr, funnel_frame, snapshot_frame
 from analysis.payments.funnel import payments_funnel
 from analysis.payments.persistency import IN_FORCE_APPROXIMATION, persistency_definition
+from analysis.persistency.maturity import TrendStatement, trend_maturity, trend_statements
 from analysis.persistency.projection import TRIANGLE_MONTHS, development_from_cells, heading, triangle_and_projection_of
 from analysis.persistency.ratios import (
     DEFAULT_OPTIONS,
@@ -333,6 +334,10 @@ class OverviewFigures:
     funnel: pd.DataFrame | None
     #: The persistency definition (``premiums_received`` with a payment history, else ``in_force_approximation``).
     definition: str = IN_FORCE_APPROXIMATION
+    #: :func:`~analysis.persistency.maturity.trend_maturity` of ``trend``: which cohorts are fully observed.
+    maturity: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["cohort", "month", "maturity"]))
+    #: :func:`~analysis.persistency.maturity.trend_statements`: the trend over fully observed cohorts only.
+    statements: tuple[TrendStatement, ...] = ()
 
 
 def overview_figures(
@@ -383,15 +388,22 @@ def overview_figures(
             headings.append(Heading(month, *ahead, target=goals.get(month, float("nan"))))
     headline = monthly[monthly["month"].isin(HEADLINE_MONTHS)].reset_index(drop=True)
     status = run(engine, book_status_expr(book, study_date=study_date)).iloc[0]
+    shift = 1 if options.include_grace else 0
+    trend = _trend_from_cells(headline, study_date=study_date, cohort=trend_cohort, shift=shift)
+    # Without payments a lapse is recorded after its grace period: the newest reached cohorts may still be settling.
+    lag = options.grace_days if payments is None else 0
+    maturity = trend_maturity(trend, grain=trend_cohort, study_date=study_date, shift=shift, lag_days=lag)
     return OverviewFigures(
         kpis=tuple(kpis_from_cells(headline, targets=targets)),
-        trend=_trend_from_cells(headline, study_date=study_date, cohort=trend_cohort, shift=1 if options.include_grace else 0),
+        trend=trend,
         projection=projection,
         triangle=triangle,
         headings=tuple(headings),
         snapshot=snapshot_frame(status),
         funnel=funnel_frame(status) if payments is None else payments_funnel(book, payment_rows(payments), study_date=study_date),
         definition=persistency_definition(payments),
+        maturity=maturity,
+        statements=tuple(trend_statements(trend, maturity)),
     )
 
 
