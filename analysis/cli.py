@@ -17,6 +17,8 @@ from analysis.cli_campaign import add_arguments as add_campaign_list_arguments
 from analysis.cli_campaign import run_campaign_list
 from analysis.cli_payments import add_arguments as add_payments_arguments
 from analysis.cli_payments import matched_payments
+from analysis.cli_worklist import add_arguments as add_worklist_arguments
+from analysis.cli_worklist import run_worklist
 from analysis.engine.backend import DEFAULT_ENGINE, ENGINES
 from analysis.errors import ExtractError
 from analysis.ingest.guard import guarded_load
@@ -269,30 +271,7 @@ def _drivers(args: argparse.Namespace) -> int:
 
 
 def _worklist(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from analysis.risk.actions import action_lists
-    from analysis.risk.model import default_risk
-    from analysis.risk.words import worklist_workbook
-
-    if args.days < 0:
-        raise ExtractError("bad_option", reason="worklist_days", days=args.days)
-    loaded = _load(args)
-    result = default_risk(loaded.policies, loaded.study_date)
-    clock = {"days": args.days, "grace_days": loaded.preset.grace_days, "reinstatement_years": loaded.preset.reinstatement_years}
-    due, back = action_lists(loaded.policies, result, **clock)
-    data = worklist_workbook(
-        due,
-        back,
-        study_date=loaded.study_date,
-        horizon_months=result.options.horizon_months,
-        language=args.lang,
-        mask=not args.show_identifiers,
-        **clock,
-    )
-    Path(args.output).write_bytes(data)
-    print(f"wrote {args.output} ({len(data):,} bytes)")
-    return 0
+    return run_worklist(args, _load)
 
 
 def _column(loaded: LoadResult, name: str) -> str:
@@ -459,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     worklist.add_argument("-o", "--output", required=True, help="the .xlsx to write")
     worklist.add_argument("--lang", choices=list(LANGUAGES), default="zh", help="header language")
     worklist.add_argument("--show-identifiers", action="store_true", help="do not mask names, phone and ID numbers")
+    add_worklist_arguments(worklist)
     worklist.set_defaults(run=_worklist)
 
     campaign = _command(
