@@ -19,13 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+import pandas as pd
 import streamlit as st
 
 from analysis import LoadResult
+from analysis import schema as S
 from analysis.errors import ExtractError
-from analysis.payments.table import PaymentHistory, match_payments, read_payments
+from analysis.ingest.side_tables import ACCEPTED
+from analysis.payments.table import DUE_DATE, PaymentHistory, match_payments, read_payments
+from analysis.persistency.overview import OverviewFigures, overview_figures
+from analysis.persistency.ratios import PersistencyOptions
+from analysis.report.catalogue import column_label
 from analysis.store.datasets import DataSetChoice
 from ui import datasets as ds
+from ui.i18n import language
 from ui.study import dataset_key
 
 #: Session keys: the attached history (a :class:`PaymentUpload`) and the bytes of the uploaded one.
@@ -34,6 +41,8 @@ UPLOAD_BYTES = "payments_bytes"
 #: The sample's payment history's file name as shown.
 SAMPLE_NAME = "sample_payments.csv"
 MAKE_PAYMENTS = ds.ROOT / "data" / "make_payments.py"
+#: Repaired and rejected rows listed on the Data page at most (the counts cover them all).
+MAX_ROWS_SHOWN = 2000
 
 
 @dataclass(frozen=True)
@@ -138,3 +147,69 @@ def payments_key() -> str:
     """A small string naming the current history for cache keys ('' without one)."""
     upload = attached()
     return "" if upload is None or current_payments() is None else f"{upload.book}|{upload.version}|{upload.sheet}"
+
+
+# --- the Data page's account of the history ----------------------------------------------------
+
+
+def attach_from_uploader(choice: DataSetChoice, file_id: str, name: str, data: bytes) -> None:
+    """Attach the uploader's file to the book, once per file and book (a click on the sample's button is not undone)."""
+    done = (file_id, dataset_key(choice))
+    if st.session_state.get("payments_uploader_done") != done:
+        st.session_state["payments_uploader_done"] = done
+        attach_upload(choice, name, data)
+
+
+def problem_rows(history: PaymentHistory) -> pd.DataFrame:
+    """The first :data:`MAX_ROWS_SHOWN` repaired or rejected rows: ``[row, policy_id, due_date, verdict, kind]``."""
+    account = history.account[history.account["outcome"] != ACCEPTED].head(MAX_ROWS_SHOWN)
+    return account.rename(columns={"outcome": "verdict", "reason": "kind"})[["row", S.POLICY_ID, DUE_DATE, "verdict", "kind"]]
+
+
+def not_in_book(history: PaymentHistory) -> pd.DataFrame:
+    """The policy numbers of payments whose policy is not in the book, with how many rows and the first row: ``[policy_id, count, row]``."""
+    rows = history.not_in_book()
+    grouped = rows.groupby(S.POLICY_ID, sort=False)["row"]
+    return pd.DataFrame({"count": grouped.size(), "row": grouped.min()}).reset_index().sort_values("row", kind="stable")
+
+
+def columns_read(history: PaymentHistory) -> str:
+    """The mapping as read: each column of the history in words, from the file's header (``保单号 → 保单号码``)."""
+    return ", ".join(f"{header} → {column_label(column, language())}" for column, header in history.headers.items())
+
+
+# --- the Overview on premiums received ----------------------------------------------------------
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _figures(
+    key: str,
+    history_key: str,
+    options: PersistencyOptions,
+    targets: tuple[tuple[int, float], ...],
+    trend_cohort: str,
+    _result: LoadResult,
+    _history: PaymentHistory,
+) -> OverviewFigures:
+    # Keyed by the (filtered) book's key and the history's key, never by hashing the frames.
+    return overview_figures(
+        _result.policies,
+        study_date=_result.study_date,
+        options=options,
+        targets=dict(targets),
+        trend_cohort=trend_cohort,
+        payments=_history,
+    )
+
+
+def overview_on_payments(
+    choice: DataSetChoice, result: LoadResult, options: PersistencyOptions, targets: dict[int, float], trend_cohort: str
+) -> OverviewFigures | None:
+    """The Overview's figures on premiums received for the (possibly filtered) book, or None without a payment history.
+
+    The history is matched with the whole book; a filtered book keeps the payments of its own policies.
+    """
+    history = current_payments()
+    if history is None:
+        return None
+    return _figures(dataset_key(choice), payments_key(), options, tuple(sorted(targets.items())), trend_cohort, result, history)

@@ -11,9 +11,11 @@ import streamlit as st
 from analysis import ExtractError
 from analysis.ingest.account import account_table
 from analysis.ingest.presets import preset_to_toml
+from analysis.payments.persistency import DEFINITION_KEYS, PREMIUMS_RECEIVED
 from analysis.report.export import mask_identifiers, to_csv_bytes, write_workbook
 from analysis.store.books import SOURCE_REFRESH_HOURS
 from ui import datasets as ds
+from ui import payments as ui_payments
 from ui import state
 from ui.i18n import md_escape, t, tm
 from ui.tables import (
@@ -48,6 +50,13 @@ with left:
         key=f"data_upload_{st.session_state['data_uploader_round']}",
         help=t("data.upload_help", limit=ds.upload_limit_mb()),
         on_change=ds.clear_failure,  # a new file (or none) ends the previous failure
+    )
+    # The payment history (缴费记录) beside the extract: attached to the book in use (section at the page's end).
+    payments_file = st.file_uploader(
+        t("data.payments_upload"),
+        type=["csv", "txt", "xlsx", "xlsm", "xls", "parquet"],
+        key=f"data_payments_upload_{st.session_state['data_uploader_round']}",
+        help=t("data.payments_upload_help"),
     )
 with right:
     presets = ds.shipped_presets()
@@ -289,3 +298,41 @@ with tab_preview:
     # Personal identifiers are masked here too: the table's own toolbar can download it.
     preview = translate_columns(mask_identifiers(result.policies.head(200)))
     show_table(data=preview, hide_index=True, width="stretch", column_config=column_config(preview))
+
+# --- the payment history (缴费记录): its mapping, its row account, the payments not in the book ---------
+st.subheader(t("data.payments"))
+if payments_file is not None:
+    ui_payments.attach_from_uploader(choice, payments_file.file_id, payments_file.name, payments_file.getvalue())
+elif choice.is_sample and st.button(t("data.payments_use_sample"), key="data_payments_sample"):
+    ui_payments.attach_sample(choice)
+with st.spinner(t("data.payments_reading")):
+    history = ui_payments.history_for(choice, result)
+attached_payments = ui_payments.attached()
+payments_name = attached_payments.name if attached_payments else ""
+if history is None:
+    st.caption(tm("data.payments_none" if attached_payments is None else "data.payments_other_book"))
+elif isinstance(history, ExtractError):
+    st.error(tm("data.payments_failed", name=payments_name, message=ds.error_text(history)))
+else:
+    st.success(tm("data.payments_attached", name=payments_name, definition=t(DEFINITION_KEYS[PREMIUMS_RECEIVED])))
+    counts = history.counts()
+    outside = ui_payments.not_in_book(history)
+    pay_cols = st.columns(5)
+    pay_cols[0].metric(t("data.payments_rows"), f"{counts['rows']:,}")
+    pay_cols[1].metric(t("data.payments_accepted"), f"{counts['accepted']:,}")
+    pay_cols[2].metric(t("data.payments_repaired"), f"{counts['repaired']:,}")
+    pay_cols[3].metric(t("data.payments_rejected"), f"{counts['rejected']:,}")
+    pay_cols[4].metric(t("data.payments_not_in_book"), f"{counts.get('not_in_book', 0):,}")
+    st.caption(tm("data.payments_columns", columns=ui_payments.columns_read(history)))
+    problems = ui_payments.problem_rows(history)
+    if len(problems):
+        st.caption(tm("data.payments_problems", shown=len(problems), n=counts["repaired"] + counts["rejected"]))
+        view = translate_columns(problems)
+        show_table(data=view, show_identifiers=show_identifiers, hide_index=True, width="stretch", column_config=column_config(view))
+    if len(outside):
+        st.warning(tm("data.payments_outside", n=counts.get("not_in_book", 0), policies=len(outside)))
+        view = translate_columns(outside)
+        show_table(data=view, show_identifiers=show_identifiers, hide_index=True, width="stretch", column_config=column_config(view))
+if attached_payments is not None and st.button(t("data.payments_detach"), key="data_payments_detach"):
+    ui_payments.detach()
+    st.rerun()

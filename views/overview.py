@@ -7,10 +7,12 @@ from functools import partial
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from analysis.payments.persistency import DEFINITION_KEYS
 from analysis.persistency.overview import DEFAULT_TARGETS, LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, Basis
 from analysis.persistency.projection import REFERENCE_MONTHS
 from analysis.persistency.ratios import EXCLUSIONS, HEADLINE_MONTHS, PersistencyOptions
 from ui import charts, filters, formats, widgets
+from ui import payments as ui_payments
 from ui.i18n import language, t, tm
 from ui.overview import league, monthly_report_bytes, overview_figures
 from ui.tables import column_config, show_table, translate_columns
@@ -49,12 +51,16 @@ with st.expander(t("overview.settings"), expanded=False):
         t("overview.exclusions"), {e: t(f"report.exclusion.{e}") for e in EXCLUSIONS}, default=list(EXCLUSIONS), key="overview_exclusions"
     )
 st.caption(tm("overview.targets_stated", p13=target13, p25=target25))
-st.info(tm("overview.approximation"))
+if ui_payments.current_payments() is None:
+    st.info(tm("overview.approximation"))
 
 options = PersistencyOptions(
     months=HEADLINE_MONTHS, include_grace=at == "N+1", grace_days=result.preset.grace_days, exclude=frozenset(excluded)
 )
 figures = overview_figures(choice, result, options, {13: target13, 25: target25}, grain)
+# With a payment history the page measures on premiums received; the status-based figure is shown beside it.
+on_payments = ui_payments.overview_on_payments(choice, result, options, {13: target13, 25: target25}, grain)
+status_figures, figures = figures, on_payments or figures
 if not figures.kpis:
     st.info(tm("overview.no_cohorts"))
     st.stop()
@@ -109,6 +115,13 @@ for i, kpi in enumerate(figures.kpis):
     )
     kpi_card(cards[2 * i + 1], t("overview.kpi_premium", month=kpi.month), kpi.premium_basis, t("overview.kpi_premium_help"))
 st.caption(tm("overview.noise_note"))
+st.caption(tm(DEFINITION_KEYS[figures.definition]))
+if figures is not status_figures and status_figures.kpis:
+    st.markdown(f"**{t('overview.status_based')}**")
+    status_cards = st.columns(2 * len(status_figures.kpis))
+    for i, kpi in enumerate(status_figures.kpis):
+        kpi_card(status_cards[2 * i], t("overview.kpi_status_count", month=kpi.month), kpi.count_basis, t("overview.status_based_help"))
+        kpi_card(status_cards[2 * i + 1], t("overview.kpi_status_premium", month=kpi.month), kpi.premium_basis)
 st.caption(
     " · ".join(
         tm("overview.vs_target", month=k.month, start=k.window[0], end=k.window[1], gap=(k.count - k.target) * 100, target=k.target)
@@ -196,4 +209,4 @@ with right:
             charts.funnel([t(f"overview.stage.{s}") for s in figures.funnel["stage"]], figures.funnel["policies"].tolist()),
             key="overview_funnel",
         )
-        st.caption(tm("overview.funnel_help"))
+        st.caption(tm("overview.funnel_help" if figures is status_figures else "overview.funnel_help_payments"))
