@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.i18n import t
+from ui.i18n import language, t
 from ui.state import carried_index, carry_over, lang_key
 
 
@@ -59,5 +59,15 @@ def multiselect(label: str, options: dict[str, str], *, default: list[str], key:
             on_change=carry_over,
             args=(key,),
             placeholder=t("widget.choose"),
+            select_all=select_all(),
         )
     )
+
+
+def select_all() -> bool:
+    """Whether a multiselect offers Streamlit's "Select all": in English only.
+
+    Streamlit lets a page hide that option (``select_all=False``) but not word it, so in 中文 it is
+    hidden (README, "Streamlit's own words"); an empty choice already means all on our filters.
+    """
+    return language() == "en"

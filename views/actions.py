@@ -44,8 +44,12 @@ capacity = cols[0].number_input(
     t("worklist.capacity"), min_value=0, value=DEFAULT_CAPACITY, step=50, key="actions_capacity", help=t("worklist.capacity_help")
 )
 offered = {c: filters.options(choice, result, c) if c in policies.columns else [] for c in (BRANCH, AGENT)}
-branches = cols[1].multiselect(t("worklist.branches"), offered[BRANCH], key="actions_branches", placeholder=t("widget.choose"))
-agents = cols[2].multiselect(t("worklist.agents"), offered[AGENT], key="actions_agents", placeholder=t("widget.choose"))
+branches = cols[1].multiselect(
+    t("worklist.branches"), offered[BRANCH], key="actions_branches", placeholder=t("widget.choose"), select_all=widgets.select_all()
+)
+agents = cols[2].multiselect(
+    t("worklist.agents"), offered[AGENT], key="actions_agents", placeholder=t("widget.choose"), select_all=widgets.select_all()
+)
 with cols[3]:
     bands = widgets.multiselect(t("worklist.bands"), {b: t(f"worklist.band.{b}") for b in RISK_BANDS}, default=[], key="actions_bands")
     st.caption(tm("worklist.bands_help", high=formats.percent(HIGH_RISK_FROM), medium=formats.percent(MEDIUM_RISK_FROM)))

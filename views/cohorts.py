@@ -85,7 +85,11 @@ with st.expander(t("cohort.filters"), expanded=False):
             choice, result, (named,) if named_ok else (), filter_column, age_edges_from(st.session_state.get("cohort_age_edges", ""))
         )
         chosen = st.multiselect(
-            t("cohort.filter_values"), options, key=f"cohort_filter_values_{filter_column}", placeholder=t("widget.choose")
+            t("cohort.filter_values"),
+            options,
+            key=f"cohort_filter_values_{filter_column}",
+            placeholder=t("widget.choose"),
+            select_all=widgets.select_all(),
         )
     edges_text = st.text_input(t("cohort.age_edges"), value=", ".join(map(str, AGE_EDGES)), key="cohort_age_edges")
     age_edges = age_edges_from(edges_text)
@@ -94,7 +98,9 @@ with st.expander(t("cohort.filters"), expanded=False):
     expected_rate = st.number_input(
         t("cohort.expected_rate"), min_value=0.0, max_value=1.0, value=0.0, step=0.005, format="%.3f", key="cohort_expected_rate"
     )
-    expected_file = st.file_uploader(t("cohort.expected_table"), type=["csv"], key="cohort_expected_file")
+    expected_file = st.file_uploader(
+        t("cohort.expected_table"), type=["csv"], key="cohort_expected_file", help=t("widget.upload_box", limit=ds.upload_limit_mb())
+    )
 
 if not events:
     st.info(tm("cohort.no_events"))

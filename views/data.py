@@ -70,7 +70,9 @@ with right:
         on_change=state.carry_over,
         args=("data_preset",),
     )
-    preset_file = st.file_uploader(t("data.preset_upload"), type=["toml"], key="data_preset_file")
+    preset_file = st.file_uploader(
+        t("data.preset_upload"), type=["toml"], key="data_preset_file", help=t("widget.upload_box", limit=ds.upload_limit_mb())
+    )
     # An inferred study date is said right above its override (filled once the data set is known).
     study_note = st.empty()
     override = st.checkbox(t("data.study_date_override"), key="data_override")

@@ -13,7 +13,7 @@ from analysis.risk.model import baseline_verdict
 from analysis.risk.rows import training_dates
 from analysis.risk.words import direction_text, feature_label, lever_text, reason_text, value_text
 from analysis.study.cohorts import filter_mask
-from ui import charts, filters
+from ui import charts, filters, widgets
 from ui import risk as ui_risk
 from ui.i18n import language, md_escape, t, tm
 from ui.study import dataset_key, named_cohort
@@ -49,6 +49,7 @@ with st.expander(t("risk.settings")):
             key=f"{ui_risk.FEATURES}_{dataset_key(choice)}",
             help=t("risk.extra_help"),
             placeholder=t("widget.choose"),
+            select_all=widgets.select_all(),
         )
     if leaks:
         st.caption(tm("risk.leak_note", columns=md_escape("、".join(leaks) if lang == "zh" else ", ".join(leaks))))

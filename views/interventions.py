@@ -463,7 +463,9 @@ with scenario_tab:
             ui_iv.store([])
             st.rerun()
         st.caption(tm("interv.link_note"))
-    uploaded = st.file_uploader(t("interv.upload_json"), type=["json"], key="interv_upload")
+    uploaded = st.file_uploader(
+        t("interv.upload_json"), type=["json"], key="interv_upload", help=t("widget.upload_box", limit=ds.upload_limit_mb())
+    )
     if uploaded is not None and st.session_state.get("interv_upload_done") != uploaded.file_id:
         try:
             loaded = scenarios_from_json(uploaded.getvalue())  # size, encoding, nesting and bounds checked before use
