@@ -46,6 +46,7 @@ pages = [
     st.Page("views/drivers.py", title=t("nav.drivers"), icon=":material/psychology:", url_path="drivers"),
     st.Page("views/actions.py", title=t("nav.actions"), icon=":material/checklist:", url_path="actions"),
     st.Page("views/interventions.py", title=t("nav.interventions"), icon=":material/savings:", url_path="interventions"),
+    st.Page("views/campaigns.py", title=t("nav.campaigns"), icon=":material/campaign:", url_path="campaigns"),
 ]
 if state.link_lost():
     st.warning(tm("app.link_lost"))

@@ -22,14 +22,15 @@ from analysis.interventions.scenario import (
     Effect,
     Scenario,
     Target,
+    guarded_scenarios,
     scenario_to_dict,
-    scenarios_from_json,
     scenarios_to_json,
 )
 from analysis.report.catalogue import column_label
 from analysis.risk.words import value_text
 from analysis.schema import ANNUAL_PREMIUM
 from analysis.survival.logrank import format_p
+from ui import campaigns as ui_campaigns
 from ui import charts, filters, formats, widgets
 from ui import datasets as ds
 from ui import interventions as ui_iv
@@ -232,15 +233,18 @@ with scenario_tab:
             "low_premium": ("elasticity", "model", "hazard_ratio", "relative_reduction"),
             "education": ("measured", "hazard_ratio", "relative_reduction"),
         }
+        # A measured effect: the campaign column evaluated above, or an arm of the session's campaign list (Campaign lists page).
+        arm_effects = ui_campaigns.measured_arms()
         sources = {
             s: t(f"interv.source.{s}")
             for s in order.get(lever, LEVER_SOURCES[lever])
-            if s in LEVER_SOURCES[lever] and (s != "measured" or measured is not None)
+            if s in LEVER_SOURCES[lever] and (s != "measured" or measured is not None or arm_effects)
         }
         source = widgets.select(t("interv.effect_source"), sources, key=f"interv_source_{lever}")
     with middle:
         cut = st.slider(t("interv.premium_cut"), 0, 80, 40, 5, key="interv_cut") / 100 if lever == "low_premium" else 0.0
         value = lower = upper = None
+        arm_effect = None
         if source == "hazard_ratio":
             value = st.number_input(t("interv.hr_value"), 0.05, 2.0, 0.85, 0.01, key="interv_hr")
             if st.checkbox(t("interv.with_interval"), value=True, key="interv_hr_ci"):
@@ -260,15 +264,28 @@ with scenario_tab:
                 )
         elif source == "elasticity":
             value = st.number_input(t("interv.elasticity_value"), 0.0, 5.0, 0.5, 0.05, key="interv_elasticity")
-        elif source == "measured" and measured is not None:
-            st.caption(
-                tm(
-                    "campaign.hazard_sentence",
-                    hr=measured.hazard_ratio,
-                    lower=measured.hazard_ratio_lower,
-                    upper=measured.hazard_ratio_upper,
-                )
+        elif source == "measured":
+            measured_options = (
+                {"column": t("interv.measured_column", column=column_label(measured.treatment, lang))} if measured else {}
+            ) | {f"arm:{arm}": t("interv.measured_arm", arm=arm, control=effect_of.reference) for arm, effect_of in arm_effects.items()}
+            measured_from = st.selectbox(
+                t("interv.measured_which"), list(measured_options), format_func=measured_options.__getitem__, key="interv_measured_from"
             )
+            arm_effect = arm_effects.get(str(measured_from).removeprefix("arm:")) if str(measured_from).startswith("arm:") else None
+            if arm_effect is not None:
+                value, lower, upper = arm_effect.hazard_ratio, arm_effect.hazard_ratio_lower, arm_effect.hazard_ratio_upper
+                st.caption(
+                    tm("interv.measured_arm_sentence", arm=arm_effect.arm, control=arm_effect.reference, hr=value, lower=lower, upper=upper)
+                )
+            elif measured is not None:
+                st.caption(
+                    tm(
+                        "campaign.hazard_sentence",
+                        hr=measured.hazard_ratio,
+                        lower=measured.hazard_ratio_lower,
+                        upper=measured.hazard_ratio_upper,
+                    )
+                )
         take_up = st.slider(t("interv.take_up"), 0, 100, 100 if lever == "low_premium" else 60, 5, key=f"interv_take_up_{lever}") / 100
     with right:
         cost_contact = st.number_input(t("interv.cost_per_contact"), 0.0, 1e6, 5.0, 1.0, key="interv_cost_contact")
@@ -296,9 +313,10 @@ with scenario_tab:
 
     current = None
     try:
+        # An arm of a campaign list carries its hazard ratio and interval (value, lower, upper above), not a column to evaluate again.
         campaign_of = (
             {"treatment": measured.treatment, "campaign_start": measured.start.date().isoformat(), "window_months": measured.window_months}
-            if source == "measured" and measured
+            if source == "measured" and measured and arm_effect is None
             else {}
         )
         effect = Effect(source=source, value=value, lower=lower, upper=upper, premium_cut=cut, **campaign_of)
@@ -313,8 +331,8 @@ with scenario_tab:
             value_per_policy=per_policy,
         )
         current = Scenario(name=name, lever=lever, effect=effect, target=target, population=population, economics=economics)
-        if source == "measured" and measured is not None:
-            current = with_measured_effect(current, measured)
+        if source == "measured" and (arm_effect is not None or measured is not None):
+            current = with_measured_effect(current, arm_effect if arm_effect is not None else measured)
     except ExtractError as exc:
         st.error(ds.error_text(exc))
 
@@ -468,7 +486,7 @@ with scenario_tab:
     )
     if uploaded is not None and st.session_state.get("interv_upload_done") != uploaded.file_id:
         try:
-            loaded = scenarios_from_json(uploaded.getvalue())  # size, encoding, nesting and bounds checked before use
+            loaded = guarded_scenarios(uploaded.getvalue())  # size, encoding, nesting and bounds checked before use
         except (ExtractError, UnicodeError) as exc:
             st.error(ds.error_text(exc) if isinstance(exc, ExtractError) else t("interv.bad_json"))
         else:

@@ -1,0 +1,271 @@
+"""Campaign lists (活动名单) for the pages: the list in the session, read through the guard, evaluated per book (cached).
+
+A list is uploaded on the Campaigns page (or the sample's own list taken with one click when the
+bundled sample is loaded). It is read through the guard's worker like an extract
+(:func:`analysis.interventions.campaign_list.read_campaign_list` →
+:func:`analysis.ingest.guard.guarded_table`), matched with the session's whole book (each policy's
+clock from its own enrolment, :func:`analysis.interventions.staggered.enrolled_data`) and every arm
+compared with the control (:func:`analysis.interventions.multi_arm.evaluate_arms`). The evaluation
+is a ``cache_resource`` keyed by the book's key, the list's content hash and the settings; a refusal
+is kept too (returned, not raised), so a file refused once is not read again on every click.
+
+The value of a retained policy and the costs per contact only re-rank the arms and re-draw the
+targeting rule: both are cheap and computed on every change from the cached evaluation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Mapping
+
+import pandas as pd
+import streamlit as st
+
+from analysis import LoadResult
+from analysis import schema as S
+from analysis.errors import ExtractError
+from analysis.ingest.side_tables import ACCEPTED
+from analysis.interventions.arms import WINDOW_MONTHS
+from analysis.interventions.campaign_list import ARM, ENROLMENT_DATE, REASONS, CampaignList, read_campaign_list
+from analysis.interventions.multi_arm import ArmEffect, ArmsResult, evaluate_arms, rank_arms
+from analysis.interventions.staggered import enrolled_data
+from analysis.interventions.targeting import LEAVE_ALONE, TargetingResult, arm_predictions, targeting_rule
+from analysis.report.catalogue import column_label
+from analysis.risk.words import value_text
+from analysis.store.datasets import DataSetChoice
+from ui import datasets as ds
+from ui import formats
+from ui.i18n import language, t
+from ui.study import dataset_key
+from ui.tables import percent_config
+
+#: Session keys: the list in use (a :class:`ListUpload`), its bytes, the page's settings kept across pages.
+LIST = "campaigns_list"
+LIST_BYTES = "campaigns_list_bytes"
+SETTINGS = "campaigns_settings"
+#: The sample's campaign list.
+SAMPLE_LIST = ds.ROOT / "data" / "sample_campaign_list.csv"
+#: The file types a list may come in (the door reads them all).
+LIST_TYPES = ("csv", "txt", "xlsx", "xlsm", "xls", "parquet")
+#: Repaired or rejected rows the page lists (the counts cover them all).
+MAX_ROWS_SHOWN = 5_000
+
+
+@dataclass(frozen=True)
+class ListUpload:
+    """The campaign list in the session: its file name and content hash, whether it is the sample's."""
+
+    name: str
+    version: str
+    is_sample: bool = False
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A list matched with a book and its arms compared (the expensive part, cached)."""
+
+    listed: CampaignList
+    data: pd.DataFrame
+    arms: ArmsResult
+    predictions: pd.DataFrame
+
+
+def current() -> ListUpload | None:
+    """The campaign list in the session, or None."""
+    value = st.session_state.get(LIST)
+    return value if isinstance(value, ListUpload) else None
+
+
+def use_upload(name: str, data: bytes) -> ListUpload:
+    """Take an uploaded list (only the latest upload's bytes are kept)."""
+    upload = ListUpload(name=name, version=ds.content_version(data))
+    st.session_state[LIST_BYTES] = {upload.version: data}
+    st.session_state[LIST] = upload
+    return upload
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def sample_list_bytes() -> bytes:
+    """The bundled sample's campaign list (read once per process)."""
+    return SAMPLE_LIST.read_bytes()
+
+
+def use_sample() -> ListUpload:
+    """Take the bundled sample's campaign list."""
+    upload = ListUpload(name=SAMPLE_LIST.name, version=ds.content_version(sample_list_bytes()), is_sample=True)
+    st.session_state[LIST] = upload
+    return upload
+
+
+def forget() -> None:
+    """Put the list away."""
+    st.session_state.pop(LIST, None)
+    st.session_state.pop(LIST_BYTES, None)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The evaluation's settings: the outcome window after each enrolment, and whether the treated arms are also compared pairwise."""
+
+    window: int = WINDOW_MONTHS
+    pairwise: bool = False
+
+
+def settings() -> Settings:
+    """The page's settings kept across pages (a widget's own state goes when its page is left)."""
+    kept = st.session_state.get(SETTINGS)
+    return kept if isinstance(kept, Settings) else Settings()
+
+
+def keep(chosen: Settings) -> None:
+    """Keep the page's settings for the next visit (and for the Interventions page's measured arms)."""
+    st.session_state[SETTINGS] = chosen
+
+
+def _bytes(upload: ListUpload) -> bytes | None:
+    if upload.is_sample:
+        return sample_list_bytes()
+    data: bytes | None = st.session_state.get(LIST_BYTES, {}).get(upload.version)
+    return data
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _evaluate(
+    book: str, version: str, name: str, window: int, pairwise: bool, _data: bytes, _result: LoadResult
+) -> Evaluation | ExtractError:
+    # Keyed by the book (content hash, mapping, sheet, study date), the list's content hash and the settings.
+    try:
+        listed = read_campaign_list(_data, filename=name)
+        data, listed = enrolled_data(_result.policies, listed, study_date=_result.study_date, window_months=window)
+        arms = evaluate_arms(data, control=listed.control, pairwise=pairwise, uplift=True, random_state=0)
+        predictions = arm_predictions(data, arms=list(arms.arms["arm"]), covariates=arms.covariates, random_state=0)
+    except ExtractError as exc:
+        return exc
+    return Evaluation(listed, data, arms, predictions)
+
+
+def evaluation(choice: DataSetChoice, result: LoadResult) -> Evaluation | ExtractError | None:
+    """The session's list evaluated on this book; its refusal when it could not be used; None without a list."""
+    upload = current()
+    if upload is None:
+        return None
+    data = _bytes(upload)
+    if data is None:
+        return None
+    kept = settings()
+    return _evaluate(dataset_key(choice), upload.version, upload.name, kept.window, kept.pairwise, data, result)
+
+
+def ranked(found: Evaluation, value_per_retained: float, costs: Mapping[str, float]) -> ArmsResult:
+    """The arms ranked by effect and by value per contact at the page's value and costs."""
+    ranking = rank_arms(
+        found.arms.comparisons, found.data, control=found.arms.control, value_per_retained=value_per_retained, cost_per_contact=dict(costs)
+    )
+    return replace(found.arms, ranking=ranking)
+
+
+def targeting(found: Evaluation, value_per_retained: float, costs: Mapping[str, float]) -> TargetingResult:
+    """The targeting rule at the page's value and costs."""
+    treated = {arm: float(costs[arm]) for arm in found.predictions.columns[3:] if arm != found.arms.control}
+    return targeting_rule(
+        found.predictions,
+        found.data,
+        control=found.arms.control,
+        covariates=found.arms.covariates,
+        value_per_retained=value_per_retained,
+        cost_per_contact=treated,
+    )
+
+
+def measured_arms() -> dict[str, ArmEffect]:
+    """Each treated arm's measured effect against the control on the session's whole book (empty without a usable list).
+
+    The Interventions page offers them as a scenario's measured effect.
+    """
+    choice, result = ds.active_result()
+    found = evaluation(choice, result)
+    if not isinstance(found, Evaluation):
+        return {}
+    control = found.arms.control
+    arms = found.arms.comparisons.loc[found.arms.comparisons["reference"] == control, "arm"]
+    return {str(arm): found.arms.effect(str(arm)) for arm in arms}
+
+
+# --- display shaping for the Campaigns page -----------------------------------------------------------
+
+
+def account_figures(found: Evaluation) -> dict[str, str]:
+    """The row account's figures for its sentence: listed policies counted, not in the book, not in force at enrolment."""
+    counts = found.listed.counts()
+    not_in_force = sum(counts.get(r, 0) for r in ("not_yet_issued", "lapsed_before_enrolment", "exited_before_enrolment"))
+    return {
+        "rows": formats.count(counts["rows"]),
+        "counted": formats.count(len(found.data)),
+        "not_in_book": formats.count(counts.get("not_in_book", 0)),
+        "not_in_force": formats.count(not_in_force),
+        "other": formats.count(counts["rejected"] - counts.get("not_in_book", 0) - not_in_force),
+    }
+
+
+def reason_counts(found: Evaluation) -> pd.DataFrame:
+    """Rows by reason (repaired or rejected): ``[verdict, kind, count]``, in the order the reasons are told."""
+    account = found.listed.account
+    problems = account[account["outcome"] != ACCEPTED]
+    counted = problems.groupby(["outcome", "reason"], sort=False).size().rename("count").reset_index()
+    order = {reason: i for i, reason in enumerate(REASONS)}
+    counted = counted.sort_values("reason", key=lambda r: r.map(order), kind="stable")
+    return counted.rename(columns={"outcome": "verdict", "reason": "kind"}).reset_index(drop=True)
+
+
+def problem_rows(found: Evaluation) -> pd.DataFrame:
+    """The first :data:`MAX_ROWS_SHOWN` repaired or rejected rows: ``[row, policy_id, arm, verdict, kind]``."""
+    account = found.listed.account
+    problems = account[account["outcome"] != ACCEPTED].head(MAX_ROWS_SHOWN)
+    return problems.rename(columns={"outcome": "verdict", "reason": "kind"})[["row", S.POLICY_ID, ARM, "verdict", "kind"]]
+
+
+def enrolment_span(found: Evaluation) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first and last enrolment dates of the policies counted."""
+    dates = pd.to_datetime(found.data[ENROLMENT_DATE])
+    return dates.min(), dates.max()
+
+
+def points(value: float) -> str:
+    """A difference of two proportions in percentage points, one decimal (``3.1 个百分点``)."""
+    return formats.DASH if pd.isna(value) else t("interv.points", points=f"{value * 100:.1f}")
+
+
+def money_columns(frame: pd.DataFrame, keys: tuple[str, ...]) -> dict[str, object]:
+    """Yuan formats for the columns ``keys`` of a translated frame (the cells stay numbers)."""
+    labels = {column_label(key, language()) for key in keys}
+    return {c: st.column_config.NumberColumn(c, format="yen") for c in frame.columns if c in labels}
+
+
+def comparison_config(frame: pd.DataFrame) -> dict[str, object]:
+    """Formats of the translated comparisons: lapse as percentages, hazard ratios with two decimals, p-values with four."""
+    config = percent_config(frame, ("lapse", "reference_lapse", "difference", "difference_lower", "difference_upper"))
+    for key, fmt in (
+        *((k, "%.2f") for k in ("hazard_ratio", "hazard_ratio_lower", "hazard_ratio_upper")),
+        *((k, "%.2f") for k in ("hazard_ratio_lower_adjusted", "hazard_ratio_upper_adjusted")),
+        ("p_value", "%.4f"),
+        ("p_value_holm", "%.4f"),
+    ):
+        label = column_label(key, language())
+        if label in frame.columns:
+            config[label] = st.column_config.NumberColumn(label, format=fmt)
+    return config
+
+
+def group_rows(rule: TargetingResult) -> pd.DataFrame:
+    """The rule's groups with the group left alone named in words."""
+    return rule.groups.assign(lever=rule.groups["lever"].map(lambda v: t("campaigns.left_alone") if v == LEAVE_ALONE else v))
+
+
+def profile_rows(rule: TargetingResult, lang: str) -> pd.DataFrame:
+    """Who is in each group, in words (covariates by their headers, levels by their words)."""
+    profile = rule.profile
+    return profile.assign(
+        lever=profile["lever"].map(lambda v: t("campaigns.left_alone") if v == LEAVE_ALONE else v),
+        level=[value_text(c, v, lang) for c, v in zip(profile["covariate"], profile["level"])],
+        covariate=profile["covariate"].map(lambda c: column_label(c, lang)),
+    )
