@@ -117,12 +117,11 @@ def _read_book(
     if refused is not None:  # a file refused once is not read again on every click (a hostile one may take minutes)
         raise refused
     try:
-        preset = parse_preset(preset_toml) if preset_toml else MappingPreset()
-        # Read in a worker process with a memory ceiling and a time limit (analysis/ingest/guard.py).
-        # The worker also keeps the book on disk under ``key`` (read back from there: written once).
+        # Read (the preset's text too) in a worker process with a memory ceiling and a time limit
+        # (analysis/ingest/guard.py). The worker also keeps the book on disk under ``key``.
         keep = (kept_books().root, key, time.time())
         limit = int(str(key["max_bytes"]))
-        return guarded_load(data, filename=filename, preset=preset, sheet=sheet, study_date=study_date, max_bytes=limit, keep=keep)
+        return guarded_load(data, filename=filename, preset=preset_toml, sheet=sheet, study_date=study_date, max_bytes=limit, keep=keep)
     except ExtractError as exc:
         _remember_refusal(refusals, digest, exc)
         raise
@@ -496,15 +495,16 @@ def try_load(choice: state.DataSetChoice, data: bytes | None = None) -> bool:
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _survey(version: str, filename: str, preset_toml: str, sheet: str | None, _data: bytes) -> ExtractSurvey | None:
-    # Keyed by content hash like _load; None when the file cannot be read as a table at all.
-    try:
-        preset = parse_preset(preset_toml) if preset_toml else MappingPreset()
-    except ExtractError:
-        preset = MappingPreset()
-    try:
-        return guarded_survey(_data, filename=filename, preset=preset, sheet=sheet, max_bytes=upload_limit_mb() * BYTES_PER_MB)
-    except ExtractError:
-        return None
+    # Keyed by content hash like _load; None when the file cannot be read as a table at all. The
+    # preset is parsed in the worker; one that cannot be used leaves the file's own columns to show.
+    limit = upload_limit_mb() * BYTES_PER_MB
+    for preset in (preset_toml, ""):
+        try:
+            return guarded_survey(_data, filename=filename, preset=preset, sheet=sheet, max_bytes=limit)
+        except ExtractError as exc:
+            if exc.code != "bad_preset" or not preset:
+                return None
+    return None
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 from analysis.engine.backend import DEFAULT_ENGINE, ENGINES
 from analysis.errors import ExtractError
-from analysis.ingest.presets import MappingPreset, parse_preset
+from analysis.ingest.presets import MappingPreset, guarded_preset
 
 if TYPE_CHECKING:
     from analysis.engine.sources import OpenedBook
@@ -257,7 +257,7 @@ def open_config(config: SourceConfig, *, preset_toml: str | None = None, study_d
     from analysis.engine.sources import open_source
 
     text = config.preset_text() if preset_toml is None else preset_toml
-    preset = parse_preset(text, source=config.mapping or "preset") if text else MappingPreset()
+    preset = guarded_preset(text, source=config.mapping or "preset") if text else MappingPreset()
     return open_source(
         config.url,
         table=config.table,

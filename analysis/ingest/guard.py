@@ -53,6 +53,9 @@ DEFAULT_MEMORY_MB: Final = 8_000
 DEFAULT_SECONDS: Final = 180
 #: The worker's answer on its pipe is a short JSON object: at most this many bytes are read.
 MAX_ANSWER_BYTES: Final = 1_000_000
+#: Text parsed in a worker (a preset, a scenario file, a share link's scenarios): job → ``module:function``
+#: taking ``(bytes, args)`` and giving JSON-able data (see :func:`guarded_parse`).
+TEXT_JOBS: Final = {"preset": "analysis.ingest.presets:preset_job", "scenarios": "analysis.interventions.scenario:scenarios_job"}
 #: The file handed to the worker, and the folder its result comes back in.
 _INPUT, _OUTPUT = "input", "result"
 
@@ -81,7 +84,7 @@ def guarded_load(
     source: bytes | str | Path,
     *,
     filename: str | None = None,
-    preset: MappingPreset | None = None,
+    preset: MappingPreset | str | None = None,
     sheet: str | int | None = None,
     study_date: str | None = None,
     max_bytes: int | None = None,
@@ -90,6 +93,7 @@ def guarded_load(
 ) -> LoadResult:
     """:func:`~analysis.ingest.pipeline.load_extract` in a worker process (see the module's notes).
 
+    ``preset`` may be a preset's TOML text (anyone's): it is then parsed only in the worker.
     ``keep`` = ``(root, key, now)``: the worker also keeps the book in the
     :class:`~analysis.store.books.BookStore` at ``root`` under ``key`` (as the app keeps every
     book it loads), so the caller need not write it again.
@@ -104,7 +108,7 @@ def guarded_load(
         filename = filename or Path(source).name
     args: dict[str, Any] = {
         "filename": filename,
-        "preset": preset_to_toml(preset) if preset is not None else "",
+        "preset": _preset_text(preset),
         "sheet": sheet,
         "study_date": None if study_date is None else str(study_date),
         "max_bytes": max_bytes,
@@ -124,7 +128,7 @@ def guarded_survey(
     source: bytes,
     *,
     filename: str | None = None,
-    preset: MappingPreset | None = None,
+    preset: MappingPreset | str | None = None,
     sheet: str | int | None = None,
     max_bytes: int | None = None,
 ) -> ExtractSurvey:
@@ -135,7 +139,7 @@ def guarded_survey(
     ExtractError
         As :func:`guarded_load`.
     """
-    args = {"filename": filename, "preset": preset_to_toml(preset) if preset is not None else "", "sheet": sheet, "max_bytes": max_bytes}
+    args = {"filename": filename, "preset": _preset_text(preset), "sheet": sheet, "max_bytes": max_bytes}
     if not _guarding():
         return _survey_job(source, args)
     with _worker("survey", source, args, GuardLimits.from_env()) as (_, answer):
@@ -178,8 +182,26 @@ def guarded_table(source: bytes | str | Path, *, filename: str | None = None, sh
         return _read_cells(folder / _OUTPUT)
 
 
+def guarded_parse(job: str, data: bytes, args: Mapping[str, Any]) -> Any:
+    """Run a text job of :data:`TEXT_JOBS` on ``data`` in a worker process: its JSON-able answer.
+
+    Raises
+    ------
+    ExtractError
+        The job's refusal, or ``guard`` as :func:`guarded_load`.
+    """
+    if not _guarding():
+        return _text_job(job, data, dict(args))
+    with _worker(job, data, dict(args), GuardLimits.from_env()) as (_, answer):
+        return answer["value"]
+
+
 def _guarding() -> bool:
     return os.environ.get(GUARD_ENV, "1").strip() != "0"
+
+
+def _preset_text(preset: MappingPreset | str | None) -> str:
+    return preset if isinstance(preset, str) else preset_to_toml(preset) if preset is not None else ""
 
 
 def _shown(filename: str | None) -> str:
@@ -199,6 +221,13 @@ def _load_job(source: bytes | str | Path, args: dict[str, Any]) -> LoadResult:
         study_date=args.get("study_date"),
         max_bytes=args["max_bytes"],
     )
+
+
+def _text_job(job: str, data: bytes, args: dict[str, Any]) -> Any:
+    import importlib
+
+    module, function = TEXT_JOBS[job].split(":")
+    return getattr(importlib.import_module(module), function)(data, args)
 
 
 def _survey_job(source: bytes | str | Path, args: dict[str, Any]) -> ExtractSurvey:
@@ -308,6 +337,8 @@ def _run_job(job: str, folder: Path, args: dict[str, Any]) -> dict[str, Any]:
     if job == "table":
         _write_cells(*_table_job(source, args), folder / _OUTPUT)
         return {"ok": True}
+    if job in TEXT_JOBS:
+        return {"ok": True, "value": _text_job(job, source.read_bytes(), args)}
     return {"ok": True, "sheets": list(list_sheets(source.read_bytes(), filename=args["filename"]))}
 
 

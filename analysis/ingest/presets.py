@@ -230,13 +230,32 @@ def check_contract_terms(preset: MappingPreset, *, source: str = "preset") -> No
 
 
 def load_preset(path: str | Path) -> MappingPreset:
-    """Read a preset TOML file (see :func:`parse_preset`)."""
+    """Read a preset TOML file (see :func:`parse_preset`), parsed in the guard's worker process."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ExtractError("bad_preset", reason="unreadable", source=str(path), detail=str(exc)) from exc
-    return parse_preset(text, source=str(path))
+    return guarded_preset(text, source=str(path))
+
+
+def preset_job(data: bytes, args: dict[str, Any]) -> str:
+    """The guard's worker job (:data:`analysis.ingest.guard.TEXT_JOBS`): a preset parsed, rendered back as TOML."""
+    return preset_to_toml(parse_preset(data.decode("utf-8", errors="replace"), source=str(args.get("source", "preset"))))
+
+
+def guarded_preset(text: str, *, source: str = "preset") -> MappingPreset:
+    """:func:`parse_preset` in the guard's worker process (a preset is anyone's text).
+
+    Raises
+    ------
+    ExtractError
+        The preset's refusal (``bad_preset``), or ``guard`` when the worker failed.
+    """
+    from analysis.ingest.guard import guarded_parse  # the guard imports this module
+
+    rendered = guarded_parse("preset", text.encode("utf-8", errors="surrogatepass"), {"filename": source, "source": source})
+    return parse_preset(str(rendered), source=source)  # the worker's own rendering: checked and small
 
 
 def fitting_presets(headers: Sequence[str], presets: Mapping[str, MappingPreset]) -> list[str]:

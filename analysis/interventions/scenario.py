@@ -403,3 +403,23 @@ def scenarios_from_json(text: str | bytes) -> list[Scenario]:
     if not all(isinstance(item, dict) for item in items):
         raise ExtractError("bad_scenario", reason="shape")
     return [scenario_from_dict(item) for item in items]
+
+
+def scenarios_job(data: bytes, args: dict[str, Any]) -> list[dict[str, Any]]:
+    """The guard's worker job (:data:`analysis.ingest.guard.TEXT_JOBS`): scenarios from JSON bytes, as dictionaries."""
+    return [scenario_to_dict(scenario) for scenario in scenarios_from_json(data)]
+
+
+def guarded_scenarios(text: str | bytes) -> list[Scenario]:
+    """:func:`scenarios_from_json` in the guard's worker process (an uploaded file or a share link is anyone's text).
+
+    Raises
+    ------
+    ExtractError
+        ``bad_scenario`` as :func:`scenarios_from_json`, or ``guard`` when the worker failed.
+    """
+    from analysis.ingest.guard import guarded_parse
+
+    data = text.encode("utf-8", errors="surrogatepass") if isinstance(text, str) else text
+    found = guarded_parse("scenarios", data, {"filename": "scenarios"})
+    return [scenario_from_dict(item) for item in found]

@@ -25,7 +25,8 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import ExtractError, parse_preset
 from analysis.ingest.guard import GuardLimits, guarded_load, guarded_sheets
-from analysis.interventions.scenario import scenarios_from_json
+from analysis.ingest.presets import guarded_preset
+from analysis.interventions.scenario import Effect, Scenario, guarded_scenarios, scenarios_from_json, scenarios_to_json
 from analysis.report.catalogue import CATALOGUE
 
 BIG = os.environ.get("LAPSELENS_HOSTILE_BIG") == "1"
@@ -54,9 +55,9 @@ def outcome(case: Case, make: bool = True) -> tuple[str, object, float]:
         if case.target == "extract":
             value: object = guarded_load(data, filename=case.filename, limits=LIMITS)
         elif case.target == "preset":
-            value = parse_preset(data.decode("utf-8"))
+            value = guarded_preset(data.decode("utf-8"))
         else:
-            value = scenarios_from_json(data)
+            value = guarded_scenarios(data)
     except ExtractError as exc:
         return "refused", exc, time.perf_counter() - started
     return "loaded", value, time.perf_counter() - started
@@ -135,6 +136,32 @@ def test_the_guard_turns_a_worker_out_of_memory_into_a_refusal() -> None:
         guarded_load(sample, filename="s.csv", limits=GuardLimits(memory_mb=100, seconds=60))
     assert refused.value.code == "guard" and refused.value.reason in ("memory", "crashed", "internal")
     catalogued(refused.value)
+
+
+@pytest.mark.parametrize("target", ["preset", "scenarios"])
+def test_presets_and_scenarios_are_parsed_in_the_worker(target: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import analysis.ingest.guard as guard
+
+    preset = (ROOT / "data" / "presets" / "uslapseagent.toml").read_text(encoding="utf-8")
+    scenarios = scenarios_to_json([Scenario("讲座", "education", Effect("hazard_ratio", 0.8))])
+    jobs: list[str] = []
+    real_worker = guard._worker
+
+    def watched(job: str, *args: object) -> object:  # the real worker, its job noted
+        jobs.append(job)
+        return real_worker(job, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(guard, "_worker", watched)
+    if target == "preset":
+        assert guarded_preset(preset) == parse_preset(preset)
+    else:
+        assert guarded_scenarios(scenarios) == scenarios_from_json(scenarios)
+    assert jobs == [target]
+    deep = "[settings]\n" + "a." * 40_000 + "b = 1\n" if target == "preset" else "[" * 100_000
+    with pytest.raises(ExtractError) as refused:
+        guarded_preset(deep) if target == "preset" else guarded_scenarios(deep)
+    catalogued(refused.value)
+    assert jobs == [target, target]  # refused by the worker's cheap checks
 
 
 def test_sheet_names_of_a_hostile_workbook_are_refused_in_the_worker() -> None:
