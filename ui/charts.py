@@ -79,20 +79,55 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+#: Lines drawn together in one rate chart at most; more are drawn as small multiples (one panel each).
+MAX_LINES_TOGETHER = 6
+#: Panels per row of small multiples.
+FACET_COLUMNS = 3
+
+
 @inert
-def rate_lines(rates: pd.DataFrame, *, cohort: str | None, x_title: str, y_title: str) -> go.Figure:
-    """Rate by period, one line per cohort (levels already in words), with its confidence band shaded."""
-    figure = go.Figure()
+def rate_lines(
+    rates: pd.DataFrame,
+    *,
+    cohort: str | None,
+    x_title: str,
+    y_title: str,
+    y_range: tuple[float, float] | None = None,
+    thin: str | None = None,
+) -> go.Figure:
+    """Rate by period, one line per cohort (levels already in words), with its confidence band shaded.
+
+    Beyond :data:`MAX_LINES_TOGETHER` cohorts each gets its own panel (small multiples on one
+    shared axis). ``y_range`` (:func:`analysis.study.thin.rate_axis`) fixes the rate axis: a
+    point above it is drawn on the edge as a triangle, its own value on hover, and bands are
+    cut there. ``thin`` names a boolean column whose cells are drawn as open markers.
+    """
     groups: Sequence[tuple[object, pd.DataFrame]] = list(rates.groupby(cohort, observed=True, dropna=False)) if cohort else [("", rates)]
+    facets = len(groups) > MAX_LINES_TOGETHER
+    rows = -(-len(groups) // FACET_COLUMNS) if facets else 1
+    if facets:
+        from plotly.subplots import make_subplots
+
+        titles = [str(name) for name, _ in groups]
+        figure = make_subplots(
+            rows=rows, cols=FACET_COLUMNS, shared_xaxes=True, shared_yaxes=True, subplot_titles=titles, vertical_spacing=0.5 / rows
+        )
+    else:
+        figure = go.Figure()
+    top = y_range[1] if y_range is not None else float("inf")
     for i, (name, group) in enumerate(groups):
         colour = PALETTE[i % len(PALETTE)]
+        place = {"row": i // FACET_COLUMNS + 1, "col": i % FACET_COLUMNS + 1} if facets else {}
         group = group.sort_values("period")
         label = str(name) or y_title
         x = group["period"].astype(str).tolist()
+        rate = group["rate"].to_numpy(dtype=float)
+        above = rate > top
+        hollow = group[thin].to_numpy(dtype=bool) if thin and thin in group else np.zeros(len(group), dtype=bool)
         figure.add_trace(
             go.Scatter(
                 x=x + x[::-1],
-                y=group["upper"].tolist() + group["lower"].tolist()[::-1],
+                y=np.minimum(group["upper"].to_numpy(dtype=float), top).tolist() + np.minimum(group["lower"], top).tolist()[::-1],
                 fill="toself",
                 mode="lines",
                 fillcolor=_rgba(colour, 0.15),
@@ -100,28 +135,42 @@ def rate_lines(rates: pd.DataFrame, *, cohort: str | None, x_title: str, y_title
                 hoverinfo="skip",
                 showlegend=False,
                 legendgroup=label,
-            )
+            ),
+            **place,
         )
         figure.add_trace(
             go.Scatter(
                 x=x,
-                y=group["rate"],
+                y=np.minimum(rate, top),
+                customdata=rate,
                 mode="lines+markers",
                 name=label,
                 line={"color": colour},
+                marker={
+                    "symbol": ["triangle-up" if a else ("circle-open" if h else "circle") for a, h in zip(above, hollow)],
+                    "size": [11 if a else (9 if h else 6) for a, h in zip(above, hollow)],
+                },
                 legendgroup=label,
-                hovertemplate="%{x}: %{y:.2%}<extra>%{fullData.name}</extra>",
-            )
+                showlegend=not facets,
+                hovertemplate="%{x}: %{customdata:.2%}<extra>%{fullData.name}</extra>",
+            ),
+            **place,
         )
     figure.update_layout(
-        xaxis_title=x_title,
-        yaxis_title=y_title,
-        yaxis_tickformat=".1%",
         hovermode="x unified",
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         legend={"orientation": "h", "y": -0.2},
-        xaxis_type="category",
     )
+    figure.update_xaxes(type="category")
+    figure.update_yaxes(tickformat=".1%")
+    if y_range is not None:
+        figure.update_yaxes(range=list(y_range))
+    if facets:
+        figure.update_layout(height=220 * rows + 60)
+        figure.update_xaxes(title_text=x_title, row=rows)
+        figure.update_yaxes(title_text=y_title, col=1)
+    else:
+        figure.update_layout(xaxis_title=x_title, yaxis_title=y_title)
     return figure
 
 

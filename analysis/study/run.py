@@ -19,7 +19,7 @@ from analysis.engine.cohorts import derive, predicate
 from analysis.engine.stays import STAY_COLUMNS
 from analysis.study.cohorts import AGE_EDGES, DERIVED_SOURCES, IN_COHORT, REST, YOUNG_NEW_EARNERS, Condition, NamedCohort, derived_columns
 from analysis.study.exposure import PERIODS, StudySpec, exposures
-from analysis.study.rates import credibility, lapse_rates, rate_totals, wilson_interval
+from analysis.study.rates import credibility, lapse_rates, rate_totals
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -53,15 +53,26 @@ class StudyResult:
         return float(self.rates["exposure"].sum())
 
     @property
+    def overall(self) -> pd.Series:
+        """Every cohort and period together on the study's basis: ``rate``, ``lower``, ``upper``, ``credibility``.
+
+        With a ``weight`` the rate is the weighted one (as every rate of the tables), its
+        interval the count basis' relative width (:func:`~analysis.study.rates.rate_totals`).
+        """
+        return rate_totals(self.rates, weight=self.weight).iloc[0]
+
+    @property
     def overall_rate(self) -> float:
-        """Events over exposure across every cohort and period (count basis); 0 without exposure."""
-        return self.total_events / self.total_exposure if self.total_exposure else 0.0
+        """Events over exposure across every cohort and period, weighted when the study is; 0 without exposure."""
+        rate = float(self.overall["rate"]) if len(self.rates) else float("nan")
+        return rate if rate == rate else 0.0
 
     @property
     def overall_interval(self) -> tuple[float, float]:
-        """95 % Wilson interval of :attr:`overall_rate`, as the rate table's intervals (NaN without exposure)."""
-        lower, upper = wilson_interval(np.array([self.total_events]), np.array([self.total_exposure]))
-        return float(lower[0]), float(upper[0])
+        """95 % interval of :attr:`overall_rate`, as the rate table's intervals (NaN without exposure)."""
+        if not len(self.rates) or not self.total_exposure:
+            return float("nan"), float("nan")
+        return float(self.overall["lower"]), float(self.overall["upper"])
 
     @property
     def overall_credibility(self) -> float:

@@ -38,6 +38,9 @@ Z95 = stats.norm.ppf(0.975)
 SUMMARY_MONTHS = (13, 25, 37, 61)
 #: Restricted mean survival time is measured up to this many months unless asked otherwise.
 RMST_HORIZON = 60
+#: A curve is drawn only while at least this many policies remain at risk (a setting on the Survival page):
+#: past it each exit moves the curve by 2 points or more, and a handful of policies drops it straight down.
+MIN_AT_RISK = 50
 
 
 def survival_data(
@@ -246,3 +249,32 @@ def at_risk_table(curves: pd.DataFrame, ticks: Sequence[float]) -> pd.DataFrame:
             values.append(int(risk[i]) if i < len(times) else 0)
         rows[cohort] = values
     return pd.DataFrame(rows, index=pd.Index(list(ticks), name="month")).T
+
+
+def until_at_risk(curves: pd.DataFrame, *, min_at_risk: int = MIN_AT_RISK, by: str | None = "cohort") -> pd.DataFrame:
+    """Each curve up to its last time with at least ``min_at_risk`` policies at risk.
+
+    Parameters
+    ----------
+    curves : DataFrame
+        A table with ``at_risk`` per time, sorted by time within each curve
+        (:func:`km_from_counts`, :func:`~analysis.survival.incidence.cumulative_incidence`).
+    min_at_risk : int
+        The fewest policies at risk a drawn point may rest on; 0 keeps every row.
+    by : str, optional
+        The column naming each curve (``cohort``; ``cause`` for incidences); None for one curve.
+
+    Returns
+    -------
+    DataFrame
+        The rows up to (and with) each curve's last row with ``at_risk >= min_at_risk``; a
+        curve with none at all is left out. Late entrants can raise the number at risk
+        again, so a curve stops at its *last* well-populated time, not its first thin one.
+    """
+    enough = curves["at_risk"].to_numpy() >= min_at_risk
+    flags = pd.Series(enough[::-1], index=curves.index[::-1])
+    if by is None:
+        keep = flags.cummax()
+    else:
+        keep = flags.groupby(curves[by].to_numpy()[::-1], sort=False).cummax()
+    return curves[keep.reindex(curves.index).to_numpy(dtype=bool)]

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 #: Causes for the competing-risks view.
 CAUSES = {"lapse": (S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.REINSTATED), "surrender": (S.SURRENDERED,), "death": (S.DEATH_CLAIM,)}
-INCIDENCE_COLUMNS = ["cause", "month", "incidence", "lower", "upper"]
+INCIDENCE_COLUMNS = ["cause", "month", "incidence", "lower", "upper", "at_risk"]
 
 
 def cumulative_incidence(
@@ -53,8 +53,8 @@ def cumulative_incidence(
     Returns
     -------
     DataFrame
-        ``[cause, month, incidence, lower, upper]``: per cause with any event, one row per
-        distinct time (0 first).
+        ``[cause, month, incidence, lower, upper, at_risk]``: per cause with any event, one row per
+        distinct time (0 first); ``at_risk`` the policies under observation just before it.
     """
     if isinstance(policies, pd.DataFrame):
         policies = policies[[c for c in STAY_COLUMNS if c in policies.columns]]
@@ -88,7 +88,8 @@ def incidence_from_counts(counts: pd.DataFrame, *, causes: list[str], z: float =
         if not dk.any():
             continue
         incidence, lower, upper = _aalen_johansen(at_risk, d, dk, lagged, z=z)
-        frames.append(pd.DataFrame({"cause": cause, "month": times / scale, "incidence": incidence, "lower": lower, "upper": upper}))
+        curve = {"cause": cause, "month": times / scale, "incidence": incidence, "lower": lower, "upper": upper}
+        frames.append(pd.DataFrame({**curve, "at_risk": at_risk.astype(np.int64)}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=INCIDENCE_COLUMNS)
 
 
