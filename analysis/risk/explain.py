@@ -138,7 +138,12 @@ def explain_policy(result: RiskResult, policy_id: str) -> PolicyExplanation:
     rows = result.scores[result.scores["policy_id"].astype(str) == str(policy_id)]
     if rows.empty:
         raise ExtractError("not_in_force", policy=str(policy_id))
-    row = rows.iloc[[0]]
+    return explain_row(result, rows.iloc[[0]])
+
+
+def explain_row(result: RiskResult, row: pd.DataFrame) -> PolicyExplanation:
+    """The waterfall of one scored row (a one-row slice of ``result.scores``, found by its index: no scan)."""
+    policy_id = row["policy_id"].iloc[0]
     matrix = result.model.matrix(row)
     contributions = explain(result.model.model, matrix, threads=1)
     points, p_base, p = probability_points(contributions)
