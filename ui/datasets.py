@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Final
 
 import streamlit as st
 
@@ -54,23 +54,52 @@ def sample_choice() -> state.DataSetChoice:
     return state.DataSetChoice(name="sample_policies.csv", version=content_version(sample_bytes()), is_sample=True)
 
 
-#: Books in memory are shared by the sessions that show them and go with the last of them: the
-#: process keeps only weak references (``_shared_books``), each session holds its own books strongly
-#: (:func:`state.hold_book`), so the server's memory returns to its level when sessions close.
-#: Two sessions asking for the same book at once read it once (``_loading``).
+#: Books in memory are shared by every session that shows them and go when no session has asked
+#: for them for :data:`BOOK_IDLE_SECONDS` (a reaper thread checks every :data:`REAP_SECONDS`),
+#: so the server's memory returns to its level after sessions close: Streamlit keeps a closed
+#: session's state until another session disconnects, so nothing big is kept there. A book
+#: asked for again is read back from its copy on disk. Two sessions asking for the same book at
+#: once read it once (``loading``).
+BOOK_IDLE_ENV: Final = "LAPSELENS_BOOK_IDLE_SECONDS"
+BOOK_IDLE_SECONDS: Final = 600
+REAP_SECONDS: Final = 30
 
 
 @dataclass
 class _Books:
-    weak: weakref.WeakValueDictionary[str, LoadResult] = field(default_factory=weakref.WeakValueDictionary)
+    held: dict[str, tuple[LoadResult, float]] = field(default_factory=dict)
     guard: threading.Lock = field(default_factory=threading.Lock)
     loading: dict[str, threading.Lock] = field(default_factory=dict)
+
+    def idle_seconds(self) -> float:
+        return float(os.environ.get(BOOK_IDLE_ENV, "") or BOOK_IDLE_SECONDS)
+
+    def reap(self, now: float) -> int:
+        """Let go of the books no session asked for lately; how many went."""
+        with self.guard:
+            idle = [key for key, (_, used) in self.held.items() if now - used > self.idle_seconds()]
+            for key in idle:
+                del self.held[key]
+                self.loading.pop(key, None)
+        return len(idle)
+
+
+def _reaper(books: _Books) -> None:
+    while True:
+        time.sleep(REAP_SECONDS)
+        books.reap(time.time())
 
 
 @st.cache_resource(max_entries=1, show_spinner=False)
 def _shared_books() -> _Books:
-    # The process's registry of books in memory (weak references only).
-    return _Books()
+    # The process's books in memory, with the reaper that lets idle ones go.
+    books = _Books()
+    threading.Thread(target=_reaper, args=(books,), name="lapselens-book-reaper", daemon=True).start()
+    return books
+
+
+#: A file's bytes, or how to get them when they are needed (None: this session no longer has them).
+_Bytes = bytes | Callable[[], bytes | None] | None
 
 
 def _book_key(version: str, filename: str, preset_toml: str, sheet: str | None, study_date: str | None) -> dict[str, object]:
@@ -86,7 +115,7 @@ def _book_key(version: str, filename: str, preset_toml: str, sheet: str | None, 
     }
 
 
-def _load(version: str, filename: str, preset_toml: str, sheet: str | None, study_date: str | None, data: bytes | None) -> LoadResult:
+def _load(version: str, filename: str, preset_toml: str, sheet: str | None, study_date: str | None, data: _Bytes) -> LoadResult:
     # Keyed by the content hash (``version``), never by hashing the bytes or a frame; every
     # session that sends the same file and mapping shares one read-only result. A book kept on
     # disk (after a restart, or after its last session closed) is read back without the file.
@@ -96,20 +125,21 @@ def _load(version: str, filename: str, preset_toml: str, sheet: str | None, stud
     with books.guard:
         lock = books.loading.setdefault(digest, threading.Lock())
     with lock:
-        result = books.weak.get(digest)
-        if result is None:
-            result = _read_book(key, digest, filename, preset_toml, sheet, study_date, data)
-            books.weak[digest] = result
-    state.hold_book(digest, result)
+        held = books.held.get(digest)
+        result = held[0] if held is not None else _read_book(key, digest, filename, preset_toml, sheet, study_date, data)
+        with books.guard:
+            books.held[digest] = (result, time.time())
     return result
 
 
 def _read_book(
-    key: dict[str, object], digest: str, filename: str, preset_toml: str, sheet: str | None, study_date: str | None, data: bytes | None
+    key: dict[str, object], digest: str, filename: str, preset_toml: str, sheet: str | None, study_date: str | None, data: _Bytes
 ) -> LoadResult:
     kept = kept_books().get(key, now=time.time())
     if kept is not None:
         return kept.result
+    if callable(data):  # the file's bytes, read only when the book is neither in memory nor on disk
+        data = data()
     if data is None:  # neither in memory nor on disk, and this session no longer has the file
         raise ExtractError("empty_file", reason="upload_gone")
     refusals = _refusals()
@@ -153,9 +183,20 @@ def load_choice(choice: state.DataSetChoice, data: bytes | None = None) -> LoadR
     """
     if state.is_configured(choice):
         return opened_source(choice).result
-    if data is None:
-        data = sample_bytes() if choice.is_sample else state.upload_bytes(choice.version)
-    return _load(choice.version, choice.name, choice.preset_toml, choice.sheet, choice.study_date, data)
+    given: _Bytes = data if data is not None else lambda: file_bytes(choice)
+    return _load(choice.version, choice.name, choice.preset_toml, choice.sheet, choice.study_date, given)
+
+
+def file_bytes(choice: state.DataSetChoice) -> bytes | None:
+    """The bytes of the file a choice names: the sample's, this session's upload, or the copy kept under its link."""
+    if choice.is_sample:
+        return sample_bytes()
+    data = state.upload_bytes(choice.version)
+    kept = state.kept_link()
+    if data is None and kept is not None and kept[1].version == choice.version:
+        found = kept_store().get(kept[0], owner=signed_in_account(), now=time.time())
+        data = found[1] if found is not None and found[0].version == choice.version else None
+    return data
 
 
 def active_result() -> tuple[state.DataSetChoice, LoadResult]:
@@ -415,9 +456,7 @@ def _restore(token: str) -> None:
         del st.query_params[state.LINK_PARAM]
         state.set_link_lost(True)
         return
-    choice, data = found
-    if data is not None:
-        state.remember_upload(choice.version, data)
+    choice = found[0]  # its bytes stay on disk: file_bytes reads them back under the link when needed
     state.set_active(choice)
     state.set_kept_link(token, choice)
 
@@ -439,7 +478,7 @@ def keep_link(choice: state.DataSetChoice) -> None:
     if (kept is not None and kept[1] == choice) or state.unsaved_choice() == choice:
         return
     token = kept[0] if kept is not None and kept[1].version == choice.version else new_token()
-    data = None if choice.is_sample else state.upload_bytes(choice.version)
+    data = None if choice.is_sample else file_bytes(choice)
     try:
         kept_store().put(token, choice, data, owner=signed_in_account(), now=time.time())
     except (OSError, ValueError):
@@ -450,6 +489,7 @@ def keep_link(choice: state.DataSetChoice) -> None:
             del st.query_params[state.LINK_PARAM]
         return
     state.set_kept_link(token, choice)
+    state.forget_upload(choice.version)  # kept on disk: the session holds no copy (file_bytes reads it back)
     state.set_unsaved_choice(None)
     state.set_link_lost(False)
     st.query_params[state.LINK_PARAM] = token
@@ -532,7 +572,7 @@ def sheet_names(data: bytes, filename: str) -> tuple[str, ...]:
 
 def inspect_choice(choice: state.DataSetChoice) -> ExtractSurvey | None:
     """The columns and status values of a file that failed to load (None when it has none to show)."""
-    data = sample_bytes() if choice.is_sample else state.upload_bytes(choice.version)
+    data = file_bytes(choice)
     if data is None:
         return None
     return _survey(choice.version, choice.name, choice.preset_toml, choice.sheet, data)

@@ -18,9 +18,7 @@ from analysis.store.datasets import DataSetChoice
 LANGUAGE: Final = "app_language"
 ACTIVE: Final = "app_active_dataset"
 UPLOADS: Final = "app_uploads"
-#: The books this session shows (key → loaded book): its strong references to the process's shared books.
-HELD_BOOKS: Final = "app_held_books"
-#: How many uploaded files (and loaded books) a session keeps at once.
+#: How many uploaded files a session keeps at once (until kept on disk under its link).
 MAX_UPLOADS: Final = 2
 #: The page address's parameter that carries the session's link token (``?ds=…``).
 LINK_PARAM: Final = "ds"
@@ -78,13 +76,9 @@ def remember_upload(version: str, data: bytes) -> None:
         uploads.pop(old)
 
 
-def hold_book(key: str, book: object) -> None:
-    """Hold a book this session shows (the latest two): the process shares it but keeps only weak references."""
-    held: dict[str, object] = st.session_state.setdefault(HELD_BOOKS, {})
-    held.pop(key, None)
-    held[key] = book
-    while len(held) > MAX_UPLOADS:
-        held.pop(next(iter(held)))
+def forget_upload(version: str) -> None:
+    """Drop this session's copy of an upload (it is kept on disk under the session's link)."""
+    st.session_state.setdefault(UPLOADS, {}).pop(version, None)
 
 
 def kept_link() -> tuple[str, DataSetChoice] | None:

@@ -1,13 +1,17 @@
-"""Books in memory go with the sessions that show them, and a session's book survives its file's bytes.
+"""Books in memory go when no session asks for them, and nothing big stays in a session's state.
 
-The process keeps loaded books by weak reference only; each session holds its own. A session
-whose uploaded bytes are gone (it uploaded more files since) still opens its book from the
-copy kept on disk, instead of falling back to the sample with "link lost" (issue [7/7] §9).
+Streamlit keeps a closed session's state until another session disconnects, so the app keeps
+nothing big there: an upload's bytes go to disk under the session's link once kept, and books
+are held by the process, which lets go of those no session asked for lately (a reaper thread).
+A book asked for again, or a file needed again (a new mapping), is read back from disk; a
+session never falls back to the sample with "link lost" because its bytes are no longer in
+memory (issue [7/7] §9).
 """
 
 from __future__ import annotations
 
-import gc
+import time
+from dataclasses import replace
 
 from paths import ROOT
 from streamlit.testing.v1 import AppTest
@@ -18,6 +22,12 @@ UPLOAD = b"".join((ROOT / "data" / "sample_policies.csv").read_bytes().splitline
 NAME = "books_memory_120.csv"
 
 
+def _run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def _session(*, with_bytes: bool) -> AppTest:
     from ui import state
     from ui.datasets import content_version
@@ -26,33 +36,45 @@ def _session(*, with_bytes: bool) -> AppTest:
     version = content_version(UPLOAD)
     at.session_state[state.UPLOADS] = {version: UPLOAD} if with_bytes else {}
     at.session_state[state.ACTIVE] = state.DataSetChoice(name=NAME, version=version)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return _run(at)
 
 
 def _shown_count(at: AppTest) -> str:
     return {m.label: m.value for m in at.metric}.get("读取行数", "")
 
 
-def _held(at: AppTest) -> dict[str, object]:
-    from ui import state
-
-    return dict(at.session_state[state.HELD_BOOKS])
-
-
-def test_a_book_goes_from_memory_with_its_last_session_and_comes_back_from_disk() -> None:
+def _held_keys() -> set[str]:
     from ui.datasets import _shared_books
 
+    return set(_shared_books().held)
+
+
+def test_an_upload_leaves_the_session_once_kept_and_its_book_leaves_memory_when_idle() -> None:
+    from ui import state
+    from ui.datasets import _shared_books, content_version
+
+    before = _held_keys()
     first = _session(with_bytes=True)
     assert _shown_count(first) == "120"
-    (digest,) = [key for key, book in _held(first).items() if getattr(book, "rows_read", None) == 120]
-    assert _shared_books().weak.get(digest) is not None
-    del first
-    gc.collect()
-    assert _shared_books().weak.get(digest) is None  # no session holds it: the process let it go
+    assert content_version(UPLOAD) not in first.session_state[state.UPLOADS]  # on disk under the link, not in the session
+    new = _held_keys() - before
+    assert len(new) == 1
+    assert _shared_books().reap(time.time()) == 0  # just asked for: kept
+    assert _shared_books().reap(time.time() + 3600) >= 1 and not (_held_keys() & new)  # idle: let go
 
-    # A session whose file's bytes are gone (it uploaded two more since) opens the kept copy.
-    second = _session(with_bytes=False)
+    # The same session asks again (its book was let go, its bytes are only on disk): the kept copy opens.
+    _run(first)
+    assert _shown_count(first) == "120" and not first.warning
+
+    # A new study date for the same file needs the file itself: read back from disk under the link.
+    choice = first.session_state[state.ACTIVE]
+    first.session_state[state.ACTIVE] = replace(choice, study_date="2024-12-31")
+    _run(first)
+    assert _shown_count(first) == "120" and first.session_state[state.ACTIVE].study_date == "2024-12-31"
+
+
+def test_a_session_whose_bytes_are_gone_opens_the_kept_copy() -> None:
+    _session(with_bytes=True)  # kept on disk
+    second = _session(with_bytes=False)  # it uploaded two more files since: this one's bytes are gone
     assert _shown_count(second) == "120"
     assert not second.warning or all("链接" not in w.value for w in second.warning)
