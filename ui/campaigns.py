@@ -235,24 +235,24 @@ def points(value: float) -> str:
     return formats.DASH if pd.isna(value) else t("interv.points", points=f"{value * 100:.1f}")
 
 
-def money_columns(frame: pd.DataFrame, keys: tuple[str, ...]) -> dict[str, object]:
-    """Yuan formats for the columns ``keys`` of a translated frame (the cells stay numbers)."""
-    labels = {column_label(key, language()) for key in keys}
-    return {c: st.column_config.NumberColumn(c, format="yen") for c in frame.columns if c in labels}
-
-
-def comparison_config(frame: pd.DataFrame) -> dict[str, object]:
-    """Formats of the translated comparisons: lapse as percentages, hazard ratios with two decimals, p-values with four."""
-    config = percent_config(frame, ("lapse", "reference_lapse", "difference", "difference_lower", "difference_upper"))
-    for key, fmt in (
-        *((k, "%.2f") for k in ("hazard_ratio", "hazard_ratio_lower", "hazard_ratio_upper")),
-        *((k, "%.2f") for k in ("hazard_ratio_lower_adjusted", "hazard_ratio_upper_adjusted")),
-        ("p_value", "%.4f"),
-        ("p_value_holm", "%.4f"),
-    ):
-        label = column_label(key, language())
-        if label in frame.columns:
-            config[label] = st.column_config.NumberColumn(label, format=fmt)
+def table_config(
+    frame: pd.DataFrame,
+    *,
+    percents: tuple[str, ...] = (),
+    money: tuple[str, ...] = (),
+    ratios: tuple[str, ...] = (),
+    p_values: tuple[str, ...] = (),
+) -> dict[str, object]:
+    """Formats of a translated table: counts with separators, shares as percentages, yuan, ratios with two decimals, p-values with four."""
+    config = percent_config(frame, percents)
+    for column in frame.columns:
+        if column not in config and pd.api.types.is_integer_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]):
+            config[column] = st.column_config.NumberColumn(column, format="localized")
+    for keys, fmt in ((money, "yen"), (ratios, "%.2f"), (p_values, "%.4f")):
+        for key in keys:
+            label = column_label(key, language())
+            if label in frame.columns:
+                config[label] = st.column_config.NumberColumn(label, format=fmt)
     return config
 
 

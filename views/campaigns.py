@@ -11,7 +11,7 @@ from ui import campaigns as ui_c
 from ui import charts, formats
 from ui import datasets as ds
 from ui.i18n import language, md_escape, t, tm
-from ui.tables import percent_config, show_table, translate_columns
+from ui.tables import show_table, translate_columns
 
 st.title(t("campaigns.title"))
 st.caption(tm("campaigns.caption"))
@@ -61,7 +61,8 @@ cols[3].metric(t("data.rejected"), formats.count(counts["rejected"]))
 st.markdown(tm("campaigns.account_sentence", name=upload.name, **ui_c.account_figures(found)))
 reasons = ui_c.reason_counts(found)
 if not reasons.empty:
-    show_table(translate_columns(reasons), hide_index=True, key="campaigns_reasons")
+    shown_reasons = translate_columns(reasons)
+    show_table(shown_reasons, hide_index=True, column_config=ui_c.table_config(shown_reasons), key="campaigns_reasons")
     with st.expander(t("campaigns.problem_rows", rows=formats.count(counts["repaired"] + counts["rejected"]))):
         show_table(translate_columns(ui_c.problem_rows(found)), hide_index=True, key="campaigns_problem_rows")
 
@@ -71,7 +72,9 @@ first, last = ui_c.enrolment_span(found)
 st.markdown(tm("campaigns.clock", policies=formats.count(len(found.data)), first=formats.date(first), last=formats.date(last)))
 arms = found.arms
 arm_table = translate_columns(arms.arms)
-show_table(arm_table, hide_index=True, column_config=percent_config(arm_table, ("lapse", "lower", "upper")), key="campaigns_arm_table")
+show_table(
+    arm_table, hide_index=True, column_config=ui_c.table_config(arm_table, percents=("lapse", "lower", "upper")), key="campaigns_arm_table"
+)
 m = len(arms.comparisons)
 st.markdown(tm("campaigns.correction", m=m, level=1 - 0.05 / m))
 for row in arms.comparisons.itertuples():
@@ -98,7 +101,12 @@ comparisons = translate_columns(arms.comparisons)
 show_table(
     comparisons,
     hide_index=True,
-    column_config=ui_c.comparison_config(comparisons),
+    column_config=ui_c.table_config(
+        comparisons,
+        percents=("lapse", "reference_lapse", "difference", "difference_lower", "difference_upper"),
+        ratios=("hazard_ratio", "hazard_ratio_lower", "hazard_ratio_upper", "hazard_ratio_lower_adjusted", "hazard_ratio_upper_adjusted"),
+        p_values=("p_value", "p_value_holm"),
+    ),
     key="campaigns_comparisons",
 )
 st.plotly_chart(
@@ -107,7 +115,13 @@ st.plotly_chart(
 )
 st.markdown(tm("campaigns.logrank", p=formats.p_value(float(arms.logrank["p_value"].iloc[0])), arms=len(arms.arms)))
 if not arms.pairwise.empty:
-    show_table(translate_columns(arms.pairwise), hide_index=True, key="campaigns_logrank_pairs")
+    pairs = translate_columns(arms.pairwise)
+    show_table(
+        pairs,
+        hide_index=True,
+        column_config=ui_c.table_config(pairs, ratios=("test_statistic",), p_values=("p_value", "p_holm")),
+        key="campaigns_logrank_pairs",
+    )
 with st.expander(t("campaigns.balance")):
     unbalanced = sorted(set(arms.balance.loc[arms.balance["imbalanced"], "covariate"]))
     if unbalanced:
@@ -118,7 +132,8 @@ with st.expander(t("campaigns.balance")):
         level=[value_text(c, v, lang) if v not in (None, "") else v for c, v in zip(arms.balance["covariate"], arms.balance["level"])],
         covariate=arms.balance["covariate"].map(lambda c: column_label(c, lang)),
     )
-    show_table(translate_columns(balance), hide_index=True, key="campaigns_balance")
+    shown_balance = translate_columns(balance)
+    show_table(shown_balance, hide_index=True, column_config=ui_c.table_config(shown_balance, ratios=("smd",)), key="campaigns_balance")
 
 # --- 3. ranking by effect and by value per contact -------------------------------------------------------
 st.subheader(t("campaigns.ranking"))
@@ -147,7 +162,12 @@ for i, arm in enumerate(treated):
 ranked = ui_c.ranked(found, float(value), costs)
 ranking = translate_columns(ranked.ranking)
 show_table(
-    ranking, hide_index=True, column_config=ui_c.money_columns(ranking, ("cost_per_contact", "value_per_contact")), key="campaigns_ranking"
+    ranking,
+    hide_index=True,
+    column_config=ui_c.table_config(
+        ranking, percents=("difference",), money=("cost_per_contact", "value_per_contact"), ratios=("hazard_ratio",)
+    ),
+    key="campaigns_ranking",
 )
 best_effect = str(ranked.ranking.sort_values("rank_effect").iloc[0]["arm"])
 best_value = ranked.best_value_arm
@@ -199,13 +219,21 @@ groups = translate_columns(ui_c.group_rows(rule))
 show_table(
     groups,
     hide_index=True,
-    column_config=percent_config(groups, ("share", "predicted_uplift", "measured_uplift", "lower", "upper"))
-    | ui_c.money_columns(groups, ("predicted_value", "predicted_return", "cost_per_contact", "measured_value", "measured_return")),
+    column_config=ui_c.table_config(
+        groups,
+        percents=("share", "predicted_uplift", "measured_uplift", "lower", "upper"),
+        money=("predicted_value", "predicted_return", "cost_per_contact", "measured_value", "measured_return"),
+    ),
     key="campaigns_groups",
 )
 with st.expander(t("campaigns.who")):
     profile = translate_columns(ui_c.profile_rows(rule, lang))
-    show_table(profile, hide_index=True, column_config=percent_config(profile, ("share", "overall_share")), key="campaigns_profile")
+    show_table(
+        profile,
+        hide_index=True,
+        column_config=ui_c.table_config(profile, percents=("share", "overall_share"), ratios=("lift",)),
+        key="campaigns_profile",
+    )
 for i, (arm, lift) in enumerate(arms.uplift.items()):
     st.markdown(tm("campaigns.qini_title", arm=arm, coefficient=f"{lift.qini_coefficient:.4f}"))
     if lift.qini_coefficient <= 0:

@@ -137,13 +137,13 @@ class TargetingResult:
 
 
 def value_per_retained_default(policies: pd.DataFrame, data: pd.DataFrame) -> float | None:
-    """:data:`VALUE_MARGIN` × :data:`VALUE_YEARS` × the enrolled policies' mean annual premium; None without premiums."""
+    """:data:`VALUE_MARGIN` × :data:`VALUE_YEARS` × the enrolled policies' mean annual premium, in whole yuan; None without premiums."""
     if S.ANNUAL_PREMIUM not in policies.columns:
         return None
     enrolled = policies[S.POLICY_ID].astype(str).isin(set(data[S.POLICY_ID].astype(str))).to_numpy()
     premium = pd.to_numeric(policies.loc[enrolled, S.ANNUAL_PREMIUM], errors="coerce")
     mean = float(premium.mean()) if premium.notna().any() else float("nan")
-    return round(VALUE_MARGIN * VALUE_YEARS * mean, 2) if np.isfinite(mean) and mean > 0 else None
+    return float(round(VALUE_MARGIN * VALUE_YEARS * mean)) if np.isfinite(mean) and mean > 0 else None
 
 
 def costs_per_contact(data: pd.DataFrame, arms: Sequence[str]) -> dict[str, float]:
