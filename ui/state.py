@@ -67,6 +67,9 @@ def upload_bytes(version: str) -> bytes | None:
 
 def remember_upload(version: str, data: bytes) -> None:
     """Keep this session's upload: the latest two, never dropping the active data set's file (a new mapping reads it again)."""
+    kept = kept_link()
+    if kept is not None and kept[1].version == version:
+        return  # already kept on disk under the session's link (ui.datasets.file_bytes reads it there)
     uploads: dict[str, bytes] = st.session_state.setdefault(UPLOADS, {})
     uploads[version] = data
     active = active_choice()
