@@ -17,6 +17,7 @@ from analysis.cli_campaign import add_arguments as add_campaign_list_arguments
 from analysis.cli_campaign import run_campaign_list
 from analysis.cli_payments import add_arguments as add_payments_arguments
 from analysis.cli_payments import matched_payments
+from analysis.cli_queue import add_commands as add_queue_commands
 from analysis.cli_worklist import add_arguments as add_worklist_arguments
 from analysis.cli_worklist import run_worklist
 from analysis.engine.backend import DEFAULT_ENGINE, ENGINES
@@ -458,6 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     scenario.add_argument("--spec", required=True, help="scenario JSON (one scenario object or an array of them)")
     scenario.add_argument("--draws", type=int, default=DRAWS, help=f"effect draws for the intervals (default {DRAWS})")
     scenario.set_defaults(run=_scenario)
+    add_queue_commands(commands, _command, _load)
     return parser
 
 

@@ -207,6 +207,6 @@ def work_queue(store: Store) -> pd.DataFrame:
         columns={"outcome": "last_outcome", "outcome_date": "last_outcome_date", "note": "last_note", "recorded_by": "last_recorded_by"}
     )
     out = queue.merge(last, on="policy_id", how="left")
-    out["attempts"] = out["attempts"].fillna(0).astype(int)
+    out["attempts"] = pd.to_numeric(out["attempts"]).fillna(0).astype(int)
     out["last_outcome_date"] = pd.to_datetime(out["last_outcome_date"])
     return out[[*QUEUE_COLUMNS, *LATEST_COLUMNS]]

@@ -1,0 +1,98 @@
+"""The Work queue page through AppTest: assign ten policies to an agent, record outcomes, restart, find them still there."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import streamlit as st
+from paths import ROOT
+from shown import shown
+from streamlit.testing.v1 import AppTest
+
+from analysis.collections.database import DATABASE_ENV
+
+
+@pytest.fixture(autouse=True)
+def _session_model(monkeypatch: pytest.MonkeyPatch, sample_risk) -> None:
+    """The test session's model of the sample stands in for the page's own fit of the same model (as in test_app_risk_pages.py)."""
+    import ui.risk
+
+    loaded, choices, risk = sample_risk
+    fit = ui.risk.build_risk
+
+    def build_risk(policies, study_date, options, progress=None, **more):
+        if options == choices.options() and study_date == loaded.study_date and policies.equals(loaded.policies):
+            return risk
+        return fit(policies, study_date, options, progress=progress, **more)
+
+    monkeypatch.setattr(ui.risk, "build_risk", build_risk)
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """One database file for the whole test, named as a deployment would (``LAPSELENS_DATABASE``)."""
+    path = tmp_path / "queue" / "lapselens.db"
+    monkeypatch.setenv(DATABASE_ENV, str(path))
+    yield path
+    restart()
+
+
+def restart() -> None:
+    """What a restart of the app's process forgets: every cached resource (the database's connections among them) and result."""
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def queue_page() -> AppTest:
+    """A new session on the Work queue page, rerun until the day's calls can be assigned (the model has finished)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("views/queue.py").run()
+    deadline = time.monotonic() + 180
+    while not at.exception and time.monotonic() < deadline and not any(b.key == "queue_assign" for b in at.button):
+        time.sleep(0.5)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_assign_ten_policies_record_outcomes_restart_and_find_them(database) -> None:
+    at = queue_page()
+    assert any(str(database) in shown(c.value) for c in at.caption)  # the page says where the queue is kept
+    assert any("队列为空" in shown(i.value) for i in at.info)
+    at.number_input(key="queue_capacity").set_value(10).run()
+    assignee = at.selectbox(key="queue_assignee")
+    agent = assignee.options[0]
+    assignee.set_value(agent).run()
+    assert at.button(key="queue_assign").label == "分派勾选的 10 张保单"
+    at.button(key="queue_assign").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [s.value for s in at.success] == [f"已分派 10 张保单给 {agent}。"]
+
+    policies = at.multiselect(key="queue_record_policies")
+    assert len(policies.options) == 10
+    picked = policies.options[:6]
+    policies.set_value(picked)
+    at.selectbox(key="queue_record_outcome").set_value("paid")
+    at.text_area(key="queue_record_note").input("客户已转账，回电 13812345678")
+    next(b for b in at.button if b.label == "保存结果").click().run()
+    assert any("已为 6 张保单记录结果：已缴费" in shown(s.value) for s in at.success)
+    policies = at.multiselect(key="queue_record_policies")
+    policies.set_value(policies.options[6:8])
+    at.selectbox(key="queue_record_outcome").set_value("unreachable")
+    next(b for b in at.button if b.label == "保存结果").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    # 8 attempted, 6 of them reached (paid); the 6 paid (dated today, inside grace) of the settled
+    assert metrics["已分派保单"] == "10" and metrics["接通率"] == "75.0%"
+
+    restart()
+    again = queue_page()  # a new session of a restarted process, on the same database file
+    queue = again.dataframe[1].value  # the pick table first, then the queue
+    assert len(queue) == 10 and set(queue["负责人"]) == {agent}
+    assert sorted(queue.loc[queue["最近结果"] == "已缴费", "保单号"]) == sorted(picked)
+    assert (queue.loc[queue["最近结果"] == "已缴费", "最近备注"] == "客户已转账，回电 138****5678").all()  # masked on screen
+    assert {m.label: m.value for m in again.metric}["接通率"] == "75.0%"
+    again.sidebar.radio(key="app_language").set_value("en").run()
+    assert not again.exception
+    assert {m.label for m in again.metric} >= {"Reach rate", "Paid within grace", "Policies assigned"}
