@@ -28,6 +28,7 @@ from analysis.ingest.side_tables import ACCEPTED
 from analysis.interventions.arms import WINDOW_MONTHS
 from analysis.interventions.campaign_list import ARM, ENROLMENT_DATE, REASONS, CampaignList, read_campaign_list
 from analysis.interventions.multi_arm import ArmEffect, ArmsResult, evaluate_arms, rank_arms
+from analysis.interventions.scenario import LEVER_SOURCES
 from analysis.interventions.staggered import enrolled_data
 from analysis.interventions.targeting import LEAVE_ALONE, TargetingResult, arm_predictions, targeting_rule
 from analysis.report.catalogue import column_label
@@ -36,6 +37,7 @@ from analysis.store.datasets import DataSetChoice
 from ui import datasets as ds
 from ui import formats
 from ui.i18n import language, t
+from ui.state import lang_key
 from ui.study import dataset_key
 from ui.tables import percent_config
 
@@ -189,6 +191,24 @@ def measured_arms() -> dict[str, ArmEffect]:
     control = found.arms.control
     arms = found.arms.comparisons.loc[found.arms.comparisons["reference"] == control, "arm"]
     return {str(arm): found.arms.effect(str(arm)) for arm in arms}
+
+
+#: The Interventions page's widgets a shortcut from an arm sets (lever, its effect source, which measured effect).
+LEVER_WIDGET, MEASURED_WIDGET = "interv_lever", "interv_measured_from"
+
+
+def to_scenario(arm: str) -> None:
+    """Preset the Interventions page's scenario on ``arm``'s measured effect (an ``on_click`` callback).
+
+    The lever stays the one chosen there when it can take a measured effect, else education.
+    """
+    lever = st.session_state.get(f"{LEVER_WIDGET}__value")
+    if lever not in LEVER_SOURCES or "measured" not in LEVER_SOURCES[str(lever)]:
+        lever = "education"
+    for name, value in ((LEVER_WIDGET, lever), (f"interv_source_{lever}", "measured")):
+        st.session_state[f"{name}__value"] = value
+        st.session_state[lang_key(name)] = value
+    st.session_state[MEASURED_WIDGET] = f"arm:{arm}"
 
 
 # --- display shaping for the Campaigns page -----------------------------------------------------------

@@ -157,7 +157,7 @@ costs = {}
 for i, arm in enumerate(treated):
     key = f"campaigns_cost_{upload.version}_{i}"
     costs[arm] = right.number_input(
-        t("campaigns.cost_of", arm=arm), min_value=0.0, max_value=1e6, value=float(listed_costs[arm]), step=1.0, key=key
+        tm("campaigns.cost_of", arm=arm), min_value=0.0, max_value=1e6, value=float(listed_costs[arm]), step=1.0, key=key
     )
 ranked = ui_c.ranked(found, float(value), costs)
 ranking = translate_columns(ranked.ranking)
@@ -250,3 +250,6 @@ for i, (arm, lift) in enumerate(arms.uplift.items()):
 
 # --- 5. into a scenario --------------------------------------------------------------------------------------
 st.info(tm("campaigns.to_scenario"))
+for i, arm in enumerate(treated):
+    if st.button(tm("campaigns.use_in_scenario", arm=arm), key=f"campaigns_to_scenario_{i}", on_click=ui_c.to_scenario, args=(arm,)):
+        st.switch_page("views/interventions.py")

@@ -143,3 +143,11 @@ def test_a_bad_list_is_a_translated_error_not_an_exception() -> None:
     # No control arm.
     no_control = on_page(_bad_list_session("arms.csv", "保单号,组别,入组日期\nP1,短信,2020-01-01\n".encode()))
     assert any("对照组" in e.value for e in no_control.error)
+
+
+def test_an_arms_shortcut_opens_a_scenario_on_its_measured_effect() -> None:
+    at = with_sample_list()
+    at.button(key="campaigns_to_scenario_1").click().run()  # the arms in order: 教育讲座, 短信提醒
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="interv_measured_from").value == "arm:短信提醒"
+    assert any(c.value.startswith("活动名单中“短信提醒”对“对照组”的风险比") for c in at.caption)
