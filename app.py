@@ -45,6 +45,7 @@ pages = [
     st.Page("views/survival.py", title=t("nav.survival"), icon=":material/show_chart:", url_path="survival"),
     st.Page("views/drivers.py", title=t("nav.drivers"), icon=":material/psychology:", url_path="drivers"),
     st.Page("views/actions.py", title=t("nav.actions"), icon=":material/checklist:", url_path="actions"),
+    st.Page("views/customer.py", title=t("nav.customer"), icon=":material/person_search:", url_path="customer"),
     st.Page("views/queue.py", title=t("nav.queue"), icon=":material/assignment_ind:", url_path="queue"),
     st.Page("views/interventions.py", title=t("nav.interventions"), icon=":material/savings:", url_path="interventions"),
     st.Page("views/campaigns.py", title=t("nav.campaigns"), icon=":material/campaign:", url_path="campaigns"),
