@@ -33,7 +33,7 @@ from analysis.study.filters import (
 from ui import datasets as ds
 from ui.i18n import language, t, tm
 from ui.state import DataSetChoice
-from ui.study import dataset_key, named_cohort
+from ui.study import dataset_key
 
 #: Session keys of the filter bar's widgets.
 FROM_KEY, TO_KEY, COHORTS_KEY = "filter_issued_from", "filter_issued_to", "filter_cohorts"
@@ -51,8 +51,10 @@ def value_key(column: str) -> str:
 
 
 def named_cohorts() -> tuple[NamedCohort, ...]:
-    """The named cohorts the filter can keep: the session's (the Cohort explorer's, the preset until edited)."""
-    return (named_cohort()[0],)
+    """The named cohorts the filter can keep: the session's editable one (the preset until edited) and every one built or loaded."""
+    from ui.cohort_builder import all_cohorts
+
+    return all_cohorts()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -30,12 +30,13 @@ def cohort_study(choice: DataSetChoice, result: LoadResult, request: StudyReques
     return _study(dataset_key(choice), request, expected_csv, result)
 
 
-def cohort_dimensions(policies: pd.DataFrame, named: NamedCohort | None) -> dict[str, str]:
+def cohort_dimensions(policies: pd.DataFrame, named: NamedCohort | tuple[NamedCohort, ...] | None) -> dict[str, str]:
     """Columns a study can be grouped by (:func:`analysis.study.cohorts.cohort_dimensions`), each with its label."""
+    cohorts = {c.key: c for c in ((named,) if isinstance(named, NamedCohort) else named or ())}
 
     def label(key: str) -> str:
-        if named is not None and key == named.key:
-            return named.label(language())
+        if key in cohorts:
+            return cohorts[key].label(language())
         if key in DERIVED_SOURCES:
             return t(f"col.{key}")
         if key in CANONICAL_DIMENSIONS:

@@ -14,7 +14,8 @@ from analysis.report.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
 from analysis.study.cohorts import AGE_EDGES, YOUNG_NEW_EARNERS, Condition, age_edges_from, edges_are_numbers
 from analysis.study.run import StudyRequest
-from ui import charts, filters, formats, widgets
+from analysis.study.thin import THIN_EXPOSURE, mark_thin, rate_axis
+from ui import charts, cohort_builder, filters, formats, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
 from ui.study import NAMED_COHORT, NAMED_COHORT_KEPT, cohort_dimensions, cohort_study, filter_values, named_cohort
@@ -44,6 +45,10 @@ with st.expander(t("cohort.named"), expanded=False):
     else:
         st.caption(tm("cohort.named_reads", name=named.label(language()), text=named.text(language())))
 named_ok = all(c.column in policies.columns for c in named.conditions)
+# Cohorts built by pointing, several at once, saved in and loaded from cohort presets.
+cohort_builder.draw(choice, result)
+# Every named cohort the book can apply: to group by here, and in the filter bar on every page.
+usable = tuple(c for c in cohort_builder.all_cohorts() if all(item.column in policies.columns for item in c.conditions))
 if not named_ok:
     st.info(
         tm(
@@ -54,7 +59,7 @@ if not named_ok:
     )
 
 # --- widgets -----------------------------------------------------------------------
-dimensions = cohort_dimensions(policies, named if named_ok else None)
+dimensions = cohort_dimensions(policies, usable)
 left, middle, right = st.columns(3)
 with left:
     first = widgets.select(t("cohort.by1"), dimensions, key="cohort_by1")
@@ -81,9 +86,7 @@ with st.expander(t("cohort.filters"), expanded=False):
     )
     chosen: list[str] = []
     if filter_column:
-        options = filter_values(
-            choice, result, (named,) if named_ok else (), filter_column, age_edges_from(st.session_state.get("cohort_age_edges", ""))
-        )
+        options = filter_values(choice, result, usable, filter_column, age_edges_from(st.session_state.get("cohort_age_edges", "")))
         chosen = st.multiselect(
             t("cohort.filter_values"),
             options,
@@ -114,7 +117,7 @@ request = StudyRequest(
     basis=basis,
     weight=weight or None,
     filters=(Condition(filter_column, "in", chosen),) if filter_column and chosen else (),
-    named=(named,) if named_ok else (),
+    named=usable,
     expected_rate=expected_rate or None,
     age_edges=age_edges or (0,),
 )
@@ -135,18 +138,24 @@ cols = st.columns(4)
 cols[0].metric(t("cohort.policies_used"), formats.count(study.policies_used), help=t("cohort.share_used", share=study.share_used))
 cols[1].metric(t("cohort.total_events"), formats.count(study.total_events))
 cols[2].metric(t("cohort.total_exposure"), formats.exposure(study.total_exposure))
-cols[3].metric(t("cohort.overall_rate"), f"{study.overall_rate:.2%}")
+cols[3].metric(
+    t("cohort.overall_rate_weighted", weight=weights[weight]) if weight else t("cohort.overall_rate"), f"{study.overall_rate:.2%}"
+)
 lower, upper = study.overall_interval
 if lower == lower:
     cols[3].caption(tm("cohort.overall_interval", lower=lower, upper=upper, z=study.overall_credibility))
+# One basis on the whole page: the headline, the lines, the heatmap and the tables are all weighted, or none is.
+st.caption(tm("cohort.basis_weighted", weight=weights[weight]) if weight else tm("cohort.basis_count"))
 if study.share_used < 1:
     st.caption(tm("cohort.share_used", share=study.share_used))
 st.caption(tm(f"cohort.meaning.{period}"))
 
-legend = {"in": named.label(language()), "rest": t("cohort.rest")}
+# "In" is the name of the named cohort the table is split by (the first one among the dimensions).
+split = next((c for c in usable if c.key in study.by), named)
+legend = {"in": split.label(language()), "rest": t("cohort.rest")}
 cohort_column = study.by[0] if study.by else None
-# Levels as readers see them: the named cohort's in/rest, blanks and yes/no in the UI language.
-shown_rates = display_levels(study.rates, study.by, legend)
+# Levels as readers see them: the named cohort's in/rest, blanks and yes/no in the UI language; thin cells marked.
+shown_rates = display_levels(mark_thin(study.rates), study.by, legend)
 if len(study.by) == 2:
     pair = list(study.by)
     ordered = shown_rates.sort_values(pair, kind="stable")[pair].astype(str).agg(" · ".join, axis=1)
@@ -162,10 +171,15 @@ if line_column:
         line_rates = shown_rates[shown_rates[line_column].isin(exposure.nlargest(MAX_LINES).index)]
         heat_rates = shown_rates[shown_rates[line_column].isin(exposure.nlargest(MAX_HEATMAP_ROWS).index)]
         st.caption(tm("cohort.charts_trimmed", lines=MAX_LINES, rows=min(MAX_HEATMAP_ROWS, len(exposure)), total=len(exposure)))
+axis = rate_axis(line_rates)
 st.plotly_chart(
-    charts.rate_lines(line_rates, cohort=line_column, x_title=periods[period], y_title=t("col.rate")),
+    charts.rate_lines(line_rates, cohort=line_column, x_title=periods[period], y_title=t("col.rate"), y_range=axis, thin="thin"),
     key="cohort_lines",
 )
+if axis is not None and (line_rates["rate"] > axis[1]).any():
+    st.caption(tm("cohort.axis_fitted", top=axis[1]))
+if shown_rates["thin"].any():
+    st.caption(tm("cohort.thin_note", n=formats.count(THIN_EXPOSURE)))
 if cohort_column:
     st.plotly_chart(
         charts.rate_heatmap(heat_rates, cohort=line_column, x_title=periods[period], y_title=dimensions.get(cohort_column, cohort_column)),

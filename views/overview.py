@@ -8,13 +8,14 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from analysis.payments.persistency import DEFINITION_KEYS
+from analysis.persistency.maturity import persistency_contrast
 from analysis.persistency.overview import DEFAULT_TARGETS, LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, Basis
 from analysis.persistency.projection import REFERENCE_MONTHS
 from analysis.persistency.ratios import EXCLUSIONS, HEADLINE_MONTHS, PersistencyOptions
 from ui import charts, filters, formats, widgets
 from ui import payments as ui_payments
 from ui.i18n import language, t, tm
-from ui.overview import league, monthly_report_bytes, overview_figures
+from ui.overview import league, monthly_report_bytes, overview_figures, whole_book_curve
 from ui.tables import column_config, show_table, translate_columns
 
 st.title(t("overview.title"))
@@ -115,6 +116,22 @@ for i, kpi in enumerate(figures.kpis):
     )
     kpi_card(cards[2 * i + 1], t("overview.kpi_premium", month=kpi.month), kpi.premium_basis, t("overview.kpi_premium_help"))
 st.caption(tm("overview.noise_note"))
+# Why the P13 here is not the Survival page's S(13): the numbers of both, computed, in one sentence.
+contrast = persistency_contrast(figures.kpis, whole_book_curve(choice, result))
+if contrast is not None:
+    st.caption(
+        tm(
+            "overview.p13_vs_s13",
+            p=contrast.persistency,
+            start=contrast.window[0],
+            end=contrast.window[1],
+            n=formats.count(contrast.policies),
+            s=contrast.survival,
+            lower=contrast.lower,
+            upper=contrast.upper,
+            m=formats.count(contrast.survival_policies),
+        )
+    )
 st.caption(tm(DEFINITION_KEYS[figures.definition]))
 if figures is not status_figures and status_figures.kpis:
     st.markdown(f"**{t('overview.status_based')}**")
@@ -142,9 +159,28 @@ st.plotly_chart(
         targets={13: target13, 25: target25},
         projection=figures.projection,
         projected_names=projected_names,
+        maturity=figures.maturity,
+        unsettled_label=t("overview.unsettled_band"),
     ),
     key="overview_trend",
 )
+# Trend statements rest on fully observed cohorts only; the newer ones are named as left out.
+listed = "、" if language() == "zh" else ", "
+for said in figures.statements:
+    st.markdown(
+        tm(
+            "overview.trend_statement_noise" if said.within_noise else "overview.trend_statement",
+            month=said.month,
+            cohorts=said.cohorts,
+            first=said.first,
+            last=said.last,
+            start=said.start,
+            end=said.end,
+            change=said.change * 100,
+        )
+        + (" " + tm("overview.trend_settling", cohorts=listed.join(said.settling)) if said.settling else "")
+    )
+st.caption(tm("overview.maturity_help", grace=options.grace_days))
 for ahead in figures.headings:
     st.markdown(
         tm(

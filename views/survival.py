@@ -12,9 +12,9 @@ from analysis.errors import ExtractError
 from analysis.report.catalogue import BLANK_WORDS
 from analysis.report.export import write_workbook
 from analysis.schema import EXIT_STATUSES, VOLUNTARY_EXITS
-from analysis.survival.curves import RMST_HORIZON, at_risk_table
+from analysis.survival.curves import MIN_AT_RISK, RMST_HORIZON, at_risk_table, until_at_risk
 from analysis.survival.logrank import MAX_PAIRWISE_COHORTS, format_p
-from ui import charts, filters, formats, widgets
+from ui import charts, cohort_builder, filters, formats, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
 from ui.study import cohort_dimensions, named_cohort
@@ -30,8 +30,9 @@ st.caption(tm("survival.caption"))
 choice, result = filters.filtered_book()
 policies = result.policies
 named, _ = named_cohort()  # the Cohort explorer shows any error in the definition
-named_ok = all(c.column in policies.columns for c in named.conditions)
-dimensions = {k: v for k, v in cohort_dimensions(policies, named if named_ok else None).items() if k != "policy_year"}
+# Every named cohort of the session (the editable one and those built by pointing) the book can apply.
+usable = tuple(c for c in cohort_builder.all_cohorts() if all(item.column in policies.columns for item in c.conditions))
+dimensions = {k: v for k, v in cohort_dimensions(policies, usable).items() if k != "policy_year"}
 
 left, middle, right = st.columns(3)
 with left:
@@ -39,6 +40,9 @@ with left:
 with middle:
     unit = widgets.radio(t("survival.unit"), {"months": t("survival.months"), "years": t("survival.years")}, key="survival_unit")
     horizon = st.number_input(t("survival.horizon"), min_value=6, max_value=240, value=RMST_HORIZON, step=6, key="survival_horizon")
+    min_at_risk = int(
+        st.number_input(t("survival.min_at_risk"), min_value=0, max_value=100_000, value=MIN_AT_RISK, step=10, key="survival_min_at_risk")
+    )
 with right:
     events = widgets.multiselect(
         t("cohort.events"), {s: t(f"status.{s}") for s in EXIT_STATUSES}, default=sorted(VOLUNTARY_EXITS), key="survival_events"
@@ -54,14 +58,15 @@ if not events:
     st.stop()
 
 start = window_start.isoformat() if isinstance(window_start, dt.date) else None
-outcome = survival_result(choice, result, by or None, frozenset(events), (named,) if named_ok else (), float(horizon), start)
+outcome = survival_result(choice, result, by or None, frozenset(events), usable, float(horizon), start)
 if start:
     st.caption(tm("survival.window_note", start=start))
 if outcome.curves.empty:
     st.info(tm("cohort.empty"))
     st.stop()
 
-named_labels = {"in": named.label(language()), "rest": t("cohort.rest"), "all": t("survival.whole_book")}
+split = next((c for c in usable if c.key == by), named)  # "in" is the name of the cohort the curves are split by
+named_labels = {"in": split.label(language()), "rest": t("cohort.rest"), "all": t("survival.whole_book")}
 labels = {str(c): level_label(c, named_labels, by) for c in outcome.curves["cohort"].unique()}
 if by and set(labels) <= {"True", "False"} | BLANK_WORDS:  # yes/no alone does not say of what
     labels = {code: t("level.of", column=dimensions.get(by, by), value=text) for code, text in labels.items()}
@@ -72,9 +77,24 @@ drawn = outcome.curves
 if len(sizes) > MAX_CURVES:
     drawn = outcome.curves[outcome.curves["cohort"].isin(sizes.nlargest(MAX_CURVES).index)]
     st.caption(tm("survival.curves_trimmed", shown=MAX_CURVES, total=len(sizes)))
+# Beyond a few curves the chart is a tangle: the reader picks which to draw (the largest first).
+offered = [str(c) for c in sizes.loc[sizes.index.isin(drawn["cohort"].unique())].sort_values(ascending=False).index]
+if len(offered) > charts.MAX_LINES_TOGETHER:
+    picked = st.multiselect(
+        t("survival.curves_shown"),
+        offered,
+        default=offered[: charts.MAX_LINES_TOGETHER],
+        format_func=labels.__getitem__,
+        key=f"survival_shown_{by}",
+        placeholder=t("widget.choose"),
+    )
+    drawn = drawn[drawn["cohort"].isin(picked)]
+# Curves stop where fewer than the stated number remain at risk (a handful of policies would drop them straight down).
+drawn = until_at_risk(drawn, min_at_risk=min_at_risk)
 st.plotly_chart(
     charts.survival_curves(drawn, unit=scale, x_title=x_title, y_title=t("survival.survival"), labels=labels), key="survival_plot"
 )
+st.caption(tm("survival.cutoff_note", n=min_at_risk))
 
 last = float(outcome.curves["month"].max())
 ticks = list(np.arange(0, last + 1e-9, 12.0))
@@ -160,12 +180,13 @@ if not fit_columns:
 else:
     try:
         with st.spinner(t("survival.fitting")):
-            cox = cox_result(choice, result, fit_columns, tuple(strata), frozenset(events), (named,) if named_ok else ())
+            cox = cox_result(choice, result, fit_columns, tuple(strata), frozenset(events), usable)
     except ExtractError as exc:
         st.info(ds.error_text(exc))
 if cox is not None:
     hr = cox.hazard_ratios
-    levels = [level_label(lv, named_labels, c) if lv else "" for c, lv in zip(hr["covariate"], hr["level"])]
+    own = {c.key: {**named_labels, "in": c.label(language())} for c in usable}  # each named cohort's "in" is its own name
+    levels = [level_label(lv, own.get(c, named_labels), c) if lv else "" for c, lv in zip(hr["covariate"], hr["level"])]
     # "销售渠道 = 银保"; a named cohort's own level is its name already.
     names = [
         covariate_options.get(c, c) if level in ("", covariate_options.get(c, c)) else f"{covariate_options.get(c, c)} = {level}"
@@ -176,7 +197,7 @@ if cox is not None:
         hr.assign(
             covariate=hr["covariate"].map(lambda c: covariate_options.get(c, c)),
             level=levels,
-            reference=[level_label(r, named_labels, c) if r else r for c, r in zip(hr["covariate"], hr["reference"])],
+            reference=[level_label(r, own.get(c, named_labels), c) if r else r for c, r in zip(hr["covariate"], hr["reference"])],
             p_value=hr["p_value"].map(formats.p_value),  # "< 0.001", never "0"
         )
     )
@@ -193,7 +214,7 @@ if cox is not None:
 # --- competing risks ----------------------------------------------------------------------
 st.subheader(t("survival.cif"))
 st.caption(tm("survival.cif_help"))
-cif = incidence(choice, result)
+cif = until_at_risk(incidence(choice, result), min_at_risk=min_at_risk, by="cause")
 if not cif.empty:
     st.plotly_chart(
         charts.incidence_curves(
@@ -204,3 +225,4 @@ if not cif.empty:
         ),
         key="survival_cif",
     )
+    st.caption(tm("survival.cutoff_note", n=min_at_risk))

@@ -318,18 +318,18 @@ def derived_columns(
     return out
 
 
-def cohort_dimensions(policies: pd.DataFrame, *, named: NamedCohort | None = None) -> list[str]:
+def cohort_dimensions(policies: pd.DataFrame, *, named: NamedCohort | Sequence[NamedCohort] | None = None) -> list[str]:
     """The columns a study can be grouped by, in the order a page offers them.
 
-    The named cohort's key, the derived cohorts whose source column exists (bands, issue
+    The named cohorts' keys, the derived cohorts whose source column exists (bands, issue
     periods), the canonical attributes with any value, ``policy_year``, then every column of
     the user's own with at most :data:`MAX_COHORT_LEVELS` distinct values (blanks not counted)
     that holds no personal identifiers (:func:`analysis.personal.personal_columns`), nor a
     phone or ID number in its text (:func:`analysis.personal.mentions_identifiers`).
     """
     options: dict[str, None] = {}
-    if named is not None:
-        options[named.key] = None
+    for cohort in (named,) if isinstance(named, NamedCohort) else named or ():
+        options[cohort.key] = None
     for key, source in DERIVED_SOURCES.items():
         if source in policies.columns:
             options[key] = None
