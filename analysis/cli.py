@@ -18,7 +18,7 @@ from analysis.cli_campaign import run_campaign_list
 from analysis.cli_payments import add_arguments as add_payments_arguments
 from analysis.cli_payments import matched_payments
 from analysis.cli_queue import add_commands as add_queue_commands
-from analysis.cli_worklist import add_arguments as add_worklist_arguments
+from analysis.cli_worklist import add_command_arguments as add_worklist_arguments
 from analysis.cli_worklist import run_worklist
 from analysis.engine.backend import DEFAULT_ENGINE, ENGINES
 from analysis.errors import ExtractError
@@ -32,7 +32,6 @@ from analysis.persistency import ratios as persistency_ratios
 from analysis.personal import masked_problems
 from analysis.report.catalogue import LANGUAGES
 from analysis.report.export import inert_json
-from analysis.risk.actions import DUE_WITHIN_DAYS
 from analysis.study.exposure import BASES, PERIODS
 
 #: ``--at``: persistency measured at month N, or at N + 1 to include grace.
@@ -433,13 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     worklist = _command(
         commands, "worklist", "action lists: policies due soon or in grace, and reinstatable lapsed policies", formats=False
     )
-    worklist.add_argument(
-        "--days", type=int, default=DUE_WITHIN_DAYS, help=f"list policies due within this many days (default {DUE_WITHIN_DAYS})"
-    )
     worklist.add_argument("-o", "--output", required=True, help="the .xlsx to write")
     worklist.add_argument("--lang", choices=list(LANGUAGES), default="zh", help="header language")
-    worklist.add_argument("--show-identifiers", action="store_true", help="do not mask names, phone and ID numbers")
-    add_worklist_arguments(worklist)
+    add_worklist_arguments(worklist)  # --days, --show-identifiers and the day's request
     worklist.set_defaults(run=_worklist)
 
     campaign = _command(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Final
 
 from analysis import schema as S
 from analysis.errors import ExtractError
+from analysis.risk.actions import DUE_WITHIN_DAYS
 from analysis.risk.worklist import RISK_BANDS, WorklistRequest
 
 if TYPE_CHECKING:
@@ -31,8 +32,17 @@ MAX_OFFERED: Final = 10
 FILTERS: Final = {"branch": S.BRANCH, "agent": S.AGENT}
 
 
+def add_command_arguments(worklist: argparse.ArgumentParser) -> None:
+    """The ``worklist`` command's own options: the due window, identifiers shown, and the day's request (:func:`add_arguments`)."""
+    worklist.add_argument(
+        "--days", type=int, default=DUE_WITHIN_DAYS, help=f"list policies due within this many days (default {DUE_WITHIN_DAYS})"
+    )
+    worklist.add_argument("--show-identifiers", action="store_true", help="do not mask names, phone and ID numbers")
+    add_arguments(worklist)
+
+
 def add_arguments(worklist: argparse.ArgumentParser) -> None:
-    """The day's-calls options of the ``worklist`` command."""
+    """The day's request: capacity, branches, agents and risk bands (the ``queue assign`` command takes them too)."""
     worklist.add_argument(
         "--capacity", type=int, help="calls the team can make: the top this many by expected premium at risk (0: all matching)"
     )

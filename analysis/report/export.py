@@ -16,7 +16,13 @@ import pandas as pd
 from analysis.personal import map_text, mask_identifiers, mask_value
 
 __all__ = [
+    "COUNT_FORMAT",
+    "EXPOSURE_FORMAT",
+    "FACTOR_FORMAT",
     "FORMULA_TRIGGERS",
+    "MONEY_FORMAT",
+    "PERCENT_FORMAT",
+    "POINTS_FORMAT",
     "inert_json",
     "inert_text",
     "is_formula",
@@ -86,6 +92,16 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
 
 #: Excel's number format for money: whole yuan with thousands separators (the cell stays a number).
 MONEY_FORMAT: Final = '"¥"#,##0;-"¥"#,##0'
+#: Percentages with one decimal everywhere (``ui.formats.PERCENT_DECIMALS``: 12.2 %, never 12.2 % beside 10.13 %).
+PERCENT_FORMAT: Final = "0.0%"
+#: Whole policies (or events) with thousands separators.
+COUNT_FORMAT: Final = "#,##0"
+#: Exposure in policy-years: one decimal, thousands separators.
+EXPOSURE_FORMAT: Final = "#,##0.0"
+#: A change in percentage points, signed, with the percentages' one decimal.
+POINTS_FORMAT: Final = "+0.0;-0.0;0.0"
+#: A factor between 0 and 1 that is not a share (credibility): two decimals.
+FACTOR_FORMAT: Final = "0.00"
 
 
 def write_workbook(
@@ -110,7 +126,7 @@ def write_workbook(
     ) as writer:
         book = writer.book
         header_format = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1, "text_wrap": True, "valign": "top"})
-        percent_format = book.add_format({"num_format": "0.0%"})
+        percent_format = book.add_format({"num_format": PERCENT_FORMAT})
         money_format = book.add_format({"num_format": MONEY_FORMAT})
         own_formats = {column: book.add_format({"num_format": text}) for column, text in (number_formats or {}).items()}
         for name, frame in sheets.items():

@@ -15,7 +15,7 @@ def session_model(monkeypatch, sample_risk):
     """The command's default model is the session's model (same pipeline and seed; the fit is checked in test_risk.py)."""
     loaded, _, risk = sample_risk
 
-    def build_risk(policies, study_date, options, progress=None):
+    def build_risk(policies, study_date, options, progress=None, **_):
         assert policies.equals(loaded.policies) and study_date == loaded.study_date
         return risk
 
