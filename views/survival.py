@@ -58,7 +58,8 @@ if not events:
     st.stop()
 
 start = window_start.isoformat() if isinstance(window_start, dt.date) else None
-outcome = survival_result(choice, result, by or None, frozenset(events), usable, float(horizon), start)
+# Only the cohort the curves are split by (if named) keys the result: the whole book's curve is the Overview's too.
+outcome = survival_result(choice, result, by or None, frozenset(events), tuple(c for c in usable if c.key == by), float(horizon), start)
 if start:
     st.caption(tm("survival.window_note", start=start))
 if outcome.curves.empty:
