@@ -1,4 +1,4 @@
-"""The Campaign lists page through AppTest: the sample's list, its row account, the arms against their truth, value, targeting, a scenario."""
+"""The Campaign lists page through AppTest: the sample's list, its row account, the arms against their truth, value, targeting."""
 
 from __future__ import annotations
 
@@ -77,7 +77,8 @@ def test_the_page_names_the_arm_with_the_best_value_per_contact() -> None:
     at = with_sample_list()
     loaded, data, listed = sample_evaluation()
     value = value_per_retained_default(loaded.policies, data)
-    result = evaluate_arms(data, control=listed.control, value_per_retained=value, cost_per_contact=costs_per_contact(data, ["教育讲座", "短信提醒"]))
+    costs = costs_per_contact(data, ["教育讲座", "短信提醒"])
+    result = evaluate_arms(data, control=listed.control, value_per_retained=value, cost_per_contact=costs)
     best = result.best_value_arm
     assert best == "短信提醒"  # ¥2 an SMS against ¥80 a seminar (data/README.md)
     named = [s.value for s in at.success if s.value.startswith("每次接触价值最高的措施")]
@@ -151,3 +152,27 @@ def test_an_arms_shortcut_opens_a_scenario_on_its_measured_effect() -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="interv_measured_from").value == "arm:短信提醒"
     assert any(c.value.startswith("活动名单中“短信提醒”对“对照组”的风险比") for c in at.caption)
+
+
+def test_without_a_premium_column_the_value_per_policy_is_offered_not_an_error() -> None:
+    from ui import campaigns as ui_c
+    from ui import state
+    from ui.datasets import content_version
+
+    rows = [line.split(",") for line in (ROOT / "data" / "sample_policies.csv").read_text(encoding="utf-8-sig").split("\n")]
+    drop = rows[1].index("年化保费（元）")  # row 0 is the title row, row 1 the header
+    book = "\n".join(",".join(c for j, c in enumerate(row) if j != drop) for row in rows).encode("utf-8")
+    version = content_version(book)
+    listed = SAMPLE_LIST.read_bytes()
+    upload = ui_c.ListUpload(name="名单.csv", version=content_version(listed))
+    at = on_page(
+        {
+            state.UPLOADS: {version: book},
+            state.ACTIVE: state.DataSetChoice(name="no_premium.csv", version=version),
+            ui_c.LIST: upload,
+            ui_c.LIST_BYTES: {upload.version: listed},
+        }
+    )
+    assert not at.error, [e.value for e in at.error]
+    assert any(c.value.startswith("保单明细没有保费列：留住一张保单的价值默认取 ¥3,000") for c in at.caption)
+    assert any(s.value.startswith("每次接触价值最高的措施") for s in at.success)
