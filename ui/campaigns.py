@@ -276,6 +276,15 @@ def table_config(
     return config
 
 
+def balance_rows(arms: ArmsResult, lang: str) -> pd.DataFrame:
+    """Each arm's balance against the control, covariates by their headers and levels by their words."""
+    balance = arms.balance
+    return balance.assign(
+        level=[value_text(c, v, lang) if v not in (None, "") else v for c, v in zip(balance["covariate"], balance["level"])],
+        covariate=balance["covariate"].map(lambda c: column_label(c, lang)),
+    )
+
+
 def group_rows(rule: TargetingResult) -> pd.DataFrame:
     """The rule's groups with the group left alone named in words."""
     return rule.groups.assign(lever=rule.groups["lever"].map(lambda v: t("campaigns.left_alone") if v == LEAVE_ALONE else v))

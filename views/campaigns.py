@@ -6,7 +6,6 @@ import streamlit as st
 
 from analysis.interventions.targeting import DEFAULT_VALUE_PER_RETAINED, LEAVE_ALONE, costs_per_contact, value_per_retained_default
 from analysis.report.catalogue import column_label
-from analysis.risk.words import value_text
 from ui import campaigns as ui_c
 from ui import charts, formats
 from ui import datasets as ds
@@ -123,15 +122,12 @@ if not arms.pairwise.empty:
         key="campaigns_logrank_pairs",
     )
 with st.expander(t("campaigns.balance")):
-    unbalanced = sorted(set(arms.balance.loc[arms.balance["imbalanced"], "covariate"]))
+    unbalanced = arms.imbalanced_covariates
     if unbalanced:
         st.warning(tm("campaign.imbalance_warning", covariates=md_escape(", ".join(column_label(c, lang) for c in unbalanced))))
     else:
         st.caption(tm("interv.balanced"))
-    balance = arms.balance.assign(
-        level=[value_text(c, v, lang) if v not in (None, "") else v for c, v in zip(arms.balance["covariate"], arms.balance["level"])],
-        covariate=arms.balance["covariate"].map(lambda c: column_label(c, lang)),
-    )
+    balance = ui_c.balance_rows(arms, lang)
     shown_balance = translate_columns(balance)
     show_table(shown_balance, hide_index=True, column_config=ui_c.table_config(shown_balance, ratios=("smd",)), key="campaigns_balance")
 
@@ -169,7 +165,7 @@ show_table(
     ),
     key="campaigns_ranking",
 )
-best_effect = str(ranked.ranking.sort_values("rank_effect").iloc[0]["arm"])
+best_effect = ranked.best_effect_arm
 best_value = ranked.best_value_arm
 if best_value is not None:
     best = ranked.ranking.set_index("arm").loc[best_value]
@@ -204,7 +200,7 @@ for group in rule.groups.itertuples():
                 upper=ui_c.points(group.upper),
             )
         )
-best_everyone = rule.everyone.sort_values("measured_return", ascending=False).iloc[0]
+best_everyone = rule.best_for_everyone
 st.markdown(
     tm(
         "campaigns.rule_returns",

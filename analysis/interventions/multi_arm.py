@@ -150,6 +150,16 @@ class ArmsResult:
         valued = self.ranking.dropna(subset=["value_per_contact"])
         return None if valued.empty else str(valued.sort_values("rank_value").iloc[0]["arm"])
 
+    @property
+    def best_effect_arm(self) -> str:
+        """The treated arm with the strongest effect against the control (the lowest hazard ratio)."""
+        return str(self.ranking.sort_values("rank_effect", kind="stable").iloc[0]["arm"])
+
+    @property
+    def imbalanced_covariates(self) -> list[str]:
+        """Covariates imbalanced (|SMD| above the limit) between some arm and the control, in sorted order."""
+        return sorted({str(c) for c in self.balance.loc[self.balance["imbalanced"].astype(bool), "covariate"]})
+
 
 def arm_window(data: pd.DataFrame, arms: Sequence[str]) -> pd.DataFrame:
     """Lapse within the window per arm: ``[arm, policies, known, lapses, lapse, lower, upper, events]`` (Wilson 95 %).

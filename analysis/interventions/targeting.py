@@ -131,6 +131,11 @@ class TargetingResult:
         return float(self.groups.loc[self.groups["lever"] != LEAVE_ALONE, "predicted_return"].sum())
 
     @property
+    def best_for_everyone(self) -> pd.Series:
+        """The row of :attr:`everyone` with the highest measured return: the single lever to set the rule against."""
+        return self.everyone.sort_values("measured_return", ascending=False, kind="stable").iloc[0]
+
+    @property
     def measured_return(self) -> float:
         """The rule's measured value over the scored policies: each contacted group's measured value per contact × its size."""
         return float(self.groups.loc[self.groups["lever"] != LEAVE_ALONE, "measured_return"].sum(min_count=1))

@@ -96,3 +96,27 @@ def test_defaults_from_premiums_and_the_lists_costs() -> None:
     assert value_per_retained_default(policies.drop(columns=S.ANNUAL_PREMIUM), data) is None
     assert costs_per_contact(data, ["control", "sms"]) == {"control": 0.0, "sms": DEFAULT_COST_PER_CONTACT}
     assert costs_per_contact(data.drop(columns="cost"), ["sms"]) == {"sms": DEFAULT_COST_PER_CONTACT}
+
+
+def test_the_best_single_lever_and_the_arms_summaries() -> None:
+    from analysis.interventions.multi_arm import ArmsResult
+
+    predictions = pd.DataFrame(
+        {
+            S.POLICY_ID: ["p1", "p2", "p3", "p4"],
+            "arm": ["c", "a", "b", "c"],
+            "lapsed_within": [True, False, True, True],
+            "c": [0.3, 0.3, 0.3, 0.3],
+            "a": [0.2, 0.2, 0.2, 0.2],
+            "b": [0.1, 0.1, 0.1, 0.1],
+        }
+    )
+    rule = targeting_rule(predictions, predictions, control="c", covariates=[], value_per_retained=100, cost_per_contact={"a": 1, "b": 1})
+    # Measured over all four: control lapses 2/2; a 0/1 → +1.0 × 100 − 1 = 99 each; b 1/1 → 0 × 100 − 1 = −1 each.
+    assert rule.best_for_everyone["lever"] == "a" and rule.best_for_everyone["measured_return"] == pytest.approx(4 * 99)
+    ranking = pd.DataFrame({"arm": ["a", "b"], "value_per_contact": [np.nan, np.nan], "rank_effect": [2, 1], "rank_value": [pd.NA, pd.NA]})
+    balance = pd.DataFrame({"arm": ["a", "b", "b"], "covariate": ["age", "gender", "age"], "imbalanced": [True, True, False]})
+    empty = pd.DataFrame()
+    arms = ArmsResult("c", empty, empty, ranking, empty, empty, empty, balance, (), {})
+    assert arms.best_effect_arm == "b" and arms.best_value_arm is None
+    assert arms.imbalanced_covariates == ["age", "gender"]
