@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Final, Sequence
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
@@ -36,6 +38,8 @@ from analysis.persistency.ratios import DEFAULT_OPTIONS, HEADLINE_MONTHS, Paymen
 CHANGES_SHOWN: Final = 3
 #: A candidate counts only when both of its windows hold at least this many policies.
 MIN_CHANGE_POLICIES: Final = 200
+#: The stacked book's columns naming a group: which column, and its value as text.
+DIMENSION, GROUP = "_dimension", "_group"
 #: Months in a window (and between the two windows compared).
 WINDOW_MONTHS: Final = 12
 #: The columns of :func:`largest_changes`.
@@ -88,6 +92,28 @@ def _moves(cells: pd.DataFrame, by: Sequence[str], month: int, last: int) -> pd.
     return out.reset_index().drop(columns="_book", errors="ignore")
 
 
+def _group_cells(
+    book: ir.Table,
+    columns: Sequence[str],
+    lasts: dict[int, int],
+    *,
+    study_date: pd.Timestamp,
+    options: PersistencyOptions,
+    payments: Payments | None,
+) -> pd.DataFrame | None:
+    """The cells of every group of every column in one query: the book stacked once per column as ``(dimension, group)``.
+
+    Only the issue months the windows compare are read (a fraction of a long book); None without columns or windows.
+    """
+    if not columns or not lasts:
+        return None
+    first = min(lasts.values()) - 2 * WINDOW_MONTHS + 1
+    recent = book.filter(book[S.ISSUE_DATE] >= pd.Timestamp(first // 12, first % 12 + 1, 1))
+    parts = [recent.mutate(**{DIMENSION: ibis.literal(column), GROUP: recent[column].cast("string")}) for column in columns]
+    stacked = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    return persistency_cells(stacked, study_date=study_date, options=options, by=(DIMENSION, GROUP), premium=False, payments=payments)
+
+
 def candidate_changes(
     policies: pd.DataFrame,
     *,
@@ -102,24 +128,18 @@ def candidate_changes(
     ``column`` is empty for the whole book; ``group`` is the group's value as text.
     """
     opts = replace(options, months=tuple(months), cohort="month")
-    book, _ = persistency_book(policies, [c for c in columns if c in policies.columns], ids=payments is not None)
+    present = [c for c in columns if c in policies.columns]
+    book, _ = persistency_book(policies, present, ids=payments is not None)
     whole = persistency_cells(book, study_date=study_date, options=opts, premium=False, payments=payments)
     lasts = {month: window[0] for month in months if (window := _windows(whole, month)) is not None}
-    if lasts:  # the groups' cells only for the issue months compared: a fraction of a long book
-        first = min(lasts.values()) - 2 * WINDOW_MONTHS + 1
-        book = book.filter(book[S.ISSUE_DATE] >= pd.Timestamp(first // 12, first % 12 + 1, 1))
-    grouped = {
-        column: persistency_cells(book, study_date=study_date, options=opts, by=(column,), premium=False, payments=payments)
-        for column in columns
-        if column in policies.columns
-    }
+    grouped = _group_cells(book, present, lasts, study_date=study_date, options=opts, payments=payments)
     frames = []
     for month, last in lasts.items():
         parts = [_moves(whole, (), month, last).assign(column="", group="")]
-        for column, cells in grouped.items():
-            moved = _moves(cells, (column,), month, last)
-            if len(moved) > 1:  # a single group repeats the book
-                parts.append(moved.assign(column=column, group=moved[column].astype("string").fillna("")).drop(columns=column))
+        moved = _moves(grouped, (DIMENSION, GROUP), month, last) if grouped is not None else pd.DataFrame(columns=[DIMENSION])
+        counts = moved[DIMENSION].map(moved[DIMENSION].value_counts())
+        moved = moved[counts > 1]  # a column with a single group repeats the book
+        parts.append(moved.rename(columns={DIMENSION: "column", GROUP: "group"}).assign(group=lambda d: d["group"].fillna("")))
         found = pd.concat(parts, ignore_index=True)
         found["month"], found["window_start"], found["window_end"] = month, _label(last - WINDOW_MONTHS + 1), _label(last)
         frames.append(found)
