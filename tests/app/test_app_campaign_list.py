@@ -176,3 +176,17 @@ def test_without_a_premium_column_the_value_per_policy_is_offered_not_an_error()
     assert not at.error, [e.value for e in at.error]
     assert any(c.value.startswith("保单明细没有保费列：留住一张保单的价值默认取 ¥3,000") for c in at.caption)
     assert any(s.value.startswith("每次接触价值最高的措施") for s in at.success)
+
+
+def test_pairwise_comparisons_when_asked_join_the_correction() -> None:
+    at = with_sample_list()
+    assert any("共 2 项比较" in m.value for m in at.markdown)
+    at.checkbox(key="campaigns_pairwise").check().run()
+    assert not at.exception, [e.value for e in at.exception]
+    comparisons = table_with(at, "风险比上限（Bonferroni）")
+    assert len(comparisons) == 3 and set(comparisons["参照组"]) == {"对照组", "教育讲座"}
+    assert any("共 3 项比较" in m.value for m in at.markdown)
+    # The settings stay when the page is left and opened again.
+    at.switch_page("views/interventions.py").run()
+    at.switch_page("views/campaigns.py").run()
+    assert at.checkbox(key="campaigns_pairwise").value is True
