@@ -115,7 +115,7 @@ def _group_cells(
 
 
 def candidate_changes(
-    policies: pd.DataFrame,
+    policies: pd.DataFrame | ir.Table,
     *,
     study_date: pd.Timestamp,
     options: PersistencyOptions = DEFAULT_OPTIONS,
@@ -155,7 +155,7 @@ def candidate_changes(
 
 
 def largest_changes(
-    policies: pd.DataFrame,
+    policies: pd.DataFrame | ir.Table,
     *,
     study_date: pd.Timestamp,
     options: PersistencyOptions = DEFAULT_OPTIONS,
@@ -168,9 +168,10 @@ def largest_changes(
 
     Parameters
     ----------
-    policies : DataFrame
+    policies : DataFrame or ibis Table
         Canonical policies (the filtered book when the report is filtered); the league
-        columns it has are compared group by group.
+        columns it has are compared group by group. A pandas book runs on DuckDB; an Ibis
+        table on its own engine.
     study_date : Timestamp
     options : PersistencyOptions
         Exclusions, N or N + 1, grace period (``months`` and ``cohort`` are set here).

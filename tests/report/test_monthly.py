@@ -206,6 +206,17 @@ def test_the_covers_three_changes_match_a_hand_computation(tmp_path) -> None:
     assert MIN_CHANGE_POLICIES > 50
 
 
+def test_the_changes_are_the_same_on_every_engine(engine, tmp_path) -> None:
+    from analysis.engine.backend import bind
+
+    small_book(tmp_path / "book.csv")
+    loaded = load_extract(tmp_path / "book.csv")
+    table, _ = bind(loaded.policies, engine)
+    changes = largest_changes(table, study_date=loaded.study_date)
+    assert changes[["column", "group", "month"]].values.tolist() == [["channel", "个险", 13], ["", "", 13], ["channel", "银保", 25]]
+    assert changes["change"].tolist() == pytest.approx([-0.20, -115 / 650, 0.10], abs=1e-12)
+
+
 def test_with_payments_the_report_states_the_definition_and_measures_on_them(tmp_path) -> None:
     small_book(tmp_path / "book.csv")
     loaded = load_extract(tmp_path / "book.csv")
