@@ -166,7 +166,7 @@ def rate_lines(
     if y_range is not None:
         figure.update_yaxes(range=list(y_range))
     if facets:
-        figure.update_layout(height=220 * rows + 60)
+        figure.update_layout(height=220 * rows + 60, margin={"l": 10, "r": 10, "t": 60, "b": 10})
         figure.update_xaxes(title_text=x_title, row=rows)
         figure.update_yaxes(title_text=y_title, col=1)
     else:
@@ -206,7 +206,7 @@ def trend_lines(
     projection: pd.DataFrame | None = None,
     projected_names: dict[int, str] | None = None,
     maturity: pd.DataFrame | None = None,
-    unsettled_label: str = "",
+    unsettled_labels: dict[int, str] | None = None,
 ) -> go.Figure:
     """Persistency by issue cohort, one line per month, with dotted target lines.
 
@@ -214,8 +214,9 @@ def trend_lines(
     dashed line with open markers for the cohorts that have not reached it yet, starting at
     the last cohort that has. ``maturity`` (:func:`analysis.persistency.maturity.trend_maturity`)
     draws the reached cohorts that are not fully observed as open markers, and a shaded band
-    labelled ``unsettled_label`` covers every cohort from the first one not fully observed
-    (settling or projected) to the end.
+    covers the cohorts not fully observed at the first month (settling or projected there),
+    labelled ``unsettled_labels[month]``: one band, so the headline month's line is never
+    shaded where it is solid.
     """
     figure = go.Figure()
     months = sorted({int(m) for m in trend["month"]} | ({int(m) for m in projection["month"]} if projection is not None else set()))
@@ -254,7 +255,7 @@ def trend_lines(
             )
         if month in targets:
             figure.add_hline(y=targets[month], line={"color": colour, "dash": "dot", "width": 1})
-    _unsettled_band(figure, trend, projection, settling, unsettled_label)
+    _unsettled_band(figure, trend, projection, settling, unsettled_labels or {})
     figure.update_layout(
         xaxis_title=x_title,
         yaxis_title=y_title,
@@ -275,15 +276,17 @@ def _settling_cells(maturity: pd.DataFrame | None) -> set[tuple[str, int]]:
 
 
 def _unsettled_band(
-    figure: go.Figure, trend: pd.DataFrame, projection: pd.DataFrame | None, settling: set[tuple[str, int]], label: str
+    figure: go.Figure, trend: pd.DataFrame, projection: pd.DataFrame | None, settling: set[tuple[str, int]], labels: dict[int, str]
 ) -> None:
-    """Shade the cohorts from the first not fully observed one (settling, or only projected) to the last."""
-    projected = [str(c) for c in projection["cohort"]] if projection is not None else []
-    categories = sorted({str(c) for c in trend["cohort"]} | set(projected))
-    unsettled = {c for c, _ in settling} | set(projected)
+    """Shade the cohorts not fully observed at the first month (settling there, or only projected) to the last."""
+    projected = {(str(c), int(m)) for c, m in zip(projection["cohort"], projection["month"])} if projection is not None else set()
+    categories = sorted({str(c) for c in trend["cohort"]} | {c for c, _ in projected})
+    unsettled = settling | projected
     if not unsettled or not categories:
         return
-    first = categories.index(min(unsettled))
+    month = min(m for _, m in unsettled)
+    first = categories.index(min(c for c, m in unsettled if m == month))
+    label = labels.get(month, "")
     # On a category axis category k sits at x = k: the band runs from half a step before the first to the end.
     figure.add_vrect(
         x0=first - 0.5,

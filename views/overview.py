@@ -160,7 +160,7 @@ st.plotly_chart(
         projection=figures.projection,
         projected_names=projected_names,
         maturity=figures.maturity,
-        unsettled_label=t("overview.unsettled_band"),
+        unsettled_labels={m: t("overview.unsettled_band", month=m) for m in HEADLINE_MONTHS},
     ),
     key="overview_trend",
 )

@@ -15,10 +15,11 @@ import pandas as pd
 #: A cell with less exposure than this (in the study's period units: policy-years by policy or
 #: calendar year, policy-months by month) is thin.
 THIN_EXPOSURE = 100.0
-#: The rate axis is fitted to this quantile of the well-exposed cells' rates …
-AXIS_QUANTILE = 0.95
+#: The rate axis is fitted to this quantile of the well-exposed cells' rates (1: the highest, so a
+#: well-exposed spike — the anniversary months' lapses — is never cut; only thin cells can be above) …
+AXIS_QUANTILE = 1.0
 #: … plus this share of it as room above.
-AXIS_HEADROOM = 0.25
+AXIS_HEADROOM = 0.10
 
 
 def thin_cells(rates: pd.DataFrame, *, min_exposure: float = THIN_EXPOSURE) -> pd.Series:

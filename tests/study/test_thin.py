@@ -23,11 +23,13 @@ def test_cells_below_the_exposure_floor_are_thin() -> None:
 
 
 def test_the_axis_is_fitted_to_the_well_exposed_rates_not_the_thin_outlier() -> None:
-    assert (AXIS_QUANTILE, AXIS_HEADROOM) == (0.95, 0.25)
-    # Well exposed: 0.010, 0.011, 0.012 (sorted). The 95th percentile (linear) sits at 0.95 × 2 = 1.9 steps:
-    # 0.011 + 0.9 × 0.001 = 0.0119; with 25 % room the top is 0.0119 × 1.25 = 0.014875 — not 0.8.
+    assert (AXIS_QUANTILE, AXIS_HEADROOM) == (1.0, 0.10)
+    # Well exposed: 0.010, 0.011, 0.012. The top is the highest of them with 10 % room: 0.012 × 1.1 = 0.0132 — not 0.8.
     low, high = rate_axis(_rates())
-    assert low == 0.0 and high == pytest.approx(0.014875)
+    assert low == 0.0 and high == pytest.approx(0.0132)
+    # A lower quantile: the 95th percentile (linear) sits at 0.95 × 2 = 1.9 steps: 0.011 + 0.9 × 0.001 = 0.0119;
+    # with 25 % room the top is 0.0119 × 1.25 = 0.014875.
+    assert rate_axis(_rates(), quantile=0.95, headroom=0.25) == (0.0, pytest.approx(0.014875))
     # Every cell thin: the axis is fitted to all of them (the 80 % included).
     everything = rate_axis(_rates(), min_exposure=10_000)
     assert everything is not None and everything[1] > 0.8
