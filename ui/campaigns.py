@@ -30,7 +30,7 @@ from analysis.interventions.campaign_list import ARM, ENROLMENT_DATE, REASONS, C
 from analysis.interventions.multi_arm import ArmEffect, ArmsResult, evaluate_arms, rank_arms
 from analysis.interventions.scenario import LEVER_SOURCES
 from analysis.interventions.staggered import enrolled_data
-from analysis.interventions.targeting import LEAVE_ALONE, TargetingResult, arm_predictions, targeting_rule
+from analysis.interventions.targeting import LEAVE_ALONE, TargetingResult, arm_predictions, arm_qini, targeting_rule
 from analysis.report.catalogue import column_label
 from analysis.risk.words import value_text
 from analysis.store.datasets import DataSetChoice
@@ -70,6 +70,7 @@ class Evaluation:
     data: pd.DataFrame
     arms: ArmsResult
     predictions: pd.DataFrame
+    qini: dict[str, tuple[pd.DataFrame, float]]
 
 
 def current() -> ListUpload | None:
@@ -139,11 +140,12 @@ def _evaluate(
     try:
         listed = read_campaign_list(_data, filename=name)
         data, listed = enrolled_data(_result.policies, listed, study_date=_result.study_date, window_months=window)
-        arms = evaluate_arms(data, control=listed.control, pairwise=pairwise, uplift=True, random_state=0)
+        # Uplift comes from the multi-arm T-learner of the targeting rule (its Qini per arm), not a second one per pair.
+        arms = evaluate_arms(data, control=listed.control, pairwise=pairwise, uplift=False, random_state=0)
         predictions = arm_predictions(data, arms=list(arms.arms["arm"]), covariates=arms.covariates, random_state=0)
     except ExtractError as exc:
         return exc
-    return Evaluation(listed, data, arms, predictions)
+    return Evaluation(listed, data, arms, predictions, arm_qini(predictions, control=listed.control))
 
 
 def evaluation(choice: DataSetChoice, result: LoadResult) -> Evaluation | ExtractError | None:

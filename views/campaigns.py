@@ -230,13 +230,13 @@ with st.expander(t("campaigns.who")):
         column_config=ui_c.table_config(profile, percents=("share", "overall_share"), ratios=("lift",)),
         key="campaigns_profile",
     )
-for i, (arm, lift) in enumerate(arms.uplift.items()):
-    st.markdown(tm("campaigns.qini_title", arm=arm, coefficient=f"{lift.qini_coefficient:.4f}"))
-    if lift.qini_coefficient <= 0:
+for i, (arm, (qini, coefficient)) in enumerate(found.qini.items()):
+    st.markdown(tm("campaigns.qini_title", arm=arm, coefficient=f"{coefficient:.4f}"))
+    if coefficient <= 0:
         st.caption(tm("campaigns.qini_no_better"))
     st.plotly_chart(
         charts.qini(
-            lift.qini,
+            qini,
             x_title=t("interv.share_targeted"),
             y_title=t("interv.prevented_per_treated"),
             names=(t("interv.by_uplift"), t("interv.random")),

@@ -25,7 +25,7 @@ cost`` per contact. For the group left alone, every treated arm together is comp
 the control (what any contact would have done there). A rule whose measured groups do no
 better than contacting everyone with the best arm adds nothing; the Qini curve per arm
 (:mod:`analysis.interventions.uplift`) says whether the scores rank policies better than
-chance at all.
+chance at all (:func:`arm_qini`: the Qini curve of the very scores the rule uses).
 
 **Who**, in words (:attr:`TargetingResult.profile`): for each group, the covariate levels
 over-represented in it against all scored policies (share in the group ÷ share overall).
@@ -47,7 +47,7 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.interventions.campaign_list import ARM, COST
-from analysis.interventions.uplift import FOLDS, _design, newcombe_difference
+from analysis.interventions.uplift import FOLDS, _design, newcombe_difference, qini_curve
 from analysis.study.cohorts import quantile_band
 
 #: The value of a retained policy offered when the book has no premium column (yuan).
@@ -197,6 +197,21 @@ def arm_predictions(
             model = LogisticRegression(max_iter=1000, C=1.0).fit(x[train], y[train])
             predicted[test] = model.predict_proba(x[test])[:, 1]
         out[str(arm)] = predicted
+    return out
+
+
+def arm_qini(predictions: pd.DataFrame, *, control: str) -> dict[str, tuple[pd.DataFrame, float]]:
+    """Each treated arm's Qini curve and coefficient from :func:`arm_predictions`' scores.
+
+    On the arm's and the control's known policies, ordered by the arm's predicted uplift
+    (:func:`analysis.interventions.uplift.qini_curve`): whether the scores the targeting rule
+    uses rank policies better than chance.
+    """
+    out = {}
+    for arm in [c for c in predictions.columns if c not in (S.POLICY_ID, ARM, "lapsed_within", control)]:
+        rows = predictions[predictions[ARM].isin([arm, control]).to_numpy()]
+        uplift = rows[control].to_numpy() - rows[arm].to_numpy()
+        out[str(arm)] = qini_curve(uplift, rows["lapsed_within"].to_numpy(dtype=bool), (rows[ARM] == arm).to_numpy())
     return out
 
 

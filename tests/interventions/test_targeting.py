@@ -13,10 +13,12 @@ from analysis.interventions.targeting import (
     VALUE_MARGIN,
     VALUE_YEARS,
     arm_predictions,
+    arm_qini,
     costs_per_contact,
     targeting_rule,
     value_per_retained_default,
 )
+from analysis.interventions.uplift import qini_curve
 
 
 def test_the_rule_by_hand() -> None:
@@ -87,6 +89,14 @@ def test_a_planted_signal_gives_each_segment_its_lever_and_leaves_the_rest_alone
     assert rule.measured_return > rule.everyone["measured_return"].max()
     who = rule.profile.set_index("lever")
     assert who.loc["sms", "level"] == "x" and who.loc["seminar", "level"] == "y"
+    # The scores rank better than chance for both levers; each Qini is the uplift module's curve of those very scores.
+    qini = arm_qini(predictions, control="control")
+    assert list(qini) == ["sms", "seminar"] and all(coefficient > 0 for _, coefficient in qini.values())
+    rows = predictions[predictions["arm"].isin(["sms", "control"])]
+    curve, coefficient = qini_curve(
+        (rows["control"] - rows["sms"]).to_numpy(), rows["lapsed_within"].to_numpy(dtype=bool), (rows["arm"] == "sms").to_numpy()
+    )
+    assert coefficient == qini["sms"][1] and curve.equals(qini["sms"][0])
 
 
 def test_defaults_from_premiums_and_the_lists_costs() -> None:
