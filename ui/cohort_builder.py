@@ -21,7 +21,7 @@ from analysis.report.catalogue import column_label
 from analysis.study.cohort_presets import MAX_COHORTS, cohort_key, cohorts_from_toml, cohorts_to_toml, condition_columns, typed_value
 from analysis.study.cohorts import NamedCohort, cohort_from_dict
 from ui import widgets
-from ui.datasets import ROOT, error_text
+from ui.datasets import ROOT, error_text, upload_limit_mb
 from ui.i18n import language, t, tm
 from ui.state import DataSetChoice
 from ui.study import NAMED_COHORT, NAMED_COHORT_KEPT, filter_values, named_cohort
@@ -208,6 +208,7 @@ def _condition_widgets(choice: DataSetChoice, result: LoadResult, policies: pd.D
                 filter_values(choice, result, (), column),
                 key=values_key(column),
                 placeholder=t("widget.choose"),
+                select_all=widgets.select_all(),
             )
         elif op == "between":
             low, high = st.columns(2)
@@ -237,4 +238,4 @@ def _preset_widgets() -> None:
     left, right = st.columns([3, 1])
     left.selectbox(t("cohort.preset_choice"), list(presets), key=PRESET_CHOICE, placeholder=t("widget.choose"), index=None)
     right.button(t("cohort.preset_load"), on_click=_load_chosen, args=(presets,), key="cohort_preset_load")
-    st.file_uploader(t("cohort.preset_upload"), type=["toml"], key=PRESET_FILE)
+    st.file_uploader(t("cohort.preset_upload"), type=["toml"], key=PRESET_FILE, help=t("widget.upload_box", limit=upload_limit_mb()))

@@ -31,6 +31,7 @@ from analysis.study.filters import (
     filter_policies,
 )
 from ui import datasets as ds
+from ui import widgets
 from ui.i18n import language, t, tm
 from ui.state import DataSetChoice
 from ui.study import dataset_key
@@ -136,7 +137,9 @@ def sidebar(choice: DataSetChoice, result: LoadResult) -> None:
             offered = options(choice, result, column)
             # Values of another book (or a hand-edited address) are not offered: keep only those this book has.
             state[value_key(column)] = [v for v in state[value_key(column)] if v in offered]
-            st.multiselect(column_label(column, lang), offered, key=value_key(column), placeholder=t("widget.choose"))
+            st.multiselect(
+                column_label(column, lang), offered, key=value_key(column), placeholder=t("widget.choose"), select_all=widgets.select_all()
+            )
         if ISSUE_DATE in result.policies.columns:
             left, right = st.columns(2)
             left.date_input(t("filter.issued_from"), min_value=EARLIEST_ISSUE, max_value=LATEST_ISSUE, key=FROM_KEY)
@@ -149,6 +152,7 @@ def sidebar(choice: DataSetChoice, result: LoadResult) -> None:
                 format_func=lambda k: cohorts[k].label(lang),
                 key=COHORTS_KEY,
                 placeholder=t("widget.choose"),
+                select_all=widgets.select_all(),
             )
         st.button(t("filter.clear"), on_click=_clear, key="filter_clear", disabled=current_filter().is_empty)
     _write_address(current_filter())

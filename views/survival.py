@@ -88,6 +88,7 @@ if len(offered) > charts.MAX_LINES_TOGETHER:
         format_func=labels.__getitem__,
         key=f"survival_shown_{by}",
         placeholder=t("widget.choose"),
+        select_all=widgets.select_all(),
     )
     drawn = drawn[drawn["cohort"].isin(picked)]
 # Curves stop where fewer than the stated number remain at risk (a handful of policies would drop them straight down).
