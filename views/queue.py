@@ -43,8 +43,16 @@ with assign_tab:
     cols = st.columns(4)
     capacity = cols[0].number_input(t("worklist.capacity"), min_value=0, value=DEFAULT_CAPACITY, step=10, key="queue_capacity")
     offered = {c: filters.options(choice, result, c) if c in result.policies.columns else [] for c in (BRANCH_COLUMN, AGENT_COLUMN)}
-    branches = cols[1].multiselect(t("worklist.branches"), offered[BRANCH_COLUMN], key="queue_branches", placeholder=t("widget.choose"))
-    agents = cols[2].multiselect(t("worklist.agents"), offered[AGENT_COLUMN], key="queue_agents", placeholder=t("widget.choose"))
+    branches = cols[1].multiselect(
+        t("worklist.branches"),
+        offered[BRANCH_COLUMN],
+        key="queue_branches",
+        placeholder=t("widget.choose"),
+        select_all=widgets.select_all(),
+    )
+    agents = cols[2].multiselect(
+        t("worklist.agents"), offered[AGENT_COLUMN], key="queue_agents", placeholder=t("widget.choose"), select_all=widgets.select_all()
+    )
     with cols[3]:
         bands = widgets.multiselect(t("worklist.bands"), {b: t(f"worklist.band.{b}") for b in RISK_BANDS}, default=[], key="queue_bands")
     days = DUE_WITHIN_DAYS
@@ -100,18 +108,7 @@ with record_tab:
         assignees = sorted(queue["assignee"].dropna().astype(str).unique().tolist())
         mine = st.selectbox(t("queue.filter_assignee"), [""] + assignees, format_func=lambda a: a or t("queue.everyone"), key="queue_mine")
         keep = ui_queue.of_assignee(queue, mine)
-        listed = queue_words[keep]
-        st.caption(
-            tm("queue.queue_count", rows=formats.count(int(keep.sum())), attempted=formats.count(int((queue["attempts"][keep] > 0).sum())))
-        )
-        table = translate_columns(listed.drop(columns=["assigned_by"]))
-        show_table(
-            table,
-            show_identifiers=show,
-            hide_index=True,
-            column_config=percent_config(table, ("probability",)) | formats.money_config(table, lang),
-            key="queue_table",
-        )
+        # The form first: what it records shows in the table below on the same run.
         with st.form("queue_record_form", clear_on_submit=True):
             st.markdown(tm("queue.record_heading"))
             policies = st.multiselect(
@@ -119,6 +116,7 @@ with record_tab:
                 queue.loc[keep, POLICY_ID].astype(str).tolist(),
                 key="queue_record_policies",
                 placeholder=t("widget.choose"),
+                select_all=widgets.select_all(),
             )
             cols = st.columns(3)
             labels = ui_queue.outcome_labels()
@@ -134,6 +132,17 @@ with record_tab:
                     count = ui_queue.record(store, policies, outcome=outcome, on=on, lever=lever, note=note, by=who)
                     st.success(tm("queue.recorded_done", rows=formats.count(count), outcome=labels[outcome]))
                     queue, queue_words = ui_queue.queue_in_words(store, result)
+                    keep = ui_queue.of_assignee(queue, mine)
+        attempted = int((queue["attempts"][keep] > 0).sum())
+        st.caption(tm("queue.queue_count", rows=formats.count(int(keep.sum())), attempted=formats.count(attempted)))
+        table = translate_columns(queue_words[keep].drop(columns=["assigned_by"]))
+        show_table(
+            table,
+            show_identifiers=show,
+            hide_index=True,
+            column_config=percent_config(table, ("probability",)) | formats.money_config(table, lang),
+            key="queue_table",
+        )
 
 # --- 3. the outcomes view ------------------------------------------------------------------------------
 with view_tab:
@@ -158,7 +167,7 @@ with view_tab:
             help=t("queue.rate.won_back", premium=formats.money(total["won_back_premium"])),
         )
         by = widgets.radio(t("queue.view_by"), {d: t(DIMENSION_KEYS[d]) for d in DIMENSIONS}, key="queue_view_by")
-        table = translate_columns(in_words(views[by], lang))
+        table = translate_columns(in_words(views[by], lang).rename(columns={"lever": "lever_used"}))
         show_table(
             table,
             hide_index=True,

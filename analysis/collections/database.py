@@ -225,6 +225,8 @@ def open_store(url: str | None = None, *, password: str | None = None) -> Store:
         engine = _engine(parsed)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
         raise ExtractError("queue_database", reason="url", database=shown) from exc
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        shown = parsed.database  # the file, as a person looks for it
     store = Store(engine, shown)
     try:
         ensure_schema(store)

@@ -57,7 +57,7 @@ def test_assign_record_export_and_import_from_the_command_line(small_book: str, 
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == ["Work queue", "Outcomes", "Results"]
     rows = list(book["Work queue"].iter_rows(values_only=True))
-    assert rows[0][0].startswith("Work queue and outcomes, database sqlite:///") and len(rows) == 3 + 10
+    assert rows[0][0] == f"Work queue and outcomes, database {tmp_path / 'q.db'}, book's study date 2026-09-30." and len(rows) == 3 + 10
 
     # the export's outcomes, plus one new outcome and one policy the book lacks, imported back
     sheet = pd.read_excel(out, sheet_name="Outcomes", dtype=str)
