@@ -53,7 +53,8 @@ wanted = typed or picked
 if not wanted:
     st.info(tm("customer.empty"))
     st.stop()
-found = ui_customer.open_file(choice, result, wanted)
+with st.spinner(t("customer.opening")):  # the first file of a book builds its indexes (seconds on a big book), once
+    found = ui_customer.open_file(choice, result, wanted)
 if found is None:
     st.warning(tm("customer.not_found", text=ui_customer.shown_id(wanted, show_ids)))
     st.stop()

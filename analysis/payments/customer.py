@@ -133,6 +133,7 @@ def index_book(policies: pd.DataFrame, *, column: str | None = None) -> BookInde
     """The book's index by policy number and by customer (``column``; by default :func:`customer_column`)."""
     column = customer_column(policies) if column is None else column
     ids = pd.Index(_text(policies[S.POLICY_ID]))
+    ids.get_indexer(ids[:1])  # the hash table is built now, once, not on the first search
     if column is None:
         return BookIndex(None, ids, np.array([], dtype=object), np.array([], dtype=np.int64))
     keys = _text(policies[column]).astype(str)
@@ -161,7 +162,9 @@ def index_payments(payments: pd.DataFrame) -> PaymentIndex:
     order = np.argsort(codes, kind="stable")
     counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
     starts = np.concatenate([[0], np.cumsum(counts)]) + int((codes < 0).sum())
-    return PaymentIndex(pd.Index(np.asarray(uniques, dtype=object).astype(str)), starts.astype(np.int64), order.astype(np.int64))
+    ids = pd.Index(np.asarray(uniques, dtype=object).astype(str))
+    ids.get_indexer(ids[:1])  # the hash table is built now, once, not on the first file opened
+    return PaymentIndex(ids, starts.astype(np.int64), order.astype(np.int64))
 
 
 def payment_timeline(payments: pd.DataFrame, *, study_date: pd.Timestamp, grace_days: int = S.GRACE_DAYS) -> pd.DataFrame:
@@ -194,7 +197,8 @@ def payment_timeline(payments: pd.DataFrame, *, study_date: pd.Timestamp, grace_
     rows = rows.sort_values([S.POLICY_ID, DUE_DATE, "_paid"], kind="stable")
     grouped = rows.groupby([S.POLICY_ID, DUE_DATE], sort=True, observed=True)
     dues = grouped.first()[[AMOUNT, METHOD]].join(grouped[PAID_DATE].min()).reset_index()
-    dues[FAILED_DEBIT] = grouped[FAILED_DEBIT].agg(lambda v: bool(v.fillna(False).astype(bool).any())).to_numpy()
+    failed = rows[FAILED_DEBIT].astype("boolean").fillna(False).astype(bool)
+    dues[FAILED_DEBIT] = failed.groupby([rows[S.POLICY_ID], rows[DUE_DATE]], sort=True, observed=True).any().to_numpy()
     paid = dues[PAID_DATE].notna().to_numpy()
     delay = (dues[PAID_DATE] - dues[DUE_DATE]).dt.days.clip(lower=0)
     dues["delay_days"] = delay.astype("Int64")
