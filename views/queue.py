@@ -189,7 +189,12 @@ with files_tab:
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="queue_export",
     )
-    uploaded = st.file_uploader(t("queue.import_upload"), type=["csv", "xlsx", "xls"], key="queue_import_file", help=t("queue.import_help"))
+    uploaded = st.file_uploader(
+        t("queue.import_upload"),
+        type=["csv", "xlsx", "xls"],
+        key="queue_import_file",
+        help=f"{t('queue.import_help')} {t('widget.upload_box', limit=ds.upload_limit_mb())}",
+    )
     if uploaded is not None:
         whole_choice, whole_result = whole
         try:

@@ -96,3 +96,40 @@ def test_assign_ten_policies_record_outcomes_restart_and_find_them(database) -> 
     again.sidebar.radio(key="app_language").set_value("en").run()
     assert not again.exception
     assert {m.label for m in again.metric} >= {"Reach rate", "Paid within grace", "Policies assigned"}
+
+
+def test_the_reinstatable_list_to_a_branch_carries_who_recorded_it(database, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ui.queue
+
+    from analysis.collections.database import open_store
+    from analysis.collections.outcomes import list_outcomes
+    from analysis.collections.queue import assignments
+
+    monkeypatch.setattr(ui.queue, "recorder", lambda: "li@example.com")  # sign-in on: the signed-in user's e-mail
+    at = queue_page()
+    assert any("li@example.com" in shown(c.value).replace("\u2060", "") for c in at.caption)
+    at.radio(key="queue_list__zh").set_value("reinstatable").run()
+    at.number_input(key="queue_capacity").set_value(5).run()
+    at.radio(key="queue_kind__zh").set_value("branch").run()
+    branch = at.selectbox(key="queue_assignee")
+    branch.set_value(branch.options[0]).run()
+    at.button(key="queue_assign").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [s.value for s in at.success] == [f"已分派 5 张保单给 {branch.options[0]}。"]
+    policies = at.multiselect(key="queue_record_policies")
+    policies.set_value(policies.options[:2])
+    at.selectbox(key="queue_record_outcome").set_value("refused")
+    at.selectbox(key="queue_record_lever").set_value("flexible_payment")
+    next(b for b in at.button if b.label == "保存结果").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    store = open_store(str(database))
+    queue = assignments(store)
+    assert len(queue) == 5 and set(queue["state"]) == {"lapsed"} and set(queue["assigned_by"]) == {"li@example.com"}
+    assert set(queue["branch"]) == {branch.options[0]} and queue["agent"].isna().all()
+    recorded = list_outcomes(store)
+    assert recorded[["outcome", "lever", "assignee", "recorded_by", "recorded_via"]].drop_duplicates().values.tolist() == [
+        ["refused", "flexible_payment", branch.options[0], "li@example.com", "form"]
+    ]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["已分派保单"] == "5" and metrics["挽回复效"] == "0" and metrics["接通率"] == "100.0%"
