@@ -100,7 +100,6 @@ def test_assign_ten_policies_record_outcomes_restart_and_find_them(database) -> 
 
 def test_the_reinstatable_list_to_a_branch_carries_who_recorded_it(database, monkeypatch: pytest.MonkeyPatch) -> None:
     import ui.queue
-
     from analysis.collections.database import open_store
     from analysis.collections.outcomes import list_outcomes
     from analysis.collections.queue import assignments
