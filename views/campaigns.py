@@ -20,7 +20,9 @@ lang = language()
 
 # --- the list -------------------------------------------------------------------------------
 left, right = st.columns([3, 2])
-uploaded = left.file_uploader(t("campaigns.upload"), type=list(ui_c.LIST_TYPES), key="campaigns_upload", help=t("campaigns.upload_help"))
+# Streamlit's box speaks English only: the help says what it means, in the page's language.
+upload_help = f"{t('campaigns.upload_help')} {t('widget.upload_box', limit=ds.upload_limit_mb())}"
+uploaded = left.file_uploader(t("campaigns.upload"), type=list(ui_c.LIST_TYPES), key="campaigns_upload", help=upload_help)
 if uploaded is not None and st.session_state.get("campaigns_upload_done") != uploaded.file_id:
     st.session_state["campaigns_upload_done"] = uploaded.file_id
     ui_c.use_upload(uploaded.name, uploaded.getvalue())
