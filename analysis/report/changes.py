@@ -136,10 +136,11 @@ def candidate_changes(
     frames = []
     for month, last in lasts.items():
         parts = [_moves(whole, (), month, last).assign(column="", group="")]
-        moved = _moves(grouped, (DIMENSION, GROUP), month, last) if grouped is not None else pd.DataFrame(columns=[DIMENSION])
-        counts = moved[DIMENSION].map(moved[DIMENSION].value_counts())
-        moved = moved[counts > 1]  # a column with a single group repeats the book
-        parts.append(moved.rename(columns={DIMENSION: "column", GROUP: "group"}).assign(group=lambda d: d["group"].fillna("")))
+        if grouped is not None:
+            moved = _moves(grouped, (DIMENSION, GROUP), month, last)
+            counts = moved[DIMENSION].map(moved[DIMENSION].value_counts())
+            moved = moved[counts > 1]  # a column with a single group repeats the book
+            parts.append(moved.rename(columns={DIMENSION: "column", GROUP: "group"}).assign(group=lambda d: d["group"].fillna("")))
         found = pd.concat(parts, ignore_index=True)
         found["month"], found["window_start"], found["window_end"] = month, _label(last - WINDOW_MONTHS + 1), _label(last)
         frames.append(found)

@@ -26,6 +26,7 @@ import pandas as pd
 
 from analysis.ingest.pipeline import LoadResult
 from analysis.payments.persistency import DEFINITION_KEYS
+from analysis.persistency.maturity import OBSERVED
 from analysis.persistency.overview import LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, Kpi, OverviewFigures, league_table, overview_figures
 from analysis.persistency.projection import REFERENCE_MONTHS
 from analysis.persistency.ratios import EXCLUSIONS, HEADLINE_MONTHS, Payments, PersistencyOptions
@@ -224,8 +225,8 @@ def _kpi_block(kpis: tuple[Kpi, ...], lang: str, *, definition: str) -> Block:
     return Block(frame, title=tr("report.sheet.kpi"), notes=(definition,), formats=formats)
 
 
-def _trend_block(trend: pd.DataFrame, lang: str, *, targets: dict[int, float]) -> Block:
-    """The trend by issue cohort, one column group per headline month, and a line chart of it against the targets."""
+def _trend_block(trend: pd.DataFrame, lang: str, *, targets: dict[int, float], maturity: pd.DataFrame) -> Block:
+    """The trend by issue cohort, one column group per headline month (fully observed or not), and a line chart against the targets."""
 
     def tr(key: str, **params: object) -> str:
         return translate(key, lang, **params)
@@ -240,19 +241,28 @@ def _trend_block(trend: pd.DataFrame, lang: str, *, targets: dict[int, float]) -
             header = tr("report.at_month", month=month, measure=column_label(column, lang))
             frame[header] = frame.iloc[:, 0].map(at[column]).to_numpy()
             formats[header] = FORMATS[column]
+        settled = maturity[maturity["month"] == month].assign(cohort=lambda d: d["cohort"].astype(str)).set_index("cohort")["maturity"]
+        observed = frame.iloc[:, 0].map(settled)
+        frame[tr("report.at_month", month=month, measure=tr("report.fully_observed"))] = [
+            None if pd.isna(v) else value_word("", v == OBSERVED, lang) for v in observed
+        ]
         target = tr("report.target_at", month=month)
         frame[target] = targets.get(month, float("nan"))
         formats[target] = PERCENT_FORMAT
         measure = tr("report.at_month", month=month, measure=column_label("persistency", lang))
         series += [Series(measure, tr("overview.p", month=month), colour=n), Series(target, target, dashed=True, colour=n)]
     chart = Chart("line", tr("report.trend_chart"), column_label("cohort", lang), tuple(series), PERCENT_FORMAT.replace(".0", ""))
-    return Block(frame, title=tr("report.sheet.trend"), formats=formats, charts=(chart,) if months else ())
+    notes = (tr("report.trend_note"),)
+    return Block(frame, title=tr("report.sheet.trend"), notes=notes, formats=formats, charts=(chart,) if months else ())
 
 
 def _persistency_blocks(figures: OverviewFigures, lang: str, *, definition: str, targets: dict[int, float] | None) -> list[Block]:
     """KPIs, the trend with its chart, and the projection when a cohort is still maturing."""
     goals = {k.month: k.target for k in figures.kpis} | dict(targets or {})
-    blocks = [_kpi_block(figures.kpis, lang, definition=definition), _trend_block(figures.trend, lang, targets=goals)]
+    blocks = [
+        _kpi_block(figures.kpis, lang, definition=definition),
+        _trend_block(figures.trend, lang, targets=goals, maturity=figures.maturity),
+    ]
     if len(figures.projection):
         projection = figures.projection.rename(columns={"observed": "observed_persistency"})
         notes = (translate("overview.projection_help", lang, months=REFERENCE_MONTHS),)

@@ -77,6 +77,11 @@ def test_the_trend_is_a_line_chart_against_its_targets(sample_book) -> None:
     shown = {row[0]: row[column] for row in body if row[column] is not None}
     assert shown == pytest.approx(p13.to_dict(), abs=1e-12)
     assert {row[headers.index("第 13 个月目标")] for row in body} == {0.85}
+    # Each cohort says whether it is fully observed (figures.maturity), so a settling one is not read as a trend.
+    maturity = overview_figures(loaded.policies, study_date=loaded.study_date).maturity
+    at13 = maturity[maturity["month"] == 13]
+    settled = {row[0]: row[headers.index("第 13 个月已完全观察")] for row in body if row[column] is not None}
+    assert settled == {c: "是" if m == "observed" else "否" for c, m in zip(at13["cohort"], at13["maturity"])}
     assert sheet.cell(top + 1, column + 1).number_format == PERCENT_FORMAT
 
 
@@ -204,6 +209,14 @@ def test_the_covers_three_changes_match_a_hand_computation(tmp_path) -> None:
     # The thin channel's −80 points would win without the size rule.
     assert largest_changes(loaded.policies, study_date=loaded.study_date, min_policies=50)["group"].iloc[0] == "电销"
     assert MIN_CHANGE_POLICIES > 50
+
+
+def test_a_book_without_league_columns_compares_the_whole_book_only(tmp_path) -> None:
+    small_book(tmp_path / "book.csv")
+    loaded = load_extract(tmp_path / "book.csv")
+    changes = largest_changes(loaded.policies.drop(columns=[S.CHANNEL, S.BRANCH]), study_date=loaded.study_date)
+    assert changes[["column", "month"]].values.tolist() == [["", 13], ["", 25]]
+    assert changes["change"].tolist() == pytest.approx([-115 / 650, 30 / 650], abs=1e-12)
 
 
 def test_the_changes_are_the_same_on_every_engine(engine, tmp_path) -> None:
