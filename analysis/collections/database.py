@@ -166,12 +166,17 @@ def _sqlalchemy_url(url: str, password: str | None) -> sa.URL:
 
 
 def _sqlite_file(url: sa.URL) -> None:
-    """The embedded file's folder (0700) and the file itself (0600) before SQLite opens it."""
+    """The file (0600) before SQLite opens it, and its folder (0700) when LapseLens makes it.
+
+    A folder that exists is left as it is: a database file named in a shared folder (``/tmp``,
+    a team drive) must not narrow that folder for everyone else.
+    """
     name = url.database
     if not name or name == ":memory:":
         return
     path = Path(name)
-    private_dir(path.parent)
+    if not path.parent.exists():
+        private_dir(path.parent)
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
 

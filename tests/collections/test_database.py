@@ -54,6 +54,15 @@ def test_the_embedded_file_lives_in_the_data_directory_and_only_its_owner_reads_
     assert store.embedded and schema_version(store) == SCHEMA_VERSION
 
 
+def test_a_file_in_a_folder_that_exists_leaves_the_folder_as_it_was(tmp_path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)  # like /tmp
+    open_store(str(shared / "queue.db"))
+    assert stat.S_IMODE(os.stat(shared).st_mode) == 0o1777
+    assert stat.S_IMODE(os.stat(shared / "queue.db").st_mode) == 0o600
+
+
 def test_the_environment_wins_over_the_secrets_and_the_secrets_over_the_default(tmp_path) -> None:
     environ = {DATA_DIR_ENV: str(tmp_path)}
     secrets = {"url": "postgresql://queue@db.example:5432/lapselens", "password": "s3cret"}
