@@ -213,7 +213,8 @@ def trend_lines(
     ``projection`` (from :func:`analysis.persistency.overview.projected_persistency`) adds, per month, a
     dashed line with open markers for the cohorts that have not reached it yet, starting at
     the last cohort that has. ``maturity`` (:func:`analysis.persistency.maturity.trend_maturity`)
-    draws the reached cohorts that are not fully observed as open markers, and a shaded band
+    draws the reached cohorts that are not fully observed as open circles (thin ones as open
+    diamonds), and a shaded band
     covers the cohorts not fully observed at the first month (settling or projected there),
     labelled ``unsettled_labels[month]``: one band, so the headline month's line is never
     shaded where it is solid.
@@ -221,10 +222,13 @@ def trend_lines(
     figure = go.Figure()
     months = sorted({int(m) for m in trend["month"]} | ({int(m) for m in projection["month"]} if projection is not None else set()))
     settling = _settling_cells(maturity)
+    thin = _thin_cells(maturity)
     for i, month in enumerate(months):
         colour = PALETTE[i % len(PALETTE)]
         group = trend[trend["month"] == month]
         open_marker = [(str(c), month) in settling for c in group["cohort"]]
+        small = [(str(c), month) in thin for c in group["cohort"]]
+        symbols = ["circle-open" if o else ("diamond-open" if m else "circle") for o, m in zip(open_marker, small)]
         figure.add_trace(
             go.Scatter(
                 x=group["cohort"].astype(str),
@@ -232,7 +236,7 @@ def trend_lines(
                 mode="lines+markers",
                 name=names.get(month, str(month)),
                 line={"color": colour},
-                marker={"symbol": ["circle-open" if o else "circle" for o in open_marker], "size": [10 if o else 6 for o in open_marker]},
+                marker={"symbol": symbols, "size": [6 if s == "circle" else 10 for s in symbols]},
                 legendgroup=str(month),
                 hovertemplate="%{x}: %{y:.1%}<extra></extra>",
             )
@@ -272,6 +276,14 @@ def _settling_cells(maturity: pd.DataFrame | None) -> set[tuple[str, int]]:
     if maturity is None or maturity.empty:
         return set()
     rows = maturity[maturity["maturity"] != "observed"]
+    return {(str(c), int(m)) for c, m in zip(rows["cohort"], rows["month"])}
+
+
+def _thin_cells(maturity: pd.DataFrame | None) -> set[tuple[str, int]]:
+    """``(cohort, month)`` of the trend cells of too few policies to read alone."""
+    if maturity is None or maturity.empty or "thin" not in maturity:
+        return set()
+    rows = maturity[maturity["thin"].astype(bool)]
     return {(str(c), int(m)) for c, m in zip(rows["cohort"], rows["month"])}
 
 

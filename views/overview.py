@@ -8,7 +8,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from analysis.payments.persistency import DEFINITION_KEYS
-from analysis.persistency.maturity import persistency_contrast
+from analysis.persistency.maturity import MIN_TREND_POLICIES, persistency_contrast
 from analysis.persistency.overview import DEFAULT_TARGETS, LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, Basis
 from analysis.persistency.projection import REFERENCE_MONTHS
 from analysis.persistency.ratios import EXCLUSIONS, HEADLINE_MONTHS, PersistencyOptions
@@ -179,8 +179,9 @@ for said in figures.statements:
             change=said.change * 100,
         )
         + (" " + tm("overview.trend_settling", cohorts=listed.join(said.settling)) if said.settling else "")
+        + (" " + tm("overview.trend_thin", n=MIN_TREND_POLICIES, cohorts=listed.join(said.thin)) if said.thin else "")
     )
-st.caption(tm("overview.maturity_help", grace=options.grace_days))
+st.caption(tm("overview.maturity_help", grace=options.grace_days, n=MIN_TREND_POLICIES))
 for ahead in figures.headings:
     st.markdown(
         tm(

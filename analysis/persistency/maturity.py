@@ -42,6 +42,9 @@ CONTRAST_MONTH = 13
 OBSERVED, SETTLING = "observed", "settling"
 #: A change smaller than this many standard errors of the difference is within noise (as the KPIs').
 NOISE_Z = Z95
+#: A trend cohort with fewer policies than this is thin: drawn apart and left out of trend statements
+#: (the US book's 2009Q1 is one policy at 100 %), as league tables leave out groups below 50.
+MIN_TREND_POLICIES = 50
 
 
 def fully_observed(
@@ -75,13 +78,24 @@ def fully_observed(
     return np.asarray(evaluated <= np.datetime64(pd.Timestamp(study_date).date(), "D"), dtype=bool)
 
 
-def trend_maturity(trend: pd.DataFrame, *, grain: str, study_date: pd.Timestamp, shift: int, lag_days: int) -> pd.DataFrame:
-    """The trend's cells with their maturity: ``[cohort, month, maturity]`` (:data:`OBSERVED` or :data:`SETTLING`)."""
+def trend_maturity(
+    trend: pd.DataFrame, *, grain: str, study_date: pd.Timestamp, shift: int, lag_days: int, min_policies: int = MIN_TREND_POLICIES
+) -> pd.DataFrame:
+    """The trend's cells with their maturity and size: ``[cohort, month, maturity, thin]``.
+
+    ``maturity`` is :data:`OBSERVED` or :data:`SETTLING` (:func:`fully_observed`); ``thin`` is
+    true for a cohort of fewer than ``min_policies`` policies (``cohort_policies``).
+    """
     observed = fully_observed(
         trend["cohort"].tolist(), trend["month"].tolist(), grain=grain, study_date=study_date, shift=shift, lag_days=lag_days
     )
     return pd.DataFrame(
-        {"cohort": trend["cohort"].to_numpy(), "month": trend["month"].to_numpy(), "maturity": np.where(observed, OBSERVED, SETTLING)}
+        {
+            "cohort": trend["cohort"].to_numpy(),
+            "month": trend["month"].to_numpy(),
+            "maturity": np.where(observed, OBSERVED, SETTLING),
+            "thin": trend["cohort_policies"].to_numpy(dtype=float) < min_policies,
+        }
     )
 
 
@@ -92,7 +106,8 @@ class TrendStatement:
     ``first``/``last`` are the first and last of the latest (up to
     :data:`TREND_STATEMENT_COHORTS`) fully observed cohorts, ``start``/``end`` their
     persistency; ``settling`` names the newer cohorts left out because they are not fully
-    observed. ``noise`` is ``NOISE_Z`` standard errors of ``end − start``.
+    observed, ``thin`` those left out (newer than ``first``) because they are too small.
+    ``noise`` is ``NOISE_Z`` standard errors of ``end − start``.
     """
 
     month: int
@@ -103,6 +118,7 @@ class TrendStatement:
     cohorts: int
     noise: float
     settling: tuple[str, ...]
+    thin: tuple[str, ...] = ()
 
     @property
     def change(self) -> float:
@@ -119,20 +135,25 @@ def trend_statements(trend: pd.DataFrame, maturity: pd.DataFrame, *, cohorts: in
     """Per month, the change over the latest fully observed cohorts, settling cohorts left out.
 
     ``trend`` has ``[cohort, month, cohort_policies, persistency]``, ``maturity`` is
-    :func:`trend_maturity` of it. A month with fewer than two fully observed cohorts has no statement.
+    :func:`trend_maturity` of it. Thin cohorts are left out too. A month with fewer than two
+    fully observed cohorts of enough policies has no statement.
     """
     cells = trend.merge(maturity, on=["cohort", "month"], how="left")
+    if "thin" not in cells:
+        cells["thin"] = False
     out = []
     for month, rows in cells.groupby("month", sort=True):
         rows = rows.sort_values("cohort")
-        observed = rows[rows["maturity"] == OBSERVED].tail(cohorts)
+        observed = rows[(rows["maturity"] == OBSERVED) & ~rows["thin"].astype(bool)].tail(cohorts)
         if len(observed) < 2:
             continue
         first, last = observed.iloc[0], observed.iloc[-1]
         p0, n0, p1, n1 = (float(v) for v in (first["persistency"], first["cohort_policies"], last["persistency"], last["cohort_policies"]))
         noise = NOISE_Z * float(np.sqrt(p0 * (1 - p0) / n0 + p1 * (1 - p1) / n1)) if n0 > 0 and n1 > 0 else float("nan")
         settling = tuple(str(c) for c in rows.loc[(rows["maturity"] == SETTLING) & (rows["cohort"] > last["cohort"]), "cohort"])
-        out.append(TrendStatement(int(str(month)), str(first["cohort"]), str(last["cohort"]), p0, p1, len(observed), noise, settling))
+        small = rows["thin"].astype(bool) & (rows["maturity"] == OBSERVED) & (rows["cohort"] > first["cohort"])
+        thin = tuple(str(c) for c in rows.loc[small, "cohort"])
+        out.append(TrendStatement(int(str(month)), str(first["cohort"]), str(last["cohort"]), p0, p1, len(observed), noise, settling, thin))
     return out
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.persistency.maturity import (
+    MIN_TREND_POLICIES,
     OBSERVED,
     SETTLING,
     fully_observed,
@@ -74,6 +75,17 @@ def test_trend_statements_use_the_latest_fully_observed_cohorts_only() -> None:
     assert trend_statements(trend, late) == []
 
 
+def test_a_thin_cohort_is_left_out_of_trend_statements_and_named() -> None:
+    # The US book's case: the newest observed cohort holds one policy at 100 %.
+    trend = _trend().assign(cohort_policies=[100, 200, 200, 400, 1, 300], persistency=[0.90, 0.88, 0.87, 0.85, 1.0, 0.86])
+    maturity = trend_maturity(trend, grain="month", study_date=STUDY, shift=0, lag_days=0)  # with payments: all observed
+    assert maturity["thin"].tolist() == [False, False, False, False, True, False]  # 1 < MIN_TREND_POLICIES (50)
+    (statement,) = trend_statements(trend, maturity, cohorts=3)
+    # The latest three of enough policies: 2025-05, 2025-06, 2025-08; 2025-07 (1 policy) named as left out.
+    assert (statement.first, statement.last, statement.end, statement.thin) == ("2025-05", "2025-08", 0.86, ("2025-07",))
+    assert MIN_TREND_POLICIES == 50
+
+
 def test_the_overview_marks_the_sample_s_newest_month_settling_and_leaves_it_out(sample) -> None:
     figures = overview_figures(sample.policies, study_date=sample.study_date, trend_cohort="month")
     settling = figures.maturity[(figures.maturity["maturity"] == SETTLING) & (figures.maturity["month"] == 13)]
@@ -109,3 +121,16 @@ def test_p13_beside_s13_reads_the_step_curve_at_month_13() -> None:
     assert persistency_contrast([_kpi(0.887, 6896)], curve[curve["month"] < 13]) is None  # the curve stops before month 13
     assert persistency_contrast([], curve) is None
     assert np.isfinite(contrast.survival)
+
+
+def test_the_us_book_s_one_policy_2009q1_at_100_percent_is_named_thin_not_read_as_a_rise(shared_data, root) -> None:
+    from analysis import load_extract
+    from analysis.ingest.presets import load_preset
+    from analysis.persistency.ratios import PersistencyOptions
+
+    book = load_extract(shared_data / "uslapseagent.csv", preset=load_preset(root / "data" / "presets" / "uslapseagent.toml"))
+    figures = overview_figures(book.policies, study_date=book.study_date, options=PersistencyOptions(grace_days=book.preset.grace_days))
+    p13 = next(s for s in figures.statements if s.month == 13)
+    assert p13.thin == ("2009Q1",) and p13.last == "2008Q4" and p13.end < 0.9
+    cell = figures.maturity[(figures.maturity["cohort"] == "2009Q1") & (figures.maturity["month"] == 13)]
+    assert cell["thin"].tolist() == [True]
