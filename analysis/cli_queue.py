@@ -66,13 +66,13 @@ def _now() -> dt.datetime:
 def _export(args: argparse.Namespace, load: Loader) -> int:
     from analysis.collections.outcomes import list_outcomes
     from analysis.collections.queue import assignments, work_queue
-    from analysis.collections.summary import DIMENSIONS, outcome_summary
+    from analysis.collections.summary import outcome_views
     from analysis.collections.words import queue_workbook, with_contacts
 
     loaded = load(args)
     store = open_database(args)
     queue, outcomes = assignments(store), list_outcomes(store)
-    views = {by: outcome_summary(queue, outcomes, loaded.policies, as_of=loaded.study_date, by=by) for by in (None, *DIMENSIONS)}
+    views = outcome_views(queue, outcomes, loaded.policies, as_of=loaded.study_date)
     note = translate("queue.export_note", args.lang, database=store.shown, study=loaded.study_date.date().isoformat())
     rows = with_contacts(work_queue(store), loaded.policies)
     data = queue_workbook(rows, outcomes, views, language=args.lang, mask=not args.show_identifiers, notes=[note])

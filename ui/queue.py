@@ -18,7 +18,7 @@ import streamlit as st
 from analysis.collections.database import DATABASE_TABLE, Store, configured_url, open_store, redacted
 from analysis.collections.outcomes import OUTCOMES, list_outcomes, record_outcomes
 from analysis.collections.queue import DUE, work_queue
-from analysis.collections.summary import DIMENSIONS, outcome_summary
+from analysis.collections.summary import outcome_views
 from analysis.collections.words import in_words, outcome_text, queue_workbook, with_contacts
 from analysis.errors import ExtractError
 from analysis.ingest.pipeline import LoadResult
@@ -117,8 +117,7 @@ def summaries(store: Store, result: LoadResult) -> dict[str | None, pd.DataFrame
     """The outcomes view of the whole queue and by each dimension, against the book as it is now (coded)."""
     from analysis.collections.queue import assignments
 
-    queue, outcomes = assignments(store), list_outcomes(store)
-    return {by: outcome_summary(queue, outcomes, result.policies, as_of=result.study_date, by=by) for by in (None, *DIMENSIONS)}
+    return outcome_views(assignments(store), list_outcomes(store), result.policies, as_of=result.study_date)
 
 
 def workbook(store: Store, result: LoadResult, *, mask: bool) -> bytes:

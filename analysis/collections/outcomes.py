@@ -30,7 +30,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from analysis import schema as S
-from analysis.collections.database import ASSIGNMENTS, Store
+from analysis.collections.database import ASSIGNMENTS, Store, raw, read_frame
 from analysis.collections.database import OUTCOMES as OUTCOME_TABLE
 from analysis.collections.queue import blank, nullable
 from analysis.errors import ExtractError
@@ -163,15 +163,10 @@ def record_outcomes(store: Store, records: pd.DataFrame, *, at: dt.datetime, by:
 
 def list_outcomes(store: Store, *, policy_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """The outcomes recorded (:data:`LISTED_COLUMNS`), by outcome date then as recorded; of ``policy_ids`` when given."""
-    query = sa.select(*(OUTCOME_TABLE.c[c] for c in LISTED_COLUMNS)).order_by(OUTCOME_TABLE.c.outcome_date, OUTCOME_TABLE.c.id)
+    query = sa.select(*(raw(OUTCOME_TABLE.c[c]) for c in LISTED_COLUMNS)).order_by(OUTCOME_TABLE.c.outcome_date, OUTCOME_TABLE.c.id)
     if policy_ids is not None:
         query = query.where(OUTCOME_TABLE.c.policy_id.in_([str(p) for p in policy_ids]))
-    with store.engine.connect() as connection:
-        rows = connection.execute(query).mappings().all()
-    frame = pd.DataFrame([dict(r) for r in rows], columns=list(LISTED_COLUMNS))
-    frame["outcome_date"] = pd.to_datetime(frame["outcome_date"])
-    frame["recorded_at"] = pd.to_datetime(frame["recorded_at"])
-    return frame
+    return read_frame(store, query, dates=("outcome_date", "recorded_at"))
 
 
 @dataclass(frozen=True)

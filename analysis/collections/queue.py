@@ -23,7 +23,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from analysis import schema as S
-from analysis.collections.database import ASSIGNMENTS, OUTCOMES, Store
+from analysis.collections.database import ASSIGNMENTS, OUTCOMES, Store, raw, read_frame
 from analysis.errors import ExtractError
 
 #: The lists a row comes from: the due list (due soon or in grace) and the reinstatable list.
@@ -165,12 +165,8 @@ def unassign(store: Store, policy_ids: Iterable[str]) -> int:
 
 def assignments(store: Store) -> pd.DataFrame:
     """Every assignment (:data:`QUEUE_COLUMNS`), the latest first."""
-    query = sa.select(ASSIGNMENTS).order_by(ASSIGNMENTS.c.assigned_at.desc(), ASSIGNMENTS.c.policy_id)
-    with store.engine.connect() as connection:
-        rows = connection.execute(query).mappings().all()
-    frame = pd.DataFrame([dict(r) for r in rows], columns=list(QUEUE_COLUMNS))
-    for column in ("due_date", "grace_end", "assigned_at"):
-        frame[column] = pd.to_datetime(frame[column])
+    query = sa.select(*(raw(c) for c in ASSIGNMENTS.columns)).order_by(ASSIGNMENTS.c.assigned_at.desc(), ASSIGNMENTS.c.policy_id)
+    frame = read_frame(store, query, dates=("due_date", "grace_end", "assigned_at"))
     for column in ("probability", "annual_premium", "premium_at_risk"):
         frame[column] = frame[column].astype(float)
     return frame
@@ -187,7 +183,7 @@ def work_queue(store: Store) -> pd.DataFrame:
         sa.select(
             OUTCOMES.c.policy_id,
             OUTCOMES.c.outcome,
-            OUTCOMES.c.outcome_date,
+            raw(OUTCOMES.c.outcome_date),
             OUTCOMES.c.note,
             OUTCOMES.c.recorded_by,
             sa.func.count().over(partition_by=OUTCOMES.c.policy_id).label("attempts"),
@@ -198,11 +194,7 @@ def work_queue(store: Store) -> pd.DataFrame:
         .where(OUTCOMES.c.policy_id.in_(sa.select(ASSIGNMENTS.c.policy_id)))
         .subquery()
     )
-    with store.engine.connect() as connection:
-        rows = connection.execute(sa.select(latest).where(latest.c.rank == 1)).mappings().all()
-    last = pd.DataFrame(
-        [dict(r) for r in rows], columns=["policy_id", "outcome", "outcome_date", "note", "recorded_by", "attempts", "rank"]
-    )
+    last = read_frame(store, sa.select(latest).where(latest.c.rank == 1), dates=("outcome_date",))
     last = last.drop(columns="rank").rename(
         columns={"outcome": "last_outcome", "outcome_date": "last_outcome_date", "note": "last_note", "recorded_by": "last_recorded_by"}
     )

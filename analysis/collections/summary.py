@@ -96,7 +96,10 @@ def policy_results(queue: pd.DataFrame, outcomes: pd.DataFrame, policies: pd.Dat
     paid_by_outcome = (paid_on <= grace_end).fillna(False).to_numpy(dtype=bool)
     active, paid_to = np.zeros(len(queue), dtype=bool), pd.Series(pd.NaT, index=queue.index, dtype="datetime64[ns]")
     if policies is not None:
-        book = policies.assign(policy_id=policies[S.POLICY_ID].astype(str)).drop_duplicates(S.POLICY_ID).set_index(S.POLICY_ID)
+        # only the queue's policies of the book (a book of a million policies, a queue of thousands)
+        mine_of_book = policies[S.POLICY_ID].astype(str).isin(set(ids)).to_numpy()
+        wanted = [c for c in (S.POLICY_ID, S.STATUS, S.PAID_TO_DATE) if c in policies]
+        book = policies.loc[mine_of_book, wanted].astype({S.POLICY_ID: str}).drop_duplicates(S.POLICY_ID).set_index(S.POLICY_ID)
         status = ids.map(book[S.STATUS].astype(str)) if S.STATUS in book else pd.Series(None, index=queue.index)
         active = status.isin(list(S.ACTIVE_STATUSES)).to_numpy()
         if S.PAID_TO_DATE in book:
@@ -130,6 +133,14 @@ def _ratio(top: pd.Series, bottom: pd.Series) -> pd.Series:
     return (top / bottom.where(bottom > 0)).astype(float)
 
 
+def outcome_views(
+    queue: pd.DataFrame, outcomes: pd.DataFrame, policies: pd.DataFrame | None = None, *, as_of: pd.Timestamp
+) -> dict[str | None, pd.DataFrame]:
+    """The outcomes view of the whole queue (key None) and by each of :data:`DIMENSIONS`, from one pass over the policies."""
+    results = policy_results(queue, outcomes, policies, as_of=as_of)
+    return {by: summarised(results, by=by) for by in (None, *DIMENSIONS)}
+
+
 def outcome_summary(
     queue: pd.DataFrame, outcomes: pd.DataFrame, policies: pd.DataFrame | None = None, *, as_of: pd.Timestamp, by: str | None = None
 ) -> pd.DataFrame:
@@ -148,8 +159,13 @@ def outcome_summary(
         ``[<by or "scope">, *SUMMARY_COLUMNS]``: the counts (policies) and the rates of the
         module docstring, one row per group, the most assigned first.
     """
-    results = policy_results(queue, outcomes, policies, as_of=as_of)
+    return summarised(policy_results(queue, outcomes, policies, as_of=as_of), by=by)
+
+
+def summarised(results: pd.DataFrame, *, by: str | None = None) -> pd.DataFrame:
+    """:func:`outcome_summary` from :func:`policy_results` (so several views share one pass)."""
     key = by or "scope"
+    results = results.copy()
     results[key] = results[by] if by else "all"
     results["won_back_premium"] = np.where(results["won_back"], results["annual_premium"], 0.0)
     grouped = results.groupby(key, sort=False)
