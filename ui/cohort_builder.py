@@ -18,7 +18,7 @@ import streamlit as st
 
 from analysis import ExtractError, LoadResult
 from analysis.report.catalogue import column_label
-from analysis.study.cohort_presets import MAX_COHORTS, cohort_key, cohorts_from_toml, cohorts_to_toml, condition_columns, typed_value
+from analysis.study.cohort_presets import MAX_COHORTS, cohort_key, cohorts_to_toml, condition_columns, guarded_cohorts, typed_value
 from analysis.study.cohorts import NamedCohort, cohort_from_dict
 from ui import widgets
 from ui.datasets import ROOT, error_text, upload_limit_mb
@@ -142,7 +142,7 @@ def load_preset(text: str, source: str) -> None:
     """A cohort preset's cohorts become the session's: the one with the editable cohort's key replaces it, the rest are the built ones."""
     state = st.session_state
     try:
-        cohorts = cohorts_from_toml(text, source=source)
+        cohorts = guarded_cohorts(text, source=source)  # read in the guard's worker, as a mapping preset is
     except ExtractError as exc:
         state[PROBLEM] = str(error_text(exc))
         return

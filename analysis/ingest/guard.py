@@ -55,7 +55,11 @@ DEFAULT_SECONDS: Final = 180
 MAX_ANSWER_BYTES: Final = 1_000_000
 #: Text parsed in a worker (a preset, a scenario file, a share link's scenarios): job → ``module:function``
 #: taking ``(bytes, args)`` and giving JSON-able data (see :func:`guarded_parse`).
-TEXT_JOBS: Final = {"preset": "analysis.ingest.presets:preset_job", "scenarios": "analysis.interventions.scenario:scenarios_job"}
+TEXT_JOBS: Final = {
+    "preset": "analysis.ingest.presets:preset_job",
+    "scenarios": "analysis.interventions.scenario:scenarios_job",
+    "cohorts": "analysis.study.cohort_presets:cohorts_job",
+}
 #: The file handed to the worker, and the folder its result comes back in.
 _INPUT, _OUTPUT = "input", "result"
 

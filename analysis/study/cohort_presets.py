@@ -95,6 +95,25 @@ def cohorts_from_toml(text: str, *, source: str = "(text)") -> tuple[NamedCohort
     return cohorts
 
 
+def cohorts_job(data: bytes, args: dict[str, object]) -> str:
+    """The guard's worker job (:data:`analysis.ingest.guard.TEXT_JOBS`): a cohort preset read, written back as TOML."""
+    return cohorts_to_toml(cohorts_from_toml(data.decode("utf-8", errors="replace"), source=str(args.get("source", "(text)"))))
+
+
+def guarded_cohorts(text: str, *, source: str = "(text)") -> tuple[NamedCohort, ...]:
+    """:func:`cohorts_from_toml` in the guard's worker process (a cohort preset is anyone's text), as mapping presets are read.
+
+    Raises
+    ------
+    ExtractError
+        The preset's refusal (``bad_cohort``), or ``guard`` when the worker failed.
+    """
+    from analysis.ingest.guard import guarded_parse
+
+    rendered = guarded_parse("cohorts", text.encode("utf-8", errors="surrogatepass"), {"filename": source, "source": source})
+    return cohorts_from_toml(str(rendered), source=source)  # the worker's own rendering: checked and small
+
+
 def cohort_key(name: str, taken: Sequence[str] = ()) -> str:
     """A key for a cohort named ``name``: its letters and digits in lower case joined by ``_`` (``named`` when none), made unique.
 

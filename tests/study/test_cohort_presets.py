@@ -72,3 +72,24 @@ def test_keys_values_and_columns_of_the_builder(root) -> None:
     columns = condition_columns(sample)
     assert {"channel", "branch", "首单客户", "age", "annual_premium", "issue_date"} <= set(columns)
     assert not {"age_band", "issue_year", "policy_id", "status"} & set(columns)  # derived cohorts and identifiers are not offered
+
+
+def test_a_cohort_preset_is_read_in_the_guard_s_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis.ingest import guard
+    from analysis.study.cohort_presets import guarded_cohorts
+
+    jobs: list[str] = []
+    real_worker = guard._worker
+
+    def watched(job: str, *args: object) -> object:  # the real worker, its job noted
+        jobs.append(job)
+        return real_worker(job, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setenv(guard.GUARD_ENV, "1")
+    monkeypatch.setattr(guard, "_worker", watched)
+    text = cohorts_to_toml([YOUNG_NEW_EARNERS, BANK])
+    assert guarded_cohorts(text, source="mine.toml") == (YOUNG_NEW_EARNERS, BANK)
+    with pytest.raises(ExtractError) as caught:
+        guarded_cohorts("a = " + "[" * 3000 + "]" * 3000, source="deep.toml")
+    assert caught.value.reason == "preset_too_deep"  # refused by the worker's cheap checks
+    assert jobs == ["cohorts", "cohorts"]
