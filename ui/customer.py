@@ -193,7 +193,7 @@ def timeline_chart(
                 y=delay[failed],
                 mode="markers",
                 name=failed_name,
-                marker={"color": "rgba(0,0,0,0)", "size": 16, "symbol": "circle-open", "line": {"color": PALETTE[3], "width": 2}},
+                marker={"color": PALETTE[3], "size": 16, "symbol": "circle-open", "line": {"width": 2}},
                 text=hover_series[failed],
                 hovertemplate="%{text}<extra></extra>",
             )

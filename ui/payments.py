@@ -92,6 +92,12 @@ def attached() -> PaymentUpload | None:
     return value if isinstance(value, PaymentUpload) else None
 
 
+def attached_to(choice: DataSetChoice) -> bool:
+    """Whether a history is attached to the book ``choice`` names."""
+    upload = attached()
+    return upload is not None and upload.book == dataset_key(choice)
+
+
 def attach_upload(choice: DataSetChoice, name: str, data: bytes, sheet: str | None = None) -> PaymentUpload:
     """Attach an uploaded history to the book ``choice`` names (only the latest upload's bytes are kept)."""
     upload = PaymentUpload(book=dataset_key(choice), name=name, version=ds.content_version(data), sheet=sheet)

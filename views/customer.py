@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from analysis import schema as S
@@ -79,6 +80,9 @@ shown_columns = [
     if c in policies
 ]
 table = ui_customer.masked_ids(policies[shown_columns], [S.POLICY_ID], show_ids)
+for coded in (S.PAYMENT_FREQUENCY, S.AUTO_DEBIT):  # codes in words (月交, 是/否)
+    if coded in table:
+        table[coded] = [formats.DASH if pd.isna(v) else value_text(coded, v, lang) for v in table[coded]]
 if scored is not None:
     table["probability"] = scored["probability"].reindex(policies.index).to_numpy()
 view = translate_columns(table.reset_index(drop=True))

@@ -305,7 +305,7 @@ with tab_preview:
 st.subheader(t("data.payments"))
 if payments_file is not None:
     ui_payments.attach_from_uploader(choice, payments_file.file_id, payments_file.name, payments_file.getvalue())
-elif choice.is_sample and st.button(t("data.payments_use_sample"), key="data_payments_sample"):
+elif choice.is_sample and not ui_payments.attached_to(choice) and st.button(t("data.payments_use_sample"), key="data_payments_sample"):
     ui_payments.attach_sample(choice)
 with st.spinner(t("data.payments_reading")):
     history = ui_payments.history_for(choice, result)
