@@ -175,8 +175,12 @@ def rate_lines(
 
 
 @inert
-def rate_heatmap(rates: pd.DataFrame, *, cohort: str, x_title: str, y_title: str) -> go.Figure:
-    """Cohort × period heatmap of rates (levels already in words; cells without exposure left blank)."""
+def rate_heatmap(rates: pd.DataFrame, *, cohort: str, x_title: str, y_title: str, z_range: tuple[float, float] | None = None) -> go.Figure:
+    """Cohort × period heatmap of rates (levels already in words; cells without exposure left blank).
+
+    ``z_range`` (:func:`analysis.study.thin.rate_axis`) fixes the colour scale, so one thin cell
+    does not wash every other cell out; a cell above it takes the top colour, its value on hover.
+    """
     grid = rates.pivot_table(index=cohort, columns="period", values="rate", observed=True, aggfunc="first")
     y = [str(v) for v in grid.index]
     figure = go.Figure(
@@ -185,7 +189,9 @@ def rate_heatmap(rates: pd.DataFrame, *, cohort: str, x_title: str, y_title: str
             x=[str(c) for c in grid.columns],
             y=y,
             colorscale="Reds",
-            colorbar={"tickformat": ".0%"},
+            colorbar={"tickformat": ".1%"},
+            zmin=z_range[0] if z_range else None,
+            zmax=z_range[1] if z_range else None,
             hovertemplate="%{y} · %{x}: %{z:.2%}<extra></extra>",
         )
     )

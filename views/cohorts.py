@@ -182,7 +182,13 @@ if shown_rates["thin"].any():
     st.caption(tm("cohort.thin_note", n=formats.count(THIN_EXPOSURE)))
 if cohort_column:
     st.plotly_chart(
-        charts.rate_heatmap(heat_rates, cohort=line_column, x_title=periods[period], y_title=dimensions.get(cohort_column, cohort_column)),
+        charts.rate_heatmap(
+            heat_rates,
+            cohort=line_column,
+            x_title=periods[period],
+            y_title=dimensions.get(cohort_column, cohort_column),
+            z_range=rate_axis(heat_rates),
+        ),
         key="cohort_heatmap",
     )
 
