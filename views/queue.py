@@ -100,7 +100,9 @@ with assign_tab:
                 st.error(ds.error_text(error))
 
 # --- 2. the queue and its outcomes ----------------------------------------------------------------------
-queue, queue_words = ui_queue.queue_in_words(store, result)
+# The queue is read against the whole book: a sidebar filter narrows what can be assigned, not what was.
+book = whole[1]
+queue, queue_words = ui_queue.queue_in_words(store, book)
 with record_tab:
     if queue.empty:
         st.info(tm("queue.empty_queue"))
@@ -131,7 +133,7 @@ with record_tab:
                 else:
                     count = ui_queue.record(store, policies, outcome=outcome, on=on, lever=lever, note=note, by=who)
                     st.success(tm("queue.recorded_done", rows=formats.count(count), outcome=labels[outcome]))
-                    queue, queue_words = ui_queue.queue_in_words(store, result)
+                    queue, queue_words = ui_queue.queue_in_words(store, book)
                     keep = ui_queue.of_assignee(queue, mine)
         attempted = int((queue["attempts"][keep] > 0).sum())
         st.caption(tm("queue.queue_count", rows=formats.count(int(keep.sum())), attempted=formats.count(attempted)))
@@ -146,7 +148,7 @@ with record_tab:
 
 # --- 3. the outcomes view ------------------------------------------------------------------------------
 with view_tab:
-    views = ui_queue.summaries(store, result)
+    views = ui_queue.summaries(store, book)
     total = views[None].iloc[0] if not views[None].empty else None
     if total is None:
         st.info(tm("queue.empty_queue"))
@@ -184,7 +186,7 @@ with view_tab:
 with files_tab:
     st.download_button(
         t("queue.export_button"),
-        lambda: ui_queue.workbook(store, result, mask=not show),
+        lambda: ui_queue.workbook(store, book, mask=not show),
         file_name=f"lapselens_work_queue_{result.study_date.date().isoformat()}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="queue_export",

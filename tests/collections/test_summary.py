@@ -143,3 +143,12 @@ def test_the_same_view_from_the_database(database_url: str) -> None:
     stored = outcome_summary(assignments(store), list_outcomes(store), book(), as_of=AS_OF, by="lever")
     expected = outcome_summary(queue(), outcomes(), book(), as_of=AS_OF, by="lever")
     pd.testing.assert_frame_equal(stored, expected)
+
+
+def test_the_views_of_one_pass_equal_each_summary() -> None:
+    from analysis.collections.summary import DIMENSIONS, outcome_views
+
+    views = outcome_views(queue(), outcomes(), book(), as_of=AS_OF)
+    assert list(views) == [None, *DIMENSIONS]
+    for by, table in views.items():
+        pd.testing.assert_frame_equal(table, outcome_summary(queue(), outcomes(), book(), as_of=AS_OF, by=by))
