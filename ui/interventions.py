@@ -29,9 +29,9 @@ from analysis.interventions.scenario import (
     MAX_SCENARIOS,
     Scenario,
     Target,
+    guarded_scenarios,
     scenario_from_dict,
     scenario_to_dict,
-    scenarios_from_json,
 )
 from analysis.risk.model import RiskResult
 from ui import risk as ui_risk
@@ -139,7 +139,7 @@ def decode(text: str) -> list[dict[str, object]]:
         raise ExtractError("bad_scenario", reason="link") from exc
     if inflater.unconsumed_tail or len(raw) > MAX_SCENARIO_JSON_BYTES:
         raise ExtractError("bad_scenario", reason="too_long", size=f"> {MAX_SCENARIO_JSON_BYTES:,}", limit=f"{MAX_SCENARIO_JSON_BYTES:,}")
-    scenarios = scenarios_from_json(raw)  # its own refusals name what is wrong (nesting, digits, a bound)
+    scenarios = guarded_scenarios(raw)  # its own refusals name what is wrong (nesting, digits, a bound)
     return [scenario_to_dict(s) for s in scenarios][:MAX_SCENARIOS]
 
 
