@@ -177,7 +177,7 @@ def draw(choice: DataSetChoice, result: LoadResult) -> None:
         draft = [cohort_from_dict({"key": "draft", "name": {}, "all": [c]}).conditions[0] for c in state.get(DRAFT) or []]
         if draft:
             st.markdown(tm("cohort.builder_draft", text=t("cohort.and").join(c.text(language()) for c in draft)))
-        left, right = st.columns([3, 1])
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
         left.text_input(t("cohort.builder_name"), key=NAME)
         right.button(t("cohort.builder_save"), on_click=_save_cohort, key="cohort_builder_save")
         _preset_widgets()
@@ -185,7 +185,7 @@ def draw(choice: DataSetChoice, result: LoadResult) -> None:
 
 def _saved_list() -> None:
     for cohort in saved_cohorts():
-        left, right = st.columns([5, 1])
+        left, right = st.columns([5, 1], vertical_alignment="center")
         left.markdown(tm("cohort.named_reads", name=cohort.label(language()), text=cohort.text(language())))
         right.button(t("cohort.builder_remove"), on_click=_remove, args=(cohort.key,), key=f"cohort_remove_{cohort.key}")
 
@@ -204,7 +204,7 @@ def _condition_widgets(choice: DataSetChoice, result: LoadResult, policies: pd.D
     with right:
         if op in ("in", "not in"):
             st.multiselect(
-                t("cohort.filter_values"),
+                t("cohort.builder_values"),
                 filter_values(choice, result, (), column),
                 key=values_key(column),
                 placeholder=t("widget.choose"),
@@ -216,7 +216,7 @@ def _condition_widgets(choice: DataSetChoice, result: LoadResult, policies: pd.D
             high.text_input(t("cohort.builder_high"), key=HIGH)
         elif op not in ("is blank", "not blank"):
             st.text_input(t("cohort.builder_value"), key=VALUE)
-    buttons = st.columns(2)
+    buttons = st.columns([1, 1, 4])
     buttons[0].button(t("cohort.builder_add"), on_click=_add_condition, args=(column, op, numeric), key="cohort_builder_add")
     buttons[1].button(t("cohort.builder_clear"), on_click=lambda: st.session_state.update({DRAFT: []}), key="cohort_builder_clear")
 
@@ -224,7 +224,7 @@ def _condition_widgets(choice: DataSetChoice, result: LoadResult, policies: pd.D
 def _preset_widgets() -> None:
     state = st.session_state
     st.markdown(f"**{t('cohort.presets')}**")
-    left, right = st.columns([3, 1])
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
     left.text_input(t("cohort.preset_name"), key=PRESET_NAME)
     right.button(t("cohort.preset_save"), on_click=_save_preset, key="cohort_preset_save")
     st.download_button(
@@ -235,7 +235,7 @@ def _preset_widgets() -> None:
         key="cohort_preset_download",
     )
     presets = {**shipped_presets(), **(state.get(SESSION_PRESETS) or {})}
-    left, right = st.columns([3, 1])
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
     left.selectbox(t("cohort.preset_choice"), list(presets), key=PRESET_CHOICE, placeholder=t("widget.choose"), index=None)
     right.button(t("cohort.preset_load"), on_click=_load_chosen, args=(presets,), key="cohort_preset_load")
     st.file_uploader(t("cohort.preset_upload"), type=["toml"], key=PRESET_FILE, help=t("widget.upload_box", limit=upload_limit_mb()))
