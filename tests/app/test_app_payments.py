@@ -113,3 +113,14 @@ def test_a_history_without_its_columns_is_refused_in_words() -> None:
     assert not at.exception
     assert any("缴费记录 错表.csv 无法使用" in shown(e.value) for e in at.error)
     assert not any("继续率按实收保费计算" in s.value for s in at.success)
+
+
+def test_a_history_belongs_to_the_book_it_was_matched_with() -> None:
+    """Another study date is another book: the history is left behind, the Overview back on the approximation, until attached again."""
+    at = _with_sample_payments()
+    at.checkbox(key="data_override").check().run()
+    assert not at.exception
+    assert any("已与另一个数据集" in c.value for c in at.caption)
+    assert "缴费记录读取行数" not in metrics(at)
+    at.switch_page("views/overview.py").run()
+    assert any("无缴费记录时的近似继续率" in c.value for c in at.caption)
