@@ -132,3 +132,15 @@ def test_the_reinstatable_list_to_a_branch_carries_who_recorded_it(database, mon
     ]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["已分派保单"] == "5" and metrics["挽回复效"] == "0" and metrics["接通率"] == "100.0%"
+
+
+def test_a_database_that_cannot_be_opened_is_said_without_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DATABASE_ENV, "postgresql://queue:Secr3tWord@127.0.0.1:1/lapselens")
+    restart()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("views/queue.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [shown(e.value).replace("\u2060", "") for e in at.error]
+    assert len(errors) == 1 and "无法打开工作队列的数据库" in errors[0] and "queue@127.0.0.1:1/lapselens" in errors[0]
+    assert "Secr3tWord" not in errors[0] and not at.tabs
+    restart()
