@@ -68,7 +68,8 @@ EVENT_KEYS = {
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _book_index(key: str, _result: LoadResult) -> BookIndex:
-    return index_book(_result.policies)
+    # The file's own headers of mapped columns: a 投保人编号 the door read as ``name`` still groups by customer.
+    return index_book(_result.policies, sources={column: match.source for column, match in _result.mapping.items()})
 
 
 def book_index(choice: DataSetChoice, result: LoadResult) -> BookIndex:

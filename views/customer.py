@@ -34,7 +34,8 @@ show_ids = st.checkbox(t("customer.show_identifiers"), value=False, key="custome
 if index.column is None:
     st.info(tm("customer.no_customer_column"))
 else:
-    st.caption(tm("customer.grouped_by", column=column_label(index.column, lang)))
+    mapped_from = {column: match.source for column, match in result.mapping.items()}.get(index.column)  # the file's own header
+    st.caption(tm("customer.grouped_by", column=mapped_from or column_label(index.column, lang)))
 if history is None:
     st.caption(tm("customer.no_payments"))
 

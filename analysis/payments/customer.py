@@ -24,7 +24,7 @@ lapse and reinstatement dates, the dated current status, and the status on the s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Mapping
 
 import numpy as np
 import pandas as pd
@@ -61,14 +61,18 @@ HISTORY_EVENTS: Final = (ISSUED, LAPSED_EVENT, REINSTATED_EVENT, STATUS_DATED, A
 HISTORY_COLUMNS: Final = (S.POLICY_ID, "date", "event", S.STATUS)
 
 
-def customer_column(policies: pd.DataFrame) -> str | None:
+def customer_column(policies: pd.DataFrame, *, sources: Mapping[str, str] | None = None) -> str | None:
     """The column that names a policy's customer: a customer-number column, else ``id_number``; None without either.
 
-    A column qualifies only when it holds at least one value.
+    A column is a customer number when its header — or, for a column the door mapped, the
+    file's own header (``sources``: column → source header, the load's mapping) — is one of
+    :data:`CUSTOMER_HEADERS`: a file's 投保人编号 that the door read as the applicant's ``name``
+    still groups by customer. A column qualifies only when it holds at least one value.
     """
     wanted = {header_key(h) for h in CUSTOMER_HEADERS}
+    headers = dict(sources or {})
     for column in policies.columns:
-        if column not in S.CANONICAL_COLUMNS and header_key(column) in wanted and policies[column].notna().any():
+        if header_key(headers.get(str(column), column)) in wanted and policies[column].notna().any():
             return str(column)
     if S.ID_NUMBER in policies.columns and policies[S.ID_NUMBER].notna().any():
         return S.ID_NUMBER
@@ -129,9 +133,9 @@ class BookIndex:
         return (key, self.customer_rows(key)) if key else ("", rows)
 
 
-def index_book(policies: pd.DataFrame, *, column: str | None = None) -> BookIndex:
-    """The book's index by policy number and by customer (``column``; by default :func:`customer_column`)."""
-    column = customer_column(policies) if column is None else column
+def index_book(policies: pd.DataFrame, *, column: str | None = None, sources: Mapping[str, str] | None = None) -> BookIndex:
+    """The book's index by policy number and by customer (``column``; by default :func:`customer_column` with ``sources``)."""
+    column = customer_column(policies, sources=sources) if column is None else column
     ids = pd.Index(_text(policies[S.POLICY_ID]))
     ids.get_indexer(ids[:1])  # the hash table is built now, once, not on the first search
     if column is None:

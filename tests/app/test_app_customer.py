@@ -101,12 +101,12 @@ def test_the_payment_timeline_with_the_samples_payments() -> None:
 
 
 def test_a_customer_column_groups_a_persons_policies() -> None:
-    """Three policies of customer K1 and one of K2 (a book too small for the model: the risk part says so)."""
+    """Three policies of customer K1 and one of K2, by 投保人编号 (a book too small for the model: the risk part says so)."""
     from ui import datasets as ds
     from ui import state
 
     lines = [
-        "保单号,生效日期,保单状态,客户号,年缴保费",
+        "保单号,生效日期,保单状态,投保人编号,年缴保费",
         "A1,2022-01-10,有效,K1,1000",
         "A2,2023-02-10,有效,K1,2000",
         "A3,2023-05-10,有效,K1,500",
@@ -120,7 +120,7 @@ def test_a_customer_column_groups_a_persons_policies() -> None:
     at.run()
     at.switch_page("views/customer.py").run()
     assert not at.exception
-    assert any("按 客户号 列归并" in c.value for c in at.caption)
+    assert any("按 投保人编号 列归并" in c.value for c in at.caption)  # the door reads it as the name; still the customer
     at.text_input(key="customer_search").input("A2").run()
     assert not at.exception
     assert metrics(at)["保单数"] == "3" and metrics(at)["有效保单"] == "3" and metrics(at)["年缴保费"] == "¥3,500"

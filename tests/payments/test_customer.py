@@ -55,6 +55,11 @@ def test_the_customer_column_is_found_by_its_header_else_the_id_number() -> None
     assert customer_column(_book(None)) is None
     with_id = _book(None).assign(**{S.ID_NUMBER: ["110", "111", "110", None]})
     assert customer_column(with_id) == S.ID_NUMBER
+    # The door reads a file's 投保人编号 as the applicant's name: the file's own header still names a customer number.
+    mapped = _book(None).assign(**{S.NAME: ["K1", "K2", "K1", None]})
+    assert customer_column(mapped) is None
+    assert customer_column(mapped, sources={S.NAME: "投保人编号", S.POLICY_ID: "保单号"}) == S.NAME
+    assert index_book(mapped, sources={S.NAME: "投保人编号"}).find("P3", mapped)[1].tolist() == [0, 2]
     blank = _book("客户号").assign(客户号=pd.Series([None] * 4, dtype="string"))
     assert customer_column(blank) is None  # a column with no value groups nothing
 
