@@ -66,10 +66,15 @@ if not figures.kpis:
     st.info(tm("overview.no_cohorts"))
     st.stop()
 
+# With a payment history the workbook is on premiums received, as the page (the history resolved now, not on the download's thread).
+paid = ui_payments.report_payments()
+report_args = (options, {13: target13, 25: target25}, language(), tuple(filters.scope_lines()))
 st.download_button(
     t("report.download"),
     # Built only when clicked (on its own thread), so the page itself stays fast.
-    data=partial(monthly_report_bytes, choice, result, options, {13: target13, 25: target25}, language(), tuple(filters.scope_lines())),
+    data=partial(monthly_report_bytes, choice, result, *report_args)
+    if paid is None
+    else partial(ui_payments.monthly_report_bytes, choice, result, paid, *report_args),
     file_name=f"lapselens_report_{result.study_date.date().isoformat()}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="overview_report",
