@@ -246,7 +246,7 @@ def test_persistency_overview(page: Page, app_url: str, screenshot_dir: Path, tm
     import openpyxl
 
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames[:2] == ["封面", "关键指标"], book.sheetnames
+    assert book.sheetnames[:2] == ["封面", "继续率"], book.sheetnames
     assert book["封面"]["A3"].value == "统计截止日"
     page.get_by_test_id("stSidebar").get_by_test_id("stRadio").get_by_text("English", exact=True).click()
     expect(page.get_by_test_id("stMetricLabel").get_by_text("13-month persistency (count)", exact=True)).to_be_visible()
@@ -426,5 +426,34 @@ def test_interventions(page: Page, app_url: str, screenshot_dir: Path, tmp_path:
     expect(page.get_by_test_id("stMetricLabel").get_by_text("Extra policies in force at the horizon", exact=True)).to_be_visible()
     wait_idle(page)
     snap(page, screenshot_dir / "15_interventions_en.png")
+    assert_no_errors(page)
+    assert page_errors == [], page_errors
+
+
+@pytest.mark.browser
+@SECOND_WORKER
+def test_campaign_lists_customer_file_and_work_queue(page: Page, app_url: str, screenshot_dir: Path) -> None:
+    """This round's pages in a real browser: the sample's campaign list names its best-value arm; the customer file and work queue draw."""
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.goto(f"{app_url}/campaigns")
+    expect(page.get_by_role("heading", name="活动名单：哪种措施有效、值多少、该触达谁")).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    page.get_by_role("button", name="使用示例数据的活动名单").click()
+    expect(page.get_by_test_id("stMain")).to_contain_text("每次接触价值最高的措施", timeout=120_000)
+    wait_idle(page, timeout=120_000)
+    snap(page, screenshot_dir / "16_campaign_lists_zh.png")
+    assert_no_errors(page)
+
+    page.goto(f"{app_url}/customer")
+    expect(page.get_by_role("heading", name="客户档案：保单、缴费、风险与下一步行动")).to_be_visible(timeout=60_000)
+    wait_idle(page, timeout=120_000)
+    snap(page, screenshot_dir / "17_customer_file_zh.png")
+    assert_no_errors(page)
+
+    page.goto(f"{app_url}/queue")
+    expect(page.get_by_role("heading", name="工作队列：分派行动清单，记录跟进结果")).to_be_visible(timeout=60_000)
+    wait_idle(page, timeout=120_000)
+    snap(page, screenshot_dir / "18_work_queue_zh.png")
     assert_no_errors(page)
     assert page_errors == [], page_errors
