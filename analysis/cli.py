@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 from analysis.cli_campaign import add_arguments as add_campaign_list_arguments
 from analysis.cli_campaign import run_campaign_list
 from analysis.cli_payments import add_arguments as add_payments_arguments
-from analysis.cli_payments import matched_payments
+from analysis.cli_payments import drivers_risk, matched_payments
 from analysis.cli_queue import add_commands as add_queue_commands
 from analysis.cli_worklist import add_command_arguments as add_worklist_arguments
 from analysis.cli_worklist import run_worklist
@@ -245,11 +245,10 @@ def _survival(args: argparse.Namespace) -> int:
 def _drivers(args: argparse.Namespace) -> int:
     from analysis.report.catalogue import translate
     from analysis.report.export import neutralise
-    from analysis.risk.model import default_risk
     from analysis.risk.words import importance_words
 
     loaded = _load(args)
-    result = default_risk(loaded.policies, loaded.study_date)
+    result = drivers_risk(args, loaded)  # with --payments, the payment behaviour is among the drivers
     sources = {canonical: match.source for canonical, match in loaded.mapping.items()}
     table = importance_words(result.explained.importance, "en")
     table = neutralise(table.assign(feature=table["feature"].map(lambda f: sources.get(f, f))))
@@ -427,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     survival.set_defaults(run=_survival)
 
     drivers = _command(commands, "drivers", "lapse-risk drivers: the model's holdout metrics and SHAP importance")
+    add_payments_arguments(drivers)
     drivers.set_defaults(run=_drivers)
 
     worklist = _command(

@@ -1,7 +1,10 @@
 """The command line's ``--payments FILE``: a payment history (缴费记录) read beside the extract.
 
 ``persistency FILE --payments PAYMENTS`` measures persistency on premiums received
-(:mod:`analysis.payments.persistency`) instead of the in-force approximation. The history is
+(:mod:`analysis.payments.persistency`) instead of the in-force approximation; ``drivers FILE
+--payments PAYMENTS`` adds the payment behaviour known at each as-of date to the lapse-risk
+model's features (:mod:`analysis.payments.features`: late payments, the longest delay and failed
+debits in the last 12 months, a change of method, months since the last late payment). The history is
 read through the guard with its row account (:func:`analysis.payments.table.read_payments`)
 and matched with the book (:func:`analysis.payments.table.match_payments`); the definition
 used and the account (rows by outcome and reason, e.g. payments whose policy is not in the
@@ -20,7 +23,9 @@ from analysis.report.catalogue import translate
 if TYPE_CHECKING:
     import pandas as pd
 
+    from analysis.ingest.pipeline import LoadResult
     from analysis.payments.table import PaymentHistory
+    from analysis.risk.model import RiskResult
 
 #: The account's entries that are totals, not reasons.
 TOTALS = ("rows", "accepted", "repaired", "rejected")
@@ -30,13 +35,20 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     """The payment history's options of a command."""
     command.add_argument(
         "--payments",
-        help="a payment history (缴费记录: 保单号, 应缴日期, 实缴日期[, 金额, 缴费方式, 扣款失败]): persistency on premiums received",
+        help="a payment history (缴费记录: 保单号, 应缴日期, 实缴日期[, 金额, 缴费方式, 扣款失败]): "
+        "persistency on premiums received; payment behaviour among the risk drivers",
     )
     command.add_argument("--payments-sheet", help="the payment history's workbook sheet (default: the first)")
 
 
-def matched_payments(args: argparse.Namespace, policies: Any, study_date: pd.Timestamp, backend: Any) -> PaymentHistory | None:
-    """The history named by ``--payments`` matched with the book, its account worded on standard error; None without it."""
+def matched_payments(
+    args: argparse.Namespace, policies: Any, study_date: pd.Timestamp, backend: Any, *, says: str | None = None
+) -> PaymentHistory | None:
+    """The history named by ``--payments`` matched with the book, its account worded on standard error; None without it.
+
+    ``says``: the catalogue key of the sentence telling what the history is used for (by
+    default, the persistency definition it measures on).
+    """
     from analysis.payments.table import match_payments, read_payments
 
     path = getattr(args, "payments", None)
@@ -44,7 +56,7 @@ def matched_payments(args: argparse.Namespace, policies: Any, study_date: pd.Tim
         return None
     history = match_payments(read_payments(path, sheet=args.payments_sheet), policies, study_date=study_date, backend=backend)
     language = "en"
-    print(translate(DEFINITION_KEYS[persistency_definition(history)], language), file=sys.stderr)
+    print(translate(says or DEFINITION_KEYS[persistency_definition(history)], language), file=sys.stderr)
     counts = history.counts()
     print(
         translate("payments.account", language, rows=counts["rows"], rejected=counts["rejected"], repaired=counts["repaired"]),
@@ -54,3 +66,11 @@ def matched_payments(args: argparse.Namespace, policies: Any, study_date: pd.Tim
         if reason not in TOTALS:
             print(f"{count:,} {translate(f'kind.{reason}', language)}", file=sys.stderr)
     return history
+
+
+def drivers_risk(args: argparse.Namespace, loaded: LoadResult) -> RiskResult:
+    """The ``drivers`` command's model: the default features, and the payment behaviour when ``--payments`` names a history."""
+    from analysis.risk.model import default_risk
+
+    history = matched_payments(args, loaded.policies, loaded.study_date, None, says="risk.with_payments")
+    return default_risk(loaded.policies, loaded.study_date, payments=history)

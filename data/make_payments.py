@@ -11,13 +11,15 @@ lapse date and reinstatement date. The rules (also in ``data/README.md``, "The p
 * a due before the paid-to date is paid; the missed due and later ones are not; a reinstated
   policy's dues from the missed one to its reinstatement are paid on the reinstatement date;
 * an automatic-debit policy (交费方式 银行代扣) pays by 自动扣款 on the due date, except a failed
-  debit (扣款失败 = 是, :data:`FAILED_DEBIT_RATE`) paid :data:`RETRY_DAYS` days later; other
-  policies pay by 银行转账, 现金 or 线上 between :data:`EARLY_DAYS` days before and
-  :data:`ON_TIME_DAYS` days after the due date, and late (:data:`LATE_DAYS`, inside the 60-day
-  grace) at :data:`LATE_RATE`; an unpaid due of an automatic-debit policy is a failed debit;
-* the planted signal: in the 12 months before a lapse's missed due, a due is paid late at
-  :data:`LATE_RATE_BEFORE_LAPSE` (the lapses themselves are the extract's; the payments lead up
-  to them). No payment is dated after the study date.
+  debit (扣款失败 = 是, :data:`FAILED_DEBIT_RATE`) retried and paid :data:`RETRY_DAYS` days later
+  (so a failed debit is also a late payment); other policies pay by 银行转账, 现金 or 线上 between
+  :data:`EARLY_DAYS` days before and :data:`ON_TIME_DAYS` days after the due date (on time means
+  by the due date), and late (:data:`LATE_DAYS`, inside the 60-day grace) at :data:`LATE_RATE`;
+  an unpaid due of an automatic-debit policy is a failed debit;
+* the planted signal: in the :data:`PLANTED_MONTHS` months before a lapse's missed due, a due is
+  paid late (or its debit fails and is retried late) at :data:`LATE_RATE_BEFORE_LAPSE`, ten times
+  the other policies' rate (the lapses themselves are the extract's; the payments lead up to
+  them). No payment is dated after the study date.
 
 Usage: ``python data/make_payments.py [--out PATH]`` (default ``data/sample_payments.csv``, not
 committed: about 40 MB; :func:`cached_sample_payments` generates it on first use).
@@ -43,10 +45,14 @@ SEED = 1217
 OUT = HERE / "sample_payments.csv"
 HEADERS = ("保单号", "应缴日期", "实缴日期", "金额", "缴费方式", "扣款失败")
 FAILED_DEBIT_RATE = 0.03
-RETRY_DAYS = (3, 20)
-EARLY_DAYS, ON_TIME_DAYS = 10, 5
-LATE_RATE, LATE_RATE_BEFORE_LAPSE = 0.06, 0.35
+RETRY_DAYS = (11, 28)
+EARLY_DAYS, ON_TIME_DAYS = 10, 0
+LATE_RATE = 0.06
 LATE_DAYS = (11, 55)
+#: The planted signal: in the PLANTED_MONTHS months before a lapse's missed due, a premium is paid
+#: late (or its automatic debit fails and is retried late) at LATE_RATE_BEFORE_LAPSE.
+PLANTED_MONTHS = 12
+LATE_RATE_BEFORE_LAPSE = 0.6
 #: Methods of policies that do not pay by automatic debit, and their shares.
 OTHER_METHODS, OTHER_SHARES = ("银行转账", "现金", "线上"), (0.55, 0.15, 0.30)
 BILLED_TO_STUDY_DATE = (S.IN_FORCE, S.GRACE, S.APL, S.REINSTATED)
@@ -100,17 +106,17 @@ def sample_payments(policies: pd.DataFrame, study_date: pd.Timestamp, *, random_
     missed, back, auto = _days(bill["missed"])[at], _days(bill["back"])[at], bill["auto"].to_numpy()[at]
     paid_ok = due < _days(bill["paid_before"])[at]
     in_arrears = ~np.isnat(back) & (due >= missed) & (due <= back)
-    before_lapse = ~np.isnat(missed) & (due < missed) & (due >= add_months(np.where(np.isnat(missed), due, missed), -12))
+    before_lapse = ~np.isnat(missed) & (due < missed) & (due >= add_months(np.where(np.isnat(missed), due, missed), -PLANTED_MONTHS))
     u, delay = rng.random(len(at)), rng.integers(*LATE_DAYS, size=len(at), endpoint=True)
     late = u < np.where(before_lapse, LATE_RATE_BEFORE_LAPSE, np.where(auto, 0.0, LATE_RATE))
     failed = auto & ((u < np.where(before_lapse, LATE_RATE_BEFORE_LAPSE, FAILED_DEBIT_RATE)) | ~(paid_ok | in_arrears))
     offset = np.where(auto, 0, rng.integers(-EARLY_DAYS, ON_TIME_DAYS, size=len(at), endpoint=True))
     offset = np.where(late & ~auto, delay, np.where(failed, rng.integers(*RETRY_DAYS, size=len(at), endpoint=True), offset))
+    method = np.where(auto, "自动扣款", np.asarray(OTHER_METHODS)[rng.choice(len(OTHER_METHODS), size=len(bill), p=OTHER_SHARES)][at])
     paid = due + offset.astype("timedelta64[D]")
     paid = np.where(in_arrears, back, paid)
     paid = np.minimum(paid, np.datetime64(pd.Timestamp(study_date).date(), "D"))
     paid = np.where(paid_ok | in_arrears, paid, np.datetime64("NaT"))
-    method = np.where(auto, "自动扣款", np.asarray(OTHER_METHODS)[rng.choice(len(OTHER_METHODS), size=len(bill), p=OTHER_SHARES)][at])
     amount = np.round(bill["premium"].to_numpy()[at] * np.where(freq[at] > 0, freq[at], 12) / 12, 2)
     out = pd.DataFrame(
         {
@@ -139,8 +145,9 @@ def write(path: Path = OUT) -> Path:
 
 
 def cached_sample_payments(path: Path = OUT) -> Path:
-    """The sample's payment history file, generated on first use (it is not committed)."""
-    return path if path.exists() else write(path)
+    """The sample's payment history file, generated on first use (it is not committed) and again when this script is newer."""
+    fresh = path.exists() and path.stat().st_mtime >= Path(__file__).stat().st_mtime
+    return path if fresh else write(path)
 
 
 def main(argv: list[str] | None = None) -> int:

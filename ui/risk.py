@@ -19,12 +19,14 @@ import streamlit as st
 
 from analysis.errors import ExtractError
 from analysis.ingest.pipeline import LoadResult
+from analysis.payments.table import PaymentHistory
 from analysis.risk.actions import reinstatable_list, unscored_action_lists
 from analysis.risk.model import RiskResult, build_risk
 from analysis.risk.rows import TOO_SMALL, FeatureChoices, RiskOptions, feature_choices
 from analysis.risk.words import reasons_in_words, worklist_workbook
 from analysis.risk.worklist import Worklist, WorklistRequest, worklist, worklist_in_words
 from ui import datasets as ds
+from ui import payments as ui_payments
 from ui.i18n import t, tm
 from ui.state import DataSetChoice
 from ui.study import dataset_key
@@ -71,8 +73,13 @@ def choices_for(choice: DataSetChoice, result: LoadResult) -> FeatureChoices:
 
 
 def job_for(choice: DataSetChoice, result: LoadResult, options: RiskOptions) -> Job:
-    """The training job for this data set and options, started if there is none."""
-    key = f"{dataset_key(choice)}|{options!r}"
+    """The training job for this data set and options, started if there is none.
+
+    With a payment history attached to this book (:mod:`ui.payments`), the model learns from
+    the payments too; the history's content hash is part of the key.
+    """
+    payments, payments_version = _payments_for(choice, result)
+    key = f"{dataset_key(choice)}|{options!r}|{payments_version}"
     registry = _registry()
     with registry.lock:
         job = registry.jobs.get(key)
@@ -87,7 +94,8 @@ def job_for(choice: DataSetChoice, result: LoadResult, options: RiskOptions) -> 
             holder: dict[str, Job] = {}
 
             def run() -> RiskResult:
-                return build_risk(result.policies, result.study_date, options, progress=holder["job"].update)
+                with_payments = {} if payments is None else {"payments": payments}  # without: the call it always was
+                return build_risk(result.policies, result.study_date, options, progress=holder["job"].update, **with_payments)
 
             job = Job(future=Future())
             holder["job"] = job
@@ -100,6 +108,15 @@ def job_for(choice: DataSetChoice, result: LoadResult, options: RiskOptions) -> 
         while len(finished) > MAX_MODELS:
             registry.jobs.pop(finished.pop(0))
     return job
+
+
+def _payments_for(choice: DataSetChoice, result: LoadResult) -> tuple[PaymentHistory | None, str]:
+    """The payment history attached to this book and matched with it (None without one), and its version for keys ('' without)."""
+    found = ui_payments.history_for(choice, result)
+    upload = ui_payments.attached()
+    if not isinstance(found, PaymentHistory) or upload is None:
+        return None, ""
+    return found, f"payments:{upload.version}|{upload.sheet}"
 
 
 def _wait(job: Job) -> None:
@@ -178,7 +195,9 @@ def _workbook(
 
 
 def _scored_key(choice: DataSetChoice, risk: RiskResult) -> str:
-    return f"{dataset_key(choice)}|{risk.options!r}"
+    upload = ui_payments.attached() if risk.with_payments else None
+    payments = "" if upload is None else f"|payments:{upload.version}|{upload.sheet}"
+    return f"{dataset_key(choice)}|{risk.options!r}{payments}"
 
 
 def _unscored_key(choice: DataSetChoice) -> str:

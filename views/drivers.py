@@ -85,6 +85,8 @@ st.caption(
     )
 )
 
+if risk.with_payments:
+    st.caption(tm("risk.with_payments"))
 if risk.explained_population == "holdout":
     st.caption(tm("risk.sample_note_holdout", n=len(explained.matrix), date=model.holdout_as_of.date().isoformat()))
 else:

@@ -16,9 +16,13 @@ Two lists (DOMAIN.md §1 for the clock, §5 for the levers):
 
 Levers follow the reasons: a reason from *how the premium is paid* (no auto-debit, monthly
 or quarterly payment) points to "forgot to pay" → a reminder before the due date or an
-auto-debit enrolment; a reason from *what the premium costs the customer* (premium,
-premium to income, income, young age) points to "cannot afford" → flexible payment or a
-lower-premium plan; anything else → a service call by the agent.
+auto-debit enrolment; a reason from *how the customer has been paying* (with a payment
+history, :mod:`analysis.payments.features`: late payments, the longest delay, a recent late
+payment) points the same way → auto-debit enrolment, or a reminder before the debit date
+for a policy already on auto-debit, and failed debits → a reminder to fund the account; a
+reason from *what the premium costs the customer* (premium, premium to income, income,
+young age) points to "cannot afford" → flexible payment or a lower-premium plan; anything
+else → a service call by the agent.
 
 Everything here is codes and numbers: the ``state`` (:data:`STATES`), each reason as its
 feature, the policy's value and the probability points, and the ``lever``
@@ -38,6 +42,7 @@ from analysis.engine.backend import bind
 from analysis.engine.dates import day_of
 from analysis.engine.worklists import BOOK_ROW, due_candidates, reinstatable_candidates
 from analysis.engine.worklists import book_columns as worklist_columns
+from analysis.payments.features import FAILED_DEBITS, LATE_PAYMENTS, MAX_DELAY, MONTHS_SINCE_LATE
 from analysis.risk.explain import PolicyExplanation, explain, probability_points
 from analysis.risk.model import RiskResult
 from analysis.risk.rows import PREMIUM_TO_INCOME, scoring_rows
@@ -45,6 +50,10 @@ from analysis.risk.rows import PREMIUM_TO_INCOME, scoring_rows
 #: Which cause a positive reason points to.
 FORGOT = frozenset({S.AUTO_DEBIT, S.PAYMENT_FREQUENCY})
 AFFORD = frozenset({S.ANNUAL_PREMIUM, PREMIUM_TO_INCOME, S.INCOME, S.AGE})
+#: Payment behaviour that points to "pays late": auto-debit, or a reminder when already on it.
+PAYS_LATE = frozenset({LATE_PAYMENTS, MAX_DELAY, MONTHS_SINCE_LATE})
+#: The payment behaviour an agent can act on (each points to a lever).
+PAYMENT_REASONS = PAYS_LATE | {FAILED_DEBITS}
 #: A reason must move the probability by at least this much (0.05 percentage points) to be named.
 MIN_POINTS = 0.0005
 #: The reasons named per policy, as the lists' columns name them once in words.
@@ -68,11 +77,19 @@ def reason_columns(k: int) -> tuple[str, str, str]:
     return f"{name}_feature", f"{name}_value", f"{name}_points"
 
 
-def lever_for(features: list[str], values: list[Any]) -> str:
-    """The suggested lever (a code of :data:`LEVERS`) from a policy's risk-raising reasons, strongest first."""
+def lever_for(features: list[str], values: list[Any], *, auto_debit: bool | None = None) -> str:
+    """The suggested lever (a code of :data:`LEVERS`) from a policy's risk-raising reasons, strongest first.
+
+    ``auto_debit``: whether the policy already pays by automatic debit (None: not known), so
+    late payments suggest a reminder before the debit date rather than an enrolment.
+    """
     for feature, value in zip(features, values):
         if feature == S.AUTO_DEBIT and str(value) != "True":
             return "auto_debit"
+        if feature in PAYS_LATE:
+            return "reminder" if auto_debit else "auto_debit"
+        if feature == FAILED_DEBITS:
+            return "reminder"
         if feature in FORGOT:
             return "reminder"
         if feature in AFFORD:
@@ -98,6 +115,7 @@ def reasons(result: RiskResult, rows: pd.DataFrame, *, top: int = TOP_REASONS) -
     names = [str(c) for c in points.columns]
     raw = {f: rows[f].to_numpy(dtype=object) for f in names}  # as the user wrote them
     seen = {f: matrix[f].astype(str).to_numpy(dtype=object) for f in names}  # as the model saw them
+    automatic = on_auto_debit(rows)
     out: dict[str, list[Any]] = {c: [] for c in (*columns, "lever")}
     for i, ranked in enumerate(order):
         raising = [j for j in ranked if values[i, j] >= MIN_POINTS]
@@ -108,11 +126,18 @@ def reasons(result: RiskResult, rows: pd.DataFrame, *, top: int = TOP_REASONS) -
             out[feature].append(features[k] if named else "")
             out[value].append(raw[features[k]][i] if named else None)
             out[shift].append(float(values[i, raising[k]]) if named else np.nan)
-        out["lever"].append(lever_for(features, [seen[f][i] for f in features]))
+        out["lever"].append(lever_for(features, [seen[f][i] for f in features], auto_debit=automatic[i]))
     frame = pd.DataFrame(index=rows.index)
     for column, items in out.items():
         frame[column] = pd.Series(items, index=rows.index, dtype=float if column.endswith("_points") else object)
     return frame
+
+
+def on_auto_debit(rows: pd.DataFrame) -> list[bool | None]:
+    """Per row, whether the policy pays by automatic debit (None when the rows do not say)."""
+    if S.AUTO_DEBIT not in rows:
+        return [None] * len(rows)
+    return [None if pd.isna(value) else str(value) == "True" for value in rows[S.AUTO_DEBIT].to_numpy(dtype=object)]
 
 
 @dataclass(frozen=True)
@@ -129,7 +154,9 @@ def policy_reasons(explanation: PolicyExplanation, *, top: int = TOP_REASONS) ->
     table = explanation.table
     raising = table[table["points"] >= MIN_POINTS].head(top)
     lowering = table[table["points"] <= -MIN_POINTS].head(top)
-    return PolicyReasons(raising, lowering, lever_for(raising["feature"].tolist(), [str(v) for v in raising["value"]]))
+    automatic = on_auto_debit(table[table["feature"] == S.AUTO_DEBIT].rename(columns={"value": S.AUTO_DEBIT}))
+    lever = lever_for(raising["feature"].tolist(), [str(v) for v in raising["value"]], auto_debit=automatic[0] if automatic else None)
+    return PolicyReasons(raising, lowering, lever)
 
 
 DUE_FIRST = (

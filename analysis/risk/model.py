@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import ExtractError
+from analysis.payments.features import Payments
 from analysis.risk.explain import Explained, explain_rows
 from analysis.risk.rows import (
     CATEGORICAL_CODES,
@@ -273,12 +274,24 @@ class RiskResult:
     #: ``in_force`` (the policies in force on the study date) or ``holdout`` (the latest
     #: as-of date's rows, when no policy is known to be in force on the study date).
     explained_population: str = "in_force"
+    #: Whether the model learned from a payment history (the payment features of
+    #: :mod:`analysis.payments.features` are among its features).
+    with_payments: bool = False
 
 
 def build_risk(
-    policies: pd.DataFrame, study_date: pd.Timestamp, options: RiskOptions = DEFAULT_OPTIONS, progress: Progress | None = None
+    policies: pd.DataFrame,
+    study_date: pd.Timestamp,
+    options: RiskOptions = DEFAULT_OPTIONS,
+    progress: Progress | None = None,
+    *,
+    payments: Payments | None = None,
 ) -> RiskResult:
     """Training rows → model → today's scores → SHAP on a sample, reporting progress from 0 to 1.
+
+    With ``payments`` (a payment history matched with the book), the payment behaviour known
+    at each as-of date joins the features (:mod:`analysis.payments.features`); without it the
+    model is the same as before.
 
     A book too small to learn from is refused before anything is fitted
     (:func:`analysis.risk.rows.check_training_size`: at least
@@ -303,6 +316,7 @@ def build_risk(
         extra_features=options.extra_features,
         max_rows=options.max_training_rows,
         random_state=options.random_state,
+        payments=payments,
     )
     timings["rows"] = time.perf_counter() - started
     check_training_size(rows, horizon_months=options.horizon_months)
@@ -311,7 +325,7 @@ def build_risk(
     model = fit_lapse_model(rows, random_state=options.random_state, threads=options.threads, progress=report)
     timings["training"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    scores = scoring_rows(policies, study_date, extra_features=options.extra_features)
+    scores = scoring_rows(policies, study_date, extra_features=options.extra_features, payments=payments)
     scores["probability"] = model.probability(scores)
     timings["scoring"] = time.perf_counter() - mark
     report(0.9, "explaining")
@@ -322,9 +336,16 @@ def build_risk(
     timings["explaining"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
     report(1.0, "done")
-    return RiskResult(model, scores, explained, options, pd.Timestamp(study_date), timings, population)
+    return RiskResult(model, scores, explained, options, pd.Timestamp(study_date), timings, population, payments is not None)
 
 
-def default_risk(policies: pd.DataFrame, study_date: pd.Timestamp, progress: Progress | None = None) -> RiskResult:
-    """The risk model with every user column that does not look recorded after the fact (the default features)."""
-    return build_risk(policies, study_date, feature_choices(policies, study_date).options(), progress)
+def default_risk(
+    policies: pd.DataFrame, study_date: pd.Timestamp, progress: Progress | None = None, *, payments: Payments | None = None
+) -> RiskResult:
+    """The risk model with every user column that does not look recorded after the fact (the default features).
+
+    ``payments``: a payment history whose behaviour joins the features (:func:`build_risk`).
+    """
+    # Without payments the call is the one it always was (callers that stand in for build_risk keep working).
+    extra: dict[str, Payments] = {} if payments is None else {"payments": payments}
+    return build_risk(policies, study_date, feature_choices(policies, study_date).options(), progress, **extra)

@@ -34,6 +34,7 @@ from analysis.engine.backend import bind
 from analysis.engine.dates import day_of
 from analysis.engine.risk_rows import BOOK_ROW, book_columns, in_force_rows, leak_groups, training_selection
 from analysis.errors import ExtractError
+from analysis.payments.features import Payments, payment_features
 from analysis.personal import mentions_identifiers, personal_columns
 from analysis.study.calendar import add_months, as_days, whole_months
 
@@ -282,6 +283,7 @@ def training_rows(
     extra_features: Sequence[str] = (),
     max_rows: int | None = None,
     random_state: int = 0,
+    payments: Payments | None = None,
 ) -> pd.DataFrame:
     """One row per policy in force at each as-of date, with its features then and its outcome.
 
@@ -301,11 +303,15 @@ def training_rows(
         features are built.
     random_state : int
         Seed of that draw.
+    payments : PaymentHistory, DataFrame or ibis Table, optional
+        A payment history: the payment features known at each row's as-of date are added
+        (:data:`analysis.payments.features.PAYMENT_FEATURES`, only what was paid, or
+        overdue past its grace, before that date). Without it nothing changes.
 
     Returns
     -------
     DataFrame
-        ``[policy_id, policy_year, age, *features, as_of, lapsed_within]``.
+        ``[policy_id, policy_year, age, *features, *payment features, as_of, lapsed_within]``.
 
     Raises
     ------
@@ -322,7 +328,7 @@ def training_rows(
     )
     position = selection[BOOK_ROW].to_numpy(dtype=np.int64)
     taken_on = selection["as_of_day"].to_numpy(dtype=np.int64).astype("datetime64[D]")
-    rows = _features(policies, position, taken_on, extra_features)
+    rows = _with_payments(_features(policies, position, taken_on, extra_features), taken_on, payments)
     rows["as_of"] = pd.to_datetime(taken_on).astype("datetime64[ns]")
     rows[TARGET] = selection["target"].to_numpy(dtype=bool)
     return rows
@@ -358,13 +364,26 @@ def check_training_size(rows: pd.DataFrame, *, horizon_months: int = 12) -> None
         )
 
 
-def scoring_rows(policies: pd.DataFrame, study_date: pd.Timestamp, *, extra_features: Sequence[str] = ()) -> pd.DataFrame:
+def _with_payments(rows: pd.DataFrame, days: np.ndarray, payments: Payments | None) -> pd.DataFrame:
+    """``rows`` plus the payment features of each row's policy known on its day (``days``); as they are without payments."""
+    if payments is None:
+        return rows
+    pairs = pd.DataFrame({S.POLICY_ID: rows["policy_id"].to_numpy(), "as_of_day": days.astype(np.int64)})
+    found = payment_features(pairs, payments)
+    return pd.concat([rows, found.set_axis(rows.index)], axis=1)
+
+
+def scoring_rows(
+    policies: pd.DataFrame, study_date: pd.Timestamp, *, extra_features: Sequence[str] = (), payments: Payments | None = None
+) -> pd.DataFrame:
     """The features of every policy in force on the study date (in grace, APL and reinstated included).
 
-    The index is the policies' index, so scores join back to the policies.
+    The index is the policies' index, so scores join back to the policies. With ``payments``
+    the payment features known before the study date are added (:func:`training_rows`).
     """
     day = day_of(study_date)
     positions = in_force_rows(*bind(book_columns(policies)), day=day)
-    rows = _features(policies, positions, np.full(len(positions), day).astype("datetime64[D]"), extra_features)
+    days = np.full(len(positions), day).astype("datetime64[D]")
+    rows = _with_payments(_features(policies, positions, days, extra_features), days, payments)
     rows.index = policies.index[positions]
     return rows

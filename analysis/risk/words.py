@@ -13,16 +13,28 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.ingest.parsing import is_number
+from analysis.payments.features import FAILED_DEBITS, LATE_PAYMENTS, MAX_DELAY, MONTHS_SINCE_LATE
 from analysis.report.catalogue import CATALOGUE, column_label, translate, value_word
 from analysis.risk.actions import DUE_SOON, DUE_WITHIN_DAYS, IN_GRACE, REASON_COLUMNS, TOP_REASONS, reason_columns
 from analysis.risk.rows import POLICY_YEAR, PREMIUM_TO_INCOME
 
+#: The payment features' values in words: the catalogue key and its placeholder (3 次, 45 天, 5 个月).
+PAYMENT_VALUE_KEYS = {
+    LATE_PAYMENTS: ("risk.value.times", "count"),
+    FAILED_DEBITS: ("risk.value.times", "count"),
+    MAX_DELAY: ("risk.value.days", "days"),
+    MONTHS_SINCE_LATE: ("risk.value.months", "months"),
+}
+
 
 def value_text(feature: str, value: Any, language: str) -> str:
-    """A feature's value in words (是/否, 月交, ¥12,000, 第 3 保单年度)."""
+    """A feature's value in words (是/否, 月交, ¥12,000, 第 3 保单年度, 3 次)."""
     word = value_word(feature, value, language)
     if word is not None:
         return word
+    if feature in PAYMENT_VALUE_KEYS and is_number(value, text=False):
+        key, name = PAYMENT_VALUE_KEYS[feature]
+        return translate(key, language, **{name: f"{float(value):,.0f}"})
     if feature == POLICY_YEAR:
         return translate("risk.policy_year_value", language, year=int(value))
     if feature == S.ANNUAL_PREMIUM and is_number(value, text=False):

@@ -9,8 +9,9 @@ under a second however long the whole list is).
 Each row's reasons are split in two:
 
 * **reasons** (:data:`ACTIONABLE`) — what the agent can change with the customer: how the
-  premium is paid (auto-debit, payment frequency) and what it costs (the premium, the premium
-  to income); the lever follows from them (:func:`analysis.risk.actions.lever_for`);
+  premium is paid (auto-debit, payment frequency; with a payment history, late payments, the
+  longest delay, failed debits) and what it costs (the premium, the premium to income); the
+  lever follows from them (:func:`analysis.risk.actions.lever_for`);
 * **context** — what explains the risk but no call can change (policy year, age, channel …).
 """
 
@@ -23,13 +24,24 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
-from analysis.risk.actions import DUE_FIRST, IN_GRACE, MIN_POINTS, TOP_REASONS, lever_for, reason_columns, scored_due_list
+from analysis.risk.actions import (
+    DUE_FIRST,
+    IN_GRACE,
+    MIN_POINTS,
+    PAYMENT_REASONS,
+    TOP_REASONS,
+    lever_for,
+    on_auto_debit,
+    reason_columns,
+    scored_due_list,
+)
 from analysis.risk.explain import explain, probability_points
 from analysis.risk.model import RiskResult
 from analysis.risk.rows import PREMIUM_TO_INCOME
 
-#: Features an agent can act on: how the premium is paid and what it costs the customer.
-ACTIONABLE: Final = frozenset({S.AUTO_DEBIT, S.PAYMENT_FREQUENCY, S.ANNUAL_PREMIUM, PREMIUM_TO_INCOME})
+#: Features an agent can act on: how the premium is paid (and, with a payment history, how it has
+#: been paid: late payments, delays, failed debits) and what it costs the customer.
+ACTIONABLE: Final = frozenset({S.AUTO_DEBIT, S.PAYMENT_FREQUENCY, S.ANNUAL_PREMIUM, PREMIUM_TO_INCOME, *PAYMENT_REASONS})
 #: Risk bands by the model's probability of a voluntary exit within its horizon.
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 RISK_BANDS: Final = (HIGH, MEDIUM, LOW)
@@ -136,9 +148,10 @@ def explained(result: RiskResult, rows: pd.DataFrame, *, top: int = TOP_REASONS,
     seen = {f: matrix[f].astype(str).to_numpy(dtype=object) for f in acting}
     named = np.column_stack([reasons[reason_columns(k + 1)[0]].to_numpy(dtype=object) for k in range(top)])
     levers = []
+    automatic = on_auto_debit(rows)
     for n, row in enumerate(named):  # at most the day's capacity
         features = [str(f) for f in row if f]
-        levers.append(lever_for(features, [seen[f][n] for f in features]))
+        levers.append(lever_for(features, [seen[f][n] for f in features], auto_debit=automatic[n]))
     reasons["lever"] = levers
     return reasons.join(background)
 
