@@ -421,3 +421,18 @@ def test_cli_two_arm_list_keeps_the_campaign_columns_keys(root, tmp_path) -> Non
 def test_cli_refuses_a_campaign_it_cannot_name(root, extra, words) -> None:
     done = run_cli("campaign", "data/sample_policies.csv", *extra, cwd=root)
     assert done.returncode == 2 and words in done.stderr
+
+
+def test_cli_values_a_retained_policy_as_the_page_does_when_not_told(root) -> None:
+    from analysis import load_extract
+    from analysis.interventions.campaign_list import read_campaign_list
+    from analysis.interventions.staggered import enrolled_data
+    from analysis.interventions.targeting import value_per_retained_default
+
+    done = run_cli("campaign", "data/sample_policies.csv", "--campaign-list", "data/sample_campaign_list.csv", "--format", "json", cwd=root)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    data, _ = enrolled_data(loaded.policies, read_campaign_list(root / "data" / "sample_campaign_list.csv"), study_date=loaded.study_date)
+    assert out["value_per_retained"] == value_per_retained_default(loaded.policies, data) > 0
+    assert out["best_value_arm"] == max(out["ranking"], key=lambda arm: arm["value_per_contact"])["arm"]
