@@ -88,6 +88,33 @@ def _reaper(books: _Books) -> None:
     while True:
         time.sleep(REAP_SECONDS)
         books.reap(time.time())
+        _close_expired_sessions()
+
+
+def _close_expired_sessions() -> int:
+    """Shut down the closed sessions whose reconnect time (``server.disconnectedSessionTTL``) is up; how many.
+
+    Streamlit keeps a closed session (its state, its uploaded files, its pages' last globals)
+    for a reconnect and drops it only when another session closes: when the last users leave
+    together, nothing would. This reaps the store as that would, then shuts each session down
+    on the server's event loop as a close does. It reaches into Streamlit's session manager;
+    on a version without these parts it does nothing and Streamlit's own reaping stands.
+    """
+    try:
+        from streamlit import runtime
+
+        if not runtime.exists():
+            return 0
+        instance = runtime.get_instance()
+        manager = instance._session_mgr  # noqa: SLF001
+        with manager._storage_lock:  # noqa: SLF001
+            removed = manager._session_storage._cache.expire()  # noqa: SLF001
+        loop = instance._get_async_objs().eventloop  # noqa: SLF001
+    except (AttributeError, ImportError, RuntimeError, TypeError):
+        return 0
+    for _, info in removed:
+        loop.call_soon_threadsafe(info.session.shutdown)
+    return len(removed)
 
 
 @st.cache_resource(max_entries=1, show_spinner=False)
