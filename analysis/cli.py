@@ -323,14 +323,14 @@ def _scenario(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from analysis.interventions.projection import compare_scenarios, project_scenarios
-    from analysis.interventions.scenario import MAX_SCENARIO_JSON_BYTES, scenarios_from_json
+    from analysis.interventions.scenario import MAX_SCENARIO_JSON_BYTES, guarded_scenarios
 
     try:
         with Path(args.spec).open("rb") as spec:  # one byte past the limit at most: refused before it is parsed
             text = spec.read(MAX_SCENARIO_JSON_BYTES + 1)
     except OSError as exc:
         raise ExtractError("bad_option", reason="scenario_spec", path=args.spec, problem=exc.strerror) from exc
-    scenarios = scenarios_from_json(text)
+    scenarios = guarded_scenarios(text)
     if args.draws < 0:
         raise ExtractError("bad_option", reason="scenario_draws", draws=args.draws)
     loaded = _load(args)
