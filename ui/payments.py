@@ -234,9 +234,7 @@ def _report(
     _result: LoadResult,
     _history: PaymentHistory,
 ) -> bytes:
-    return monthly_report(
-        _result, dataset=dataset, lang=lang, options=options, targets=dict(targets), scope=scope, payments=_history
-    )
+    return monthly_report(_result, dataset=dataset, lang=lang, options=options, targets=dict(targets), scope=scope, payments=_history)
 
 
 @dataclass(frozen=True)
