@@ -18,4 +18,6 @@ export LAPSELENS_TEST_PG LAPSELENS_TEST_MYSQL
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-.venv/bin/python -m pytest -n 2 --dist loadgroup "$@"
+# Every test in one run (-m "": pyproject's addopts leave the integration tests — real PostgreSQL
+# and MariaDB servers, the Spark session, the browser — out of a plain `pytest`).
+.venv/bin/python -m pytest -n 2 --dist loadgroup -m "" "$@"

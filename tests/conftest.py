@@ -88,13 +88,26 @@ def engine(request: pytest.FixtureRequest):
     return connect(request.param)
 
 
+#: Fixtures that start or need a real server (PostgreSQL, MariaDB): their tests are integration tests.
+SERVER_FIXTURES = frozenset({"pg_server", "mysql_server"})
+
+
+def _integration(item: pytest.Item) -> bool:
+    """A test of a real server, a Spark session or the browser: run by ``-m integration`` (scripts/test.sh runs both sets)."""
+    callspec = getattr(item, "callspec", None)
+    spark = callspec is not None and callspec.params.get("engine") == "spark"
+    return spark or bool(SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))) or item.get_closest_marker("browser") is not None
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every Spark case shares one worker: one JVM, started once."""
+    """Every Spark case shares one worker (one JVM, started once); server, Spark and browser tests are marked ``integration``."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("engine") == "spark":
             item.add_marker(pytest.mark.xdist_group("spark"))
+        if _integration(item):
+            item.add_marker(pytest.mark.integration)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

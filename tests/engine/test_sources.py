@@ -133,6 +133,8 @@ def test_the_door_canonical_parquet_is_read_as_it_is(sample_file, tmp_path: Path
     assert "source_row" in book.table.columns
 
 
+@pytest.mark.integration
+@pytest.mark.xdist_group("spark")  # the Spark cases' worker: one JVM
 def test_spark_table_equals_the_file(sample_parquet: Path) -> None:
     from analysis.engine.backend import connect
 

@@ -30,6 +30,8 @@ from analysis.risk.rows import scoring_rows, training_dates, training_rows
 from analysis.risk.words import reason_text
 
 GRACE = S.GRACE_DAYS
+#: One worker runs this module, so the sample's history and the model with payments are built once.
+pytestmark = pytest.mark.xdist_group("payment-model")
 
 
 def _history(rows: list[tuple]) -> pd.DataFrame:
