@@ -18,6 +18,14 @@ export LAPSELENS_TEST_PG LAPSELENS_TEST_MYSQL
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-# Every test in one run (-m "": pyproject's addopts leave the integration tests — real PostgreSQL
-# and MariaDB servers, the Spark session, the browser — out of a plain `pytest`).
-.venv/bin/python -m pytest -n 2 --dist loadgroup -m "" "$@"
+# Every test, in two passes: the default suite (pyproject's addopts leave the integration tests
+# out of a plain `pytest`), then the integration tests — real PostgreSQL and MariaDB servers, the
+# Spark session, the browser. Two passes balance the two cores better than one (728 s against
+# 934 s measured). A pass that selects nothing (exit status 5, e.g. with -k) is not a failure.
+run_pytest() {
+  local status=0
+  .venv/bin/python -m pytest -n 2 --dist loadgroup "$@" || status=$?
+  if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then exit "$status"; fi
+}
+run_pytest "$@"
+run_pytest -m integration "$@"
