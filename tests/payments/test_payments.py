@@ -233,7 +233,7 @@ def test_received_persistency_is_close_to_the_approximation_on_the_sample(sample
     """The sample's payments agree with its extract, so the two definitions differ only where they should.
 
     At month N the received figure is lower: a second-year premium paid late (11–55 days; the sample
-    pays 6 % of other policies' premiums late and 35 % in the year before a lapse) falls after month
+    pays 6 % of other policies' premiums late and 60 % in the year before a lapse) falls after month
     13 about half the time, while the in-force approximation counts the policy. About 1.4 points on
     the sample; tolerance 2.5 points. At N + 1 every late premium (inside the 60-day grace) is in, and
     what is left is definitional — a monthly payer whose 2nd-year first instalment was paid but who
