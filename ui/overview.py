@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import LoadResult
+from analysis.payments.table import PaymentHistory
 from analysis.persistency.overview import OverviewFigures, league_table
 from analysis.persistency.overview import overview_figures as _overview_figures
 from analysis.persistency.ratios import PersistencyOptions
@@ -45,26 +46,35 @@ def league(
 @st.cache_data(max_entries=8, show_spinner=False)
 def _report(
     key: str,
+    history_key: str,
     dataset: str,
     options: PersistencyOptions,
     targets: tuple[tuple[int, float], ...],
     lang: str,
     scope: tuple[str, ...],
     _result: LoadResult,
+    _history: PaymentHistory | None,
 ) -> bytes:
-    return monthly_report(_result, dataset=dataset, lang=lang, options=options, targets=dict(targets), scope=scope)
+    # Keyed by the data set and the history's key ('' without one), never by hashing the frames.
+    return monthly_report(_result, dataset=dataset, lang=lang, options=options, targets=dict(targets), scope=scope, payments=_history)
 
 
 def monthly_report_bytes(
     choice: DataSetChoice,
     result: LoadResult,
+    paid: tuple[PaymentHistory, str] | None,
     options: PersistencyOptions,
     targets: dict[int, float],
     lang: str,
     scope: tuple[str, ...] = (),
 ) -> bytes:
-    """The monthly workbook for the session's data set (filtered: ``scope`` says how, on the cover) and language (cached)."""
-    return _report(dataset_key(choice), choice.name, options, tuple(sorted(targets.items())), lang, tuple(scope), result)
+    """The monthly workbook for the session's data set (filtered: ``scope`` says how, on the cover) and language (cached).
+
+    ``paid`` = ``(history, its key)`` measures it on premiums received, as the Overview does; None on status.
+    """
+    history, history_key = paid if paid is not None else (None, "")
+    args = (choice.name, options, tuple(sorted(targets.items())), lang, tuple(scope), result, history)
+    return _report(dataset_key(choice), history_key, *args)
 
 
 def whole_book_curve(choice: DataSetChoice, result: LoadResult) -> pd.DataFrame:

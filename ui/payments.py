@@ -30,7 +30,6 @@ from analysis.payments.table import DUE_DATE, PaymentHistory, match_payments, re
 from analysis.persistency.overview import OverviewFigures, overview_figures
 from analysis.persistency.ratios import PersistencyOptions
 from analysis.report.catalogue import column_label
-from analysis.report.monthly import monthly_report
 from analysis.store.datasets import DataSetChoice
 from ui import datasets as ds
 from ui.i18n import language
@@ -222,45 +221,7 @@ def overview_on_payments(
     return _figures(dataset_key(choice), payments_key(), options, tuple(sorted(targets.items())), trend_cohort, result, history)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _report(
-    key: str,
-    history_key: str,
-    dataset: str,
-    options: PersistencyOptions,
-    targets: tuple[tuple[int, float], ...],
-    lang: str,
-    scope: tuple[str, ...],
-    _result: LoadResult,
-    _history: PaymentHistory,
-) -> bytes:
-    return monthly_report(_result, dataset=dataset, lang=lang, options=options, targets=dict(targets), scope=scope, payments=_history)
-
-
-@dataclass(frozen=True)
-class ReportPayments:
-    """The history the Overview measured on, resolved during the page's run (a download is built on its own thread)."""
-
-    history: PaymentHistory
-    key: str
-
-
-def report_payments() -> ReportPayments | None:
-    """The current history and its key for the Overview's download, or None without one."""
+def report_payments() -> tuple[PaymentHistory, str] | None:
+    """The current history and its key, for the Overview's download (resolved during the page's run), or None without one."""
     history = current_payments()
-    return None if history is None else ReportPayments(history, payments_key())
-
-
-def monthly_report_bytes(
-    choice: DataSetChoice,
-    result: LoadResult,
-    paid: ReportPayments,
-    options: PersistencyOptions,
-    targets: dict[int, float],
-    lang: str,
-    scope: tuple[str, ...] = (),
-) -> bytes:
-    """The monthly workbook on premiums received, as the Overview shows it (cached per book, history, options and language)."""
-    return _report(
-        dataset_key(choice), paid.key, choice.name, options, tuple(sorted(targets.items())), lang, tuple(scope), result, paid.history
-    )
+    return None if history is None else (history, payments_key())

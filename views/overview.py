@@ -72,9 +72,7 @@ report_args = (options, {13: target13, 25: target25}, language(), tuple(filters.
 st.download_button(
     t("report.download"),
     # Built only when clicked (on its own thread), so the page itself stays fast.
-    data=partial(monthly_report_bytes, choice, result, *report_args)
-    if paid is None
-    else partial(ui_payments.monthly_report_bytes, choice, result, paid, *report_args),
+    data=partial(monthly_report_bytes, choice, result, paid, *report_args),
     file_name=f"lapselens_report_{result.study_date.date().isoformat()}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="overview_report",

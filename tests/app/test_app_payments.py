@@ -127,7 +127,7 @@ def test_a_history_belongs_to_the_book_it_was_matched_with() -> None:
 
 
 def test_the_overviews_workbook_is_on_premiums_received_with_a_history(sample) -> None:
-    """The download the Overview offers with a history (ui.payments.monthly_report_bytes) names and uses that definition."""
+    """The download the Overview offers with a history (ui.overview.monthly_report_bytes) names and uses that definition."""
     import io
 
     import openpyxl
@@ -139,7 +139,7 @@ def test_the_overviews_workbook_is_on_premiums_received_with_a_history(sample) -
     from ui.overview import monthly_report_bytes
 
     history = match_payments(read_payments(ui_payments.sample_path()), sample.policies, study_date=sample.study_date)
-    paid = ui_payments.ReportPayments(history, "sample-history")
+    paid = (history, "sample-history")
     options = PersistencyOptions(months=HEADLINE_MONTHS)
     choice = ds.sample_choice()
 
@@ -147,6 +147,6 @@ def test_the_overviews_workbook_is_on_premiums_received_with_a_history(sample) -
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
         return " ".join(str(v) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for v in row if v is not None)
 
-    on_payments = texts(ui_payments.monthly_report_bytes(choice, sample, paid, options, {13: 0.85, 25: 0.8}, "en"))
-    without = texts(monthly_report_bytes(choice, sample, options, {13: 0.85, 25: 0.8}, "en"))
+    on_payments = texts(monthly_report_bytes(choice, sample, paid, options, {13: 0.85, 25: 0.8}, "en"))
+    without = texts(monthly_report_bytes(choice, sample, None, options, {13: 0.85, 25: 0.8}, "en"))
     assert "Persistency on premiums received" in on_payments and "Persistency on premiums received" not in without
