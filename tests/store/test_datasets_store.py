@@ -1,4 +1,4 @@
-"""The store of data sets kept across a refresh: put, get, owners, eviction, permissions."""
+"""The store of data sets kept across a refresh: put, get, owners, eviction, permissions, side files."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ from pathlib import Path
 import pytest
 
 from analysis.store.datasets import (
+    KIND_UPLOAD,
     MAX_IDLE_DAYS,
+    MAX_SIDES,
     SECONDS_PER_DAY,
     DataSetChoice,
     DataSetStore,
+    KeptSide,
     StoreLimits,
+    choice_key,
     content_hash,
     is_token,
     new_token,
@@ -237,3 +241,147 @@ def test_the_data_directory_setting(tmp_path: Path) -> None:
     assert data_dir({DATA_DIR_ENV: "  "}) == DEFAULT_DATA_DIR
     assert data_dir({DATA_DIR_ENV: str(tmp_path / "kept")}) == tmp_path / "kept"
     assert data_dir({DATA_DIR_ENV: "~/lapselens-data"}) == Path("~/lapselens-data").expanduser().resolve()
+
+
+# --- side files: a payment history, a campaign list kept with the data set ------------------------------------
+
+
+def side(text: str, name: str = "缴费.csv", **settings: str | None) -> tuple[KeptSide, bytes]:
+    data = text.encode("utf-8")
+    return KeptSide(kind=KIND_UPLOAD, name=name, version=content_hash(data), **settings), data
+
+
+def test_side_files_come_back_with_their_link_and_survive_a_new_mapping(tmp_path: Path) -> None:
+    store = DataSetStore(tmp_path / "datasets")
+    choice, data = upload("保单号,生效日期\nP1,2020-01-01\n")
+    history, history_data = side("保单号,应缴日期\nP1,2020-01-01\n", sheet="缴费", book=choice_key(choice))
+    listed = KeptSide(kind="sample", name="sample_campaign_list.csv", version="sample-1")
+    token = new_token()
+    store.put(token, choice, data, owner=None, now=0.0)
+    store.put_side(token, "payments", history, history_data, owner=None, now=1.0)
+    store.put_side(token, "campaigns", listed, None, owner=None, now=2.0)
+    assert store.sides(token, owner=None, now=3.0) == {"payments": history, "campaigns": listed}
+    assert store.side_bytes(token, "payments", history.version, owner=None, now=3.0) == history_data
+    assert store.side_bytes(token, "payments", "0" * 24, owner=None, now=3.0) is None  # another version: not this one
+    assert store.side_bytes(token, "campaigns", listed.version, owner=None, now=3.0) is None  # the sample's keeps no bytes
+    # Bytes as files under their content hash (the sample's list has none); the record is JSON, with no token in it.
+    assert files_in(store) == sorted([choice.version, history.version])
+    (link,) = links_in(store)
+    record = json.loads((store.root / "links" / link).read_text(encoding="utf-8"))
+    assert record["sides"]["payments"]["book"] == choice_key(choice) and record["sides"]["campaigns"]["kind"] == "sample"
+    # A new mapping of the same file under the same token keeps the side files (each names its own book).
+    remapped = DataSetChoice(**{**choice.__dict__, "study_date": "2024-06-30"})
+    store.put(token, remapped, data, owner=None, now=4.0)
+    assert store.sides(token, owner=None, now=5.0)["payments"].book == choice_key(choice) != choice_key(remapped)
+    assert store.get(token, owner=None, now=5.0) == (remapped, data)
+
+
+def test_a_dropped_side_file_is_gone_and_its_bytes_with_it(tmp_path: Path) -> None:
+    store = DataSetStore(tmp_path / "datasets")
+    choice, data = upload("a\n1\n")
+    history, history_data = side("h\n1\n")
+    token = new_token()
+    store.put(token, choice, data, owner=None, now=0.0)
+    store.put_side(token, "payments", history, history_data, owner=None, now=1.0)
+    store.put_side(token, "payments", None, None, owner=None, now=2.0)
+    assert store.sides(token, owner=None, now=3.0) == {}
+    assert store.side_bytes(token, "payments", history.version, owner=None, now=3.0) is None
+    assert files_in(store) == [choice.version]  # the history's file: no link needs it any more
+    # A new history replaces the old one in its slot.
+    store.put_side(token, "payments", history, history_data, owner=None, now=4.0)
+    other, other_data = side("h\n2\n", name="another.csv")
+    store.put_side(token, "payments", other, other_data, owner=None, now=5.0)
+    assert store.sides(token, owner=None, now=6.0) == {"payments": other}
+    assert files_in(store) == sorted([choice.version, other.version])
+
+
+def test_side_files_open_only_for_the_links_owner(tmp_path: Path) -> None:
+    store = DataSetStore(tmp_path / "datasets")
+    choice, data = upload("a\n1\n")
+    history, history_data = side("h\n1\n")
+    alice, bob = "https://login.example.com|alice", "https://login.example.com|bob"
+    token = new_token()
+    store.put(token, choice, data, owner=alice, now=0.0)
+    store.put_side(token, "payments", history, history_data, owner=alice, now=1.0)
+    for stranger in (bob, None):
+        assert store.sides(token, owner=stranger, now=2.0) == {}
+        assert store.side_bytes(token, "payments", history.version, owner=stranger, now=2.0) is None
+        with pytest.raises(ValueError, match="no such link"):
+            store.put_side(token, "payments", None, None, owner=stranger, now=2.0)
+    assert store.sides(token, owner=alice, now=3.0) == {"payments": history}
+    # No link under the token at all, or an idle one: nothing to attach a side file to.
+    with pytest.raises(ValueError, match="no such link"):
+        store.put_side(new_token(), "payments", history, history_data, owner=alice, now=3.0)
+    with pytest.raises(ValueError, match="no such link"):
+        store.put_side(token, "campaigns", history, history_data, owner=alice, now=3.0 + (MAX_IDLE_DAYS + 1) * DAY)
+
+
+def test_malformed_side_files_are_refused(tmp_path: Path) -> None:
+    store = DataSetStore(tmp_path / "datasets")
+    choice, data = upload("a\n1\n")
+    history, history_data = side("h\n1\n")
+    token = new_token()
+    store.put(token, choice, data, owner=None, now=0.0)
+    with pytest.raises(ValueError, match="do not match"):
+        store.put_side(token, "payments", history, b"h\n2\n", owner=None, now=1.0)
+    with pytest.raises(ValueError, match="slot"):
+        store.put_side(token, "../files", history, history_data, owner=None, now=1.0)
+    with pytest.raises(ValueError, match="kind"):
+        store.put_side(token, "payments", KeptSide(kind="Up/load", name="x", version="v"), None, owner=None, now=1.0)
+    with pytest.raises(ValueError, match="content hash"):
+        store.put_side(token, "payments", KeptSide(kind=KIND_UPLOAD, name="x", version="../x"), b"", owner=None, now=1.0)
+    for i in range(MAX_SIDES):
+        store.put_side(token, f"slot_{'abcdefgh'[i]}", KeptSide(kind="sample", name="s", version="1"), None, owner=None, now=1.0)
+    with pytest.raises(ValueError, match="too many"):
+        store.put_side(token, "one_more", KeptSide(kind="sample", name="s", version="1"), None, owner=None, now=1.0)
+    # A side file of a kind the store does not know (a later source of side tables) keeps its description only.
+    assert store.sides(token, owner=None, now=2.0)["slot_a"] == KeptSide(kind="sample", name="s", version="1")
+
+
+def test_a_side_file_counts_toward_the_limits_and_goes_with_its_link(tmp_path: Path) -> None:
+    # Three files of 100 bytes with a 250-byte limit: a book with its history (200) fills it; an older link's book goes.
+    store = DataSetStore(tmp_path / "datasets", limits=StoreLimits(max_bytes=250))
+    (old, old_data), (book, book_data) = upload("x" * 99 + "0"), upload("x" * 99 + "1")
+    history, history_data = side("h" * 99 + "2")
+    old_token, token = new_token(), new_token()
+    store.put(old_token, old, old_data, owner=None, now=0.0)
+    store.put(token, book, book_data, owner=None, now=1.0)
+    assert store.get(old_token, owner=None, now=2.0) is not None  # 200 bytes: both books fit; the old one is now the newest use
+    store.put_side(token, "payments", history, history_data, owner=None, now=3.0)
+    assert store.get(old_token, owner=None, now=4.0) is None, "the link just saved with its history keeps its 200 bytes"
+    assert files_in(store) == sorted([book.version, history.version])
+    # The link with its history is evicted by a newer one: its history's file goes with it.
+    newer, newer_data = upload("x" * 99 + "3")
+    store.put(new_token(), newer, newer_data, owner=None, now=5.0)
+    assert files_in(store) == [newer.version]  # 100 + 200 > 250: the link and both its files go together
+    assert store.sides(token, owner=None, now=6.0) == {}
+
+
+def test_the_count_limit_counts_side_files(tmp_path: Path) -> None:
+    store = DataSetStore(tmp_path / "datasets", limits=StoreLimits(max_files=2))
+    (old, old_data), (book, book_data) = upload("a\n0\n"), upload("a\n1\n")
+    history, history_data = side("h\n1\n")
+    old_token, token = new_token(), new_token()
+    store.put(old_token, old, old_data, owner=None, now=0.0)
+    store.put(token, book, book_data, owner=None, now=1.0)
+    store.put_side(token, "payments", history, history_data, owner=None, now=2.0)
+    assert store.get(old_token, owner=None, now=3.0) is None
+    assert files_in(store) == sorted([book.version, history.version])
+
+
+def test_the_plain_sample_and_the_configured_source_carry_side_files_without_bytes(tmp_path: Path) -> None:
+    store = DataSetStore(tmp_path / "datasets")
+    sample = DataSetChoice(name="sample_policies.csv", version="0" * 24, is_sample=True)
+    source = DataSetChoice(name="公司保单库", version="source-" + "a" * 24, preset_toml="[columns]\n")
+    listed, listed_data = side("保单号,组别,入组日期\n", name="名单.csv")
+    for choice in (sample, source):
+        token = new_token()
+        store.put(token, choice, None, owner=None, now=0.0)
+        store.put_side(token, "campaigns", listed, listed_data, owner=None, now=1.0)
+        assert store.get(token, owner=None, now=2.0) == (choice, None)
+        assert store.side_bytes(token, "campaigns", listed.version, owner=None, now=2.0) == listed_data
+    assert files_in(store) == [listed.version]
+    # Damaged on disk: the side file reads as nothing, the data set still opens.
+    (store.root / "files" / listed.version).write_bytes(b"x" * len(listed_data))
+    assert store.side_bytes(token, "campaigns", listed.version, owner=None, now=3.0) is None
+    assert store.sides(token, owner=None, now=3.0) == {} and store.get(token, owner=None, now=3.0) == (source, None)
