@@ -292,7 +292,7 @@ def _finite(value: object) -> object:
 def _campaign(args: argparse.Namespace) -> int:
     from analysis.interventions.campaign import evaluate_campaign
 
-    if args.campaign_list:
+    if args.campaign_list or args.list_table or args.list_query:
         return run_campaign_list(args, _load)
     if not args.treatment:
         raise ExtractError("bad_option", reason="campaign_needs_treatment")

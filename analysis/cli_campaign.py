@@ -44,9 +44,14 @@ def add_arguments(campaign: argparse.ArgumentParser) -> None:
     """The campaign list's options of the ``campaign`` command."""
     campaign.add_argument(
         "--campaign-list",
-        help="a campaign list (活动名单: 保单号, 组别, 入组日期[, 渠道, 成本]); each policy's clock starts at its enrolment",
+        help="a campaign list (活动名单: 保单号, 组别, 入组日期[, 渠道, 成本]) — a file, or a database URL or spark:NAME with "
+        "--list-table/--list-query; each policy's clock starts at its enrolment",
     )
     campaign.add_argument("--list-sheet", help="the campaign list's workbook sheet (default: the first)")
+    campaign.add_argument(
+        "--list-table", help="the campaign list's table in the database of --campaign-list (default: the book's own --source, or Spark)"
+    )
+    campaign.add_argument("--list-query", help="an SQL query that returns the campaign list, instead of a table")
     campaign.add_argument("--control-arm", help="the list's control arm (default: the arm named 对照组/control …)")
     campaign.add_argument("--pairwise", action="store_true", help="also compare the treated arms with each other")
     campaign.add_argument(
@@ -92,6 +97,20 @@ def list_summary(result: Any, account: pd.DataFrame, counts: dict[str, int]) -> 
     return out
 
 
+def list_source(args: argparse.Namespace) -> Any:
+    """What ``--campaign-list``, ``--list-table`` and ``--list-query`` name: a file, a database or lake table, or None."""
+    from analysis.engine.side_sources import named_side_source
+
+    return named_side_source(
+        getattr(args, "campaign_list", None),
+        table=getattr(args, "list_table", None),
+        query=getattr(args, "list_query", None),
+        book_source=args.source,
+        engine=args.engine,
+        flags=("--campaign-list", "--list-table", "--list-query"),
+    )
+
+
 def run_campaign_list(args: argparse.Namespace, load: Callable[[argparse.Namespace], LoadResult]) -> int:
     """``campaign FILE --campaign-list LIST``: read both, evaluate every arm, print JSON or CSV."""
     from analysis.interventions.campaign_list import read_campaign_list
@@ -103,7 +122,7 @@ def run_campaign_list(args: argparse.Namespace, load: Callable[[argparse.Namespa
         raise ExtractError("bad_option", reason="campaign_list_and_treatment")
     if args.start:
         raise ExtractError("bad_option", reason="campaign_list_and_start")
-    listed = read_campaign_list(args.campaign_list, sheet=args.list_sheet, control=args.control_arm)
+    listed = read_campaign_list(list_source(args) or "", sheet=args.list_sheet, control=args.control_arm)
     loaded = load(args)
     data, listed = enrolled_data(loaded.policies, listed, study_date=loaded.study_date, window_months=args.window_months)
     value = args.value_per_retained

@@ -9,6 +9,11 @@ read through the guard with its row account (:func:`analysis.payments.table.read
 and matched with the book (:func:`analysis.payments.table.match_payments`); the definition
 used and the account (rows by outcome and reason, e.g. payments whose policy is not in the
 book) are worded on standard error, so standard output stays the table.
+
+The history may also be a table or query of a database or lake
+(:mod:`analysis.engine.side_sources`): ``--payments postgresql://… --payments-table 缴费记录``,
+or ``--payments-table 缴费记录`` alone for a table beside the book of ``--source`` (or of the
+Spark engine's catalogue).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from analysis.report.catalogue import translate
 if TYPE_CHECKING:
     import pandas as pd
 
+    from analysis.engine.side_sources import SideSource
     from analysis.ingest.pipeline import LoadResult
     from analysis.payments.table import PaymentHistory
     from analysis.risk.model import RiskResult
@@ -35,10 +41,28 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     """The payment history's options of a command."""
     command.add_argument(
         "--payments",
-        help="a payment history (缴费记录: 保单号, 应缴日期, 实缴日期[, 金额, 缴费方式, 扣款失败]): "
-        "persistency on premiums received; payment behaviour among the risk drivers",
+        help="a payment history (缴费记录: 保单号, 应缴日期, 实缴日期[, 金额, 缴费方式, 扣款失败]) — a file, or a database URL "
+        "or spark:NAME with --payments-table/--payments-query: persistency on premiums received; payment behaviour among the risk drivers",
     )
     command.add_argument("--payments-sheet", help="the payment history's workbook sheet (default: the first)")
+    command.add_argument(
+        "--payments-table", help="the payment history's table in the database of --payments (default: the book's own --source, or Spark)"
+    )
+    command.add_argument("--payments-query", help="an SQL query that returns the payment history, instead of a table")
+
+
+def payments_source(args: argparse.Namespace) -> str | SideSource | None:
+    """What ``--payments``, ``--payments-table`` and ``--payments-query`` name: a file, a database or lake table, or None."""
+    from analysis.engine.side_sources import named_side_source
+
+    return named_side_source(
+        getattr(args, "payments", None),
+        table=getattr(args, "payments_table", None),
+        query=getattr(args, "payments_query", None),
+        book_source=args.source,
+        engine=args.engine,
+        flags=("--payments", "--payments-table", "--payments-query"),
+    )
 
 
 def matched_payments(
@@ -51,10 +75,10 @@ def matched_payments(
     """
     from analysis.payments.table import match_payments, read_payments
 
-    path = getattr(args, "payments", None)
-    if not path:
+    source = payments_source(args)
+    if source is None:
         return None
-    history = match_payments(read_payments(path, sheet=args.payments_sheet), policies, study_date=study_date, backend=backend)
+    history = match_payments(read_payments(source, sheet=args.payments_sheet), policies, study_date=study_date, backend=backend)
     language = "en"
     print(translate(says or DEFINITION_KEYS[persistency_definition(history)], language), file=sys.stderr)
     counts = history.counts()

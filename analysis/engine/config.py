@@ -11,6 +11,13 @@ or in a TOML file named by the environment variable :data:`SOURCE_ENV`::
     study_date = "2026-09-30"                          # optional: else the preset's, else inferred
     name = "公司保单库"                                 # how the app names the book (optional)
     password = "…"                                     # the secrets only; never shown
+    payments_table = "缴费记录"                          # the payment history beside the book (optional;
+                                                       # or payments_query = "SELECT …", or payments = a file or URL)
+    campaign_list_table = "活动名单"                     # a campaign list beside the book (optional; the same forms)
+
+A side table is read by :meth:`SourceConfig.side_source` (:mod:`analysis.engine.side_sources`);
+a table or query without its own ``payments``/``campaign_list`` source is read from the book's
+database (with the book's password) or, on the Spark engine, from the lake's catalogue.
 
 :meth:`SourceConfig.from_mapping` checks every key and raises :class:`~analysis.errors.ExtractError`
 (``bad_config``) with the catalogue's words for a configuration that cannot be used. The
@@ -35,6 +42,7 @@ from analysis.errors import ExtractError
 from analysis.ingest.presets import MappingPreset, guarded_preset
 
 if TYPE_CHECKING:
+    from analysis.engine.side_sources import SideSource
     from analysis.engine.sources import OpenedBook
 
 #: The environment variable that names a TOML file holding the ``[source]`` table.
@@ -42,7 +50,25 @@ SOURCE_ENV: Final = "LAPSELENS_SOURCE"
 #: The table of the secrets (or of that file) that configures the source.
 SOURCE_TABLE: Final = "source"
 #: The keys a ``[source]`` table may hold.
-SOURCE_KEYS: Final = ("url", "table", "query", "mapping", "engine", "study_date", "password", "name")
+SOURCE_KEYS: Final = (
+    "url",
+    "table",
+    "query",
+    "mapping",
+    "engine",
+    "study_date",
+    "password",
+    "name",
+    "payments",
+    "payments_table",
+    "payments_query",
+    "campaign_list",
+    "campaign_list_table",
+    "campaign_list_query",
+)
+#: The side tables a source may carry beside the book (a payment history, a campaign list): each a
+#: file or another source (``payments``), or a table or query beside the book (``payments_table``).
+SIDE_TABLES: Final = ("payments", "campaign_list")
 #: Keys that hold a secret: accepted only from the app's secrets, never shown.
 SECRET_KEYS: Final = ("password",)
 #: Where a configuration came from, as its errors name it.
@@ -74,6 +100,9 @@ class SourceConfig:
     password : str or None
         The database password (from the secrets only); left out of ``repr``, equality and
         :meth:`identity`.
+    sides : tuple of (key, value)
+        The side tables' keys as configured (``payments_table`` …; a relative file path made
+        absolute): read through :meth:`side_source`.
     """
 
     url: str
@@ -84,6 +113,7 @@ class SourceConfig:
     study_date: str | None = None
     name: str | None = None
     password: str | None = field(default=None, repr=False, compare=False)
+    sides: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_mapping(cls, values: object, *, origin: str = "secrets", base: Path | None = None) -> SourceConfig:
@@ -147,7 +177,14 @@ class SourceConfig:
         if not database and not url.startswith("spark:"):
             path = Path(url).expanduser()
             url = str(path if path.is_absolute() or base is None else base / path)
-        return cls(
+        sides = []
+        for key in SOURCE_KEYS:
+            if key.startswith(SIDE_TABLES) and key in text:
+                value = text[key]
+                if key in SIDE_TABLES and "://" not in value and not value.startswith("spark:") and base is not None:
+                    value = str(Path(value).expanduser() if Path(value).expanduser().is_absolute() else base / value)
+                sides.append((key, value))
+        config = cls(
             url=url,
             table=text.get("table"),
             query=text.get("query"),
@@ -156,7 +193,11 @@ class SourceConfig:
             study_date=study_date,
             name=text.get("name"),
             password=text.get("password"),
+            sides=tuple(sides),
         )
+        for kind in SIDE_TABLES:
+            config.side_source(kind)  # a side table that cannot be found is a refusal now, not on first use
+        return config
 
     @property
     def is_database(self) -> bool:
@@ -171,6 +212,38 @@ class SourceConfig:
         if self.table:
             return f"{shown} table {self.table}"
         return f"{shown} query" if self.query else shown
+
+    def side_source(self, kind: str) -> str | SideSource | None:
+        """Where the side table ``kind`` (``payments`` or ``campaign_list``) is read from; None when not configured.
+
+        Raises
+        ------
+        ExtractError
+            ``bad_source`` (``side_table``, ``side_table_or_query``) for a table or query that
+            has no database or lake to be read from.
+        """
+        from analysis.engine.side_sources import named_side_source
+
+        keys = dict(self.sides)
+        own = keys.get(kind)
+        database = self.url if self.is_database or self.url.startswith("spark:") else None
+        return named_side_source(
+            own,
+            table=keys.get(f"{kind}_table"),
+            query=keys.get(f"{kind}_query"),
+            book_source=database,
+            engine=self.engine,
+            password=self.password if own is None or own == self.url else None,
+            flags=(kind, f"{kind}_table", f"{kind}_query"),
+        )
+
+    def side_version(self, kind: str) -> str:
+        """A short hash of the side table's configuration ('' when not configured): the key its caches use."""
+        keys = {key: value for key, value in self.sides if key.startswith(kind)}
+        if not keys:
+            return ""
+        text = json.dumps({"book": self.identity(), kind: keys}, sort_keys=True, ensure_ascii=False)
+        return hashlib.blake2b(text.encode("utf-8"), digest_size=IDENTITY_HASH_BYTES, person=b"lapselens-side").hexdigest()
 
     def display_name(self) -> str:
         """How the app names the book: ``name``, else :meth:`description`."""

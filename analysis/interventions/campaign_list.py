@@ -42,13 +42,13 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
+from analysis.engine.side_sources import SideSource, side_cells
 from analysis.errors import ExtractError
 from analysis.ingest.parsing import parse_dates, parse_ids, parse_numbers
 from analysis.ingest.side_tables import (
     ACCEPTED,
     REJECTED,
     REPAIRED,
-    read_side_cells,
     row_outcomes,
     side_columns,
     side_text,
@@ -139,14 +139,15 @@ def list_columns(headers: Sequence[str]) -> dict[str, str]:
 
 
 def read_campaign_list(
-    source: bytes | str | Path, *, filename: str | None = None, sheet: str | int | None = None, control: str | None = None
+    source: bytes | str | Path | SideSource, *, filename: str | None = None, sheet: str | int | None = None, control: str | None = None
 ) -> CampaignList:
-    """Read a campaign list file (CSV, Excel or Parquet) through the guard, with its row account.
+    """Read a campaign list — a file (CSV, Excel or Parquet) through the guard, or a database or lake table — with its row account.
 
     Parameters
     ----------
-    source : bytes, str or Path
-        The file's bytes or its path.
+    source : bytes, str, Path or SideSource
+        The file's bytes or its path, or a table or query of a database or lake
+        (:mod:`analysis.engine.side_sources`: values read as text, rows numbered in the order read).
     filename : str, optional
         The name the bytes came under (tells the format).
     sheet : str or int, optional
@@ -161,7 +162,7 @@ def read_campaign_list(
         ``no_rows``: no row survives; ``no_control``: no arm is a control arm, or ``control``
         is not an arm of the list); the door's own refusals of a file it cannot read.
     """
-    cells, rows, workbook = read_side_cells(source, filename=filename, sheet=sheet)
+    cells, rows, workbook = side_cells(source, filename=filename, sheet=sheet)
     return campaign_list_from_cells(cells, rows, control=control, from_workbook=workbook)
 
 

@@ -41,18 +41,11 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.engine.backend import bind, run
+from analysis.engine.side_sources import SideSource, side_cells
 from analysis.errors import ExtractError
 from analysis.ingest.headers import header_key
 from analysis.ingest.parsing import parse_dates, parse_ids, parse_numbers
-from analysis.ingest.side_tables import (
-    ACCEPTED,
-    REJECTED,
-    REPAIRED,
-    read_side_cells,
-    row_outcomes,
-    side_columns,
-    side_text,
-)
+from analysis.ingest.side_tables import ACCEPTED, REJECTED, REPAIRED, row_outcomes, side_columns, side_text
 from analysis.study.calendar import add_months
 
 if TYPE_CHECKING:
@@ -143,8 +136,13 @@ def payment_columns(headers: Sequence[str]) -> dict[str, str]:
     return side_columns(headers, PAYMENT_HEADERS)
 
 
-def read_payments(source: bytes | str | Path, *, filename: str | None = None, sheet: str | int | None = None) -> PaymentHistory:
-    """Read a payment history file (CSV, Excel or Parquet) through the guard, with its row account.
+def read_payments(
+    source: bytes | str | Path | SideSource, *, filename: str | None = None, sheet: str | int | None = None
+) -> PaymentHistory:
+    """Read a payment history — a file (CSV, Excel or Parquet) through the guard, or a database or lake table — with its row account.
+
+    A :class:`~analysis.engine.side_sources.SideSource` is read on its database or engine and
+    its values taken as text, so the same rules and account apply (rows numbered in the order read).
 
     Raises
     ------
@@ -152,7 +150,7 @@ def read_payments(source: bytes | str | Path, *, filename: str | None = None, sh
         ``payments`` (``missing_columns``: no policy-number, due-date or paid-date column;
         ``no_rows``: no row survives); the door's own refusals of a file it cannot read.
     """
-    cells, rows, from_workbook = read_side_cells(source, filename=filename, sheet=sheet)
+    cells, rows, from_workbook = side_cells(source, filename=filename, sheet=sheet)
     return payments_from_cells(cells, rows, from_workbook=from_workbook)
 
 
