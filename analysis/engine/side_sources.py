@@ -208,7 +208,7 @@ def named_side_source(
         if table or query:
             raise ExtractError("bad_source", reason="side_table", flag=flags[1] if table else flags[2], source_flag=flags[0])
         return value
-    url = value or (book_source if is_source_url(book_source) else "")
+    url: str = value or (book_source if book_source and is_source_url(book_source) else "")
     if not url and engine != "spark":
         raise ExtractError("bad_source", reason="side_table", flag=flags[1] if table else flags[2], source_flag=flags[0])
     source = SideSource(url or "", table=table, query=query, engine=engine, password=password)
