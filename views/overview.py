@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Callable
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from analysis.payments.persistency import DEFINITION_KEYS
 from analysis.persistency.maturity import MIN_TREND_POLICIES, persistency_contrast
-from analysis.persistency.overview import DEFAULT_TARGETS, LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, Basis
+from analysis.persistency.overview import DEFAULT_TARGETS, LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, Basis, Kpi
 from analysis.persistency.projection import REFERENCE_MONTHS
 from analysis.persistency.ratios import EXCLUSIONS, HEADLINE_MONTHS, PersistencyOptions
 from ui import charts, filters, formats, widgets
@@ -62,9 +63,11 @@ figures = overview_figures(choice, result, options, {13: target13, 25: target25}
 # With a payment history the page measures on premiums received; the status-based figure is shown beside it.
 on_payments = ui_payments.overview_on_payments(choice, result, options, {13: target13, 25: target25}, grain)
 status_figures, figures = figures, on_payments or figures
-if not figures.kpis:
+if not figures.kpis and figures.trend.empty:
     st.info(tm("overview.no_cohorts"))
     st.stop()
+if not figures.kpis:  # cohorts reached month 13, none fully observed yet: no cards, the rest of the page stands
+    st.info(tm("overview.no_observed_cohorts", grace=options.grace_days))
 
 # With a payment history the workbook is on premiums received, as the page (the history resolved now, not on the download's thread).
 paid = ui_payments.report_payments()
@@ -102,7 +105,24 @@ def kpi_card(column: DeltaGenerator, label: str, basis: Basis, help_text: str | 
         column.caption(tm("overview.kpi_interval", lower=basis.lower, upper=basis.upper))
 
 
-cards = st.columns(2 * len(figures.kpis))
+listed = "、" if language() == "zh" else ", "
+
+
+def window_text(kpi: Kpi, words: Callable[..., str] = tm) -> str:
+    """Which issue months a KPI is on: the latest 12 fully observed, and the settling ones it leaves out."""
+    if not kpi.settling:
+        return words("persistency.kpi_window", month=kpi.month, start=kpi.window[0], end=kpi.window[1])
+    return words(
+        "persistency.kpi_window_settling",
+        month=kpi.month,
+        start=kpi.window[0],
+        end=kpi.window[1],
+        months=listed.join(kpi.settling),
+        grace=options.grace_days,
+    )
+
+
+cards = st.columns(max(2 * len(figures.kpis), 1))
 for i, kpi in enumerate(figures.kpis):
     kpi_card(
         cards[2 * i],
@@ -115,10 +135,16 @@ for i, kpi in enumerate(figures.kpis):
             n=kpi.policies,
             target=kpi.target,
             gap=(kpi.count - kpi.target) * 100,
-        ),
+        )
+        + " "
+        + window_text(kpi, t),
     )
     kpi_card(cards[2 * i + 1], t("overview.kpi_premium", month=kpi.month), kpi.premium_basis, t("overview.kpi_premium_help"))
-st.caption(tm("overview.noise_note"))
+# Each card's window named, and the settling issue months it leaves out (as the trend statements do).
+for kpi in figures.kpis:
+    st.caption(window_text(kpi))
+if figures.kpis:
+    st.caption(tm("overview.noise_note"))
 # Why the P13 here is not the Survival page's S(13): the numbers of both, computed, in one sentence.
 contrast = persistency_contrast(figures.kpis, whole_book_curve(choice, result))
 if contrast is not None:
@@ -140,14 +166,20 @@ if figures is not status_figures and status_figures.kpis:
     st.markdown(f"**{t('overview.status_based')}**")
     status_cards = st.columns(2 * len(status_figures.kpis))
     for i, kpi in enumerate(status_figures.kpis):
-        kpi_card(status_cards[2 * i], t("overview.kpi_status_count", month=kpi.month), kpi.count_basis, t("overview.status_based_help"))
+        help_text = t("overview.status_based_help") + " " + window_text(kpi, t)
+        kpi_card(status_cards[2 * i], t("overview.kpi_status_count", month=kpi.month), kpi.count_basis, help_text)
         kpi_card(status_cards[2 * i + 1], t("overview.kpi_status_premium", month=kpi.month), kpi.premium_basis)
-st.caption(
-    " · ".join(
-        tm("overview.vs_target", month=k.month, start=k.window[0], end=k.window[1], gap=(k.count - k.target) * 100, target=k.target)
-        for k in figures.kpis
+    # On statuses a lapse is known only after grace: these windows can end earlier than the cards above.
+    for kpi in status_figures.kpis:
+        if kpi.settling:
+            st.caption(window_text(kpi))
+if figures.kpis:
+    st.caption(
+        " · ".join(
+            tm("overview.vs_target", month=k.month, start=k.window[0], end=k.window[1], gap=(k.count - k.target) * 100, target=k.target)
+            for k in figures.kpis
+        )
     )
-)
 
 # --- trend and triangle ------------------------------------------------------------------
 st.subheader(t("overview.trend"))
@@ -168,7 +200,6 @@ st.plotly_chart(
     key="overview_trend",
 )
 # Trend statements rest on fully observed cohorts only; the newer ones are named as left out.
-listed = "、" if language() == "zh" else ", "
 for said in figures.statements:
     st.markdown(
         tm(

@@ -9,8 +9,10 @@ spikes (the sample's 2025-08 issue month at 94.5 % at month 13, against about 89
 months before). A reached cohort is therefore **fully observed** only when its evaluation date
 plus the recording lag (the grace period without payments, nothing with a payment history)
 is on or before the study date; the others are *settling*. The Overview draws settling
-cohorts hollow on a shaded band, and trend statements (:func:`trend_statements`) use fully
-observed cohorts only.
+cohorts hollow on a shaded band, trend statements (:func:`trend_statements`) use fully
+observed cohorts only, and so do the KPI cards: their 12-month window ends at the last fully
+observed issue month (:func:`observed_cells`; with a payment history that is the last month
+that reached N, as the lag is nothing).
 
 **P13 is not S(13).** The Overview's P13 is the share of the policies issued in its 12-month
 window (regular premium, exclusions applied) still paying at month 13, a lapse dated at the
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.persistency.ratios import cohort_end_days
+from analysis.persistency.ratios import PersistencyOptions, cohort_end_days
 from analysis.study.calendar import add_months
 from analysis.study.rates import Z95
 
@@ -76,6 +78,26 @@ def fully_observed(
     ends = cohort_end_days(labels, grain)
     evaluated = add_months(ends, np.asarray(months, dtype=np.int64) + shift) + np.timedelta64(int(lag_days), "D")
     return np.asarray(evaluated <= np.datetime64(pd.Timestamp(study_date).date(), "D"), dtype=bool)
+
+
+def recording_lag(options: PersistencyOptions, *, payments: bool) -> int:
+    """Days after an evaluation date before a lapse at it is recorded: ``options.grace_days`` without payments, 0 with them."""
+    return 0 if payments else int(options.grace_days)
+
+
+def observed_cells(cells: pd.DataFrame, *, study_date: pd.Timestamp, shift: int, lag_days: int) -> np.ndarray:
+    """Which issue-month cells (``[cohort, month, reached]``, ``2025-08`` labels) have reached their month and are fully observed.
+
+    :func:`fully_observed` of each cell, and ``reached`` (the two agree whenever
+    ``lag_days >= 0``); the KPI windows and the report's changes end at the last such month.
+    """
+    reached = cells["reached"].to_numpy(dtype=bool)
+    if not len(cells):
+        return reached
+    observed = fully_observed(
+        cells["cohort"].tolist(), cells["month"].tolist(), grain="month", study_date=study_date, shift=shift, lag_days=lag_days
+    )
+    return reached & observed
 
 
 def trend_maturity(

@@ -33,7 +33,7 @@ from analysis.engine.backend import run
 from analysis.engine.snapshot import book_status_expr, funnel_frame, snapshot_frame
 from analysis.payments.funnel import payments_funnel
 from analysis.payments.persistency import IN_FORCE_APPROXIMATION, persistency_definition
-from analysis.persistency.maturity import TrendStatement, trend_maturity, trend_statements
+from analysis.persistency.maturity import TrendStatement, observed_cells, recording_lag, trend_maturity, trend_statements
 from analysis.persistency.projection import TRIANGLE_MONTHS, development_from_cells, heading, triangle_and_projection_of
 from analysis.persistency.ratios import (
     DEFAULT_OPTIONS,
@@ -108,10 +108,12 @@ class Basis:
 
 @dataclass(frozen=True)
 class Kpi:
-    """One persistency figure for the latest rolling 12 issue months that reached the month.
+    """One persistency figure for the latest rolling 12 issue months that are fully observed at the month.
 
     ``count_basis`` and ``premium_basis`` (:class:`Basis`) carry each ratio with its 95 %
-    interval, last year's ratio and the noise of the change; ``policies`` is the window's count.
+    interval, last year's ratio and the noise of the change; ``policies`` is the window's count;
+    ``settling`` names the newer issue months that reached the month but are left out because
+    they are not fully observed yet (:func:`~analysis.persistency.maturity.observed_cells`).
     """
 
     month: int
@@ -120,6 +122,7 @@ class Kpi:
     target: float
     count_basis: Basis
     premium_basis: Basis
+    settling: tuple[str, ...] = ()
 
     @property
     def count(self) -> float:
@@ -183,27 +186,52 @@ def persistency_kpis(
     months: Sequence[int] = HEADLINE_MONTHS,
     options: PersistencyOptions = DEFAULT_OPTIONS,
     targets: dict[int, float] | None = None,
+    payments: Payments | None = None,
 ) -> list[Kpi]:
-    """P13, P25… of the latest rolling 12 issue months that reached the month, and a year before.
+    """P13, P25… of the latest rolling 12 fully observed issue months, and the same 12 months a year before.
 
-    The window is the 12 issue months ending with the last month whose every policy
-    reached month N by the study date (N + 1 when measuring with grace). Each basis comes
-    with its 95 % interval and the noise of its change against last year (module notes).
+    The window is the 12 issue months ending with the last month whose every policy reached
+    month N (N + 1 when measuring with grace) *and is fully observed*: without a payment
+    history a lapse is recorded only after the grace period, so the month must also have
+    passed its evaluation date by ``options.grace_days`` (:mod:`analysis.persistency.maturity`);
+    with ``payments`` (persistency on premiums received) the two coincide. The reached months
+    left out are the KPI's ``settling``. Each basis comes with its 95 % interval and the noise
+    of its change against last year (module notes).
     """
-    cells = persistency_cells(policies, study_date=study_date, options=replace(options, months=tuple(months), cohort="month"))
-    return kpis_from_cells(cells, months=months, targets=targets)
+    opts = replace(options, months=tuple(months), cohort="month")
+    cells = persistency_cells(policies, study_date=study_date, options=opts, payments=payments)
+    return kpis_from_cells(
+        cells,
+        study_date=study_date,
+        shift=1 if options.include_grace else 0,
+        lag_days=recording_lag(options, payments=payments is not None),
+        months=months,
+        targets=targets,
+    )
 
 
-def kpis_from_cells(cells: pd.DataFrame, *, months: Sequence[int] = HEADLINE_MONTHS, targets: dict[int, float] | None = None) -> list[Kpi]:
+def kpis_from_cells(
+    cells: pd.DataFrame,
+    *,
+    study_date: pd.Timestamp,
+    shift: int,
+    lag_days: int,
+    months: Sequence[int] = HEADLINE_MONTHS,
+    targets: dict[int, float] | None = None,
+) -> list[Kpi]:
     """:func:`persistency_kpis` from issue-month cells (:func:`~analysis.persistency.ratios.persistency_cells`).
 
-    The cells need the premium sums at ``months``.
+    The cells need the premium sums at ``months``; ``shift`` (1 at N + 1) and ``lag_days``
+    (:func:`~analysis.persistency.maturity.recording_lag`) say which cells are fully observed.
+    A month with no fully observed issue month has no KPI.
     """
     targets = {**DEFAULT_TARGETS, **(targets or {})}
-    monthly = cells[cells["reached"].to_numpy(dtype=bool)]
+    observed = observed_cells(cells, study_date=study_date, shift=shift, lag_days=lag_days)
+    reached = cells["reached"].to_numpy(dtype=bool)
     out: list[Kpi] = []
     for month in months:
-        rows = monthly[monthly["month"] == month]
+        at = (cells["month"] == month).to_numpy(dtype=bool)
+        rows = cells[at & observed]
         if rows.empty:
             continue
         periods = pd.PeriodIndex(rows["cohort"], freq="M")
@@ -212,7 +240,10 @@ def kpis_from_cells(cells: pd.DataFrame, *, months: Sequence[int] = HEADLINE_MON
         previous = rows[(periods > last - 24) & (periods <= last - 12)]
         count, premium = _bases(current, previous)
         policies_in = int(current["cohort_policies"].sum())
-        out.append(Kpi(month, (str(last - 11), str(last)), policies_in, targets.get(month, float("nan")), count, premium))
+        unsettled = cells[at & reached & ~observed]
+        settling = tuple(sorted(str(c) for c in unsettled["cohort"] if pd.Period(str(c), freq="M") > last))
+        window = (str(last - 11), str(last))
+        out.append(Kpi(month, window, policies_in, targets.get(month, float("nan")), count, premium, settling))
     return out
 
 
@@ -312,7 +343,7 @@ class OverviewFigures:
     Attributes
     ----------
     kpis : tuple of Kpi
-        :func:`persistency_kpis`; empty when no cohort has reached a month yet.
+        :func:`persistency_kpis`; empty when no issue month is fully observed at a headline month yet.
     trend : DataFrame
         :func:`persistency_trend` by the chosen issue cohort.
     projection, triangle : DataFrame
@@ -390,11 +421,12 @@ def overview_figures(
     status = run(engine, book_status_expr(book, study_date=study_date)).iloc[0]
     shift = 1 if options.include_grace else 0
     trend = _trend_from_cells(headline, study_date=study_date, cohort=trend_cohort, shift=shift)
-    # Without payments a lapse is recorded after its grace period: the newest reached cohorts may still be settling.
-    lag = options.grace_days if payments is None else 0
+    # Without payments a lapse is recorded after its grace period: the newest reached cohorts may still be settling,
+    # and the KPIs and the trend statements leave them out.
+    lag = recording_lag(options, payments=payments is not None)
     maturity = trend_maturity(trend, grain=trend_cohort, study_date=study_date, shift=shift, lag_days=lag)
     return OverviewFigures(
-        kpis=tuple(kpis_from_cells(headline, targets=targets)),
+        kpis=tuple(kpis_from_cells(headline, study_date=study_date, shift=shift, lag_days=lag, targets=targets)),
         trend=trend,
         projection=projection,
         triangle=triangle,

@@ -3,11 +3,13 @@
 **Definition.** A *change* is the move of one headline persistency figure (count basis: the
 share of policies still paying at month N, N in :data:`~analysis.persistency.ratios.HEADLINE_MONTHS`)
 between two windows of 12 issue months: the latest window whose every policy has reached
-month N (the KPI's window, :func:`analysis.persistency.overview.kpis_from_cells`) and the same
-window a year earlier. It is measured for the whole book (the filtered book when the report is
-filtered) and for every group of each league column the book has (channel, branch, product,
-agent; a column with a single group repeats the book and is left out), all on the *book's*
-windows, so every change compares the same issue months.
+month N and is fully observed (a lapse still in grace is not yet recorded without a payment
+history: :func:`analysis.persistency.maturity.observed_cells`; the KPI's window,
+:func:`analysis.persistency.overview.kpis_from_cells`) and the same window a year earlier. It
+is measured for the whole book (the filtered book when the report is filtered) and for every
+group of each league column the book has (channel, branch, product, agent; a column with a
+single group repeats the book and is left out), all on the *book's* windows, so every change
+compares the same issue months.
 
 **Ranking.** Candidates are ranked by the absolute change in percentage points, largest
 first (ties: more policies first, then by name). **Minimum size:** a candidate counts only
@@ -31,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema as S
+from analysis.persistency.maturity import observed_cells, recording_lag
 from analysis.persistency.overview import LEAGUE_COLUMNS, NOISE_Z
 from analysis.persistency.ratios import DEFAULT_OPTIONS, HEADLINE_MONTHS, Payments, PersistencyOptions, persistency_book, persistency_cells
 
@@ -64,12 +67,12 @@ def _label(period: int) -> str:
     return f"{period // 12}-{period % 12 + 1:02d}"
 
 
-def _windows(cells: pd.DataFrame, month: int) -> tuple[int, int] | None:
-    """The last issue month (numbered) whose every policy reached ``month``, and that month less a year; None when none did."""
-    reached = cells[(cells["month"] == month) & cells["reached"].to_numpy(dtype=bool)]
-    if reached.empty:
+def _windows(cells: pd.DataFrame, month: int, observed: np.ndarray) -> tuple[int, int] | None:
+    """The last issue month (numbered) fully observed at ``month`` (``observed``: per cell), and it less a year; None without one."""
+    done = cells[(cells["month"] == month).to_numpy(dtype=bool) & observed]
+    if done.empty:
         return None
-    last = int(reached["period"].max())
+    last = int(done["period"].max())
     return last, last - WINDOW_MONTHS
 
 
@@ -131,7 +134,9 @@ def candidate_changes(
     present = [c for c in columns if c in policies.columns]
     book, _ = persistency_book(policies, present, ids=payments is not None)
     whole = persistency_cells(book, study_date=study_date, options=opts, premium=False, payments=payments)
-    lasts = {month: window[0] for month in months if (window := _windows(whole, month)) is not None}
+    lag = recording_lag(options, payments=payments is not None)
+    observed = observed_cells(whole, study_date=study_date, shift=1 if options.include_grace else 0, lag_days=lag)
+    lasts = {month: window[0] for month in months if (window := _windows(whole, month, observed)) is not None}
     grouped = _group_cells(book, present, lasts, study_date=study_date, options=opts, payments=payments)
     frames = []
     for month, last in lasts.items():

@@ -108,7 +108,9 @@ def report_blocks(
             _cover(result, dataset=dataset, options=options, lang=lang, scope=scope, definition=definition),
             _changes_block(changes, lang),
         ],
-        tr("report.sheet.persistency"): _persistency_blocks(figures, lang, definition=definition, targets=targets),
+        tr("report.sheet.persistency"): _persistency_blocks(
+            figures, lang, definition=definition, targets=targets, grace_days=options.grace_days
+        ),
         tr("report.sheet.triangle"): [_triangle_block(figures, lang)],
         tr("report.sheet.leagues"): [_league_block(column, table, lang) for column, table in leagues],
         tr("report.sheet.status"): _status_blocks(figures, lang),
@@ -201,8 +203,11 @@ def _changes_block(changes: pd.DataFrame, lang: str) -> Block:
     return Block(frame, title=tr("report.changes_title"), notes=notes, formats=formats)
 
 
-def _kpi_block(kpis: tuple[Kpi, ...], lang: str, *, definition: str) -> Block:
-    """One row per KPI: window, policies, both bases, last year, target and the gap in points."""
+def _kpi_block(kpis: tuple[Kpi, ...], lang: str, *, definition: str, grace_days: int) -> Block:
+    """One row per KPI: window, policies, both bases, last year, target and the gap in points.
+
+    Noted under it: each window is the latest 12 fully observed issue months, and which settling months it leaves out.
+    """
 
     def tr(key: str, **params: object) -> str:
         return translate(key, lang, **params)
@@ -222,7 +227,21 @@ def _kpi_block(kpis: tuple[Kpi, ...], lang: str, *, definition: str) -> Block:
     )
     shares = ("col.persistency", "col.premium_persistency", "report.last_year_count", "report.last_year_premium", "report.target")
     formats = {tr(key): PERCENT_FORMAT for key in shares} | {tr("col.cohort_policies"): COUNT_FORMAT, tr("report.gap_pp"): POINTS_FORMAT}
-    return Block(frame, title=tr("report.sheet.kpi"), notes=(definition,), formats=formats)
+    listed = "、" if lang == "zh" else ", "
+    windows = tuple(
+        tr(
+            "persistency.kpi_window_settling",
+            months=listed.join(k.settling),
+            grace=grace_days,
+            month=k.month,
+            start=k.window[0],
+            end=k.window[1],
+        )
+        if k.settling
+        else tr("persistency.kpi_window", month=k.month, start=k.window[0], end=k.window[1])
+        for k in kpis
+    )
+    return Block(frame, title=tr("report.sheet.kpi"), notes=(definition, *windows), formats=formats)
 
 
 def _trend_block(trend: pd.DataFrame, lang: str, *, targets: dict[int, float], maturity: pd.DataFrame) -> Block:
@@ -256,11 +275,13 @@ def _trend_block(trend: pd.DataFrame, lang: str, *, targets: dict[int, float], m
     return Block(frame, title=tr("report.sheet.trend"), notes=notes, formats=formats, charts=(chart,) if months else ())
 
 
-def _persistency_blocks(figures: OverviewFigures, lang: str, *, definition: str, targets: dict[int, float] | None) -> list[Block]:
+def _persistency_blocks(
+    figures: OverviewFigures, lang: str, *, definition: str, targets: dict[int, float] | None, grace_days: int
+) -> list[Block]:
     """KPIs, the trend with its chart, and the projection when a cohort is still maturing."""
     goals = {k.month: k.target for k in figures.kpis} | dict(targets or {})
     blocks = [
-        _kpi_block(figures.kpis, lang, definition=definition),
+        _kpi_block(figures.kpis, lang, definition=definition, grace_days=grace_days),
         _trend_block(figures.trend, lang, targets=goals, maturity=figures.maturity),
     ]
     if len(figures.projection):

@@ -118,11 +118,54 @@ def test_the_overview_says_why_p13_is_not_s13_with_the_data_s_numbers(sample) ->
     s13 = curve[curve["month"] <= 13].iloc[-1]
     sentence = next(shown(c.value) for c in at.caption if "S(13)" in c.value)
     assert f"{p13.count:.1%}" in sentence and f"{s13['survival']:.1%}" in sentence and f"{p13.policies:,}" in sentence
-    assert p13.count != pytest.approx(s13["survival"], abs=0.01)  # the two differ on the sample (88.7 % against 94.5 %)
+    assert p13.count != pytest.approx(s13["survival"], abs=0.01)  # the two differ on the sample (88.4 % against 94.5 %)
+    # Both on the KPI's window: the latest 12 fully observed issue months (2025-07 and 2025-08 reached month 13
+    # but are still settling: without payments their lapses may be in grace), not the last 12 that reached it.
+    assert p13.window == ("2024-07", "2025-06") and p13.settling == ("2025-07", "2025-08")
+    assert "2024-07–2025-06" in sentence and "6,790" in sentence
+    window = next(shown(c.value) for c in at.caption if c.value.startswith("13 个月继续率："))
+    assert "生效月 2024-07–2025-06" in window and "2025-07、2025-08 虽已满 13 个月，但尚未完全观察，不计入" in window
+    card = next(m for m in at.metric if m.label == "13 个月继续率（件数）")
+    assert card.value == f"{p13.count:.1%}" == "88.4%" and "2025-07、2025-08" in card.help
     # Trend statements leave the settling cohorts out, and say which.
     ok(at.selectbox(key="overview_grain__zh").set_value("month").run())
     statement = next(shown(m.value) for m in at.markdown if "13 个月继续率由" in m.value)
     assert "未计入（尚未完全观察）：2025-07、2025-08" in statement
+
+
+def test_the_overview_names_its_window_in_english_too() -> None:
+    at = opened("views/overview.py")
+    ok(at.sidebar.radio(key="app_language").set_value("en").run())
+    window = next(shown(c.value) for c in at.caption if c.value.startswith("13-month persistency: "))
+    assert "issued 2024-07–2025-06, the latest 12 issue months fully observed at month 13" in window
+    assert "2025-07, 2025-08 reached month 13 too but are left out" in window and "60-day grace" in window
+    assert any(shown(c.value).startswith("25-month persistency: issued 2023-07–2024-06") for c in at.caption)
+
+
+def settling_book() -> AppTest:
+    """The app on a book of one issue month, 2025-06: at 2026-08-15 it has reached month 13 (on 2026-07-31) but is settling.
+
+    Its lapses may still be in the 60-day grace (fully observed on 2026-09-29). The trend's quarter 2025Q2 has reached month 13 too.
+    """
+    from ui import state
+    from ui.datasets import content_version
+
+    lines = ["保单明细,统计截止日：2026-08-15", "保单号,生效日期,缴费方式,年化保费,销售渠道,保单状态,状态日期,失效日期"]
+    lines += [f"P{k:03d},2025-06-15,月交,1200,个险,有效,," for k in range(100)]
+    data = ("\n".join(lines) + "\n").encode("utf-8-sig")
+    version = content_version(data)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state[state.UPLOADS] = {version: data}
+    at.session_state[state.ACTIVE] = state.DataSetChoice(name="settling.csv", version=version)
+    return ok(at.run())
+
+
+def test_without_a_fully_observed_month_the_overview_says_so_and_still_draws_the_trend() -> None:
+    at = settling_book()
+    ok(at.switch_page("views/overview.py").run())
+    assert any("还没有生效月在第 13 个月已完全观察" in shown(i.value) and "60 天宽限期" in shown(i.value) for i in at.info)
+    assert not at.metric  # no card on months whose lapses may still be in grace
+    assert at.get("plotly_chart")  # the trend (its cohorts hollow) and the rest of the page stand
 
 
 def test_the_survival_cutoff_is_a_setting_the_page_states() -> None:

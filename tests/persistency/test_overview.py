@@ -87,12 +87,18 @@ def test_projection_from_an_earlier_study_date_lands_near_what_happened(sample, 
 
 def test_kpis_compare_the_latest_window_with_a_year_before(sample) -> None:
     kpis = {k.month: k for k in persistency_kpis(sample.policies, study_date=sample.study_date)}
-    assert kpis[13].window == ("2024-09", "2025-08")  # 2025-08 + 13 months = 2026-09 (the study month)
-    assert kpis[25].window == ("2023-09", "2024-08")
+    # 2025-08 + 13 months = 2026-09-30 (the study date) has *reached* month 13, but without a payment history its
+    # lapses are still in the 60-day grace: 2025-07 and 2025-08 are settling, so the window ends at 2025-06
+    # (2025-06-30 + 13 months + 60 days = 2026-09-29). Before the window left settling months out it was 2024-09 – 2025-08.
+    assert kpis[13].window == ("2024-07", "2025-06") and kpis[13].settling == ("2025-07", "2025-08")
+    assert kpis[25].window == ("2023-07", "2024-06") and kpis[25].settling == ("2024-07", "2024-08")
     assert 0.85 < kpis[13].count < 0.92 and kpis[13].target == 0.85
     ratios = persistency_ratios(sample.policies, study_date=sample.study_date, options=PersistencyOptions(months=(13,), cohort="month"))
-    window = ratios[(ratios["cohort"] >= "2024-09") & (ratios["cohort"] <= "2025-08")]
+    window = ratios[(ratios["cohort"] >= "2024-07") & (ratios["cohort"] <= "2025-06")]
+    assert kpis[13].policies == window["cohort_policies"].sum() == 6790
     assert kpis[13].count == pytest.approx(window["persisting"].sum() / window["cohort_policies"].sum())
+    before = ratios[(ratios["cohort"] >= "2023-07") & (ratios["cohort"] <= "2024-06")]
+    assert kpis[13].count_last_year == pytest.approx(before["persisting"].sum() / before["cohort_policies"].sum())
 
 
 def test_league_table_leaves_out_small_groups_and_puts_the_worst_first(sample) -> None:
