@@ -11,12 +11,17 @@ is kept too (returned, not raised), so a file refused once is not read again on 
 
 The value of a retained policy and the costs per contact only re-rank the arms and re-draw the
 targeting rule: both are cheap and computed on every change from the cached evaluation.
+
+The list in use is kept with the session's data set under its link (:func:`ui.datasets.keep_side`,
+slot :data:`SLOT`; it goes with any book): a refresh, or the link opened again by the same account,
+brings it back. An upload's bytes then leave the session and are read back from disk; the sample's
+list keeps only the fact that it is in use. Putting the list away is kept too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Mapping
+from typing import Callable, Mapping
 
 import pandas as pd
 import streamlit as st
@@ -33,9 +38,9 @@ from analysis.interventions.staggered import enrolled_data
 from analysis.interventions.targeting import LEAVE_ALONE, TargetingResult, arm_predictions, arm_qini, targeting_rule
 from analysis.report.catalogue import column_label
 from analysis.risk.words import value_text
-from analysis.store.datasets import DataSetChoice
+from analysis.store.datasets import KIND_UPLOAD, DataSetChoice, KeptSide
 from ui import datasets as ds
-from ui import formats
+from ui import formats, state
 from ui.i18n import language, t
 from ui.state import lang_key
 from ui.study import dataset_key
@@ -45,6 +50,10 @@ from ui.tables import percent_config
 LIST = "campaigns_list"
 LIST_BYTES = "campaigns_list_bytes"
 SETTINGS = "campaigns_settings"
+#: The list's slot among the side files kept with the data set (ui.datasets.keep_side).
+SLOT = "campaigns"
+#: The kinds of list: an upload (its bytes kept), the bundled sample's (nothing to keep but the fact).
+KIND_SAMPLE = "sample"
 #: The sample's campaign list.
 SAMPLE_LIST = ds.ROOT / "data" / "sample_campaign_list.csv"
 #: The file types a list may come in (the door reads them all).
@@ -55,11 +64,20 @@ MAX_ROWS_SHOWN = 5_000
 
 @dataclass(frozen=True)
 class ListUpload:
-    """The campaign list in the session: its file name and content hash, whether it is the sample's."""
+    """The campaign list in the session: its file name and content hash, and its kind.
+
+    ``kind`` says where the rows come from: :data:`~analysis.store.datasets.KIND_UPLOAD`,
+    :data:`KIND_SAMPLE` (the bundled sample's), or a later kind.
+    """
 
     name: str
     version: str
-    is_sample: bool = False
+    kind: str = KIND_UPLOAD
+
+    @property
+    def is_sample(self) -> bool:
+        """Whether this is the bundled sample's list."""
+        return self.kind == KIND_SAMPLE
 
 
 @dataclass(frozen=True)
@@ -74,9 +92,34 @@ class Evaluation:
 
 
 def current() -> ListUpload | None:
-    """The campaign list in the session, or None."""
+    """The campaign list in the session, or None.
+
+    The first call after a refresh takes the list the link brought back; every call keeps the
+    list in use with the session's data set when it changed (:func:`_keep`).
+    """
+    restored = state.take_restored_side(SLOT)
+    if restored is not None and LIST not in st.session_state:
+        if restored.kind == KIND_SAMPLE:
+            use_sample()
+        else:
+            st.session_state[LIST] = ListUpload(name=restored.name, version=restored.version, kind=restored.kind)
     value = st.session_state.get(LIST)
-    return value if isinstance(value, ListUpload) else None
+    upload = value if isinstance(value, ListUpload) else None
+    _keep(upload)
+    return upload
+
+
+def _keep(upload: ListUpload | None) -> None:
+    # Keep the list in use (or its absence) with the session's data set; an upload's bytes then leave the session.
+    side = None if upload is None else KeptSide(kind=upload.kind, name=upload.name, version=upload.version)
+    data = None if upload is None else st.session_state.get(LIST_BYTES, {}).get(upload.version)
+    if ds.keep_side(SLOT, side, data) and data is not None:
+        st.session_state.pop(LIST_BYTES, None)
+
+
+def unsaved() -> bool:
+    """True when the list in use could not be kept on disk (a refresh would lose it)."""
+    return ds.side_unsaved(SLOT)
 
 
 def use_upload(name: str, data: bytes) -> ListUpload:
@@ -84,6 +127,7 @@ def use_upload(name: str, data: bytes) -> ListUpload:
     upload = ListUpload(name=name, version=ds.content_version(data))
     st.session_state[LIST_BYTES] = {upload.version: data}
     st.session_state[LIST] = upload
+    _keep(upload)
     return upload
 
 
@@ -95,15 +139,17 @@ def sample_list_bytes() -> bytes:
 
 def use_sample() -> ListUpload:
     """Take the bundled sample's campaign list."""
-    upload = ListUpload(name=SAMPLE_LIST.name, version=ds.content_version(sample_list_bytes()), is_sample=True)
+    upload = ListUpload(name=SAMPLE_LIST.name, version=ds.content_version(sample_list_bytes()), kind=KIND_SAMPLE)
     st.session_state[LIST] = upload
+    _keep(upload)
     return upload
 
 
 def forget() -> None:
-    """Put the list away."""
+    """Put the list away (a refresh does not bring it back)."""
     st.session_state.pop(LIST, None)
     st.session_state.pop(LIST_BYTES, None)
+    _keep(None)
 
 
 @dataclass(frozen=True)
@@ -129,16 +175,24 @@ def _bytes(upload: ListUpload) -> bytes | None:
     if upload.is_sample:
         return sample_list_bytes()
     data: bytes | None = st.session_state.get(LIST_BYTES, {}).get(upload.version)
-    return data
+    return data if data is not None else ds.side_bytes(SLOT, upload.version)
+
+
+class _Gone(Exception):
+    """The list's bytes are no longer to be had (not cached: a later upload of the same file reads it)."""
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _evaluate(
-    book: str, version: str, name: str, window: int, pairwise: bool, _data: bytes, _result: LoadResult
+    book: str, version: str, name: str, window: int, pairwise: bool, _data: Callable[[], bytes | None], _result: LoadResult
 ) -> Evaluation | ExtractError:
-    # Keyed by the book (content hash, mapping, sheet, study date), the list's content hash and the settings.
+    # Keyed by the book (content hash, mapping, sheet, study date), the list's content hash and the settings;
+    # the bytes are asked for only on a miss (they may have to be read back from disk).
+    data = _data()
+    if data is None:
+        raise _Gone
     try:
-        listed = read_campaign_list(_data, filename=name)
+        listed = read_campaign_list(data, filename=name)
         data, listed = enrolled_data(_result.policies, listed, study_date=_result.study_date, window_months=window)
         # Uplift comes from the multi-arm T-learner of the targeting rule (its Qini per arm), not a second one per pair.
         arms = evaluate_arms(data, control=listed.control, pairwise=pairwise, uplift=False, random_state=0)
@@ -153,11 +207,11 @@ def evaluation(choice: DataSetChoice, result: LoadResult) -> Evaluation | Extrac
     upload = current()
     if upload is None:
         return None
-    data = _bytes(upload)
-    if data is None:
-        return None
     kept = settings()
-    return _evaluate(dataset_key(choice), upload.version, upload.name, kept.window, kept.pairwise, data, result)
+    try:
+        return _evaluate(dataset_key(choice), upload.version, upload.name, kept.window, kept.pairwise, lambda: _bytes(upload), result)
+    except _Gone:
+        return None
 
 
 def ranked(found: Evaluation, value_per_retained: float, costs: Mapping[str, float]) -> ArmsResult:

@@ -22,7 +22,7 @@ from analysis.ingest.survey import ExtractSurvey
 from analysis.report.catalogue import column_label
 from analysis.schema import CANONICAL_COLUMNS
 from analysis.store.books import SECONDS_PER_HOUR, SOURCE_REFRESH_HOURS, BookStore, book_key_hash, code_version
-from analysis.store.datasets import DataSetStore, content_hash, new_token
+from analysis.store.datasets import KIND_UPLOAD, DataSetStore, KeptSide, choice_key, content_hash, keeps_bytes, new_token
 from analysis.store.disk import data_dir
 from ui import state
 from ui.auth import signed_in_account
@@ -476,7 +476,8 @@ def open_link() -> None:
 
 
 def _restore(token: str) -> None:
-    found = kept_store().get(token, owner=signed_in_account(), now=time.time())
+    store, owner, now = kept_store(), signed_in_account(), time.time()
+    found = store.get(token, owner=owner, now=now)
     if found is not None and found[0].is_sample and found[0].version != sample_choice().version:
         found = None  # kept for a sample that this version of the app no longer ships
     if found is None:
@@ -486,17 +487,29 @@ def _restore(token: str) -> None:
     choice = found[0]  # its bytes stay on disk: file_bytes reads them back under the link when needed
     state.set_active(choice)
     state.set_kept_link(token, choice)
+    # The side files that go with this data set (a history attached to this very book, a campaign list):
+    # each page module takes its own (state.take_restored_side); their bytes stay on disk too (side_bytes).
+    book = choice_key(choice)
+    sides = {slot: side for slot, side in store.sides(token, owner=owner, now=now).items() if side.book in (None, book)}
+    for slot, side in sides.items():
+        state.set_kept_side(slot, (token, side))
+    state.set_restored_sides(sides)
 
 
 def keep_link(choice: state.DataSetChoice) -> None:
-    """Keep ``choice`` under the session's link and put the token in the address (the plain sample and the configured source need none).
+    """Keep ``choice`` under the session's link and put the token in the address.
 
-    A new file gets a new token, so an older link still opens its own file; a new mapping,
-    sheet or study date of the same file is kept under the same token. When the data
-    directory cannot be written the session goes on and says a refresh would lose the data
-    set (:func:`state.unsaved_choice`); it does not retry the same choice on every run.
+    The plain sample and the configured source need no link, unless the session keeps side
+    files with them (a payment history, a campaign list: :func:`keep_side`): then they get
+    one too, so a refresh brings those back. A new file gets a new token, so an older link
+    still opens its own file, and the side files that go with the new data set are kept
+    under the new token too; a new mapping, sheet or study date of the same file is kept
+    under the same token. When the data directory cannot be written the session goes on and
+    says a refresh would lose the data set (:func:`state.unsaved_choice`); it does not retry
+    the same choice on every run.
     """
-    if _needs_no_link(choice):
+    carried = _sides_for(choice)
+    if _needs_no_link(choice) and not carried:
         state.clear_kept_link()
         if state.LINK_PARAM in st.query_params:
             del st.query_params[state.LINK_PARAM]
@@ -505,7 +518,7 @@ def keep_link(choice: state.DataSetChoice) -> None:
     if (kept is not None and kept[1] == choice) or state.unsaved_choice() == choice:
         return
     token = kept[0] if kept is not None and kept[1].version == choice.version else new_token()
-    data = None if choice.is_sample else file_bytes(choice)
+    data = file_bytes(choice) if keeps_bytes(choice) else None
     try:
         kept_store().put(token, choice, data, owner=signed_in_account(), now=time.time())
     except (OSError, ValueError):
@@ -520,6 +533,130 @@ def keep_link(choice: state.DataSetChoice) -> None:
     state.set_unsaved_choice(None)
     state.set_link_lost(False)
     st.query_params[state.LINK_PARAM] = token
+    if kept is None or kept[0] != token:
+        _carry_sides(carried, token)
+
+
+# --- Side files kept with the data set: the payment history attached to the book, the campaign list -------------
+# Each lives in its page module's session keys (ui/payments.py, ui/campaigns.py), which calls keep_side whenever
+# what it holds differs from what is kept; the bytes of an upload then leave the session (side_bytes reads them back).
+
+
+def _sides_for(choice: state.DataSetChoice) -> dict[str, tuple[str, KeptSide]]:
+    # The session's kept side files that go with ``choice``: those of any book, and those of this very book.
+    book = choice_key(choice)
+    return {slot: kept for slot, kept in state.kept_sides().items() if kept[1].book in (None, book)}
+
+
+def _carry_sides(carried: dict[str, tuple[str, KeptSide]], token: str) -> None:
+    # A new link: the side files come along from the link they were kept under (their bytes read from there).
+    store, owner, now = kept_store(), signed_in_account(), time.time()
+    for slot, (old, side) in carried.items():
+        data = store.side_bytes(old, slot, side.version, owner=owner, now=now) if side.kind == KIND_UPLOAD else None
+        try:
+            store.put_side(token, slot, side, data, owner=owner, now=now)
+        except (OSError, ValueError):
+            state.set_unsaved_side(slot, side)  # still readable under the old link for this session
+            continue
+        state.set_kept_side(slot, (token, side))
+
+
+def _new_link(choice: state.DataSetChoice) -> tuple[str, state.DataSetChoice] | None:
+    # A link for a data set that needs none of its own (the plain sample, the configured source), to keep side files with.
+    if state.unsaved_choice() == choice:
+        return None
+    token = new_token()
+    try:
+        kept_store().put(token, choice, file_bytes(choice) if keeps_bytes(choice) else None, owner=signed_in_account(), now=time.time())
+    except (OSError, ValueError):
+        return None
+    state.set_kept_link(token, choice)
+    st.query_params[state.LINK_PARAM] = token
+    return token, choice
+
+
+def keep_side(slot: str, side: KeptSide | None, data: bytes | None = None) -> bool:
+    """Keep a side file with the session's data set under its link, or drop the one kept in ``slot`` (``side`` None).
+
+    Called by a page module whenever what it holds differs from what is kept (cheap when
+    nothing changed). A side file of another book than the link's waits (False, nothing
+    noted). The plain sample or the configured source gets a link for it. When it cannot be
+    written the session keeps its own copy and :func:`side_unsaved` says a refresh would lose
+    it (not retried for the same side file); a removal that cannot be written takes the
+    token out of the address, so a refresh cannot bring back what the user removed.
+
+    Parameters
+    ----------
+    slot
+        The side file's place (``"payments"``, ``"campaigns"``).
+    side
+        What to keep, its ``book`` the :func:`choice_key` of the data set it belongs to (None: any).
+    data
+        Its bytes for an upload, when the session still holds them; else they are read from where it was kept before.
+
+    Returns
+    -------
+    bool
+        True when what the session holds in ``slot`` is on disk (the caller may then let go of the bytes).
+    """
+    kept, current = state.kept_link(), state.kept_sides().get(slot)
+    if side is None:
+        if state.unsaved_side(slot) is not None:
+            state.set_unsaved_side(slot, None)
+        return current is None or _drop_side(slot, current[0])
+    if kept is not None and current == (kept[0], side):
+        return True
+    if state.unsaved_side(slot) == side:
+        return False
+    choice = state.active_choice()
+    if kept is None and choice is not None and (side.book is None or side.book == choice_key(choice)):
+        kept = _new_link(choice)
+    if kept is None:
+        state.set_unsaved_side(slot, side)
+        return False
+    if side.book is not None and side.book != choice_key(kept[1]):
+        return False  # the link still names the previous book: kept on a later run
+    store, owner, now = kept_store(), signed_in_account(), time.time()
+    if side.kind == KIND_UPLOAD and data is None and current is not None:
+        data = store.side_bytes(current[0], slot, side.version, owner=owner, now=now)
+    try:
+        store.put_side(kept[0], slot, side, data, owner=owner, now=now)
+    except (OSError, ValueError):
+        state.set_unsaved_side(slot, side)
+        return False
+    state.set_kept_side(slot, (kept[0], side))
+    state.set_unsaved_side(slot, None)
+    return True
+
+
+def _drop_side(slot: str, token: str) -> bool:
+    try:
+        kept_store().put_side(token, slot, None, None, owner=signed_in_account(), now=time.time())
+    except ValueError:
+        pass  # the link itself is gone (evicted, expired): nothing left to bring back
+    except OSError:
+        # Not removed on disk: the address must not bring it back, so the session gives up its link (and says so).
+        kept = state.kept_link()
+        if kept is not None and kept[0] == token:
+            state.set_unsaved_choice(kept[1])
+            state.clear_kept_link()
+            if state.LINK_PARAM in st.query_params:
+                del st.query_params[state.LINK_PARAM]
+    state.set_kept_side(slot, None)
+    return True
+
+
+def side_bytes(slot: str, version: str) -> bytes | None:
+    """The bytes of the uploaded side file ``version`` in ``slot``, read back from where the session kept it (None when gone)."""
+    kept = state.kept_sides().get(slot)
+    if kept is None or kept[1].version != version:
+        return None
+    return kept_store().side_bytes(kept[0], slot, version, owner=signed_in_account(), now=time.time())
+
+
+def side_unsaved(slot: str) -> bool:
+    """True when the side file the session holds in ``slot`` could not be kept on disk (a refresh would lose it)."""
+    return state.unsaved_side(slot) is not None
 
 
 # --- A load that failed: kept in the session until another load or a new upload ------------------

@@ -10,6 +10,11 @@ the bundled sample's history (``data/sample_payments.csv``, generated on first u
 with one click. The matched history is a ``cache_resource`` (millions of rows, read-only, shared
 by every session with the same book and file), keyed by the book's key and the file's content
 hash; a refusal is kept too (returned, not raised), so a file refused once is not read again.
+
+The attachment is kept with the session's data set under its link (:func:`ui.datasets.keep_side`,
+slot :data:`SLOT`): a refresh, or the link opened again by the same account, brings it back with
+the book it was matched with. An upload's bytes then leave the session and are read back from
+disk; the sample's history keeps only the fact that it is attached. Detaching is kept too.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Callable
 
 import pandas as pd
 import streamlit as st
@@ -30,14 +36,19 @@ from analysis.payments.table import DUE_DATE, PaymentHistory, match_payments, re
 from analysis.persistency.overview import OverviewFigures, overview_figures
 from analysis.persistency.ratios import PersistencyOptions
 from analysis.report.catalogue import column_label
-from analysis.store.datasets import DataSetChoice
+from analysis.store.datasets import KIND_UPLOAD, DataSetChoice, KeptSide, choice_key
 from ui import datasets as ds
+from ui import state
 from ui.i18n import language
 from ui.study import dataset_key
 
 #: Session keys: the attached history (a :class:`PaymentUpload`) and the bytes of the uploaded one.
 ATTACHED = "payments_attached"
 UPLOAD_BYTES = "payments_bytes"
+#: The history's slot among the side files kept with the data set (ui.datasets.keep_side).
+SLOT = "payments"
+#: The kinds of history: an upload (its bytes kept), the bundled sample's (nothing to keep but the fact).
+KIND_SAMPLE = "sample"
 #: The sample's payment history's file name as shown.
 SAMPLE_NAME = "sample_payments.csv"
 MAKE_PAYMENTS = ds.ROOT / "data" / "make_payments.py"
@@ -47,13 +58,22 @@ MAX_ROWS_SHOWN = 2000
 
 @dataclass(frozen=True)
 class PaymentUpload:
-    """A payment history attached to a book: the book's key, the file's name and content hash, whether it is the sample's."""
+    """A payment history attached to a book: the book's key, the file's name and version, its sheet, and its kind.
+
+    ``kind`` says where the rows come from: :data:`~analysis.store.datasets.KIND_UPLOAD` (``version``
+    is the content hash of the bytes), :data:`KIND_SAMPLE` (the bundled sample's), or a later kind.
+    """
 
     book: str
     name: str
     version: str
     sheet: str | None = None
-    is_sample: bool = False
+    kind: str = KIND_UPLOAD
+
+    @property
+    def is_sample(self) -> bool:
+        """Whether this is the bundled sample's history."""
+        return self.kind == KIND_SAMPLE
 
 
 @st.cache_resource(max_entries=1, show_spinner=False)
@@ -74,22 +94,69 @@ def sample_path() -> Path:
     return path
 
 
+class _Gone(Exception):
+    """The history's bytes are no longer to be had (not cached: a later attachment of the same file reads it)."""
+
+
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _matched(
-    book: str, version: str, name: str, sheet: str | None, _source: bytes | Path, _result: LoadResult
+    book: str, version: str, name: str, sheet: str | None, _source: Callable[[], bytes | Path | None], _result: LoadResult
 ) -> PaymentHistory | ExtractError:
     # Keyed by the book (content hash, mapping, sheet, study date) and the history's content hash, never by hashing a frame.
+    # The bytes are asked for only on a miss (they may have to be read back from disk).
+    source = _source()
+    if source is None:
+        raise _Gone
     try:
-        history = read_payments(_source, filename=name, sheet=sheet)
+        history = read_payments(source, filename=name, sheet=sheet)
         return match_payments(history, _result.policies, study_date=_result.study_date)
     except ExtractError as exc:
         return exc
 
 
 def attached() -> PaymentUpload | None:
-    """The history attached in this session (to whichever book), or None."""
+    """The history attached in this session (to whichever book), or None.
+
+    The first call after a refresh takes the history the link brought back; every call keeps
+    the attachment with the session's data set when it changed (:func:`_keep`).
+    """
+    restored = state.take_restored_side(SLOT)
+    if restored is not None and ATTACHED not in st.session_state:
+        _restore(restored)
     value = st.session_state.get(ATTACHED)
-    return value if isinstance(value, PaymentUpload) else None
+    upload = value if isinstance(value, PaymentUpload) else None
+    _keep(upload)
+    return upload
+
+
+def _restore(side: KeptSide) -> None:
+    # The history the link brought back, attached to the book it was kept with (the session's book, when it loaded).
+    choice = state.active_choice()
+    if choice is None or side.book != choice_key(choice):
+        return
+    if side.kind == KIND_SAMPLE:
+        attach_sample(choice)
+    else:
+        book = dataset_key(choice)
+        st.session_state[ATTACHED] = PaymentUpload(book=book, name=side.name, version=side.version, sheet=side.sheet, kind=side.kind)
+
+
+def _keep(upload: PaymentUpload | None) -> None:
+    # Keep the attachment (or its absence) with the session's data set; an upload's bytes then leave the session.
+    choice = state.active_choice()
+    if choice is None or (upload is not None and upload.book != dataset_key(choice)):
+        return  # attached to another book: what is kept under the link stays as it is
+    side = None
+    if upload is not None:
+        side = KeptSide(kind=upload.kind, name=upload.name, version=upload.version, sheet=upload.sheet, book=choice_key(choice))
+    data = None if upload is None else st.session_state.get(UPLOAD_BYTES, {}).get(upload.version)
+    if ds.keep_side(SLOT, side, data) and data is not None:
+        st.session_state.pop(UPLOAD_BYTES, None)
+
+
+def unsaved() -> bool:
+    """True when the attached history could not be kept on disk (a refresh would lose it)."""
+    return ds.side_unsaved(SLOT)
 
 
 def attached_to(choice: DataSetChoice) -> bool:
@@ -103,28 +170,31 @@ def attach_upload(choice: DataSetChoice, name: str, data: bytes, sheet: str | No
     upload = PaymentUpload(book=dataset_key(choice), name=name, version=ds.content_version(data), sheet=sheet)
     st.session_state[UPLOAD_BYTES] = {upload.version: data}
     st.session_state[ATTACHED] = upload
+    _keep(upload)
     return upload
 
 
 def attach_sample(choice: DataSetChoice) -> PaymentUpload:
     """Attach the bundled sample's payment history to the sample book ``choice`` names."""
     path = sample_path()
-    upload = PaymentUpload(book=dataset_key(choice), name=SAMPLE_NAME, version=f"sample-{path.stat().st_mtime_ns}", is_sample=True)
+    upload = PaymentUpload(book=dataset_key(choice), name=SAMPLE_NAME, version=f"sample-{path.stat().st_mtime_ns}", kind=KIND_SAMPLE)
     st.session_state[ATTACHED] = upload
+    _keep(upload)
     return upload
 
 
 def detach() -> None:
-    """Forget the attached history (the pages go back to the definitions without payments)."""
+    """Forget the attached history (the pages go back to the definitions without payments); a refresh does not bring it back."""
     st.session_state.pop(ATTACHED, None)
     st.session_state.pop(UPLOAD_BYTES, None)
+    _keep(None)
 
 
 def _source(upload: PaymentUpload) -> bytes | Path | None:
     if upload.is_sample:
         return sample_path()
     data: bytes | None = st.session_state.get(UPLOAD_BYTES, {}).get(upload.version)
-    return data
+    return data if data is not None else ds.side_bytes(SLOT, upload.version)
 
 
 def history_for(choice: DataSetChoice, result: LoadResult) -> PaymentHistory | ExtractError | None:
@@ -132,10 +202,10 @@ def history_for(choice: DataSetChoice, result: LoadResult) -> PaymentHistory | E
     upload = attached()
     if upload is None or upload.book != dataset_key(choice):
         return None
-    source = _source(upload)
-    if source is None:
+    try:
+        return _matched(upload.book, upload.version, upload.name, upload.sheet, lambda: _source(upload), result)
+    except _Gone:
         return None
-    return _matched(upload.book, upload.version, upload.name, upload.sheet, source, result)
 
 
 def current_payments() -> PaymentHistory | None:

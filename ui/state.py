@@ -13,7 +13,7 @@ import streamlit as st
 from analysis.errors import ExtractError
 
 # Defined with the store that keeps it across a reload; pages and tests name it ``state.DataSetChoice``.
-from analysis.store.datasets import DataSetChoice
+from analysis.store.datasets import SOURCE_PREFIX, DataSetChoice, KeptSide
 
 LANGUAGE: Final = "app_language"
 ACTIVE: Final = "app_active_dataset"
@@ -32,8 +32,14 @@ LINK_LOST: Final = "app_link_lost"
 UNSAVED: Final = "app_unsaved_choice"
 #: Why the configured source (the company's book) did not open in this session (an ExtractError), or absent.
 SOURCE_FAILED: Final = "app_source_failed"
-#: The version of a choice that names the configured source starts so (then a hash of its configuration).
-SOURCE_PREFIX: Final = "source-"
+# SOURCE_PREFIX (imported above, defined with the store): a choice whose version starts so names the configured source.
+#: Side files (a payment history, a campaign list) kept with the data set under the session's link:
+#: slot → (token, side file) as last kept on disk.
+KEPT_SIDES: Final = "app_kept_sides"
+#: Side files the link brought back on the session's first run, not yet taken up by their page's module: slot → side file.
+RESTORED_SIDES: Final = "app_restored_sides"
+#: Side files that could not be kept on disk (a refresh would lose them): slot → side file.
+UNSAVED_SIDES: Final = "app_unsaved_sides"
 
 
 def browser_language() -> str:
@@ -119,6 +125,52 @@ def unsaved_choice() -> DataSetChoice | None:
 def set_unsaved_choice(choice: DataSetChoice | None) -> None:
     """Note (or clear, with None) the data set that could not be kept on disk."""
     st.session_state[UNSAVED] = choice
+
+
+def kept_sides() -> dict[str, tuple[str, KeptSide]]:
+    """The side files kept on disk for this session: slot → (the link token they are under, the side file)."""
+    value = st.session_state.get(KEPT_SIDES)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def set_kept_side(slot: str, kept: tuple[str, KeptSide] | None) -> None:
+    """Note that a side file is kept under a token (or, with None, that the slot keeps nothing)."""
+    sides = kept_sides()
+    if kept is None:
+        sides.pop(slot, None)
+    else:
+        sides[slot] = kept
+    st.session_state[KEPT_SIDES] = sides
+
+
+def take_restored_side(slot: str) -> KeptSide | None:
+    """The side file the link brought back for ``slot``, once: taking it clears it."""
+    value = st.session_state.get(RESTORED_SIDES)
+    side = value.pop(slot, None) if isinstance(value, dict) else None
+    return side if isinstance(side, KeptSide) else None
+
+
+def set_restored_sides(sides: dict[str, KeptSide]) -> None:
+    """Hand the side files a link brought back to their page modules (each takes its own)."""
+    st.session_state[RESTORED_SIDES] = dict(sides)
+
+
+def unsaved_side(slot: str) -> KeptSide | None:
+    """The side file in ``slot`` that could not be kept on disk, or None."""
+    value = st.session_state.get(UNSAVED_SIDES)
+    side = value.get(slot) if isinstance(value, dict) else None
+    return side if isinstance(side, KeptSide) else None
+
+
+def set_unsaved_side(slot: str, side: KeptSide | None) -> None:
+    """Note (or clear, with None) the side file in ``slot`` that could not be kept on disk."""
+    value = st.session_state.get(UNSAVED_SIDES)
+    sides = dict(value) if isinstance(value, dict) else {}
+    if side is None:
+        sides.pop(slot, None)
+    else:
+        sides[slot] = side
+    st.session_state[UNSAVED_SIDES] = sides
 
 
 def lang_key(name: str) -> str:

@@ -50,6 +50,8 @@ if isinstance(found, Exception):
 if st.button(t("campaigns.forget"), key="campaigns_forget"):
     ui_c.forget()
     st.rerun()
+if ui_c.unsaved():
+    st.warning(tm("campaigns.list_unsaved"))
 
 # --- 1. the row account ---------------------------------------------------------------------------
 st.subheader(t("campaigns.account"))

@@ -335,6 +335,8 @@ else:
         st.warning(tm("data.payments_outside", n=counts.get("not_in_book", 0), policies=len(outside)))
         view = translate_columns(outside.head(ui_payments.MAX_ROWS_SHOWN))
         show_table(data=view, show_identifiers=show_identifiers, hide_index=True, width="stretch", column_config=column_config(view))
+if attached_payments is not None and ui_payments.unsaved():
+    st.warning(tm("data.payments_unsaved"))
 if attached_payments is not None and st.button(t("data.payments_detach"), key="data_payments_detach"):
     ui_payments.detach()
     st.rerun()
