@@ -8,6 +8,7 @@ history and list are taken with their real buttons.
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 
@@ -208,3 +209,34 @@ def test_a_history_that_cannot_be_kept_is_said_and_still_used(tmp_path: Path, mo
     assert ui_payments.UPLOAD_BYTES in at.session_state  # its only copy
     on_campaigns(at)
     assert any("活动名单未能保存在服务器上" in w.value for w in at.warning)
+
+
+def test_the_configured_book_gets_a_link_for_its_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The company's book needs no link of its own; a history attached to it is kept under one, and comes back with it."""
+    from analysis.engine.config import SOURCE_ENV, read_config_file
+    from ui import datasets as ds
+    from ui import payments as ui_payments
+    from ui import state
+    from ui.study import dataset_key
+
+    rows = pd.read_csv(io.BytesIO(BOOK), skiprows=1, dtype=str)  # the book's header and 299 rows, without its title row
+    rows.to_parquet(tmp_path / "book.parquet")
+    config = tmp_path / "source.toml"
+    config.write_text(f'[source]\nurl = "{tmp_path / "book.parquet"}"\nstudy_date = "2026-09-30"\nname = "公司保单库"\n', encoding="utf-8")
+    monkeypatch.setenv(SOURCE_ENV, str(config))
+    plain = opened()
+    assert token_of(plain) is None and state.is_configured(plain.session_state[state.ACTIVE])
+    choice = ds.source_choice(read_config_file(config))
+    history = history_bytes()
+    upload = ui_payments.PaymentUpload(book=dataset_key(choice), name="缴费记录.csv", version=content_hash(history))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state[ui_payments.UPLOAD_BYTES] = {upload.version: history}
+    at.session_state[ui_payments.ATTACHED] = upload
+    ran(at)
+    token = token_of(at)
+    assert is_token(token) and metrics(at)["缴费记录读取行数"] == "4"
+    again = opened(token)
+    assert again.session_state[state.ACTIVE] == choice
+    assert again.session_state[ui_payments.ATTACHED] == upload and metrics(again)["缴费记录读取行数"] == "4"
+    again.button(key="data_payments_detach").click()
+    assert token_of(ran(again)) is None, "nothing left to keep with the configured book: no link"
