@@ -9,8 +9,10 @@ from analysis import LoadResult
 from analysis.study.cohorts import NamedCohort
 from analysis.survival.cox import CoxResult
 from analysis.survival.cox import few_valued_columns as _few_valued_columns
+from analysis.survival.curves import mark_past_cutoff
 from analysis.survival.incidence import cumulative_incidence
 from analysis.survival.result import SurvivalResult, cox_study, survival_study
+from ui.i18n import language, t
 from ui.state import DataSetChoice
 from ui.study import dataset_key
 
@@ -79,3 +81,19 @@ def _few_valued(key: str, _result: LoadResult) -> frozenset[str]:
 def few_valued_columns(choice: DataSetChoice, result: LoadResult) -> frozenset[str]:
     """The data set's columns a Cox model can stratify on (few distinct values), worked out once per data set."""
     return _few_valued(dataset_key(choice), result)
+
+
+def summary_table(outcome: SurvivalResult, labels: dict[str, str], *, min_at_risk: int, horizon: float) -> pd.DataFrame:
+    """The summary as the page and its download show it: groups by name, where each curve stops, the figures read past it.
+
+    ``solid_until`` and ``past_cutoff`` (:func:`~analysis.survival.curves.mark_past_cutoff`) come
+    right after the counts; ``past_cutoff`` names the figures by their headers in the session's
+    language ("" when none), so a CSV or Excel copy carries the mark beside numbers that stay numbers.
+    """
+    marked = mark_past_cutoff(outcome.summary, outcome.curves, min_at_risk=min_at_risk, horizon=horizon)
+    joiner = "、" if language() == "zh" else ", "
+    marked["past_cutoff"] = [joiner.join(t(f"col.{c}") for c in names) for names in marked["past_cutoff"]]
+    marked["cohort"] = marked["cohort"].map(lambda c: labels[str(c)])
+    counts = [c for c in ("cohort", "policies", "events") if c in marked.columns]
+    figures = [c for c in marked.columns if c not in (*counts, "solid_until", "past_cutoff")]
+    return marked[[*counts, "solid_until", "past_cutoff", *figures]].rename(columns={"cohort": "group"})

@@ -18,7 +18,7 @@ from ui import charts, cohort_builder, filters, formats, widgets
 from ui import datasets as ds
 from ui.i18n import language, t, tm
 from ui.study import cohort_dimensions, named_cohort
-from ui.survival import cox_result, few_valued_columns, incidence, survival_result
+from ui.survival import cox_result, few_valued_columns, incidence, summary_table, survival_result
 from ui.tables import column_config, level_label, show_table, translate_columns
 
 #: Curves drawn at most (the largest cohorts); sentences for pairwise tests at most (more: a table).
@@ -132,8 +132,8 @@ if outcome.overall_p is not None and outcome.pairwise is not None:
     st.caption(tm("survival.tests_help"))
 
 st.subheader(t("survival.summary"))
-summary = outcome.summary.assign(cohort=outcome.summary["cohort"].map(lambda c: labels[str(c)])).rename(columns={"cohort": "group"})
-summary_view = translate_columns(summary)
+# Figures read past the point where a curve stops (fewer than the cutoff at risk) are named beside the numbers.
+summary_view = translate_columns(summary_table(outcome, labels, min_at_risk=min_at_risk, horizon=float(horizon)))
 show_table(
     data=summary_view,
     hide_index=True,
@@ -142,6 +142,8 @@ show_table(
     | {t(f"col.survival_{m}"): st.column_config.NumberColumn(t(f"col.survival_{m}"), format="percent") for m in (13, 25, 37, 61)},
 )
 st.caption(tm("survival.summary_help", horizon=int(horizon)))
+if min_at_risk > 0:
+    st.caption(tm("survival.summary_cutoff_note", n=min_at_risk, horizon=int(horizon)))
 
 curve_view = translate_columns(
     outcome.curves.assign(cohort=outcome.curves["cohort"].map(lambda c: labels[str(c)])).rename(columns={"cohort": "group"})
@@ -149,12 +151,15 @@ curve_view = translate_columns(
 sheets = {t("survival.sheet_curves"): curve_view, t("survival.summary"): summary_view}
 if outcome.pairwise is not None:
     sheets[t("survival.tests")] = translate_columns(outcome.pairwise)
+notes = {name: filters.scope_lines() for name in sheets}
+if min_at_risk > 0:  # the summary sheet says what its "figures past the stop" column means
+    notes[t("survival.summary")].append(t("survival.summary_cutoff_note", n=min_at_risk, horizon=int(horizon)))
 st.download_button(
     t("survival.download"),
     data=partial(
         write_workbook,
         sheets,
-        notes={name: filters.scope_lines() for name in sheets},
+        notes=notes,
         # Survival as percentages in Excel too (the cells stay numbers).
         percent=[t("col.survival"), t("col.lower"), t("col.upper"), *(t(f"col.survival_{m}") for m in (13, 25, 37, 61))],
     ),

@@ -237,6 +237,64 @@ def survival_summary(curves: pd.DataFrame, *, horizon: float = RMST_HORIZON, mon
     return pd.DataFrame(rows)
 
 
+#: The columns :func:`mark_past_cutoff` adds to a summary.
+CUTOFF_COLUMNS = ("solid_until", "past_cutoff")
+
+
+def mark_past_cutoff(
+    summary: pd.DataFrame, curves: pd.DataFrame, *, min_at_risk: int = MIN_AT_RISK, horizon: float = RMST_HORIZON
+) -> pd.DataFrame:
+    """The summary with where each cohort's curve stops, and which of its figures are read past that point.
+
+    A curve is drawn up to its last time with at least ``min_at_risk`` policies at risk
+    (:func:`until_at_risk`); a figure read at a later time rests on fewer policies than that,
+    and is named here so a table can mark it (its value is kept: numbers stay numbers).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        :func:`survival_summary`: ``cohort``, ``survival_<m>`` (read at month m), ``median``
+        (its own value is the month) and ``rmst`` (read up to ``horizon``).
+    curves : DataFrame
+        The curves the summary was made from (``cohort``, ``month``, ``at_risk``).
+    min_at_risk : int
+        The cutoff; 0 (or less) marks nothing, as it draws every time.
+    horizon : float
+        The restricted mean's horizon, in months.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``summary`` with ``solid_until`` (the cohort's last month with at least
+        ``min_at_risk`` at risk; NaN when it never has that many) and ``past_cutoff`` (a tuple
+        of the figures' column names read past it, in the summary's column order: a
+        ``survival_<m>`` with m later than ``solid_until``, a median later than it, ``rmst``
+        when the horizon is; a missing figure — a curve ending before m, a median not
+        reached — is never named).
+    """
+    enough = curves[curves["at_risk"].to_numpy() >= min_at_risk]
+    last = enough.groupby(enough["cohort"].astype(str), sort=False)["month"].max()
+    solid = summary["cohort"].astype(str).map(last).astype(float)
+    reads: dict[str, pd.Series] = {}
+    for column in summary.columns:
+        if str(column).startswith("survival_"):
+            reads[column] = pd.Series(float(str(column).removeprefix("survival_")), index=summary.index)
+        elif column == "median":
+            reads[column] = summary["median"].astype(float)
+        elif column == "rmst":
+            reads[column] = pd.Series(float(horizon), index=summary.index)
+    # A figure is past the stop unless it is read on or before it (so every figure present when there is no stop).
+    past = pd.Series(
+        [
+            tuple(c for c, at in reads.items() if min_at_risk > 0 and pd.notna(summary.at[i, c]) and not at[i] <= solid[i])
+            for i in summary.index
+        ],
+        index=summary.index,
+        dtype=object,
+    )
+    return summary.assign(solid_until=solid.to_numpy(), past_cutoff=past)
+
+
 def at_risk_table(curves: pd.DataFrame, ticks: Sequence[float]) -> pd.DataFrame:
     """Numbers at risk under the plot: cohort × tick month (policies still under observation at that month)."""
     rows = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from paths import ROOT
 from shown import shown
@@ -177,3 +178,68 @@ def test_the_survival_cutoff_is_a_setting_the_page_states() -> None:
     assert any("风险集少于 20000 张保单处曲线停止" in c.value for c in at.caption)
     shorter = max(max(d["x"]) for d in json.loads(at.get("plotly_chart")[0].proto.spec)["data"] if d.get("name"))
     assert shorter < longest  # fewer policies left than 20,000 well before the end
+
+
+@pytest.fixture
+def deferred(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """Every deferred download's callable by its file id, as the server registers it (the registration itself runs)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    seen: dict[str, object] = {}
+    register = MediaFileManager.add_deferred
+
+    def kept(self, data_callable, *args, **kwargs):  # type: ignore[no-untyped-def]
+        file_id = register(self, data_callable, *args, **kwargs)
+        seen[file_id] = data_callable
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", kept)
+    return seen
+
+
+def downloaded(at: AppTest, key: str, deferred: dict[str, object]) -> bytes:
+    """The bytes a deferred download button sends when clicked (its callable, run as the server would)."""
+    button = next(b for b in at.get("download_button") if b.proto.id.endswith(key))
+    make = deferred[button.proto.deferred_file_id]
+    assert callable(make)
+    return make()
+
+
+def test_the_survival_summary_names_the_figures_past_each_curve_s_stop_on_screen_and_in_the_download(sample, deferred) -> None:
+    import io
+
+    import openpyxl
+
+    from analysis.survival.curves import mark_past_cutoff
+
+    at = opened("views/survival.py")
+    ok(at.selectbox(key="survival_by__zh").set_value("young_new_earners").run())
+    ok(at.number_input(key="survival_min_at_risk").set_value(10000).run())
+    result = survival_study(sample.policies, study_date=sample.study_date, by="young_new_earners", compare=False)
+    expected = mark_past_cutoff(result.summary, result.curves, min_at_risk=10000).set_index("cohort")
+    # The young new earners (5,561 policies) never have 10,000 at risk: every figure is named, the stop is blank;
+    # everyone else stops at their last month with 10,000 at risk, and the figures read later are named.
+    young, rest = expected.loc["in"], expected.loc["rest"]
+    assert pd.isna(young["solid_until"]) and young["past_cutoff"] == ("survival_13", "survival_25", "survival_37", "survival_61", "rmst")
+    assert 13 < rest["solid_until"] < 61 and "survival_61" in rest["past_cutoff"] and "survival_13" not in rest["past_cutoff"]
+    table = at.dataframe[1].value.set_index("分群")  # numbers at risk, summary, hazard ratios
+    assert list(table.columns[:4]) == ["保单数", "事件数", "曲线截止（月）", "截止后的数字"]
+    assert pd.isna(table.loc["刚入职场的年轻客户", "曲线截止（月）"])
+    assert table.loc["其他客户", "曲线截止（月）"] == pytest.approx(rest["solid_until"])
+    assert table.loc["刚入职场的年轻客户", "截止后的数字"].startswith("13 个月生存率、25 个月生存率")
+    assert "61 个月生存率" in table.loc["其他客户", "截止后的数字"] and "13 个月生存率" not in table.loc["其他客户", "截止后的数字"]
+    assert table.loc["其他客户", "61 个月生存率"] == pytest.approx(rest["survival_61"])  # the number itself is kept
+    assert any("列在“截止后的数字”中" in c.value and "不足 10000 张" in c.value for c in at.caption)
+    # The Excel download: the same mark beside numbers that stay numbers, and the note above the table.
+    book = openpyxl.load_workbook(io.BytesIO(downloaded(at, "survival_download", deferred)))
+    rows = list(book["生存摘要"].iter_rows(values_only=True))
+    header = next(i for i, row in enumerate(rows) if row[0] == "分群")
+    assert any("截止后的数字" in str(row[0]) for row in rows[:header])
+    sheet = pd.DataFrame(rows[header + 1 :], columns=rows[header]).set_index("分群")
+    assert sheet.loc["其他客户", "截止后的数字"] == table.loc["其他客户", "截止后的数字"]
+    assert isinstance(sheet.loc["其他客户", "61 个月生存率"], float) and isinstance(sheet.loc["其他客户", "曲线截止（月）"], float)
+    # In English the figures are named by their English headers.
+    ok(at.sidebar.radio(key="app_language").set_value("en").run())
+    table = at.dataframe[1].value.set_index("Cohort")
+    assert "Survival at 61 months" in table.loc["Everyone else", "Figures past the stop"]
+    assert any("Figures past the stop" in c.value and "fewer than 10000 policies" in c.value for c in at.caption)
