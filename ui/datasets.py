@@ -243,6 +243,7 @@ def active_result() -> tuple[state.DataSetChoice, LoadResult]:
                 state.set_source_failure(exc)
             elif kept is not None and kept[1] == choice:  # a data set brought back by a link no longer loads
                 state.set_link_lost(True)
+                state.clear_sides()  # nor does what was kept with it: the sample starts without a link
         else:
             state.set_active(choice)
             keep_link(choice)

@@ -143,6 +143,12 @@ def set_kept_side(slot: str, kept: tuple[str, KeptSide] | None) -> None:
     st.session_state[KEPT_SIDES] = sides
 
 
+def clear_sides() -> None:
+    """The session keeps no side files (the data set they were kept with no longer opens)."""
+    st.session_state.pop(KEPT_SIDES, None)
+    st.session_state.pop(RESTORED_SIDES, None)
+
+
 def take_restored_side(slot: str) -> KeptSide | None:
     """The side file the link brought back for ``slot``, once: taking it clears it."""
     value = st.session_state.get(RESTORED_SIDES)

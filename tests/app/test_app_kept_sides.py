@@ -19,7 +19,7 @@ from shown import shown
 from streamlit.testing.v1 import AppTest
 
 from analysis import load_extract
-from analysis.store.datasets import DataSetStore, content_hash, is_token
+from analysis.store.datasets import DataSetStore, KeptSide, content_hash, is_token
 from analysis.store.disk import data_dir
 
 APP = str(ROOT / "app.py")
@@ -240,3 +240,25 @@ def test_the_configured_book_gets_a_link_for_its_history(tmp_path: Path, monkeyp
     assert again.session_state[ui_payments.ATTACHED] == upload and metrics(again)["缴费记录读取行数"] == "4"
     again.button(key="data_payments_detach").click()
     assert token_of(ran(again)) is None, "nothing left to keep with the configured book: no link"
+
+
+def test_a_link_whose_book_no_longer_loads_says_so_and_keeps_nothing_with_the_sample() -> None:
+    """A kept file that no longer loads (e.g. kept by an older version): the sample, the message, and no link for its list."""
+    from ui import campaigns as ui_c
+    from ui import state
+
+    store = DataSetStore(data_dir() / "datasets")
+    broken = b"not a policy extract\n"
+    choice = state.DataSetChoice(name="旧文件.csv", version=content_hash(broken))
+    listed = list_bytes()
+    token = "B" * 32
+    store.put(token, choice, broken, owner=None, now=time.time())
+    store.put_side(
+        token, "campaigns", KeptSide(kind="upload", name="我的名单.csv", version=content_hash(listed)), listed, owner=None, now=time.time()
+    )
+    at = opened(token)
+    assert token_of(at) is None
+    ran(at)  # the frame says so on the run after the load failed
+    assert any("此链接指向的数据集已不在服务器上" in w.value for w in at.warning)
+    assert ui_c.LIST not in on_campaigns(at).session_state
+    assert token_of(at) is None
