@@ -28,6 +28,7 @@ import streamlit as st
 
 from analysis import LoadResult
 from analysis import schema as S
+from analysis.engine.side_sources import SideSource
 from analysis.errors import ExtractError
 from analysis.ingest.side_tables import ACCEPTED
 from analysis.interventions.arms import WINDOW_MONTHS
@@ -52,10 +53,18 @@ LIST_BYTES = "campaigns_list_bytes"
 SETTINGS = "campaigns_settings"
 #: The list's slot among the side files kept with the data set (ui.datasets.keep_side).
 SLOT = "campaigns"
-#: The kinds of list: an upload (its bytes kept), the bundled sample's (nothing to keep but the fact).
+#: The kinds of list: an upload (its bytes kept), the bundled sample's (nothing to keep but the fact),
+#: the configured source's (read from its database or lake; used by default on the company's book, never kept).
 KIND_SAMPLE = "sample"
+KIND_SOURCE = "source"
+#: The configured source's side table of campaign lists (analysis.engine.config.SIDE_TABLES).
+SOURCE_SIDE = "campaign_list"
+#: Session key: the configured book (its version) whose source list the user put away in this session.
+SOURCE_DECLINED = "campaigns_source_declined"
 #: The sample's campaign list.
 SAMPLE_LIST = ds.ROOT / "data" / "sample_campaign_list.csv"
+#: What a list is read from: bytes (an upload, the sample), or the configured source's table or file.
+ListSource = bytes | SideSource | str
 #: The file types a list may come in (the door reads them all).
 LIST_TYPES = ("csv", "txt", "xlsx", "xlsm", "xls", "parquet")
 #: Repaired or rejected rows the page lists (the counts cover them all).
@@ -103,6 +112,9 @@ def current() -> ListUpload | None:
             use_sample()
         else:
             st.session_state[LIST] = ListUpload(name=restored.name, version=restored.version, kind=restored.kind)
+    choice = state.active_choice()
+    if LIST not in st.session_state and choice is not None and st.session_state.get(SOURCE_DECLINED) != choice.version:
+        use_source(choice)  # the company's book comes with the list its configuration names
     value = st.session_state.get(LIST)
     upload = value if isinstance(value, ListUpload) else None
     _keep(upload)
@@ -111,6 +123,9 @@ def current() -> ListUpload | None:
 
 def _keep(upload: ListUpload | None) -> None:
     # Keep the list in use (or its absence) with the session's data set; an upload's bytes then leave the session.
+    # The source's list is never kept: the company's book brings it back by itself (kept is then "nothing").
+    if upload is not None and upload.kind == KIND_SOURCE:
+        upload = None
     side = None if upload is None else KeptSide(kind=upload.kind, name=upload.name, version=upload.version)
     data = None if upload is None else st.session_state.get(LIST_BYTES, {}).get(upload.version)
     if ds.keep_side(SLOT, side, data) and data is not None:
@@ -145,8 +160,33 @@ def use_sample() -> ListUpload:
     return upload
 
 
+def source_offered(choice: DataSetChoice) -> str | None:
+    """The configured source's campaign list for the book ``choice`` names, as shown, when it is not the one in use; else None."""
+    side = ds.source_side(choice, SOURCE_SIDE)
+    upload = st.session_state.get(LIST)
+    if side is None or (isinstance(upload, ListUpload) and upload.kind == KIND_SOURCE and upload.version == side.version):
+        return None
+    return side.name
+
+
+def use_source(choice: DataSetChoice) -> ListUpload | None:
+    """Take the configured source's campaign list (None when the configuration names none, or ``choice`` is not the company's book)."""
+    side = ds.source_side(choice, SOURCE_SIDE)
+    if side is None:
+        return None
+    st.session_state.pop(SOURCE_DECLINED, None)
+    st.session_state.pop(LIST_BYTES, None)
+    upload = ListUpload(name=side.name, version=side.version, kind=KIND_SOURCE)
+    st.session_state[LIST] = upload
+    _keep(upload)
+    return upload
+
+
 def forget() -> None:
-    """Put the list away (a refresh does not bring it back)."""
+    """Put the list away (a refresh does not bring it back; the source's list stays away for the rest of the session)."""
+    value, choice = st.session_state.get(LIST), state.active_choice()
+    if isinstance(value, ListUpload) and value.kind == KIND_SOURCE and choice is not None:
+        st.session_state[SOURCE_DECLINED] = choice.version
     st.session_state.pop(LIST, None)
     st.session_state.pop(LIST_BYTES, None)
     _keep(None)
@@ -171,9 +211,14 @@ def keep(chosen: Settings) -> None:
     st.session_state[SETTINGS] = chosen
 
 
-def _bytes(upload: ListUpload) -> bytes | None:
+def _bytes(upload: ListUpload) -> ListSource | None:
+    # What the list is read from: bytes (an upload, the sample), or the configured source's table or file.
     if upload.is_sample:
         return sample_list_bytes()
+    if upload.kind == KIND_SOURCE:
+        choice = state.active_choice()
+        side = None if choice is None else ds.source_side(choice, SOURCE_SIDE)
+        return None if side is None or side.version != upload.version else side.source
     data: bytes | None = st.session_state.get(LIST_BYTES, {}).get(upload.version)
     return data if data is not None else ds.side_bytes(SLOT, upload.version)
 
@@ -184,7 +229,13 @@ class _Gone(Exception):
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _evaluate(
-    book: str, version: str, name: str, window: int, pairwise: bool, _data: Callable[[], bytes | None], _result: LoadResult
+    book: str,
+    version: str,
+    name: str,
+    window: int,
+    pairwise: bool,
+    _data: Callable[[], bytes | SideSource | str | None],
+    _result: LoadResult,
 ) -> Evaluation | ExtractError:
     # Keyed by the book (content hash, mapping, sheet, study date), the list's content hash and the settings;
     # the bytes are asked for only on a miss (they may have to be read back from disk).
@@ -192,7 +243,7 @@ def _evaluate(
     if data is None:
         raise _Gone
     try:
-        listed = read_campaign_list(data, filename=name)
+        listed = read_campaign_list(data, filename=name if isinstance(data, bytes) else None)
         data, listed = enrolled_data(_result.policies, listed, study_date=_result.study_date, window_months=window)
         # Uplift comes from the multi-arm T-learner of the targeting rule (its Qini per arm), not a second one per pair.
         arms = evaluate_arms(data, control=listed.control, pairwise=pairwise, uplift=False, random_state=0)

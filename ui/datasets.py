@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Final
+from typing import Any, Callable, Final
 
 import streamlit as st
 
@@ -376,6 +376,39 @@ def opened_source(choice: state.DataSetChoice) -> OpenedSource:
 def _reloads() -> dict[str, float]:
     # The process's record of "Reload from the source": configured book's version → when it was asked for.
     return {}
+
+
+@dataclass(frozen=True)
+class SourceSide:
+    """A side table of the configured source (a payment history, a campaign list): where it is read from, as shown, and its version.
+
+    ``version`` changes with the configuration and with each "Reload from the source", so the
+    caches keyed by it read the table again when the book is.
+    """
+
+    source: Any
+    name: str
+    version: str
+
+
+def source_side(choice: state.DataSetChoice, kind: str) -> SourceSide | None:
+    """The configured source's side table ``kind`` (``payments``, ``campaign_list``) for the book ``choice`` names.
+
+    None when ``choice`` is not the configured book, or the configuration names no such table
+    (or can no longer be used: the book's own page says why).
+    """
+    if not state.is_configured(choice):
+        return None
+    try:
+        config = _config_of(choice)
+        source = config.side_source(kind)
+    except ExtractError:
+        return None
+    if source is None:
+        return None
+    name = source.description() if hasattr(source, "description") else Path(str(source)).name
+    version = f"{kind}-{config.side_version(kind)}-{_reloads().get(choice.version, 0.0)}"
+    return SourceSide(source=source, name=name, version=version)
 
 
 def source_facts(choice: state.DataSetChoice) -> tuple[str, str] | None:

@@ -30,6 +30,7 @@ import streamlit as st
 
 from analysis import LoadResult
 from analysis import schema as S
+from analysis.engine.side_sources import SideSource
 from analysis.errors import ExtractError
 from analysis.ingest.side_tables import ACCEPTED
 from analysis.payments.table import DUE_DATE, PaymentHistory, match_payments, read_payments
@@ -47,11 +48,17 @@ ATTACHED = "payments_attached"
 UPLOAD_BYTES = "payments_bytes"
 #: The history's slot among the side files kept with the data set (ui.datasets.keep_side).
 SLOT = "payments"
-#: The kinds of history: an upload (its bytes kept), the bundled sample's (nothing to keep but the fact).
+#: The kinds of history: an upload (its bytes kept), the bundled sample's (nothing to keep but the fact),
+#: the configured source's (read from its database or lake; attached by default to the company's book, never kept).
 KIND_SAMPLE = "sample"
+KIND_SOURCE = "source"
+#: Session key: the configured book (its version) whose source history the user detached in this session.
+SOURCE_DECLINED = "payments_source_declined"
 #: The sample's payment history's file name as shown.
 SAMPLE_NAME = "sample_payments.csv"
 MAKE_PAYMENTS = ds.ROOT / "data" / "make_payments.py"
+#: What a history is read from: an upload's bytes, the sample's file, the configured source's table or file.
+HistorySource = bytes | Path | SideSource | str
 #: Repaired and rejected rows listed on the Data page at most (the counts cover them all).
 MAX_ROWS_SHOWN = 2000
 
@@ -100,7 +107,7 @@ class _Gone(Exception):
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _matched(
-    book: str, version: str, name: str, sheet: str | None, _source: Callable[[], bytes | Path | None], _result: LoadResult
+    book: str, version: str, name: str, sheet: str | None, _source: Callable[[], HistorySource | None], _result: LoadResult
 ) -> PaymentHistory | ExtractError:
     # Keyed by the book (content hash, mapping, sheet, study date) and the history's content hash, never by hashing a frame.
     # The bytes are asked for only on a miss (they may have to be read back from disk).
@@ -108,7 +115,7 @@ def _matched(
     if source is None:
         raise _Gone
     try:
-        history = read_payments(source, filename=name, sheet=sheet)
+        history = read_payments(source, filename=None if isinstance(source, (SideSource, str)) else name, sheet=sheet)
         return match_payments(history, _result.policies, study_date=_result.study_date)
     except ExtractError as exc:
         return exc
@@ -123,6 +130,8 @@ def attached() -> PaymentUpload | None:
     restored = state.take_restored_side(SLOT)
     if restored is not None and ATTACHED not in st.session_state:
         _restore(restored)
+    if ATTACHED not in st.session_state:
+        _attach_source_by_default()
     value = st.session_state.get(ATTACHED)
     upload = value if isinstance(value, PaymentUpload) else None
     _keep(upload)
@@ -141,11 +150,50 @@ def _restore(side: KeptSide) -> None:
         st.session_state[ATTACHED] = PaymentUpload(book=book, name=side.name, version=side.version, sheet=side.sheet, kind=side.kind)
 
 
+def _attach_source_by_default() -> None:
+    # The company's book comes with the history its configuration names, unless detached in this session.
+    choice = state.active_choice()
+    if choice is None or st.session_state.get(SOURCE_DECLINED) == choice.version:
+        return
+    if ds.source_side(choice, SLOT) is not None:
+        attach_source(choice)
+
+
+def source_offered(choice: DataSetChoice) -> str | None:
+    """The configured source's payment history for the book ``choice`` names, as shown, when it is not the one attached; else None."""
+    side = ds.source_side(choice, SLOT)
+    upload = attached()
+    if side is None or (upload is not None and upload.kind == KIND_SOURCE and upload.book == dataset_key(choice)):
+        return None
+    return side.name
+
+
+def from_source(upload: PaymentUpload | None) -> bool:
+    """Whether ``upload`` is the configured source's history."""
+    return upload is not None and upload.kind == KIND_SOURCE
+
+
+def attach_source(choice: DataSetChoice) -> PaymentUpload | None:
+    """Attach the configured source's payment history to the company's book ``choice`` names (None when it names none)."""
+    side = ds.source_side(choice, SLOT)
+    if side is None:
+        return None
+    st.session_state.pop(SOURCE_DECLINED, None)
+    st.session_state.pop(UPLOAD_BYTES, None)
+    upload = PaymentUpload(book=dataset_key(choice), name=side.name, version=side.version, kind=KIND_SOURCE)
+    st.session_state[ATTACHED] = upload
+    _keep(upload)
+    return upload
+
+
 def _keep(upload: PaymentUpload | None) -> None:
     # Keep the attachment (or its absence) with the session's data set; an upload's bytes then leave the session.
+    # The source's history is never kept: the company's book brings it back by itself (kept is then "nothing").
     choice = state.active_choice()
     if choice is None or (upload is not None and upload.book != dataset_key(choice)):
         return  # attached to another book: what is kept under the link stays as it is
+    if upload is not None and upload.kind == KIND_SOURCE:
+        upload = None
     side = None
     if upload is not None:
         side = KeptSide(kind=upload.kind, name=upload.name, version=upload.version, sheet=upload.sheet, book=choice_key(choice))
@@ -184,15 +232,27 @@ def attach_sample(choice: DataSetChoice) -> PaymentUpload:
 
 
 def detach() -> None:
-    """Forget the attached history (the pages go back to the definitions without payments); a refresh does not bring it back."""
+    """Forget the attached history (the pages go back to the definitions without payments); a refresh does not bring it back.
+
+    The configured source's history, detached, stays away for the rest of the session (a new
+    session on the company's book starts with it again).
+    """
+    upload = attached()
+    choice = state.active_choice()
+    if upload is not None and upload.kind == KIND_SOURCE and choice is not None:
+        st.session_state[SOURCE_DECLINED] = choice.version
     st.session_state.pop(ATTACHED, None)
     st.session_state.pop(UPLOAD_BYTES, None)
     _keep(None)
 
 
-def _source(upload: PaymentUpload) -> bytes | Path | None:
+def _source(upload: PaymentUpload) -> HistorySource | None:
     if upload.is_sample:
         return sample_path()
+    if upload.kind == KIND_SOURCE:
+        choice = state.active_choice()
+        side = None if choice is None else ds.source_side(choice, SLOT)
+        return None if side is None or side.version != upload.version else side.source
     data: bytes | None = st.session_state.get(UPLOAD_BYTES, {}).get(upload.version)
     return data if data is not None else ds.side_bytes(SLOT, upload.version)
 

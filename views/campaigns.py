@@ -28,6 +28,8 @@ if uploaded is not None and st.session_state.get("campaigns_upload_done") != upl
     ui_c.use_upload(uploaded.name, uploaded.getvalue())
 if choice.is_sample and right.button(t("campaigns.use_sample"), key="campaigns_sample"):
     ui_c.use_sample()
+if (offered := ui_c.source_offered(choice)) and right.button(t("campaigns.use_source", name=offered), key="campaigns_source"):
+    ui_c.use_source(choice)
 kept = ui_c.settings()
 st.session_state.setdefault("campaigns_window", kept.window)
 st.session_state.setdefault("campaigns_pairwise", kept.pairwise)

@@ -307,6 +307,8 @@ if payments_file is not None:
     ui_payments.attach_from_uploader(choice, payments_file.file_id, payments_file.name, payments_file.getvalue())
 elif choice.is_sample and not ui_payments.attached_to(choice) and st.button(t("data.payments_use_sample"), key="data_payments_sample"):
     ui_payments.attach_sample(choice)
+elif (offered := ui_payments.source_offered(choice)) and st.button(t("data.payments_use_source", name=offered), key="data_payments_source"):
+    ui_payments.attach_source(choice)
 with st.spinner(t("data.payments_reading")):
     history = ui_payments.history_for(choice, result)
 attached_payments = ui_payments.attached()
@@ -316,7 +318,11 @@ if history is None:
 elif isinstance(history, ExtractError):
     st.error(tm("data.payments_failed", name=payments_name, message=ds.error_text(history)))
 else:
-    st.success(tm("data.payments_attached", name=payments_name, definition=t(DEFINITION_KEYS[PREMIUMS_RECEIVED])))
+    definition = t(DEFINITION_KEYS[PREMIUMS_RECEIVED])
+    if ui_payments.from_source(attached_payments):
+        st.success(tm("data.payments_from_source", name=payments_name, definition=definition))
+    else:
+        st.success(tm("data.payments_attached", name=payments_name, definition=definition))
     counts = history.counts()
     outside = ui_payments.not_in_book(history)
     pay_cols = st.columns(5)

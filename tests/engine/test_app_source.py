@@ -186,3 +186,61 @@ def test_a_bad_configuration_says_so_and_opens_the_sample(tmp_path: Path, monkey
     assert any(t.value.startswith("内置样例数据") for t in at.sidebar.text)
     at.switch_page("views/data.py").run()
     assert not at.exception
+
+
+@pytest.fixture(scope="module")
+def side_tables_in_pg(sample_in_pg: str, root: Path) -> str:
+    """The sample's payment history (typed: dates, amounts) and campaign list (as written) beside its book: 缴费记录, 活动名单."""
+    import importlib.util
+
+    import pandas as pd
+
+    spec = importlib.util.spec_from_file_location("make_payments", root / "data" / "make_payments.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    payments = pd.read_csv(module.cached_sample_payments(), dtype=str, keep_default_na=False).replace({"": None})
+    for column in ("应缴日期", "实缴日期"):
+        payments[column] = pd.to_datetime(payments[column]).dt.date
+    payments["金额"] = pd.to_numeric(payments["金额"])
+    listed = pd.read_csv(root / "data" / "sample_campaign_list.csv", dtype=str, keep_default_na=False).replace({"": None})
+    con = pg_connect(sample_in_pg)
+    con.create_table("缴费记录", payments, overwrite=True)
+    con.create_table("活动名单", listed, overwrite=True)
+    con.disconnect()
+    return sample_in_pg
+
+
+def test_the_company_book_comes_with_its_payment_history_and_campaign_list(
+    side_tables_in_pg: str, tmp_path: Path, monkeypatch, own_data_dir: Path
+) -> None:
+    keys = {"url": side_tables_in_pg, "table": "保单明细", "name": BOOK_NAME, "payments_table": "缴费记录", "campaign_list_table": "活动名单"}
+    monkeypatch.setenv(SOURCE_ENV, str(_config(tmp_path, **keys)))
+    at = _opened()
+    # No upload, no click: the Data page says the history was read from the company's source, with its account.
+    assert any("缴费记录读自公司数据源" in s.value and "table 缴费记录" in s.value.replace("\\", "") for s in at.success), [
+        s.value for s in at.success
+    ]
+    figures = {m.label: m.value for m in at.metric}
+    assert figures["缴费记录读取行数"] == "585,286" and figures["保单不在清单中"] == "0"
+    at.switch_page("views/overview.py").run()
+    assert not at.exception
+    headline = {m.label: m.value for m in at.metric}
+    assert "13 个月继续率，按状态（件数）" in headline, list(headline)
+    assert any("继续率按实收保费计算" in c.value for c in at.caption)
+    # The Campaigns page opens on the company's list: its account and the arm with the best value per contact.
+    at.switch_page("views/campaigns.py").run()
+    assert not at.exception
+    text = _everything_shown(at).replace("\\", "")
+    assert "table 活动名单" in text and "3,631" in text, text[:2000]
+    assert any("每次接触价值最高的措施：**短信提醒**" in s.value for s in at.success), [s.value for s in at.success]
+    # Put away, the list stays away in this session, and a button offers it again.
+    at.button(key="campaigns_forget").click().run()
+    assert not at.exception and at.button(key="campaigns_source").label.startswith("使用公司数据源的活动名单")
+    at.button(key="campaigns_source").click().run()
+    assert not at.exception and "table 活动名单" in _everything_shown(at).replace("\\", "")
+    # The history detached stays detached, the Overview goes back to the status-based definition.
+    at.switch_page("views/data.py").run()
+    at.button(key="data_payments_detach").click().run()
+    assert not at.exception and at.button(key="data_payments_source").label.startswith("使用公司数据源的缴费记录")
+    at.switch_page("views/overview.py").run()
+    assert "13 个月继续率，按状态（件数）" not in {m.label for m in at.metric}
