@@ -138,7 +138,7 @@ def test_overview_page_in_both_languages(sample) -> None:
     kpi13 = persistency_kpis(sample.policies, study_date=sample.study_date)[0]
     assert shown["13 个月继续率（件数）"] == f"{kpi13.count:.1%}"
     # Issue [2/7]: each card shows its 95 % interval, and the change against last year is marked when
-    # within noise: the sample's 13-month count basis moved −0.5 pp against a noise of ±1.1 pp.
+    # within noise: the sample's 13-month count basis moved −0.8 pp against a noise of ±1.1 pp.
     count = kpi13.count_basis
     assert any(c.value == f"95% 置信区间 {count.lower:.1%}–{count.upper:.1%}" for c in at.caption)
     assert count.within_noise and abs(count.change) < count.noise
