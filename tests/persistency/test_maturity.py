@@ -99,7 +99,7 @@ def test_the_overview_marks_the_sample_s_newest_month_settling_and_leaves_it_out
 
 def _kpi(value: float, n: int) -> Kpi:
     basis = Basis.of(value, n, value, n)
-    return Kpi(13, ("2024-09", "2025-08"), n, 0.85, basis, basis)
+    return Kpi(13, ("2024-07", "2025-06"), n, 0.85, basis, basis, settling=("2025-07", "2025-08"))
 
 
 def test_p13_beside_s13_reads_the_step_curve_at_month_13() -> None:
@@ -113,12 +113,12 @@ def test_p13_beside_s13_reads_the_step_curve_at_month_13() -> None:
             "upper": [1.0, 0.99, 0.96, 0.92],
         }
     )
-    contrast = persistency_contrast([_kpi(0.887, 6896)], curve)
+    contrast = persistency_contrast([_kpi(0.884, 6790)], curve)
     assert contrast is not None
     # The step at 12.5 months holds at 13: S(13) = 0.95 (0.94–0.96); 1,000 policies behind the curve.
     assert (contrast.survival, contrast.lower, contrast.upper, contrast.survival_policies) == (0.95, 0.94, 0.96, 1000)
-    assert (contrast.persistency, contrast.policies) == (0.887, 6896)
-    assert persistency_contrast([_kpi(0.887, 6896)], curve[curve["month"] < 13]) is None  # the curve stops before month 13
+    assert (contrast.persistency, contrast.policies, contrast.window) == (0.884, 6790, ("2024-07", "2025-06"))
+    assert persistency_contrast([_kpi(0.884, 6790)], curve[curve["month"] < 13]) is None  # the curve stops before month 13
     assert persistency_contrast([], curve) is None
     assert np.isfinite(contrast.survival)
 
