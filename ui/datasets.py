@@ -72,7 +72,15 @@ class _Books:
     loading: dict[str, threading.Lock] = field(default_factory=dict)
 
     def idle_seconds(self) -> float:
+        return book_idle_seconds()
+
+
+def book_idle_seconds() -> float:
+    """How long a book no session asked for stays in memory (``LAPSELENS_BOOK_IDLE_SECONDS``, default :data:`BOOK_IDLE_SECONDS`)."""
+    try:
         return float(os.environ.get(BOOK_IDLE_ENV, "") or BOOK_IDLE_SECONDS)
+    except ValueError:
+        return float(BOOK_IDLE_SECONDS)
 
     def reap(self, now: float) -> int:
         """Let go of the books no session asked for lately; how many went."""
@@ -87,8 +95,37 @@ class _Books:
 def _reaper(books: _Books) -> None:
     while True:
         time.sleep(REAP_SECONDS)
-        books.reap(time.time())
-        _close_expired_sessions()
+        released = books.reap(time.time()) + _close_expired_sessions()
+        if released:
+            release_memory()
+
+
+def release_memory() -> None:
+    """Give the memory of books and sessions let go back to the system, not only to the allocators.
+
+    Python frees a dropped frame's arrays into the C allocator (glibc's malloc, Arrow's
+    jemalloc pool), which keep freed pages for later use: the process's resident memory stays
+    where the books left it. After a collection this asks Arrow's pool to release its unused
+    memory and glibc to trim its heaps (``malloc_trim``); where either is missing it does nothing.
+    """
+    import ctypes
+    import ctypes.util
+    import gc
+
+    import pyarrow as pa
+
+    gc.collect()
+    try:
+        pa.default_memory_pool().release_unused()
+    except (AttributeError, NotImplementedError, pa.ArrowNotImplementedError):
+        pass
+    name = ctypes.util.find_library("c")
+    try:
+        trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    except OSError:
+        trim = None
+    if trim is not None:
+        trim(0)
 
 
 def _close_expired_sessions() -> int:

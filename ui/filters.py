@@ -158,7 +158,7 @@ def sidebar(choice: DataSetChoice, result: LoadResult) -> None:
     _write_address(current_filter())
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, ttl=ds.book_idle_seconds(), show_spinner=False)
 def _filtered(key: str, filter_key: str, _result: LoadResult, _filter: BookFilter) -> LoadResult:
     # Keyed by the data set and the filter's text; shared by every session, read-only.
     return replace(_result, policies=filter_policies(_result.policies, _filter))
