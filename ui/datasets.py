@@ -74,14 +74,6 @@ class _Books:
     def idle_seconds(self) -> float:
         return book_idle_seconds()
 
-
-def book_idle_seconds() -> float:
-    """How long a book no session asked for stays in memory (``LAPSELENS_BOOK_IDLE_SECONDS``, default :data:`BOOK_IDLE_SECONDS`)."""
-    try:
-        return float(os.environ.get(BOOK_IDLE_ENV, "") or BOOK_IDLE_SECONDS)
-    except ValueError:
-        return float(BOOK_IDLE_SECONDS)
-
     def reap(self, now: float) -> int:
         """Let go of the books no session asked for lately; how many went."""
         with self.guard:
@@ -90,6 +82,14 @@ def book_idle_seconds() -> float:
                 del self.held[key]
                 self.loading.pop(key, None)
         return len(idle)
+
+
+def book_idle_seconds() -> float:
+    """How long a book no session asked for stays in memory (``LAPSELENS_BOOK_IDLE_SECONDS``, default :data:`BOOK_IDLE_SECONDS`)."""
+    try:
+        return float(os.environ.get(BOOK_IDLE_ENV, "") or BOOK_IDLE_SECONDS)
+    except ValueError:
+        return float(BOOK_IDLE_SECONDS)
 
 
 def _reaper(books: _Books) -> None:
