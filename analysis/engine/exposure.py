@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.engine.backend import run
-from analysis.engine.dates import add_months_ymd, whole_months_ymd, with_ymd, year_start
+from analysis.engine.dates import whole_months_ymd, with_months_added, with_ymd, year_start
 from analysis.engine.stays import stays, study_bounds
 
 if TYPE_CHECKING:
@@ -53,15 +53,9 @@ def _bounds(staged: ir.Table, period: str) -> ir.Table:
         for p, day in days.items()
     }
     staged = staged.mutate(**{f"{p}_whole": w for p, w in whole.items()})
-    bounds: dict[str, ir.Value] = {}
-    for p in days:
-        w = staged[f"{p}_whole"]
-        bounds |= {
-            f"{p}_index": w + 1,
-            f"{p}_start": add_months_ymd(iy, im, idd, w * step),
-            f"{p}_end": add_months_ymd(iy, im, idd, (w + 1) * step),
-        }
-    return staged.mutate(**bounds)
+    staged = staged.mutate(**{f"{p}_index": staged[f"{p}_whole"] + 1 for p in days})
+    added = {f"{p}_start": staged[f"{p}_whole"] * step for p in days} | {f"{p}_end": staged[f"{p}_index"] * step for p in days}
+    return with_months_added(staged, ("issue_day_y", "issue_day_m", "issue_day_d"), added)
 
 
 def _parts(table: ir.Table, *, spec: StudySpec, study_date: pd.Timestamp) -> ir.Table:
@@ -107,35 +101,62 @@ def exposure_deltas(
     the events; ``run`` the difference whose running sum along the periods counts the whole
     periods in between. Every sum is of whole numbers, so every engine, in any order,
     returns the same table; weights are in hundredths.
+
+    Stays that share their cohort, entry and exit periods (and those periods' lengths) and
+    whether they end in an event are summed first; only those groups, far fewer than the
+    policies, are spread into their four contributions.
     """
     parts = _parts(table, spec=spec, study_date=study_date)
-    span = (parts.x_index - parts.e_index) >= 2
+    amounts = {w: (parts[w].cast("float64") * WEIGHT_SCALE).round().cast("int64").fill_null(0).cast(_EXACT) for w in weights}
+    sums: dict[str, ir.Value] = {"n": parts.count(), "first_days": parts.first_days.sum(), "last_days": parts.last_days.sum()}
+    for w, amount in amounts.items():
+        sums |= {
+            f"amount_{w}": amount.sum(),
+            f"first_days_{w}": (parts.first_days.cast(_EXACT) * amount).sum(),
+            f"last_days_{w}": (parts.last_days.cast(_EXACT) * amount).sum(),
+        }
+    grouped = parts.group_by([*by, "e_index", "x_index", "first_length", "last_length", "is_event", "same"]).aggregate(**sums)
+    return _spread(grouped, by=by, weights=weights)
+
+
+def _spread(grouped: ir.Table, *, by: Sequence[str], weights: Sequence[str]) -> ir.Table:
+    """Each group's four contributions, unnested in one pass and summed by cohort, period and length.
+
+    The contributions: its entry period, its exit period (when it leaves in another), and the
+    two ends of its run of whole periods (+n after the entry period, −n in the exit period).
+    """
+    g = grouped
+    span = (g.x_index - g.e_index) >= 2
     no_period = ibis.null().cast("int64")
+    zero, one = ibis.literal(0, type="int64"), ibis.literal(1, type="int64")
+    nothing = ibis.literal(0).cast(_EXACT)
+    first_event, last_event = g.is_event & g.same, g.is_event
+    amount = {w: g[f"amount_{w}"] for w in weights}
 
-    def piece(
-        period: ir.IntegerValue, days: ir.IntegerValue | int, length: ir.IntegerValue | int, events: ir.Value, run: int
-    ) -> ir.StructValue:
-        return ibis.struct({"period": period.cast("int64"), "days": days, "length": length, "events": events, "run": run})
+    def piece(period: ir.Value, days: ir.Value, length: ir.Value, events: ir.Value, run: ir.Value, weighted: dict) -> ir.StructValue:
+        fields = {"period": period.cast("int64"), "days": days, "length": length.cast("int64"), "events": events, "run": run}
+        for w in weights:
+            fields |= {f"{c}_{w}": weighted.get((c, w), nothing).cast(_EXACT) for c in ("days", "events", "run")}
+        return ibis.struct(fields)
 
-    # Each stay's four contributions, unnested in one pass: its entry period, its exit
-    # period (when it leaves in another), and the two ends of its run of whole periods.
+    first = {("days", w): g[f"first_days_{w}"] for w in weights}
+    first |= {("events", w): first_event.ifelse(a, nothing) for w, a in amount.items()}
+    last = {("days", w): g[f"last_days_{w}"] for w in weights}
+    last |= {("events", w): last_event.ifelse(a, nothing) for w, a in amount.items()}
     pieces = ibis.array(
         [
-            piece(parts.e_index, parts.first_days, parts.first_length, (parts.is_event & parts.same).ifelse(1, 0), 0),
-            piece(parts.same.ifelse(no_period, parts.x_index), parts.last_days, parts.last_length, parts.is_event.ifelse(1, 0), 0),
-            piece(span.ifelse(parts.e_index + 1, no_period), 0, 1, 0, 1),
-            piece(span.ifelse(parts.x_index, no_period), 0, 1, 0, -1),
+            piece(g.e_index, g.first_days, g.first_length, first_event.ifelse(g.n, zero), zero, first),
+            piece(g.same.ifelse(no_period, g.x_index), g.last_days, g.last_length, last_event.ifelse(g.n, zero), zero, last),
+            piece(span.ifelse(g.e_index + 1, no_period), zero, one, zero, g.n, {("run", w): a for w, a in amount.items()}),
+            piece(span.ifelse(g.x_index, no_period), zero, one, zero, -g.n, {("run", w): -a for w, a in amount.items()}),
         ]
     )
-    amounts = {w: (parts[w].cast("float64") * WEIGHT_SCALE).round().cast("int64").fill_null(0) for w in weights}
-    long = parts.select(*by, **{f"amount_{w}": a for w, a in amounts.items()}, piece=pieces.unnest())
+    long = g.select(*by, piece=pieces.unnest())
     long = long.filter(long.piece["period"].notnull())
     counts = ("days", "events", "run")
-    values = {"period": long.piece["period"], "length": long.piece["length"].cast("int64")}
+    values = {"period": long.piece["period"], "length": long.piece["length"]}
     values |= {c: long.piece[c].cast("int64") for c in counts}
-    for w in weights:
-        amount = long[f"amount_{w}"].cast(_EXACT)
-        values |= {f"{c}_{w}": long.piece[c].cast(_EXACT) * amount for c in counts}
+    values |= {f"{c}_{w}": long.piece[f"{c}_{w}"].cast(_EXACT) for c in counts for w in weights}
     flat = long.select(*by, **values)
     sums = [c for c in flat.columns if c not in (*by, "period", "length")]
     return flat.group_by([*by, "period", "length"]).aggregate(**{c: flat[c].sum() for c in sums})
