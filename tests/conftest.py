@@ -56,19 +56,34 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def sample_risk(root: Path):
+def artefacts(tmp_path_factory: pytest.TempPathFactory):
+    """The expensive read-only artefacts (the sample's models and payment history), built once per test run (tests/artefacts.py)."""
+    from artefacts import Artefacts, run_folder
+
+    return Artefacts(run_folder(tmp_path_factory.getbasetemp()))
+
+
+@pytest.fixture(scope="session")
+def sample_risk(artefacts):
     """The bundled sample, its feature choices and its lapse-risk model with the default features.
 
-    Trained once per test session (about ten seconds) and shared by every risk test; treat
-    it as read-only. Returns ``(loaded, choices, risk)``.
+    Trained once per test run (about twenty seconds) and shared by every risk test and every
+    AppTest that shows the model (tests/app/conftest.py); treat it as read-only. Returns
+    ``(loaded, choices, risk)``.
     """
-    from analysis import load_extract
-    from analysis.risk.model import build_risk
-    from analysis.risk.rows import feature_choices
+    return artefacts.loaded(), artefacts.choices(), artefacts.risk()
 
-    loaded = load_extract(root / "data" / "sample_policies.csv")
-    choices = feature_choices(loaded.policies, loaded.study_date)
-    return loaded, choices, build_risk(loaded.policies, loaded.study_date, choices.options())
+
+@pytest.fixture(scope="session")
+def sample_history(artefacts):
+    """The sample's payment history (``data/make_payments.py``), as the guard hands it over, matched with the sample (read-only)."""
+    return artefacts.history()
+
+
+@pytest.fixture(scope="session")
+def payment_risk(artefacts):
+    """The sample's model with its payment history, the default features otherwise (trained once per test run; read-only)."""
+    return artefacts.payment_risk()
 
 
 #: The engines every engine-core pin runs on.
@@ -99,13 +114,23 @@ def _integration(item: pytest.Item) -> bool:
     return spark or bool(SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))) or item.get_closest_marker("browser") is not None
 
 
+#: The xdist group of the tests that need the sample's model with payments (tests/app/test_app_customer.py names it too).
+PAYMENT_MODEL = "payment-model"
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every Spark case shares one worker (one JVM, started once); server, Spark and browser tests are marked ``integration``."""
+    """Every Spark case shares one worker (one JVM, started once), so do the tests of the model with payments.
+
+    Server, Spark and browser tests are marked ``integration``.
+    """
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("engine") == "spark":
             item.add_marker(pytest.mark.xdist_group("spark"))
+        elif "payment_risk" in getattr(item, "fixturenames", ()) and item.get_closest_marker("xdist_group") is None:
+            # The model with payments takes the longest to train: one worker trains it, the other never waits for it.
+            item.add_marker(pytest.mark.xdist_group(PAYMENT_MODEL))
         if _integration(item):
             item.add_marker(pytest.mark.integration)
 

@@ -88,6 +88,7 @@ def test_a_typed_policy_number_opens_its_file_and_an_unknown_one_is_said(sample)
     assert any("没有保单或客户" in w.value for w in at.warning)
 
 
+@pytest.mark.xdist_group("payment-model")  # the page learns from the payments: the worker that holds that model
 def test_the_payment_timeline_with_the_samples_payments() -> None:
     at = AppTest.from_file(APP, default_timeout=300).run()
     at.button(key="data_payments_sample").click().run()

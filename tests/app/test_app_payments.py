@@ -126,20 +126,17 @@ def test_a_history_belongs_to_the_book_it_was_matched_with() -> None:
     assert any("无缴费记录时的近似继续率" in c.value for c in at.caption)
 
 
-def test_the_overviews_workbook_is_on_premiums_received_with_a_history(sample) -> None:
+def test_the_overviews_workbook_is_on_premiums_received_with_a_history(sample, sample_history) -> None:
     """The download the Overview offers with a history (ui.overview.monthly_report_bytes) names and uses that definition."""
     import io
 
     import openpyxl
 
-    from analysis.payments.table import match_payments, read_payments
     from analysis.persistency.ratios import HEADLINE_MONTHS, PersistencyOptions
     from ui import datasets as ds
-    from ui import payments as ui_payments
     from ui.overview import monthly_report_bytes
 
-    history = match_payments(read_payments(ui_payments.sample_path()), sample.policies, study_date=sample.study_date)
-    paid = (history, "sample-history")
+    paid = (sample_history, "sample-history")  # the sample's history matched with it (tests/artefacts.py)
     options = PersistencyOptions(months=HEADLINE_MONTHS)
     choice = ds.sample_choice()
 

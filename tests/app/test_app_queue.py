@@ -13,22 +13,6 @@ from streamlit.testing.v1 import AppTest
 from analysis.collections.database import DATABASE_ENV
 
 
-@pytest.fixture(autouse=True)
-def _session_model(monkeypatch: pytest.MonkeyPatch, sample_risk) -> None:
-    """The test session's model of the sample stands in for the page's own fit of the same model (as in test_app_risk_pages.py)."""
-    import ui.risk
-
-    loaded, choices, risk = sample_risk
-    fit = ui.risk.build_risk
-
-    def build_risk(policies, study_date, options, progress=None, **more):
-        if options == choices.options() and study_date == loaded.study_date and policies.equals(loaded.policies):
-            return risk
-        return fit(policies, study_date, options, progress=progress, **more)
-
-    monkeypatch.setattr(ui.risk, "build_risk", build_risk)
-
-
 @pytest.fixture
 def database(tmp_path, monkeypatch: pytest.MonkeyPatch):
     """One database file for the whole test, named as a deployment would (``LAPSELENS_DATABASE``)."""

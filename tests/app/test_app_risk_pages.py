@@ -4,31 +4,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from paths import ROOT
 from shown import shown
 from streamlit.testing.v1 import AppTest
-
-
-@pytest.fixture(autouse=True)
-def _session_model(monkeypatch: pytest.MonkeyPatch, sample_risk) -> None:
-    """The test session's model of the sample stands in for the page's own fit of the same model.
-
-    Same data, options and seed (tests/risk/test_drivers_actions.py holds the command line's
-    default model equal to it); the page still runs its background job, waits for it and reads
-    the result. Any other book (the small one below) is fitted, or refused, for real.
-    """
-    import ui.risk
-
-    loaded, choices, risk = sample_risk
-    fit = ui.risk.build_risk
-
-    def build_risk(policies, study_date, options, progress=None):
-        if options == choices.options() and study_date == loaded.study_date and policies.equals(loaded.policies):
-            return risk
-        return fit(policies, study_date, options, progress=progress)
-
-    monkeypatch.setattr(ui.risk, "build_risk", build_risk)
 
 
 def trained(page: str) -> AppTest:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
-import sys
 import time
 import zlib
 from pathlib import Path
 
 import pytest
+from clirun import CliRun, run_cli
 from corpus import EXTRACTS, PRESETS, SCENARIOS, Case, _csv
 from paths import ROOT
 from streamlit.testing.v1 import AppTest
@@ -170,16 +169,26 @@ def test_sheet_names_of_a_hostile_workbook_are_refused_in_the_worker() -> None:
         guarded_sheets(case.make(False), filename="x.xlsx")
 
 
-def _cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "analysis", *args], cwd=ROOT, capture_output=True, text=True, timeout=SECONDS * 3)
+def _cli(capfd: pytest.CaptureFixture[str], *args: str) -> CliRun:
+    """``python -m analysis ARGS`` in this process (tests/test_cli.py keeps the one real subprocess run), within the time limit.
+
+    ``stderr`` holds what the command wrote and whatever reached the process's error stream at
+    the descriptor level (the guard's worker process writes there), so a traceback anywhere shows.
+    """
+    capfd.readouterr()
+    started = time.perf_counter()
+    done = run_cli(*args)
+    assert time.perf_counter() - started < SECONDS * 3
+    streams = capfd.readouterr()
+    return CliRun(done.returncode, done.stdout + streams.out, done.stderr + streams.err)
 
 
 @pytest.mark.parametrize("name", ["workbook_cell_beyond_limit", "parquet_stale_pandas_metadata", "duplicate_headers"])
-def test_the_command_line_reads_hostile_files_through_the_guard(name: str, tmp_path: Path) -> None:
+def test_the_command_line_reads_hostile_files_through_the_guard(name: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     case = next(c for c in EXTRACTS if c.name == name)
     path = tmp_path / case.filename
     path.write_bytes(case.make(False))
-    done = _cli("check", str(path))
+    done = _cli(capfd, "check", str(path))
     assert "Traceback" not in done.stderr
     assert done.returncode == (2 if case.expect == "refuse" else 0), done.stderr
     if done.returncode == 2:
@@ -187,10 +196,10 @@ def test_the_command_line_reads_hostile_files_through_the_guard(name: str, tmp_p
 
 
 @pytest.mark.parametrize("case", SCENARIOS, ids=lambda c: c.name)
-def test_the_command_line_refuses_hostile_scenario_files(case: Case, tmp_path: Path) -> None:
+def test_the_command_line_refuses_hostile_scenario_files(case: Case, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     spec = tmp_path / "s.json"
     spec.write_bytes(case.make(False))
-    done = _cli("scenario", str(ROOT / "data" / "sample_policies.csv"), "--spec", str(spec))
+    done = _cli(capfd, "scenario", str(ROOT / "data" / "sample_policies.csv"), "--spec", str(spec))
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.startswith("error: ")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import importlib.util
 import io
 
 import numpy as np
@@ -12,7 +11,7 @@ import pandas as pd
 import pytest
 from clirun import run_cli
 
-from analysis import ExtractError, load_extract
+from analysis import ExtractError
 from analysis import schema as S
 from analysis.payments.funnel import payments_funnel
 from analysis.payments.persistency import IN_FORCE_APPROXIMATION, PREMIUMS_RECEIVED, persistency_definition
@@ -163,14 +162,10 @@ def test_the_definition_is_named() -> None:
 
 
 @pytest.fixture(scope="module")
-def sample(root):
-    spec = importlib.util.spec_from_file_location("make_payments", root / "data" / "make_payments.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    loaded = load_extract(root / "data" / "sample_policies.csv")
-    policies = loaded.policies
-    history = payments_from_cells(*_cells(module.sample_payments(policies, loaded.study_date)))
-    return policies, loaded.study_date, match_payments(history, policies, study_date=loaded.study_date)
+def sample(artefacts):
+    """The sample's policies, study date and generated payment history, matched (tests/artefacts.py: built once per test run)."""
+    loaded = artefacts.loaded()
+    return loaded.policies, loaded.study_date, artefacts.history()
 
 
 def _plus_months(day: dt.date, months: int) -> dt.date:

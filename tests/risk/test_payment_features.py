@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import load_extract
 from analysis import schema as S
 from analysis.engine.dates import day_of
 from analysis.payments.features import (
@@ -24,14 +23,12 @@ from analysis.payments.features import (
     WINDOW_MONTHS,
     payment_features,
 )
-from analysis.payments.table import DUE_DATE, FAILED_DEBIT, METHOD, METHODS, PAID_DATE, match_payments, payments_from_cells
+from analysis.payments.table import DUE_DATE, FAILED_DEBIT, METHOD, METHODS, PAID_DATE
 from analysis.risk.actions import lever_for
 from analysis.risk.rows import scoring_rows, training_dates, training_rows
 from analysis.risk.words import reason_text
 
 GRACE = S.GRACE_DAYS
-#: One worker runs this module, so the sample's history and the model with payments are built once.
-pytestmark = pytest.mark.xdist_group("payment-model")
 
 
 def _history(rows: list[tuple]) -> pd.DataFrame:
@@ -166,15 +163,9 @@ def test_the_rebuild_reads_the_hand_made_history_as_the_comments_do() -> None:
 
 
 @pytest.fixture(scope="module")
-def sample(root):
-    spec = importlib.util.spec_from_file_location("make_payments", root / "data" / "make_payments.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    loaded = load_extract(root / "data" / "sample_policies.csv")
-    frame = module.sample_payments(loaded.policies, loaded.study_date)
-    cells = frame.replace("", pd.NA).astype("string")
-    history = payments_from_cells(cells, np.arange(2, len(frame) + 2, dtype=np.int64))
-    return loaded, match_payments(history, loaded.policies, study_date=loaded.study_date)
+def sample(artefacts):
+    """The sample and its payment history matched with it (tests/artefacts.py: built once per test run)."""
+    return artefacts.loaded(), artefacts.history()
 
 
 def _part(sample, step: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -240,15 +231,6 @@ def test_training_and_scoring_rows_carry_the_features_known_at_their_date(sample
     assert (
         rows.groupby("lapsed_within")[LATE_PAYMENTS].mean().loc[True] > 3 * rows.groupby("lapsed_within")[LATE_PAYMENTS].mean().loc[False]
     )
-
-
-@pytest.fixture(scope="module")
-def payment_risk(sample, sample_risk):
-    """The sample's model with its payment history (the default features otherwise)."""
-    from analysis.risk.model import build_risk
-
-    loaded, history = sample
-    return build_risk(loaded.policies, loaded.study_date, sample_risk[1].options(), payments=history)
 
 
 def test_with_payments_a_payment_feature_leads_the_shap_ranking(sample_risk, payment_risk) -> None:
