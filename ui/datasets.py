@@ -105,8 +105,10 @@ def release_memory() -> None:
 
     Python frees a dropped frame's arrays into the C allocator (glibc's malloc, Arrow's
     jemalloc pool), which keep freed pages for later use: the process's resident memory stays
-    where the books left it. After a collection this asks Arrow's pool to release its unused
-    memory and glibc to trim its heaps (``malloc_trim``); where either is missing it does nothing.
+    where the books left it. After a collection this drops the engine's registrations of books
+    nothing refers to (each holds the book's Arrow copy until the next book is bound, and after
+    the last session nothing is), then asks Arrow's pool to release its unused memory and glibc
+    to trim its heaps (``malloc_trim``); where either is missing it does nothing.
     """
     import ctypes
     import ctypes.util
@@ -114,6 +116,10 @@ def release_memory() -> None:
 
     import pyarrow as pa
 
+    from analysis.engine.backend import drop_released
+
+    gc.collect()
+    drop_released()  # the engine's registrations of books no one refers to (only a next bind would drop them)
     gc.collect()
     try:
         pa.default_memory_pool().release_unused()

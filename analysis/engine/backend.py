@@ -147,6 +147,16 @@ def _bind(arrow: pa.Table, target: BaseBackend) -> tuple[ir.Table, BaseBackend]:
 _released: list[tuple[Any, Any, str]] = []
 
 
+def drop_released() -> None:
+    """Drop the registrations of books no expression refers to any more (see :data:`_released`).
+
+    :func:`bind` does it before each new registration; a process that binds nothing more (the
+    last sessions have left) calls this to let the engine go of those books' Arrow tables.
+    Call it from a thread that is not inside a query on the connection.
+    """
+    _drop_released()
+
+
 def _drop_released() -> None:
     while _released:
         try:

@@ -45,3 +45,24 @@ def test_without_the_lock_the_connection_is_busy(sample, monkeypatch) -> None:
         futures = [pool.submit(one_session, sample) for _ in range(SESSIONS * 2)]
         errors = [f.exception() for f in futures]
     assert any(e is not None for e in errors)
+
+
+def _registered(con) -> set[str]:
+    return {name for (name,) in con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+
+
+def test_a_book_no_one_refers_to_is_let_go_without_another_bind() -> None:
+    """A book's registration (its Arrow copy) goes once its table is gone: by the next bind, or by drop_released."""
+    import gc
+
+    import ui.datasets
+
+    backend = engines.connect("duckdb")
+    table, _ = engines.bind(pd.DataFrame({"policy_id": ["A", "B"], "annual_premium": [1.0, 2.0]}), backend)
+    name = table.get_name()
+    assert name in _registered(backend.con)
+    del table
+    gc.collect()
+    assert name in _registered(backend.con)  # the finalizer only notes it: dropping could deadlock inside a query
+    ui.datasets.release_memory()  # what the app's reaper does when books and sessions go
+    assert name not in _registered(backend.con)
