@@ -104,6 +104,13 @@ class Artefacts:
         loaded, choices, history = self.loaded(), self.choices(), self.history()
         return self._once("payment-risk", lambda: build_risk(loaded.policies, loaded.study_date, choices.options(), payments=history))
 
+    def report(self, lang: str) -> bytes:
+        """The sample's monthly workbook in ``lang`` as the library writes it (``monthly_report``, dataset ``sample_policies.csv``)."""
+        from analysis.report.monthly import monthly_report
+
+        loaded = self.loaded()
+        return self._once(f"report-{lang}", lambda: monthly_report(loaded, dataset=SAMPLE.name, lang=lang))
+
 
 def run_folder(basetemp: Path) -> Path | None:
     """The folder the run's xdist workers share (their ``basetemp`` folders' parent), or None without xdist."""

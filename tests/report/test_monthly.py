@@ -22,10 +22,9 @@ from analysis.report.monthly import monthly_report
 
 
 @pytest.fixture(scope="module")
-def sample_book(root):
-    loaded = load_extract(root / "data" / "sample_policies.csv")
-    data = monthly_report(loaded, dataset="sample_policies.csv", lang="zh")
-    return loaded, openpyxl.load_workbook(io.BytesIO(data))
+def sample_book(artefacts):
+    """The sample and its monthly workbook in Chinese (``monthly_report``; tests/artefacts.py: written once per test run)."""
+    return artefacts.loaded(), openpyxl.load_workbook(io.BytesIO(artefacts.report("zh")))
 
 
 def header_row(sheet, title: str) -> int:

@@ -7,9 +7,7 @@ import io
 import openpyxl
 from clirun import run_cli
 
-from analysis import load_extract
 from analysis.persistency.projection import projected_persistency
-from analysis.report.monthly import monthly_report
 
 
 def cells(data: bytes) -> dict[str, list[tuple]]:
@@ -25,17 +23,17 @@ def block(rows: list[tuple], title: str) -> list[tuple]:
     return rows[header:end]
 
 
-def test_cli_report_equals_the_library_workbook(root, tmp_path) -> None:
+def test_cli_report_equals_the_library_workbook(root, tmp_path, artefacts) -> None:
     out = tmp_path / "report.xlsx"
     done = run_cli("report", "data/sample_policies.csv", "-o", str(out), "--lang", "zh", cwd=root)
     assert done.returncode == 0, done.stderr
-    library = monthly_report(load_extract(root / "data" / "sample_policies.csv"), dataset="sample_policies.csv", lang="zh")
+    library = artefacts.report("zh")  # monthly_report(load_extract(the sample), dataset="sample_policies.csv", lang="zh")
     assert cells(out.read_bytes()) == cells(library)
 
 
-def test_report_sheets_headers_and_language(root) -> None:
-    loaded = load_extract(root / "data" / "sample_policies.csv")
-    zh = cells(monthly_report(loaded, dataset="sample_policies.csv", lang="zh"))
+def test_report_sheets_headers_and_language(artefacts) -> None:
+    loaded = artefacts.loaded()
+    zh = cells(artefacts.report("zh"))  # monthly_report(loaded, dataset="sample_policies.csv", lang="zh")
     # Six sheets, one question each (the 13 sheets of old are titled tables on them, every figure kept).
     assert list(zh) == ["封面", "继续率", "继续率三角形", "排行榜", "状态与收费", "分群失效率"]
     projected = block(zh["继续率"], "继续率预测")
@@ -46,7 +44,7 @@ def test_report_sheets_headers_and_language(root) -> None:
     assert {"分群失效率合计", "分群失效率明细"} <= titles
     assert zh["封面"][2][:2] == ("统计截止日", "2026-09-30")
     assert "继续率（件数）" in block(zh["继续率"], "关键指标")[0]
-    en = cells(monthly_report(loaded, dataset="sample_policies.csv", lang="en"))
+    en = cells(artefacts.report("en"))  # monthly_report(loaded, dataset="sample_policies.csv", lang="en")
     assert list(en)[:2] == ["Cover", "Persistency"]
     assert "Persistency (count)" in block(en["Persistency"], "KPIs")[0]
     totals = block(en["Cohort lapse rates"], "Cohort rates totals")

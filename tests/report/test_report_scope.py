@@ -19,7 +19,7 @@ def cells(data: bytes) -> dict[str, list[tuple]]:
     return {name: [tuple(row) for row in book[name].iter_rows(values_only=True)] for name in book.sheetnames}
 
 
-def test_a_filtered_monthly_report_says_its_scope_and_counts_only_it(root) -> None:
+def test_a_filtered_monthly_report_says_its_scope_and_counts_only_it(root, artefacts) -> None:
     loaded = load_extract(root / "data" / "sample_policies.csv")
     asked = BookFilter(values=(("channel", ("银保",)),), issued_from=dt.date(2020, 1, 1))
     filtered = dataclasses.replace(loaded, policies=filter_policies(loaded.policies, asked))
@@ -32,7 +32,7 @@ def test_a_filtered_monthly_report_says_its_scope_and_counts_only_it(root) -> No
     title = next(i for i, row in enumerate(leagues) if row[0] == "排行-销售渠道")
     assert leagues[title + 1][0] == "销售渠道" and leagues[title + 2][0] == "银保" and leagues[title + 3][0] is None
     # the league table is of the filtered book too
-    whole = cells(monthly_report(loaded, dataset="sample_policies.csv", lang="en"))
+    whole = cells(artefacts.report("en"))  # monthly_report(the whole sample, dataset="sample_policies.csv", lang="en")
     assert dict(row[:2] for row in whole["Cover"][1:])["Scope"] == "Scope: all policies"
 
 
