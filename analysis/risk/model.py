@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, cast
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from analysis.risk.rows import (
     training_dates,
     training_rows,
 )
+from analysis.risk.trees import predict_probability
 
 Progress = Callable[[float, str], None]
 
@@ -62,6 +63,10 @@ DECILES = 10
 BASELINE_MARGIN = 0.02
 #: The verdicts of :func:`baseline_verdict`.
 VERDICTS = ("beats_baseline", "close_to_baseline", "below_baseline")
+#: Rows scored at a time (their model features, as LightGBM reads them, are built per block).
+SCORE_BLOCK = 250_000
+#: How a missing value of a categorical feature reads (a level of its own).
+BLANK = "(blank)"
 
 
 @dataclass(frozen=True)
@@ -93,10 +98,16 @@ class RiskModel:
         return model_matrix(rows, self.features, self.categories)[0]
 
     def probability(self, rows: pd.DataFrame) -> np.ndarray:
-        """P(voluntary exit within the horizon) for each row."""
-        if rows.empty:
-            return np.array([], dtype=float)
-        return np.asarray(self.model.predict_proba(self.matrix(rows), num_threads=self.threads))[:, 1]
+        """P(voluntary exit within the horizon) for each row (LightGBM's ``predict_proba``, to the last bit).
+
+        Scored :data:`SCORE_BLOCK` rows at a time through :func:`analysis.risk.trees.predict_probability`,
+        so a large book never has all its features copied at once.
+        """
+        out = np.empty(len(rows), dtype=float)
+        for start in range(0, len(rows), SCORE_BLOCK):
+            block = rows.iloc[start : start + SCORE_BLOCK]
+            out[start : start + len(block)] = predict_probability(self.model, self.matrix(block), threads=self.threads)
+        return out
 
 
 def model_matrix(
@@ -104,7 +115,9 @@ def model_matrix(
 ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """Features for LightGBM: numbers as floats, everything else as categoricals with fixed levels.
 
-    Levels unseen in training become missing (LightGBM sends them down the default branch).
+    A category's level is its value as text (``astype("string")``; missing reads :data:`BLANK`),
+    converted once per distinct value. Levels unseen in training become missing (LightGBM
+    sends them down the default branch).
     """
     out = pd.DataFrame(index=rows.index)
     levels: dict[str, list[str]] = dict(categories or {})
@@ -114,11 +127,21 @@ def model_matrix(
         if feature not in levels and numeric:
             out[feature] = pd.to_numeric(values, errors="coerce").astype(float)
             continue
-        text = values.astype("string").fillna("(blank)").astype(str)
-        if feature not in levels:
-            levels[feature] = sorted(text.unique().tolist())
-        out[feature] = pd.Categorical(text, categories=levels[feature])
+        out[feature], levels[feature] = _as_levels(values, levels.get(feature))
     return out, levels
+
+
+def _as_levels(values: pd.Series, levels: list[str] | None) -> tuple[pd.Categorical, list[str]]:
+    """``values`` as a categorical of their text (``levels``, or the sorted texts found), each distinct value converted once.
+
+    The same as ``pd.Categorical(values.astype("string").fillna(BLANK).astype(str), categories=levels)``.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = pd.Series(uniques).astype("string").fillna(BLANK).astype(str).tolist() + [BLANK]  # the last one: code -1
+    if levels is None:
+        levels = sorted(set(text[:-1] + ([BLANK] if (codes < 0).any() else [])))
+    position = pd.Index(levels).get_indexer(pd.Index(text, dtype=object))
+    return pd.Categorical.from_codes(cast(Sequence[int], position[codes]), categories=pd.Index(levels, dtype=object)), levels
 
 
 @dataclass(frozen=True)
@@ -226,7 +249,7 @@ def fit_lapse_model(
     split = _split(rows, target)
     model = _fit_trees(matrix, target, split, random_state=random_state, threads=threads, max_trees=max_trees, report=report)
     report(0.8, "validating")
-    probability = np.asarray(model.predict_proba(matrix[split.test], num_threads=threads))[:, 1]
+    probability = predict_probability(model, matrix[split.test], threads=threads)
     observed = target[split.test]
     baseline_probability = _baseline_probability(matrix, target, split.test, levels)
     metrics = {

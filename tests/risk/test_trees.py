@@ -1,0 +1,105 @@
+"""The compiled tree kernel scores exactly as LightGBM does, and the model's features are built as they always were."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.risk.model import BLANK, fit_lapse_model, model_matrix
+from analysis.risk.trees import compile_trees, feature_array, predict_probability, raw_scores, trees_of
+
+
+def odd_rows(n: int, seed: int) -> pd.DataFrame:
+    """Numbers with missing values, exact zeros and values within 1e-35 of zero; categories with blanks and many levels."""
+    rng = np.random.default_rng(seed)
+    age = rng.uniform(18, 70, n)
+    age[rng.random(n) < 0.1] = np.nan
+    premium = rng.choice([0.0, 1e-40, -1e-40, 500.0, 1200.0, 3000.0], n) * rng.uniform(0.5, 1.5, n)
+    premium[rng.random(n) < 0.05] = np.nan
+    branch = rng.choice([f"branch{k:02d}" for k in range(45)], n).astype(object)  # more than 32 levels: two bitset words
+    branch[rng.random(n) < 0.05] = None
+    frame = pd.DataFrame(
+        {
+            "age": age,
+            "annual_premium": premium,
+            "branch": branch,
+            "auto_debit": rng.choice([True, False], n),
+            "payment_frequency": rng.choice([1, 3, 12], n),
+        }
+    )
+    risk = 0.03 + 0.2 * (~frame["auto_debit"]) + 0.1 * np.nan_to_num(age < 30) + 0.05 * frame["branch"].isin(["branch03", "branch40"])
+    frame["lapsed_within"] = rng.random(n) < risk
+    return frame
+
+
+def lightgbm_model(rows: pd.DataFrame, **params: object):
+    import lightgbm as lgb
+
+    matrix, levels = model_matrix(rows, ["age", "annual_premium", "branch", "auto_debit", "payment_frequency"])
+    model = lgb.LGBMClassifier(n_estimators=60, num_leaves=31, min_child_samples=20, verbose=-1, random_state=0, **params)
+    return model.fit(matrix, rows["lapsed_within"].astype(int)), levels
+
+
+@pytest.mark.parametrize("params", [{}, {"zero_as_missing": True}, {"use_missing": False}, {"max_cat_to_onehot": 64}])
+def test_probabilities_and_raw_scores_equal_lightgbm_to_the_last_bit(params: dict) -> None:
+    train = odd_rows(6000, seed=1)
+    model, levels = lightgbm_model(train, **params)
+    scored = odd_rows(3000, seed=2)
+    scored.loc[scored.index[:50], "branch"] = "a branch unseen in training"
+    matrix, _ = model_matrix(scored, ["age", "annual_premium", "branch", "auto_debit", "payment_frequency"], levels)
+    trees = compile_trees(model.booster_)
+    assert trees is not None
+    x = feature_array(matrix, model.booster_.pandas_categorical)
+    assert x is not None
+    for threads in (1, 2):
+        assert np.array_equal(raw_scores(trees, x, threads=threads), model.predict(matrix, raw_score=True))
+        assert np.array_equal(predict_probability(model, matrix, threads=threads), model.predict_proba(matrix)[:, 1])
+
+
+def test_the_risk_model_scores_as_lightgbm_with_early_stopping() -> None:
+    from tests.risk.test_risk import planted
+
+    rows = planted(n=8000, seed=4)
+    rows.loc[rows.index[::7], "age"] = np.nan
+    model = fit_lapse_model(rows, max_trees=400)
+    assert trees_of(model.model) is not None
+    matrix = model.matrix(rows)
+    assert np.array_equal(model.probability(rows), model.model.predict_proba(matrix)[:, 1])
+    assert len(model.probability(rows.head(0))) == 0
+
+
+def test_a_model_the_kernel_does_not_cover_keeps_lightgbm() -> None:
+    import lightgbm as lgb
+
+    rows = odd_rows(2000, seed=3)
+    matrix, _ = model_matrix(rows, ["age", "annual_premium", "branch"])
+    regression = lgb.LGBMRegressor(n_estimators=5, verbose=-1).fit(matrix, rows["age"].fillna(0))
+    assert compile_trees(regression.booster_) is None
+    linear = lgb.LGBMClassifier(n_estimators=5, linear_tree=True, verbose=-1).fit(matrix[["age", "annual_premium"]], rows["lapsed_within"])
+    assert compile_trees(linear.booster_) is None
+    assert np.array_equal(
+        predict_probability(linear, matrix[["age", "annual_premium"]]), linear.predict_proba(matrix[["age", "annual_premium"]])[:, 1]
+    )
+
+
+def test_model_matrix_reads_each_value_as_its_text() -> None:
+    rows = pd.DataFrame(
+        {
+            "flag": [True, None, False, True],
+            "tier": pd.Series(["x", None, BLANK, "y"], dtype="category"),
+            "payment_frequency": [12, 1, 12, 4],
+            "score": pd.array([1.5, None, 3.0, 2.0], dtype="Float64"),
+        }
+    )
+    features = ["flag", "tier", "payment_frequency", "score"]
+    matrix, levels = model_matrix(rows, features)
+    for feature in ("flag", "tier", "payment_frequency"):
+        text = rows[feature].astype("string").fillna(BLANK).astype(str)
+        assert levels[feature] == sorted(text.unique().tolist())
+        assert matrix[feature].astype(str).tolist() == text.tolist()
+    assert levels["tier"] == [BLANK, "x", "y"] and matrix["score"].dtype == float
+    again, _ = model_matrix(rows.iloc[::-1], features, {"flag": ["True"], "tier": ["x", "z"], "payment_frequency": ["12", "4"]})
+    assert again["flag"].isna().tolist() == [False, True, True, False]
+    assert again["tier"].tolist()[::-1] == ["x", np.nan, np.nan, np.nan]
+    assert list(again["tier"].cat.categories) == ["x", "z"]
