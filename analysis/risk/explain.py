@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import ExtractError
+from analysis.risk.trees import feature_array, split_patterns, trees_of
 
 if TYPE_CHECKING:
     from analysis.risk.model import RiskModel, RiskResult
@@ -25,20 +26,59 @@ if TYPE_CHECKING:
 DIRECTIONS = ("up", "down", "level", "none")
 #: A row whose raw score is this close to the base value takes the sigmoid's slope there.
 SAME_SCORE = 1e-9
+#: From this many rows on, SHAP values are computed tree by tree, once per split pattern
+#: (:func:`tree_by_tree`); below it (one policy, a day's calls) one ``pred_contrib`` call is quicker.
+PATTERN_MIN_ROWS = 1000
+#: Rows whose split patterns (rows × trees, 8 bytes each) are held at a time.
+PATTERN_BLOCK = 20_000
 
 
 def explain(model: Any, matrix: pd.DataFrame, *, threads: int = 1) -> pd.DataFrame:
     """SHAP values (log-odds) per feature and the base value, from LightGBM's own contributions.
 
     LightGBM's ``pred_contrib`` gives the same TreeSHAP values as ``shap.TreeExplainer``,
-    faster; each row's values plus the base value add up to the model's raw score.
+    faster; each row's values plus the base value add up to the model's raw score. From
+    :data:`PATTERN_MIN_ROWS` rows on, each tree explains only one row per split pattern
+    (:func:`tree_by_tree`).
     """
     if matrix.empty:
         return pd.DataFrame(columns=[*matrix.columns, "base_value"], dtype=float)
-    values = model.predict(matrix, pred_contrib=True, num_threads=threads)
+    values = tree_by_tree(model, matrix, threads=threads) if len(matrix) >= PATTERN_MIN_ROWS else None
+    if values is None:
+        values = model.predict(matrix, pred_contrib=True, num_threads=threads)
     frame = pd.DataFrame(values[:, :-1], columns=list(matrix.columns), index=matrix.index)
     frame["base_value"] = values[:, -1]
     return frame
+
+
+def tree_by_tree(model: Any, matrix: pd.DataFrame, *, threads: int = 1) -> np.ndarray | None:
+    """``pred_contrib`` tree by tree, TreeSHAP run once per split pattern; None when the trees cannot be read so.
+
+    A tree's SHAP values for a row depend only on which way the row goes at each of its
+    splits (TreeSHAP follows the row's branch at every split and weighs the other by the
+    training counts), so rows with the same split pattern in a tree get the same values:
+    LightGBM explains one row per pattern (``start_iteration=t, num_iteration=1``) and the
+    values go to every row with that pattern. The 15-leaf trees of the risk model have about
+    1,000 patterns among 20,000 policies, so TreeSHAP runs about 20 times less. The values
+    are the same terms summed tree by tree rather than leaf by leaf: equal to
+    ``pred_contrib``'s within 1e-14 (the tests check 1e-12).
+    """
+    trees = trees_of(model)
+    x = None if trees is None else feature_array(matrix, model.booster_.pandas_categorical)
+    if trees is None or x is None or x.shape[1] != trees.features:
+        return None
+    out = np.zeros((len(x), trees.features + 1))
+    for start in range(0, len(x), PATTERN_BLOCK):
+        block = x[start : start + PATTERN_BLOCK]
+        masks = split_patterns(trees, block, threads=threads)
+        if masks is None:
+            return None
+        for t in range(masks.shape[1]):
+            _, first, inverse = np.unique(masks[:, t], return_index=True, return_inverse=True)
+            # One thread: a few hundred rows per call, where a second thread costs more than it saves.
+            found = model.booster_.predict(block[first], start_iteration=t, num_iteration=1, pred_contrib=True, num_threads=1)
+            out[start : start + len(block)] += found[inverse]
+    return out
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -29,6 +29,8 @@ import pandas as pd
 
 #: LightGBM reads a dense value within this of zero as zero (``kZeroThreshold``).
 ZERO_THRESHOLD = 1e-35
+#: A row's split pattern in a tree is a 64-bit mask: trees with more splits are explained row by row.
+MAX_SPLITS = 63
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,6 +97,20 @@ def _raw_kernel(x: Any, out: Any, sigmoid: float, roots: Any, tree: Any) -> None
                 out[i] = 1.0 / (1.0 + math.exp(-sigmoid * out[i]))
 
 
+@_parallel
+def _pattern_kernel(x: Any, masks: Any, roots: Any, splits: Any, tree: Any) -> None:
+    """``masks[i, t]``: bit j set when row i goes left at the j-th split of tree t (the row's split pattern in it)."""
+    feat, thr, dt, _, _, cstart, clen, cats = tree[:8]
+    for i in numba.prange(x.shape[0]):
+        for t in range(roots.shape[0]):
+            root = roots[t]
+            mask = np.int64(0)
+            for j in range(splits[t]):
+                if _goes_left(root + j, x[i, feat[root + j]], thr, dt, cstart, clen, cats):
+                    mask |= np.int64(1) << j
+            masks[i, t] = mask
+
+
 @dataclass(frozen=True)
 class Trees:
     """A LightGBM binary model as flat arrays (internal nodes numbered across trees, leaves as ``-(k + 1)``)."""
@@ -102,6 +118,7 @@ class Trees:
     features: int
     sigmoid: float
     roots: np.ndarray
+    splits: np.ndarray  # tree t's internal nodes are roots[t] .. roots[t] + splits[t] - 1
     nodes: tuple[np.ndarray, ...]  # feat, thr, dt, left, right, cstart, clen, cats, leaves
 
 
@@ -174,7 +191,8 @@ def compile_trees(booster: Any) -> Trees | None:
     kinds = (np.int32, np.float64, np.int8, np.int32, np.int32, np.int32, np.int32, np.uint32, np.float64)
     columns[7] = columns[7] or [0]  # never an empty array (the kernel indexes it)
     nodes = tuple(np.asarray(c, dtype=k) for c, k in zip(columns, kinds))
-    return Trees(int(header["max_feature_idx"]) + 1, sigmoid, np.asarray(roots, dtype=np.int32), nodes)
+    splits = [int(tree["num_leaves"]) - 1 for tree in trees]
+    return Trees(int(header["max_feature_idx"]) + 1, sigmoid, np.asarray(roots, dtype=np.int32), np.asarray(splits, dtype=np.int32), nodes)
 
 
 def trees_of(model: Any) -> Trees | None:
@@ -229,3 +247,14 @@ def predict_probability(model: Any, matrix: pd.DataFrame, *, threads: int = 1) -
     if trees is None or x is None or x.shape[1] != trees.features:
         return np.asarray(model.predict_proba(matrix, num_threads=threads))[:, 1]
     return raw_scores(trees, x, threads=threads, probability=True)
+
+
+def split_patterns(trees: Trees, x: np.ndarray, *, threads: int = 1) -> np.ndarray | None:
+    """Rows × trees: which way each row goes at every split of each tree, as a bit mask (None past 63 splits)."""
+    if len(trees.splits) and trees.splits.max() > MAX_SPLITS:
+        return None
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    masks = np.empty((len(x), len(trees.roots)), dtype=np.int64)
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
+    _pattern_kernel(x, masks, trees.roots, trees.splits, trees.nodes)
+    return masks

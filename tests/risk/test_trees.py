@@ -103,3 +103,24 @@ def test_model_matrix_reads_each_value_as_its_text() -> None:
     assert again["flag"].isna().tolist() == [False, True, True, False]
     assert again["tier"].tolist()[::-1] == ["x", np.nan, np.nan, np.nan]
     assert list(again["tier"].cat.categories) == ["x", "z"]
+
+
+@pytest.mark.parametrize("params", [{}, {"zero_as_missing": True}])
+def test_shap_values_tree_by_tree_equal_pred_contrib(params: dict) -> None:
+    from analysis.risk.explain import PATTERN_MIN_ROWS, explain, importance, tree_by_tree
+
+    model, levels = lightgbm_model(odd_rows(6000, seed=5), **params)
+    scored = odd_rows(2 * PATTERN_MIN_ROWS, seed=6)
+    scored.loc[scored.index[:40], "branch"] = "a branch unseen in training"
+    matrix, _ = model_matrix(scored, ["age", "annual_premium", "branch", "auto_debit", "payment_frequency"], levels)
+    theirs = model.predict(matrix, pred_contrib=True)
+    ours = tree_by_tree(model, matrix, threads=2)
+    assert ours is not None and ours.shape == theirs.shape
+    assert np.abs(ours - theirs).max() < 1e-12
+    assert np.abs(ours.sum(axis=1) - model.predict(matrix, raw_score=True)).max() < 1e-12
+    frame = explain(model, matrix, threads=2)  # tree by tree: at least PATTERN_MIN_ROWS rows
+    assert np.abs(frame.to_numpy() - theirs).max() < 1e-12
+    reference = pd.DataFrame(theirs[:, :-1], columns=matrix.columns, index=matrix.index).assign(base_value=theirs[:, -1])
+    assert importance(frame, matrix)["feature"].tolist() == importance(reference, matrix)["feature"].tolist()
+    few = explain(model, matrix.head(5))  # below PATTERN_MIN_ROWS: LightGBM's one call, as it was
+    assert np.array_equal(few.to_numpy(), theirs[:5])
