@@ -10,6 +10,7 @@ builds it once. Everything here is read-only: tests must not change what they ar
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import importlib.util
 import os
@@ -35,13 +36,36 @@ def _make_payments():
     return module
 
 
+_LOADED: list = []
+_LOADING = threading.Lock()
+
+
+def _sample():
+    """The process's one load of the bundled sample."""
+    from analysis import load_extract
+
+    with _LOADING:
+        if not _LOADED:
+            _LOADED.append(load_extract(SAMPLE))
+        return _LOADED[0]
+
+
+def sample_extract():
+    """``load_extract(data/sample_policies.csv)``: a fresh deep copy of the process's one load (the door is deterministic).
+
+    Each caller gets its own copy, so a test may change what it was given; the load itself
+    (a second or two on a busy machine) is paid once per process instead of once per module.
+    """
+    return copy.deepcopy(_sample())
+
+
 class Artefacts:
     """Lazily built, memoised per process, and shared between the run's processes through ``folder``."""
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder  # None: one process (no xdist), nothing to share
         self._memo: dict[str, Any] = {}
-        self._lock = threading.RLock()  # the app's training thread may ask too (tests/app/conftest.py)
+        self._lock = threading.RLock()  # the app's training thread may ask too (tests/conftest.py, _run_models)
 
     def _once(self, name: str, build: Callable[[], Any], *, share: bool = True) -> Any:
         with self._lock:
@@ -64,10 +88,8 @@ class Artefacts:
             return value
 
     def loaded(self):
-        """The bundled sample through the door (about a second: each process loads its own)."""
-        from analysis import load_extract
-
-        return self._once("sample", lambda: load_extract(SAMPLE), share=False)
+        """The bundled sample through the door (each process loads its own), shared as it is: read-only."""
+        return _sample()
 
     def choices(self):
         """The sample's feature choices (every user column not suspected of leaking: the default)."""

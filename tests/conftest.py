@@ -68,7 +68,7 @@ def sample_risk(artefacts):
     """The bundled sample, its feature choices and its lapse-risk model with the default features.
 
     Trained once per test run (about twenty seconds) and shared by every risk test and every
-    AppTest that shows the model (tests/app/conftest.py); treat it as read-only. Returns
+    AppTest that shows the model (:func:`_run_models`); treat it as read-only. Returns
     ``(loaded, choices, risk)``.
     """
     return artefacts.loaded(), artefacts.choices(), artefacts.risk()
@@ -84,6 +84,44 @@ def sample_history(artefacts):
 def payment_risk(artefacts):
     """The sample's model with its payment history, the default features otherwise (trained once per test run; read-only)."""
     return artefacts.payment_risk()
+
+
+#: Where the AppTests live: each gets the run's models of the sample (:func:`_run_models`).
+APP_TESTS = ROOT / "tests" / "app"
+
+
+@pytest.fixture(autouse=True)
+def _run_models(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the AppTests (tests/app/), the run's models of the sample (tests/artefacts.py) stand in for the pages' own fit of them.
+
+    Same data, options, payment history and seed, so the same model: build_risk is deterministic
+    (tests/risk/test_drivers_actions.py holds the command line's default model equal to the
+    run's). The page still runs its background job, waits for it and reads the result; only the
+    fit is not repeated. Any other book, options or history (a filtered or small book, another
+    feature set, an uploaded history) is fitted, or refused, for real. Nothing is built until a
+    page asks for a model.
+    """
+    if APP_TESTS not in request.node.path.parents:
+        return
+    import pandas as pd
+
+    import ui.risk
+
+    artefacts = request.getfixturevalue("artefacts")
+    fit = ui.risk.build_risk
+
+    def build_risk(policies, study_date, options, progress=None, *, payments=None):
+        loaded = artefacts.loaded()
+        sample = options == artefacts.choices().options() and study_date == loaded.study_date and policies.equals(loaded.policies)
+        if sample and payments is None:
+            return artefacts.risk()
+        history = getattr(payments, "payments", payments)  # a matched PaymentHistory (or its frame)
+        if sample and isinstance(history, pd.DataFrame) and history.equals(artefacts.history().payments):
+            return artefacts.payment_risk()
+        with_payments = {} if payments is None else {"payments": payments}
+        return fit(policies, study_date, options, progress=progress, **with_payments)
+
+    monkeypatch.setattr(ui.risk, "build_risk", build_risk)
 
 
 #: The engines every engine-core pin runs on.

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
+from artefacts import sample_extract
 from paths import ROOT
 from streamlit.testing.v1 import AppTest
 
-from analysis import load_extract
 from analysis.interventions.campaign_list import read_campaign_list
 from analysis.interventions.multi_arm import evaluate_arms
 from analysis.interventions.staggered import enrolled_data
@@ -42,7 +42,7 @@ def table_with(at: AppTest, header: str) -> pd.DataFrame:
 
 def sample_evaluation():
     """The sample's list evaluated by the analysis functions themselves (what the page must show)."""
-    loaded = load_extract(ROOT / "data" / "sample_policies.csv")
+    loaded = sample_extract()
     data, listed = enrolled_data(loaded.policies, read_campaign_list(SAMPLE_LIST), study_date=loaded.study_date)
     return loaded, data, listed
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from artefacts import sample_extract
 from paths import ROOT
 from streamlit.testing.v1 import AppTest
 
-from analysis import load_extract
 from analysis.study.run import StudyRequest, run_study
 
 APP = str(ROOT / "app.py")
@@ -21,7 +21,7 @@ def open_page() -> AppTest:
 def test_default_view_shows_the_young_new_earners_against_the_rest() -> None:
     at = open_page()
     shown = {m.label: m.value for m in at.metric}
-    loaded = load_extract(ROOT / "data" / "sample_policies.csv")
+    loaded = sample_extract()
     study = run_study(loaded.policies, StudyRequest(by=("young_new_earners",)), study_date=loaded.study_date)
     assert shown["事件数"] == f"{study.rates['events'].sum():,.0f}"
     # Issue [2/7]: the headline rate with its 95 % Wilson interval and credibility (full: ≥ 1,082 events).

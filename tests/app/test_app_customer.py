@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from artefacts import sample_extract
 from paths import ROOT
 from streamlit.testing.v1 import AppTest
-
-from analysis import load_extract
 
 APP = str(ROOT / "app.py")
 #: The model trains in a background thread: the page is run again until it is ready (seconds at most).
@@ -37,7 +36,7 @@ def _customer_page(at: AppTest | None = None) -> AppTest:
 
 @pytest.fixture(scope="module")
 def sample():
-    return load_extract(ROOT / "data" / "sample_policies.csv")
+    return sample_extract()
 
 
 def test_identifiers_are_masked_by_default_and_shown_on_purpose(sample) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from artefacts import sample_extract
 from paths import ROOT
 from shown import shown
 from streamlit.testing.v1 import AppTest
@@ -16,7 +17,7 @@ APP = str(ROOT / "app.py")
 
 @pytest.fixture(scope="module")
 def sample_account():
-    return load_extract(ROOT / "data" / "sample_policies.csv")
+    return sample_extract()
 
 
 def metrics(at: AppTest) -> dict[str, str]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from artefacts import sample_extract
 from paths import ROOT
 from shown import shown
 from streamlit.testing.v1 import AppTest
 
-from analysis import load_extract
 from analysis.study.filters import BookFilter, filter_policies
 
 APP = str(ROOT / "app.py")
@@ -20,7 +20,7 @@ YEAR = (dt.date(2024, 1, 1), dt.date(2024, 12, 31))
 @pytest.fixture(scope="module")
 def expected() -> tuple[int, int]:
     """Policies of one branch's bancassurance issued in 2024, counted directly, and the whole sample."""
-    policies = load_extract(ROOT / "data" / "sample_policies.csv").policies
+    policies = sample_extract().policies
     asked = BookFilter(values=(("branch", (BRANCH,)), ("channel", (CHANNEL,))), issued_from=YEAR[0], issued_to=YEAR[1])
     return len(filter_policies(policies, asked)), len(policies)
 

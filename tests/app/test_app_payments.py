@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from artefacts import sample_extract
 from paths import ROOT
 from shown import shown
 from streamlit.testing.v1 import AppTest
-
-from analysis import load_extract
 
 APP = str(ROOT / "app.py")
 
@@ -18,7 +17,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def sample():
-    return load_extract(ROOT / "data" / "sample_policies.csv")
+    return sample_extract()
 
 
 def _with_sample_payments() -> AppTest:

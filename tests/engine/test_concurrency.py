@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
+from artefacts import sample_extract
 
-from analysis import load_extract
 from analysis.engine import backend as engines
 from analysis.persistency.overview import overview_figures
 from analysis.study.run import StudyRequest, run_study
@@ -18,7 +18,7 @@ SESSIONS = 8
 
 @pytest.fixture(scope="module")
 def sample(root):
-    return load_extract(root / "data" / "sample_policies.csv")
+    return sample_extract()
 
 
 def one_session(sample) -> tuple[pd.DataFrame, float]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from artefacts import sample_extract
 from clirun import run_cli
 from conftest import pg_connect, raw_rows
 
@@ -46,7 +47,7 @@ def _account(loaded) -> tuple:
 
 @pytest.fixture(scope="module")
 def sample_file(root: Path):
-    return load_extract(root / "data" / "sample_policies.csv")
+    return sample_extract()
 
 
 def test_postgres_table_of_the_sample_is_the_file(sample_in_pg: str, sample_file) -> None:

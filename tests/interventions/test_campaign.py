@@ -8,9 +8,10 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from artefacts import sample_extract
 from clirun import run_cli
 
-from analysis import ExtractError, load_extract
+from analysis import ExtractError
 from analysis.interventions.arms import (
     CONTROL,
     TREATED,
@@ -29,7 +30,7 @@ TRUE_HR = 0.75  # data/README.md: 教育活动 实验组 vs 对照组, HR 0.75 o
 
 @pytest.fixture(scope="module")
 def sample(root):
-    return load_extract(root / "data" / "sample_policies.csv")
+    return sample_extract()
 
 
 @pytest.fixture(scope="module")

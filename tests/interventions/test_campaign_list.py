@@ -8,10 +8,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from artefacts import sample_extract
 from clirun import run_cli
 from scipy import stats
 
-from analysis import ExtractError, load_extract
+from analysis import ExtractError
 from analysis import schema as S
 from analysis.interventions.campaign_list import REJECTED, REPAIRED, campaign_list_from_cells, read_campaign_list
 from analysis.interventions.multi_arm import compare_arms, evaluate_arms, holm, pair_hazard_ratio, rank_arms
@@ -324,7 +325,7 @@ def _generator(root):
 
 @pytest.fixture(scope="module")
 def sample(root):
-    return load_extract(root / "data" / "sample_policies.csv")
+    return sample_extract()
 
 
 @pytest.fixture(scope="module")
@@ -424,7 +425,6 @@ def test_cli_refuses_a_campaign_it_cannot_name(root, extra, words) -> None:
 
 
 def test_cli_values_a_retained_policy_as_the_page_does_when_not_told(root) -> None:
-    from analysis import load_extract
     from analysis.interventions.campaign_list import read_campaign_list
     from analysis.interventions.staggered import enrolled_data
     from analysis.interventions.targeting import value_per_retained_default
@@ -432,7 +432,7 @@ def test_cli_values_a_retained_policy_as_the_page_does_when_not_told(root) -> No
     done = run_cli("campaign", "data/sample_policies.csv", "--campaign-list", "data/sample_campaign_list.csv", "--format", "json", cwd=root)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    loaded = load_extract(root / "data" / "sample_policies.csv")
+    loaded = sample_extract()
     data, _ = enrolled_data(loaded.policies, read_campaign_list(root / "data" / "sample_campaign_list.csv"), study_date=loaded.study_date)
     assert out["value_per_retained"] == value_per_retained_default(loaded.policies, data) > 0
     assert out["best_value_arm"] == max(out["ranking"], key=lambda arm: arm["value_per_contact"])["arm"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from artefacts import sample_extract
 
-from analysis import load_extract
 from analysis import schema as S
 from analysis.engine.backend import bind
 from analysis.interventions.baseline import NEW_BUSINESS_DAYS, PROJECTED_STATUSES, baseline_for, survival_by_month
@@ -17,7 +17,7 @@ from analysis.survival.curves import DAYS_PER_MONTH, km_curves, survival_data
 
 @pytest.fixture(scope="module")
 def sample(root):
-    return load_extract(root / "data" / "sample_policies.csv")
+    return sample_extract()
 
 
 @pytest.mark.parametrize("population", ["in_force", "new_business"])

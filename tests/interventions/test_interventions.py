@@ -8,10 +8,11 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from artefacts import sample_extract
 from clirun import run_cli
 from paths import ROOT
 
-from analysis import ExtractError, load_extract
+from analysis import ExtractError
 from analysis.interventions.baseline import Baseline, baseline_for, survival_by_month
 from analysis.interventions.design import ALPHA, POWER, detectable_lapse, sample_size_per_arm
 from analysis.interventions.effects import (
@@ -125,7 +126,7 @@ def test_discounting_is_monthly() -> None:
 
 @pytest.fixture(scope="module")
 def sample(root):
-    return load_extract(root / "data" / "sample_policies.csv")
+    return sample_extract()
 
 
 @pytest.fixture(scope="module")

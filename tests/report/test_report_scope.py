@@ -8,8 +8,8 @@ import io
 
 import openpyxl
 import pandas as pd
+from artefacts import sample_extract
 
-from analysis import load_extract
 from analysis.report.monthly import monthly_report
 from analysis.study.filters import BookFilter, filter_policies
 
@@ -20,7 +20,7 @@ def cells(data: bytes) -> dict[str, list[tuple]]:
 
 
 def test_a_filtered_monthly_report_says_its_scope_and_counts_only_it(root, artefacts) -> None:
-    loaded = load_extract(root / "data" / "sample_policies.csv")
+    loaded = sample_extract()
     asked = BookFilter(values=(("channel", ("银保",)),), issued_from=dt.date(2020, 1, 1))
     filtered = dataclasses.replace(loaded, policies=filter_policies(loaded.policies, asked))
     zh = cells(monthly_report(filtered, dataset="sample_policies.csv", lang="zh", scope=asked.lines("zh")))

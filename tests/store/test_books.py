@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from artefacts import sample_extract
 
 from analysis import load_extract
 from analysis.ingest.presets import load_preset
@@ -26,7 +27,7 @@ DAY = SECONDS_PER_DAY
 
 @pytest.fixture(scope="module")
 def sample(root: Path):
-    return load_extract(root / "data" / "sample_policies.csv")
+    return sample_extract()
 
 
 def small(sample, rows: int):

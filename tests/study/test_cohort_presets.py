@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from artefacts import sample_extract
 
-from analysis import ExtractError, load_extract
+from analysis import ExtractError
 from analysis.study.cohort_presets import (
     MAX_COHORTS,
     cohort_key,
@@ -35,7 +36,7 @@ def test_cohorts_go_to_toml_and_back_unchanged() -> None:
 def test_the_shipped_preset_loads_and_applies_to_the_sample(root) -> None:
     cohorts = cohorts_from_toml((root / "data" / "presets" / "cohorts" / "examples.toml").read_text(encoding="utf-8"))
     assert [c.key for c in cohorts] == ["young_new_earners", "bancassurance_2024", "large_premium"]
-    sample = load_extract(root / "data" / "sample_policies.csv").policies
+    sample = sample_extract().policies
     bank = filter_mask(sample, cohorts[1].conditions)
     by_hand = (sample["channel"] == "银保") & (sample["issue_date"].dt.year == 2024)
     assert bank.sum() == by_hand.sum() > 0
@@ -68,7 +69,7 @@ def test_keys_values_and_columns_of_the_builder(root) -> None:
     assert cohort_key("Period") == "cohort_period"  # a reserved name is not a key
     assert typed_value(" 30 ", numeric=True) == 30 and typed_value("2.5", numeric=True) == 2.5
     assert typed_value("30", numeric=False) == "30" and typed_value("abc", numeric=True) == "abc"
-    sample = load_extract(root / "data" / "sample_policies.csv").policies
+    sample = sample_extract().policies
     columns = condition_columns(sample)
     assert {"channel", "branch", "首单客户", "age", "annual_premium", "issue_date"} <= set(columns)
     assert not {"age_band", "issue_year", "policy_id", "status"} & set(columns)  # derived cohorts and identifiers are not offered

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from artefacts import sample_extract
 
 from analysis.errors import ExtractError
 from analysis.study.cohorts import YOUNG_NEW_EARNERS, Condition, NamedCohort
@@ -130,10 +131,9 @@ def test_engine_keeps_the_same_policies(book: pd.DataFrame, engine) -> None:
 
 
 def test_sample_engine_and_pandas_agree(root) -> None:
-    from analysis import load_extract
     from analysis.engine.backend import bind, connect, run
 
-    policies = load_extract(root / "data" / "sample_policies.csv").policies
+    policies = sample_extract().policies
     branch = str(policies["branch"].mode()[0])
     asked = BookFilter(
         values=(("branch", (branch,)), ("channel", tuple(policies["channel"].dropna().unique()[:2]))),

@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from artefacts import sample_extract
 from clirun import run_cli
 
-from analysis import ExtractError, load_extract
+from analysis import ExtractError
 from analysis.study.cohorts import YOUNG_NEW_EARNERS, Condition, band, cohort_from_dict, filter_mask, issue_period, quantile_band
 from analysis.study.rates import credibility, cumulative_exit_probability, lapse_rates, rate_totals, wilson_interval
 from analysis.study.run import StudyRequest, run_study
@@ -92,7 +93,7 @@ def test_named_cohort_is_readable_and_filters() -> None:
 
 
 def test_young_new_earners_lapse_more_on_the_sample_with_separate_intervals(root, engine) -> None:
-    loaded = load_extract(root / "data" / "sample_policies.csv")
+    loaded = sample_extract()
     result = run_study(loaded.policies, StudyRequest(by=("young_new_earners",)), study_date=loaded.study_date, backend=engine)
     totals = result.totals.set_index("young_new_earners")
     assert totals.loc["in", "rate"] > 1.3 * totals.loc["rest", "rate"]
@@ -102,7 +103,7 @@ def test_young_new_earners_lapse_more_on_the_sample_with_separate_intervals(root
 
 
 def test_filters_report_the_share_used(root, engine) -> None:
-    loaded = load_extract(root / "data" / "sample_policies.csv")
+    loaded = sample_extract()
     result = run_study(
         loaded.policies,
         StudyRequest(by=("channel",), filters=(Condition("channel", "==", "银保"),)),
@@ -118,7 +119,7 @@ def test_cli_rates_matches_the_library(root) -> None:
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(io.StringIO(done.stdout))
     assert table.columns.tolist() == ["channel", "period", "events", "exposure", "rate", "lower", "upper", "credibility"]
-    loaded = load_extract(root / "data" / "sample_policies.csv")
+    loaded = sample_extract()
     library = run_study(loaded.policies, StudyRequest(by=("channel",)), study_date=loaded.study_date).rates
     np.testing.assert_allclose(table["rate"].to_numpy(), library["rate"].to_numpy(), rtol=1e-12)
     weighted = run_cli(
@@ -135,7 +136,7 @@ def test_cli_rates_rejects_unknown_events(root) -> None:
 
 
 def test_expected_table_keyed_by_period_and_a_cohort_column(root) -> None:
-    loaded = load_extract(root / "data" / "sample_policies.csv")
+    loaded = sample_extract()
     expected = pd.DataFrame({"period": [1, 1], "channel": ["个险", "银保"], "expected_rate": [0.05, 0.10]})
     result = run_study(loaded.policies, StudyRequest(by=("channel",)), study_date=loaded.study_date, expected=expected)
     year1 = result.rates[result.rates["period"] == 1].set_index("channel")
@@ -164,7 +165,7 @@ def test_partial_expected_basis_gives_ae_over_covered_cells_only() -> None:
 
 
 def test_flat_expected_rate_is_annual_even_by_policy_month(root) -> None:
-    loaded = load_extract(root / "data" / "sample_policies.csv")
+    loaded = sample_extract()
     monthly = run_study(loaded.policies, StudyRequest(period="policy_month", expected_rate=0.06), study_date=loaded.study_date).totals
     yearly = run_study(loaded.policies, StudyRequest(expected_rate=0.06), study_date=loaded.study_date).totals
     assert monthly["ae"].iloc[0] == pytest.approx(yearly["ae"].iloc[0], rel=0.15)

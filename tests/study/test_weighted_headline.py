@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from artefacts import sample_extract
 
-from analysis import load_extract
 from analysis.study.rates import wilson_interval
 from analysis.study.run import StudyRequest, run_study
 
 
 @pytest.fixture(scope="module")
 def sample(root):
-    return load_extract(root / "data" / "sample_policies.csv")
+    return sample_extract()
 
 
 def test_the_headline_rate_is_weighted_when_the_table_is(sample) -> None:
