@@ -9,6 +9,8 @@ from shown import shown
 from streamlit.testing.v1 import AppTest
 
 APP = str(ROOT / "app.py")
+#: The worker of the sample's model with payments (tests/conftest.py): it reads the sample's history file once for all of them.
+pytestmark = pytest.mark.xdist_group("payment-model")
 
 
 def metrics(at: AppTest) -> dict[str, str]:
