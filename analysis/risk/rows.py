@@ -150,8 +150,15 @@ def candidate_features(policies: pd.DataFrame) -> list[str]:
 
 
 def _level_shares(values: pd.Series) -> pd.Series:
-    """Each value's share (blank included), plus the share of "any non-blank value"."""
-    shares = values.value_counts(normalize=True)
+    """Each value's share as text (blank included), plus the share of "any non-blank value".
+
+    The same shares as ``values.astype("string").fillna(BLANK).value_counts(normalize=True)``,
+    with each distinct value converted to text once (not every row).
+    """
+    counts = values.value_counts(dropna=False)
+    text = pd.Series(counts.index, dtype=object).astype("string").fillna(BLANK).to_numpy(dtype=object)
+    by_text = counts.groupby(text).sum()
+    shares = by_text / by_text.sum()
     # Any non-blank value counts as one more level: a flag set only for survivors.
     shares[ANY_VALUE] = 1.0 - shares.get(BLANK, 0.0)
     return shares
@@ -221,8 +228,8 @@ def suspected_leaks(
         return []
     suspects = []
     for column in columns:
-        text = policies[column].astype("string").fillna(BLANK)
-        if _one_sided(text[survivors], text[early_exits]):
+        values = policies[column]
+        if _one_sided(values[survivors], values[early_exits]):
             suspects.append(column)
     rest = [c for c in columns if c not in suspects]
     if rest:
@@ -262,7 +269,8 @@ def _features(policies: pd.DataFrame, positions: np.ndarray, days: np.ndarray, e
     """The known-then features of the policies at ``positions`` on ``days`` (one day per row)."""
     years = whole_months(as_days(policies[S.ISSUE_DATE].iloc[positions]), days) // 12
     age = pd.to_numeric(policies[S.AGE], errors="coerce").to_numpy(dtype=float)[positions] if S.AGE in policies else np.nan
-    out = pd.DataFrame({"policy_id": policies[S.POLICY_ID].to_numpy()[positions], POLICY_YEAR: years + 1, S.AGE: age + years})
+    ids = policies[S.POLICY_ID].iloc[positions].to_numpy()  # only the rows taken become Python strings
+    out = pd.DataFrame({"policy_id": ids, POLICY_YEAR: years + 1, S.AGE: age + years})
     for column in (*(c for c in STATIC_FEATURES if c in policies.columns), *extra_features):
         out[column] = policies[column].iloc[positions].reset_index(drop=True)
     if S.ANNUAL_PREMIUM in policies and S.INCOME in policies and pd.api.types.is_numeric_dtype(policies[S.INCOME]):
