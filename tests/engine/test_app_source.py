@@ -213,7 +213,13 @@ def side_tables_in_pg(sample_in_pg: str, root: Path) -> str:
 def test_the_company_book_comes_with_its_payment_history_and_campaign_list(
     side_tables_in_pg: str, tmp_path: Path, monkeypatch, own_data_dir: Path
 ) -> None:
-    keys = {"url": side_tables_in_pg, "table": "保单明细", "name": BOOK_NAME, "payments_table": "缴费记录", "campaign_list_table": "活动名单"}
+    keys = {
+        "url": side_tables_in_pg,
+        "table": "保单明细",
+        "name": BOOK_NAME,
+        "payments_table": "缴费记录",
+        "campaign_list_table": "活动名单",
+    }
     monkeypatch.setenv(SOURCE_ENV, str(_config(tmp_path, **keys)))
     at = _opened()
     # No upload, no click: the Data page says the history was read from the company's source, with its account.

@@ -108,7 +108,13 @@ def test_the_cli_says_which_option_is_missing() -> None:
 def test_a_configured_source_carries_its_side_tables(tmp_path: Path) -> None:
     pg = "postgresql://reader@db:5432/core"
     config = SourceConfig.from_mapping(
-        {"url": pg, "table": "保单明细", "password": "s3cret", "payments_table": "缴费记录", "campaign_list_query": "SELECT * FROM 活动名单"}
+        {
+            "url": pg,
+            "table": "保单明细",
+            "password": "s3cret",
+            "payments_table": "缴费记录",
+            "campaign_list_query": "SELECT * FROM 活动名单",
+        }
     )
     payments = config.side_source("payments")
     assert payments == SideSource(pg, table="缴费记录") and payments.password == "s3cret"
