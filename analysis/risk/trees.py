@@ -15,7 +15,8 @@ codes among the training levels (−1, a level unseen in training, is missing), 
 within 1e-35 of zero as zero (its dense-row reader drops those). A model the kernel does not
 cover (not binary, linear trees) or an environment without numba keeps LightGBM's own
 ``predict`` (:func:`compile_trees` returns None). SHAP values stay LightGBM's own
-``pred_contrib`` (:mod:`analysis.risk.explain`).
+``pred_contrib``; :func:`split_patterns` (which way each row goes at every split of each
+tree) lets :func:`analysis.risk.explain.tree_by_tree` run it once per pattern.
 """
 
 from __future__ import annotations
