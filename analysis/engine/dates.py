@@ -20,8 +20,6 @@ into another many times over.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
@@ -100,27 +98,6 @@ def add_months_ymd(year: ir.IntegerValue, month: ir.IntegerValue, day: ir.Intege
     new_year = _div(total, 12)
     new_month = (total - new_year * 12 + 1).cast("int64")
     return days_from_ymd(new_year, new_month, _smaller(day, days_in_month(new_year, new_month)))
-
-
-def with_months_added(table: ir.Table, parts: tuple[str, str, str], added: Mapping[str, ir.IntegerValue]) -> ir.Table:
-    """``table`` plus one day-number column per name of ``added``: the date ``parts`` names plus that many months.
-
-    ``parts`` names the year, month and day columns of the date (:func:`with_ymd`); each value of
-    ``added`` is a whole number of months (an expression on ``table``). The same as
-    :func:`add_months_ymd`, computed in stages — the month count, its year and month, then the
-    date — so an engine parses and plans each piece once instead of one expression that
-    repeats the month arithmetic a dozen times (DuckDB spent longer planning that than running it).
-    """
-    year, month, day = (table[c] for c in parts)
-    table = table.mutate(**{f"{name}__total": year * 12 + (month - 1) + months for name, months in added.items()})
-    table = table.mutate(**{f"{name}__year": _div(table[f"{name}__total"], 12) for name in added})
-    table = table.mutate(**{f"{name}__month": (table[f"{name}__total"] - table[f"{name}__year"] * 12 + 1).cast("int64") for name in added})
-    days = {}
-    for name in added:
-        new_year, new_month = table[f"{name}__year"], table[f"{name}__month"]
-        days[name] = days_from_ymd(new_year, new_month, _smaller(table[parts[2]], days_in_month(new_year, new_month)))
-    table = table.mutate(**days)
-    return table.drop(*(f"{name}__{stage}" for name in added for stage in ("total", "year", "month")))
 
 
 def whole_months(issue: ir.IntegerValue, day: ir.IntegerValue) -> ir.IntegerValue:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.engine.backend import run
-from analysis.engine.dates import whole_months_ymd, with_months_added, with_ymd, year_start
+from analysis.engine.dates import add_months_ymd, whole_months_ymd, with_ymd, year_start
 from analysis.engine.stays import stays, study_bounds
 
 if TYPE_CHECKING:
@@ -53,9 +53,15 @@ def _bounds(staged: ir.Table, period: str) -> ir.Table:
         for p, day in days.items()
     }
     staged = staged.mutate(**{f"{p}_whole": w for p, w in whole.items()})
-    staged = staged.mutate(**{f"{p}_index": staged[f"{p}_whole"] + 1 for p in days})
-    added = {f"{p}_start": staged[f"{p}_whole"] * step for p in days} | {f"{p}_end": staged[f"{p}_index"] * step for p in days}
-    return with_months_added(staged, ("issue_day_y", "issue_day_m", "issue_day_d"), added)
+    bounds: dict[str, ir.Value] = {}
+    for p in days:
+        w = staged[f"{p}_whole"]
+        bounds |= {
+            f"{p}_index": w + 1,
+            f"{p}_start": add_months_ymd(iy, im, idd, w * step),
+            f"{p}_end": add_months_ymd(iy, im, idd, (w + 1) * step),
+        }
+    return staged.mutate(**bounds)
 
 
 def _parts(table: ir.Table, *, spec: StudySpec, study_date: pd.Timestamp) -> ir.Table:
