@@ -15,8 +15,8 @@ from analysis.payments.persistency import DEFINITION_KEYS, PREMIUMS_RECEIVED
 from analysis.report.export import mask_identifiers, to_csv_bytes, write_workbook
 from analysis.store.books import SOURCE_REFRESH_HOURS
 from ui import datasets as ds
+from ui import formats, state
 from ui import payments as ui_payments
-from ui import state
 from ui.i18n import md_escape, t, tm
 from ui.tables import (
     account_sheet,
@@ -168,11 +168,11 @@ if result.study_date_inferred:
     study_note.warning(tm("data.study_date_inferred", date=result.study_date.date().isoformat(), column=result.study_date_column))
 st.subheader(t("data.account"))
 cols = st.columns(5)
-cols[0].metric(t("data.rows_read"), f"{result.rows_read:,}")
-cols[1].metric(t("data.accepted"), f"{result.accepted:,}")
-cols[2].metric(t("data.repaired"), f"{result.repaired:,}")
-cols[3].metric(t("data.rejected"), f"{result.rejected:,}")
-cols[4].metric(t("data.skipped"), f"{len(result.skipped_rows):,}")
+cols[0].metric(t("data.rows_read"), formats.count(result.rows_read))
+cols[1].metric(t("data.accepted"), formats.count(result.accepted))
+cols[2].metric(t("data.repaired"), formats.count(result.repaired))
+cols[3].metric(t("data.rejected"), formats.count(result.rejected))
+cols[4].metric(t("data.skipped"), formats.count(len(result.skipped_rows)))
 st.caption(
     tm(
         "data.account_identity",
@@ -326,11 +326,11 @@ else:
     counts = history.counts()
     outside = ui_payments.not_in_book(history)
     pay_cols = st.columns(5)
-    pay_cols[0].metric(t("data.payments_rows"), f"{counts['rows']:,}")
-    pay_cols[1].metric(t("data.payments_accepted"), f"{counts['accepted']:,}")
-    pay_cols[2].metric(t("data.payments_repaired"), f"{counts['repaired']:,}")
-    pay_cols[3].metric(t("data.payments_rejected"), f"{counts['rejected']:,}")
-    pay_cols[4].metric(t("data.payments_not_in_book"), f"{counts.get('not_in_book', 0):,}")
+    pay_cols[0].metric(t("data.payments_rows"), formats.count(counts["rows"]))
+    pay_cols[1].metric(t("data.payments_accepted"), formats.count(counts["accepted"]))
+    pay_cols[2].metric(t("data.payments_repaired"), formats.count(counts["repaired"]))
+    pay_cols[3].metric(t("data.payments_rejected"), formats.count(counts["rejected"]))
+    pay_cols[4].metric(t("data.payments_not_in_book"), formats.count(counts.get("not_in_book", 0)))
     st.caption(tm("data.payments_columns", columns=ui_payments.columns_read(history)))
     problems = ui_payments.problem_rows(history)
     if len(problems):
