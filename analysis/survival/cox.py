@@ -47,6 +47,10 @@ MAX_STRATA = 200
 OTHER = "(other)"
 #: The small ridge penalty of every fit: keeps a nearly separated level from diverging.
 PENALIZER = 1e-5
+#: Books larger than this are fitted on a random sample of this many policies.
+COX_SAMPLE = 200_000
+#: The seed of the fit's sample (and of the proportional-hazards test's).
+COX_SEED = 0
 #: Durations are floored here (lifelines refuses a zero duration; a policy can leave on its issue day).
 MIN_DURATION = 1e-6
 
@@ -88,9 +92,10 @@ def fit_cox(
     covariates: Sequence[str],
     *,
     strata: Sequence[str] = (),
-    sample: int = 200_000,
+    sample: int = COX_SAMPLE,
     ph_sample: int = 20_000,
-    random_state: int = 0,
+    random_state: int = COX_SEED,
+    total: int | None = None,
 ) -> CoxResult:
     """Cox proportional hazards on the chosen covariates (lifelines), with the PH check.
 
@@ -109,6 +114,9 @@ def fit_cox(
         The proportional-hazards test runs on a refit to a sample of at most this size.
     random_state : int
         Seed of both samples.
+    total : int, optional
+        The policies of the whole book when ``data`` is already a sample of it (reported as
+        ``policies_total``); by default ``len(data)``.
 
     Returns
     -------
@@ -118,8 +126,8 @@ def fit_cox(
 
     if not covariates:
         raise ExtractError("bad_option", reason="cox_no_covariates")
-    total = len(data)
-    frame = data.sample(n=sample, random_state=random_state) if total > sample else data
+    total = len(data) if total is None else total
+    frame = data.sample(n=sample, random_state=random_state) if len(data) > sample else data
     late_entry = bool((frame["entry"] > 0).any())
     model_data, references, levels = _model_data(frame, covariates, strata, late_entry=late_entry)
     fitter = CoxPHFitter(penalizer=PENALIZER)

@@ -201,6 +201,29 @@ def test_cox_samples_large_books_and_states_it(root) -> None:
     assert (cox.policies_used, cox.policies_total) == (5000, len(data))
 
 
+def test_cox_study_draws_its_sample_before_the_cohort_columns(root, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A book over COX_SAMPLE is sampled first (the cohort columns are made for the sample only), and says of how many."""
+    import analysis.survival.result as result
+    from analysis.survival.cox import fit_cox
+
+    loaded = load_extract(root / "data" / "sample_policies.csv")
+    made: list[int] = []
+    real_frame = result.study_frame
+    monkeypatch.setattr(result, "study_frame", lambda policies, request: made.append(len(policies)) or real_frame(policies, request))
+    monkeypatch.setattr(result, "COX_SAMPLE", 20_000)
+    covariates = ["young_new_earners", "channel", "auto_debit"]
+    cox = result.cox_study(loaded.policies, study_date=loaded.study_date, covariates=covariates)
+    assert made == [20_000]
+    assert (cox.policies_used, cox.policies_total) == (20_000, len(loaded.policies))
+    # The same seeded sample of policies as fit_cox would draw from every policy's durations.
+    sample = loaded.policies.sample(n=20_000, random_state=0)
+    data = survival_data(real_frame(sample, StudyRequest(by=tuple(covariates))), study_date=loaded.study_date, by=covariates)
+    same = fit_cox(data, covariates)
+    pd.testing.assert_frame_equal(cox.hazard_ratios, same.hazard_ratios)
+    hr = cox.hazard_ratios.set_index(["covariate", "level"])["hazard_ratio"]
+    assert hr[("young_new_earners", "in")] > 1.3 and hr[("auto_debit", "False")] > 1.3  # the planted effects, on the sample too
+
+
 def test_cumulative_incidences_add_up_to_all_exits(root) -> None:
     from analysis.survival.incidence import cumulative_incidence
 
