@@ -11,7 +11,10 @@ files of ``tests/hostile/corpus.py`` at their full size, one after the other, an
 each refusal. The script reports each session's times, each hostile file's outcome and time,
 the server's memory (its own RSS, and the whole process tree's with the guard's workers)
 while the sessions run, and again ``--settle`` seconds after they close (Streamlit drops a
-closed session's state after 120 s).
+closed session's state after 120 s). Before the big sessions, one session shows the sample
+(Data page, then the overview) and closes, and the server's memory ``--settle`` seconds later is
+the level it should return to: a server that has imported what those pages use
+(``--no-warm`` skips it).
 
 Exit status 1 when a session did not finish, showed an error, or the server died.
 ``BENCH_CONSOLE=1`` prints the hostile session's browser console and navigations.
@@ -125,6 +128,19 @@ async def big_session(browser, url: str, path: Path, policies: int, timeout_s: f
     return outcome
 
 
+async def warm_session(browser, url: str, timeout_s: float) -> None:
+    """One session on the bundled sample: the Data page, then the overview, as the big sessions do; then it closes."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page = await context.new_page()
+    try:
+        await page.goto(url)
+        await page.wait_for_selector(METRIC, timeout=timeout_s * 1000)
+        await page.locator('[data-testid="stSidebarNav"] a').nth(1).click()
+        await idle(page, timeout_s)
+    finally:
+        await context.close()
+
+
 async def hostile_session(browser, url: str, files: list[Path], timeout_s: float) -> list[Outcome]:
     outcomes = []
     context = await browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
@@ -197,10 +213,15 @@ async def main_async(args: argparse.Namespace) -> int:
                 tree_peak[0] = max(tree_peak[0], tree_rss_mb(process.pid))
                 await asyncio.sleep(0.5)
 
-        started_rss = sampler.now()
+        started_rss = warm_rss = sampler.now()
         try:
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+                if args.warm:  # the level to come back to: a server that has shown these pages once, then settled
+                    await warm_session(browser, url, args.seconds)
+                    await asyncio.sleep(args.settle)
+                    warm_rss = sampler.now()
+                    print(f"warm: one session on the sample, closed, then {args.settle:.0f} s: server RSS {warm_rss:.0f} MB", flush=True)
                 watcher = asyncio.create_task(watch_tree())
                 started = time.monotonic()
                 tasks = [big_session(browser, url, path, n, args.seconds) for path, n in books]
@@ -227,7 +248,7 @@ async def main_async(args: argparse.Namespace) -> int:
     for outcome in hostile:
         print(f"| {outcome.name} | {outcome.seconds:.1f} s | {outcome.shown or '; '.join(outcome.problems)} |")
     print(
-        f"\nserver RSS: started {started_rss:.0f} MB, peak {during[1]:.0f} MB, when the sessions ended {during[0]:.0f} MB, "
+        f"\nserver RSS: started {started_rss:.0f} MB, warm {warm_rss:.0f} MB, peak {during[1]:.0f} MB, when the sessions ended {during[0]:.0f} MB, "
         f"{args.settle:.0f} s after they closed {after[0]:.0f} MB; process tree (server, forkserver, workers) peak {during[2]:.0f} MB, "
         f"after {after[1]:.0f} MB"
     )
@@ -242,6 +263,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=900, help="overall time cap in seconds (default 900)")
     parser.add_argument("--hostile", nargs="*", help=f"hostile files to upload, by name (default: {', '.join(HOSTILE)})")
     parser.add_argument("--settle", type=float, default=150, help="seconds to wait after the sessions close (default 150)")
+    parser.add_argument(
+        "--warm",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="first show the sample in one session and wait --settle seconds: the level memory should return to (default on)",
+    )
     raise SystemExit(asyncio.run(main_async(parser.parse_args())))
 
 

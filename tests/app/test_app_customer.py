@@ -6,6 +6,7 @@ import time
 
 import pytest
 from artefacts import sample_extract
+from jobs import wait_for_jobs
 from paths import ROOT
 from streamlit.testing.v1 import AppTest
 
@@ -22,7 +23,7 @@ def _ready(at: AppTest) -> AppTest:
     """Run the page until the lapse model has been trained (its progress note gone)."""
     deadline = time.monotonic() + WAIT_SECONDS
     while any("正在训练" in i.value or "训练" in i.value for i in at.info) and time.monotonic() < deadline:
-        time.sleep(2)
+        wait_for_jobs()
         at.run()
     assert not at.exception
     return at

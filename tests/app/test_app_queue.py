@@ -6,6 +6,7 @@ import time
 
 import pytest
 import streamlit as st
+from jobs import wait_for_jobs
 from paths import ROOT
 from shown import shown
 from streamlit.testing.v1 import AppTest
@@ -34,7 +35,7 @@ def queue_page() -> AppTest:
     at.switch_page("views/queue.py").run()
     deadline = time.monotonic() + 180
     while not at.exception and time.monotonic() < deadline and not any(b.key == "queue_assign" for b in at.button):
-        time.sleep(0.5)
+        wait_for_jobs()
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from jobs import wait_for_jobs
 from paths import ROOT
 from shown import shown
 from streamlit.testing.v1 import AppTest
@@ -15,7 +16,7 @@ def trained(page: str) -> AppTest:
     at.switch_page(page).run()
     deadline = time.monotonic() + 180
     while not at.metric and not at.exception and time.monotonic() < deadline:
-        time.sleep(1)
+        wait_for_jobs()
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -74,7 +75,7 @@ def refused(at: AppTest, page: str) -> AppTest:
     at.switch_page(page).run()
     deadline = time.monotonic() + 60
     while not any("保单太少" in shown(i.value) for i in at.info) and not at.exception and time.monotonic() < deadline:
-        time.sleep(0.5)
+        wait_for_jobs()
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -107,7 +108,7 @@ def test_action_lists_follow_the_filter_and_read_as_money_and_days() -> None:
     at.multiselect(key="filter_branch").set_value(["广东分公司"]).run()
     deadline = time.monotonic() + 60
     while not at.metric and not at.exception and time.monotonic() < deadline:
-        time.sleep(1)
+        wait_for_jobs()
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("全部保单训练的模型" in c.value for c in at.caption)  # scored by the whole book's model

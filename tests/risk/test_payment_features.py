@@ -9,6 +9,7 @@ import importlib.util
 import numpy as np
 import pandas as pd
 import pytest
+from jobs import wait_for_jobs
 
 from analysis import schema as S
 from analysis.engine.dates import day_of
@@ -319,7 +320,7 @@ def test_the_drivers_page_learns_from_the_attached_payments(root, monkeypatch, s
     at.switch_page("views/drivers.py").run()
     deadline = time.monotonic() + 180
     while not at.metric and not at.exception and time.monotonic() < deadline:
-        time.sleep(1)
+        wait_for_jobs()
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert handed and isinstance(handed[-1], PaymentHistory) and handed[-1].matched
