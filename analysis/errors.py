@@ -26,6 +26,15 @@ class ExtractError(ValueError):
         self.params = {name: str(value) for name, value in params.items()}
         super().__init__(code if reason is None else f"{code}.{reason}")
 
+    def bare(self) -> ExtractError:
+        """The same error without a traceback, cause or context: what a cache or a session may keep.
+
+        A raised error's traceback holds every frame it passed through, with their locals: a
+        refusal kept as raised would keep the refused file's bytes (and the frames of every later
+        ``raise`` of it) for as long as it is remembered.
+        """
+        return ExtractError(self.code, reason=self.reason, **self.params)
+
     @property
     def key(self) -> str:
         """The catalogue key of this error's sentence."""

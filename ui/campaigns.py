@@ -249,7 +249,7 @@ def _evaluate(
         arms = evaluate_arms(data, control=listed.control, pairwise=pairwise, uplift=False, random_state=0)
         predictions = arm_predictions(data, arms=list(arms.arms["arm"]), covariates=arms.covariates, random_state=0)
     except ExtractError as exc:
-        return exc
+        return exc.bare()  # kept by the cache: without the traceback that holds the list and the book
     return Evaluation(listed, data, arms, predictions, arm_qini(predictions, control=listed.control))
 
 

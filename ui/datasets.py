@@ -215,7 +215,7 @@ def _read_book(
     refusals = _refusals()
     refused = refusals.get(digest)
     if refused is not None:  # a file refused once is not read again on every click (a hostile one may take minutes)
-        raise refused
+        raise refused.bare()  # a fresh error each time: the one remembered gathers no frames
     try:
         # Read (the preset's text too) in a worker process with a memory ceiling and a time limit
         # (analysis/ingest/guard.py). The worker also keeps the book on disk under ``key``.
@@ -238,7 +238,7 @@ def _refusals() -> dict[str, ExtractError]:
 
 
 def _remember_refusal(refusals: dict[str, ExtractError], key: str, error: ExtractError) -> None:
-    refusals[key] = error
+    refusals[key] = error.bare()  # without the traceback that holds the refused file's bytes
     while len(refusals) > MAX_REFUSALS:
         refusals.pop(next(iter(refusals)))
 
@@ -794,7 +794,7 @@ def _sheets(version: str, filename: str, _data: bytes) -> tuple[str, ...] | Extr
     try:
         return guarded_sheets(_data, filename=filename)
     except ExtractError as exc:
-        return exc
+        return exc.bare()  # kept by the cache: without the traceback that holds the file's bytes
 
 
 def sheet_names(data: bytes, filename: str) -> tuple[str, ...]:

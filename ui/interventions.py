@@ -153,7 +153,7 @@ def saved() -> list[dict[str, object]]:
                 st.session_state[SCENARIOS] = decode(text)
             except ExtractError as exc:
                 st.session_state["interv_bad_link"] = True
-                st.session_state[BAD_LINK_ERROR] = exc  # the page says what was wrong
+                st.session_state[BAD_LINK_ERROR] = exc.bare()  # the page says what was wrong
                 del st.query_params[URL_PARAM]  # not read again on the next click
     value: list[dict[str, object]] = st.session_state[SCENARIOS]
     return value

@@ -118,7 +118,7 @@ def _matched(
         history = read_payments(source, filename=None if isinstance(source, (SideSource, str)) else name, sheet=sheet)
         return match_payments(history, _result.policies, study_date=_result.study_date)
     except ExtractError as exc:
-        return exc
+        return exc.bare()  # kept by the cache: without the traceback that holds the history and the book
 
 
 def attached() -> PaymentUpload | None:

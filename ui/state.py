@@ -211,4 +211,4 @@ def set_source_failure(error: ExtractError | None) -> None:
     if error is None:
         st.session_state.pop(SOURCE_FAILED, None)
     else:
-        st.session_state[SOURCE_FAILED] = error
+        st.session_state[SOURCE_FAILED] = error.bare()  # without its traceback (and the frames it holds)

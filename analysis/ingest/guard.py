@@ -427,6 +427,7 @@ class _worker:
                 self.args["path"] = str(Path(self.source).resolve())
             else:
                 (self.folder / _INPUT).write_bytes(self.source)
+                self.source = b""  # the worker reads the file: this object (and a traceback through it) holds no copy
             answer = self._answer()
         except BaseException:
             shutil.rmtree(self.folder, ignore_errors=True)

@@ -270,6 +270,31 @@ def test_the_app_refuses_a_file_once_then_at_once(tmp_path: Path, monkeypatch: p
     assert ds._load(ds.content_version(good), "s.csv", "", None, None, good).rows_read == 50_003
 
 
+def test_a_remembered_refusal_holds_no_frames_and_no_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refusal is remembered without its traceback (whose frames held the file's bytes); each click raises a fresh one."""
+    from ui import datasets as ds
+
+    monkeypatch.setenv("LAPSELENS_DATA_DIR", str(tmp_path))
+    data = next(c for c in EXTRACTS if c.name == "parquet_binary_column").make(False)
+    version = ds.content_version(data)
+    raised = []
+    for _ in range(3):
+        with pytest.raises(ExtractError) as refused:
+            ds._load(version, "held.parquet", "", None, None, data)
+        raised.append(refused.value)
+    kept = [ds._refusals()[ds.book_key_hash(ds._book_key(version, "held.parquet", "", None, None))]]
+    assert kept[0].code == raised[0].code and str(kept[0]) == str(raised[0])
+    assert kept[0].__traceback__ is None and kept[0].__context__ is None and kept[0].__cause__ is None
+    assert len({id(e) for e in [*raised, kept[0]]}) == 4  # each click gets its own error; the remembered one gathers no frames
+    # The guard's worker object in the first refusal's traceback let go of the bytes once they were on disk.
+    import traceback
+
+    workers = [
+        v for frame, _ in traceback.walk_tb(raised[0].__traceback__) for v in frame.f_locals.values() if type(v).__name__ == "_worker"
+    ]
+    assert workers and all(w.source == b"" for w in workers)
+
+
 def test_a_load_through_the_guard_gives_the_same_result_as_in_process() -> None:
     import pandas as pd
 
