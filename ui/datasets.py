@@ -93,11 +93,13 @@ def book_idle_seconds() -> float:
 
 
 def _reaper(books: _Books) -> None:
+    again = False
     while True:
         time.sleep(REAP_SECONDS)
         released = books.reap(time.time()) + _close_expired_sessions()
-        if released:
+        if released or again:
             release_memory()
+        again = released > 0  # the sessions shut down on the server's event loop, after this round: give their memory back next round too
 
 
 def release_memory() -> None:
@@ -156,8 +158,22 @@ def _close_expired_sessions() -> int:
     except (AttributeError, ImportError, RuntimeError, TypeError):
         return 0
     for _, info in removed:
-        loop.call_soon_threadsafe(info.session.shutdown)
+        loop.call_soon_threadsafe(_shut_down, info.session)
     return len(removed)
+
+
+def _shut_down(session: Any) -> None:
+    """Shut a closed session down as a close does, then empty its state.
+
+    Streamlit's runtime loop keeps the last session it sent messages to in a loop variable
+    until another session sends something, so a session shut down when the last users have
+    left outlives its reaping, state and all: its widgets' callbacks hold the pages' globals,
+    and with them the book and the uploaded file. Emptying the state lets them go.
+    """
+    session.shutdown()
+    clear = getattr(getattr(session, "_session_state", None), "clear", None)
+    if callable(clear):
+        clear()
 
 
 @st.cache_resource(max_entries=1, show_spinner=False)

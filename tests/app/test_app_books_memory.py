@@ -78,3 +78,44 @@ def test_a_session_whose_bytes_are_gone_opens_the_kept_copy() -> None:
     second = _session(with_bytes=False)  # it uploaded two more files since: this one's bytes are gone
     assert _shown_count(second) == "120"
     assert not second.warning or all("链接" not in w.value for w in second.warning)
+
+
+def test_a_reaped_session_is_shut_down_and_its_state_emptied() -> None:
+    """Streamlit's runtime loop may keep the last session it served after it closed: its state must not keep the pages' globals.
+
+    The widgets' callbacks (a select box's ``format_func``, defined in a page) hold the page's
+    globals, and with them the book; the reaper shuts the session down and empties its state.
+    """
+    import gc
+    import weakref
+
+    from streamlit.runtime.state.session_state import SessionState
+
+    from ui.datasets import _shut_down
+
+    class Book:  # stands for a page's book, held by the page's globals
+        pass
+
+    book = Book()
+    page_globals = {"result": book}
+    format_func = eval("lambda value: str(value)", page_globals)  # a function defined in the page: its globals are the page's
+    state = SessionState()
+    state["app_active_dataset"] = "a choice"
+    state["customer_pick_format"] = format_func
+    shut: list[bool] = []
+
+    class Session:
+        _session_state = state
+
+        def shutdown(self) -> None:
+            shut.append(True)
+
+    held = weakref.ref(book)
+    session = Session()
+    del book, page_globals, format_func
+    gc.collect()
+    assert held() is not None  # the state holds the page's globals through the function
+    _shut_down(session)
+    gc.collect()
+    assert shut == [True] and "app_active_dataset" not in state
+    assert held() is None  # nothing holds the book any more, though the session object lives on
