@@ -168,12 +168,16 @@ def _shut_down(session: Any) -> None:
     Streamlit's runtime loop keeps the last session it sent messages to in a loop variable
     until another session sends something, so a session shut down when the last users have
     left outlives its reaping, state and all: its widgets' callbacks hold the pages' globals,
-    and with them the book and the uploaded file. Emptying the state lets them go.
+    and with them the book and the uploaded file. Giving it a new, empty state lets them go
+    (``SessionState.clear`` keeps the widgets' metadata, and with it their callbacks).
     """
     session.shutdown()
-    clear = getattr(getattr(session, "_session_state", None), "clear", None)
-    if callable(clear):
-        clear()
+    state = getattr(session, "_session_state", None)
+    if state is not None:
+        try:
+            session._session_state = type(state)()  # noqa: SLF001
+        except (AttributeError, TypeError):  # a Streamlit whose session takes no new state: empty what can be
+            state.clear()
 
 
 @st.cache_resource(max_entries=1, show_spinner=False)

@@ -89,6 +89,7 @@ def test_a_reaped_session_is_shut_down_and_its_state_emptied() -> None:
     import gc
     import weakref
 
+    from streamlit.runtime.state.common import WidgetMetadata
     from streamlit.runtime.state.session_state import SessionState
 
     from ui.datasets import _shut_down
@@ -101,21 +102,24 @@ def test_a_reaped_session_is_shut_down_and_its_state_emptied() -> None:
     format_func = eval("lambda value: str(value)", page_globals)  # a function defined in the page: its globals are the page's
     state = SessionState()
     state["app_active_dataset"] = "a choice"
-    state["customer_pick_format"] = format_func
+    # A select box's metadata, as a page's st.selectbox(format_func=…) leaves it: its deserializer calls the page's function.
+    metadata = WidgetMetadata(id="customer_pick", deserializer=format_func, serializer=format_func, value_type="string_value")
+    state._new_widget_state.widget_metadata["customer_pick"] = metadata
     shut: list[bool] = []
 
     class Session:
-        _session_state = state
+        def __init__(self, state: SessionState) -> None:
+            self._session_state = state
 
         def shutdown(self) -> None:
             shut.append(True)
 
     held = weakref.ref(book)
-    session = Session()
-    del book, page_globals, format_func
+    session = Session(state)
+    del book, page_globals, format_func, metadata, state
     gc.collect()
     assert held() is not None  # the state holds the page's globals through the function
     _shut_down(session)
     gc.collect()
-    assert shut == [True] and "app_active_dataset" not in state
+    assert shut == [True] and "app_active_dataset" not in session._session_state
     assert held() is None  # nothing holds the book any more, though the session object lives on
