@@ -248,7 +248,8 @@ async def main_async(args: argparse.Namespace) -> int:
     for outcome in hostile:
         print(f"| {outcome.name} | {outcome.seconds:.1f} s | {outcome.shown or '; '.join(outcome.problems)} |")
     print(
-        f"\nserver RSS: started {started_rss:.0f} MB, warm {warm_rss:.0f} MB, peak {during[1]:.0f} MB, when the sessions ended {during[0]:.0f} MB, "
+        f"\nserver RSS: started {started_rss:.0f} MB, warm {warm_rss:.0f} MB, peak {during[1]:.0f} MB, "
+        f"when the sessions ended {during[0]:.0f} MB, "
         f"{args.settle:.0f} s after they closed {after[0]:.0f} MB; process tree (server, forkserver, workers) peak {during[2]:.0f} MB, "
         f"after {after[1]:.0f} MB"
     )
