@@ -1,0 +1,221 @@
+"""A memory diagnostic for the app server (not part of the app): which objects outlive the sessions.
+
+Put this folder on the server's ``PYTHONPATH`` (Python imports ``sitecustomize`` at start-up),
+for example ``PYTHONPATH=benchmarks/memory_diagnostic LAPSELENS_BOOK_IDLE_SECONDS=60
+.venv/bin/python benchmarks/bench_hostile_load.py --sessions 8 --settle 240``. In a process
+running ``app.py`` it starts a thread that, once the server has had no session for 60 s, writes
+``dump-idle-N.txt`` to ``LAPSELENS_MEMDIAG_DIR`` (default ``/tmp/memdiag``): RSS, glibc's
+``mallinfo2``, Arrow's pool, live objects by type, every DataFrame, array, index or bytes
+object over 1 MB with its referrers, the referrer chains of any live ``AppSession`` or
+``SessionState``, and pymalloc's statistics. Session 9 found the two leaks of the README's
+"Memory returns to its level" with it.
+"""
+
+import os
+import sys
+import threading
+import time
+
+FOLDER = os.environ.get("LAPSELENS_MEMDIAG_DIR", "/tmp/memdiag")
+
+
+def _dump(tag):
+    import collections
+    import ctypes
+    import gc
+
+    gc.collect()
+    out = open(f"{FOLDER}/dump-{tag}.txt", "w")
+
+    def rss():
+        for line in open("/proc/self/status"):
+            if line.startswith("VmRSS"):
+                return line.strip()
+
+    out.write(rss() + "\n")
+
+    class M(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = M
+        m = libc.mallinfo2()
+        out.write("glibc: " + ", ".join(f"{n}={getattr(m, n) / 1e6:.1f}MB" for n, _ in M._fields_) + "\n")
+    except Exception as e:
+        out.write(f"mallinfo2 failed {e}\n")
+    try:
+        import pyarrow as pa
+
+        out.write(f"arrow pool {pa.default_memory_pool().backend_name} {pa.total_allocated_bytes() / 1e6:.1f}MB\n")
+    except Exception as e:
+        out.write(f"arrow {e}\n")
+    objs = gc.get_objects()
+    counts = collections.Counter(type(o).__name__ for o in objs)
+    out.write("objects: " + str(len(objs)) + " " + str(counts.most_common(25)) + "\n")
+    sizes = collections.Counter()
+    big = []
+    try:
+        import numpy as np
+        import pandas as pd
+    except Exception:
+        np = pd = None
+    for o in objs:
+        try:
+            if pd is not None and isinstance(o, pd.DataFrame):
+                s = int(o.memory_usage(deep=False).sum())
+                sizes["DataFrame"] += s
+                if s > 1e6:
+                    big.append((s, "DataFrame", o))
+            elif np is not None and isinstance(o, np.ndarray) and o.base is None:
+                sizes["ndarray"] += o.nbytes
+                if o.nbytes > 1e6:
+                    big.append((o.nbytes, "ndarray", o))
+            elif isinstance(o, (bytes, bytearray)):
+                sizes["bytes"] += len(o)
+                if len(o) > 1e6:
+                    big.append((len(o), "bytes", o))
+            elif isinstance(o, dict):
+                sizes["dict"] += sys.getsizeof(o)
+        except Exception:
+            pass
+    # untracked objects: str, bytes aren't gc tracked; walk containers for big str/bytes
+    seen = 0
+    for o in objs:
+        if isinstance(o, (list, tuple, dict)):
+            it = o.values() if isinstance(o, dict) else o
+            try:
+                for v in it:
+                    if isinstance(v, (bytes, str)) and len(v) > 1e6:
+                        big.append((len(v), type(v).__name__, v))
+                        seen += 1
+                    elif np is not None and isinstance(v, np.ndarray) and v.nbytes > 1e6 and not gc.is_tracked(v):
+                        big.append((v.nbytes, "untracked ndarray", v))
+                        seen += 1
+                    elif pd is not None and isinstance(v, pd.Index) and len(v) > 100_000:
+                        big.append((int(v.memory_usage(deep=False)), "Index", v))
+                        seen += 1
+            except Exception:
+                pass
+    out.write("sizes: " + str({k: f"{v / 1e6:.1f}MB" for k, v in sizes.items()}) + "\n")
+    big.sort(key=lambda x: -x[0])
+    out.write(f"big: {len(big)} total {sum(b[0] for b in big) / 1e6:.1f}MB\n")
+    ids = {id(objs), id(big), id(sys._getframe())}
+    for b in big:
+        ids.add(id(b))
+    import types
+
+    def describe(r, child):
+        d = type(r).__name__
+        if isinstance(r, dict):
+            key = next((k for k, v in r.items() if v is child), None)
+            d += f" [key={str(key)[:80]!r}] keys={str(list(r.keys())[:8])[:200]}"
+        elif isinstance(r, types.ModuleType):
+            d += " " + r.__name__
+        elif isinstance(r, (list, tuple)):
+            d += f" len={len(r)}"
+        else:
+            d += " " + repr(type(r))[:120]
+        return d
+
+    try:
+        from streamlit import runtime
+
+        if runtime.exists():
+            inst = runtime.get_instance()
+            mgr = inst._session_mgr
+            out.write(f"sessions: active={len(mgr.list_active_sessions())} all={len(mgr.list_sessions())}\n")
+            for info in mgr.list_sessions():
+                out.write(f"  session {info.session.id} active={mgr.is_active_session(info.session.id)}\n")
+            ufm = inst._uploaded_file_mgr
+            files = getattr(ufm, "file_storage", {})
+            out.write(f"uploaded file manager: {len(files)} sessions, {sum(len(v) for v in files.values())} files\n")
+    except Exception as e:
+        out.write(f"runtime probe failed {e!r}\n")
+    # Who keeps a session's widget state alive: long chains of first referrers from each WStates / SessionState / AppSession.
+    for o in objs:
+        name = type(o).__name__
+        if name not in ("WStates", "SessionState", "AppSession", "ScriptRunner"):
+            continue
+        out.write(f"\nALIVE {name} {type(o)!r}\n")
+        cur = o
+        seen2 = set(ids)
+        for depth in range(16):
+            refs = [r for r in gc.get_referrers(cur) if id(r) not in seen2 and not isinstance(r, types.FrameType) and r is not objs]
+            if not refs:
+                out.write("  " * (depth + 1) + "(no referrer: a root or only frames)\n")
+                frames = [r for r in gc.get_referrers(cur) if isinstance(r, types.FrameType)]
+                for f in frames[:3]:
+                    out.write("  " * (depth + 1) + f"frame {f.f_code.co_filename}:{f.f_lineno} {f.f_code.co_name}\n")
+                break
+            for r in refs[:3]:
+                out.write("  " * (depth + 1) + ("* " if r is refs[0] else "  ") + describe(r, cur)[:300] + "\n")
+            seen2.add(id(refs[0]))
+            cur = refs[0]
+    for s_, k, o in big[:12]:
+        out.write(f"\n{s_ / 1e6:.1f}MB {k} {getattr(o, 'shape', '')}\n")
+        # BFS up the referrers, skipping our own containers and frames
+        frontier = [(o, 0)]
+        seen = set(ids)
+        lines = 0
+        while frontier and lines < 40:
+            cur, depth = frontier.pop(0)
+            if depth >= 7:
+                continue
+            for r in gc.get_referrers(cur):
+                if id(r) in seen or isinstance(r, types.FrameType) or r is frontier:
+                    continue
+                seen.add(id(r))
+                out.write("  " * (depth + 1) + describe(r, cur) + "\n")
+                lines += 1
+                if not isinstance(r, types.ModuleType):
+                    frontier.append((r, depth + 1))
+    r, w = os.pipe()
+    saved = os.dup(2)
+    os.dup2(w, 2)
+    try:
+        sys._debugmallocstats()
+    finally:
+        os.dup2(saved, 2)
+        os.close(w)
+    data = b""
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        data += chunk
+    lines = data.decode(errors="replace").splitlines()
+    out.write("\n".join(x for x in lines if "arena" in x.lower() or "Total" in x or "bytes in" in x) + "\n")
+    out.close()
+
+
+def _watch():
+    os.makedirs(FOLDER, exist_ok=True)
+    idle_since = None
+    dumped = 0
+    while True:
+        time.sleep(5)
+        try:
+            from streamlit import runtime
+
+            if not runtime.exists():
+                continue
+            n = len(runtime.get_instance()._session_mgr.list_sessions())
+        except Exception:
+            continue
+        if n:
+            idle_since = None
+            continue
+        if idle_since is None:
+            idle_since = time.time()
+        elif idle_since is not False and time.time() - idle_since > 60:
+            dumped += 1
+            try:
+                _dump(f"idle-{dumped}")
+            except Exception as e:
+                open(f"{FOLDER}/dump-idle-{dumped}.err", "w").write(repr(e))
+            idle_since = False
+
+
+if "app.py" in sys.argv:
+    threading.Thread(target=_watch, daemon=True).start()
