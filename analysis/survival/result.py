@@ -155,7 +155,7 @@ def cox_study(
     CoxResult
         On a book of more than :data:`COX_SAMPLE` policies, fitted on a seeded sample of that many
         policies, drawn before the covariates are derived: at 5,000,000 policies, making ten cohort
-        columns for every policy to keep 200,000 of them cost 10 s and 3 GB.
+        columns for every policy to keep 200,000 of them cost about 11 s and 3 GB (benchmarks/bench_big.py).
     """
     columns = tuple(dict.fromkeys([*covariates, *strata]))
     total = len(policies)
@@ -163,4 +163,4 @@ def cox_study(
         policies = policies.sample(n=COX_SAMPLE, random_state=COX_SEED)
     frame = study_frame(policies, StudyRequest(by=columns, named=tuple(named)))
     data = survival_data(frame, events=events, study_date=study_date, by=list(columns))
-    return fit_cox(data, covariates, strata=strata, sample=COX_SAMPLE, random_state=COX_SEED, total=total)
+    return fit_cox(data, covariates, strata=strata, total=total)  # fit_cox's own sample and seed are COX_SAMPLE and COX_SEED

@@ -80,7 +80,6 @@ def _dump(tag):
         except Exception:
             pass
     # untracked objects: str, bytes aren't gc tracked; walk containers for big str/bytes
-    seen = 0
     for o in objs:
         if isinstance(o, (list, tuple, dict)):
             it = o.values() if isinstance(o, dict) else o
@@ -88,13 +87,10 @@ def _dump(tag):
                 for v in it:
                     if isinstance(v, (bytes, str)) and len(v) > 1e6:
                         big.append((len(v), type(v).__name__, v))
-                        seen += 1
                     elif np is not None and isinstance(v, np.ndarray) and v.nbytes > 1e6 and not gc.is_tracked(v):
                         big.append((v.nbytes, "untracked ndarray", v))
-                        seen += 1
                     elif pd is not None and isinstance(v, pd.Index) and len(v) > 100_000:
                         big.append((int(v.memory_usage(deep=False)), "Index", v))
-                        seen += 1
             except Exception:
                 pass
     out.write("sizes: " + str({k: f"{v / 1e6:.1f}MB" for k, v in sizes.items()}) + "\n")

@@ -282,10 +282,10 @@ def test_a_remembered_refusal_holds_no_frames_and_no_bytes(tmp_path: Path, monke
         with pytest.raises(ExtractError) as refused:
             ds._load(version, "held.parquet", "", None, None, data)
         raised.append(refused.value)
-    kept = [ds._refusals()[ds.book_key_hash(ds._book_key(version, "held.parquet", "", None, None))]]
-    assert kept[0].code == raised[0].code and str(kept[0]) == str(raised[0])
-    assert kept[0].__traceback__ is None and kept[0].__context__ is None and kept[0].__cause__ is None
-    assert len({id(e) for e in [*raised, kept[0]]}) == 4  # each click gets its own error; the remembered one gathers no frames
+    kept = ds._refusals()[ds.book_key_hash(ds._book_key(version, "held.parquet", "", None, None))]
+    assert kept.code == raised[0].code and str(kept) == str(raised[0])
+    assert kept.__traceback__ is None and kept.__context__ is None and kept.__cause__ is None
+    assert len({id(e) for e in [*raised, kept]}) == 4  # each click gets its own error; the remembered one gathers no frames
     # The guard's worker object in the first refusal's traceback let go of the bytes once they were on disk.
     import traceback
 
