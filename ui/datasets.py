@@ -159,7 +159,31 @@ def _close_expired_sessions() -> int:
         return 0
     for _, info in removed:
         loop.call_soon_threadsafe(_shut_down, info.session)
-    return len(removed)
+    forgot = not manager.list_sessions() and _forget_last_run(getattr(instance, "_main_script_path", None))
+    return len(removed) + int(forgot)
+
+
+def _forget_last_run(script: str | None) -> bool:
+    """When no session is left, let go of the last script run's globals; whether there were any.
+
+    Streamlit runs ``app.py`` in a new module that it installs as ``sys.modules["__main__"]``
+    and never removes: after the last session has gone, the last run's globals (the active
+    book it drew, a page's upload) stay alive. The module is replaced by an empty one with the
+    same ``__file__`` (Streamlit's hashing of cached functions reads it); a run under way keeps
+    its own module, and the next run installs its own.
+    """
+    import sys
+    import types
+
+    main = sys.modules.get("__main__")
+    if script is None or main is None or getattr(main, "__file__", None) != script:
+        return False
+    if all(name.startswith("__") for name in vars(main)):  # already empty
+        return False
+    empty = types.ModuleType("__main__")
+    empty.__file__ = script
+    sys.modules["__main__"] = empty
+    return True
 
 
 def _shut_down(session: Any) -> None:
@@ -827,7 +851,9 @@ def sheet_names(data: bytes, filename: str) -> tuple[str, ...]:
     """
     found = _sheets(content_version(data), filename, data)
     if isinstance(found, ExtractError):
-        raise found
+        # A fresh copy: raising the remembered one would give it this run's traceback, whose frames
+        # hold the session (its uploads, its page's globals) for as long as the cache keeps it.
+        raise found.bare()
     return found
 
 

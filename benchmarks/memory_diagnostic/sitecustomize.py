@@ -23,6 +23,7 @@ def _dump(tag):
     import collections
     import ctypes
     import gc
+    import types
 
     gc.collect()
     out = open(f"{FOLDER}/dump-{tag}.txt", "w")
@@ -93,13 +94,6 @@ def _dump(tag):
                         big.append((int(v.memory_usage(deep=False)), "Index", v))
             except Exception:
                 pass
-    out.write("sizes: " + str({k: f"{v / 1e6:.1f}MB" for k, v in sizes.items()}) + "\n")
-    big.sort(key=lambda x: -x[0])
-    out.write(f"big: {len(big)} total {sum(b[0] for b in big) / 1e6:.1f}MB\n")
-    ids = {id(objs), id(big), id(sys._getframe())}
-    for b in big:
-        ids.add(id(b))
-    import types
 
     def describe(r, child):
         d = type(r).__name__
@@ -110,9 +104,62 @@ def _dump(tag):
             d += " " + r.__name__
         elif isinstance(r, (list, tuple)):
             d += f" len={len(r)}"
+        elif isinstance(r, types.FrameType):
+            d += f" {r.f_code.co_filename}:{r.f_lineno} {r.f_code.co_name}"
+        elif isinstance(r, types.TracebackType):
+            d += f" of frame {r.tb_frame.f_code.co_name}"
+        elif isinstance(r, BaseException):
+            d += f" {r!r}"[:200]
         else:
             d += " " + repr(type(r))[:120]
         return d
+
+    # untracked big objects held by frames (threads', coroutines'), instances' attributes and cells
+    holders = [o for o in objs if isinstance(o, types.FrameType)]
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            holders.append(frame)
+            frame = frame.f_back
+    for o in holders:
+        try:
+            for k, v in o.f_locals.items():
+                if isinstance(v, (bytes, bytearray, memoryview)) and len(v) > 1e6:
+                    big.append((len(v), f"{type(v).__name__} in frame {o.f_code.co_filename}:{o.f_lineno} {o.f_code.co_name} local {k}", v))
+        except Exception:
+            pass
+    for o in objs:
+        try:
+            d = getattr(o, "__dict__", None) if not isinstance(o, type) else None
+            vals = list(d.values()) if isinstance(d, dict) else []
+            if type(o).__name__ == "cell":
+                vals.append(o.cell_contents)
+            for v in vals:
+                if isinstance(v, (bytes, bytearray, memoryview)) and len(v) > 1e6:
+                    big.append((len(v), f"{type(v).__name__} attribute of {type(o)!r}", v))
+        except Exception:
+            pass
+    # Anything big that only untracked objects hold (a dict of bytes is not tracked): walk two levels of referents.
+    seen_big = {id(b[2]) for b in big}
+    for o in objs:
+        try:
+            for child in gc.get_referents(o):
+                grandchildren = gc.get_referents(child) if not gc.is_tracked(child) and isinstance(child, (dict, list, tuple)) else ()
+                for v, via in [(child, None)] + [(g, child) for g in grandchildren]:
+                    is_array = np is not None and isinstance(v, np.ndarray)
+                    size = len(v) if isinstance(v, (bytes, bytearray)) else (v.nbytes if is_array else 0)
+                    if size > 1e6 and id(v) not in seen_big:
+                        seen_big.add(id(v))
+                        how = f"untracked {type(via).__name__} in " if via is not None else ""
+                        big.append((size, f"{type(v).__name__} referred to by {how}{describe(o, via if via is not None else v)[:200]}", o))
+        except Exception:
+            pass
+    _smaps(out)
+    out.write("sizes: " + str({k: f"{v / 1e6:.1f}MB" for k, v in sizes.items()}) + "\n")
+    big.sort(key=lambda x: -x[0])
+    out.write(f"big: {len(big)} total {sum(b[0] for b in big) / 1e6:.1f}MB\n")
+    ids = {id(objs), id(big), id(sys._getframe())}
+    for b in big:
+        ids.add(id(b))
 
     try:
         from streamlit import runtime
@@ -159,7 +206,7 @@ def _dump(tag):
             if depth >= 7:
                 continue
             for r in gc.get_referrers(cur):
-                if id(r) in seen or isinstance(r, types.FrameType) or r is frontier:
+                if id(r) in seen or (isinstance(r, types.FrameType) and r.f_code.co_name == "_dump") or r is frontier:
                     continue
                 seen.add(id(r))
                 out.write("  " * (depth + 1) + describe(r, cur) + "\n")
@@ -183,6 +230,51 @@ def _dump(tag):
     lines = data.decode(errors="replace").splitlines()
     out.write("\n".join(x for x in lines if "arena" in x.lower() or "Total" in x or "bytes in" in x) + "\n")
     out.close()
+
+
+def _smaps(out):
+    """The process's mappings holding 4 MB or more resident, and a peek at what the big anonymous ones hold."""
+    maps = []
+    cur = None
+    for line in open("/proc/self/smaps"):
+        head = line.split()
+        if "-" in head[0] and not head[0].endswith(":"):
+            lo, hi = (int(x, 16) for x in head[0].split("-"))
+            cur = {"lo": lo, "hi": hi, "path": head[5] if len(head) > 5 else "[anon]", "perm": head[1]}
+            maps.append(cur)
+        elif head[0] in ("Rss:", "Anonymous:", "Swap:") and cur is not None:
+            cur[head[0][:-1]] = int(head[1]) * 1024
+    total = sum(m.get("Rss", 0) for m in maps)
+    anon = sum(m.get("Anonymous", 0) for m in maps)
+    out.write(f"smaps: {len(maps)} mappings, Rss {total / 1e6:.1f}MB, anonymous {anon / 1e6:.1f}MB\n")
+    by_size = {}
+    for m in maps:
+        if m["path"] == "[anon]" or m["path"].startswith("["):
+            size = m["hi"] - m["lo"]
+            key = "64MB arena-sized" if size in (64 << 20, (64 << 20) - 4096) else ("< 1MB" if size < 1 << 20 else "other")
+            by_size.setdefault(key, [0, 0])
+            by_size[key][0] += 1
+            by_size[key][1] += m.get("Rss", 0)
+    out.write("anonymous by shape: " + str({k: f"{n} maps {r / 1e6:.1f}MB" for k, (n, r) in by_size.items()}) + "\n")
+    try:
+        mem = os.open("/proc/self/mem", os.O_RDONLY)
+    except OSError:
+        mem = None
+    for m in sorted(maps, key=lambda m: -m.get("Rss", 0)):
+        if m.get("Rss", 0) < 4e6:
+            break
+        out.write(f"  {m['lo']:x}-{m['hi']:x} {m['perm']} size {(m['hi'] - m['lo']) / 1e6:.1f}MB rss {m['Rss'] / 1e6:.1f}MB {m['path']}\n")
+        if mem is not None and m["path"] in ("[anon]", "[heap]") and "r" in m["perm"]:
+            size = m["hi"] - m["lo"]
+            for frac in (0, 0.25, 0.5, 0.9):
+                at = m["lo"] + int(size * frac) // 4096 * 4096
+                try:
+                    peek = os.pread(mem, 96, at)
+                except OSError as e:
+                    peek = repr(e).encode()
+                out.write(f"      @{frac:.2f} {peek!r}\n")
+    if mem is not None:
+        os.close(mem)
 
 
 def _watch():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import pytest
 from paths import ROOT
 from streamlit.testing.v1 import AppTest
 
@@ -123,3 +124,31 @@ def test_a_reaped_session_is_shut_down_and_its_state_emptied() -> None:
     gc.collect()
     assert shut == [True] and "app_active_dataset" not in session._session_state
     assert held() is None  # nothing holds the book any more, though the session object lives on
+
+
+def test_the_last_runs_globals_go_when_no_session_is_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Streamlit leaves the last run of app.py installed as ``__main__``: its globals (the active book) must not outlive the sessions."""
+    import gc
+    import sys
+    import types
+    import weakref
+
+    from ui.datasets import _forget_last_run
+
+    class Book:
+        pass
+
+    script = str(ROOT / "app.py")
+    run = types.ModuleType("__main__")
+    run.__file__ = script
+    run.result = Book()
+    held = weakref.ref(run.result)
+    monkeypatch.setitem(sys.modules, "__main__", run)
+    del run
+    assert not _forget_last_run(str(ROOT / "other.py"))  # another program's __main__ is left alone
+    assert held() is not None
+    assert _forget_last_run(script)
+    gc.collect()
+    assert held() is None
+    assert sys.modules["__main__"].__file__ == script  # Streamlit's hashing of cached functions reads it
+    assert not _forget_last_run(script)  # already empty: nothing to give back

@@ -295,6 +295,26 @@ def test_a_remembered_refusal_holds_no_frames_and_no_bytes(tmp_path: Path, monke
     assert workers and all(w.source == b"" for w in workers)
 
 
+def test_a_remembered_sheet_list_refusal_gathers_no_frames() -> None:
+    """The sheet list's remembered refusal is raised as a fresh copy each time: the kept one never takes a traceback.
+
+    Raising the kept error itself gave it the raising run's frames, which held that session's
+    uploads (a 200 MB refused CSV) and page globals after the session had gone.
+    """
+    from ui import datasets as ds
+
+    data = next(c for c in EXTRACTS if c.name == "workbook_huge_dimension").make(False)
+    raised = []
+    for _ in range(2):
+        with pytest.raises(ExtractError) as refused:
+            ds.sheet_names(data, "held-sheets.xlsx")
+        raised.append(refused.value)
+    kept = ds._sheets(ds.content_version(data), "held-sheets.xlsx", data)
+    assert isinstance(kept, ExtractError) and kept.code == raised[0].code
+    assert kept.__traceback__ is None and kept.__context__ is None
+    assert all(e is not kept for e in raised) and raised[0] is not raised[1]
+
+
 def test_a_load_through_the_guard_gives_the_same_result_as_in_process() -> None:
     import pandas as pd
 
