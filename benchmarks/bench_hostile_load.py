@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -117,12 +118,18 @@ async def big_session(browser, url: str, path: Path, policies: int, timeout_s: f
             timeout=timeout_s * 1000,
         )
         outcome.seconds = time.perf_counter() - started
+        print(f"  {path.name}: the account shows {expected} policies after {outcome.seconds:.1f} s", flush=True)
         await page.locator('[data-testid="stSidebarNav"] a').nth(1).click()
         await idle(page, timeout_s)
+        print(f"  {path.name}: the overview is drawn after {time.perf_counter() - started:.1f} s", flush=True)
         outcome.problems += [a[:200] for a in await page.evaluate(_ALERTS_JS) if "Traceback" in a or "encountered an error" in a]
         outcome.shown = f"{expected} policies, then the overview"
     except Exception as exc:  # one session's failure is reported, the others carry on
         outcome.problems.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    except asyncio.CancelledError:  # the overall time cap: keep what the page showed
+        outcome.problems.append("unfinished when the time cap was reached")
+        await page.screenshot(path=str(OUT / f"bench_hostile_unfinished_{path.stem}.png"))
+        raise
     finally:
         await context.close()
     return outcome
@@ -224,10 +231,19 @@ async def main_async(args: argparse.Namespace) -> int:
                     print(f"warm: one session on the sample, closed, then {args.settle:.0f} s: server RSS {warm_rss:.0f} MB", flush=True)
                 watcher = asyncio.create_task(watch_tree())
                 started = time.monotonic()
-                tasks = [big_session(browser, url, path, n, args.seconds) for path, n in books]
-                results = await asyncio.wait_for(
-                    asyncio.gather(*tasks, hostile_session(browser, url, files, args.seconds)), timeout=args.seconds
-                )
+                tasks = [asyncio.create_task(big_session(browser, url, path, n, args.seconds)) for path, n in books]
+                tasks.append(asyncio.create_task(hostile_session(browser, url, files, args.seconds)))
+                _, pending = await asyncio.wait(tasks, timeout=args.seconds)
+                if pending:  # say which; with the diagnostic, the server writes its threads' stacks to its log first
+                    print(f"\n{len(pending)} session(s) unfinished after {args.seconds:.0f} s", flush=True)
+                    if "memory_diagnostic" in os.environ.get("PYTHONPATH", ""):
+                        os.kill(process.pid, signal.SIGUSR1)  # faulthandler's dump (benchmarks/memory_diagnostic)
+                    for task in pending:
+                        task.cancel()
+                    await asyncio.wait(pending)
+                unfinished = Outcome("unfinished", problems=["unfinished when the time cap was reached"])
+                results = [task.result() if not task.cancelled() else unfinished for task in tasks[:-1]]
+                results.append(tasks[-1].result() if not tasks[-1].cancelled() else [unfinished])
                 wall = time.monotonic() - started
                 during = (sampler.now(), sampler.peak_since(0.0), tree_peak[0])
                 await browser.close()

@@ -13,6 +13,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # Every catalogue lookup in the tests (and in the app the browser tests start) must find its words.
 os.environ.setdefault("LAPSELENS_STRICT_CATALOGUE", "1")
+# The product's OpenMP setting (app.py, analysis/__main__.py set it too): idle LightGBM threads
+# sleep instead of spinning, so the tests fit and score the model as the app does.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 from paths import FUZZ_SUMMARY_DIR, ROOT, SHARED_DATA, missing_on_ci  # noqa: E402
 

@@ -7,8 +7,11 @@ running ``app.py`` it starts a thread that, once the server has had no session f
 ``dump-idle-N.txt`` to ``LAPSELENS_MEMDIAG_DIR`` (default ``/tmp/memdiag``): RSS, glibc's
 ``mallinfo2``, Arrow's pool, live objects by type, every DataFrame, array, index or bytes
 object over 1 MB with its referrers, the referrer chains of any live ``AppSession`` or
-``SessionState``, and pymalloc's statistics. Session 9 found the two leaks of the README's
-"Memory returns to its level" with it.
+``SessionState``, big objects that only untracked containers hold (two levels of referents; their
+referrer chains go through frames and tracebacks), the mappings holding 4 MB or more with a peek at
+what the big anonymous ones contain, and pymalloc's statistics. With it on the ``PYTHONPATH``,
+``SIGUSR1`` makes the server write every thread's stack to its log (``faulthandler``). Sessions 9
+and 10 found the leaks of the README's "Memory returns to its level" with it.
 """
 
 import os
@@ -306,4 +309,8 @@ def _watch():
 
 
 if "app.py" in sys.argv:
+    import faulthandler
+    import signal
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # every thread's stack to the server's log, on demand
     threading.Thread(target=_watch, daemon=True).start()
