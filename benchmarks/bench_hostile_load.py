@@ -62,6 +62,8 @@ HOSTILE = (
     "csv_huge_field",
     "parquet_binary_column",
 )
+#: A session's problem when the overall time cap (``--seconds``) stopped it.
+UNFINISHED = "unfinished when the time cap was reached"
 #: How long the hostile session waits for the page to answer one file.
 HOSTILE_TIMEOUT_S = 240
 _ALERTS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stAlert"], [data-testid="stException"]'))
@@ -126,10 +128,9 @@ async def big_session(browser, url: str, path: Path, policies: int, timeout_s: f
         outcome.shown = f"{expected} policies, then the overview"
     except Exception as exc:  # one session's failure is reported, the others carry on
         outcome.problems.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-    except asyncio.CancelledError:  # the overall time cap: keep what the page showed
-        outcome.problems.append("unfinished when the time cap was reached")
+    except asyncio.CancelledError:  # the overall time cap: keep what the page showed, and report this session as unfinished
+        outcome.problems.append(UNFINISHED)
         await page.screenshot(path=str(OUT / f"bench_hostile_unfinished_{path.stem}.png"))
-        raise
     finally:
         await context.close()
     return outcome
@@ -241,9 +242,11 @@ async def main_async(args: argparse.Namespace) -> int:
                     for task in pending:
                         task.cancel()
                     await asyncio.wait(pending)
-                unfinished = Outcome("unfinished", problems=["unfinished when the time cap was reached"])
-                results = [task.result() if not task.cancelled() else unfinished for task in tasks[:-1]]
-                results.append(tasks[-1].result() if not tasks[-1].cancelled() else [unfinished])
+                results = [
+                    task.result() if not task.cancelled() else Outcome(path.name, problems=[UNFINISHED])
+                    for task, (path, _) in zip(tasks, books)
+                ]
+                results.append(tasks[-1].result() if not tasks[-1].cancelled() else [Outcome("hostile session", problems=[UNFINISHED])])
                 wall = time.monotonic() - started
                 during = (sampler.now(), sampler.peak_since(0.0), tree_peak[0])
                 await browser.close()

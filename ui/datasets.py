@@ -96,7 +96,7 @@ def _reaper(books: _Books) -> None:
     again = False
     while True:
         time.sleep(REAP_SECONDS)
-        released = books.reap(time.time()) + _close_expired_sessions()
+        released = books.reap(time.time()) + _close_expired_sessions() + _forget_last_run_when_idle()
         if released or again:
             release_memory()
         again = released > 0  # the sessions shut down on the server's event loop, after this round: give their memory back next round too
@@ -159,11 +159,26 @@ def _close_expired_sessions() -> int:
         return 0
     for _, info in removed:
         loop.call_soon_threadsafe(_shut_down, info.session)
-    forgot = not manager.list_sessions() and _forget_last_run(getattr(instance, "_main_script_path", None))
-    return len(removed) + int(forgot)
+    return len(removed)
 
 
-def _forget_last_run(script: str | None) -> bool:
+def _forget_last_run_when_idle() -> int:
+    """:func:`_forget_last_run` once the server has no session at all (1 when it let something go)."""
+    try:
+        from streamlit import runtime
+
+        if not runtime.exists():
+            return 0
+        instance = runtime.get_instance()
+        if instance._session_mgr.list_sessions():  # noqa: SLF001
+            return 0
+        script = instance._main_script_path  # noqa: SLF001
+    except (AttributeError, ImportError, RuntimeError, TypeError):
+        return 0
+    return int(_forget_last_run(script))
+
+
+def _forget_last_run(script: str) -> bool:
     """When no session is left, let go of the last script run's globals; whether there were any.
 
     Streamlit runs ``app.py`` in a new module that it installs as ``sys.modules["__main__"]``
@@ -176,7 +191,7 @@ def _forget_last_run(script: str | None) -> bool:
     import types
 
     main = sys.modules.get("__main__")
-    if script is None or main is None or getattr(main, "__file__", None) != script:
+    if main is None or getattr(main, "__file__", None) != script:
         return False
     if all(name.startswith("__") for name in vars(main)):  # already empty
         return False
