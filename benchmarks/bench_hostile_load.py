@@ -105,6 +105,14 @@ async def big_session(browser, url: str, path: Path, policies: int, timeout_s: f
     outcome = Outcome(path.name)
     context = await browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
     page = await context.new_page()
+    opened = time.perf_counter()
+    # A websocket that closes mid-session (the server missed the pings) leaves the page waiting: say so.
+    page.on(
+        "websocket",
+        lambda ws: ws.on(
+            "close", lambda _: print(f"  {path.name}: its websocket closed after {time.perf_counter() - opened:.1f} s", flush=True)
+        ),
+    )
     try:
         await page.goto(url)
         await page.wait_for_selector(METRIC, timeout=timeout_s * 1000)

@@ -12,11 +12,13 @@ date by the study date.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cache
 
 import numpy as np
 import pandas as pd
 import pytest
 from dateutil.relativedelta import relativedelta
+from records import records
 
 from analysis import load_extract
 from analysis.persistency.projection import persistency_triangle
@@ -39,6 +41,13 @@ def label(issue: pd.Timestamp, cohort: str) -> str:
     return f"{issue.year}-{issue.month:02d}"
 
 
+@cache
+def plus_months(day: pd.Timestamp, months: int) -> pd.Timestamp:
+    """``day + relativedelta(months=months)``, remembered: the rebuild asks the same few thousand days again and again."""
+    return day + relativedelta(months=months)
+
+
+@cache
 def period_end(issue: pd.Timestamp, cohort: str) -> pd.Timestamp:
     first_month = {"year": 1, "quarter": (issue.month - 1) // 3 * 3 + 1, "month": issue.month}[cohort]
     length = {"year": 12, "quarter": 3, "month": 1}[cohort]
@@ -53,7 +62,7 @@ def rebuild(policies: pd.DataFrame, *, study_date: pd.Timestamp, options: Persis
     """Persistency cell by cell from each policy's own dates (no vectorisation, no engine)."""
     shift = 1 if options.include_grace else 0
     cells: dict[tuple, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
-    for row in policies.to_dict("records"):
+    for row in records(policies):
         status = row["status"]
         if "single_premium" in options.exclude and known(row.get("payment_frequency")) and row["payment_frequency"] == 0:
             continue
@@ -75,9 +84,9 @@ def rebuild(policies: pd.DataFrame, *, study_date: pd.Timestamp, options: Persis
         premium = float(row["annual_premium"]) if known(row.get("annual_premium")) else 0.0
         end = period_end(issue, options.cohort)
         for month in options.months:
-            if end + relativedelta(months=month + shift) > study_date:
+            if plus_months(end, month + shift) > study_date:
                 continue
-            evaluation = issue + relativedelta(months=month + shift)
+            evaluation = plus_months(issue, month + shift)
             persists = not (known(exit_day) and exit_day < evaluation) or (known(back) and back <= evaluation)
             cell = cells[((row[by],) if by else ()) + (label(issue, options.cohort), month)]
             cell[0] += 1
@@ -151,7 +160,7 @@ def rebuild_status(policies: pd.DataFrame, *, study_date: pd.Timestamp) -> tuple
     items = ("in_force", "grace", "suspended", "reinstated_this_month", "surrendered_this_month", "surrendered")
     snapshot = {item: [0, 0.0] for item in items}
     stages = dict.fromkeys(("paid", "in_grace", "suspended_this_month", "reinstated_this_month"), 0)
-    for row in policies.to_dict("records"):
+    for row in records(policies):
         status, premium = row["status"], row.get("annual_premium")
         premium = float(premium) if known(premium) else 0.0
         frequency = int(row["payment_frequency"]) if known(row.get("payment_frequency")) else 12
@@ -170,7 +179,7 @@ def rebuild_status(policies: pd.DataFrame, *, study_date: pd.Timestamp) -> tuple
                 snapshot[item][1] += premium
         regular = frequency > 0
         if regular and status in {"in_force", "reinstated", "apl"} and known(paid_to):
-            stages["paid"] += in_month(paid_to - relativedelta(months=frequency))
+            stages["paid"] += in_month(plus_months(paid_to, -frequency))
         stages["in_grace"] += regular and status == "grace" and in_month(paid_to)
         stages["suspended_this_month"] += status == "lapsed" and in_month(row.get("lapse_date"))
         stages["reinstated_this_month"] += hits["reinstated_this_month"]

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from dateutil.relativedelta import relativedelta
+from records import records
 
 from analysis import load_extract
 from analysis import schema as S
@@ -62,7 +63,7 @@ def in_force_then(p: dict, at: pd.Timestamp) -> bool:
 
 def rebuild(policies: pd.DataFrame, dates: list[pd.Timestamp], horizon: int = 12) -> list[tuple[int, pd.Timestamp, bool]]:
     """``(position, as-of date, target)`` of every training row, one policy at a time."""
-    books = [policy_rows(row) for row in policies.to_dict("records")]
+    books = [policy_rows(row) for row in records(policies)]
     out = []
     for at in dates:
         end = at + relativedelta(months=horizon)
@@ -119,6 +120,6 @@ def test_in_force_on_the_study_date_on_every_engine(sample, engine) -> None:
     at = int((sample.study_date - pd.Timestamp("1970-01-01")).days)
     rows = in_force_rows(*bind(book_columns(sample.policies), engine), day=at)
     study = pd.Timestamp(sample.study_date).normalize()
-    expected = [k for k, row in enumerate(sample.policies.to_dict("records")) if in_force_then(policy_rows(row), study)]
+    expected = [k for k, row in enumerate(records(sample.policies)) if in_force_then(policy_rows(row), study)]
     assert rows.tolist() == expected
     assert np.isin(sample.policies[S.STATUS].to_numpy()[rows], [S.GRACE]).any()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from dateutil.relativedelta import relativedelta
+from records import records
 
 from analysis import load_extract
 from analysis import schema as S
@@ -32,7 +33,7 @@ def test_due_or_in_grace_equals_the_rebuild(sample, engine, days: int, grace: in
     study = day(sample.study_date)
     got = due_candidates(*bind(book_columns(sample.policies), engine), study_day=study, days=days, grace_days=grace)
     expected = []
-    for row, p in enumerate(sample.policies.to_dict("records")):
+    for row, p in enumerate(records(sample.policies)):
         is_grace = p[S.STATUS] == S.GRACE
         due = p.get(S.PAID_TO_DATE)
         if not known(due) and is_grace and known(p.get(S.STATUS_DATE)):
@@ -52,7 +53,7 @@ def test_reinstatable_equals_the_rebuild(sample, engine, years: int) -> None:
     study = pd.Timestamp(sample.study_date).normalize()
     got = reinstatable_candidates(*bind(book_columns(sample.policies), engine), study_day=day(study), reinstatement_years=years)
     expected = []
-    for row, p in enumerate(sample.policies.to_dict("records")):
+    for row, p in enumerate(records(sample.policies)):
         if p[S.STATUS] != S.LAPSED:
             continue
         start = p.get(S.LAPSE_DATE) if known(p.get(S.LAPSE_DATE)) else p.get(S.STATUS_DATE)
