@@ -10,11 +10,13 @@ are made once per process and shared.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, Final
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Callable, Final, TypeVar
 
 import ibis
 import ibis.expr.types as ir
@@ -40,15 +42,56 @@ DUCKDB_MEMORY_LIMIT: Final = "2GB"
 
 _lock = threading.Lock()
 _backends: dict[str, BaseBackend] = {}
-#: One DuckDB connection serves every session of the process, and a DuckDB connection runs one
-#: call at a time ("connection is busy with another call" otherwise): every use of it — binding a
-#: book, dropping one, running a query — takes this lock. Spark sessions take concurrent jobs.
-_duckdb_calls = threading.RLock()
+T = TypeVar("T")
 
 
-def serial(backend: BaseBackend) -> contextlib.AbstractContextManager[Any]:
-    """Hold this while calling ``backend`` directly: the process's DuckDB connection takes one call at a time."""
-    return _duckdb_calls if engine_of(backend) == "duckdb" else contextlib.nullcontext()
+class EngineThread:
+    """The one thread that makes every call on the process's DuckDB connection.
+
+    One DuckDB connection serves every session of the process. It runs one call at a time
+    ("connection is busy with another call" otherwise), and duckdb-python supports a connection
+    only on one thread: a query that scans a registered Arrow table calls back into Python
+    from DuckDB's own threads, and the maintainers name one thread inside the engine, every
+    other thread waiting, as the arrangement known to be safe (duckdb/duckdb-python#462;
+    xarray-sql reports intermittent deadlocks otherwise). So every use of the connection —
+    making it, binding a book, dropping one, running a query — is handed to this thread, made
+    when the engine is first used, and the caller waits for the answer (without the GIL).
+    Spark sessions take concurrent jobs and are called from any thread.
+    """
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lapselens-duckdb")
+        self.ident = self._executor.submit(threading.get_ident).result()  # started now, not in the middle of a query
+
+    def call(self, work: Callable[[], T]) -> T:
+        """``work()`` on the engine's thread (at once when already there: a bind that first drops released books)."""
+        if threading.get_ident() == self.ident:
+            return work()
+        future = self._executor.submit(work)
+        try:
+            return future.result()
+        except BaseException:
+            if not future.done():  # the caller was stopped (Ctrl+C on the command line): so is the query
+                _interrupt_duckdb()
+            raise
+
+
+def _interrupt_duckdb() -> None:
+    backend = _backends.get("duckdb")
+    if backend is not None:
+        with contextlib.suppress(Exception):
+            backend.con.interrupt()  # DuckDB's way to stop a running query from another thread
+
+
+@functools.cache
+def engine_thread() -> EngineThread:
+    """The process's :class:`EngineThread` (started on first use)."""
+    return EngineThread()
+
+
+def on_engine(backend: BaseBackend, work: Callable[[], T]) -> T:
+    """Call ``work`` (a direct use of ``backend``) where that engine wants it: DuckDB's on its one thread, others here."""
+    return engine_thread().call(work) if engine_of(backend) == "duckdb" else work()
 
 
 def connect(engine: str = DEFAULT_ENGINE) -> BaseBackend:
@@ -57,7 +100,7 @@ def connect(engine: str = DEFAULT_ENGINE) -> BaseBackend:
         raise ExtractError("bad_option", reason="engine", engine=engine, allowed=", ".join(ENGINES))
     with _lock:
         if engine not in _backends:
-            _backends[engine] = _duckdb() if engine == "duckdb" else ibis.pyspark.connect(spark_session())
+            _backends[engine] = engine_thread().call(_duckdb) if engine == "duckdb" else ibis.pyspark.connect(spark_session())
         return _backends[engine]
 
 
@@ -118,8 +161,7 @@ def bind(policies: pd.DataFrame | pa.Table | ir.Table, backend: BaseBackend | No
         return policies, own or backend or connect()
     target = backend or connect()
     arrow = policies if isinstance(policies, pa.Table) else _arrow(policies)
-    with serial(target):
-        return _bind(arrow, target)
+    return on_engine(target, lambda: _bind(arrow, target))
 
 
 def _bind(arrow: pa.Table, target: BaseBackend) -> tuple[ir.Table, BaseBackend]:
@@ -141,9 +183,9 @@ def _bind(arrow: pa.Table, target: BaseBackend) -> tuple[ir.Table, BaseBackend]:
     return table, target
 
 
-#: Registrations whose tables are gone, dropped by the next :func:`bind` in its own thread. A
-#: finalizer only appends here: it may run inside any thread's garbage collection, even one
-#: that is in the middle of a query on the same connection, where dropping would deadlock.
+#: Registrations whose tables are gone, dropped by the next :func:`bind` (on the engine's thread).
+#: A finalizer only appends here: it may run inside any thread's garbage collection, even the
+#: engine's in the middle of a query on the same connection, where dropping would deadlock.
 _released: list[tuple[Any, Any, str]] = []
 
 
@@ -152,9 +194,12 @@ def drop_released() -> None:
 
     :func:`bind` does it before each new registration; a process that binds nothing more (the
     last sessions have left) calls this to let the engine go of those books' Arrow tables.
-    Call it from a thread that is not inside a query on the connection.
+    The drops run on the engine's thread, between two queries.
     """
-    _drop_released()
+    if "duckdb" in _backends:
+        engine_thread().call(_drop_released)
+    else:
+        _drop_released()
 
 
 def _drop_released() -> None:
@@ -167,8 +212,11 @@ def _drop_released() -> None:
 
 
 def _drop_duckdb_view(raw: Any, name: str) -> None:
-    with _duckdb_calls, contextlib.suppress(Exception):  # the connection may already be closed at exit
-        raw.unregister(name)
+    def drop() -> None:
+        with contextlib.suppress(Exception):  # the connection may already be closed at exit
+            raw.unregister(name)
+
+    engine_thread().call(drop)
 
 
 def _drop_spark_view(session: Any, name: str) -> None:
@@ -198,11 +246,9 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
 
 def run(backend: BaseBackend, expression: ir.Table) -> pd.DataFrame:
     """Execute an expression on ``backend`` and return the (small) result as pandas."""
-    with serial(backend):
-        return backend.to_pandas(expression)
+    return on_engine(backend, lambda: backend.to_pandas(expression))
 
 
 def scalar(backend: BaseBackend, expression: ir.Scalar) -> Any:
     """Execute a scalar expression (a count, a minimum) on ``backend``."""
-    with serial(backend):
-        return backend.execute(expression)
+    return on_engine(backend, lambda: backend.execute(expression))

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from analysis.engine.backend import DEFAULT_ENGINE, connect, serial
+from analysis.engine.backend import DEFAULT_ENGINE, connect, on_engine
 from analysis.errors import ExtractError
 from analysis.ingest.side_tables import read_side_cells
 
@@ -129,8 +129,7 @@ def _spark_rows(source: SideSource) -> pa.Table:
         raise ExtractError("bad_source", reason="spark_query", source=source.description())
     backend = connect("spark")
     table = _spark_table(backend, name)
-    with serial(backend):
-        return table.to_pyarrow()
+    return on_engine(backend, table.to_pyarrow)
 
 
 def _text_cells(arrow: pa.Table, shown: str) -> pd.DataFrame:

@@ -30,7 +30,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from analysis import schema as S
-from analysis.engine.backend import DEFAULT_ENGINE, bind, connect, engine_of, run, serial
+from analysis.engine.backend import DEFAULT_ENGINE, bind, connect, engine_of, on_engine, run
 from analysis.engine.checks import (
     SOURCE_ROW_SAMPLE,
     SourceAccount,
@@ -265,8 +265,7 @@ _names = itertools.count(1)
 def materialise(backend: BaseBackend, table: ir.Table) -> ir.Table:
     """Compute a table once on its engine and keep it there: a temporary DuckDB table, or a cached Spark view."""
     name = f"lapselens_source_{os.getpid()}_{next(_names)}"
-    with serial(backend):
-        return _materialise(backend, table, name)
+    return on_engine(backend, lambda: _materialise(backend, table, name))
 
 
 def _materialise(backend: BaseBackend, table: ir.Table, name: str) -> ir.Table:
@@ -288,8 +287,7 @@ def _parquet(backend: BaseBackend, path: Path) -> ir.Table:
             name = f"lapselens_parquet_{abs(hash(str(path.resolve())))}"
             session.read.parquet(str(path)).createOrReplaceTempView(name)
             return backend.table(name)
-        with serial(backend):
-            return backend.read_parquet(target)
+        return on_engine(backend, lambda: backend.read_parquet(target))
     except Exception as exc:  # noqa: BLE001 - the engine's own error, said in one line
         raise ExtractError("bad_source", reason="parquet", source=str(path), detail=_first_line(exc)) from exc
 

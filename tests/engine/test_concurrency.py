@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -37,10 +37,26 @@ def test_eight_sessions_share_the_connection(sample) -> None:
         assert p13 == alone[1]
 
 
-def test_without_the_lock_the_connection_is_busy(sample, monkeypatch) -> None:
-    """The guard above is needed: unserialised, concurrent calls fail (this pins that the test can fail)."""
-    monkeypatch.setattr(engines, "serial", lambda backend: contextlib.nullcontext())
-    monkeypatch.setattr(engines, "_duckdb_calls", contextlib.nullcontext())
+def test_every_query_runs_on_the_engines_one_thread(sample, monkeypatch) -> None:
+    """Whichever session asks, the DuckDB connection is called from one thread only (backend.EngineThread)."""
+    backend = engines.connect("duckdb")
+    callers: set[int] = set()
+    for method in ("to_pandas", "execute"):
+        original = getattr(type(backend), method)
+
+        def spy(self, *args, _original=original, **kwargs):
+            callers.add(threading.get_ident())
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(type(backend), method, spy)
+    with ThreadPoolExecutor(SESSIONS) as pool:
+        list(pool.map(lambda _: one_session(sample), range(SESSIONS)))
+    assert callers == {engines.engine_thread().ident}
+
+
+def test_without_the_engines_thread_the_connection_is_busy(sample, monkeypatch) -> None:
+    """The engine's thread is needed: calls made from the sessions' own threads fail (this pins that the test can fail)."""
+    monkeypatch.setattr(engines, "on_engine", lambda backend, work: work())
     with ThreadPoolExecutor(SESSIONS) as pool:
         futures = [pool.submit(one_session, sample) for _ in range(SESSIONS * 2)]
         errors = [f.exception() for f in futures]
@@ -66,3 +82,32 @@ def test_a_book_no_one_refers_to_is_let_go_without_another_bind() -> None:
     assert name in _registered(backend.con)  # the finalizer only notes it: dropping could deadlock inside a query
     ui.datasets.release_memory()  # what the app's reaper does when books and sessions go
     assert name not in _registered(backend.con)
+
+
+_CTRL_C = """
+import os, signal, sys, threading, time
+import pandas as pd
+from analysis.engine.backend import bind, connect, scalar
+backend = connect()
+left, _ = bind(pd.DataFrame({"a": range(200_000)}), backend)
+right, _ = bind(pd.DataFrame({"b": range(200_000)}), backend)
+endless = left.cross_join(right).filter(lambda r: (r.a * 7 + r.b) % 1000003 == 5).count()  # minutes of work
+threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+try:
+    scalar(backend, endless)
+    print("finished")
+except KeyboardInterrupt:
+    started = time.perf_counter()
+    print("stopped", scalar(backend, left.count()), round(time.perf_counter() - started, 1))
+"""
+
+
+def test_ctrl_c_stops_the_query_on_the_engines_thread(root) -> None:
+    """The command line's Ctrl+C reaches the query running on the engine's thread: it stops, and the connection is free."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _CTRL_C], cwd=root, capture_output=True, text=True, timeout=120)
+    words = done.stdout.split()
+    assert words[:2] == ["stopped", "200000"], done.stdout + done.stderr
+    assert float(words[2]) < 5  # the next query did not wait for the stopped one
