@@ -89,6 +89,10 @@ def engine_thread() -> EngineThread:
     return EngineThread()
 
 
+# A forked child has none of its parent's threads: it starts its own engine thread when it needs one.
+os.register_at_fork(after_in_child=engine_thread.cache_clear)
+
+
 def on_engine(backend: BaseBackend, work: Callable[[], T]) -> T:
     """Call ``work`` (a direct use of ``backend``) where that engine wants it: DuckDB's on its one thread, others here."""
     return engine_thread().call(work) if engine_of(backend) == "duckdb" else work()
