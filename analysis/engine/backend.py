@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import tempfile
 import threading
@@ -74,6 +75,8 @@ class EngineThread:
             if not future.done():  # the caller was stopped (Ctrl+C on the command line): so is the query
                 _interrupt_duckdb()
             raise
+        finally:
+            del future, work  # an error's traceback holds this frame: not the work's book through it
 
 
 def _interrupt_duckdb() -> None:
@@ -147,7 +150,7 @@ def engine_of(backend: BaseBackend) -> str:
     return "spark" if name == "pyspark" else name
 
 
-_counter = 0
+_counter = itertools.count(1)
 
 
 def bind(policies: pd.DataFrame | pa.Table | ir.Table, backend: BaseBackend | None = None) -> tuple[ir.Table, BaseBackend]:
@@ -170,10 +173,7 @@ def bind(policies: pd.DataFrame | pa.Table | ir.Table, backend: BaseBackend | No
 
 def _bind(arrow: pa.Table, target: BaseBackend) -> tuple[ir.Table, BaseBackend]:
     _drop_released()
-    global _counter
-    with _lock:
-        _counter += 1
-        name = f"lapselens_book_{_counter}"
+    name = f"lapselens_book_{next(_counter)}"  # no lock: connect() holds _lock while it waits for the engine's thread
     if engine_of(target) == "spark":
         session = target._session  # noqa: SLF001 - Ibis's PySpark backend keeps its session here
         session.createDataFrame(arrow.to_pandas()).createOrReplaceTempView(name)
