@@ -13,10 +13,13 @@ import contextlib
 import functools
 import itertools
 import os
+import queue
 import tempfile
 import threading
+import time
 import weakref
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures import wait as futures_wait
 from typing import TYPE_CHECKING, Any, Callable, Final, TypeVar
 
 import ibis
@@ -52,38 +55,62 @@ class EngineThread:
     One DuckDB connection serves every session of the process. It runs one call at a time
     ("connection is busy with another call" otherwise), and duckdb-python supports a connection
     only on one thread: a query that scans a registered Arrow table calls back into Python
-    from DuckDB's own threads, and the maintainers name one thread inside the engine, every
-    other thread waiting, as the arrangement known to be safe (duckdb/duckdb-python#462;
-    xarray-sql reports intermittent deadlocks otherwise). So every use of the connection —
-    making it, binding a book, dropping one, running a query — is handed to this thread, made
-    when the engine is first used, and the caller waits for the answer (without the GIL).
+    from DuckDB's own threads, and the arrangement named as safe is one thread inside the
+    engine, every other thread waiting (xarray-sql reports intermittent deadlocks otherwise).
+    So every use of the connection by the app and the command line — making it, binding a book,
+    dropping one, running a query — is handed to this thread, made when the engine is first
+    used, and the caller waits for the answer (without the GIL). The thread is a daemon, as
+    Streamlit's script threads are: a query still running never holds up the process's exit.
     Spark sessions take concurrent jobs and are called from any thread.
     """
 
     def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lapselens-duckdb")
-        self.ident = self._executor.submit(threading.get_ident).result()  # started now, not in the middle of a query
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
+        started = threading.Event()
+        thread = threading.Thread(target=self._serve, args=(started,), name="lapselens-duckdb", daemon=True)
+        thread.start()
+        started.wait()  # started now, not in the middle of a query
+        self.ident = thread.ident
+
+    def _serve(self, started: threading.Event) -> None:
+        started.set()
+        while True:
+            job = self._jobs.get()
+            future = job[1]
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(job[0]())
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller, who raises it
+                    future.set_exception(exc)
+            del job, future  # the finished work (and the book it bound) is not kept until the next job
 
     def call(self, work: Callable[[], T]) -> T:
         """``work()`` on the engine's thread (at once when already there: a bind that first drops released books)."""
         if threading.get_ident() == self.ident:
             return work()
-        future = self._executor.submit(work)
+        future: Future[T] = Future()
+        self._jobs.put((work, future))
         try:
             return future.result()
         except BaseException:
-            if not future.done():  # the caller was stopped (Ctrl+C on the command line): so is the query
-                _interrupt_duckdb()
+            if not future.done() and not future.cancel():  # the caller was stopped (Ctrl+C): so is its running query
+                _stop(future)
             raise
-        finally:
-            del future, work  # an error's traceback holds this frame: not the work's book through it
 
 
-def _interrupt_duckdb() -> None:
-    backend = _backends.get("duckdb")
-    if backend is not None:
-        with contextlib.suppress(Exception):
-            backend.con.interrupt()  # DuckDB's way to stop a running query from another thread
+#: How long a stopped caller keeps asking DuckDB to stop its query (an interrupt sent while the
+#: engine's thread is still in Python, compiling or converting, is not remembered by DuckDB).
+INTERRUPT_SECONDS: Final = 5.0
+
+
+def _stop(future: Future[Any]) -> None:
+    deadline = time.monotonic() + INTERRUPT_SECONDS
+    while not future.done() and time.monotonic() < deadline:
+        backend = _backends.get("duckdb")
+        if backend is not None:
+            with contextlib.suppress(Exception):
+                backend.con.interrupt()  # DuckDB's way to stop a running query from another thread
+        futures_wait([future], timeout=0.1)
 
 
 @functools.cache
@@ -92,8 +119,16 @@ def engine_thread() -> EngineThread:
     return EngineThread()
 
 
-# A forked child has none of its parent's threads: it starts its own engine thread when it needs one.
-os.register_at_fork(after_in_child=engine_thread.cache_clear)
+def _forked() -> None:
+    """In a forked child: none of the parent's threads, and its DuckDB connection is not the child's to use."""
+    global _lock
+    engine_thread.cache_clear()
+    _backends.pop("duckdb", None)
+    _released.pop("duckdb", None)
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def on_engine(backend: BaseBackend, work: Callable[[], T]) -> T:
@@ -172,25 +207,26 @@ def bind(policies: pd.DataFrame | pa.Table | ir.Table, backend: BaseBackend | No
 
 
 def _bind(arrow: pa.Table, target: BaseBackend) -> tuple[ir.Table, BaseBackend]:
-    _drop_released()
+    _drop_released(engine_of(target))
     name = f"lapselens_book_{next(_counter)}"  # no lock: connect() holds _lock while it waits for the engine's thread
     if engine_of(target) == "spark":
         session = target._session  # noqa: SLF001 - Ibis's PySpark backend keeps its session here
         session.createDataFrame(arrow.to_pandas()).createOrReplaceTempView(name)
         table = target.table(name)
-        weakref.finalize(table.op(), _released.append, (_drop_spark_view, session, name))
+        weakref.finalize(table.op(), _released.setdefault("spark", []).append, (_drop_spark_view, session, name))
         return table, target
     raw = target.con  # the DuckDB connection Ibis runs on
     raw.register(name, arrow)
     table = target.table(name)
-    weakref.finalize(table.op(), _released.append, (_drop_duckdb_view, raw, name))
+    weakref.finalize(table.op(), _released.setdefault("duckdb", []).append, (_drop_duckdb_view, raw, name))
     return table, target
 
 
-#: Registrations whose tables are gone, dropped by the next :func:`bind` (on the engine's thread).
-#: A finalizer only appends here: it may run inside any thread's garbage collection, even the
-#: engine's in the middle of a query on the same connection, where dropping would deadlock.
-_released: list[tuple[Any, Any, str]] = []
+#: Registrations whose tables are gone, by engine, dropped by the next :func:`bind` on that engine
+#: (DuckDB's on the engine's thread). A finalizer only appends here: it may run inside any
+#: thread's garbage collection, even the engine's in the middle of a query on the same
+#: connection, where dropping would deadlock.
+_released: dict[str, list[tuple[Any, Any, str]]] = {}
 
 
 def drop_released() -> None:
@@ -200,16 +236,16 @@ def drop_released() -> None:
     last sessions have left) calls this to let the engine go of those books' Arrow tables.
     The drops run on the engine's thread, between two queries.
     """
+    _drop_released("spark")
     if "duckdb" in _backends:
-        engine_thread().call(_drop_released)
-    else:
-        _drop_released()
+        engine_thread().call(lambda: _drop_released("duckdb"))
 
 
-def _drop_released() -> None:
-    while _released:
+def _drop_released(engine: str) -> None:
+    waiting = _released.get(engine, [])
+    while waiting:
         try:
-            drop, handle, name = _released.pop()
+            drop, handle, name = waiting.pop()
         except IndexError:  # another thread took the last one
             return
         drop(handle, name)

@@ -12,7 +12,7 @@ date by the study date.
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import cache
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -41,13 +41,13 @@ def label(issue: pd.Timestamp, cohort: str) -> str:
     return f"{issue.year}-{issue.month:02d}"
 
 
-@cache
+@lru_cache(maxsize=1 << 16)
 def plus_months(day: pd.Timestamp, months: int) -> pd.Timestamp:
     """``day + relativedelta(months=months)``, remembered: the rebuild asks the same few thousand days again and again."""
     return day + relativedelta(months=months)
 
 
-@cache
+@lru_cache(maxsize=1 << 16)
 def period_end(issue: pd.Timestamp, cohort: str) -> pd.Timestamp:
     first_month = {"year": 1, "quarter": (issue.month - 1) // 3 * 3 + 1, "month": issue.month}[cohort]
     length = {"year": 12, "quarter": 3, "month": 1}[cohort]

@@ -317,7 +317,9 @@ def test_the_drivers_page_learns_from_the_attached_payments(root, monkeypatch, s
     monkeypatch.setattr(ui.risk, "build_risk", build_risk)
     # A model an earlier test of this process left in the registry would be shown without a fit:
     # this test watches the fit, so it starts from an empty registry.
-    ui.risk._registry.clear()
+    registry = ui.risk._registry()
+    with registry.lock:
+        registry.jobs.clear()
     at = AppTest.from_file(str(root / "app.py"), default_timeout=180).run()
     at.button(key="data_payments_sample").click().run()
     at.switch_page("views/drivers.py").run()
