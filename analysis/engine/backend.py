@@ -120,12 +120,14 @@ def engine_thread() -> EngineThread:
 
 
 def _forked() -> None:
-    """In a forked child: none of the parent's threads, and its DuckDB connection is not the child's to use."""
-    global _lock
+    """In a forked child: none of the parent's threads, so a new engine thread when one is needed.
+
+    Nothing else is dropped here: this runs in every fork, including the one PySpark makes to
+    start Java, and letting go of the parent's DuckDB connection in a child destroys it there
+    (its threads do not exist in the child) before ``exec``. A child must not use the parent's
+    connection; none does (the door's workers come from a forkserver).
+    """
     engine_thread.cache_clear()
-    _backends.pop("duckdb", None)
-    _released.pop("duckdb", None)
-    _lock = threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forked)
