@@ -145,12 +145,10 @@ def _close_expired_sessions() -> int:
     on the server's event loop as a close does. It reaches into Streamlit's session manager;
     on a version without these parts it does nothing and Streamlit's own reaping stands.
     """
+    instance = _running_server()
+    if instance is None:
+        return 0
     try:
-        from streamlit import runtime
-
-        if not runtime.exists():
-            return 0
-        instance = runtime.get_instance()
         manager = instance._session_mgr  # noqa: SLF001
         with manager._storage_lock:  # noqa: SLF001
             removed = manager._session_storage._cache.expire()  # noqa: SLF001
@@ -162,14 +160,19 @@ def _close_expired_sessions() -> int:
     return len(removed)
 
 
+def _running_server() -> Any:
+    """Streamlit's runtime of this server, or None (no server: the tests, the command line)."""
+    from streamlit import runtime
+
+    return runtime.get_instance() if runtime.exists() else None
+
+
 def _forget_last_run_when_idle() -> int:
     """:func:`_forget_last_run` once the server has no session at all (1 when it let something go)."""
+    instance = _running_server()
+    if instance is None:
+        return 0
     try:
-        from streamlit import runtime
-
-        if not runtime.exists():
-            return 0
-        instance = runtime.get_instance()
         if instance._session_mgr.list_sessions():  # noqa: SLF001
             return 0
         script = instance._main_script_path  # noqa: SLF001

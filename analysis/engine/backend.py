@@ -254,11 +254,9 @@ def _drop_released(engine: str) -> None:
 
 
 def _drop_duckdb_view(raw: Any, name: str) -> None:
-    def drop() -> None:
-        with contextlib.suppress(Exception):  # the connection may already be closed at exit
-            raw.unregister(name)
-
-    engine_thread().call(drop)
+    # Called by _drop_released("duckdb"), always on the engine's thread.
+    with contextlib.suppress(Exception):  # the connection may already be closed at exit
+        raw.unregister(name)
 
 
 def _drop_spark_view(session: Any, name: str) -> None:

@@ -54,21 +54,24 @@ def test_every_query_runs_on_the_engines_one_thread(sample, monkeypatch) -> None
     assert callers == {engines.engine_thread().ident}
 
 
+def _python(code: str, root, timeout: float):
+    """``code`` run by a Python process of its own in the project's folder (tests/engine importable), with a time limit."""
+    import subprocess
+    import sys
+
+    head = "import sys; sys.path[:0] = ['tests', 'tests/engine']\n"
+    return subprocess.run([sys.executable, "-c", head + code], cwd=root, capture_output=True, text=True, timeout=timeout)
+
+
 _SESSIONS_OWN_THREADS = """
-import sys
 from concurrent.futures import ThreadPoolExecutor
-sys.path.insert(0, "tests")
 from artefacts import sample_extract
+from test_concurrency import SESSIONS, one_session
 from analysis.engine import backend as engines
-from analysis.persistency.overview import overview_figures
-from analysis.study.run import StudyRequest, run_study
 sample = sample_extract()
-def one_session():
-    run_study(sample.policies, StudyRequest(by=("channel",)), study_date=sample.study_date)
-    overview_figures(sample.policies, study_date=sample.study_date)
 engines.on_engine = lambda backend, work: work()  # each session calls the connection from its own thread
-with ThreadPoolExecutor(8) as pool:
-    errors = [f.exception() for f in [pool.submit(one_session) for _ in range(16)]]
+with ThreadPoolExecutor(SESSIONS) as pool:
+    errors = [f.exception() for f in [pool.submit(one_session, sample) for _ in range(SESSIONS * 2)]]
 print(sum("connection is busy" in str(e) for e in errors if e is not None))
 """
 
@@ -78,10 +81,7 @@ def test_without_the_engines_thread_the_connection_is_busy(root) -> None:
 
     In a process of its own, with a time limit: this is the arrangement that can hang.
     """
-    import subprocess
-    import sys
-
-    done = subprocess.run([sys.executable, "-c", _SESSIONS_OWN_THREADS], cwd=root, capture_output=True, text=True, timeout=300)
+    done = _python(_SESSIONS_OWN_THREADS, root, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout.split()[-1]) > 0, done.stdout
 
@@ -108,7 +108,7 @@ def test_a_book_no_one_refers_to_is_let_go_without_another_bind() -> None:
 
 
 _CTRL_C = """
-import os, signal, sys, threading, time
+import os, signal, threading, time
 import pandas as pd
 from analysis.engine.backend import bind, connect, scalar
 backend = connect()
@@ -127,10 +127,7 @@ except KeyboardInterrupt:
 
 def test_ctrl_c_stops_the_query_on_the_engines_thread(root) -> None:
     """The command line's Ctrl+C reaches the query running on the engine's thread: it stops, and the connection is free."""
-    import subprocess
-    import sys
-
-    done = subprocess.run([sys.executable, "-c", _CTRL_C], cwd=root, capture_output=True, text=True, timeout=120)
+    done = _python(_CTRL_C, root, timeout=120)
     words = done.stdout.split()
     assert words[:2] == ["stopped", "200000"], done.stdout + done.stderr
     assert float(words[2]) < 5  # the next query did not wait for the stopped one
