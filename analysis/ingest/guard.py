@@ -241,37 +241,22 @@ def _survey_job(source: bytes | str | Path, args: dict[str, Any]) -> ExtractSurv
     return inspect_extract(source, filename=args["filename"], preset=preset, sheet=args["sheet"], max_bytes=args["max_bytes"])
 
 
-def _cell_text(value: Any) -> str | None:
-    """A raw cell as text: blank as None, a date as ``YYYY-MM-DD`` (with its time when it has one), a whole float without ``.0``."""
-    import datetime as dt
-    import math
-
-    if value is None or (isinstance(value, float) and math.isnan(value)) or str(value) in ("NaT", "<NA>"):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d") if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)
-
-
 def _table_job(source: bytes | str | Path, args: dict[str, Any]) -> tuple[Any, Any]:
     import pandas as pd
 
     from analysis.ingest.reading import read_table
+    from analysis.ingest.side_tables import column_text
 
     data = Path(source).read_bytes() if isinstance(source, (str, Path)) else source
     raw = read_table(data, filename=args["filename"], sheet=args["sheet"])
-    cells = pd.DataFrame({name: [_cell_text(v) for v in raw.cells[name].astype(object)] for name in raw.cells.columns}, dtype="object")
-    return cells, raw.rows
+    columns = {name: pd.arrays.ArrowStringArray(column_text(raw.cells[name])) for name in raw.cells.columns}
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(raw.cells))), raw.rows
 
 
 def _write_cells(cells: Any, rows: Any, path: Path) -> None:
     import pyarrow as pa
 
-    table = pa.table({**{f"c{i}": pa.array(cells.iloc[:, i].tolist(), pa.string()) for i in range(cells.shape[1])}, "row": rows})
+    table = pa.table({**{f"c{i}": pa.array(cells.iloc[:, i].array) for i in range(cells.shape[1])}, "row": rows})
     table = table.replace_schema_metadata({"headers": json.dumps([str(c) for c in cells.columns], ensure_ascii=False)})
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
@@ -284,8 +269,8 @@ def _read_cells(path: Path) -> tuple[Any, Any]:
     with pa.OSFile(str(path), "rb") as source:
         table = pa.ipc.open_file(source).read_all()
     headers = json.loads((table.schema.metadata or {})[b"headers"])
-    cells = pd.DataFrame({h: table.column(f"c{i}").to_pylist() for i, h in enumerate(headers)}, dtype="object")
-    return cells, table.column("row").to_numpy()
+    columns = {h: pd.arrays.ArrowStringArray(table.column(f"c{i}")) for i, h in enumerate(headers)}
+    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows)), table.column("row").to_numpy()
 
 
 def _survey_to_json(survey: ExtractSurvey) -> dict[str, Any]:

@@ -11,7 +11,7 @@ fits, which overrides a repair), with its source row number.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final, Mapping, Sequence
+from typing import Any, Final, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,11 +21,63 @@ from analysis.ingest.headers import header_key
 from analysis.ingest.ledger import REJECTED, REPAIRED
 
 ACCEPTED: Final = "accepted"
-__all__ = ["ACCEPTED", "REJECTED", "REPAIRED", "WORKBOOK_SUFFIXES", "read_side_cells", "row_outcomes", "side_columns", "side_text"]
+__all__ = [
+    "ACCEPTED",
+    "REJECTED",
+    "REPAIRED",
+    "WORKBOOK_SUFFIXES",
+    "read_side_cells",
+    "row_outcomes",
+    "side_columns",
+    "side_text",
+    "stripped_text",
+]
 #: Files whose cells may be number cells (a long policy number in one has lost its last digits).
 WORKBOOK_SUFFIXES: Final = (".xlsx", ".xlsm", ".xls")
 #: Headers shown when a required column is missing.
 HEADERS_SHOWN: Final = 20
+#: Every character Python's ``str.strip`` removes (those of ``str.isspace``; a test holds the list to it), for the trim in Arrow.
+WHITESPACE: Final = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+#: A cell whose text is one of these is blank (pandas' words for a missing date and a missing value).
+BLANK_WORDS: Final = ("NaT", "<NA>")
+
+
+def cell_text(value: Any) -> str | None:
+    """A raw cell as text: blank as None, a date as ``YYYY-MM-DD`` (with its time when it has one), a whole float without ``.0``."""
+    import datetime as dt
+    import math
+
+    if value is None or (isinstance(value, float) and math.isnan(value)) or str(value) in BLANK_WORDS:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d") if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def column_text(values: Any) -> Any:
+    """A raw column as :func:`cell_text` gives each cell, as Arrow text.
+
+    A column of text (a CSV's, or a workbook's text cells) is taken as it is, in Arrow, with only
+    the rule of :func:`cell_text` that applies to text (``NaT`` and ``<NA>`` are blanks); any
+    other column goes cell by cell.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return pa.chunked_array([pa.array([cell_text(v) for v in values.astype(object)], type=pa.string())])
+    text = pa.array(values.array, type=pa.string(), from_pandas=True)
+    text = text if isinstance(text, pa.ChunkedArray) else pa.chunked_array([text])
+    return pc.if_else(pc.is_in(text, value_set=pa.array(BLANK_WORDS)), pa.scalar(None, pa.string()), text)
 
 
 def side_columns(headers: Sequence[str], synonyms: Mapping[str, Sequence[str]]) -> dict[str, str]:
@@ -63,7 +115,24 @@ def side_text(
     refusal = {}
     if missing:
         refusal = {"columns": ", ".join(missing), "found": ", ".join(str(c) for c in cells.columns[:HEADERS_SHOWN]) or "-"}
-    return headers, {c: cells[headers[c]].astype("string").str.strip().replace("", pd.NA) for c in headers}, refusal
+    return headers, {c: stripped_text(cells[headers[c]]) for c in headers}, refusal
+
+
+def stripped_text(values: pd.Series) -> pd.Series:
+    """Each cell without the whitespace around it (exactly what ``str.strip`` removes), a blank as missing, as ``string``.
+
+    Trimmed in Arrow over the cells' whole column rather than cell by cell in Python: the same
+    characters (:data:`WHITESPACE`, which also holds the separators U+001C–U+001F that Arrow's
+    own ``utf8_trim_whitespace`` keeps) at a fraction of the time on a million-row history.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrow = isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+    text = pa.array(values.array if arrow else values.astype("string").array)
+    text = pc.utf8_trim(text, characters=WHITESPACE)
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    return pd.Series(text.to_numpy(zero_copy_only=False), index=values.index, dtype="string", name=values.name)
 
 
 def row_outcomes(
