@@ -28,17 +28,10 @@ def one_session(sample) -> tuple[pd.DataFrame, float]:
     return rates, figures.kpis[0].count
 
 
-def test_eight_sessions_share_the_connection(sample) -> None:
+def test_eight_sessions_share_the_connection_and_every_query_runs_on_the_engines_one_thread(sample, monkeypatch) -> None:
+    """Eight sessions at once get what one gets alone, and whichever session asks, the DuckDB connection is called from
+    one thread only (backend.EngineThread)."""
     alone = one_session(sample)
-    with ThreadPoolExecutor(SESSIONS) as pool:
-        results = list(pool.map(lambda _: one_session(sample), range(SESSIONS)))
-    for rates, p13 in results:
-        pd.testing.assert_frame_equal(rates, alone[0])
-        assert p13 == alone[1]
-
-
-def test_every_query_runs_on_the_engines_one_thread(sample, monkeypatch) -> None:
-    """Whichever session asks, the DuckDB connection is called from one thread only (backend.EngineThread)."""
     backend = engines.connect("duckdb")
     callers: set[int] = set()
     for method in ("to_pandas", "execute"):
@@ -50,8 +43,11 @@ def test_every_query_runs_on_the_engines_one_thread(sample, monkeypatch) -> None
 
         monkeypatch.setattr(type(backend), method, spy)
     with ThreadPoolExecutor(SESSIONS) as pool:
-        list(pool.map(lambda _: one_session(sample), range(SESSIONS)))
+        results = list(pool.map(lambda _: one_session(sample), range(SESSIONS)))
     assert callers == {engines.engine_thread().ident}
+    for rates, p13 in results:
+        pd.testing.assert_frame_equal(rates, alone[0])
+        assert p13 == alone[1]
 
 
 def _python(code: str, root, timeout: float):
