@@ -8,9 +8,10 @@ written once to ``benchmarks/out/``, not timed). Then, in one process, as the pa
 1. load: ``load_extract`` on the file (reading, mapping, checks, the account);
 2. cohort rates: ``run_study`` by channel × age band on policy years, and by young new
    earners on policy months (the heavier table);
-3. persistency: 13/25-month ratios by issue year, and the overview's figures (KPIs, trend,
-   triangle, status snapshot, collections funnel, a league table); the monthly report
-   workbook (skip with ``--no-report``);
+3. persistency: 13/25-month ratios by issue year, and the overview's figures in one pass
+   (``overview_figures``: KPIs, trend, triangle and projection, status snapshot, collections
+   funnel) with a league table per column the page offers; the monthly report workbook, which
+   reuses those figures as the page's download does (skip with ``--no-report``);
 4. survival: Kaplan–Meier curves and log-rank tests by young new earners on every policy
    (``survival_study``, as the Survival page asks),
    Cox with 10 covariates on its documented 200,000-policy sample (``cox_study``), Aalen–Johansen
@@ -39,14 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis import load_extract  # noqa: E402
-from analysis.persistency.overview import (  # noqa: E402
-    collections_funnel,
-    league_table,
-    persistency_kpis,
-    persistency_trend,
-    status_snapshot,
-)
-from analysis.persistency.projection import persistency_triangle  # noqa: E402
+from analysis.persistency.overview import LEAGUE_COLUMNS, OverviewFigures, league_table, overview_figures  # noqa: E402
 from analysis.persistency.ratios import PersistencyOptions, persistency_ratios  # noqa: E402
 from analysis.report.monthly import monthly_report  # noqa: E402
 from analysis.risk.model import build_risk  # noqa: E402
@@ -182,20 +176,25 @@ def main() -> None:
         lambda: persistency_ratios(policies, study_date=study, options=PersistencyOptions()),
     )
 
-    def overview() -> object:
-        kpis = persistency_kpis(policies, study_date=study)
-        persistency_trend(policies, study_date=study)
-        persistency_triangle(policies, study_date=study)
-        status_snapshot(policies, study_date=study)
-        collections_funnel(policies, study_date=study)
-        league_table(policies, "channel", study_date=study)
-        return kpis
+    options = PersistencyOptions(grace_days=loaded.preset.grace_days)  # the Overview page's defaults
 
-    kpis = step("persistency: the overview's six figures", overview)
-    cards = "; ".join(f"{k.month}-month {k.count:.1%} by count, {k.premium:.1%} by premium" for k in kpis)
+    def overview() -> OverviewFigures:
+        # As the Overview page draws: its figures in one pass, then a league table per column it offers.
+        figures = overview_figures(policies, study_date=study, options=options)
+        for column in LEAGUE_COLUMNS:
+            if column in policies.columns:
+                league_table(policies, column, study_date=study, options=options)
+        return figures
+
+    figures = step("persistency: the overview's figures and league tables", overview)
+    cards = "; ".join(f"{k.month}-month {k.count:.1%} by count, {k.premium:.1%} by premium" for k in figures.kpis)
     print(f"    {len(ratios):,} ratio rows; KPI cards: {cards}")
     if not args.no_report:
-        workbook = step("persistency: monthly report workbook", lambda: monthly_report(loaded, dataset=path.name, lang="zh"))
+        # The page's download: the workbook reuses the figures the page already has (ui/overview.monthly_report_bytes).
+        workbook = step(
+            "persistency: monthly report workbook",
+            lambda: monthly_report(loaded, dataset=path.name, lang="zh", options=options, figures=figures),
+        )
         print(f"    workbook {len(workbook) / 1e6:.1f} MB")
 
     def curves() -> tuple[int, object]:

@@ -54,9 +54,13 @@ def _report(
     scope: tuple[str, ...],
     _result: LoadResult,
     _history: PaymentHistory | None,
+    _figures: OverviewFigures | None,
 ) -> bytes:
-    # Keyed by the data set and the history's key ('' without one), never by hashing the frames.
-    return monthly_report(_result, dataset=dataset, lang=lang, options=options, targets=dict(targets), scope=scope, payments=_history)
+    # Keyed by the data set and the history's key ('' without one), never by hashing the frames; the page's figures
+    # follow from the same key (data set, history, options, targets), so they are not part of it.
+    return monthly_report(
+        _result, dataset=dataset, lang=lang, options=options, targets=dict(targets), scope=scope, payments=_history, figures=_figures
+    )
 
 
 def monthly_report_bytes(
@@ -67,13 +71,16 @@ def monthly_report_bytes(
     targets: dict[int, float],
     lang: str,
     scope: tuple[str, ...] = (),
+    figures: OverviewFigures | None = None,
 ) -> bytes:
     """The monthly workbook for the session's data set (filtered: ``scope`` says how, on the cover) and language (cached).
 
     ``paid`` = ``(history, its key)`` measures it on premiums received, as the Overview does; None on status.
+    ``figures``: the page's own overview figures for these options, targets and history, by the report's
+    issue cohort (:data:`~analysis.persistency.overview.TREND_COHORT`), which the workbook then reuses.
     """
     history, history_key = paid if paid is not None else (None, "")
-    args = (choice.name, options, tuple(sorted(targets.items())), lang, tuple(scope), result, history)
+    args = (choice.name, options, tuple(sorted(targets.items())), lang, tuple(scope), result, history, figures)
     return _report(dataset_key(choice), history_key, *args)
 
 

@@ -25,9 +25,10 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analysis import schema as S
-from analysis.engine.backend import run
+from analysis.engine.backend import arrow_book, run
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -45,10 +46,9 @@ DRAW_MULTIPLIERS: Final = (1_103_515_245, 12_345_679, 40_692, 48_271)
 ROW_COLUMNS: Final = (S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.OBSERVED_TO, S.REINSTATEMENT_DATE)
 
 
-def book_columns(policies: pd.DataFrame) -> pd.DataFrame:
+def book_columns(policies: pd.DataFrame) -> pa.Table:
     """The columns the rows read, and ``book_row`` numbering the policies 0..n−1."""
-    kept = policies[[c for c in ROW_COLUMNS if c in policies.columns]]
-    return kept.reset_index(drop=True).assign(**{BOOK_ROW: np.arange(len(policies), dtype=np.int64)})
+    return arrow_book(policies, ROW_COLUMNS, **{BOOK_ROW: np.arange(len(policies), dtype=np.int64)})
 
 
 def policy_days(table: ir.Table) -> ir.Table:

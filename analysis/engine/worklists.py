@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analysis import schema as S
-from analysis.engine.backend import run
+from analysis.engine.backend import arrow_book, run
 from analysis.engine.dates import add_months
 from analysis.engine.stays import day_column
 
@@ -36,10 +37,9 @@ BOOK_ROW: Final = "book_row"
 WORKLIST_COLUMNS: Final = (S.STATUS, S.PAID_TO_DATE, S.STATUS_DATE, S.LAPSE_DATE)
 
 
-def book_columns(policies: pd.DataFrame) -> pd.DataFrame:
+def book_columns(policies: pd.DataFrame) -> pa.Table:
     """The columns the candidates read, and ``book_row`` numbering the policies 0..n−1."""
-    kept = policies[[c for c in WORKLIST_COLUMNS if c in policies.columns]]
-    return kept.reset_index(drop=True).assign(**{BOOK_ROW: np.arange(len(policies), dtype=np.int64)})
+    return arrow_book(policies, WORKLIST_COLUMNS, **{BOOK_ROW: np.arange(len(policies), dtype=np.int64)})
 
 
 def due_candidates(table: ir.Table, backend: BaseBackend, *, study_day: int, days: int, grace_days: int) -> pd.DataFrame:

@@ -226,11 +226,9 @@ def persistency_book(
 
     ``ids``: keep the policy numbers too (to join a payment history).
     """
-    if isinstance(policies, pd.DataFrame):
-        needed = [S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.PAID_TO_DATE, S.REINSTATEMENT_DATE, S.ANNUAL_PREMIUM]
-        needed += [S.PAYMENT_FREQUENCY, S.WAIVER, *by, *([S.POLICY_ID] if ids else [])]
-        policies = policies[[c for c in dict.fromkeys(needed) if c in policies.columns]]
-    return bind(policies, backend)
+    needed = [S.ISSUE_DATE, S.STATUS, S.STATUS_DATE, S.LAPSE_DATE, S.PAID_TO_DATE, S.REINSTATEMENT_DATE, S.ANNUAL_PREMIUM]
+    needed += [S.PAYMENT_FREQUENCY, S.WAIVER, *by, *([S.POLICY_ID] if ids else [])]
+    return bind(policies, backend, columns=needed)
 
 
 def label_cells(cells: pd.DataFrame, *, cohort: str, study_date: pd.Timestamp, shift: int, by: Sequence[str] = ()) -> pd.DataFrame:

@@ -71,6 +71,7 @@ def report_blocks(
     min_policies: int = MIN_LEAGUE_POLICIES,
     scope: Sequence[str] = (),
     payments: Payments | None = None,
+    figures: OverviewFigures | None = None,
 ) -> dict[str, list[Block]]:
     """The report's sheets (name → blocks, top to bottom), words in ``lang``.
 
@@ -81,7 +82,11 @@ def report_blocks(
 
     The overview's figures come from :func:`~analysis.persistency.overview.overview_figures`
     (the figures the Overview page shows), then the league tables and the cohort study's
-    default view (:func:`~analysis.study.run.run_study`).
+    default view (:func:`~analysis.study.run.run_study`). ``figures``: that call's result when
+    the caller already has it — for this book, study date, ``options``, ``targets`` and
+    ``payments``, by the default issue cohort :data:`~analysis.persistency.overview.TREND_COHORT`
+    (the Overview page's, unless its grain was changed) — so it is not computed twice; None
+    computes it here.
     """
     options = options or PersistencyOptions(grace_days=result.preset.grace_days)
     policies, study = result.policies, result.study_date
@@ -89,7 +94,8 @@ def report_blocks(
     def tr(key: str, **params: object) -> str:
         return translate(key, lang, **params)
 
-    figures = overview_figures(policies, study_date=study, options=options, targets=targets, payments=payments)
+    if figures is None:
+        figures = overview_figures(policies, study_date=study, options=options, targets=targets, payments=payments)
     # The definition the figures were measured on: premiums received with a payment history, else the approximation.
     definition = tr("overview.approximation") if payments is None else tr(DEFINITION_KEYS[figures.definition])
     changes = largest_changes(policies, study_date=study, options=options, payments=payments)
@@ -346,7 +352,10 @@ def monthly_report(
     targets: dict[int, float] | None = None,
     scope: Sequence[str] = (),
     payments: Payments | None = None,
+    figures: OverviewFigures | None = None,
 ) -> bytes:
-    """The monthly report as ``.xlsx`` bytes (formula injection neutralised); ``scope`` and ``payments`` as in :func:`report_blocks`."""
-    sheets = report_blocks(result, dataset=dataset, lang=lang, options=options, targets=targets, scope=scope, payments=payments)
+    """The monthly report as ``.xlsx`` bytes (formula injection neutralised); the arguments as in :func:`report_blocks`."""
+    sheets = report_blocks(
+        result, dataset=dataset, lang=lang, options=options, targets=targets, scope=scope, payments=payments, figures=figures
+    )
     return write_blocks(sheets)

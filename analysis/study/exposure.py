@@ -107,7 +107,7 @@ def exposures(
         raise ExtractError(
             "bad_option", reason="study_window", start=pd.Timestamp(spec.study_start).date(), end=_end(spec, study_date).date()
         )
-    table, engine = bind(_study_columns(policies, by=by, weights=weights), backend)
+    table, engine = bind(policies, backend, columns=[*STAY_COLUMNS, *by, *weights])
     out = engine_exposures(table, engine, by=by, spec=spec, study_date=study_date, weights=weights)
     if isinstance(policies, pd.DataFrame):
         for column in by:  # the cohort values as the caller's frame had them (categories, nullable types)
@@ -117,14 +117,6 @@ def exposures(
 
 def _end(spec: StudySpec, study_date: pd.Timestamp) -> pd.Timestamp:
     return pd.Timestamp(spec.study_end if spec.study_end is not None else study_date).normalize()
-
-
-def _study_columns(policies: pd.DataFrame | ir.Table, *, by: Sequence[str], weights: Sequence[str]) -> pd.DataFrame | ir.Table:
-    """Only the columns an exposure study reads (so a wide book is not handed to the engine whole)."""
-    wanted = [c for c in dict.fromkeys([*STAY_COLUMNS, *by, *weights]) if c in policies.columns]
-    if isinstance(policies, pd.DataFrame):
-        return policies[wanted]
-    return policies.select(*wanted)
 
 
 def _check_study(policies: pd.DataFrame | ir.Table, *, spec: StudySpec, columns: Sequence[str]) -> None:

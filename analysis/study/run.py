@@ -143,22 +143,21 @@ def study_table(
     policies: pd.DataFrame | ir.Table, request: StudyRequest, *, backend: BaseBackend | None = None
 ) -> tuple[ir.Table, BaseBackend, dict[str, list[str]]]:
     """The columns a study reads, on its engine, with the derived cohorts it asks for and each one's label order."""
-    table, engine = bind(_study_columns(policies, request), backend)
+    table, engine = bind(policies, backend, columns=_study_columns(policies, request))
     wanted = [*request.by, *(c.column for c in request.filters)]
     derived = [w for w in wanted if w not in policies.columns]
     table, orders = derive(table, engine, derived, named=request.named, age_edges=request.age_edges)
     return table, engine, orders
 
 
-def _study_columns(policies: pd.DataFrame | ir.Table, request: StudyRequest) -> pd.DataFrame | ir.Table:
+def _study_columns(policies: pd.DataFrame | ir.Table, request: StudyRequest) -> list[str]:
     """Only the columns a study reads from the book: dates and status, its cohorts' sources, filters and weight."""
     named = {c.key: c for c in request.named}
     wanted = [*request.by, *(c.column for c in request.filters), *([request.weight] if request.weight else [])]
     sources = [DERIVED_SOURCES.get(w, w) for w in wanted] + [c.column for w in wanted if w in named for c in named[w].conditions]
     if "premium_band" in wanted:
         sources.append(S.ANNUAL_PREMIUM)
-    columns = [c for c in dict.fromkeys([*STAY_COLUMNS, *sources]) if c in policies.columns]
-    return policies[columns] if isinstance(policies, pd.DataFrame) else policies.select(*columns)
+    return [c for c in dict.fromkeys([*STAY_COLUMNS, *sources]) if c in policies.columns]
 
 
 def _as_cohorts(table: pd.DataFrame, policies: pd.DataFrame | ir.Table, orders: dict[str, list[str]]) -> pd.DataFrame:

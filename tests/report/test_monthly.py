@@ -251,3 +251,22 @@ def test_with_payments_the_report_states_the_definition_and_measures_on_them(tmp
     approximated = openpyxl.load_workbook(io.BytesIO(monthly_report(loaded, dataset="book.csv", lang="en")))
     assert {row[0]: row[1] for row in approximated["Cover"].iter_rows(values_only=True)}["Persistency definition"] != received
     assert np.isfinite([row[3] for row in changes]).all()
+
+
+def test_the_overview_pages_figures_make_the_same_workbook_without_computing_them_again(sample_book, artefacts, monkeypatch) -> None:
+    """Given the figures the Overview page already has, the workbook is the one it computes for itself, cell for cell."""
+    import analysis.report.monthly as monthly
+    from analysis.persistency.ratios import PersistencyOptions
+
+    loaded, computed = sample_book
+    options = PersistencyOptions(grace_days=loaded.preset.grace_days)
+    figures = overview_figures(loaded.policies, study_date=loaded.study_date, options=options)
+
+    def again(*args, **kwargs):
+        raise AssertionError("the overview's figures were computed again")
+
+    monkeypatch.setattr(monthly, "overview_figures", again)
+    reused = openpyxl.load_workbook(io.BytesIO(monthly_report(loaded, dataset="sample_policies.csv", lang="zh", figures=figures)))
+    assert reused.sheetnames == computed.sheetnames
+    for name in computed.sheetnames:
+        assert list(reused[name].iter_rows(values_only=True)) == list(computed[name].iter_rows(values_only=True)), name

@@ -1,0 +1,52 @@
+"""A pandas book handed to the engine: the Arrow table it is registered as, column by column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from artefacts import sample_extract
+
+from analysis.engine.backend import _arrow, bind, run
+
+
+def _through_a_new_frame(frame: pd.DataFrame) -> pa.Table:
+    """What the book used to become: the same columns made into a new frame, then ``Table.from_pandas``."""
+    columns = {}
+    for name in frame.columns:
+        values = frame[name]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(values.cat.categories.dtype if values.cat.categories.dtype != object else "string")
+        if values.dtype == object:
+            values = values.astype("string")
+        columns[str(name)] = values
+    return pa.Table.from_pandas(pd.DataFrame(columns, index=None), preserve_index=False).replace_schema_metadata(None)
+
+
+def test_the_sample_becomes_the_same_arrow_table_column_by_column() -> None:
+    book = sample_extract().policies
+    assert _arrow(book).equals(_through_a_new_frame(book))
+
+
+def test_every_kind_of_column_keeps_its_values_and_types() -> None:
+    frame = pd.DataFrame(
+        {
+            "text": pd.array(["a", None, "丙"], dtype="string[pyarrow]"),
+            "python_text": pd.array(["a", None, "c"], dtype="string"),
+            "mixed": np.array(["x", 3, None], dtype=object),
+            "category": pd.Categorical(["银保", "个险", None]),
+            "number_category": pd.Categorical([1.5, None, 2.5]),
+            "day": pd.to_datetime(["2024-01-31", None, "2023-02-28"]),
+            "premium": [1.5, np.nan, 3.0],
+            "count": pd.array([1, None, 3], dtype="Int64"),
+            "flag": pd.array([True, None, False], dtype="boolean"),
+            7: [1, 2, 3],
+        },
+        index=[10, 11, 12],
+    )
+    arrow = _arrow(frame)
+    assert arrow.equals(_through_a_new_frame(frame))
+    assert arrow.column("mixed").to_pylist() == ["x", "3", None] and arrow.column("category").to_pylist() == ["银保", "个险", None]
+    table, engine = bind(frame)
+    back = run(engine, table)
+    assert back["day"].isna().tolist() == [False, True, False] and back["7"].tolist() == [1, 2, 3]
