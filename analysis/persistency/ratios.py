@@ -222,7 +222,7 @@ def persistency_cells(
 def persistency_book(
     policies: pd.DataFrame | ir.Table, by: Sequence[str] = (), backend: BaseBackend | None = None, *, ids: bool = False
 ) -> tuple[ir.Table, BaseBackend]:
-    """The book bound to its engine (:func:`analysis.engine.backend.bind`); a pandas book with only the columns persistency reads.
+    """The book bound to its engine (:func:`analysis.engine.backend.bind`) with only the columns persistency reads.
 
     ``ids``: keep the policy numbers too (to join a payment history).
     """

@@ -25,7 +25,7 @@ from typing import Sequence
 import pandas as pd
 
 from analysis.ingest.pipeline import LoadResult
-from analysis.payments.persistency import DEFINITION_KEYS
+from analysis.payments.persistency import DEFINITION_KEYS, persistency_definition
 from analysis.persistency.maturity import OBSERVED
 from analysis.persistency.overview import LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, Kpi, OverviewFigures, league_table, overview_figures
 from analysis.persistency.projection import REFERENCE_MONTHS
@@ -94,7 +94,7 @@ def report_blocks(
     def tr(key: str, **params: object) -> str:
         return translate(key, lang, **params)
 
-    if figures is None:
+    if figures is None or figures.definition != persistency_definition(payments):  # figures of another definition: not these
         figures = overview_figures(policies, study_date=study, options=options, targets=targets, payments=payments)
     # The definition the figures were measured on: premiums received with a payment history, else the approximation.
     definition = tr("overview.approximation") if payments is None else tr(DEFINITION_KEYS[figures.definition])

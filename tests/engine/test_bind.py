@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 from artefacts import sample_extract
 
-from analysis.engine.backend import _arrow, bind, run
+from analysis.engine.backend import _arrow, arrow_book, bind, run
 
 
 def _through_a_new_frame(frame: pd.DataFrame) -> pa.Table:
@@ -50,3 +50,28 @@ def test_every_kind_of_column_keeps_its_values_and_types() -> None:
     table, engine = bind(frame)
     back = run(engine, table)
     assert back["day"].isna().tolist() == [False, True, False] and back["7"].tolist() == [1, 2, 3]
+
+
+def test_each_engine_reads_nullable_columns_as_the_types_they_are(engine) -> None:
+    """Whole numbers and yes/no with blanks stay whole numbers and yes/no on DuckDB and on Spark (which is handed pandas)."""
+    frame = pd.DataFrame(
+        {
+            "count": pd.array([1, None, 3], dtype="Int64"),
+            "flag": pd.array([True, None, False], dtype="boolean"),
+            "text": pd.array(["a", None, "c"], dtype="string[pyarrow]"),
+            "day": pd.to_datetime(["2024-01-31", None, "2023-02-28"]),
+        }
+    )
+    table, backend = bind(frame, engine)
+    kinds = table.schema()
+    assert kinds["count"].is_integer() and kinds["flag"].is_boolean() and kinds["text"].is_string() and kinds["day"].is_temporal()
+    back = run(backend, table.order_by(table["count"].isnull(), table["count"]))
+    assert back["count"].tolist()[:2] == [1, 3] and back["count"].isna().tolist() == [False, False, True]
+
+
+def test_only_the_columns_named_and_the_extra_ones_are_handed_over() -> None:
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    assert arrow_book(frame, ["b", "missing"], row=np.arange(2)).column_names == ["b", "row"]
+    assert arrow_book(frame, ["missing"], row=np.arange(2)).to_pydict() == {"row": [0, 1]}
+    table, engine = bind(pa.table({"a": [1, 2], "b": ["x", "y"]}), columns=["b", "missing"])
+    assert table.columns == ("b",) and run(engine, table)["b"].tolist() == ["x", "y"]
