@@ -76,8 +76,8 @@ def monthly_report_bytes(
     """The monthly workbook for the session's data set (filtered: ``scope`` says how, on the cover) and language (cached).
 
     ``paid`` = ``(history, its key)`` measures it on premiums received, as the Overview does; None on status.
-    ``figures``: the page's own overview figures for these options, targets and history, by the report's
-    issue cohort (:data:`~analysis.persistency.overview.TREND_COHORT`), which the workbook then reuses.
+    ``figures``: the page's own overview figures for these options, targets and history, which the
+    workbook reuses when they are by its issue cohort (:func:`analysis.report.monthly.report_blocks`).
     """
     history, history_key = paid if paid is not None else (None, "")
     args = (choice.name, options, tuple(sorted(targets.items())), lang, tuple(scope), result, history, figures)

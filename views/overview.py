@@ -10,7 +10,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from analysis.payments.persistency import DEFINITION_KEYS
 from analysis.persistency.maturity import MIN_TREND_POLICIES, persistency_contrast
-from analysis.persistency.overview import DEFAULT_TARGETS, LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, TREND_COHORT, Basis, Kpi
+from analysis.persistency.overview import DEFAULT_TARGETS, LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, Basis, Kpi
 from analysis.persistency.projection import REFERENCE_MONTHS
 from analysis.persistency.ratios import EXCLUSIONS, HEADLINE_MONTHS, PersistencyOptions
 from ui import charts, filters, formats, widgets
@@ -71,9 +71,7 @@ if not figures.kpis:  # cohorts reached month 13, none fully observed yet: no ca
 
 # With a payment history the workbook is on premiums received, as the page (the history resolved now, not on the download's thread).
 paid = ui_payments.report_payments()
-# The workbook's trend is by quarter: by that grain the page's own figures are the workbook's, not computed again.
-reused = figures if grain == TREND_COHORT else None
-report_args = (options, {13: target13, 25: target25}, language(), tuple(filters.scope_lines()), reused)
+report_args = (options, {13: target13, 25: target25}, language(), tuple(filters.scope_lines()), figures)
 st.download_button(
     t("report.download"),
     # Built only when clicked (on its own thread), so the page itself stays fast.

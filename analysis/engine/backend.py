@@ -209,16 +209,20 @@ def bind(
     if isinstance(policies, ir.Table):
         own = _own_backend(policies)
         if columns is not None:
-            policies = policies.select(*[c for c in dict.fromkeys(columns) if c in policies.columns])
+            policies = policies.select(*_present(columns, policies.columns))
         return policies, own or backend or connect()
     target = backend or connect()
     if isinstance(policies, pa.Table):
-        arrow = policies if columns is None else policies.select([c for c in dict.fromkeys(columns) if c in policies.column_names])
+        arrow = policies if columns is None else policies.select(_present(columns, policies.column_names))
     else:
-        # Spark is handed a pandas frame made from the Arrow table: with pandas' own types kept in its metadata
-        # (a nullable whole-number column stays whole numbers), as it always was.
-        arrow = _arrow(policies, columns, pandas_types=engine_of(target) == "spark")
+        arrow = _arrow(policies, columns)
     return on_engine(target, lambda: _bind(arrow, target))
+
+
+def _present(columns: Sequence[str], have: Sequence[str]) -> list[str]:
+    """Those of ``columns`` in ``have``, each once, in the order asked."""
+    kept = set(have)
+    return [c for c in dict.fromkeys(columns) if c in kept]
 
 
 def _bind(arrow: pa.Table, target: BaseBackend) -> tuple[ir.Table, BaseBackend]:
@@ -226,7 +230,7 @@ def _bind(arrow: pa.Table, target: BaseBackend) -> tuple[ir.Table, BaseBackend]:
     name = f"lapselens_book_{next(_counter)}"  # no lock: connect() holds _lock while it waits for the engine's thread
     if engine_of(target) == "spark":
         session = target._session  # noqa: SLF001 - Ibis's PySpark backend keeps its session here
-        session.createDataFrame(arrow.to_pandas()).createOrReplaceTempView(name)
+        session.createDataFrame(_spark_frame(arrow)).createOrReplaceTempView(name)
         table = target.table(name)
         weakref.finalize(table.op(), _released.setdefault("spark", []).append, (_drop_spark_view, session, name))
         return table, target
@@ -277,6 +281,25 @@ def _drop_spark_view(session: Any, name: str) -> None:
         session.catalog.dropTempView(name)
 
 
+#: Arrow types read into pandas' nullable types for Spark: a whole-number or yes/no column with blanks stays one
+#: (plain ``to_pandas`` makes it floats or objects, and Spark would read doubles), and a text column with only
+#: blanks stays text.
+_NULLABLE_PANDAS: Final = {
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+    pa.string(): pd.StringDtype(),
+    pa.large_string(): pd.StringDtype(),
+}
+
+
+def _spark_frame(arrow: pa.Table) -> pd.DataFrame:
+    """The pandas frame Spark makes its view from, each column of its own type (see :data:`_NULLABLE_PANDAS`)."""
+    return arrow.to_pandas(types_mapper=_NULLABLE_PANDAS.get)
+
+
 def _own_backend(table: ir.Table) -> BaseBackend | None:
     try:
         return table._find_backend(use_default=False)  # noqa: SLF001 - Ibis's way to tell a table's backend
@@ -299,24 +322,21 @@ def arrow_book(frame: pd.DataFrame, columns: Sequence[str], **extra: Any) -> pa.
     return table
 
 
-def _arrow(frame: pd.DataFrame, names: Sequence[str] | None = None, *, pandas_types: bool = False) -> pa.Table:
+def _arrow(frame: pd.DataFrame, names: Sequence[str] | None = None) -> pa.Table:
     """A pandas book (``names``: those of its columns that it has) as Arrow: categories as plain strings, mixed object columns as text.
 
     Column by column, sharing the book's buffers. (Going through ``Table.from_pandas`` of a new
     frame first copied every column into new pandas blocks: 1.5 s for a 5,000,000-policy book
-    against 0.1 s, the same columns.) ``pandas_types``: that older way, whose table also records
-    the pandas types, so that ``to_pandas`` gives the book's own types back (for Spark).
+    against 0.1 s, the same columns.)
     """
     columns = {}
-    for name in frame.columns if names is None else [c for c in dict.fromkeys(names) if c in frame.columns]:
+    for name in frame.columns if names is None else _present(names, list(frame.columns)):
         values = frame[name]
         if isinstance(values.dtype, pd.CategoricalDtype):
             values = values.astype(values.cat.categories.dtype if values.cat.categories.dtype != object else "string")
         if values.dtype == object:
             values = values.astype("string")
-        columns[str(name)] = values if pandas_types else pa.Array.from_pandas(values)
-    if pandas_types:
-        return pa.Table.from_pandas(pd.DataFrame(columns, index=None), preserve_index=False)
+        columns[str(name)] = pa.Array.from_pandas(values)
     return pa.table(columns)
 
 

@@ -369,6 +369,8 @@ class OverviewFigures:
     maturity: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["cohort", "month", "maturity"]))
     #: :func:`~analysis.persistency.maturity.trend_statements`: the trend over fully observed cohorts only.
     statements: tuple[TrendStatement, ...] = ()
+    #: The issue cohort of ``trend`` and ``projection`` (``month``, ``quarter`` or ``year``).
+    trend_cohort: str = TREND_COHORT
 
 
 def overview_figures(
@@ -436,6 +438,7 @@ def overview_figures(
         definition=persistency_definition(payments),
         maturity=maturity,
         statements=tuple(trend_statements(trend, maturity)),
+        trend_cohort=trend_cohort,
     )
 
 

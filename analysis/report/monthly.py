@@ -27,7 +27,15 @@ import pandas as pd
 from analysis.ingest.pipeline import LoadResult
 from analysis.payments.persistency import DEFINITION_KEYS, persistency_definition
 from analysis.persistency.maturity import OBSERVED
-from analysis.persistency.overview import LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, Kpi, OverviewFigures, league_table, overview_figures
+from analysis.persistency.overview import (
+    LEAGUE_COLUMNS,
+    MIN_LEAGUE_POLICIES,
+    TREND_COHORT,
+    Kpi,
+    OverviewFigures,
+    league_table,
+    overview_figures,
+)
 from analysis.persistency.projection import REFERENCE_MONTHS
 from analysis.persistency.ratios import EXCLUSIONS, HEADLINE_MONTHS, Payments, PersistencyOptions
 from analysis.report.catalogue import column_label, translate, value_word
@@ -83,10 +91,10 @@ def report_blocks(
     The overview's figures come from :func:`~analysis.persistency.overview.overview_figures`
     (the figures the Overview page shows), then the league tables and the cohort study's
     default view (:func:`~analysis.study.run.run_study`). ``figures``: that call's result when
-    the caller already has it — for this book, study date, ``options``, ``targets`` and
-    ``payments``, by the default issue cohort :data:`~analysis.persistency.overview.TREND_COHORT`
-    (the Overview page's, unless its grain was changed) — so it is not computed twice; None
-    computes it here.
+    the caller already has it for this book, study date, ``options``, ``targets`` and
+    ``payments`` (the Overview page's), so it is not computed twice. Figures by another issue
+    cohort than the report's (:data:`~analysis.persistency.overview.TREND_COHORT`) or of another
+    definition are not the report's: it computes its own, as it does without ``figures``.
     """
     options = options or PersistencyOptions(grace_days=result.preset.grace_days)
     policies, study = result.policies, result.study_date
@@ -94,7 +102,7 @@ def report_blocks(
     def tr(key: str, **params: object) -> str:
         return translate(key, lang, **params)
 
-    if figures is None or figures.definition != persistency_definition(payments):  # figures of another definition: not these
+    if figures is None or (figures.trend_cohort, figures.definition) != (TREND_COHORT, persistency_definition(payments)):
         figures = overview_figures(policies, study_date=study, options=options, targets=targets, payments=payments)
     # The definition the figures were measured on: premiums received with a payment history, else the approximation.
     definition = tr("overview.approximation") if payments is None else tr(DEFINITION_KEYS[figures.definition])
