@@ -227,7 +227,8 @@ def _preset_widgets() -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     left.text_input(t("cohort.preset_name"), key=PRESET_NAME)
     right.button(t("cohort.preset_save"), on_click=_save_preset, key="cohort_preset_save")
-    st.download_button(
+    widgets.download_button(
+        st,
         t("cohort.preset_download"),
         data=cohorts_to_toml(all_cohorts()),
         file_name="cohorts.toml",

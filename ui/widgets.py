@@ -6,6 +6,8 @@ take the language into their key and carry their value across a language switch.
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from ui.i18n import language, t
@@ -71,3 +73,13 @@ def select_all() -> bool:
     hidden (README, "Streamlit's own words"); an empty choice already means all on our filters.
     """
     return language() == "en"
+
+
+def download_button(where: Any, label: str, data: Any, **kwargs: Any) -> None:
+    """``where.download_button(label, data, …)`` that does not rerun the page when clicked (``on_click="ignore"``).
+
+    Nothing on a page depends on a download having been clicked, so the rerun would only cost
+    time, and it gives every download on the page a new handle while the browser may still be
+    fetching the file it asked for under the old one.
+    """
+    where.download_button(label, data, on_click="ignore", **kwargs)

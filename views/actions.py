@@ -135,7 +135,8 @@ with back_tab:
         )
 
 # Built when the button is pressed, not on every rerun.
-st.download_button(
+widgets.download_button(
+    st,
     t("actions.download"),
     partial(ui_risk.worklist_workbook_for, choice, result, risk, days, request, lang, mask=not show, scope=tuple(filters.scope_lines()))
     if risk is not None

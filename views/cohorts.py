@@ -201,7 +201,8 @@ show_table(data=detail_view, hide_index=True, column_config=rate_column_config(d
 if study.rates["low_credibility"].any():
     st.caption(tm("cohort.low_credibility_note"))
 
-st.download_button(
+widgets.download_button(
+    st,
     t("cohort.download"),
     data=partial(
         write_workbook,

@@ -15,7 +15,7 @@ from analysis.payments.persistency import DEFINITION_KEYS, PREMIUMS_RECEIVED
 from analysis.report.export import mask_identifiers, to_csv_bytes, write_workbook
 from analysis.store.books import SOURCE_REFRESH_HOURS
 from ui import datasets as ds
-from ui import formats, state
+from ui import formats, state, widgets
 from ui import payments as ui_payments
 from ui.i18n import md_escape, t, tm
 from ui.tables import (
@@ -207,14 +207,16 @@ show_identifiers = st.checkbox(t("data.show_identifiers"), value=False, key="dat
 table = account_table(result, mask=not show_identifiers)
 sheet = account_sheet(table)
 download_cols = st.columns(2)
-download_cols[0].download_button(
+widgets.download_button(
+    download_cols[0],
     t("data.download_account_xlsx"),
     data=partial(write_workbook, {t("data.account"): sheet}),
     file_name=f"account_{choice.name.rsplit('.', 1)[0]}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="data_download_xlsx",
 )
-download_cols[1].download_button(
+widgets.download_button(
+    download_cols[1],
     t("data.download_account_csv"),
     data=partial(to_csv_bytes, sheet),
     file_name=f"account_{choice.name.rsplit('.', 1)[0]}.csv",
@@ -283,7 +285,8 @@ with tab_mapping:
     if apply_cols[0].button(t("data.apply_mapping"), key="data_apply", type="primary"):
         ds.try_load(replace(target, preset_toml=new_toml))
         st.rerun()  # worked: the new data set; failed: its message and columns at the top
-    apply_cols[1].download_button(
+    widgets.download_button(
+        apply_cols[1],
         t("data.download_preset"),
         data=new_toml.encode("utf-8"),
         file_name="mapping.toml",

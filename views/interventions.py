@@ -470,7 +470,8 @@ with scenario_tab:
         if left.button(t("interv.remove"), key="interv_remove"):
             ui_iv.store([s for s in ui_iv.saved() if s.get("name") != remove])
             st.rerun()
-        middle.download_button(
+        widgets.download_button(
+            middle,
             t("interv.download_json"),
             scenarios_to_json(chosen),
             file_name="lapselens_scenarios.json",

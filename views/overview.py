@@ -72,7 +72,8 @@ if not figures.kpis:  # cohorts reached month 13, none fully observed yet: no ca
 # With a payment history the workbook is on premiums received, as the page (the history resolved now, not on the download's thread).
 paid = ui_payments.report_payments()
 report_args = (options, {13: target13, 25: target25}, language(), tuple(filters.scope_lines()), figures)
-st.download_button(
+widgets.download_button(
+    st,
     t("report.download"),
     # Built only when clicked (on its own thread), so the page itself stays fast.
     data=partial(monthly_report_bytes, choice, result, paid, *report_args),

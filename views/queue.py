@@ -184,7 +184,8 @@ with view_tab:
 
 # --- 4. export and import --------------------------------------------------------------------------------
 with files_tab:
-    st.download_button(
+    widgets.download_button(
+        st,
         t("queue.export_button"),
         lambda: ui_queue.workbook(store, book, mask=not show),
         file_name=f"lapselens_work_queue_{result.study_date.date().isoformat()}.xlsx",

@@ -154,7 +154,8 @@ if outcome.pairwise is not None:
 notes = {name: filters.scope_lines() for name in sheets}
 if min_at_risk > 0:  # the summary sheet says what its "figures past the stop" column means
     notes[t("survival.summary")].append(t("survival.summary_cutoff_note", n=min_at_risk, horizon=int(horizon)))
-st.download_button(
+widgets.download_button(
+    st,
     t("survival.download"),
     data=partial(
         write_workbook,
