@@ -10,14 +10,16 @@ written once to ``benchmarks/out/``, not timed). Then, in one process, as the pa
    earners on policy months (the heavier table);
 3. persistency: 13/25-month ratios by issue year, and the overview's figures in one pass
    (``overview_figures``: KPIs, trend, triangle and projection, status snapshot, collections
-   funnel) with a league table per column the page offers; the monthly report workbook, which
-   reuses those figures as the page's download does (skip with ``--no-report``);
+   funnel) with the league table of every column the page offers (``league_tables``, one pass);
+   the monthly report workbook, which reuses those figures as the page's download does (skip
+   with ``--no-report``);
 4. survival: Kaplan–Meier curves and log-rank tests by young new earners on every policy
    (``survival_study``, as the Survival page asks),
    Cox with 10 covariates on its documented 200,000-policy sample (``cox_study``), Aalen–Johansen
    cumulative incidence on every policy;
-5. risk model: ``build_risk`` (training rows capped at 500,000, scoring every in-force
-   policy, SHAP on 20,000).
+5. risk model: the default feature choices (``feature_choices``: the leak check, which draws
+   the training rows once) and ``build_risk`` on them (training rows capped at 500,000, taken
+   from that draw; scoring every in-force policy, SHAP on 20,000).
 
 Printed: each step's time, the process RSS after it and its peak during it (VmRSS sampled
 every 0.1 s), the peak of the whole run from ``getrusage`` (ru_maxrss), and the total.
@@ -40,11 +42,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis import load_extract  # noqa: E402
-from analysis.persistency.overview import LEAGUE_COLUMNS, OverviewFigures, league_table, overview_figures  # noqa: E402
+from analysis.persistency.league import LEAGUE_COLUMNS, league_tables  # noqa: E402
+from analysis.persistency.overview import OverviewFigures, overview_figures  # noqa: E402
 from analysis.persistency.ratios import PersistencyOptions, persistency_ratios  # noqa: E402
 from analysis.report.monthly import monthly_report  # noqa: E402
 from analysis.risk.model import build_risk  # noqa: E402
-from analysis.risk.rows import RiskOptions, candidate_features, suspected_leaks  # noqa: E402
+from analysis.risk.rows import feature_choices  # noqa: E402
 from analysis.study.run import StudyRequest, run_study  # noqa: E402
 from analysis.survival.incidence import cumulative_incidence  # noqa: E402
 from analysis.survival.result import cox_study, survival_study  # noqa: E402
@@ -179,11 +182,9 @@ def main() -> None:
     options = PersistencyOptions(grace_days=loaded.preset.grace_days)  # the Overview page's defaults
 
     def overview() -> OverviewFigures:
-        # As the Overview page draws: its figures in one pass, then a league table per column it offers.
+        # As the Overview page draws: its figures in one pass, then the league table of every column it offers (one pass).
         figures = overview_figures(policies, study_date=study, options=options)
-        for column in LEAGUE_COLUMNS:
-            if column in policies.columns:
-                league_table(policies, column, study_date=study, options=options)
+        league_tables(policies, LEAGUE_COLUMNS, study_date=study, options=options)
         return figures
 
     figures = step("persistency: the overview's figures and league tables", overview)
@@ -219,9 +220,9 @@ def main() -> None:
     print(f"    {len(incidence):,} incidence rows")
 
     def risk() -> object:
-        extras = candidate_features(policies)
-        leaks = suspected_leaks(policies, study, extras)
-        return build_risk(policies, study, RiskOptions(extra_features=tuple(c for c in extras if c not in leaks)))
+        # As the Risk drivers page: the default feature choices (the leak check draws the training rows), then the model on them.
+        choices = feature_choices(policies, study)
+        return build_risk(policies, study, choices.options(), draw=choices.draw)
 
     result = step("risk model: training rows, fit, baseline, scoring, SHAP sample", risk)
     m = result.model.metrics

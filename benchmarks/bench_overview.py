@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis import load_extract  # noqa: E402
-from analysis.persistency.overview import league_table, overview_figures  # noqa: E402
+from analysis.persistency.league import league_table  # noqa: E402
+from analysis.persistency.overview import overview_figures  # noqa: E402
 from analysis.persistency.projection import projected_persistency  # noqa: E402
 from analysis.report.monthly import monthly_report  # noqa: E402
 from benchmarks.extracts import big_csv, median_time  # noqa: E402

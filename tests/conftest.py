@@ -113,7 +113,7 @@ def _run_models(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     artefacts = request.getfixturevalue("artefacts")
     fit = ui.risk.build_risk
 
-    def build_risk(policies, study_date, options, progress=None, *, payments=None):
+    def build_risk(policies, study_date, options, progress=None, *, payments=None, draw=None):
         loaded = artefacts.loaded()
         sample = options == artefacts.choices().options() and study_date == loaded.study_date and policies.equals(loaded.policies)
         if sample and payments is None:
@@ -122,7 +122,7 @@ def _run_models(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
         if sample and isinstance(history, pd.DataFrame) and history.equals(artefacts.history().payments):
             return artefacts.payment_risk()
         with_payments = {} if payments is None else {"payments": payments}
-        return fit(policies, study_date, options, progress=progress, **with_payments)
+        return fit(policies, study_date, options, progress=progress, draw=draw, **with_payments)
 
     monkeypatch.setattr(ui.risk, "build_risk", build_risk)
 

@@ -93,9 +93,11 @@ def job_for(choice: DataSetChoice, result: LoadResult, options: RiskOptions) -> 
         if job is None:
             holder: dict[str, Job] = {}
 
+            draw = choices_for(choice, result).draw  # the rows the leak check drew: the engine is not asked again
+
             def run() -> RiskResult:
                 with_payments = {} if payments is None else {"payments": payments}  # without: the call it always was
-                return build_risk(result.policies, result.study_date, options, progress=holder["job"].update, **with_payments)
+                return build_risk(result.policies, result.study_date, options, progress=holder["job"].update, draw=draw, **with_payments)
 
             job = Job(future=Future())
             holder["job"] = job

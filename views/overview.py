@@ -9,8 +9,9 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from analysis.payments.persistency import DEFINITION_KEYS
+from analysis.persistency.league import LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES
 from analysis.persistency.maturity import MIN_TREND_POLICIES, persistency_contrast
-from analysis.persistency.overview import DEFAULT_TARGETS, LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, Basis, Kpi
+from analysis.persistency.overview import DEFAULT_TARGETS, Basis, Kpi
 from analysis.persistency.projection import REFERENCE_MONTHS
 from analysis.persistency.ratios import EXCLUSIONS, HEADLINE_MONTHS, PersistencyOptions
 from ui import charts, filters, formats, widgets

@@ -40,6 +40,8 @@ WAIVER_TRUE = ("1", "true", "yes", "y", "是")
 EXCLUDED_STATUSES = {"free_look": S.FREE_LOOK_CANCELLED, "death": S.DEATH_CLAIM, "maturity": S.MATURED}
 #: Premiums are summed as decimals of this type (exact, so a figure does not change between runs).
 PREMIUM_TYPE = "decimal(38, 6)"
+#: Stacked cells (:func:`cell_sums` with ``stack``) name their group by these columns: which column, and its value as text.
+DIMENSION, GROUP = "_dimension", "_group"
 _LAPSE_LIKE = sorted({S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.REINSTATED})
 
 
@@ -133,6 +135,7 @@ def persistency_cells_expr(
     grace_days: int,
     by: Sequence[str] = (),
     premium: bool | Sequence[int] = True,
+    stack: Sequence[str] = (),
 ) -> ir.Table:
     """``[*by, period, cohort_policies, cohort_premium, premium_squares, persisting_<m>, persisting_premium_<m> …]``.
 
@@ -141,21 +144,32 @@ def persistency_cells_expr(
     ``persisting_<m>`` and ``persisting_premium_<m>`` are the policies and annual premium
     persisting at month ``m`` (not yet restricted to cohorts that reached it); without
     ``premium`` (the triangle counts policies only) the ``persisting_premium_<m>`` sums are left out;
-    given months, only those months' premium sums are taken.
+    given months, only those months' premium sums are taken. With ``stack``, the cells of every
+    group of each of those columns, in one pass (:func:`cell_sums`).
     """
     kept = table.filter(~excluded(table, exclude))
     policies = _first_months(_exits(kept, grace_days=grace_days), shift=1 if include_grace else 0, step=PERIOD_MONTHS[cohort])
     persists = {month: (policies.first_out > month) | (policies.back_at <= month) for month in dict.fromkeys(months)}
-    return cell_sums(policies, persists, by=by, premium=premium)
+    return cell_sums(policies, persists, by=by, premium=premium, stack=stack)
 
 
 def cell_sums(
-    policies: ir.Table, persists: dict[int, ir.BooleanValue], *, by: Sequence[str] = (), premium: bool | Sequence[int] = True
+    policies: ir.Table,
+    persists: dict[int, ir.BooleanValue],
+    *,
+    by: Sequence[str] = (),
+    premium: bool | Sequence[int] = True,
+    stack: Sequence[str] = (),
 ) -> ir.Table:
     """The wide cells from one row per policy (``issue_day``, ``premium``, ``period``, ``by``) and whether it persists at each month.
 
     Shared by the in-force approximation and the premiums-received definition
     (:mod:`analysis.payments.persistency`), so both give the same columns.
+
+    ``stack``: columns whose groups each get their cells, as if the book were stacked once per
+    column — the cells are ``[*by, DIMENSION, GROUP, period, …]`` with :data:`DIMENSION` the
+    column's name and :data:`GROUP` its value as text. The policies are read once: summed by
+    every stacked column together, then those sums summed again per column (every sum is additive).
     """
     sums: dict[str, ir.Value] = {
         "cohort_policies": policies.issue_day.count().cast("int64"),
@@ -166,7 +180,15 @@ def cell_sums(
         sums[f"persisting_{month}"] = persisting.ifelse(1, 0).sum().cast("int64")
         if premium is True or (not isinstance(premium, bool) and month in premium):
             sums[f"persisting_premium_{month}"] = persisting.ifelse(policies.premium, ibis.literal(0, type=PREMIUM_TYPE)).sum()
-    return policies.group_by([*by, "period"]).aggregate(**sums)
+    if not stack:
+        return policies.group_by([*by, "period"]).aggregate(**sums)
+    fine = policies.group_by([*by, *dict.fromkeys(stack), "period"]).aggregate(**sums)
+    again = {name: fine[name].sum().cast(fine[name].type()) for name in sums}
+    parts = [
+        fine.group_by([*by, ibis.literal(column).name(DIMENSION), fine[column].cast("string").name(GROUP), "period"]).aggregate(**again)
+        for column in dict.fromkeys(stack)
+    ]
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
 
 def long_cells(wide: pd.DataFrame, *, months: Sequence[int], by: Sequence[str] = ()) -> pd.DataFrame:

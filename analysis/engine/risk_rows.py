@@ -88,6 +88,25 @@ def _draw_key(row: ir.IntegerValue, day: ir.IntegerValue, seed: int) -> ir.Integ
     return (squared * d % p + mixed) % p
 
 
+def _kept_rows(table: ir.Table, as_of_days: Sequence[int], horizon_ends: Sequence[int]) -> ir.Table:
+    """``[book_row, order, as_of_day, target]``: every policy in force at each as-of date whose outcome is known."""
+    days = policy_days(table)
+    pairs = ibis.array([ibis.struct({"order": k, "day": int(a), "end": int(e)}) for k, (a, e) in enumerate(zip(as_of_days, horizon_ends))])
+    crossed = days.mutate(pair=pairs.unnest())
+    pair = crossed.pair
+    crossed = crossed.mutate(order=pair["order"].cast("int64"), day=pair["day"].cast("int64"), end=pair["end"].cast("int64"))
+    d, end = crossed.day, crossed.end
+    target = crossed.voluntary & (crossed.voluntary_day > d).fill_null(False) & (crossed.voluntary_day <= end).fill_null(False)
+    competing = (crossed.left_day > d).fill_null(False) & (crossed.left_day <= end).fill_null(False) & ~target
+    censored = (crossed.observed_day < end).fill_null(False) & ~target
+    kept = crossed.filter(in_force(crossed, d) & ~competing & ~censored).mutate(target=target)
+    return kept.select(BOOK_ROW, "order", as_of_day="day", target="target")
+
+
+def _empty_selection() -> pd.DataFrame:
+    return pd.DataFrame({BOOK_ROW: np.array([], dtype=np.int64), "as_of_day": np.array([], dtype=np.int64), "target": []})
+
+
 def training_selection(
     table: ir.Table,
     backend: BaseBackend,
@@ -101,26 +120,57 @@ def training_selection(
 
     ``as_of_days`` and ``horizon_ends`` are day numbers (the horizon's last day for each
     as-of date). More rows than ``max_rows`` are cut to the ``max_rows`` with the smallest
-    draw key (module notes).
+    draw key (module notes): the first ``max_rows`` of :func:`training_draw`.
     """
     if not as_of_days:
-        return pd.DataFrame({BOOK_ROW: np.array([], dtype=np.int64), "as_of_day": np.array([], dtype=np.int64), "target": []})
-    days = policy_days(table)
-    pairs = ibis.array([ibis.struct({"order": k, "day": int(a), "end": int(e)}) for k, (a, e) in enumerate(zip(as_of_days, horizon_ends))])
-    crossed = days.mutate(pair=pairs.unnest())
-    pair = crossed.pair
-    crossed = crossed.mutate(order=pair["order"].cast("int64"), day=pair["day"].cast("int64"), end=pair["end"].cast("int64"))
-    d, end = crossed.day, crossed.end
-    target = crossed.voluntary & (crossed.voluntary_day > d).fill_null(False) & (crossed.voluntary_day <= end).fill_null(False)
-    competing = (crossed.left_day > d).fill_null(False) & (crossed.left_day <= end).fill_null(False) & ~target
-    censored = (crossed.observed_day < end).fill_null(False) & ~target
-    kept = crossed.filter(in_force(crossed, d) & ~competing & ~censored).mutate(target=target)
-    chosen = kept.select(BOOK_ROW, "order", as_of_day="day", target="target")
+        return _empty_selection()
     if max_rows is not None:
-        chosen = chosen.mutate(key=_draw_key(chosen[BOOK_ROW], chosen.as_of_day, random_state))
-        chosen = chosen.order_by(["key", "order", BOOK_ROW]).limit(max_rows).drop("key")
-    out = run(backend, chosen).sort_values(["order", BOOK_ROW], kind="stable").reset_index(drop=True)
+        draw = training_draw(table, backend, as_of_days=as_of_days, horizon_ends=horizon_ends, max_rows=max_rows, random_state=random_state)
+        return first_drawn(draw, as_of_days=as_of_days, max_rows=max_rows)
+    out = run(backend, _kept_rows(table, as_of_days, horizon_ends)).sort_values(["order", BOOK_ROW], kind="stable").reset_index(drop=True)
     return out[[BOOK_ROW, "as_of_day", "target"]].astype({BOOK_ROW: np.int64, "as_of_day": np.int64, "target": bool})
+
+
+def training_draw(
+    table: ir.Table,
+    backend: BaseBackend,
+    *,
+    as_of_days: Sequence[int],
+    horizon_ends: Sequence[int],
+    max_rows: int,
+    random_state: int,
+) -> pd.DataFrame:
+    """The ``max_rows`` training rows with the smallest draw key, as ``[book_row, order, target]`` in draw order.
+
+    Draw order is the key, then the as-of date's position in ``as_of_days`` (``order``), then
+    the book row: so the first ``n`` rows of a draw are the draw of ``n`` rows
+    (:func:`first_drawn`), and one query serves every smaller cap.
+    """
+    if not as_of_days:
+        return pd.DataFrame({BOOK_ROW: np.array([], dtype=np.int64), "order": np.array([], dtype=np.int64), "target": []})
+    kept = _kept_rows(table, as_of_days, horizon_ends)
+    keyed = kept.mutate(key=_draw_key(kept[BOOK_ROW], kept.as_of_day, random_state))
+    out = run(backend, keyed.order_by(["key", "order", BOOK_ROW]).limit(max_rows).select("key", "order", BOOK_ROW, "target"))
+    rows, order, key = (out[c].to_numpy(dtype=np.int64) for c in (BOOK_ROW, "order", "key"))
+    position = np.lexsort((rows, order, key))  # the engine's order is not kept by every engine's fetch
+    return pd.DataFrame({BOOK_ROW: rows[position], "order": order[position], "target": out["target"].to_numpy(dtype=bool)[position]})
+
+
+def first_drawn(draw: pd.DataFrame, *, as_of_days: Sequence[int], max_rows: int | None) -> pd.DataFrame:
+    """The first ``max_rows`` rows of a :func:`training_draw` (all without a cap) as ``[book_row, as_of_day, target]``.
+
+    In as-of order, then book order, as :func:`training_selection` returns them.
+    """
+    chosen = draw if max_rows is None else draw.iloc[:max_rows]
+    chosen = chosen.sort_values(["order", BOOK_ROW], kind="stable")
+    days = np.asarray(as_of_days, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            BOOK_ROW: chosen[BOOK_ROW].to_numpy(dtype=np.int64),
+            "as_of_day": days[chosen["order"].to_numpy(dtype=np.int64)] if len(chosen) else np.array([], dtype=np.int64),
+            "target": chosen["target"].to_numpy(dtype=bool),
+        }
+    )
 
 
 def in_force_rows(table: ir.Table, backend: BaseBackend, *, day: int) -> np.ndarray:

@@ -136,6 +136,7 @@ def received_cells_expr(
     include_grace: bool,
     by: Sequence[str] = (),
     premium: bool | Sequence[int] = True,
+    stack: Sequence[str] = (),
 ) -> ir.Table:
     """The wide cells of :func:`analysis.engine.persistency.persistency_cells_expr`, persisting meaning premium received.
 
@@ -146,11 +147,14 @@ def received_cells_expr(
     """
     kept = table.filter(~excluded(table, exclude))
     shift = 1 if include_grace else 0
-    book = _book_thresholds(kept, months=months, step=PERIOD_MONTHS[cohort], by=by)
+    carried = [*dict.fromkeys([*by, *stack])]  # the group columns, and the stacked ones (cell_sums)
+    book = _book_thresholds(kept, months=months, step=PERIOD_MONTHS[cohort], by=carried)
     years = _years(months)
     firsts = _first_received(book, payments, years=years)
     joined = book.left_join(firsts, book[S.POLICY_ID].cast("string") == firsts.pay_policy)
     ymd_columns = ("issue_day_y", "issue_day_m", "issue_day_d")
-    policies = _received_months(joined.select(*by, "issue_day", "premium", "period", *ymd_columns, *(f"paid_{k}" for k in years)), years)
+    policies = _received_months(
+        joined.select(*carried, "issue_day", "premium", "period", *ymd_columns, *(f"paid_{k}" for k in years)), years
+    )
     persists = {month: (policies[f"received_{_year(month)}"] <= month + shift).fill_null(False) for month in dict.fromkeys(months)}
-    return cell_sums(policies, persists, by=by, premium=premium)
+    return cell_sums(policies, persists, by=by, premium=premium, stack=stack)

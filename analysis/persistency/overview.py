@@ -1,4 +1,6 @@
-"""The management overview: persistency KPIs, trend, league tables, status and collections, and the page's figures in one call.
+"""The management overview: persistency KPIs, trend, status and collections, and the page's figures in one call.
+
+League tables are in :mod:`analysis.persistency.league`.
 
 Everything is computed from the canonical policies and the study date; the Overview page
 (through ``ui/overview.py``'s cache) and the monthly report both take their figures from
@@ -44,7 +46,6 @@ from analysis.persistency.ratios import (
     persistency_book,
     persistency_cells,
     persistency_ratios,
-    pooled_persistency,
     regroup_cells,
     with_ratios,
 )
@@ -52,10 +53,6 @@ from analysis.study.rates import Z95, wilson_interval
 
 #: Stated defaults: agency 13-month targets are ≥ 85 % in China (DOMAIN.md §4); 25-month 80 %.
 DEFAULT_TARGETS = {13: 0.85, 25: 0.80}
-#: Columns management ranks persistency by (league tables), where the data set has them.
-LEAGUE_COLUMNS = ("channel", "branch", "product", "agent")
-#: A league table leaves out groups with fewer eligible policies than this (their ratio is noise).
-MIN_LEAGUE_POLICIES = 50
 #: The trend's issue cohorts unless asked otherwise.
 TREND_COHORT = "quarter"
 #: A change against last year smaller than this many standard errors of the difference is within noise (95 %, two-sided).
@@ -259,29 +256,6 @@ def persistency_trend(
     opts = replace(options, months=tuple(months), cohort=cohort)
     ratios = persistency_ratios(policies, study_date=study_date, options=opts)
     return ratios[["cohort", "month", "cohort_policies", "persistency", "premium_persistency"]]
-
-
-def league_table(
-    policies: pd.DataFrame | ir.Table,
-    by: str,
-    *,
-    study_date: pd.Timestamp,
-    month: int = 13,
-    min_policies: int = MIN_LEAGUE_POLICIES,
-    options: PersistencyOptions = DEFAULT_OPTIONS,
-    payments: Payments | None = None,
-) -> pd.DataFrame:
-    """Persistency at one month by a group column, worst first, groups below ``min_policies`` left out.
-
-    With ``payments``, persistency on premiums received (:func:`~analysis.persistency.ratios.persistency_ratios`).
-    """
-    opts = replace(options, months=(month,))
-    ratios = persistency_ratios(policies, study_date=study_date, options=opts, by=(by,), payments=payments)
-    pooled = pooled_persistency(ratios, by=(by,))
-    pooled = pooled[pooled["cohort_policies"] >= min_policies]
-    return pooled.sort_values("persistency").reset_index(drop=True)[
-        [by, "cohort_policies", "persisting", "persistency", "premium_persistency"]
-    ]
 
 
 def status_snapshot(policies: pd.DataFrame | ir.Table, *, study_date: pd.Timestamp) -> pd.DataFrame:

@@ -33,7 +33,7 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.engine.backend import bind, run
-from analysis.engine.persistency import PERIOD_MONTHS, long_cells, persistency_cells_expr
+from analysis.engine.persistency import DIMENSION, GROUP, PERIOD_MONTHS, long_cells, persistency_cells_expr
 from analysis.errors import ExtractError
 from analysis.payments.persistency import received_cells_expr
 from analysis.payments.table import DUE_DATE, PAID_DATE, PaymentHistory
@@ -171,12 +171,16 @@ def persistency_cells(
     backend: BaseBackend | None = None,
     premium: bool | Sequence[int] = True,
     payments: Payments | None = None,
+    stack: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Every ``group × issue cohort × month`` cell, whether or not the cohort has reached the month.
 
     Without ``premium``, ``persisting_premium`` is NaN (the engine skips those sums); given
     months, it is summed at those months only. With ``payments``, persisting means the
-    premium was received (see :func:`persistency_ratios`).
+    premium was received (see :func:`persistency_ratios`). With ``stack``, the cells of every
+    group of each of those columns, named by ``DIMENSION`` (the column) and ``GROUP`` (its value
+    as text) after the ``by`` columns, from one pass over the book
+    (:func:`analysis.engine.persistency.cell_sums`).
 
     Returns
     -------
@@ -187,8 +191,9 @@ def persistency_cells(
         the premium basis' effective count), ``reached`` whether the cohort's last issue day
         had reached the evaluation month by the study date.
     """
-    _check_options(policies, options, by)
-    table, engine = persistency_book(policies, by, backend, ids=payments is not None)
+    _check_options(policies, options, (*by, *stack))
+    table, engine = persistency_book(policies, [*by, *stack], backend, ids=payments is not None)
+    groups = [*by, DIMENSION, GROUP] if stack else list(by)
     if payments is not None:
         paid, _ = bind(payment_rows(payments), engine)
         expression = received_cells_expr(
@@ -200,6 +205,7 @@ def persistency_cells(
             include_grace=options.include_grace,
             by=by,
             premium=premium,
+            stack=stack,
         )
     else:
         expression = persistency_cells_expr(
@@ -211,12 +217,13 @@ def persistency_cells(
             grace_days=options.grace_days,
             by=by,
             premium=premium,
+            stack=stack,
         )
-    cells = long_cells(run(engine, expression), months=options.months, by=by)
+    cells = long_cells(run(engine, expression), months=options.months, by=groups)
     if isinstance(policies, pd.DataFrame):  # the groups keep the book's types (categories, booleans, text)
         for column in by:
             cells[column] = cells[column].astype(policies[column].dtype)
-    return label_cells(cells, cohort=options.cohort, study_date=study_date, shift=1 if options.include_grace else 0, by=by)
+    return label_cells(cells, cohort=options.cohort, study_date=study_date, shift=1 if options.include_grace else 0, by=groups)
 
 
 def persistency_book(

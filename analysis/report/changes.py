@@ -27,22 +27,21 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Final, Sequence
 
-import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from analysis import schema as S
+from analysis.engine.persistency import DIMENSION, GROUP
+from analysis.persistency.league import LEAGUE_COLUMNS
 from analysis.persistency.maturity import observed_cells, recording_lag
-from analysis.persistency.overview import LEAGUE_COLUMNS, NOISE_Z
+from analysis.persistency.overview import NOISE_Z
 from analysis.persistency.ratios import DEFAULT_OPTIONS, HEADLINE_MONTHS, Payments, PersistencyOptions, persistency_book, persistency_cells
 
 #: The cover names this many changes.
 CHANGES_SHOWN: Final = 3
 #: A candidate counts only when both of its windows hold at least this many policies.
 MIN_CHANGE_POLICIES: Final = 200
-#: The stacked book's columns naming a group: which column, and its value as text.
-DIMENSION, GROUP = "_dimension", "_group"
 #: Months in a window (and between the two windows compared).
 WINDOW_MONTHS: Final = 12
 #: The columns of :func:`largest_changes`.
@@ -104,7 +103,7 @@ def _group_cells(
     options: PersistencyOptions,
     payments: Payments | None,
 ) -> pd.DataFrame | None:
-    """The cells of every group of every column in one query: the book stacked once per column as ``(dimension, group)``.
+    """The cells of every group of every column in one query, as ``(DIMENSION, GROUP)`` (``persistency_cells``'s ``stack``).
 
     Only the issue months the windows compare are read (a fraction of a long book); None without columns or windows.
     """
@@ -112,9 +111,7 @@ def _group_cells(
         return None
     first = min(lasts.values()) - 2 * WINDOW_MONTHS + 1
     recent = book.filter(book[S.ISSUE_DATE] >= pd.Timestamp(first // 12, first % 12 + 1, 1))
-    parts = [recent.mutate(**{DIMENSION: ibis.literal(column), GROUP: recent[column].cast("string")}) for column in columns]
-    stacked = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
-    return persistency_cells(stacked, study_date=study_date, options=options, by=(DIMENSION, GROUP), premium=False, payments=payments)
+    return persistency_cells(recent, study_date=study_date, options=options, premium=False, payments=payments, stack=columns)
 
 
 def candidate_changes(

@@ -26,16 +26,9 @@ import pandas as pd
 
 from analysis.ingest.pipeline import LoadResult
 from analysis.payments.persistency import DEFINITION_KEYS, persistency_definition
+from analysis.persistency.league import LEAGUE_COLUMNS, MIN_LEAGUE_POLICIES, league_tables
 from analysis.persistency.maturity import OBSERVED
-from analysis.persistency.overview import (
-    LEAGUE_COLUMNS,
-    MIN_LEAGUE_POLICIES,
-    TREND_COHORT,
-    Kpi,
-    OverviewFigures,
-    league_table,
-    overview_figures,
-)
+from analysis.persistency.overview import TREND_COHORT, Kpi, OverviewFigures, overview_figures
 from analysis.persistency.projection import REFERENCE_MONTHS
 from analysis.persistency.ratios import EXCLUSIONS, HEADLINE_MONTHS, Payments, PersistencyOptions
 from analysis.report.catalogue import column_label, translate, value_word
@@ -107,16 +100,9 @@ def report_blocks(
     # The definition the figures were measured on: premiums received with a payment history, else the approximation.
     definition = tr("overview.approximation") if payments is None else tr(DEFINITION_KEYS[figures.definition])
     changes = largest_changes(policies, study_date=study, options=options, payments=payments)
-    leagues = [
-        (
-            column,
-            league_table(
-                policies, column, study_date=study, month=LEAGUE_MONTH, min_policies=min_policies, options=options, payments=payments
-            ),
-        )
-        for column in LEAGUE_COLUMNS
-        if column in policies.columns
-    ]
+    leagues = league_tables(
+        policies, LEAGUE_COLUMNS, study_date=study, month=LEAGUE_MONTH, min_policies=min_policies, options=options, payments=payments
+    ).items()
     return {
         tr("report.sheet.cover"): [
             _cover(result, dataset=dataset, options=options, lang=lang, scope=scope, definition=definition),

@@ -29,6 +29,7 @@ from analysis.risk.rows import (
     ROW_KEYS,
     TARGET,
     RiskOptions,
+    TrainingDraw,
     check_training_size,
     feature_choices,
     scoring_rows,
@@ -309,12 +310,15 @@ def build_risk(
     progress: Progress | None = None,
     *,
     payments: Payments | None = None,
+    draw: TrainingDraw | None = None,
 ) -> RiskResult:
     """Training rows → model → today's scores → SHAP on a sample, reporting progress from 0 to 1.
 
     With ``payments`` (a payment history matched with the book), the payment behaviour known
     at each as-of date joins the features (:mod:`analysis.payments.features`); without it the
-    model is the same as before.
+    model is the same as before. ``draw``: the book's training rows drawn already
+    (:attr:`analysis.risk.rows.FeatureChoices.draw`), taken when it holds the rows these
+    options draw, so the engine is not asked twice; the model is the same either way.
 
     A book too small to learn from is refused before anything is fitted
     (:func:`analysis.risk.rows.check_training_size`: at least
@@ -340,6 +344,7 @@ def build_risk(
         max_rows=options.max_training_rows,
         random_state=options.random_state,
         payments=payments,
+        draw=draw,
     )
     timings["rows"] = time.perf_counter() - started
     check_training_size(rows, horizon_months=options.horizon_months)
@@ -369,6 +374,7 @@ def default_risk(
 
     ``payments``: a payment history whose behaviour joins the features (:func:`build_risk`).
     """
-    # Without payments the call is the one it always was (callers that stand in for build_risk keep working).
+    # Without payments no payments argument (callers that stand in for build_risk need not take one).
     extra: dict[str, Payments] = {} if payments is None else {"payments": payments}
-    return build_risk(policies, study_date, feature_choices(policies, study_date).options(), progress, **extra)
+    choices = feature_choices(policies, study_date)
+    return build_risk(policies, study_date, choices.options(), progress, draw=choices.draw, **extra)

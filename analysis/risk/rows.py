@@ -23,7 +23,7 @@ names such columns so they are left out by default (:func:`feature_choices`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -32,7 +32,7 @@ import pandas as pd
 from analysis import schema as S
 from analysis.engine.backend import bind
 from analysis.engine.dates import day_of
-from analysis.engine.risk_rows import BOOK_ROW, book_columns, in_force_rows, leak_groups, training_selection
+from analysis.engine.risk_rows import BOOK_ROW, book_columns, first_drawn, in_force_rows, leak_groups, training_draw, training_selection
 from analysis.errors import ExtractError
 from analysis.payments.features import Payments, payment_features
 from analysis.personal import mentions_identifiers, personal_columns
@@ -136,6 +136,56 @@ def training_dates(policies: pd.DataFrame, study_date: pd.Timestamp, options: Ri
     )
 
 
+@dataclass(frozen=True)
+class TrainingDraw:
+    """Training rows drawn once for a book, so the leak check and the model do not each ask the engine again.
+
+    ``rows`` are the ``max_rows`` (policy, as-of date) pairs with the smallest draw key, in draw
+    order (:func:`analysis.engine.risk_rows.training_draw`): the first ``n`` of them are exactly
+    the rows a cap of ``n`` draws. :func:`feature_choices` draws at the larger of the leak
+    check's cap and the model's default cap; :func:`training_rows` takes the draw when it was
+    made for the same book size, as-of dates, horizon and seed and covers the cap asked for,
+    and asks the engine otherwise.
+    """
+
+    policies: int
+    as_of_days: tuple[int, ...]
+    horizon_ends: tuple[int, ...]
+    random_state: int
+    max_rows: int
+    rows: pd.DataFrame = field(repr=False, compare=False)
+
+    def selection(
+        self, policies: int, as_of_days: Sequence[int], horizon_ends: Sequence[int], max_rows: int | None, random_state: int
+    ) -> pd.DataFrame | None:
+        """The training selection these arguments would draw (``[book_row, as_of_day, target]``), or None when the draw does not hold it."""
+        asked = (policies, tuple(as_of_days), tuple(horizon_ends), random_state)
+        if asked != (self.policies, self.as_of_days, self.horizon_ends, self.random_state):
+            return None
+        complete = len(self.rows) < self.max_rows  # every row there is was drawn
+        if not (complete or (max_rows is not None and max_rows <= self.max_rows)):
+            return None
+        return first_drawn(self.rows, as_of_days=as_of_days, max_rows=max_rows)
+
+
+def _horizon_days(as_of: Sequence[pd.Timestamp], horizon_months: int) -> tuple[list[int], list[int]]:
+    """The as-of dates and the last day of each one's horizon, as day numbers."""
+    as_of_days = [day_of(date) for date in as_of]
+    ends = add_months(np.array(as_of_days, dtype="datetime64[D]"), horizon_months).astype(np.int64)
+    return as_of_days, [int(e) for e in ends]
+
+
+def draw_training(
+    policies: pd.DataFrame, *, as_of: Sequence[pd.Timestamp], horizon_months: int, max_rows: int, random_state: int
+) -> TrainingDraw:
+    """The book's training rows drawn once at ``max_rows`` (:class:`TrainingDraw`)."""
+    as_of_days, ends = _horizon_days(as_of, horizon_months)
+    rows = training_draw(
+        *bind(book_columns(policies)), as_of_days=as_of_days, horizon_ends=ends, max_rows=max_rows, random_state=random_state
+    )
+    return TrainingDraw(len(policies), tuple(as_of_days), tuple(ends), random_state, max_rows, rows)
+
+
 def candidate_features(policies: pd.DataFrame) -> list[str]:
     """The user's own columns that can be features: kept attributes with 2..50 distinct values, none personal."""
     known = {*S.CANONICAL_COLUMNS, "status_source", "source_row", S.LAPSE_DATE, "coverage", *personal_columns(policies)}
@@ -176,7 +226,9 @@ def _one_sided(survivors: pd.Series, exits: pd.Series) -> bool:
     )
 
 
-def _outcomes_in_disguise(policies: pd.DataFrame, columns: Sequence[str], dates: Sequence[pd.Timestamp], options: RiskOptions) -> list[str]:
+def _outcomes_in_disguise(
+    policies: pd.DataFrame, columns: Sequence[str], dates: Sequence[pd.Timestamp], options: RiskOptions, draw: TrainingDraw | None
+) -> list[str]:
     """Columns with a value whose policies never (or always) lapse in the training windows, though the book lapses.
 
     A "death = 1" flag is never followed by a lapse.
@@ -188,6 +240,7 @@ def _outcomes_in_disguise(policies: pd.DataFrame, columns: Sequence[str], dates:
         extra_features=columns,
         max_rows=LEAK_MAX_ROWS,
         random_state=options.random_state,
+        draw=draw,
     )
     overall = float(rows[TARGET].mean()) if len(rows) else 0.0
     if not PURE_BOOK_RATE[0] <= overall <= PURE_BOOK_RATE[1]:
@@ -203,7 +256,12 @@ def _outcomes_in_disguise(policies: pd.DataFrame, columns: Sequence[str], dates:
 
 
 def suspected_leaks(
-    policies: pd.DataFrame, study_date: pd.Timestamp, columns: Sequence[str], options: RiskOptions = DEFAULT_OPTIONS
+    policies: pd.DataFrame,
+    study_date: pd.Timestamp,
+    columns: Sequence[str],
+    options: RiskOptions = DEFAULT_OPTIONS,
+    *,
+    draw: TrainingDraw | None = None,
 ) -> list[str]:
     """User columns whose values look recorded after the fact, so they would leak the future.
 
@@ -216,7 +274,7 @@ def suspected_leaks(
     shifts the mix; it does not vanish from one side. A column is also suspect when one of
     its values, held by at least 200 training rows and 1 % of them, is never (or always)
     followed by a lapse within the horizon while the book does lapse: an outcome in disguise
-    (``death = 1``).
+    (``death = 1``). ``draw``: the book's training rows, drawn already (:class:`TrainingDraw`).
     """
     dates = training_dates(policies, study_date, options)
     survivor_rows, early_rows = leak_groups(*bind(book_columns(policies)), earliest=day_of(min(dates)), latest=day_of(max(dates)))
@@ -233,7 +291,7 @@ def suspected_leaks(
             suspects.append(column)
     rest = [c for c in columns if c not in suspects]
     if rest:
-        suspects += _outcomes_in_disguise(policies, rest, dates, options)
+        suspects += _outcomes_in_disguise(policies, rest, dates, options, draw)
     return [c for c in columns if c in suspects]
 
 
@@ -247,6 +305,8 @@ class FeatureChoices:
 
     candidates: tuple[str, ...]
     leaks: tuple[str, ...]
+    #: The training rows the leak check drew, for the model to take (:class:`TrainingDraw`).
+    draw: TrainingDraw | None = field(default=None, repr=False, compare=False)
 
     @property
     def default(self) -> tuple[str, ...]:
@@ -260,9 +320,21 @@ class FeatureChoices:
 
 
 def feature_choices(policies: pd.DataFrame, study_date: pd.Timestamp) -> FeatureChoices:
-    """:func:`candidate_features` and the ones :func:`suspected_leaks` names, at the default options."""
+    """:func:`candidate_features` and the ones :func:`suspected_leaks` names, at the default options.
+
+    The training rows are drawn once, at the larger of the leak check's cap and the model's,
+    and kept on the result (``draw``) for :func:`analysis.risk.model.build_risk`.
+    """
     candidates = candidate_features(policies)
-    return FeatureChoices(tuple(candidates), tuple(suspected_leaks(policies, study_date, candidates)))
+    options = DEFAULT_OPTIONS
+    draw = draw_training(
+        policies,
+        as_of=training_dates(policies, study_date, options),
+        horizon_months=options.horizon_months,
+        max_rows=max(LEAK_MAX_ROWS, options.max_training_rows),
+        random_state=options.random_state,
+    )
+    return FeatureChoices(tuple(candidates), tuple(suspected_leaks(policies, study_date, candidates, draw=draw)), draw)
 
 
 def _features(policies: pd.DataFrame, positions: np.ndarray, days: np.ndarray, extra_features: Sequence[str]) -> pd.DataFrame:
@@ -292,6 +364,7 @@ def training_rows(
     max_rows: int | None = None,
     random_state: int = 0,
     payments: Payments | None = None,
+    draw: TrainingDraw | None = None,
 ) -> pd.DataFrame:
     """One row per policy in force at each as-of date, with its features then and its outcome.
 
@@ -315,6 +388,9 @@ def training_rows(
         A payment history: the payment features known at each row's as-of date are added
         (:data:`analysis.payments.features.PAYMENT_FEATURES`, only what was paid, or
         overdue past its grace, before that date). Without it nothing changes.
+    draw : TrainingDraw, optional
+        The book's training rows drawn already (:func:`feature_choices`): taken when it holds
+        this selection (the same rows as a new draw), otherwise the engine draws.
 
     Returns
     -------
@@ -329,11 +405,12 @@ def training_rows(
     missing = [c for c in extra_features if c not in policies.columns]
     if missing:
         raise ExtractError("missing_column", reason="in_policies", column=missing[0])
-    as_of_days = [day_of(date) for date in as_of]
-    ends = add_months(np.array(as_of_days, dtype="datetime64[D]"), horizon_months).astype(np.int64)
-    selection = training_selection(
-        *bind(book_columns(policies)), as_of_days=as_of_days, horizon_ends=list(ends), max_rows=max_rows, random_state=random_state
-    )
+    as_of_days, ends = _horizon_days(as_of, horizon_months)
+    selection = None if draw is None else draw.selection(len(policies), as_of_days, ends, max_rows, random_state)
+    if selection is None:
+        selection = training_selection(
+            *bind(book_columns(policies)), as_of_days=as_of_days, horizon_ends=ends, max_rows=max_rows, random_state=random_state
+        )
     position = selection[BOOK_ROW].to_numpy(dtype=np.int64)
     taken_on = selection["as_of_day"].to_numpy(dtype=np.int64).astype("datetime64[D]")
     rows = _with_payments(_features(policies, position, taken_on, extra_features), taken_on, payments)

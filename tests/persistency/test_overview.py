@@ -10,7 +10,8 @@ from shown import shown as markdown_text
 from streamlit.testing.v1 import AppTest
 
 from analysis import load_extract
-from analysis.persistency.overview import collections_funnel, league_table, persistency_kpis, persistency_trend, status_snapshot
+from analysis.persistency.league import league_table
+from analysis.persistency.overview import collections_funnel, persistency_kpis, persistency_trend, status_snapshot
 from analysis.persistency.projection import heading, persistency_triangle, projected_persistency, triangle_and_projection
 from analysis.persistency.ratios import PersistencyOptions, persistency_ratios
 

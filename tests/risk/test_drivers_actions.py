@@ -162,7 +162,7 @@ def test_cli_drivers_json_and_worklist(root, tmp_path, monkeypatch, sample, samp
     # choices of the loaded data) and seed; the fit itself is checked in tests/risk/test_risk.py.
     fitted = []
 
-    def build_risk(policies, study_date, options, progress=None):
+    def build_risk(policies, study_date, options, progress=None, *, draw=None):
         assert policies.equals(loaded.policies) and study_date == loaded.study_date and options == choices.options()
         fitted.append(options)
         return risk

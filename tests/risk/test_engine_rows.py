@@ -11,8 +11,16 @@ from records import records
 from analysis import load_extract
 from analysis import schema as S
 from analysis.engine.backend import bind
-from analysis.engine.risk_rows import DRAW_MULTIPLIERS, DRAW_PRIME, book_columns, in_force_rows, training_selection
-from analysis.risk.rows import training_dates, training_rows
+from analysis.engine.risk_rows import (
+    DRAW_MULTIPLIERS,
+    DRAW_PRIME,
+    book_columns,
+    first_drawn,
+    in_force_rows,
+    training_draw,
+    training_selection,
+)
+from analysis.risk.rows import LEAK_MAX_ROWS, draw_training, feature_choices, training_dates, training_rows
 
 LAPSE_LIKE = {S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.REINSTATED}
 
@@ -123,3 +131,48 @@ def test_in_force_on_the_study_date_on_every_engine(sample, engine) -> None:
     expected = [k for k, row in enumerate(records(sample.policies)) if in_force_then(policy_rows(row), study)]
     assert rows.tolist() == expected
     assert np.isin(sample.policies[S.STATUS].to_numpy()[rows], [S.GRACE]).any()
+
+
+def test_a_draw_serves_every_smaller_cap_with_the_rows_a_new_draw_takes(sample, engine) -> None:
+    dates = training_dates(sample.policies, sample.study_date)
+    days = [int((d - pd.Timestamp("1970-01-01")).days) for d in dates]
+    ends = [int((d + relativedelta(months=12) - pd.Timestamp("1970-01-01")).days) for d in dates]
+    table, backend = bind(book_columns(sample.policies), engine)
+    draw = training_draw(table, backend, as_of_days=days, horizon_ends=ends, max_rows=8000, random_state=2)
+    assert len(draw) == 8000
+    for cap in (1, 3000, 8000):
+        alone = training_selection(table, backend, as_of_days=days, horizon_ends=ends, max_rows=cap, random_state=2)
+        pd.testing.assert_frame_equal(first_drawn(draw, as_of_days=days, max_rows=cap), alone)
+
+
+def test_the_leak_checks_draw_gives_the_model_the_same_training_rows(sample) -> None:
+    policies, study = sample.policies, sample.study_date
+    dates = training_dates(policies, study)
+    extra = ("agent",)
+    draw = draw_training(policies, as_of=dates, horizon_months=12, max_rows=20_000, random_state=0)
+    for cap in (500, 20_000):
+        with_draw = training_rows(policies, as_of=dates, extra_features=extra, max_rows=cap, draw=draw)
+        pd.testing.assert_frame_equal(with_draw, training_rows(policies, as_of=dates, extra_features=extra, max_rows=cap))
+    days = draw.as_of_days
+    assert draw.selection(len(policies), days, draw.horizon_ends, 20_000, 0) is not None
+    # not the rows asked for: another seed, horizon, set of dates or book, or more rows than were drawn
+    assert draw.selection(len(policies), days, draw.horizon_ends, 500, 1) is None
+    assert draw.selection(len(policies), days, tuple(e + 1 for e in draw.horizon_ends), 500, 0) is None
+    assert draw.selection(len(policies), days[:-1], draw.horizon_ends[:-1], 500, 0) is None
+    assert draw.selection(len(policies) - 1, days, draw.horizon_ends, 500, 0) is None
+    assert draw.selection(len(policies), days, draw.horizon_ends, 20_001, 0) is None
+    assert draw.selection(len(policies), days, draw.horizon_ends, None, 0) is None
+    # a draw that took every row there is serves any cap, and none
+    whole = draw_training(policies, as_of=dates[:1], horizon_months=12, max_rows=10**9, random_state=0)
+    every = training_rows(policies, as_of=dates[:1])
+    pd.testing.assert_frame_equal(training_rows(policies, as_of=dates[:1], draw=whole), every)
+    pd.testing.assert_frame_equal(training_rows(policies, as_of=dates[:1], max_rows=10**10, draw=whole), every)
+
+
+def test_feature_choices_keep_the_draw_for_the_model(sample) -> None:
+    choices = feature_choices(sample.policies, sample.study_date)
+    options = choices.options()
+    assert choices.draw is not None and choices.draw.max_rows >= max(LEAK_MAX_ROWS, options.max_training_rows)
+    dates = training_dates(sample.policies, sample.study_date, options)
+    days = [int((d - pd.Timestamp("1970-01-01")).days) for d in dates]
+    assert choices.draw.selection(len(sample.policies), days, choices.draw.horizon_ends, options.max_training_rows, 0) is not None

@@ -279,7 +279,7 @@ def test_cli_drivers_with_payments(root, tmp_path, monkeypatch, sample, sample_r
     path = module.write(tmp_path / "payments.csv")
     handed = []
 
-    def build_risk(policies, study_date, options, progress=None, *, payments=None):
+    def build_risk(policies, study_date, options, progress=None, *, payments=None, draw=None):
         # The fit itself is pinned above; here the command must hand over the matched history.
         assert policies.equals(loaded.policies) and options == sample_risk[1].options()
         handed.append(payments)
@@ -308,7 +308,7 @@ def test_the_drivers_page_learns_from_the_attached_payments(root, monkeypatch, s
     loaded, _ = sample
     handed = []
 
-    def build_risk(policies, study_date, options, progress=None, *, payments=None):
+    def build_risk(policies, study_date, options, progress=None, *, payments=None, draw=None):
         # The fit is pinned above: the page's job must hand the attached history over, matched with the book.
         handed.append(payments)
         assert policies.equals(loaded.policies) and options == sample_risk[1].options()
