@@ -338,7 +338,7 @@ def feature_choices(policies: pd.DataFrame, study_date: pd.Timestamp) -> Feature
 
 
 def _features(policies: pd.DataFrame, positions: np.ndarray, days: np.ndarray, extra_features: Sequence[str]) -> pd.DataFrame:
-    """The known-then features of the policies at ``positions`` on ``days`` (one day per row)."""
+    """The known-then features of the policies at ``positions`` on ``days`` (one day per row, or one day for every row)."""
     years = whole_months(as_days(policies[S.ISSUE_DATE].iloc[positions]), days) // 12
     age = pd.to_numeric(policies[S.AGE], errors="coerce").to_numpy(dtype=float)[positions] if S.AGE in policies else np.nan
     ids = policies[S.POLICY_ID].iloc[positions].to_numpy()  # only the rows taken become Python strings
@@ -469,6 +469,7 @@ def scoring_rows(
     day = day_of(study_date)
     positions = in_force_rows(*bind(book_columns(policies)), day=day)
     days = np.full(len(positions), day).astype("datetime64[D]")
-    rows = _with_payments(_features(policies, positions, days, extra_features), days, payments)
+    # The features' month arithmetic takes the one day as it is (broadcast): its calendar parts are worked out once.
+    rows = _with_payments(_features(policies, positions, days[:1], extra_features), days, payments)
     rows.index = policies.index[positions]
     return rows
