@@ -158,6 +158,27 @@ def test_overview_page_in_both_languages(sample) -> None:
     assert any("within noise" in m.delta for m in at.metric)
 
 
+def test_the_overview_league_table_follows_the_chosen_column_and_month(sample) -> None:
+    """Every column's table comes from one pass; the page shows the chosen one, as league_table computes it alone."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("views/overview.py").run()
+    for column, month in (("channel", 13), ("agent", 13), ("product", 25), ("branch", 25)):
+        at.selectbox(key="overview_league_by__zh").set_value(column)
+        at.selectbox(key="overview_league_month__zh").set_value(str(month)).run()
+        assert not at.exception
+        shown = at.dataframe[0].value
+        expected = league_table(
+            sample.policies,
+            column,
+            study_date=sample.study_date,
+            month=month,
+            options=PersistencyOptions(grace_days=sample.preset.grace_days),
+        )
+        assert len(shown) == len(expected) > 0
+        assert shown.iloc[:, 0].astype(str).tolist() == expected[column].astype(str).tolist()
+        np.testing.assert_allclose(shown.iloc[:, 3].to_numpy(dtype=float), expected["persistency"].to_numpy(dtype=float))
+
+
 def test_overview_without_any_reached_cohort_is_an_empty_state() -> None:
     frame = pd.DataFrame({"policy_id": ["a"], "issue_date": pd.to_datetime(["2024-01-01"]), "status": ["in_force"]})
     assert persistency_kpis(frame, study_date=pd.Timestamp("2024-06-30")) == []
