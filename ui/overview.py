@@ -7,7 +7,7 @@ import streamlit as st
 
 from analysis import LoadResult
 from analysis.payments.table import PaymentHistory
-from analysis.persistency.league import LEAGUE_COLUMNS, league_tables
+from analysis.persistency.league import LEAGUE_COLUMNS, at_min_volume, league_tables
 from analysis.persistency.overview import OverviewFigures
 from analysis.persistency.overview import overview_figures as _overview_figures
 from analysis.persistency.ratios import PersistencyOptions
@@ -33,17 +33,15 @@ def overview_figures(
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _leagues(key: str, month: int, min_policies: int, options: PersistencyOptions, _result: LoadResult) -> dict[str, pd.DataFrame]:
-    return league_tables(
-        _result.policies, LEAGUE_COLUMNS, study_date=_result.study_date, month=month, min_policies=min_policies, options=options
-    )
+def _leagues(key: str, month: int, options: PersistencyOptions, _result: LoadResult) -> dict[str, pd.DataFrame]:
+    return league_tables(_result.policies, LEAGUE_COLUMNS, study_date=_result.study_date, month=month, min_policies=0, options=options)
 
 
 def league(
     choice: DataSetChoice, result: LoadResult, column: str, month: int, min_policies: int, options: PersistencyOptions
 ) -> pd.DataFrame:
-    """The league table by one column: every column's table comes from one cached pass, so choosing another is instant."""
-    return _leagues(dataset_key(choice), month, min_policies, options, result)[column]
+    """The league table by one column, from one cached pass for every column: choosing another column or minimum is instant."""
+    return at_min_volume(_leagues(dataset_key(choice), month, options, result)[column], min_policies)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

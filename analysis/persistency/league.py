@@ -99,8 +99,17 @@ def _is_text(policies: pd.DataFrame | ir.Table, column: str) -> bool:
     return bool(policies[column].type().is_string())
 
 
+def at_min_volume(table: pd.DataFrame, min_policies: int) -> pd.DataFrame:
+    """A league table without its groups below ``min_policies`` eligible policies, in the same order.
+
+    The table of a higher minimum is the table of a lower one cut this way, so the page keeps
+    every column's tables for one minimum (0) and applies the user's.
+    """
+    return table[table["cohort_policies"].to_numpy() >= min_policies].reset_index(drop=True)
+
+
 def _ranked(ratios: pd.DataFrame, by: str, min_policies: int) -> pd.DataFrame:
-    """The cohorts pooled by group, groups below ``min_policies`` left out, worst first."""
+    """The cohorts pooled by group, worst first (ties in the groups' order), groups below ``min_policies`` left out."""
     pooled = pooled_persistency(ratios, by=(by,))
-    pooled = pooled[pooled["cohort_policies"] >= min_policies]
-    return pooled.sort_values("persistency").reset_index(drop=True)[[by, *LEAGUE_TABLE_COLUMNS]]
+    ranked = pooled.sort_values("persistency", kind="stable").reset_index(drop=True)[[by, *LEAGUE_TABLE_COLUMNS]]
+    return at_min_volume(ranked, min_policies)

@@ -9,7 +9,7 @@ from artefacts import sample_extract
 
 from analysis import schema as S
 from analysis.payments.table import DUE_DATE, PAID_DATE
-from analysis.persistency.league import LEAGUE_COLUMNS, league_table, league_tables
+from analysis.persistency.league import LEAGUE_COLUMNS, at_min_volume, league_table, league_tables
 from analysis.persistency.ratios import PersistencyOptions, persistency_book
 
 
@@ -44,6 +44,16 @@ def test_one_pass_equals_each_table_on_its_own(book, month, min_policies) -> Non
     assert together["channel"]["channel"].isna().any()  # the blank group is a group, as on its own
     assert together["grade"]["grade"].dtype == policies["grade"].dtype
     assert len(together["agent"]) > 10
+
+
+def test_a_higher_minimum_volume_cuts_the_tables_of_a_lower_one(book) -> None:
+    policies, study = book
+    every = league_tables(policies, COLUMNS, study_date=study, min_policies=0)
+    for minimum in (1, 40, 400):
+        for column in ("agent", "channel", "grade"):
+            alone = league_table(policies, column, study_date=study, min_policies=minimum)
+            pd.testing.assert_frame_equal(at_min_volume(every[column], minimum), alone)
+    assert len(at_min_volume(every["agent"], 40)) < len(every["agent"])
 
 
 def test_one_pass_on_each_engine_equals_each_table(book, engine) -> None:

@@ -162,6 +162,7 @@ def test_the_overview_league_table_follows_the_chosen_column_and_month(sample) -
     """Every column's table comes from one pass; the page shows the chosen one, as league_table computes it alone."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     at.switch_page("views/overview.py").run()
+    options = PersistencyOptions(grace_days=sample.preset.grace_days)
     for column, month in (("channel", 13), ("agent", 13), ("product", 25), ("branch", 25)):
         at.selectbox(key="overview_league_by__zh").set_value(column)
         at.selectbox(key="overview_league_month__zh").set_value(str(month)).run()
@@ -172,11 +173,18 @@ def test_the_overview_league_table_follows_the_chosen_column_and_month(sample) -
             column,
             study_date=sample.study_date,
             month=month,
-            options=PersistencyOptions(grace_days=sample.preset.grace_days),
+            options=options,
         )
         assert len(shown) == len(expected) > 0
         assert shown.iloc[:, 0].astype(str).tolist() == expected[column].astype(str).tolist()
         np.testing.assert_allclose(shown.iloc[:, 3].to_numpy(dtype=float), expected["persistency"].to_numpy(dtype=float))
+    at.selectbox(key="overview_league_by__zh").set_value("agent")
+    at.selectbox(key="overview_league_month__zh").set_value("13").run()
+    shown = at.dataframe[0].value
+    at.number_input(key="overview_min_volume").set_value(120).run()  # a higher minimum volume: the same table, cut
+    expected = league_table(sample.policies, "agent", study_date=sample.study_date, month=13, min_policies=120, options=options)
+    assert not at.exception and 0 < len(expected) < len(shown)
+    assert at.dataframe[0].value.iloc[:, 0].astype(str).tolist() == expected["agent"].astype(str).tolist()
 
 
 def test_overview_without_any_reached_cohort_is_an_empty_state() -> None:
