@@ -181,7 +181,12 @@ def draw_training(
     """The book's training rows drawn once at ``max_rows`` (:class:`TrainingDraw`)."""
     as_of_days, ends = _horizon_days(as_of, horizon_months)
     rows = training_draw(
-        *bind(book_columns(policies)), as_of_days=as_of_days, horizon_ends=ends, max_rows=max_rows, random_state=random_state
+        *bind(book_columns(policies)),
+        as_of_days=as_of_days,
+        horizon_ends=ends,
+        max_rows=max_rows,
+        random_state=random_state,
+        policies=len(policies),
     )
     return TrainingDraw(len(policies), tuple(as_of_days), tuple(ends), random_state, max_rows, rows)
 
@@ -409,7 +414,12 @@ def training_rows(
     selection = None if draw is None else draw.selection(len(policies), as_of_days, ends, max_rows, random_state)
     if selection is None:
         selection = training_selection(
-            *bind(book_columns(policies)), as_of_days=as_of_days, horizon_ends=ends, max_rows=max_rows, random_state=random_state
+            *bind(book_columns(policies)),
+            as_of_days=as_of_days,
+            horizon_ends=ends,
+            max_rows=max_rows,
+            random_state=random_state,
+            policies=len(policies),
         )
     position = selection[BOOK_ROW].to_numpy(dtype=np.int64)
     taken_on = selection["as_of_day"].to_numpy(dtype=np.int64).astype("datetime64[D]")

@@ -145,6 +145,27 @@ def test_a_draw_serves_every_smaller_cap_with_the_rows_a_new_draw_takes(sample, 
         pd.testing.assert_frame_equal(first_drawn(draw, as_of_days=days, max_rows=cap), alone)
 
 
+def test_the_draw_below_a_bound_is_the_draw_of_every_row(sample, engine, monkeypatch) -> None:
+    """Given the book's size, the engine sorts only the rows below a key bound; too few there, it sorts them all."""
+    import analysis.engine.risk_rows as risk_rows
+
+    dates = training_dates(sample.policies, sample.study_date)
+    days = [int((d - pd.Timestamp("1970-01-01")).days) for d in dates]
+    ends = [int((d + relativedelta(months=12) - pd.Timestamp("1970-01-01")).days) for d in dates]
+    table, backend = bind(book_columns(sample.policies), engine)
+    n = len(sample.policies)
+    queries = []
+    run = risk_rows.run
+    monkeypatch.setattr(risk_rows, "run", lambda backend, expression: queries.append(expression) or run(backend, expression))
+    for cap, size in ((2000, n), (2000, 1000 * n), (6000, n)):  # the bound holds the draw; the bound holds too few rows
+        queries.clear()
+        bounded = training_draw(table, backend, as_of_days=days, horizon_ends=ends, max_rows=cap, random_state=4, policies=size)
+        assert len(queries) == (1 if size == n else 2)
+        every = training_draw(table, backend, as_of_days=days, horizon_ends=ends, max_rows=cap, random_state=4)
+        pd.testing.assert_frame_equal(bounded, every)
+        assert len(bounded) == cap
+
+
 def test_the_leak_checks_draw_gives_the_model_the_same_training_rows(sample) -> None:
     policies, study = sample.policies, sample.study_date
     dates = training_dates(policies, study)
