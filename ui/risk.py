@@ -81,6 +81,8 @@ def job_for(choice: DataSetChoice, result: LoadResult, options: RiskOptions) -> 
     payments, payments_version = _payments_for(choice, result)
     key = f"{dataset_key(choice)}|{options!r}|{payments_version}"
     registry = _registry()
+    # The rows the leak check drew (the page's cached choices), fetched before the lock: the engine is not asked again.
+    draw = choices_for(choice, result).draw
     with registry.lock:
         job = registry.jobs.get(key)
         if (
@@ -92,8 +94,6 @@ def job_for(choice: DataSetChoice, result: LoadResult, options: RiskOptions) -> 
             job = None  # an unexpected failure: try again on the next visit
         if job is None:
             holder: dict[str, Job] = {}
-
-            draw = choices_for(choice, result).draw  # the rows the leak check drew: the engine is not asked again
 
             def run() -> RiskResult:
                 with_payments = {} if payments is None else {"payments": payments}  # without: the call it always was

@@ -168,8 +168,11 @@ def cell_sums(
 
     ``stack``: columns whose groups each get their cells, as if the book were stacked once per
     column — the cells are ``[*by, DIMENSION, GROUP, period, …]`` with :data:`DIMENSION` the
-    column's name and :data:`GROUP` its value as text. The policies are read once: summed by
-    every stacked column together, then those sums summed again per column (every sum is additive).
+    column's name and :data:`GROUP` its value as text. The policies are staged once (on an engine
+    that computes a shared step once, as DuckDB does; Spark may stage them again in each branch):
+    summed by every stacked column together, then those sums summed again per column (every sum
+    is additive). Groups are taken before the value is read as text, so a float column's 0.0 and
+    −0.0 are one group (as in :func:`analysis.persistency.league.league_table`).
     """
     sums: dict[str, ir.Value] = {
         "cohort_policies": policies.issue_day.count().cast("int64"),
@@ -182,7 +185,7 @@ def cell_sums(
             sums[f"persisting_premium_{month}"] = persisting.ifelse(policies.premium, ibis.literal(0, type=PREMIUM_TYPE)).sum()
     if not stack:
         return policies.group_by([*by, "period"]).aggregate(**sums)
-    fine = policies.group_by([*by, *dict.fromkeys(stack), "period"]).aggregate(**sums)
+    fine = policies.group_by([*dict.fromkeys([*by, *stack]), "period"]).aggregate(**sums)
     again = {name: fine[name].sum().cast(fine[name].type()) for name in sums}
     parts = [
         fine.group_by([*by, ibis.literal(column).name(DIMENSION), fine[column].cast("string").name(GROUP), "period"]).aggregate(**again)

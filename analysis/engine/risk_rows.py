@@ -181,7 +181,15 @@ def training_draw(
         out = smallest(keyed)
     rows, order, key = (out[c].to_numpy(dtype=np.int64) for c in (BOOK_ROW, "order", "key"))
     position = np.lexsort((rows, order, key))  # the engine's order is not kept by every engine's fetch
-    return pd.DataFrame({BOOK_ROW: rows[position], "order": order[position], "target": out["target"].to_numpy(dtype=bool)[position]})
+    # Small types (a draw may be kept, e.g. in a page's cache): 4 bytes a row number below 2³¹, 2 an as-of date's place.
+    small = np.int32 if len(rows) == 0 or rows.max() < 2**31 else np.int64
+    return pd.DataFrame(
+        {
+            BOOK_ROW: rows[position].astype(small),
+            "order": order[position].astype(np.int16),
+            "target": out["target"].to_numpy(dtype=bool)[position],
+        }
+    )
 
 
 def first_drawn(draw: pd.DataFrame, *, as_of_days: Sequence[int], max_rows: int | None) -> pd.DataFrame:

@@ -32,7 +32,16 @@ import pandas as pd
 from analysis import schema as S
 from analysis.engine.backend import bind
 from analysis.engine.dates import day_of
-from analysis.engine.risk_rows import BOOK_ROW, book_columns, first_drawn, in_force_rows, leak_groups, training_draw, training_selection
+from analysis.engine.risk_rows import (
+    BOOK_ROW,
+    ROW_COLUMNS,
+    book_columns,
+    first_drawn,
+    in_force_rows,
+    leak_groups,
+    training_draw,
+    training_selection,
+)
 from analysis.errors import ExtractError
 from analysis.payments.features import Payments, payment_features
 from analysis.personal import mentions_identifiers, personal_columns
@@ -67,6 +76,8 @@ PURE_MIN_SHARE = 0.01
 PURE_BOOK_RATE = (0.01, 0.99)
 #: Training rows drawn for the outcome-in-disguise check.
 LEAK_MAX_ROWS = 200_000
+#: A training draw recognises its book by this many evenly spaced rows (:func:`book_fingerprint`).
+FINGERPRINT_ROWS = 4096
 #: How a blank and "any non-blank value" read in the leak checks.
 BLANK = "(blank)"
 ANY_VALUE = "(any value)"
@@ -144,11 +155,13 @@ class TrainingDraw:
     order (:func:`analysis.engine.risk_rows.training_draw`): the first ``n`` of them are exactly
     the rows a cap of ``n`` draws. :func:`feature_choices` draws at the larger of the leak
     check's cap and the model's default cap; :func:`training_rows` takes the draw when it was
-    made for the same book size, as-of dates, horizon and seed and covers the cap asked for,
-    and asks the engine otherwise.
+    made for the same book (its size and :func:`book_fingerprint`), as-of dates, horizon and
+    seed and covers the cap asked for, and asks the engine otherwise. The fingerprint reads
+    evenly spaced rows, so handing a draw only to the book it was made for stays the caller's
+    part (the app keys both by the data set and its filter).
     """
 
-    policies: int
+    book: tuple[int, int]
     as_of_days: tuple[int, ...]
     horizon_ends: tuple[int, ...]
     random_state: int
@@ -156,16 +169,24 @@ class TrainingDraw:
     rows: pd.DataFrame = field(repr=False, compare=False)
 
     def selection(
-        self, policies: int, as_of_days: Sequence[int], horizon_ends: Sequence[int], max_rows: int | None, random_state: int
+        self, policies: pd.DataFrame, as_of_days: Sequence[int], horizon_ends: Sequence[int], max_rows: int | None, random_state: int
     ) -> pd.DataFrame | None:
         """The training selection these arguments would draw (``[book_row, as_of_day, target]``), or None when the draw does not hold it."""
-        asked = (policies, tuple(as_of_days), tuple(horizon_ends), random_state)
-        if asked != (self.policies, self.as_of_days, self.horizon_ends, self.random_state):
+        asked = (tuple(as_of_days), tuple(horizon_ends), random_state)
+        if asked != (self.as_of_days, self.horizon_ends, self.random_state) or book_fingerprint(policies) != self.book:
             return None
         complete = len(self.rows) < self.max_rows  # every row there is was drawn
         if not (complete or (max_rows is not None and max_rows <= self.max_rows)):
             return None
         return first_drawn(self.rows, as_of_days=as_of_days, max_rows=max_rows)
+
+
+def book_fingerprint(policies: pd.DataFrame) -> tuple[int, int]:
+    """The book's size, and a hash of the columns the draw reads (row labels too) on about :data:`FINGERPRINT_ROWS` evenly spaced rows."""
+    step = max(1, len(policies) // FINGERPRINT_ROWS)
+    sample = policies[[c for c in ROW_COLUMNS if c in policies.columns]].iloc[::step]
+    hashes = pd.util.hash_pandas_object(sample, index=True).to_numpy(dtype=np.uint64)
+    return len(policies), int(np.bitwise_xor.reduce(hashes * np.arange(1, len(hashes) + 1, dtype=np.uint64)) if len(hashes) else 0)
 
 
 def _horizon_days(as_of: Sequence[pd.Timestamp], horizon_months: int) -> tuple[list[int], list[int]]:
@@ -188,7 +209,7 @@ def draw_training(
         random_state=random_state,
         policies=len(policies),
     )
-    return TrainingDraw(len(policies), tuple(as_of_days), tuple(ends), random_state, max_rows, rows)
+    return TrainingDraw(book_fingerprint(policies), tuple(as_of_days), tuple(ends), random_state, max_rows, rows)
 
 
 def candidate_features(policies: pd.DataFrame) -> list[str]:
@@ -411,7 +432,7 @@ def training_rows(
     if missing:
         raise ExtractError("missing_column", reason="in_policies", column=missing[0])
     as_of_days, ends = _horizon_days(as_of, horizon_months)
-    selection = None if draw is None else draw.selection(len(policies), as_of_days, ends, max_rows, random_state)
+    selection = None if draw is None else draw.selection(policies, as_of_days, ends, max_rows, random_state)
     if selection is None:
         selection = training_selection(
             *bind(book_columns(policies)),

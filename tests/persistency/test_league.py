@@ -82,3 +82,17 @@ def test_on_premiums_received_and_for_columns_the_book_lacks(book) -> None:
     for column in COLUMNS:
         pd.testing.assert_frame_equal(together[column], league_table(policies, column, study_date=study, payments=payments))
     assert league_tables(policies, ("missing",), study_date=study) == {}
+
+
+def test_groups_that_tie_are_ranked_in_their_order(book) -> None:
+    """Two groups holding the same policies tie on every figure: the table names them in the groups' order."""
+    policies, study = book
+    twins = pd.concat([policies.assign(region="乙"), policies.assign(region="甲")], ignore_index=True)
+    twins["region"] = twins["region"].astype("string")
+    alone = league_table(twins, "region", study_date=study)
+    together = league_tables(twins, ("region", "channel"), study_date=study)["region"]
+    expected = sorted(["乙", "甲"])
+    assert alone["region"].tolist() == together["region"].tolist() == expected
+    assert alone["persistency"].nunique() == 1
+    cut = at_min_volume(league_tables(twins, ("region",), study_date=study, min_policies=0)["region"], 50)
+    pd.testing.assert_frame_equal(cut, alone)

@@ -157,7 +157,8 @@ def test_the_draw_below_a_bound_is_the_draw_of_every_row(sample, engine, monkeyp
     queries = []
     run = risk_rows.run
     monkeypatch.setattr(risk_rows, "run", lambda backend, expression: queries.append(expression) or run(backend, expression))
-    for cap, size in ((2000, n), (2000, 1000 * n), (6000, n)):  # the bound holds the draw; the bound holds too few rows
+    # the bound holds the draw (two caps); a book said to be 1,000 times larger: the bound holds too few rows, asked again
+    for cap, size in ((2000, n), (6000, n), (2000, 1000 * n)):
         queries.clear()
         bounded = training_draw(table, backend, as_of_days=days, horizon_ends=ends, max_rows=cap, random_state=4, policies=size)
         assert len(queries) == (1 if size == n else 2)
@@ -166,34 +167,55 @@ def test_the_draw_below_a_bound_is_the_draw_of_every_row(sample, engine, monkeyp
         assert len(bounded) == cap
 
 
-def test_the_leak_checks_draw_gives_the_model_the_same_training_rows(sample) -> None:
+def test_the_leak_checks_draw_gives_the_model_the_same_training_rows(sample, monkeypatch) -> None:
+    import analysis.risk.rows as rows_module
+
     policies, study = sample.policies, sample.study_date
     dates = training_dates(policies, study)
     extra = ("agent",)
     draw = draw_training(policies, as_of=dates, horizon_months=12, max_rows=20_000, random_state=0)
-    for cap in (500, 20_000):
-        with_draw = training_rows(policies, as_of=dates, extra_features=extra, max_rows=cap, draw=draw)
-        pd.testing.assert_frame_equal(with_draw, training_rows(policies, as_of=dates, extra_features=extra, max_rows=cap))
+    expected = {cap: training_rows(policies, as_of=dates, extra_features=extra, max_rows=cap) for cap in (500, 20_000)}
+    asked = []
+    selection = rows_module.training_selection
+    monkeypatch.setattr(rows_module, "training_selection", lambda *a, **k: asked.append(k) or selection(*a, **k))
+    for cap, rows in expected.items():
+        pd.testing.assert_frame_equal(training_rows(policies, as_of=dates, extra_features=extra, max_rows=cap, draw=draw), rows)
+    assert asked == []  # both caps came from the draw, the engine was not asked again
     days = draw.as_of_days
-    assert draw.selection(len(policies), days, draw.horizon_ends, 20_000, 0) is not None
+    assert draw.selection(policies, days, draw.horizon_ends, 20_000, 0) is not None
     # not the rows asked for: another seed, horizon, set of dates or book, or more rows than were drawn
-    assert draw.selection(len(policies), days, draw.horizon_ends, 500, 1) is None
-    assert draw.selection(len(policies), days, tuple(e + 1 for e in draw.horizon_ends), 500, 0) is None
-    assert draw.selection(len(policies), days[:-1], draw.horizon_ends[:-1], 500, 0) is None
-    assert draw.selection(len(policies) - 1, days, draw.horizon_ends, 500, 0) is None
-    assert draw.selection(len(policies), days, draw.horizon_ends, 20_001, 0) is None
-    assert draw.selection(len(policies), days, draw.horizon_ends, None, 0) is None
+    assert draw.selection(policies, days, draw.horizon_ends, 500, 1) is None
+    assert draw.selection(policies, days, tuple(e + 1 for e in draw.horizon_ends), 500, 0) is None
+    assert draw.selection(policies, days[:-1], draw.horizon_ends[:-1], 500, 0) is None
+    assert draw.selection(policies.iloc[:-1], days, draw.horizon_ends, 500, 0) is None
+    assert draw.selection(policies, days, draw.horizon_ends, 20_001, 0) is None
+    assert draw.selection(policies, days, draw.horizon_ends, None, 0) is None
+    # a book of the same size is another book: other row labels, or other dates on the rows the fingerprint reads
+    assert draw.selection(policies.set_axis(policies.index + 1), days, draw.horizon_ends, 500, 0) is None
+    moved = policies.copy()
+    moved.loc[moved.index[::7], S.ISSUE_DATE] -= pd.Timedelta(days=1)
+    assert draw.selection(moved, days, draw.horizon_ends, 500, 0) is None
+    assert draw.selection(policies.copy(), days, draw.horizon_ends, 500, 0) is not None  # a copy is the same book
     # a draw that took every row there is serves any cap, and none
     whole = draw_training(policies, as_of=dates[:1], horizon_months=12, max_rows=10**9, random_state=0)
+    monkeypatch.setattr(rows_module, "training_selection", selection)
     every = training_rows(policies, as_of=dates[:1])
     pd.testing.assert_frame_equal(training_rows(policies, as_of=dates[:1], draw=whole), every)
     pd.testing.assert_frame_equal(training_rows(policies, as_of=dates[:1], max_rows=10**10, draw=whole), every)
 
 
-def test_feature_choices_keep_the_draw_for_the_model(sample) -> None:
+def test_feature_choices_keep_the_draw_and_the_default_model_takes_it(sample, monkeypatch) -> None:
+    import analysis.risk.model as model_module
+
     choices = feature_choices(sample.policies, sample.study_date)
     options = choices.options()
     assert choices.draw is not None and choices.draw.max_rows >= max(LEAK_MAX_ROWS, options.max_training_rows)
     dates = training_dates(sample.policies, sample.study_date, options)
     days = [int((d - pd.Timestamp("1970-01-01")).days) for d in dates]
-    assert choices.draw.selection(len(sample.policies), days, choices.draw.horizon_ends, options.max_training_rows, 0) is not None
+    ends = [int((d + relativedelta(months=options.horizon_months) - pd.Timestamp("1970-01-01")).days) for d in dates]
+    assert choices.draw.selection(sample.policies, days, ends, options.max_training_rows, options.random_state) is not None
+    handed = []
+    monkeypatch.setattr(model_module, "build_risk", lambda *a, draw=None, **k: handed.append(draw))
+    model_module.default_risk(sample.policies, sample.study_date)
+    assert len(handed) == 1 and handed[0] == choices.draw  # the same draw (book, dates, horizon, seed, cap)
+    pd.testing.assert_frame_equal(handed[0].rows, choices.draw.rows)
