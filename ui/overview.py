@@ -33,15 +33,37 @@ def overview_figures(
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _leagues(key: str, month: int, options: PersistencyOptions, _result: LoadResult) -> dict[str, pd.DataFrame]:
-    return league_tables(_result.policies, LEAGUE_COLUMNS, study_date=_result.study_date, month=month, min_policies=0, options=options)
+def _leagues(
+    key: str, history_key: str, month: int, options: PersistencyOptions, _result: LoadResult, _history: PaymentHistory | None
+) -> dict[str, pd.DataFrame]:
+    # Keyed by the (filtered) book's key and the history's key ('' without one), never by hashing the frames.
+    return league_tables(
+        _result.policies,
+        LEAGUE_COLUMNS,
+        study_date=_result.study_date,
+        month=month,
+        min_policies=0,
+        options=options,
+        payments=_history,
+    )
 
 
 def league(
-    choice: DataSetChoice, result: LoadResult, column: str, month: int, min_policies: int, options: PersistencyOptions
+    choice: DataSetChoice,
+    result: LoadResult,
+    column: str,
+    month: int,
+    min_policies: int,
+    options: PersistencyOptions,
+    paid: tuple[PaymentHistory, str] | None = None,
 ) -> pd.DataFrame:
-    """The league table by one column, from one cached pass for every column: choosing another column or minimum is instant."""
-    return at_min_volume(_leagues(dataset_key(choice), month, options, result)[column], min_policies)
+    """The league table by one column, from one cached pass for every column: choosing another column or minimum is instant.
+
+    ``paid``: the attached payment history and its key (``ui.payments.report_payments``): the
+    table is then on premiums received, as the page's cards and the report's league tables.
+    """
+    history, history_key = paid if paid is not None else (None, "")
+    return at_min_volume(_leagues(dataset_key(choice), history_key, month, options, result, history)[column], min_policies)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -252,7 +252,7 @@ if dimensions:
     min_policies = cols[2].number_input(
         t("overview.min_volume"), min_value=1, value=MIN_LEAGUE_POLICIES, step=10, key="overview_min_volume"
     )
-    table = league(choice, result, dimension, int(league_month), int(min_policies), options)
+    table = league(choice, result, dimension, int(league_month), int(min_policies), options, paid)
     view = translate_columns(table)
     show_table(
         data=view,

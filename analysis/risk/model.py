@@ -22,6 +22,7 @@ import pandas as pd
 
 from analysis.errors import ExtractError
 from analysis.payments.features import Payments
+from analysis.risk.draw import TrainingDraw
 from analysis.risk.explain import Explained, explain_rows
 from analysis.risk.rows import (
     CATEGORICAL_CODES,
@@ -29,7 +30,6 @@ from analysis.risk.rows import (
     ROW_KEYS,
     TARGET,
     RiskOptions,
-    TrainingDraw,
     check_training_size,
     feature_choices,
     scoring_rows,

@@ -57,15 +57,31 @@ def test_the_sample_with_its_payments_on_the_data_page_and_the_overview() -> Non
     assert any("无缴费记录时的近似继续率" in c.value for c in at.caption)
 
 
-def test_the_overview_figures_differ_by_definition(sample) -> None:
-    """The status-based card equals the Overview without payments; the premiums-received card is measured on the payments."""
+def test_the_overview_figures_differ_by_definition(sample, artefacts) -> None:
+    """The status-based card equals the Overview without payments; the premiums-received card is measured on the payments.
+
+    The league table follows the page's definition too: on premiums received with the history, as the report's.
+    """
+    from analysis.persistency.league import league_table
+    from analysis.persistency.ratios import PersistencyOptions
+
     plain = AppTest.from_file(APP, default_timeout=180).run()
     plain.switch_page("views/overview.py").run()
     before = metrics(plain)["13 个月继续率（件数）"]
+    status_league = plain.dataframe[0].value
     at = _with_sample_payments()
     at.switch_page("views/overview.py").run()
     figures = metrics(at)
     assert figures["13 个月继续率，按状态（件数）"] == before
+    options = PersistencyOptions(grace_days=sample.preset.grace_days)
+    expected = league_table(sample.policies, "channel", study_date=sample.study_date, options=options, payments=artefacts.history())
+    shown_league = at.dataframe[0].value
+    assert shown_league.iloc[:, 0].astype(str).tolist() == expected["channel"].astype(str).tolist()
+    assert shown_league.iloc[:, 2].tolist() == expected["persisting"].tolist()
+    assert (
+        shown_league.iloc[:, 2].tolist()
+        != status_league.set_index(status_league.columns[0]).loc[shown_league.iloc[:, 0]].iloc[:, 1].tolist()
+    )
 
 
 def _attach(at: AppTest, name: str, data: bytes) -> None:

@@ -20,7 +20,8 @@ from analysis.engine.risk_rows import (
     training_draw,
     training_selection,
 )
-from analysis.risk.rows import LEAK_MAX_ROWS, draw_training, feature_choices, training_dates, training_rows
+from analysis.risk.draw import draw_training
+from analysis.risk.rows import LEAK_MAX_ROWS, feature_choices, training_dates, training_rows
 
 LAPSE_LIKE = {S.LAPSED, S.TERMINATED_AFTER_LAPSE, S.REINSTATED}
 
