@@ -55,7 +55,7 @@ def league(
     month: int,
     min_policies: int,
     options: PersistencyOptions,
-    paid: tuple[PaymentHistory, str] | None = None,
+    paid: tuple[PaymentHistory, str] | None,
 ) -> pd.DataFrame:
     """The league table by one column, from one cached pass for every column: choosing another column or minimum is instant.
 

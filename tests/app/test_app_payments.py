@@ -50,11 +50,21 @@ def test_the_sample_with_its_payments_on_the_data_page_and_the_overview() -> Non
     assert any("继续率按实收保费计算" in c.value for c in at.caption)
     assert not any("尚无缴费记录" in i.value or "近似" in i.value for i in at.info)
 
+    on_payments = at.dataframe[0].value
     at.switch_page("views/data.py").run()
     at.button(key="data_payments_detach").click().run()
     at.switch_page("views/overview.py").run()
     assert "13 个月继续率，按状态（件数）" not in metrics(at)
     assert any("无缴费记录时的近似继续率" in c.value for c in at.caption)
+    # the league table is back on the status-based definition once the history is detached
+    from analysis.persistency.league import league_table
+    from analysis.persistency.ratios import PersistencyOptions
+
+    loaded = sample_extract()
+    options = PersistencyOptions(grace_days=loaded.preset.grace_days)
+    expected = league_table(loaded.policies, "channel", study_date=loaded.study_date, options=options)
+    league = at.dataframe[0].value
+    assert league.iloc[:, 2].tolist() == expected["persisting"].tolist() != on_payments.iloc[:, 2].tolist()
 
 
 def test_the_overview_figures_differ_by_definition(sample, artefacts) -> None:
