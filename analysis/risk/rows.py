@@ -298,7 +298,8 @@ def _features(policies: pd.DataFrame, positions: np.ndarray, days: np.ndarray, e
     """The known-then features of the policies at ``positions`` on ``days`` (one day per row, or one day for every row)."""
     years = whole_months(as_days(policies[S.ISSUE_DATE].iloc[positions]), days) // 12
     age = pd.to_numeric(policies[S.AGE], errors="coerce").to_numpy(dtype=float)[positions] if S.AGE in policies else np.nan
-    ids = policies[S.POLICY_ID].iloc[positions].to_numpy()  # only the rows taken become Python strings
+    # The policy numbers keep the book's type (Arrow text: no Python string per row; 3.9 million scored rows made 300 MB of them).
+    ids = policies[S.POLICY_ID].iloc[positions].reset_index(drop=True)
     out = pd.DataFrame({"policy_id": ids, POLICY_YEAR: years + 1, S.AGE: age + years})
     for column in (*(c for c in STATIC_FEATURES if c in policies.columns), *extra_features):
         out[column] = policies[column].iloc[positions].reset_index(drop=True)
@@ -434,4 +435,17 @@ def scoring_rows(
     # The features' month arithmetic takes the one day as it is (broadcast): its calendar parts are worked out once.
     rows = _with_payments(_features(policies, positions, days[:1], extra_features), days, payments)
     rows.index = policies.index[positions]
+    return _text_as_categories(rows)
+
+
+def _text_as_categories(rows: pd.DataFrame) -> pd.DataFrame:
+    """The text features (not the policy numbers) as categoricals of the same values: a small code per row, each text once.
+
+    Every in-force policy is scored and kept, so text per row would be held millions of times
+    (about 500 MB for 3.9 million policies); the model reads a categorical as it reads the text.
+    """
+    for column in rows.columns:
+        values = rows[column]
+        if column != "policy_id" and isinstance(values.dtype, (pd.StringDtype, pd.ArrowDtype)) and pd.api.types.is_string_dtype(values):
+            rows[column] = values.astype("category")
     return rows

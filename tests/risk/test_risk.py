@@ -164,3 +164,17 @@ def test_feature_choices_default_to_the_columns_not_suspected() -> None:
     assert choices.options().extra_features == ("首单客户", "短信提醒")
     assert choices.options(["短信提醒", "no-such-column"]).extra_features == ("短信提醒",)
     assert choices.options([]).extra_features == ()
+
+
+def test_scored_rows_hold_text_once_and_score_as_the_text_does(sample_risk) -> None:
+    """Every in-force policy is kept with its features: text features as categoricals, policy numbers in the book's type, same scores."""
+    loaded, _, risk = sample_risk
+    scores = risk.scores
+    text = [c for c in scores.columns if isinstance(scores[c].dtype, pd.CategoricalDtype)]
+    assert {"channel", "product", "branch"} <= set(text)
+    assert scores["policy_id"].dtype == loaded.policies["policy_id"].dtype != object
+    book = loaded.policies.loc[scores.index]
+    for column in text:
+        assert scores[column].astype("string").equals(book[column].astype("string").rename(column)), column
+    as_text = scores.drop(columns="probability").astype({c: "string" for c in text})
+    assert (risk.model.probability(as_text) == scores["probability"].to_numpy()).all()
