@@ -11,13 +11,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from analysis.errors import ExtractError
-from analysis.ingest.encoding import count_newlines, to_utf8
+from analysis.ingest.encoding import WIDE_BOMS, count_newlines, has_two_byte_leads, to_utf8
 from analysis.ingest.headers import find_header_row
+from analysis.ingest.limits import SCAN_BYTES, LineScan
 from analysis.ingest.raw import ARROW_TEXT, PREAMBLE_LINES, RawTable, unique_headers
 
 #: Bytes at the top of the file in which the delimiter and the header are looked for.
@@ -25,6 +27,7 @@ _HEAD_BYTES = 200_000
 #: A decoding error this close to the end of the head is a character cut by the head's end.
 _CUT_CHARACTER_BYTES = 10
 _BLOCK_SIZE = 1 << 24  # bytes Arrow's CSV reader parses at a time
+_UTF8_BOM = b"\xef\xbb\xbf"
 _DELIMITERS = (",", "\t", ";", "|")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
@@ -106,7 +109,65 @@ def read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
     text, encoding, odd_lines = to_utf8(data, validate=not head_ok)
     if not text or text.isspace():  # (isspace stops at the first other byte; strip would copy the file)
         raise _empty_file("no_rows")
-    head_text = text[:_HEAD_BYTES].decode("utf-8", errors="ignore")
+
+    def lines() -> int:
+        return count_newlines(text) + (0 if text.endswith(b"\n") else 1)
+
+    raw = _below_header(text[:_HEAD_BYTES], text, size=len(text), lines=lines, head_ok=head_ok, encoding=encoding, odd_lines=odd_lines)
+    if raw is None:  # not UTF-8 after all (past the head): decode it and read again
+        return read_csv(data, trust_head=False)
+    return raw
+
+
+def read_csv_file(path: Path, head: bytes) -> RawTable | None:
+    """A CSV file read from disk a block at a time, never whole in memory; None when it needs its bytes (:func:`read_csv`).
+
+    The common case of a large extract: UTF-8 (with or without its byte-order mark) without a
+    run of bytes that could be GB18030 read as UTF-8. The file is scanned once (the line checks of
+    :class:`~analysis.ingest.limits.LineScan`, its line breaks, such runs) and then read by
+    Arrow from disk, which checks the UTF-8 as it reads; ``head`` is the file's first bytes
+    (at least :data:`_HEAD_BYTES`, or the whole file). Otherwise (UTF-16 or UTF-32, another
+    encoding, such a run, a line that is not UTF-8) None: the caller reads the bytes, and the
+    table is the same either way.
+
+    Raises
+    ------
+    ExtractError
+        As :func:`analysis.ingest.limits.check_csv` and :func:`read_csv`.
+    """
+    marked = head.startswith(_UTF8_BOM)  # as Excel writes "CSV UTF-8": the mark is on the header's line, which Arrow skips
+    if not _head_is_utf8(head) or head.startswith(WIDE_BOMS) or not head[:_HEAD_BYTES].strip():
+        return None
+    scan, suspect, ends_with_break = LineScan(), False, True
+    with path.open("rb") as file:
+        while block := file.read(SCAN_BYTES):
+            scan.feed(block)
+            suspect = suspect or has_two_byte_leads(block)
+            ends_with_break = block.endswith(b"\n")
+    scan.finish()
+    if suspect:
+        return None
+    lines = scan.lines + (0 if ends_with_break else 1)
+    text_head = head[len(_UTF8_BOM) : _HEAD_BYTES] if marked else head[:_HEAD_BYTES]
+    encoding = "utf-8-sig" if marked else "utf-8"
+    return _below_header(text_head, path, size=scan.size, lines=lambda: lines, head_ok=True, encoding=encoding, odd_lines=[])
+
+
+def _below_header(
+    head: bytes,
+    source: bytes | Path,
+    *,
+    size: int,
+    lines: Callable[[], int],
+    head_ok: bool,
+    encoding: str,
+    odd_lines: list[int],
+) -> RawTable | None:
+    """The table of UTF-8 ``source`` (bytes, or a file) below the header found in its ``head``; None when Arrow finds it is not UTF-8.
+
+    ``lines``: the file's number of lines (asked only when no row was left out).
+    """
+    head_text = head.decode("utf-8", errors="ignore")
     delimiter = _sniff_delimiter(_physical_lines(head_text)[:PREAMBLE_LINES])
     records = _head_records(head_text, delimiter)
     header_index = find_header_row([cells for _, _, cells in records])
@@ -115,14 +176,14 @@ def read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
         raise _empty_file("only_separators")
     names, renamed = unique_headers(header)
     bad: list[tuple[int, str, int]] = []
-    table = _arrow_table(text, delimiter=delimiter, width=len(names), skip=header_end, bad=bad, head_ok=head_ok)
-    if table is None:  # not UTF-8 after all (past the head): decode it and read again
-        return read_csv(data, trust_head=False)
+    table = _arrow_table(source, size=size, delimiter=delimiter, width=len(names), skip=header_end, bad=bad, head_ok=head_ok)
+    if table is None:
+        return None
     cells = table.to_pandas(types_mapper=ARROW_TEXT.get)
     cells.columns = names
     return RawTable(
         cells=cells,
-        rows=_row_numbers(text, table, first=header_end + 1, bad_lines={b[0] for b in bad}),
+        rows=_row_numbers(table, first=header_end + 1, bad_lines={b[0] for b in bad}, lines=lines),
         preamble=[(start, cells_) for start, _, cells_ in records[:header_index]],
         header_row=header_line,
         kind="csv",
@@ -133,7 +194,9 @@ def read_csv(data: bytes, *, trust_head: bool = True) -> RawTable:
     )
 
 
-def _arrow_table(data: bytes, *, delimiter: str, width: int, skip: int, bad: list[tuple[int, str, int]], head_ok: bool) -> Any:
+def _arrow_table(
+    source: bytes | Path, *, size: int, delimiter: str, width: int, skip: int, bad: list[tuple[int, str, int]], head_ok: bool
+) -> Any:
     """The rows below the header line ``skip`` as an Arrow table of ``width`` text columns.
 
     Rows that do not split into ``width`` fields are left out and listed in ``bad``
@@ -152,7 +215,7 @@ def _arrow_table(data: bytes, *, delimiter: str, width: int, skip: int, bad: lis
 
     def read(threads: bool) -> Any:
         return pacsv.read_csv(
-            io.BytesIO(data),
+            pa.OSFile(str(source)) if isinstance(source, Path) else io.BytesIO(source),  # a file: no decompression by its name
             read_options=pacsv.ReadOptions(
                 skip_rows=skip,  # Arrow counts lines here, not records
                 column_names=[f"c{i}" for i in range(width)],
@@ -173,7 +236,7 @@ def _arrow_table(data: bytes, *, delimiter: str, width: int, skip: int, bad: lis
         try:
             table = read(True)
         except pa.ArrowInvalid as exc:
-            if "could not skip initial" in str(exc).lower() and len(data) < _BLOCK_SIZE:
+            if "could not skip initial" in str(exc).lower() and size < _BLOCK_SIZE:
                 # Nothing below the header (its line has no line break): no rows.
                 table = pa.table({f"c{i}": pa.array([], pa.large_string()) for i in range(width)})
             elif "utf8" not in str(exc).lower() or not head_ok:
@@ -188,11 +251,11 @@ def _arrow_table(data: bytes, *, delimiter: str, width: int, skip: int, bad: lis
     return table
 
 
-def _row_numbers(data: bytes, table: Any, *, first: int, bad_lines: set[int]) -> np.ndarray:
+def _row_numbers(table: Any, *, first: int, bad_lines: set[int], lines: Callable[[], int]) -> np.ndarray:
     """The line of the file each row of ``table`` starts on; ``first`` is the line below the header.
 
     Lines of rows Arrow could not split (``bad_lines``) are skipped; a quoted field holding
-    line breaks moves the next row down by as many lines.
+    line breaks moves the next row down by as many lines (``lines``: the file's number of lines).
     """
     n = table.num_rows
     if bad_lines:
@@ -204,8 +267,7 @@ def _row_numbers(data: bytes, table: Any, *, first: int, bad_lines: set[int]) ->
             line += 1
         return np.asarray(taken, dtype=np.int64)
     rows = np.arange(first, first + n, dtype=np.int64)
-    lines = count_newlines(data) + (0 if data.endswith(b"\n") else 1)
-    if lines > first - 1 + n and n:
+    if n and lines() > first - 1 + n:
         import pyarrow.compute as pc
 
         extra = np.zeros(n, dtype=np.int64)

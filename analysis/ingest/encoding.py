@@ -19,7 +19,7 @@ _SCAN_STEP = 1 << 20  # bytes per step of a scan: small enough to stay in the CP
 _VALIDATE_CHUNK = 1 << 24
 
 
-def _has_two_byte_leads(data: bytes) -> bool:
+def has_two_byte_leads(data: bytes) -> bool:
     """True when a byte 0xC4..0xDF occurs: in valid UTF-8, the lead of a character U+0100..U+07FF."""
     octets = np.frombuffer(data, dtype=np.uint8)
     shifted = np.empty(min(_SCAN_STEP, len(octets)), dtype=np.uint8)
@@ -84,7 +84,7 @@ def _utf8_facts(data: bytes, *, validate: bool) -> tuple[bool, bool]:
     import pyarrow as pa
 
     if not validate:
-        return True, _has_two_byte_leads(data)
+        return True, has_two_byte_leads(data)
     valid, suspect, start = True, False, 0
     while start < len(data) and valid:
         end = data.find(b"\n", start + _VALIDATE_CHUNK)
@@ -94,7 +94,7 @@ def _utf8_facts(data: bytes, *, validate: bool) -> tuple[bool, bool]:
             pa.array([chunk], type=pa.large_binary()).cast(pa.large_string())
         except pa.ArrowInvalid:
             valid = False
-        suspect = suspect or _has_two_byte_leads(chunk)
+        suspect = suspect or has_two_byte_leads(chunk)
         start = end
     return valid, suspect
 

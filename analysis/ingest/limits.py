@@ -48,7 +48,7 @@ MIN_PARQUET_FILE_BYTES_PER_ROW: Final = 0.5
 _DIMENSION_PROBE: Final = 1 << 16
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?"')
 #: Bytes of a CSV scanned at a time for its line breaks.
-_SCAN_BYTES: Final = 1 << 24
+SCAN_BYTES: Final = 1 << 24
 
 
 def _column_number(letters: bytes) -> int:
@@ -88,18 +88,37 @@ def check_csv(data: bytes) -> None:
     ExtractError
         ``too_large`` (``line``, ``rows`` or ``empty_rows``).
     """
-    view = np.frombuffer(data, dtype=np.uint8)
-    longest, lines, last = 0, 0, -1
-    for start in range(0, len(view), _SCAN_BYTES):
-        end = min(len(view), start + _SCAN_BYTES)
-        breaks = np.flatnonzero(view[start:end] == 0x0A) + start
-        if len(breaks):
-            longest = max(longest, int(np.diff(breaks, prepend=last).max()))
-            last = int(breaks[-1])
-            lines += len(breaks)
-        if max(longest, end - 1 - last) > MAX_LINE_BYTES:
-            raise too_large("line", line=lines + 1, limit=f"{MAX_LINE_BYTES / _MB:.0f}")
-    check_rows(lines, len(data))
+    scan = LineScan()
+    scan.feed(data)
+    scan.finish()
+
+
+class LineScan:
+    """:func:`check_csv` over a file handed over a block at a time (blocks of :data:`SCAN_BYTES` refuse where the whole file does).
+
+    Counts the line breaks (``lines``) and bytes (``size``) fed so far.
+    """
+
+    def __init__(self) -> None:
+        self.longest, self.lines, self.last, self.size = 0, 0, -1, 0
+
+    def feed(self, block: bytes) -> None:
+        """The next bytes of the file; a line over the limit is refused as soon as it is seen."""
+        view = np.frombuffer(block, dtype=np.uint8)
+        for start in range(0, len(view), SCAN_BYTES):
+            end = min(len(view), start + SCAN_BYTES)
+            breaks = np.flatnonzero(view[start:end] == 0x0A) + (self.size + start)
+            if len(breaks):
+                self.longest = max(self.longest, int(np.diff(breaks, prepend=self.last).max()))
+                self.last = int(breaks[-1])
+                self.lines += len(breaks)
+            if max(self.longest, self.size + end - 1 - self.last) > MAX_LINE_BYTES:
+                raise too_large("line", line=self.lines + 1, limit=f"{MAX_LINE_BYTES / _MB:.0f}")
+        self.size += len(view)
+
+    def finish(self) -> None:
+        """The whole file was fed: refuse too many rows, or rows without content."""
+        check_rows(self.lines, self.size)
 
 
 def check_workbook(archive: zipfile.ZipFile) -> None:

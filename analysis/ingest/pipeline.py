@@ -41,7 +41,7 @@ from analysis.ingest.headers import ColumnMatch
 from analysis.ingest.intake import Intake, open_intake
 from analysis.ingest.ledger import NOTE_COLUMNS, PROBLEM_COLUMNS, REJECTED, params_text, problem_details, skipped_problems
 from analysis.ingest.presets import MappingPreset, check_contract_terms
-from analysis.ingest.reading import RawTable, read_table
+from analysis.ingest.reading import RawTable, read_file, read_table
 from analysis.ingest.rows import drop_rows
 from analysis.ingest.study_date import INFERRED, settle_study_date
 
@@ -211,30 +211,34 @@ def load_extract(
         When the file cannot be read at all or lacks a required column; the
         message says what was expected, what was found and what to do.
     """
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ExtractError("unreadable", reason="os_error", file=str(path), detail=str(exc.strerror)) from exc
-        filename = filename or path.name
-    else:
-        data = bytes(source)
-    if max_bytes is not None and len(data) > max_bytes:
-        raise ExtractError(
-            "too_large", reason="upload_limit", size=f"{len(data) / BYTES_PER_MB:.1f}", limit=f"{max_bytes / BYTES_PER_MB:.0f}"
-        )
     preset = preset or MappingPreset()
     if sheet is None:
         sheet = preset.settings.get("sheet")
-    raw = read_table(data, filename=filename, sheet=sheet)
-    del data, source  # the bytes are no longer needed: free them before the heavy part
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise ExtractError("unreadable", reason="os_error", file=str(path), detail=str(exc.strerror)) from exc
+        _check_size(size, max_bytes)
+        raw = read_file(path, filename=filename or path.name, sheet=sheet)  # a CSV is read from disk, never whole in memory
+    else:
+        data = bytes(source)
+        _check_size(len(data), max_bytes)
+        raw = read_table(data, filename=filename, sheet=sheet)
+        del data, source  # the bytes are no longer needed: free them before the heavy part
     pool = column_pool(len(raw.cells))
     try:
         return _canonicalise(raw, preset=preset, study_date=study_date, pool=pool)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _check_size(size: int, max_bytes: int | None) -> None:
+    """Refuse a file over the upload limit, naming both."""
+    if max_bytes is not None and size > max_bytes:
+        raise ExtractError("too_large", reason="upload_limit", size=f"{size / BYTES_PER_MB:.1f}", limit=f"{max_bytes / BYTES_PER_MB:.0f}")
 
 
 def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.Timestamp | None, pool: Executor | None) -> LoadResult:

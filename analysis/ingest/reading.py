@@ -14,17 +14,18 @@ import functools
 import io
 import zipfile
 import zlib
+from pathlib import Path
 
 import numpy as np
 
 from analysis.errors import ExtractError
-from analysis.ingest.csv_reader import read_csv
+from analysis.ingest.csv_reader import read_csv, read_csv_file
 from analysis.ingest.encoding import WIDE_BOMS
 from analysis.ingest.limits import check_csv, check_parquet, check_workbook
 from analysis.ingest.raw import RawTable, unique_headers
 from analysis.ingest.workbook import corrupt_workbook, read_workbook, workbook_sheets
 
-__all__ = ["RawTable", "list_sheets", "prefer_jemalloc", "read_table", "sniff_kind"]
+__all__ = ["RawTable", "list_sheets", "prefer_jemalloc", "read_file", "read_table", "sniff_kind"]
 
 #: Bytes looked at first to tell an empty file (the whole file only when they are all blank).
 _EMPTY_PROBE = 1 << 16
@@ -124,6 +125,31 @@ def read_table(data: bytes, *, filename: str | None = None, sheet: str | int | N
     if kind == "xlsx":
         _check_xlsx(data)
     return read_workbook(data, kind=kind, sheet=sheet)
+
+
+def read_file(path: Path, *, filename: str | None = None, sheet: str | int | None = None) -> RawTable:
+    """A file on disk as :func:`read_table` reads its bytes: a CSV a block at a time when it can be, never whole in memory.
+
+    The first bytes tell the format (:func:`sniff_kind`); a UTF-8 CSV is read from disk
+    (:func:`~analysis.ingest.csv_reader.read_csv_file`, the same table), anything else from
+    its bytes.
+
+    Raises
+    ------
+    ExtractError
+        ``unreadable`` when the file cannot be read; otherwise as :func:`read_table`.
+    """
+    try:
+        with path.open("rb") as file:
+            head = file.read(_ENCRYPTION_PROBE)
+        if head[:_EMPTY_PROBE].strip() and sniff_kind(head, filename) == "csv":
+            raw = read_csv_file(path, head)
+            if raw is not None:
+                return raw
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ExtractError("unreadable", reason="os_error", file=str(path), detail=str(exc.strerror)) from exc
+    return read_table(data, filename=filename, sheet=sheet)
 
 
 def _check_xlsx(data: bytes) -> None:

@@ -294,15 +294,21 @@ def feature_choices(policies: pd.DataFrame, study_date: pd.Timestamp) -> Feature
     return FeatureChoices(tuple(candidates), tuple(suspected_leaks(policies, study_date, candidates, draw=draw)), draw)
 
 
-def _features(policies: pd.DataFrame, positions: np.ndarray, days: np.ndarray, extra_features: Sequence[str]) -> pd.DataFrame:
-    """The known-then features of the policies at ``positions`` on ``days`` (one day per row, or one day for every row)."""
+def _features(
+    policies: pd.DataFrame, positions: np.ndarray, days: np.ndarray, extra_features: Sequence[str], *, text_as_categories: bool = False
+) -> pd.DataFrame:
+    """The known-then features of the policies at ``positions`` on ``days`` (one day per row, or one day for every row).
+
+    ``text_as_categories``: each text feature becomes a categorical as it is taken (:func:`_as_categories`).
+    """
     years = whole_months(as_days(policies[S.ISSUE_DATE].iloc[positions]), days) // 12
     age = pd.to_numeric(policies[S.AGE], errors="coerce").to_numpy(dtype=float)[positions] if S.AGE in policies else np.nan
     # The policy numbers keep the book's type (Arrow text: no Python string per row; 3.9 million scored rows made 300 MB of them).
     ids = policies[S.POLICY_ID].iloc[positions].reset_index(drop=True)
     out = pd.DataFrame({"policy_id": ids, POLICY_YEAR: years + 1, S.AGE: age + years})
     for column in (*(c for c in STATIC_FEATURES if c in policies.columns), *extra_features):
-        out[column] = policies[column].iloc[positions].reset_index(drop=True)
+        taken = policies[column].iloc[positions].reset_index(drop=True)
+        out[column] = _as_categories(taken) if text_as_categories else taken
     if S.ANNUAL_PREMIUM in policies and S.INCOME in policies and pd.api.types.is_numeric_dtype(policies[S.INCOME]):
         income = pd.to_numeric(policies[S.INCOME], errors="coerce").to_numpy(dtype=float)[positions]
         premium = policies[S.ANNUAL_PREMIUM].to_numpy(dtype=float)[positions]
@@ -428,24 +434,23 @@ def scoring_rows(
 
     The index is the policies' index, so scores join back to the policies. With ``payments``
     the payment features known before the study date are added (:func:`training_rows`).
+    Text features are categoricals of the same values, and the policy numbers keep the book's type.
     """
     day = day_of(study_date)
     positions = in_force_rows(*bind(book_columns(policies)), day=day)
     days = np.full(len(positions), day).astype("datetime64[D]")
     # The features' month arithmetic takes the one day as it is (broadcast): its calendar parts are worked out once.
-    rows = _with_payments(_features(policies, positions, days[:1], extra_features), days, payments)
+    rows = _with_payments(_features(policies, positions, days[:1], extra_features, text_as_categories=True), days, payments)
     rows.index = policies.index[positions]
-    return _text_as_categories(rows)
+    return rows
 
 
-def _text_as_categories(rows: pd.DataFrame) -> pd.DataFrame:
-    """The text features (not the policy numbers) as categoricals of the same values: a small code per row, each text once.
+def _as_categories(values: pd.Series) -> pd.Series:
+    """Text as a categorical of the same values (a small code per row, each text once); other values as they are.
 
     Every in-force policy is scored and kept, so text per row would be held millions of times
     (about 500 MB for 3.9 million policies); the model reads a categorical as it reads the text.
     """
-    for column in rows.columns:
-        values = rows[column]
-        if column != "policy_id" and isinstance(values.dtype, (pd.StringDtype, pd.ArrowDtype)) and pd.api.types.is_string_dtype(values):
-            rows[column] = values.astype("category")
-    return rows
+    if isinstance(values.dtype, (pd.StringDtype, pd.ArrowDtype)) and pd.api.types.is_string_dtype(values):
+        return values.astype("category")
+    return values
