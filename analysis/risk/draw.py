@@ -59,7 +59,8 @@ class TrainingDraw:
 def book_fingerprint(policies: pd.DataFrame) -> tuple[int, int]:
     """The book's size, and a hash of the columns the draw reads (row labels too) on about :data:`FINGERPRINT_ROWS` evenly spaced rows."""
     step = max(1, len(policies) // FINGERPRINT_ROWS)
-    sample = policies[[c for c in ROW_COLUMNS if c in policies.columns]].iloc[::step]
+    # Column by column: only the rows hashed are copied (``policies.iloc[::step]`` copies every column, 0.3 s on 5M policies).
+    sample = pd.DataFrame({c: policies[c].iloc[::step] for c in ROW_COLUMNS if c in policies.columns}, index=policies.index[::step])
     hashes = pd.util.hash_pandas_object(sample, index=True).to_numpy(dtype=np.uint64)
     return len(policies), int(np.bitwise_xor.reduce(hashes * np.arange(1, len(hashes) + 1, dtype=np.uint64)) if len(hashes) else 0)
 

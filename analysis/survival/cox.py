@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import ExtractError
+from analysis.survival.concordance import cox_concordance
 from analysis.survival.logrank import SIGNIFICANCE_LEVEL
 
 
@@ -144,9 +145,9 @@ def fit_cox(
     hr = _hazard_ratios(fitter.summary, references, levels)
     if late_entry:  # lifelines has no residuals with delayed entry: no PH test then
         empty = pd.DataFrame(columns=["covariate", "level", "test_statistic", "p_value", "violated"])
-        return CoxResult(hr, empty, len(frame), total, _concordance(fitter), tuple(strata))
+        return CoxResult(hr, empty, len(frame), total, cox_concordance(fitter), tuple(strata))
     ph_table, ph_policies = _ph_test(fitter, model_data, strata, levels, ph_sample=ph_sample, random_state=random_state)
-    return CoxResult(hr, ph_table, len(frame), total, _concordance(fitter), tuple(strata), ph_policies)
+    return CoxResult(hr, ph_table, len(frame), total, cox_concordance(fitter), tuple(strata), ph_policies)
 
 
 def _model_data(
@@ -223,14 +224,6 @@ def _ph_test(
     )
     ph_table["violated"] = ph_table["p_value"] < SIGNIFICANCE_LEVEL
     return ph_table, len(ph_data)
-
-
-def _concordance(fitter: Any) -> float:
-    """Harrell's C of a fitted model; NaN when no pair of policies can be compared (lifelines raises then)."""
-    try:
-        return float(fitter.concordance_index_)
-    except ZeroDivisionError:
-        return float("nan")
 
 
 def few_valued_columns(policies: pd.DataFrame, *, most: int = MAX_COX_LEVELS) -> frozenset[str]:
