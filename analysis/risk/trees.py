@@ -1,9 +1,10 @@
-"""The fitted trees' scores computed as LightGBM computes them, about twice as fast.
+"""The fitted trees' scores computed as LightGBM computes them, about ten times as fast.
 
 LightGBM's ``predict`` builds a sparse copy of every row and walks the trees one row at a
 time. Here the model's text (``Booster.model_to_string``, up to its best iteration, as
 ``predict`` uses it) is read into flat arrays, and one compiled kernel (numba, blocks of
-rows over the model's threads) walks them with LightGBM's decision rules
+rows over the model's threads) finds each row's leaf in each tree without walking it
+(:func:`_leaf_kernel`, trees of up to 64 leaves; :func:`_raw_kernel` walks larger ones), with LightGBM's decision rules
 (``Tree::NumericalDecision`` and ``Tree::CategoricalDecision``: missing values, zero as
 missing, default directions, category bitsets) and adds each row's leaf values tree by tree
 from 0.0, as ``GBDT::PredictRaw`` does, then takes LightGBM's sigmoid
@@ -98,6 +99,69 @@ def _raw_kernel(x: Any, out: Any, sigmoid: float, roots: Any, tree: Any) -> None
                 out[i] = 1.0 / (1.0 + math.exp(-sigmoid * out[i]))
 
 
+#: Node kinds of :func:`_leaf_kernel`: a number without missing-value handling (a missing number reads as 0.0),
+#: a category whose left levels all lie below :data:`CODE_CAP`, and anything else (``_goes_left`` on the value).
+NUMBER, CATEGORY, OTHER = 0, 1, 2
+#: Category codes at or above this (and missing ones) read as this code, whose bit is never a left level in a CATEGORY node.
+CODE_CAP = 31
+_DE_BRUIJN = 0x03F79D71B4CB0A89  # the lowest set bit's position: a multiply and a table (``_BIT_INDEX``)
+
+
+@_parallel
+def _leaf_kernel(xt: Any, out: Any, sigmoid: float, roots: Any, splits: Any, tree: Any, walk: Any) -> None:
+    """:func:`_raw_kernel`'s sums, each tree's leaf found without walking it (QuickScorer: Lucchese et al., SIGIR 2015).
+
+    ``xt`` is features × rows. A tree's leaves are numbered left to right; a row starts with
+    every leaf possible and each split it does not go left at strikes out the leaves of its
+    left branch (``masks``). The leaf it reaches is the leftmost one left. Every split of a
+    tree is tested for a block of rows at a time, without a branch (the CPU's vector units do
+    it), instead of one row's path at a time, whose every step the CPU would mispredict half
+    the time. The decisions are ``_goes_left``'s, and the sums are taken tree by tree from 0.0.
+    """
+    feat, thr, dt, _, _, cstart, clen, cats, leaves = tree[:9]
+    kinds, masks, left_levels, values, bit_index = walk
+    features, n = xt.shape
+    block = 512
+    for b in numba.prange((n + block - 1) // block):
+        lo = b * block
+        m = min(n, lo + block) - lo
+        numbers = np.empty((features, m), dtype=np.float64)
+        codes = np.empty((features, m), dtype=np.int64)
+        for f in range(features):
+            for i in range(m):
+                value = xt[f, lo + i]
+                numbers[f, i] = 0.0 if np.isnan(value) else value
+                codes[f, i] = np.int64(value) if -1.0 < value < CODE_CAP else CODE_CAP  # int() truncates, as _goes_left's
+        alive = np.empty(m, dtype=np.int64)
+        total = np.zeros(m, dtype=np.float64)
+        for t in range(roots.shape[0]):
+            root = roots[t]
+            if root < 0:  # a tree of one leaf
+                for i in range(m):
+                    total[i] += leaves[-root - 1]
+                continue
+            alive[:] = -1
+            for node in range(root, root + splits[t]):
+                f, strike = feat[node], masks[node]
+                if kinds[node] == NUMBER:
+                    threshold, column = thr[node], numbers[f]
+                    for i in range(m):
+                        alive[i] &= strike | -np.int64(column[i] <= threshold)
+                elif kinds[node] == CATEGORY:
+                    levels, row_codes = left_levels[node], codes[f]
+                    for i in range(m):
+                        alive[i] &= strike | -((levels >> row_codes[i]) & 1)
+                else:
+                    for i in range(m):
+                        if not _goes_left(node, xt[f, lo + i], thr, dt, cstart, clen, cats):
+                            alive[i] &= strike
+            for i in range(m):
+                lowest = np.uint64(alive[i] & -alive[i])
+                total[i] += values[t, bit_index[(lowest * np.uint64(_DE_BRUIJN)) >> np.uint64(58)]]
+        for i in range(m):
+            out[lo + i] = 1.0 / (1.0 + math.exp(-sigmoid * total[i])) if sigmoid > 0 else total[i]
+
+
 @_parallel
 def _pattern_kernel(x: Any, masks: Any, roots: Any, splits: Any, tree: Any) -> None:
     """``masks[i, t]``: bit j set when row i goes left at the j-th split of tree t (the row's split pattern in it)."""
@@ -121,6 +185,9 @@ class Trees:
     roots: np.ndarray
     splits: np.ndarray  # tree t's internal nodes are roots[t] .. roots[t] + splits[t] - 1
     nodes: tuple[np.ndarray, ...]  # feat, thr, dt, left, right, cstart, clen, cats, leaves
+    #: :func:`_leaf_kernel`'s arrays (kinds, masks, left levels, leaf values left to right, bit index), or None
+    #: when a tree has more than :data:`MAX_SPLITS` + 1 leaves (then :func:`_raw_kernel` walks them).
+    walk: tuple[np.ndarray, ...] | None = None
 
 
 def _fields(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
@@ -193,7 +260,46 @@ def compile_trees(booster: Any) -> Trees | None:
     columns[7] = columns[7] or [0]  # never an empty array (the kernel indexes it)
     nodes = tuple(np.asarray(c, dtype=k) for c, k in zip(columns, kinds))
     splits = [int(tree["num_leaves"]) - 1 for tree in trees]
-    return Trees(int(header["max_feature_idx"]) + 1, sigmoid, np.asarray(roots, dtype=np.int32), np.asarray(splits, dtype=np.int32), nodes)
+    root_array, split_array = np.asarray(roots, dtype=np.int32), np.asarray(splits, dtype=np.int32)
+    walk = _leaf_walk(nodes, root_array, split_array) if not splits or max(splits) <= MAX_SPLITS else None
+    return Trees(int(header["max_feature_idx"]) + 1, sigmoid, root_array, split_array, nodes, walk)
+
+
+def _leaf_walk(nodes: tuple[np.ndarray, ...], roots: np.ndarray, splits: np.ndarray) -> tuple[np.ndarray, ...]:
+    """:func:`_leaf_kernel`'s arrays: each split's kind, strike-out mask and left levels; each tree's leaf values left to right."""
+    feat, thr, dt, left, right, cstart, clen, cats, leaves = nodes
+    kinds = np.full(len(feat), OTHER, dtype=np.int8)
+    masks = np.zeros(len(feat), dtype=np.int64)
+    left_levels = np.zeros(len(feat), dtype=np.int64)
+    values = np.zeros((len(roots), MAX_SPLITS + 1), dtype=np.float64)
+    for t, root in enumerate(roots):
+        if root < 0:
+            continue
+        order: list[int] = []  # the tree's leaves left to right
+        under: dict[int, list[int]] = {}  # node → the positions (in ``order``) of the leaves below it
+        stack: list[tuple[int, bool]] = [(int(root), False)]
+        while stack:  # post-order: a node after both its branches
+            node, done = stack.pop()
+            if node < 0:
+                order.append(-node - 1)
+                under[node] = [len(order) - 1]
+            elif done:
+                under[node] = under[int(left[node])] + under[int(right[node])]
+            else:
+                stack += [(node, True), (int(right[node]), False), (int(left[node]), False)]
+        values[t, : len(order)] = leaves[order]
+        for node in range(int(root), int(root) + int(splits[t])):
+            masks[node] = ~sum(1 << p for p in under[int(left[node])])
+            if dt[node] & 1:
+                word = int(cats[cstart[node]]) if clen[node] else 0
+                if clen[node] <= 1 and not word >> CODE_CAP & 1:
+                    kinds[node], left_levels[node] = CATEGORY, word
+            elif not (dt[node] >> 2) & 3:  # no missing-value handling
+                kinds[node] = NUMBER
+    bit_index = np.zeros(64, dtype=np.int64)
+    for bit in range(64):
+        bit_index[((1 << bit) * _DE_BRUIJN % (1 << 64)) >> 58] = bit
+    return kinds, masks, left_levels, values, bit_index
 
 
 def trees_of(model: Any) -> Trees | None:
@@ -211,7 +317,7 @@ def feature_array(matrix: pd.DataFrame, categories: list[list[Any]] | None) -> n
     ``categories`` is the model's ``pandas_categorical`` (the levels of its categorical columns,
     in order). None when a column is neither a number nor a category.
     """
-    out = np.empty((len(matrix), matrix.shape[1]), dtype=np.float64)
+    out = np.empty((len(matrix), matrix.shape[1]), dtype=np.float64, order="F")  # column by column, as the kernel reads it
     levels = iter(categories or [])
     for j, column in enumerate(matrix.columns):
         values = matrix[column]
@@ -234,10 +340,15 @@ def feature_array(matrix: pd.DataFrame, categories: list[list[Any]] | None) -> n
 
 def raw_scores(trees: Trees, x: np.ndarray, *, threads: int = 1, probability: bool = False) -> np.ndarray:
     """Each row's raw score (log-odds) as LightGBM's ``predict(raw_score=True)``, or its probability (``predict_proba``)."""
-    x = np.ascontiguousarray(x, dtype=np.float64)
     out = np.empty(len(x), dtype=np.float64)
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]  # per calling thread
-    _raw_kernel(x, out, trees.sigmoid if probability else -1.0, trees.roots, trees.nodes)
+    sigmoid = trees.sigmoid if probability else -1.0
+    if trees.walk is None:
+        _raw_kernel(np.ascontiguousarray(x, dtype=np.float64), out, sigmoid, trees.roots, trees.nodes)
+    else:  # features × rows: a copy only when ``x`` is not column by column already (feature_array's is)
+        _leaf_kernel(
+            np.ascontiguousarray(np.asarray(x, dtype=np.float64).T), out, sigmoid, trees.roots, trees.splits, trees.nodes, trees.walk
+        )
     return out
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis.risk.model import BLANK, fit_lapse_model, model_matrix
-from analysis.risk.trees import compile_trees, feature_array, predict_probability, raw_scores, trees_of
+from analysis.risk.trees import CATEGORY, MAX_SPLITS, NUMBER, OTHER, compile_trees, feature_array, predict_probability, raw_scores, trees_of
 
 
 def odd_rows(n: int, seed: int) -> pd.DataFrame:
@@ -37,24 +37,56 @@ def lightgbm_model(rows: pd.DataFrame, **params: object):
     import lightgbm as lgb
 
     matrix, levels = model_matrix(rows, ["age", "annual_premium", "branch", "auto_debit", "payment_frequency"])
-    model = lgb.LGBMClassifier(n_estimators=60, num_leaves=31, min_child_samples=20, verbose=-1, random_state=0, **params)
+    model = lgb.LGBMClassifier(n_estimators=60, min_child_samples=20, verbose=-1, random_state=0, **params)
     return model.fit(matrix, rows["lapsed_within"].astype(int)), levels
 
 
-@pytest.mark.parametrize("params", [{}, {"zero_as_missing": True}, {"use_missing": False}, {"max_cat_to_onehot": 64}])
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"zero_as_missing": True}, {"use_missing": False}, {"max_cat_to_onehot": 64}, {"num_leaves": 15}, {"num_leaves": 100}],
+)
 def test_probabilities_and_raw_scores_equal_lightgbm_to_the_last_bit(params: dict) -> None:
+    """Leaves found without a walk (up to 64 leaves a tree), or by walking the trees (more); every kind of split either way."""
     train = odd_rows(6000, seed=1)
-    model, levels = lightgbm_model(train, **params)
+    model, levels = lightgbm_model(train, **{"num_leaves": 31, **params})
     scored = odd_rows(3000, seed=2)
     scored.loc[scored.index[:50], "branch"] = "a branch unseen in training"
     matrix, _ = model_matrix(scored, ["age", "annual_premium", "branch", "auto_debit", "payment_frequency"], levels)
     trees = compile_trees(model.booster_)
     assert trees is not None
+    assert (trees.walk is None) == (trees.splits.max() > MAX_SPLITS) == (params.get("num_leaves") == 100)
     x = feature_array(matrix, model.booster_.pandas_categorical)
     assert x is not None
     for threads in (1, 2):
         assert np.array_equal(raw_scores(trees, x, threads=threads), model.predict(matrix, raw_score=True))
         assert np.array_equal(predict_probability(model, matrix, threads=threads), model.predict_proba(matrix)[:, 1])
+
+
+def test_every_kind_of_split_scores_as_lightgbm_without_a_walk() -> None:
+    """Numbers without missing values, categories below the code cap and every other split, in one model, to the last bit."""
+    rows = odd_rows(6000, seed=5)
+    rows["channel"] = np.random.default_rng(5).choice(["个险", "银保", "电销", "网销"], len(rows))
+    rows["term"] = np.arange(len(rows)) % 25 + 5  # a number never missing
+    rows["lapsed_within"] |= rows["channel"].eq("电销") & (np.arange(len(rows)) % 3 == 0) | (rows["term"] < 8)
+    features = ["age", "branch", "channel", "term"]
+    matrix, levels = model_matrix(rows, features)
+    model = lgb_fit(matrix, rows["lapsed_within"], num_leaves=15)
+    trees = compile_trees(model.booster_)
+    assert trees is not None and trees.walk is not None
+    kinds = trees.walk[0]
+    assert set(kinds.tolist()) == {NUMBER, CATEGORY, OTHER}
+    scored = odd_rows(3000, seed=6).assign(
+        channel=lambda f: np.where(np.arange(len(f)) % 5 == 0, None, "银保"), term=lambda f: np.arange(len(f)) % 31 + 0.5
+    )
+    x_matrix, _ = model_matrix(scored, features, levels)
+    x = feature_array(x_matrix, model.booster_.pandas_categorical)
+    assert np.array_equal(raw_scores(trees, x, threads=2), model.predict(x_matrix, raw_score=True))
+
+
+def lgb_fit(matrix: pd.DataFrame, target: pd.Series, **params: object):
+    import lightgbm as lgb
+
+    return lgb.LGBMClassifier(n_estimators=40, min_child_samples=20, verbose=-1, random_state=0, **params).fit(matrix, target.astype(int))
 
 
 def test_the_risk_model_scores_as_lightgbm_with_early_stopping() -> None:
