@@ -126,8 +126,9 @@ def read_csv_file(path: Path, head: bytes) -> RawTable | None:
     run of bytes that could be GB18030 read as UTF-8. The file is scanned once (the line checks of
     :class:`~analysis.ingest.limits.LineScan`, its line breaks, such runs) and then read by
     Arrow from disk, which checks the UTF-8 as it reads; ``head`` is the file's first bytes
-    (at least :data:`_HEAD_BYTES`, or the whole file). Otherwise (UTF-16 or UTF-32, another
-    encoding, such a run, a line that is not UTF-8) None: the caller reads the bytes, and the
+    (at least :data:`_HEAD_BYTES` past the mark, or the whole file). Otherwise (not a regular
+    file, UTF-16 or UTF-32, another encoding, such a run, a line that is not UTF-8, a blank
+    head) None: the caller reads the bytes, and the
     table is the same either way.
 
     Raises
@@ -136,8 +137,10 @@ def read_csv_file(path: Path, head: bytes) -> RawTable | None:
         As :func:`analysis.ingest.limits.check_csv` and :func:`read_csv`.
     """
     marked = head.startswith(_UTF8_BOM)  # as Excel writes "CSV UTF-8": the mark is on the header's line, which Arrow skips
-    if not _head_is_utf8(head) or head.startswith(WIDE_BOMS) or not head[:_HEAD_BYTES].strip():
-        return None
+    start = len(_UTF8_BOM) if marked else 0
+    text_head = head[start : start + _HEAD_BYTES]  # the head read_csv looks in: the same bytes, the mark left out
+    if not path.is_file() or not _head_is_utf8(head) or head.startswith(WIDE_BOMS) or not text_head.strip():
+        return None  # (a pipe cannot be read twice; a blank head is judged on the whole file)
     scan, suspect, ends_with_break = LineScan(), False, True
     with path.open("rb") as file:
         while block := file.read(SCAN_BYTES):
@@ -148,7 +151,6 @@ def read_csv_file(path: Path, head: bytes) -> RawTable | None:
     if suspect:
         return None
     lines = scan.lines + (0 if ends_with_break else 1)
-    text_head = head[len(_UTF8_BOM) : _HEAD_BYTES] if marked else head[:_HEAD_BYTES]
     encoding = "utf-8-sig" if marked else "utf-8"
     return _below_header(text_head, path, size=scan.size, lines=lambda: lines, head_ok=True, encoding=encoding, odd_lines=[])
 

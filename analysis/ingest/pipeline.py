@@ -41,7 +41,7 @@ from analysis.ingest.headers import ColumnMatch
 from analysis.ingest.intake import Intake, open_intake
 from analysis.ingest.ledger import NOTE_COLUMNS, PROBLEM_COLUMNS, REJECTED, params_text, problem_details, skipped_problems
 from analysis.ingest.presets import MappingPreset, check_contract_terms
-from analysis.ingest.reading import RawTable, read_file, read_table
+from analysis.ingest.reading import RawTable, read_file, read_table, unreadable
 from analysis.ingest.rows import drop_rows
 from analysis.ingest.study_date import INFERRED, settle_study_date
 
@@ -214,16 +214,23 @@ def load_extract(
     preset = preset or MappingPreset()
     if sheet is None:
         sheet = preset.settings.get("sheet")
-    if isinstance(source, (str, Path)):
+    if isinstance(source, (str, Path)) and Path(source).is_file():
         path = Path(source)
         try:
             size = path.stat().st_size
         except OSError as exc:
-            raise ExtractError("unreadable", reason="os_error", file=str(path), detail=str(exc.strerror)) from exc
+            raise unreadable(path, exc) from exc
         _check_size(size, max_bytes)
         raw = read_file(path, filename=filename or path.name, sheet=sheet)  # a CSV is read from disk, never whole in memory
     else:
-        data = bytes(source)
+        if isinstance(source, (str, Path)):  # not a regular file (a pipe, a missing path): its bytes, as they come
+            try:
+                data = Path(source).read_bytes()
+            except OSError as exc:
+                raise unreadable(Path(source), exc) from exc
+            filename = filename or Path(source).name
+        else:
+            data = bytes(source)
         _check_size(len(data), max_bytes)
         raw = read_table(data, filename=filename, sheet=sheet)
         del data, source  # the bytes are no longer needed: free them before the heavy part

@@ -128,7 +128,7 @@ def read_table(data: bytes, *, filename: str | None = None, sheet: str | int | N
 
 
 def read_file(path: Path, *, filename: str | None = None, sheet: str | int | None = None) -> RawTable:
-    """A file on disk as :func:`read_table` reads its bytes: a CSV a block at a time when it can be, never whole in memory.
+    """A regular file on disk as :func:`read_table` reads its bytes: a CSV a block at a time when it can be, never whole in memory.
 
     The first bytes tell the format (:func:`sniff_kind`); a UTF-8 CSV is read from disk
     (:func:`~analysis.ingest.csv_reader.read_csv_file`, the same table), anything else from
@@ -148,8 +148,13 @@ def read_file(path: Path, *, filename: str | None = None, sheet: str | int | Non
                 return raw
         data = path.read_bytes()
     except OSError as exc:
-        raise ExtractError("unreadable", reason="os_error", file=str(path), detail=str(exc.strerror)) from exc
+        raise unreadable(path, exc) from exc
     return read_table(data, filename=filename, sheet=sheet)
+
+
+def unreadable(path: Path, exc: OSError) -> ExtractError:
+    """The refusal of a file the system cannot read, with the system's reason."""
+    return ExtractError("unreadable", reason="os_error", file=str(path), detail=str(exc.strerror or exc))
 
 
 def _check_xlsx(data: bytes) -> None:

@@ -14,7 +14,7 @@ from 0.0, as ``GBDT::PredictRaw`` does, then takes LightGBM's sigmoid
 Features are read as LightGBM reads a pandas frame: numbers as float64, categories as their
 codes among the training levels (−1, a level unseen in training, is missing), and a value
 within 1e-35 of zero as zero (its dense-row reader drops those). A model the kernel does not
-cover (not binary, linear trees) or an environment without numba keeps LightGBM's own
+cover (not binary, linear trees, a random forest) or an environment without numba keeps LightGBM's own
 ``predict`` (:func:`compile_trees` returns None). SHAP values stay LightGBM's own
 ``pred_contrib``; :func:`split_patterns` (which way each row goes at every split of each
 tree) lets :func:`analysis.risk.explain.tree_by_tree` run it once per pattern.
@@ -247,7 +247,10 @@ def compile_trees(booster: Any) -> Trees | None:
     """The booster's trees (up to its best iteration, as ``predict`` uses them), or None when the kernel does not cover it."""
     if numba is None:
         return None
-    header, trees = _fields(booster.model_to_string())
+    text = booster.model_to_string()
+    header, trees = _fields(text)
+    if "average_output" in text.split("\nTree=", 1)[0].split():  # a random forest averages its trees: LightGBM's own predict
+        return None
     objective = header.get("objective", "").split()
     if header.get("num_tree_per_iteration", "1") != "1" or not objective or objective[0] != "binary" or not trees:
         return None

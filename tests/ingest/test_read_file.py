@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import tempfile
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -158,3 +160,47 @@ def test_generated_csv_extracts_load_the_same_from_disk(data: st.DataObject) -> 
         path = Path(folder) / "extract.csv"
         path.write_bytes(body)
         same_load(path, body)
+
+
+def test_a_marked_head_is_looked_at_as_its_bytes_are(tmp_path) -> None:
+    """The mark is left out of the head, not counted in it: a line across the head's end splits as in the bytes."""
+    mark = b"\xef\xbb\xbf"
+    header = "保单号,投保日期,保单状态,年缴保费,备注,渠道\n".encode()
+    start = "P00001,2020-01-15,有效,1200,a;b;c;d;e;f;g;h ".encode()
+    first = start + b"x" * (200_001 - len(mark) - len(header) - len(start)) + ",个险\n".encode()
+    rest = b"".join(f"P{i:05d},2020-01-15,有效,{1200 + i},n,个险\n".encode() for i in range(2, 50))
+    data = mark + header + first + rest
+    path = tmp_path / "marked.csv"
+    path.write_bytes(data)
+    assert load_extract(path).accepted == 49
+    same_load(path, data)
+
+
+@pytest.mark.parametrize("data", [b"\xef\xbb\xbf", b"\xef\xbb\xbf\n\n", b"\xef\xbb\xbf   \r\n \t", b"\xef\xbb\xbf" + b"\n" * 300_000])
+def test_a_mark_and_nothing_else_is_refused_as_its_bytes_are(tmp_path, data) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(data)
+    with pytest.raises(ExtractError) as refused:
+        load_extract(path)
+    assert refused.value.key == "error.empty_file.no_rows"
+    same_load(path, data)
+
+
+def test_a_pipe_is_read_as_it_comes(tmp_path) -> None:
+    """A path that is not a regular file (a pipe: the shell's <(…)) is read once, whole, as before."""
+    data = extract(rows=1500).encode("utf-8")
+    fifo = tmp_path / "extract.csv"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(data,))
+    writer.start()
+    from_pipe = load_extract(fifo)
+    writer.join()
+    from_bytes = load_extract(data, filename=fifo.name)
+    pd.testing.assert_frame_equal(from_pipe.policies, from_bytes.policies)
+    assert from_pipe.rows_read == from_bytes.rows_read == 1500
+
+
+def test_a_missing_file_is_refused_with_the_systems_reason(tmp_path) -> None:
+    with pytest.raises(ExtractError) as refused:
+        load_extract(tmp_path / "nowhere.csv")
+    assert refused.value.code == "unreadable" and refused.value.params["detail"] == "No such file or directory"

@@ -110,6 +110,10 @@ def test_a_model_the_kernel_does_not_cover_keeps_lightgbm() -> None:
     assert compile_trees(regression.booster_) is None
     linear = lgb.LGBMClassifier(n_estimators=5, linear_tree=True, verbose=-1).fit(matrix[["age", "annual_premium"]], rows["lapsed_within"])
     assert compile_trees(linear.booster_) is None
+    forest = lgb.LGBMClassifier(boosting_type="rf", n_estimators=5, subsample=0.8, subsample_freq=1, verbose=-1)
+    forest.fit(matrix, rows["lapsed_within"].astype(int))  # averages its trees' outputs: LightGBM's own predict
+    assert compile_trees(forest.booster_) is None
+    assert np.array_equal(predict_probability(forest, matrix, threads=2), forest.predict_proba(matrix)[:, 1])
     assert np.array_equal(
         predict_probability(linear, matrix[["age", "annual_premium"]]), linear.predict_proba(matrix[["age", "annual_premium"]])[:, 1]
     )
