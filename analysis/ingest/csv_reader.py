@@ -128,8 +128,7 @@ def read_csv_file(path: Path, head: bytes) -> RawTable | None:
     Arrow from disk, which checks the UTF-8 as it reads; ``head`` is the file's first bytes
     (at least :data:`_HEAD_BYTES` past the mark, or the whole file). Otherwise (not a regular
     file, UTF-16 or UTF-32, another encoding, such a run, a line that is not UTF-8, a blank
-    head) None: the caller reads the bytes, and the
-    table is the same either way.
+    head) None: the caller reads the bytes, and the table is the same either way.
 
     Raises
     ------

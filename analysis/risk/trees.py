@@ -105,6 +105,10 @@ NUMBER, CATEGORY, OTHER = 0, 1, 2
 #: Category codes at or above this (and missing ones) read as this code, whose bit is never a left level in a CATEGORY node.
 CODE_CAP = 31
 _DE_BRUIJN = 0x03F79D71B4CB0A89  # the lowest set bit's position: a multiply and a table (``_BIT_INDEX``)
+#: ``_BIT_INDEX[(b * _DE_BRUIJN mod 2⁶⁴) >> 58]`` is the position of the one set bit of ``b``.
+_BIT_INDEX = np.zeros(64, dtype=np.int64)
+for _bit in range(64):
+    _BIT_INDEX[((1 << _bit) * _DE_BRUIJN % (1 << 64)) >> 58] = _bit
 
 
 @_parallel
@@ -119,7 +123,7 @@ def _leaf_kernel(xt: Any, out: Any, sigmoid: float, roots: Any, splits: Any, tre
     the time. The decisions are ``_goes_left``'s, and the sums are taken tree by tree from 0.0.
     """
     feat, thr, dt, _, _, cstart, clen, cats, leaves = tree[:9]
-    kinds, masks, left_levels, values, bit_index = walk
+    kinds, masks, left_levels, values = walk
     features, n = xt.shape
     block = 512
     for b in numba.prange((n + block - 1) // block):
@@ -157,7 +161,7 @@ def _leaf_kernel(xt: Any, out: Any, sigmoid: float, roots: Any, splits: Any, tre
                             alive[i] &= strike
             for i in range(m):
                 lowest = np.uint64(alive[i] & -alive[i])
-                total[i] += values[t, bit_index[(lowest * np.uint64(_DE_BRUIJN)) >> np.uint64(58)]]
+                total[i] += values[t, _BIT_INDEX[(lowest * np.uint64(_DE_BRUIJN)) >> np.uint64(58)]]
         for i in range(m):
             out[lo + i] = 1.0 / (1.0 + math.exp(-sigmoid * total[i])) if sigmoid > 0 else total[i]
 
@@ -185,7 +189,7 @@ class Trees:
     roots: np.ndarray
     splits: np.ndarray  # tree t's internal nodes are roots[t] .. roots[t] + splits[t] - 1
     nodes: tuple[np.ndarray, ...]  # feat, thr, dt, left, right, cstart, clen, cats, leaves
-    #: :func:`_leaf_kernel`'s arrays (kinds, masks, left levels, leaf values left to right, bit index), or None
+    #: :func:`_leaf_kernel`'s arrays (kinds, masks, left levels, leaf values left to right), or None
     #: when a tree has more than :data:`MAX_SPLITS` + 1 leaves (then :func:`_raw_kernel` walks them).
     walk: tuple[np.ndarray, ...] | None = None
 
@@ -299,10 +303,7 @@ def _leaf_walk(nodes: tuple[np.ndarray, ...], roots: np.ndarray, splits: np.ndar
                     kinds[node], left_levels[node] = CATEGORY, word
             elif not (dt[node] >> 2) & 3:  # no missing-value handling
                 kinds[node] = NUMBER
-    bit_index = np.zeros(64, dtype=np.int64)
-    for bit in range(64):
-        bit_index[((1 << bit) * _DE_BRUIJN % (1 << 64)) >> 58] = bit
-    return kinds, masks, left_levels, values, bit_index
+    return kinds, masks, left_levels, values
 
 
 def trees_of(model: Any) -> Trees | None:
