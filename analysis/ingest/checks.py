@@ -8,6 +8,8 @@ leaves out (exits and lapses dated by rule) and dates after the study date are
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -96,7 +98,7 @@ def reject_duplicates(intake: Intake) -> None:
     positions = frame.index.to_numpy()[later.to_numpy()]
     pointers = first_of_group.to_numpy()[later.to_numpy()]
     compare = [c for c in out if c != S.SOURCE_ROW]
-    differs = np.column_stack([~_same(out[c].to_numpy()[positions], out[c].to_numpy()[pointers]) for c in compare])
+    differs = np.column_stack([~_same(_cells(out[c], positions), _cells(out[c], pointers)) for c in compare])
     names = np.asarray(compare, dtype=object)
     first_rows = np.zeros(size, dtype=np.int64)
     first_rows[positions] = rows[pointers]
@@ -147,6 +149,11 @@ def _may_repeat(ids: pd.Series) -> bool:
                     return False  # in increasing order, as extracts often are: no repeats
                 return bool(pd.Series(numbers).duplicated().any())
     return bool(present.duplicated().any())
+
+
+def _cells(values: Any, positions: np.ndarray) -> np.ndarray:
+    """The cells of a column at ``positions``, taken before any conversion (a wide file's every column is not copied whole)."""
+    return pd.Series(values, copy=False).iloc[positions].to_numpy()
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
