@@ -310,7 +310,8 @@ _NULLABLE_PANDAS: Final = {
 
 def _spark_frame(arrow: pa.Table) -> pd.DataFrame:
     """The pandas frame Spark makes its view from, each column of its own type (see :data:`_NULLABLE_PANDAS`)."""
-    return arrow.to_pandas(types_mapper=_NULLABLE_PANDAS.get)
+    decoded = [column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column for column in arrow.columns]
+    return pa.table(decoded, names=arrow.column_names).to_pandas(types_mapper=_NULLABLE_PANDAS.get)
 
 
 def _own_backend(table: ir.Table) -> BaseBackend | None:
@@ -336,7 +337,10 @@ def arrow_book(frame: pd.DataFrame, columns: Sequence[str], **extra: Any) -> pa.
 
 
 def _arrow(frame: pd.DataFrame, names: Sequence[str] | None = None) -> pa.Table:
-    """A pandas book (``names``: those of its columns that it has) as Arrow: categories as plain strings, mixed object columns as text.
+    """A pandas book (``names``: those of its columns that it has) as Arrow, text categories as Arrow's dictionaries.
+
+    The engines read a dictionary as text; other categories become plain strings, mixed object
+    columns text.
 
     Column by column, sharing the book's buffers. (Going through ``Table.from_pandas`` of a new
     frame first copied every column into new pandas blocks: 1.5 s for a 5,000,000-policy book
@@ -346,6 +350,9 @@ def _arrow(frame: pd.DataFrame, names: Sequence[str] | None = None) -> pa.Table:
     for name in frame.columns if names is None else _present(names, list(frame.columns)):
         values = frame[name]
         if isinstance(values.dtype, pd.CategoricalDtype):
+            if pd.api.types.infer_dtype(values.cat.categories, skipna=True) == "string":  # text: handed over as Arrow's dictionary, no copy
+                columns[str(name)] = pa.Array.from_pandas(values)
+                continue
             values = values.astype(values.cat.categories.dtype if values.cat.categories.dtype != object else "string")
         if values.dtype == object:
             values = values.astype("string")

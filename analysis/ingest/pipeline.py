@@ -44,6 +44,7 @@ from analysis.ingest.presets import MappingPreset, check_contract_terms
 from analysis.ingest.reading import RawTable, read_file, read_table, unreadable
 from analysis.ingest.rows import drop_rows
 from analysis.ingest.study_date import INFERRED, settle_study_date
+from analysis.ingest.text import compact_text
 
 #: Bytes in a megabyte, as an upload limit counts them.
 BYTES_PER_MB = 1_000_000
@@ -288,7 +289,7 @@ def _result(intake: Intake, pool: Executor | None) -> LoadResult:
     raw = intake.raw
     return LoadResult(
         # copy=False: the columns are new arrays already; no need to copy them into 2-D blocks.
-        policies=pd.DataFrame(out, copy=False),
+        policies=compact_text(pd.DataFrame(out, copy=False), pool),
         rows_read=n + len(intake.ragged),
         accepted=int((~touched).sum()),
         repaired=int((touched & ~rejected).sum()),

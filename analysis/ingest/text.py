@@ -8,7 +8,8 @@ of plain values is checked without building a single new string.
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from concurrent.futures import Executor
+from typing import Any, Final, Sequence, cast
 
 import numpy as np
 import pandas as pd
@@ -198,3 +199,49 @@ def as_text(raw: pd.Series) -> pd.Series:
         if text.str.contains(r"[０-９．，－／：＋　（）％]", regex=True, na=False).any():
             text = text.str.translate(_FULLWIDTH)
     return text
+
+
+#: A text column becomes categories when it repeats itself: at most one distinct value in
+#: :data:`ROWS_PER_CATEGORY` rows (a column of names or numbers stays text, which is smaller).
+ROWS_PER_CATEGORY: Final = 2
+
+
+def compact_text(policies: pd.DataFrame, pool: Executor | None = None) -> pd.DataFrame:
+    """The book's repetitive text columns (never the policy number) as categories, sorted so groups come out in the same order.
+
+    A text column of a book repeats a few values (a channel, a branch, a yes/no attribute):
+    as categories each row holds a small code instead of its text, which takes a
+    5,000,000-policy book from 1.6 GB to about 0.6 GB. The categories are plain Python
+    text (as a round trip through Arrow, the door's worker or a kept book, gives them back),
+    in code-point order (Python's, and Arrow's order of UTF-8 bytes). Columns are encoded on
+    ``pool``'s threads when given (Arrow's hashing runs without the GIL).
+    """
+    names = [name for name in policies.columns if name != "policy_id" and isinstance(policies[name].dtype, pd.StringDtype)]
+    columns = [policies[name] for name in names]
+    encoded = list(pool.map(_categories, columns) if pool is not None else map(_categories, columns))
+    for name, categorical in zip(names, encoded):
+        if categorical is not None:
+            policies[name] = categorical
+    return policies
+
+
+def _categories(values: pd.Series) -> pd.Categorical | None:
+    """``values`` as sorted categories, or None when the column has more than one distinct value in :data:`ROWS_PER_CATEGORY` rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pieces = _string_chunks(values)
+    if len({piece.type for piece in pieces}) > 1:  # string and large_string chunks: one type
+        pieces = [piece.cast(pa.large_string()) for piece in pieces]
+    encoded = pc.dictionary_encode(pa.chunked_array(pieces, type=pieces[0].type if pieces else pa.large_string())).unify_dictionaries()
+    chunks = [chunk for chunk in encoded.chunks if len(chunk)] or [pa.array([], pa.dictionary(pa.int32(), pa.large_string()))]
+    dictionary = chunks[0].dictionary
+    if len(dictionary) * ROWS_PER_CATEGORY > len(values):
+        return None
+    order = np.asarray(pc.array_sort_indices(dictionary))
+    rank = np.empty(len(order) + 1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    rank[-1] = -1  # a missing cell (index -1 below) stays missing
+    indices = np.concatenate([np.asarray(chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64) for chunk in chunks])
+    categories = pd.Index(np.asarray(dictionary.take(pa.array(order)).to_pylist(), dtype=object), dtype=object)
+    return pd.Categorical.from_codes(cast(Sequence[int], rank[indices]), categories=categories)

@@ -93,6 +93,8 @@ def _is_text(policies: pd.DataFrame | ir.Table, column: str) -> bool:
     """Whether the column holds text (so its groups survive the engine's cast to text unchanged)."""
     if isinstance(policies, pd.DataFrame):
         values = policies[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):  # the door keeps a repetitive text column as categories
+            values = pd.Series(values.cat.categories)
         if isinstance(values.dtype, pd.StringDtype):
             return True
         return pd.api.types.is_object_dtype(values.dtype) and pd.api.types.infer_dtype(values, skipna=True) == "string"

@@ -11,11 +11,12 @@ from analysis.engine.backend import _arrow, arrow_book, bind, run
 
 
 def _through_a_new_frame(frame: pd.DataFrame) -> pa.Table:
-    """What the book used to become: the same columns made into a new frame, then ``Table.from_pandas``."""
+    """What the book used to become: the columns made into a new frame, then ``Table.from_pandas`` (text categories: dictionaries)."""
     columns = {}
     for name in frame.columns:
         values = frame[name]
-        if isinstance(values.dtype, pd.CategoricalDtype):
+        text_categories = isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.infer_dtype(values.cat.categories) == "string"
+        if isinstance(values.dtype, pd.CategoricalDtype) and not text_categories:
             values = values.astype(values.cat.categories.dtype if values.cat.categories.dtype != object else "string")
         if values.dtype == object:
             values = values.astype("string")
@@ -47,9 +48,13 @@ def test_every_kind_of_column_keeps_its_values_and_types() -> None:
     arrow = _arrow(frame)
     assert arrow.equals(_through_a_new_frame(frame))
     assert arrow.column("mixed").to_pylist() == ["x", "3", None] and arrow.column("category").to_pylist() == ["银保", "个险", None]
+    assert pa.types.is_dictionary(arrow.column("category").type)  # the book's codes, not a copy of its text
+    assert arrow.column("number_category").type == pa.float64()  # other categories: their own type
     table, engine = bind(frame)
+    assert table.schema()["category"].is_string()
     back = run(engine, table)
     assert back["day"].isna().tolist() == [False, True, False] and back["7"].tolist() == [1, 2, 3]
+    assert back["category"].tolist()[:2] == ["银保", "个险"] and back["category"].isna().tolist() == [False, False, True]
 
 
 def test_each_engine_reads_nullable_columns_as_the_types_they_are(engine) -> None:
@@ -60,13 +65,20 @@ def test_each_engine_reads_nullable_columns_as_the_types_they_are(engine) -> Non
             "flag": pd.array([True, None, False], dtype="boolean"),
             "text": pd.array(["a", None, "c"], dtype="string[pyarrow]"),
             "day": pd.to_datetime(["2024-01-31", None, "2023-02-28"]),
+            "channel": pd.Categorical(
+                ["银保", None, "个险"], categories=pd.Index(["个险", "银保"], dtype=object)
+            ),  # the door's text categories
         }
     )
     table, backend = bind(frame, engine)
     kinds = table.schema()
     assert kinds["count"].is_integer() and kinds["flag"].is_boolean() and kinds["text"].is_string() and kinds["day"].is_temporal()
+    assert kinds["channel"].is_string()
     back = run(backend, table.order_by(table["count"].isnull(), table["count"]))
     assert back["count"].tolist()[:2] == [1, 3] and back["count"].isna().tolist() == [False, False, True]
+    assert back["channel"].tolist()[:2] == ["银保", "个险"] and back["channel"].isna().tolist() == [False, False, True]
+    counts = run(backend, table.group_by("channel").aggregate(n=table.count()).order_by("channel"))
+    assert counts["n"].tolist() == [1, 1, 1] and counts["channel"].tolist()[:2] == ["个险", "银保"]
 
 
 def test_only_the_columns_named_and_the_extra_ones_are_handed_over() -> None:

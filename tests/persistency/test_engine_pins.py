@@ -147,7 +147,9 @@ def test_an_ibis_table_gives_the_same_table_as_its_pandas_book(sample, engine) -
     table, _ = persistency_book(sample.policies, ("channel",), engine)
     from_table = persistency_ratios(table, study_date=sample.study_date, options=options, by=("channel",))
     from_frame = persistency_ratios(sample.policies, study_date=sample.study_date, options=options, by=("channel",), backend=engine)
-    pd.testing.assert_frame_equal(from_table, from_frame, check_dtype=False)
+    pd.testing.assert_frame_equal(
+        from_table, from_frame, check_dtype=False, check_categorical=False
+    )  # the book keeps its groups as categories
 
 
 def rebuild_status(policies: pd.DataFrame, *, study_date: pd.Timestamp) -> tuple[dict[str, tuple[int, float]], dict[str, int]]:

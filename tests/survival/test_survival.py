@@ -140,7 +140,7 @@ def test_pairwise_log_rank_tests_equal_lifelines(root) -> None:
     loaded = load_extract(root / "data" / "sample_policies.csv")
     data = survival_data(loaded.policies, study_date=loaded.study_date, by=["income"])
     _, pairwise = logrank_tests(data, by="income")
-    expected = pairwise_logrank_test(data["duration"], data["income"].astype(str), data["event"]).summary.reset_index()
+    expected = pairwise_logrank_test(data["duration"], data["income"].astype("string").astype(str), data["event"]).summary.reset_index()
     assert "<NA>" in set(pairwise["cohort_a"]) | set(pairwise["cohort_b"])
     assert pairwise["cohort_a"].tolist() == expected["level_0"].tolist() and pairwise["cohort_b"].tolist() == expected["level_1"].tolist()
     np.testing.assert_allclose(pairwise["test_statistic"], expected["test_statistic"], rtol=1e-9)
