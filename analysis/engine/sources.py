@@ -133,8 +133,12 @@ class OpenedBook:
 
 
 def _pandas_policies(frame: pd.DataFrame) -> pd.DataFrame:
-    """The engine's canonical columns with the door's pandas types (dates as datetime64[ns], text as Arrow text)."""
-    from analysis.ingest.text import TEXT
+    """The engine's canonical columns with the door's pandas types.
+
+    Dates as datetime64[ns], text as Arrow text and repetitive text as categories
+    (:func:`~analysis.ingest.text.compact_text`).
+    """
+    from analysis.ingest.text import TEXT, compact_text
 
     out = {}
     for name in frame.columns:
@@ -148,7 +152,7 @@ def _pandas_policies(frame: pd.DataFrame) -> pd.DataFrame:
         elif values.dtype == object:
             values = values.astype(TEXT)
         out[str(name)] = values
-    return pd.DataFrame(out)
+    return compact_text(pd.DataFrame(out))
 
 
 def redact(url: str) -> str:

@@ -143,7 +143,7 @@ class LoadResult:
     def status_counts(self) -> dict[str, int]:
         """Accepted policies per canonical status (statuses with none are left out)."""
         counts = self.policies[S.STATUS].value_counts()
-        return {s: int(counts[s]) for s in S.STATUSES if s in counts.index}
+        return {s: int(counts[s]) for s in S.STATUSES if counts.get(s, 0) > 0}  # a category no policy has is left out
 
     def summary(self) -> dict[str, Any]:
         """The account as the plain object ``python -m analysis check --json`` prints."""

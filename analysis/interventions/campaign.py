@@ -98,7 +98,7 @@ def campaign_data(
     if S.REINSTATEMENT_DATE in chosen.columns:
         # Reinstated by the start: in force from then on, and the extract records no later exit.
         back = ((chosen[S.STATUS] == S.REINSTATED) & (chosen[S.REINSTATEMENT_DATE] <= start)).fillna(False).astype(bool)
-        chosen = chosen.assign(**{S.STATUS: chosen[S.STATUS].mask(back, S.IN_FORCE)})
+        chosen = chosen.assign(**{S.STATUS: chosen[S.STATUS].astype(object).mask(back, S.IN_FORCE)})  # as text: in_force may be no category
     present = [c for c in (S.PAYMENT_FREQUENCY, S.AUTO_DEBIT, S.CHANNEL, S.PRODUCT, S.BRANCH, S.GENDER, S.INCOME) if c in chosen.columns]
     data = survival_data(chosen.assign(arm=arms[in_campaign]), study_date=study_date, study_start=start, by=["arm", *present])
     entry = data["entry"].to_numpy(dtype=float)

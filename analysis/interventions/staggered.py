@@ -60,7 +60,7 @@ def _reinstated_by_enrolment(rows: pd.DataFrame, enrolment: pd.Series) -> pd.Dat
     if S.REINSTATEMENT_DATE not in rows.columns:
         return rows
     back = ((rows[S.STATUS] == S.REINSTATED) & (rows[S.REINSTATEMENT_DATE] <= enrolment)).fillna(False).astype(bool)
-    return rows.assign(**{S.STATUS: rows[S.STATUS].mask(back, S.IN_FORCE)})
+    return rows.assign(**{S.STATUS: rows[S.STATUS].astype(object).mask(back, S.IN_FORCE)})  # as text: in_force may be no category
 
 
 def enrolled_data(

@@ -88,8 +88,8 @@ def lapse_rates(
             basis = expected[[*expected_keys, "expected_rate"]].copy()
             for key in expected_keys:
                 basis[key] = basis[key].astype(work[key].dtype) if key == "period" else basis[key].astype(str)
-                if key != "period":
-                    work[key] = work[key].astype(str)
+                if key != "period":  # a missing cohort is <NA>, which no blank key of the basis (nan) matches
+                    work[key] = work[key].astype("string").astype(str)
             work = work.merge(basis, on=list(expected_keys), how="left")
         exposure_column = f"exposure_{weight}" if weight else "exposure"
         work["expected"] = work[exposure_column] * work["expected_rate"]

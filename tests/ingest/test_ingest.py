@@ -423,3 +423,15 @@ def test_presets_that_no_contract_or_toml_section_allows_are_refused(text: str, 
     assert info.value.code == "bad_preset"
     with pytest.raises(ExtractError, match="from 0 to 3650"):
         load_extract(messy_csv(encoding="utf-8"), filename="m.csv", preset=MappingPreset(settings={"grace_days": 10**12}))
+
+
+def test_status_counts_leave_out_statuses_a_filtered_book_does_not_hold() -> None:
+    """The door keeps statuses as categories; a filtered book keeps them all, with no policy in some."""
+    import dataclasses
+
+    from artefacts import sample_extract
+
+    loaded = sample_extract()
+    lapsed = loaded.policies[loaded.policies["status"] == "lapsed"]
+    assert isinstance(lapsed["status"].dtype, pd.CategoricalDtype) and len(lapsed["status"].cat.categories) > 1
+    assert dataclasses.replace(loaded, policies=lapsed).status_counts == {"lapsed": len(lapsed)}

@@ -156,6 +156,17 @@ def test_population_and_window_hand_worked() -> None:
     assert b_months == pytest.approx(59 / (365.25 / 12))  # 2021-01-01 → 2021-03-01 is 59 days
 
 
+def test_a_book_of_categories_without_in_force_still_brings_its_reinstated_policies_back() -> None:
+    """The door keeps statuses as categories: marking E in force must not need in_force among them."""
+    book = tiny_book()
+    book = book[book["status"] != "in_force"].reset_index(drop=True)
+    book["status"] = book["status"].astype("category")
+    assert "in_force" not in book["status"].cat.categories
+    data = campaign_data(book, treatment_arms(book["arm"]), start=pd.Timestamp("2021-01-01"), study_date=pd.Timestamp("2023-01-01"))
+    by_id = dict(zip(book.loc[data.index, "policy_id"], data["lapsed_within"]))
+    assert by_id == {"B": True, "C": False, "D": False, "E": False, "G": True}
+
+
 def test_before_after_is_refused_and_detected() -> None:
     book = pd.concat([tiny_book()] * 10, ignore_index=True).assign(arm="实验组")
     assert not has_concurrent_control(treatment_arms(book["arm"]))

@@ -145,6 +145,21 @@ def test_expected_table_keyed_by_period_and_a_cohort_column(root) -> None:
     assert year1.loc["个险", "ae"] == pytest.approx(year1.loc["个险", "events"] / year1.loc["个险", "expected"])
 
 
+def test_a_blank_key_of_an_expected_table_matches_no_policy_without_the_column() -> None:
+    """A policy without a channel is the cohort <NA>; an expected row with a blank channel (read as NaN) is no match for it."""
+    loaded = sample_extract()
+    policies = loaded.policies.copy()
+    policies.loc[policies.index[:500], "channel"] = np.nan  # the door keeps channel as categories
+    assert isinstance(policies["channel"].dtype, pd.CategoricalDtype)
+    expected = pd.DataFrame({"period": [1, 1], "channel": ["个险", np.nan], "expected_rate": [0.05, 0.5]})
+    rates = run_study(policies, StudyRequest(by=("channel",)), study_date=loaded.study_date, expected=expected).rates
+    year1 = rates[rates["period"] == 1]
+    blank = year1[year1["channel"].isna() | (year1["channel"] == "<NA>")]  # the merge gives the blank cohort as text
+    assert len(blank) == 1 and np.isnan(blank["expected"].iloc[0])
+    covered = year1[year1["channel"] == "个险"]
+    assert covered["expected"].tolist() == pytest.approx((covered["exposure"] * 0.05).tolist())
+
+
 def test_odd_books_do_not_crash_the_study() -> None:
     one = pd.DataFrame(
         {"policy_id": ["a"], "issue_date": pd.to_datetime(["2020-01-01"]), "status": ["in_force"], "annual_premium": [100.0]}
