@@ -207,6 +207,7 @@ def read_dates(intake: Intake) -> None:
             last=last,
         )
         intake.out[canonical] = parsed.values
+    intake.release(*S.DATE_COLUMNS)
 
 
 def read_statuses(intake: Intake) -> None:
@@ -224,6 +225,7 @@ def read_statuses(intake: Intake) -> None:
     intake.out[S.STATUS] = statuses.spread(distinct, intake.cells.index)
     intake.out[S.STATUS_RAW] = intake.ahead.result(S.STATUS_RAW, stripped_text, column)
     intake.status_values = _status_values(statuses.codes[~blank.to_numpy()], stripped_text(statuses.distinct), distinct)
+    intake.release(S.STATUS)
 
 
 def status_values(column: pd.Series, words: Mapping[str, object]) -> pd.DataFrame:
@@ -277,6 +279,7 @@ def read_amounts(intake: Intake) -> None:
         negative = (parsed.values < 0).fillna(False)
         ledger.add(negative, column=label, kind="negative_amount", action=REPAIRED, value=column)
         intake.out[canonical] = parsed.values.where(~negative)
+    intake.release(*AMOUNT_COLUMNS)
 
 
 def read_ages(intake: Intake) -> None:
@@ -293,6 +296,7 @@ def read_ages(intake: Intake) -> None:
     absurd = ((parsed.values < 0) | (parsed.values > MAX_AGE)).fillna(False)
     ledger.add(absurd, column=label, kind="implausible_age", action=REPAIRED, value=column, max_age=MAX_AGE)
     intake.out[S.AGE] = np.floor(parsed.values.where(~absurd))
+    intake.release(S.AGE)
 
 
 def read_codes(intake: Intake) -> None:
@@ -310,6 +314,7 @@ def read_codes(intake: Intake) -> None:
         unknown = codes.unknown(index)
         intake.ledger.add(unknown, column=intake.label(canonical), kind="unknown_code", action=REPAIRED, variant=canonical, value=column)
         intake.out[canonical] = codes.spread(code.typed(codes.mapped), index)
+    intake.release(*CODE_COLUMNS)
 
 
 def read_text_columns(intake: Intake) -> None:
@@ -346,6 +351,7 @@ def read_incomes(intake: Intake) -> None:
         intake.out[S.INCOME] = parsed.values
     else:
         intake.out[S.INCOME] = stripped_text(column)
+    intake.release(S.INCOME)
 
 
 def _longest_durations(issued: pd.Series) -> np.ndarray:

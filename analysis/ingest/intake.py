@@ -93,11 +93,8 @@ class Intake:
     study_source: str = ""
     #: The source header an inferred study date came from ("" when the date was given).
     study_column: str = ""
-
-    @property
-    def headers(self) -> list[str]:
-        """The source headers, made unique."""
-        return list(self.cells.columns)
+    #: The source headers, made unique (kept apart from ``cells``, whose read columns are let go).
+    headers: list[str] = field(default_factory=list)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -119,6 +116,21 @@ class Intake:
     def source(self, canonical: str) -> pd.Series:
         """The source column mapped to ``canonical``."""
         return self.cells[self.mapping[canonical].source]
+
+    def release(self, *canonicals: str) -> None:
+        """Let go of the source columns mapped to ``canonicals``: read once, their text is not needed again.
+
+        A step calls it when it has read its columns (the values a problem quotes are taken
+        when it is recorded), so a large extract's text goes as the door moves on instead of
+        staying until the end. A column no longer mapped (an unusable date column, kept as an
+        attribute) stays, and so does one another step still reads (mapped to another column
+        too, or the preset's duration column).
+        """
+        names = {self.mapping[c].source for c in canonicals if c in self.mapping}
+        still_read = {match.source for c, match in self.mapping.items() if c not in canonicals} | {self.duration_column}
+        present = [name for name in self.cells.columns if name in names and name not in still_read]
+        if present:
+            self.cells.drop(columns=present, inplace=True)
 
     def label(self, canonical: str) -> str:
         """How a canonical column is named in the account: its source header (or its own name if unmapped)."""
@@ -170,7 +182,9 @@ def open_intake(raw: RawTable, preset: MappingPreset, *, study_date: str | pd.Ti
     ledger = Ledger(policies.rows)
     ledger.notes.extend(notes)
     return Intake(
-        raw=raw,
+        # The cells live on in ``cells`` alone, so that a step can let go of a column it has read (:meth:`Intake.release`).
+        raw=dataclasses.replace(raw, cells=pd.DataFrame(columns=headers)),
+        headers=headers,
         preset=preset,
         mapping=mapping,
         cells=policies.cells,

@@ -236,8 +236,10 @@ def load_extract(
         raw = read_table(data, filename=filename, sheet=sheet)
         del data, source  # the bytes are no longer needed: free them before the heavy part
     pool = column_pool(len(raw.cells))
+    tables = [raw]  # handed over, not kept here: the door lets go of each column once read (Intake.release)
+    del raw
     try:
-        return _canonicalise(raw, preset=preset, study_date=study_date, pool=pool)
+        return _canonicalise(tables, preset=preset, study_date=study_date, pool=pool)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -249,10 +251,12 @@ def _check_size(size: int, max_bytes: int | None) -> None:
         raise ExtractError("too_large", reason="upload_limit", size=f"{size / BYTES_PER_MB:.1f}", limit=f"{max_bytes / BYTES_PER_MB:.0f}")
 
 
-def _canonicalise(raw: RawTable, *, preset: MappingPreset, study_date: str | pd.Timestamp | None, pool: Executor | None) -> LoadResult:
-    """The raw table through the door's steps, and the account of every row."""
+def _canonicalise(
+    tables: list[RawTable], *, preset: MappingPreset, study_date: str | pd.Timestamp | None, pool: Executor | None
+) -> LoadResult:
+    """The raw table (the one in ``tables``, taken out) through the door's steps, and the account of every row."""
     check_contract_terms(preset)
-    intake = open_intake(raw, preset, study_date=study_date, pool=pool)
+    intake = open_intake(tables.pop(), preset, study_date=study_date, pool=pool)
     for step in STEPS:
         step(intake)
     return _result(intake, pool)

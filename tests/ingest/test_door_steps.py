@@ -47,6 +47,35 @@ def test_an_issue_date_in_the_1800s_with_a_duration_is_read_not_a_crash() -> Non
     assert policies.loc[4, "observed_to"] == pd.Timestamp("2021-12-31")
 
 
+def _read_through(data: bytes, preset: MappingPreset, last: str):
+    """The intake of ``data`` after the door's steps up to and including ``last``."""
+    from analysis.ingest.intake import open_intake
+    from analysis.ingest.reading import read_table
+
+    intake = open_intake(read_table(data, filename="a.csv"), preset, study_date=None, pool=None)
+    for step in STEPS:
+        step(intake)
+        if step.__name__ == last:
+            return intake
+    raise AssertionError(last)
+
+
+def test_each_step_lets_go_of_the_text_it_has_read_and_the_others_keep_theirs() -> None:
+    data = "保单号,生效日期,保单状态,年缴保费,交至日期,渠道,备注\n1,2020-01-01,有效,100,2021-01-01,银保,x\n".encode()
+    intake = _read_through(data, MappingPreset(settings={"duration_column": "交至日期"}), "read_dates")
+    # The dates are read: the issue date's text goes; the paid-to date is also the duration column, read later.
+    assert "生效日期" not in intake.cells and "交至日期" in intake.cells
+    assert {"保单号", "保单状态", "年缴保费", "渠道", "备注"} <= set(intake.cells.columns)
+    assert intake.headers == ["保单号", "生效日期", "保单状态", "年缴保费", "交至日期", "渠道", "备注"]  # still every header
+    intake = _read_through(data, MappingPreset(), "read_amounts")
+    assert "年缴保费" not in intake.cells and "保单状态" not in intake.cells and "备注" in intake.cells
+    unusable = "保单号,生效日期,保单状态,交至日期\n1,2020-01-01,有效,soon\n2,2020-02-01,有效,later\n".encode()
+    intake = _read_through(unusable, MappingPreset(), "read_dates")
+    assert "交至日期" in intake.cells and "交至日期" in intake.unmapped()  # no date at all: kept as an attribute, not let go
+    result = load_extract(unusable, filename="a.csv")
+    assert result.policies["交至日期"].tolist() == ["soon", "later"]
+
+
 @pytest.mark.parametrize(
     ("columns", "reason"),
     [
