@@ -207,7 +207,7 @@ def read_dates(intake: Intake) -> None:
             last=last,
         )
         intake.out[canonical] = parsed.values
-    intake.release(*S.DATE_COLUMNS)
+        intake.release(canonical)  # each column as soon as it is read
 
 
 def read_statuses(intake: Intake) -> None:
@@ -279,7 +279,7 @@ def read_amounts(intake: Intake) -> None:
         negative = (parsed.values < 0).fillna(False)
         ledger.add(negative, column=label, kind="negative_amount", action=REPAIRED, value=column)
         intake.out[canonical] = parsed.values.where(~negative)
-    intake.release(*AMOUNT_COLUMNS)
+        intake.release(canonical)
 
 
 def read_ages(intake: Intake) -> None:
@@ -314,7 +314,7 @@ def read_codes(intake: Intake) -> None:
         unknown = codes.unknown(index)
         intake.ledger.add(unknown, column=intake.label(canonical), kind="unknown_code", action=REPAIRED, variant=canonical, value=column)
         intake.out[canonical] = codes.spread(code.typed(codes.mapped), index)
-    intake.release(*CODE_COLUMNS)
+        intake.release(canonical)
 
 
 def read_text_columns(intake: Intake) -> None:
