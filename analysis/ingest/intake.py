@@ -158,7 +158,8 @@ def open_intake(raw: RawTable, preset: MappingPreset, *, study_date: str | pd.Ti
     """Map the headers, keep the policy rows and check that the required columns are there.
 
     Reads the raw table and the preset; notes renamed headers (duplicate or blank) in the
-    new ledger.
+    new ledger. The intake takes the raw table's cells over: the steps let go of columns in
+    them as they read them (:meth:`Intake.release`), so the caller must not use ``raw`` again.
 
     Raises
     ------
