@@ -119,10 +119,9 @@ def column_config(frame: pd.DataFrame) -> dict[str, object]:
 
 
 def status_totals(result: LoadResult) -> pd.DataFrame:
-    """Accepted policies per canonical status, largest first."""
-    counts = result.policies["status"].value_counts()
-    counts = counts[counts > 0]  # a filtered book keeps every category of its status column
-    return pd.DataFrame({"status": counts.index.astype(str), "count": counts.to_numpy()})
+    """Accepted policies per canonical status (:attr:`LoadResult.status_counts`), largest first."""
+    counts = sorted(result.status_counts.items(), key=lambda item: -item[1])
+    return pd.DataFrame(counts, columns=["status", "count"])
 
 
 def rate_column_config(frame: pd.DataFrame) -> dict[str, object]:

@@ -154,9 +154,9 @@ def connect(engine: str = DEFAULT_ENGINE) -> BaseBackend:
     """The process's backend for ``engine`` (made on first use)."""
     if engine not in ENGINES:
         raise ExtractError("bad_option", reason="engine", engine=engine, allowed=", ".join(ENGINES))
-    unfused_selects()
     with _lock:
         if engine not in _backends:
+            unfused_selects()
             _backends[engine] = engine_thread().call(_duckdb) if engine == "duckdb" else ibis.pyspark.connect(spark_session())
         return _backends[engine]
 

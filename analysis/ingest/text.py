@@ -14,6 +14,8 @@ from typing import Any, Final, Sequence, cast
 import numpy as np
 import pandas as pd
 
+from analysis import schema as S
+
 #: Text columns are Arrow-backed: string methods run in Arrow's compute kernels.
 TEXT = pd.StringDtype("pyarrow")
 
@@ -216,7 +218,7 @@ def compact_text(policies: pd.DataFrame, pool: Executor | None = None) -> pd.Dat
     in code-point order (Python's, and Arrow's order of UTF-8 bytes). Columns are encoded on
     ``pool``'s threads when given (Arrow's hashing runs without the GIL).
     """
-    names = [name for name in policies.columns if name != "policy_id" and isinstance(policies[name].dtype, pd.StringDtype)]
+    names = [name for name in policies.columns if name != S.POLICY_ID and isinstance(policies[name].dtype, pd.StringDtype)]
     columns = [policies[name] for name in names]
     encoded = list(pool.map(_categories, columns) if pool is not None else map(_categories, columns))
     for name, categorical in zip(names, encoded):
