@@ -100,10 +100,15 @@ def holds_identifiers(values: pd.Series) -> bool:
         return False
     head = values.head(VALUE_PROBE * 5)  # no copy of a long column
     present = head.notna().to_numpy()
-    if not present.any() or _IDENTIFIER.fullmatch(str(head.iloc[int(present.argmax())]).strip()) is None:
+    if not present.any() or not looks_like_identifier(head.iloc[int(present.argmax())]):
         return False  # most columns: the first value present is no identifier (quick, on a file of 10,000 columns)
     probe = head[present].head(VALUE_PROBE).astype(str).str.strip()
     return bool(probe.map(lambda v: _IDENTIFIER.fullmatch(v) is not None).all())
+
+
+def looks_like_identifier(value: object) -> bool:
+    """Whether one value, stripped, is a phone or ID number: :func:`holds_identifiers`' first look at a column."""
+    return _IDENTIFIER.fullmatch(str(value).strip()) is not None
 
 
 def mentions_identifiers(levels: Iterable[object]) -> bool:

@@ -28,6 +28,7 @@ committed: about 40 MB; :func:`cached_sample_payments` generates it on first use
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -138,9 +139,15 @@ def sample_book() -> tuple[pd.DataFrame, pd.Timestamp]:
 
 
 def write(path: Path = OUT) -> Path:
-    """Generate the sample's payment history and write it as UTF-8 CSV with Unix line endings."""
+    """Generate the sample's payment history and write it as UTF-8 CSV with Unix line endings.
+
+    Written beside ``path`` first and then renamed, so a reader (another session of the app
+    asking for the sample's history at the same moment) never sees half a file.
+    """
     policies, study_date = sample_book()
-    sample_payments(policies, study_date).to_csv(path, index=False, lineterminator="\n")
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    sample_payments(policies, study_date).to_csv(partial, index=False, lineterminator="\n")
+    partial.replace(path)
     return path
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from analysis.ingest.intake import Intake
 from analysis.ingest.parsing import PLAIN_NUMBER, to_float
 from analysis.ingest.text import TEXT, arrow_text, strip_needed, stripped_text
-from analysis.personal import holds_identifiers, identifier_text, personal_kind
+from analysis.personal import holds_identifiers, identifier_text, looks_like_identifier, personal_kind
 
 #: A column is read as numbers only if its first values (this many) all are.
 _NUMBER_PROBE = 1000
@@ -76,16 +78,38 @@ def attributes(cells: pd.DataFrame, headers: list[str]) -> dict[str, pd.Series]:
     numeric = present.any(axis=1) & (valid_matrix == present).all(axis=1)
     lenient = pc.fill_null(pc.match_substring_regex(plain, r"^[0-9+\-.eEiInNfFtTyYaA()]*$"), True)
     unsure = ~numeric & np.asarray(lenient.to_numpy(zero_copy_only=False)).reshape(len(names), n).all(axis=1)
+    maybe_identifiers = numeric & _first_looks_like_identifier(stacked, present)
+
+    def text(position: int) -> pd.Series:
+        return pd.Series(pd.arrays.ArrowStringArray(stacked[position * n : (position + 1) * n]), index=cells.index, dtype=TEXT)
+
     result: dict[str, pd.Series] = {}
     for position, header in enumerate(names):
         if unsure[position]:
             continue  # left to attribute
-        part = slice(position * n, (position + 1) * n)
-        if numeric[position] and not _stays_text(header, texts[header]):
-            result[header] = pd.Series(numbers[part], index=cells.index, dtype="float64")
+        # numbers unless attribute's _stays_text says otherwise (its first look at the values taken for all columns at once)
+        identifiers = maybe_identifiers[position] and holds_identifiers(text(position).dropna().head(_NUMBER_PROBE))
+        if numeric[position] and personal_kind(header) is None and not identifiers:
+            result[header] = pd.Series(numbers[position * n : (position + 1) * n], index=cells.index, dtype="float64")
         else:
-            result[header] = pd.Series(pd.arrays.ArrowStringArray(stacked[part.start : part.stop]), index=cells.index, dtype=TEXT)
+            result[header] = text(position)
     return result
+
+
+def _first_looks_like_identifier(stacked: Any, present: np.ndarray) -> np.ndarray:
+    """Per column (a row of ``present``, its cells a run of ``stacked``), whether its first value present is a phone or ID number.
+
+    The first look :func:`~analysis.personal.holds_identifiers` takes at :func:`attribute`'s
+    probe, for every column in one pass: a file of 10,000 columns is not asked 10,000 times.
+    """
+    import pyarrow as pa
+
+    n = present.shape[1]
+    has = np.flatnonzero(present.any(axis=1))
+    firsts = stacked.take(pa.array(has * n + present[has].argmax(axis=1))).to_pylist()
+    out = np.zeros(present.shape[0], dtype=bool)
+    out[has] = [looks_like_identifier(value) for value in firsts]
+    return out
 
 
 def keep_attributes(intake: Intake) -> None:

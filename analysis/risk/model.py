@@ -199,8 +199,9 @@ def _baseline_probability(matrix: pd.DataFrame, target: np.ndarray, test: np.nda
         std = column.std()
         filled = column.fillna(column.median())
         baseline_x[f] = (filled - filled.mean()) / (std if std and np.isfinite(std) else 1.0)
-    baseline = LogisticRegression(max_iter=500).fit(baseline_x[~test], target[~test])
-    return np.asarray(baseline.predict_proba(baseline_x[test])[:, 1])
+    x = baseline_x.to_numpy(dtype=float)  # one array: sklearn would copy each frame it is handed
+    baseline = LogisticRegression(max_iter=500).fit(x[~test], target[~test])
+    return np.asarray(baseline.predict_proba(x[test])[:, 1])
 
 
 def _by_decile(probability: np.ndarray, observed: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -105,3 +105,30 @@ def test_every_ingest_error_sentence_exists_in_both_languages() -> None:
     keys = [key for key in CATALOGUE if key.startswith(("error.bad_preset.", "error.missing_required.", "error.not_a_table."))]
     assert len(keys) >= 20
     assert all(set(CATALOGUE[key]) == {"zh", "en"} for key in keys)
+
+
+def test_wide_attributes_keep_phone_and_id_numbers_as_text_as_one_by_one() -> None:
+    """Many unmapped columns are read together; a column of phone or ID numbers stays text there too.
+
+    The first value present decides whether a column is looked at closer: blanks and spaces
+    before it, a number that is no identifier after it, and identifiers in a column that is not
+    all of them, each read as :func:`attribute` reads the column alone.
+    """
+    from analysis.ingest.attributes import WIDE_COLUMNS, attribute, attributes
+    from analysis.ingest.text import TEXT
+
+    columns = {  # headers that say nothing: the values decide
+        "a": [None, " 13812345678", "13912345678", "13712345678"],
+        "b": ["", "110101199003070011", "110101199003070037", "110101199003070027"],
+        "c": ["13812345678", "42", "13912345678", "13712345678"],
+        "d": ["42", "13812345678", "13912345678", "13712345678"],
+        "e": ["1.5", None, "3", " 4 "],
+        "f": [None, None, None, None],
+    }
+    filler = {f"c{i}": [str(i), str(i + 1), "", str(i + 2)] for i in range(WIDE_COLUMNS)}
+    cells = pd.DataFrame({name: pd.Series(values, dtype=object).astype(TEXT) for name, values in {**columns, **filler}.items()})
+    together = attributes(cells, list(cells.columns))
+    assert pd.api.types.is_string_dtype(together["a"]) and pd.api.types.is_string_dtype(together["b"])
+    assert together["c"].dtype == together["d"].dtype == together["e"].dtype == together["c0"].dtype == "float64"
+    for name, series in together.items():
+        pd.testing.assert_series_equal(series, attribute(cells[name]), check_names=False)
