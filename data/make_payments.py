@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -145,9 +146,14 @@ def write(path: Path = OUT) -> Path:
     asking for the sample's history at the same moment) never sees half a file.
     """
     policies, study_date = sample_book()
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    sample_payments(policies, study_date).to_csv(partial, index=False, lineterminator="\n")
-    partial.replace(path)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(handle)
+    partial = Path(name)
+    try:
+        sample_payments(policies, study_date).to_csv(partial, index=False, lineterminator="\n")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)  # gone already once renamed
     return path
 
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -183,7 +184,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 #: 700, an older one every 20 of those. The suite keeps millions of long-lived objects (pandas,
 #: Ibis, Streamlit, the shared models); with Python's defaults the full collections that walk
 #: them took about 35 s of the two workers' time in a default run, against about 9 s with these.
-#: Cycles are still collected, and an explicit ``gc.collect()`` in a test still collects all.
+#: Cycles are still collected, and an explicit ``gc.collect()`` in a test still collects everything
+#: the tests made (what existed when collection ended is frozen, see below).
 GC_THRESHOLDS = (5_000, 20, 20)
 
 
@@ -216,7 +218,8 @@ def _wait_for_the_script(runner, timeout: float = 3) -> None:
     Streamlit's own wait looks every millisecond through every event the run has sent so far
     (one per element drawn): on the pages' long runs the test's thread took the interpreter
     from the script's thread about 20 s over the AppTests. Here it sleeps until the runner says
-    ``SHUTDOWN``, with the same time limit and the same error past it.
+    ``SHUTDOWN`` (looking at the runner's record every 50 ms, for an event already being sent
+    when the wait began), with the same time limit and the same error past it.
     """
     from streamlit.runtime.scriptrunner import ScriptRunnerEvent
 
@@ -227,8 +230,16 @@ def _wait_for_the_script(runner, timeout: float = 3) -> None:
             ended.set()
 
     runner.on_event.connect(on_event, weak=False)
+    deadline = time.monotonic() + timeout
     try:
-        if runner.script_stopped() or ended.wait(timeout):
+        # The event may be on its way to the receivers connected before this one: look at the
+        # runner's own record too, now and then, so a run that ended just now is never missed.
+        while not runner.script_stopped():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ended.wait(min(left, 0.05))
+        else:
             return
     finally:
         runner.on_event.disconnect(on_event)

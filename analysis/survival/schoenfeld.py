@@ -30,7 +30,14 @@ def scaled_schoenfeld(fitter: Any, data: pd.DataFrame) -> pd.DataFrame:
     """The scaled Schoenfeld residuals of ``fitter`` (a fitted ``CoxPHFitter``, no late entry) on its training ``data``.
 
     One row per lapse (the index is ``data``'s), one column per coefficient.
+
+    Raises
+    ------
+    ValueError
+        For a model with late entry, which has no such residuals (as lifelines says).
     """
+    if fitter.entry_col is not None:
+        raise ValueError("Schoenfeld residuals are not defined with late entry")
     strata = [fitter.strata] if isinstance(fitter.strata, str) else list(fitter.strata or [])  # lifelines keeps one stratum as its name
     ordered = data.sort_values(by=[*strata, fitter.duration_col, fitter.event_col])
     names = list(fitter.params_.index)
