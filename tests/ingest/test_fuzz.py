@@ -13,7 +13,7 @@ zip, random bytes, wrong encodings, random TOML presets, a 10,000-column file. F
   skipped, rejected and kept rows are disjoint and together are every row of the file; where
   the case knows its header line, the header was taken from it.
 
-``LAPSELENS_FUZZ_EXAMPLES`` sets the examples per property (default 60, about 25 s in
+``LAPSELENS_FUZZ_EXAMPLES`` sets the examples per property (default 40, about 30 s in
 all); ``LAPSELENS_FUZZ_RANDOM=1`` draws new cases on every run instead of the fixed,
 reproducible ones. The number of cases tried is printed in pytest's summary.
 """
