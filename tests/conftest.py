@@ -234,15 +234,12 @@ def _wait_for_the_script(runner, timeout: float = 3) -> None:
     try:
         # The event may be on its way to the receivers connected before this one: look at the
         # runner's own record too, now and then, so a run that ended just now is never missed.
-        while not runner.script_stopped():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
+        while not runner.script_stopped() and (left := deadline - time.monotonic()) > 0:
             ended.wait(min(left, 0.05))
-        else:
-            return
     finally:
         runner.on_event.disconnect(on_event)
+    if runner.script_stopped():
+        return
     runner.request_stop()  # as Streamlit does: stop the script before saying so, so it does not run on
     runner.join()
     raise RuntimeError(f"AppTest script run timed out after {timeout}(s)")

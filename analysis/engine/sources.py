@@ -30,7 +30,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from analysis import schema as S
-from analysis.engine.backend import DEFAULT_ENGINE, bind, connect, engine_of, on_engine, run, unfused_selects
+from analysis.engine.backend import DEFAULT_ENGINE, bind, connect, engine_of, on_engine, run
 from analysis.engine.checks import (
     SOURCE_ROW_SAMPLE,
     SourceAccount,
@@ -384,7 +384,6 @@ def _connect_database(url: str, shown: str, *, password: str | None) -> Any:
         port = parts.port
     except ValueError as exc:
         raise ExtractError("bad_source", reason="url", source=shown) from exc
-    unfused_selects()
     try:
         return ibis.postgres.connect(
             host=parts.hostname,
