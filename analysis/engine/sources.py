@@ -32,6 +32,7 @@ import pandas as pd
 from analysis import schema as S
 from analysis.engine.backend import DEFAULT_ENGINE, bind, connect, engine_of, on_engine, run
 from analysis.engine.checks import (
+    ROW_KEY,
     SOURCE_ROW_SAMPLE,
     SourceAccount,
     account,
@@ -247,13 +248,14 @@ def _checked(backend: BaseBackend, raw: ir.Table, preset: MappingPreset, given: 
     """Map, type and check a source table in the engine; the canonical table keeps the rows the door keeps."""
     typed = typed_columns(backend, raw, preset)
     check_dates(typed)
-    typed.table = materialise(backend, typed.table)  # the lookups joined once: later stages start from a plain table
+    # The lookups joined once: later stages start from a plain table (numbered on DuckDB, for the duplicate check).
+    typed.table = materialise(backend, typed.table, numbered=True)
     study = settle_study_date(backend, typed, preset, given)
     check_study_date(typed, study.date)
     date_exits(typed, preset)
     canonical = [c for c in (*S.CANONICAL_COLUMNS, S.STATUS_RAW) if c in typed.table.columns]
     compared = [*canonical, *typed.attributes]
-    check_duplicates(typed, preset, compared)
+    check_duplicates(typed, preset, compared, keep=lambda table: materialise(backend, table))
     typed.table = materialise(backend, typed.table)  # the joins and windows once, not again for every count and figure
     result, rejected = account(backend, typed, study)
     t = typed.table
@@ -266,18 +268,28 @@ def _checked(backend: BaseBackend, raw: ir.Table, preset: MappingPreset, given: 
 _names = itertools.count(1)
 
 
-def materialise(backend: BaseBackend, table: ir.Table) -> ir.Table:
-    """Compute a table once on its engine and keep it there: a temporary DuckDB table, or a cached Spark view."""
+def materialise(backend: BaseBackend, table: ir.Table, *, numbered: bool = False) -> ir.Table:
+    """Compute a table once on its engine and keep it there: a temporary DuckDB table, or a cached Spark view.
+
+    ``numbered``: on DuckDB the table comes back with each row's number in :data:`ROW_KEY` (the
+    stored row's own ``rowid``, which costs nothing to read), the key the duplicate check joins
+    its marks back on. Spark's rows have no such number: its table comes back as it is.
+    """
     name = f"lapselens_source_{os.getpid()}_{next(_names)}"
-    return on_engine(backend, lambda: _materialise(backend, table, name))
+    return on_engine(backend, lambda: _materialise(backend, table, name, numbered=numbered))
 
 
-def _materialise(backend: BaseBackend, table: ir.Table, name: str) -> ir.Table:
+def _materialise(backend: BaseBackend, table: ir.Table, name: str, *, numbered: bool) -> ir.Table:
     if engine_of(backend) == "spark":
         backend.create_view(name, table, overwrite=True)
         backend._session.catalog.cacheTable(name)  # noqa: SLF001 - Ibis's PySpark backend keeps its session here
         return backend.table(name)
-    return backend.create_table(name, table, temp=True)
+    stored = backend.create_table(name, table, temp=True)
+    if not numbered:
+        return stored
+    # A view over the stored table with its rowid: stable, as the stored table is never changed.
+    backend.raw_sql(f'CREATE TEMP VIEW "{name}_rows" AS SELECT *, rowid AS "{ROW_KEY}" FROM "temp"."main"."{name}"')
+    return backend.table(f"{name}_rows")
 
 
 def _parquet(backend: BaseBackend, path: Path) -> ir.Table:

@@ -6,6 +6,7 @@ Each gives the same figures and the same account as the file route (the door).
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,7 @@ from conftest import pg_connect, raw_rows
 from analysis import load_extract
 from analysis.engine.sources import SOURCE_ROW_SAMPLE, open_source, redact
 from analysis.errors import ExtractError
-from analysis.ingest.presets import load_preset
+from analysis.ingest.presets import MappingPreset, load_preset, parse_preset
 from analysis.study.run import StudyRequest, rates_output, run_study
 
 #: The figures the file route and a source must share (the CLI's rates, persistency and survival tables).
@@ -124,6 +125,52 @@ def test_parquet_folder_equals_the_file(sample_parquet: Path, sample_file) -> No
         by_source = run_cli(command[0], "--source", str(sample_parquet), "--study-date", "2026-09-30", *command[1:])
         assert by_source.returncode == 0, by_source.stderr
         _same_figures(by_file.stdout, by_source.stdout)
+
+
+def _repeated_policies(root: Path) -> pd.DataFrame:
+    """Sample rows made into repeats: copies, conflicts, a rejected row, blank coverages and two coverages of one policy."""
+    rows = raw_rows(root / "data" / "sample_policies.csv", skip=1)
+    fine = rows[(rows["保单状态"] == "有效") & rows["状态日期"].isna()].head(6).reset_index(drop=True)
+    a, b, c, d, e, f = (fine.iloc[[i]] for i in range(6))
+    cheaper, unstated, blank_coverage, other_coverage = b.copy(), c.copy(), e.copy(), f.copy()
+    cheaper["年化保费（元）"] = "999.00"  # the same policy with another premium: a conflict
+    unstated["保单状态"] = None  # rejected first (no status), so its twin is no duplicate
+    blank_coverage["险种代码"] = None
+    smaller = blank_coverage.copy()
+    smaller["基本保额"] = "1"  # sorts before its two copies when the rows have no order of their own
+    other_coverage["险种代码"] = "9999"  # a second coverage: a conflict by policy, a row of its own by policy and coverage
+    parts = [a, a, b, cheaper, unstated, c, a, d, blank_coverage, blank_coverage, smaller, f, other_coverage]
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("grain", ["policy", "policy+coverage"])
+def test_repeated_policies_are_marked_as_the_door_marks_them(root: Path, tmp_path: Path, engine: str, grain: str) -> None:
+    """Only the repeated policies go through the duplicate check's window; the marks are the door's, row for row.
+
+    With a ``source_row`` column the first row of a policy is its first row, as in the file, so
+    the rows, reasons and references equal the door's. Without one the first row is the first by
+    its cells (worked by hand below), as the window over the whole table gave before.
+    """
+    book = _repeated_policies(root)
+    preset = parse_preset(f'[settings]\ngrain = "{grain}"\n') if grain != "policy" else MappingPreset()
+    door = load_extract(book.to_csv(index=False).encode("utf-8"), filename="repeats.csv", preset=preset, study_date="2026-09-30")
+    numbered = book.assign(source_row=range(2, 2 + len(book)))  # the door's row numbers: the header is row 1
+    numbered.to_parquet(tmp_path / "numbered.parquet", index=False)
+    opened = open_source(tmp_path / "numbered.parquet", preset=preset, engine=engine, study_date="2026-09-30")
+    marked = opened.account.problems[["row", "kind", "variant"]].sort_values(["row", "kind"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(marked, door.problems[["row", "kind", "variant"]].sort_values(["row", "kind"]).reset_index(drop=True))
+    refs = opened.account.problems.loc[opened.account.problems["kind"] != "missing_required", "params"]
+    assert {json.loads(p)["ref"] for p in refs} == ({"2", "4", "10"} if grain == "policy+coverage" else {"2", "4", "10", "13"})
+    assert (opened.account.rejected, opened.policies) == (door.rejected, len(door.policies))
+    book.to_parquet(tmp_path / "cells.parquet", index=False)
+    unordered = open_source(tmp_path / "cells.parquet", preset=preset, engine=engine, study_date="2026-09-30").account
+    counts = unordered.counts.groupby("kind")["rows"].sum().to_dict()
+    # A: three copies, two marked. B: one conflict. C: its twin was rejected first. The blank
+    # coverage: the row with the smaller sum assured comes first, its two copies conflict with it.
+    # F: a conflict by policy only.
+    conflicts = 1 + 2 + (1 if grain == "policy" else 0)
+    assert counts == {"duplicate": 2, "conflicting_duplicate": conflicts, "missing_required": 1}
 
 
 def test_the_door_canonical_parquet_is_read_as_it_is(sample_file, tmp_path: Path) -> None:
