@@ -88,11 +88,12 @@ def attributes(cells: pd.DataFrame, headers: list[str]) -> dict[str, pd.Series]:
         if unsure[position]:
             continue  # left to attribute
         # numbers unless attribute's _stays_text says otherwise (its first look at the values taken for all columns at once)
-        identifiers = maybe_identifiers[position] and holds_identifiers(text(position).dropna().head(_NUMBER_PROBE))
+        column = text(position) if maybe_identifiers[position] else None  # built once, looked at, and kept if it stays text
+        identifiers = column is not None and holds_identifiers(column.dropna().head(_NUMBER_PROBE))
         if numeric[position] and personal_kind(header) is None and not identifiers:
             result[header] = pd.Series(numbers[position * n : (position + 1) * n], index=cells.index, dtype="float64")
         else:
-            result[header] = text(position)
+            result[header] = column if column is not None else text(position)
     return result
 
 
